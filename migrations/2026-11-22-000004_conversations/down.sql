@@ -1,0 +1,11 @@
+DROP TABLE repositories;
+DROP TABLE artifact_suggestions;
+DROP TABLE artifacts;
+DROP TABLE file_attachments;
+DROP TABLE files;
+DROP TABLE message_streams;
+DROP TABLE message_feedback;
+DROP TABLE messages;
+DROP TABLE chats;
+DROP TABLE platform_configs;
+DROP TABLE assistants;

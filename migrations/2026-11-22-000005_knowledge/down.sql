@@ -1,0 +1,3 @@
+DROP TABLE document_chunks;
+DROP TABLE documents;
+DROP TABLE datasources;
