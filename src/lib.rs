@@ -1,1 +1,27 @@
-pub fn x(){}
+//! chatgraph: a GraphQL gateway for AI chat workspace platforms, over one PostgreSQL schema.
+//!
+//! Where things live (file names mirror each other across layers):
+//! - [`config`]: typed configuration from environment variables and flags.
+//! - [`db`]: connection pool, generated `schema.rs`, migrations, closed-set enums, ids, and
+//!   the private local PostgreSQL cluster used when no `DATABASE_URL` is given.
+//! - [`models`]: Diesel rows and the queries beside them, one file per table or aggregate.
+//! - [`auth`]: password hashing (and, later, principals and the authorization check).
+//! - [`services`]: workflows that span tables (seeding).
+//! - [`providers`]: model and embedding providers (the built-in offline embedder).
+//! - [`graphql`]: schema builder, per-request DataLoaders, one file per domain.
+//! - [`http`]: the axum router, GraphQL and health handlers, middleware.
+//! - [`app`]: wiring the pieces into a running server.
+//! - [`error`]: the one error type and how it reaches clients.
+//! - [`telemetry`]: logging set-up.
+
+pub mod app;
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod graphql;
+pub mod http;
+pub mod models;
+pub mod providers;
+pub mod services;
+pub mod telemetry;

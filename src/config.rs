@@ -1,0 +1,75 @@
+//! Configuration: command-line flags that fall back to environment variables, parsed once at
+//! start into typed structs (no global statics). Every variable is listed in `.env.example`
+//! and the README; `chatgraph <command> --help` shows them with their defaults.
+
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+use secrecy::SecretString;
+
+/// Where the database is and how to talk to it.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DatabaseConfig {
+    /// PostgreSQL connection URL (the server needs the pgvector extension). Without it,
+    /// chatgraph runs a private PostgreSQL cluster under the data directory.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+
+    /// Directory for local state: the private PostgreSQL cluster when no DATABASE_URL is set.
+    #[arg(long, env = "CHATGRAPH_DATA_DIR", default_value = ".chatgraph")]
+    pub data_dir: PathBuf,
+
+    /// Directory of the PostgreSQL server binaries (initdb, pg_ctl) for the private cluster.
+    #[arg(long, env = "CHATGRAPH_PG_BIN", default_value = "/usr/lib/postgresql/15/bin")]
+    pub pg_bin: PathBuf,
+
+    /// Maximum number of pooled database connections.
+    #[arg(long, env = "CHATGRAPH_DB_POOL_SIZE", default_value_t = 10)]
+    pub pool_size: usize,
+
+    /// Longest a single SQL statement may run, in milliseconds.
+    #[arg(long, env = "CHATGRAPH_STATEMENT_TIMEOUT_MS", default_value_t = 30_000)]
+    pub statement_timeout_ms: u64,
+}
+
+impl DatabaseConfig {
+    /// The configured URL as a secret (it may carry a password).
+    pub fn url(&self) -> Option<SecretString> {
+        self.database_url.clone().map(SecretString::from)
+    }
+
+    /// The statement timeout as a duration.
+    pub fn statement_timeout(&self) -> Duration {
+        Duration::from_millis(self.statement_timeout_ms)
+    }
+}
+
+/// Settings of the HTTP server.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeConfig {
+    #[command(flatten)]
+    pub database: DatabaseConfig,
+
+    /// Address and port to listen on.
+    #[arg(long, env = "CHATGRAPH_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    /// Largest request body accepted, in bytes.
+    #[arg(long, env = "CHATGRAPH_MAX_BODY_BYTES", default_value_t = 1 << 20)]
+    pub max_body_bytes: usize,
+
+    /// Longest a request may take before it is answered with 408, in seconds.
+    #[arg(long, env = "CHATGRAPH_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
+    pub request_timeout_secs: u64,
+}
+
+/// Who the platform administrator is (for `chatgraph seed`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct AdminConfig {
+    /// Email of the platform administrator that `seed` creates or updates.
+    #[arg(long, env = "CHATGRAPH_ADMIN_EMAIL")]
+    pub admin_email: Option<String>,
+
+    /// Password of that administrator (at least 12 characters).
+    #[arg(long, env = "CHATGRAPH_ADMIN_PASSWORD", hide_env_values = true)]
+    pub admin_password: Option<String>,
+}

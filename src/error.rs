@@ -1,0 +1,78 @@
+//! The one error type of the service and how it reaches clients.
+//!
+//! Use [`AppError`] everywhere below the GraphQL layer (models return `diesel::QueryResult`,
+//! services and resolvers return `AppResult`). Each variant maps to a stable
+//! `extensions.code` (api.md). Internal errors are logged once, with the request id, and
+//! reach the client only as "internal error" plus that id: never SQL or stack details.
+
+use async_graphql::ErrorExtensions;
+
+/// Result alias for everything that can fail with an [`AppError`].
+pub type AppResult<T> = Result<T, AppError>;
+
+/// Every way a request can fail, as the client sees it.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// No such object, or the caller may not see it (the two are never told apart).
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// The input is malformed or out of range.
+    #[error("{0}")]
+    BadUserInput(String),
+    /// The request needs a signed-in caller.
+    #[error("authentication required")]
+    Unauthenticated,
+    /// The caller may see the object but not do this to it.
+    #[error("not allowed")]
+    Forbidden,
+    /// Anything else: a bug or an infrastructure failure. Never shown to clients.
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl AppError {
+    /// The stable `extensions.code` of this error.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::NotFound(_) => "NOT_FOUND",
+            AppError::BadUserInput(_) => "BAD_USER_INPUT",
+            AppError::Unauthenticated => "UNAUTHENTICATED",
+            AppError::Forbidden => "FORBIDDEN",
+            AppError::Internal(_) => "INTERNAL",
+        }
+    }
+
+    /// Converts into a GraphQL error. Internal errors are logged here, once, and their text
+    /// replaced by a neutral message carrying the request id.
+    pub fn into_graphql(self, request_id: Option<&str>) -> async_graphql::Error {
+        let code = self.code();
+        let message = match &self {
+            AppError::Internal(source) => {
+                tracing::error!(request.id = request_id.unwrap_or("-"), error = ?source, "internal error");
+                match request_id {
+                    Some(id) => format!("internal error (request id {id})"),
+                    None => "internal error".to_owned(),
+                }
+            }
+            other => other.to_string(),
+        };
+        async_graphql::Error::new(message).extend_with(|_, ext| {
+            ext.set("code", code);
+            if let Some(id) = request_id {
+                ext.set("requestId", id);
+            }
+        })
+    }
+}
+
+impl From<diesel::result::Error> for AppError {
+    fn from(error: diesel::result::Error) -> Self {
+        AppError::Internal(error.into())
+    }
+}
+
+impl From<diesel_async::pooled_connection::deadpool::PoolError> for AppError {
+    fn from(error: diesel_async::pooled_connection::deadpool::PoolError) -> Self {
+        AppError::Internal(error.into())
+    }
+}

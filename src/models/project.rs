@@ -1,0 +1,220 @@
+//! Projects (workspaces inside an organization): members, settings and quota.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::{ChildList, find_by_id, insert_returning, organization::OrganizationRow, update_returning};
+use crate::db::{
+    enums::{ProjectStatus, QuotaPeriod},
+    schema::{project_members, project_quotas, project_settings, projects},
+};
+
+/// A workspace inside an organization, holding chats, documents and settings.
+#[derive(Debug, Clone, PartialEq, Queryable, QueryableByName, Selectable, Identifiable, Associations)]
+#[diesel(table_name = projects, check_for_backend(diesel::pg::Pg))]
+#[diesel(belongs_to(OrganizationRow, foreign_key = organization_id))]
+pub struct ProjectRow {
+    pub id: Uuid,
+    pub organization_id: Uuid,
+    pub name: String,
+    pub description: String,
+    pub icon_url: Option<String>,
+    pub is_default: bool,
+    pub status: ProjectStatus,
+    pub language: Option<String>,
+    pub is_published: bool,
+    pub confidence_threshold: Option<f64>,
+    pub created_by: Option<Uuid>,
+    pub deleted_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A new project.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = projects)]
+pub struct NewProject {
+    pub id: Uuid,
+    pub organization_id: Uuid,
+    pub name: String,
+    pub description: String,
+    pub icon_url: Option<String>,
+    pub is_default: bool,
+    pub language: Option<String>,
+    pub created_by: Option<Uuid>,
+}
+
+/// A change to a project.
+#[derive(Debug, Clone, Default, AsChangeset)]
+#[diesel(table_name = projects)]
+pub struct ProjectPatch {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub icon_url: Option<Option<String>>,
+    pub status: Option<ProjectStatus>,
+    pub language: Option<Option<String>>,
+    pub is_published: Option<bool>,
+    pub confidence_threshold: Option<Option<f64>>,
+    pub deleted_at: Option<Option<DateTime<Utc>>>,
+}
+
+find_by_id!(ProjectRow, projects);
+insert_returning!(NewProject => ProjectRow, projects);
+update_returning!(ProjectPatch => ProjectRow, projects);
+
+impl ProjectRow {
+    /// Live projects of many organizations, oldest first within each (see `first_per_parent`).
+    pub const BY_ORGANIZATION: ChildList = ChildList {
+        table: "projects",
+        parent_column: "organization_id",
+        order_by: "c.created_at, c.id",
+        condition: "c.deleted_at IS NULL",
+    };
+}
+
+/// A user's membership in a project, with their project-scope role.
+#[derive(Debug, Clone, PartialEq, Queryable, QueryableByName, Selectable, Identifiable, Associations)]
+#[diesel(table_name = project_members, check_for_backend(diesel::pg::Pg))]
+#[diesel(primary_key(project_id, user_id))]
+#[diesel(belongs_to(ProjectRow, foreign_key = project_id))]
+pub struct ProjectMemberRow {
+    pub project_id: Uuid,
+    pub user_id: Uuid,
+    pub role_id: Uuid,
+    pub added_by: Option<Uuid>,
+    pub joined_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A new project membership.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = project_members)]
+pub struct NewProjectMember {
+    pub project_id: Uuid,
+    pub user_id: Uuid,
+    pub role_id: Uuid,
+    pub added_by: Option<Uuid>,
+}
+
+/// A change to a project membership (its role).
+#[derive(Debug, Clone, Default, AsChangeset)]
+#[diesel(table_name = project_members)]
+pub struct ProjectMemberPatch {
+    pub role_id: Option<Uuid>,
+}
+
+insert_returning!(NewProjectMember => ProjectMemberRow, project_members);
+
+/// Generation defaults, enabled models and tools, branding and free custom values of a project.
+#[derive(Debug, Clone, PartialEq, Queryable, QueryableByName, Selectable, Identifiable, Associations)]
+#[diesel(table_name = project_settings, check_for_backend(diesel::pg::Pg))]
+#[diesel(primary_key(project_id))]
+#[diesel(belongs_to(ProjectRow, foreign_key = project_id))]
+pub struct ProjectSettingsRow {
+    pub project_id: Uuid,
+    pub default_model: Option<String>,
+    pub enabled_models: Vec<String>,
+    pub enabled_tools: Vec<String>,
+    pub temperature: Option<f64>,
+    pub max_tokens: Option<i32>,
+    pub top_p: Option<f64>,
+    pub tone: Option<String>,
+    pub welcome_message: Option<String>,
+    pub brand_color: Option<String>,
+    pub logo_url: Option<String>,
+    pub custom: Value,
+    pub updated_by: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Settings for a new project.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = project_settings)]
+pub struct NewProjectSettings {
+    pub project_id: Uuid,
+    pub default_model: Option<String>,
+    pub enabled_models: Vec<String>,
+    pub enabled_tools: Vec<String>,
+    pub temperature: Option<f64>,
+    pub max_tokens: Option<i32>,
+    pub top_p: Option<f64>,
+    pub tone: Option<String>,
+    pub welcome_message: Option<String>,
+    pub brand_color: Option<String>,
+    pub logo_url: Option<String>,
+    pub custom: Value,
+    pub updated_by: Option<Uuid>,
+}
+
+/// A change to project settings.
+#[derive(Debug, Clone, Default, AsChangeset)]
+#[diesel(table_name = project_settings)]
+pub struct ProjectSettingsPatch {
+    pub default_model: Option<Option<String>>,
+    pub enabled_models: Option<Vec<String>>,
+    pub enabled_tools: Option<Vec<String>>,
+    pub temperature: Option<Option<f64>>,
+    pub max_tokens: Option<Option<i32>>,
+    pub top_p: Option<Option<f64>>,
+    pub tone: Option<Option<String>>,
+    pub welcome_message: Option<Option<String>>,
+    pub brand_color: Option<Option<String>>,
+    pub logo_url: Option<Option<String>>,
+    pub custom: Option<Value>,
+    pub updated_by: Option<Option<Uuid>>,
+}
+
+insert_returning!(NewProjectSettings => ProjectSettingsRow, project_settings);
+
+/// Token, request and storage limits of a project and what has been used this period.
+/// `None` limits mean unlimited.
+#[derive(Debug, Clone, PartialEq, Queryable, QueryableByName, Selectable, Identifiable, Associations)]
+#[diesel(table_name = project_quotas, check_for_backend(diesel::pg::Pg))]
+#[diesel(primary_key(project_id))]
+#[diesel(belongs_to(ProjectRow, foreign_key = project_id))]
+pub struct ProjectQuotaRow {
+    pub project_id: Uuid,
+    pub tokens_limit: Option<i64>,
+    pub tokens_used: i64,
+    pub requests_limit: Option<i64>,
+    pub requests_used: i64,
+    pub storage_limit_bytes: Option<i64>,
+    pub storage_used_bytes: i64,
+    pub period: QuotaPeriod,
+    pub reset_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A quota for a new project.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = project_quotas)]
+pub struct NewProjectQuota {
+    pub project_id: Uuid,
+    pub tokens_limit: Option<i64>,
+    pub requests_limit: Option<i64>,
+    pub storage_limit_bytes: Option<i64>,
+    pub period: QuotaPeriod,
+    pub reset_at: Option<DateTime<Utc>>,
+}
+
+/// A change to a quota.
+#[derive(Debug, Clone, Default, AsChangeset)]
+#[diesel(table_name = project_quotas)]
+pub struct ProjectQuotaPatch {
+    pub tokens_limit: Option<Option<i64>>,
+    pub tokens_used: Option<i64>,
+    pub requests_limit: Option<Option<i64>>,
+    pub requests_used: Option<i64>,
+    pub storage_limit_bytes: Option<Option<i64>>,
+    pub storage_used_bytes: Option<i64>,
+    pub period: Option<QuotaPeriod>,
+    pub reset_at: Option<DateTime<Utc>>,
+}
+
+insert_returning!(NewProjectQuota => ProjectQuotaRow, project_quotas);
