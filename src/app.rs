@@ -1,1 +1,127 @@
-//! stub
+//! Wiring: finding (or starting) the database, migrating, seeding, and serving HTTP until
+//! Ctrl-C or SIGTERM.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use secrecy::SecretString;
+use tokio::net::TcpListener;
+
+use crate::{
+    config::{DatabaseConfig, ServeConfig},
+    db::{self, Pool, cluster::LocalCluster, migrate},
+    graphql::{self, AppSchema},
+    http::{self, HttpLimits},
+    services::seed,
+};
+
+/// The database name used in the private local cluster.
+pub const LOCAL_DATABASE: &str = "chatgraph";
+
+/// Shared, immutable state of the server.
+#[derive(Clone)]
+pub struct AppState {
+    /// The connection pool.
+    pub pool: Pool,
+    /// The executable schema.
+    pub schema: AppSchema,
+}
+
+/// A database ready for use: either the configured one or the private local cluster.
+pub struct Database {
+    /// Its connection URL.
+    pub url: SecretString,
+    /// Whether the database was created by this call (a first start).
+    pub created: bool,
+    local: Option<(LocalCluster, bool)>,
+}
+
+impl Database {
+    /// Uses `DATABASE_URL` when set; otherwise creates or reuses the private cluster under the
+    /// data directory and its `chatgraph` database.
+    pub async fn open(config: &DatabaseConfig) -> anyhow::Result<Self> {
+        if let Some(url) = config.url() {
+            return Ok(Database { url, created: false, local: None });
+        }
+        let cluster = LocalCluster::new(&config.data_dir, &config.pg_bin)?;
+        let started = tokio::task::spawn_blocking({
+            let cluster = cluster.clone();
+            move || cluster.ensure_running()
+        })
+        .await??;
+        let created = db::cluster::create_database_if_missing(&cluster.url("postgres"), LOCAL_DATABASE).await?;
+        Ok(Database { url: cluster.url(LOCAL_DATABASE), created, local: Some((cluster, started)) })
+    }
+
+    /// True when this is the private local cluster.
+    pub fn is_local(&self) -> bool {
+        self.local.is_some()
+    }
+
+    /// Stops the local cluster if this process started it.
+    pub async fn close(self) -> anyhow::Result<()> {
+        if let Some((cluster, true)) = self.local {
+            tokio::task::spawn_blocking(move || cluster.stop()).await??;
+        }
+        Ok(())
+    }
+}
+
+/// Runs the server until a shutdown signal, then stops cleanly (in-flight requests finish,
+/// the local cluster, if started here, shuts down).
+pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
+    let database = Database::open(&config.database).await?;
+    let result = serve_on(&config, &database).await;
+    database.close().await?;
+    result
+}
+
+async fn serve_on(config: &ServeConfig, database: &Database) -> anyhow::Result<()> {
+    migrate::run(&database.url).await?;
+    let pool = db::pool(&database.url, config.database.pool_size, config.database.statement_timeout())?;
+    if database.is_local() && database.created {
+        let mut conn = pool.get().await?;
+        seed::seed_demo(&mut conn).await.map_err(|e| anyhow::anyhow!("loading demo data: {e}"))?;
+        tracing::info!("demo data loaded (users admin@example.com, user@example.com, pm@example.com; password {})", seed::DEMO_PASSWORD);
+    }
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("listening on {}", config.listen))?;
+    let address = listener.local_addr()?;
+    let limits = HttpLimits {
+        max_body_bytes: config.max_body_bytes,
+        request_timeout: Duration::from_secs(config.request_timeout_secs),
+    };
+    let app = http::router(AppState { pool, schema: graphql::schema() }, limits);
+    tracing::info!(http.address = %address, "chatgraph listening");
+    println!("chatgraph is serving GraphiQL at http://{address}/ (GraphQL endpoint: http://{address}/graphql)");
+    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
+    tracing::info!("chatgraph stopped");
+    Ok(())
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %error, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(error = %error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown requested");
+}

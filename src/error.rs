@@ -76,3 +76,10 @@ impl From<diesel_async::pooled_connection::deadpool::PoolError> for AppError {
         AppError::Internal(error.into())
     }
 }
+
+impl From<std::sync::Arc<anyhow::Error>> for AppError {
+    /// A DataLoader failure (shared between the fields that awaited the same batch).
+    fn from(error: std::sync::Arc<anyhow::Error>) -> Self {
+        AppError::Internal(anyhow::anyhow!("{error:#}"))
+    }
+}

@@ -1,1 +1,146 @@
-fn main(){}
+//! The `chatgraph` command: serve, migrate, seed, export-schema, and control of the private
+//! local PostgreSQL cluster.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use chatgraph::{
+    app::{self, Database},
+    config::{AdminConfig, DatabaseConfig, ServeConfig},
+    db::{self, cluster::LocalCluster, migrate},
+    graphql,
+    services::seed,
+    telemetry::{self, LogFormat},
+};
+
+/// chatgraph: a GraphQL gateway for AI chat workspace platforms.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    /// Log line format (the level comes from RUST_LOG, e.g. `info` or `chatgraph=debug`).
+    #[arg(long, env = "CHATGRAPH_LOG_FORMAT", value_enum, default_value = "text", global = true)]
+    log_format: LogFormat,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the GraphQL API (migrates first; with no DATABASE_URL, runs a private
+    /// PostgreSQL cluster and loads the demo data on first start).
+    Serve(ServeConfig),
+    /// Apply pending migrations (a fast no-op when there are none).
+    Migrate {
+        #[command(flatten)]
+        database: DatabaseConfig,
+        /// Revert every migration instead (destroys all data).
+        #[arg(long)]
+        revert_all: bool,
+    },
+    /// Create or update the platform administrator; with --demo, also load the demo data.
+    Seed {
+        #[command(flatten)]
+        database: DatabaseConfig,
+        #[command(flatten)]
+        admin: AdminConfig,
+        /// Load the demo data set (local demos only: its users share a known password).
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Print the GraphQL schema (SDL); `schema.graphql` is this output.
+    ExportSchema,
+    /// Control the private local PostgreSQL cluster.
+    Cluster {
+        #[command(subcommand)]
+        action: ClusterAction,
+        #[command(flatten)]
+        database: DatabaseConfig,
+    },
+}
+
+#[derive(Subcommand)]
+enum ClusterAction {
+    /// Create (if needed) and start the cluster.
+    Start,
+    /// Stop the cluster.
+    Stop,
+    /// Print the connection URL of the chatgraph database in the cluster.
+    Url,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    telemetry::init(cli.log_format);
+    match run(cli.command).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!("{error:#}");
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Serve(config) => app::serve(config).await,
+        Command::Migrate { database, revert_all } => {
+            let db = Database::open(&database).await?;
+            let result = if revert_all { migrate::revert_all(&db.url).await } else { migrate::run(&db.url).await };
+            db.close().await?;
+            let versions = result?;
+            println!("{} migration(s) {}", versions.len(), if revert_all { "reverted" } else { "applied" });
+            Ok(())
+        }
+        Command::Seed { database, admin, demo } => {
+            let db = Database::open(&database).await?;
+            let result = seed_database(&db, &database, &admin, demo).await;
+            db.close().await?;
+            result
+        }
+        Command::ExportSchema => {
+            print!("{}", graphql::sdl());
+            Ok(())
+        }
+        Command::Cluster { action, database } => {
+            let cluster = LocalCluster::new(&database.data_dir, &database.pg_bin)?;
+            match action {
+                ClusterAction::Start => {
+                    cluster.ensure_running()?;
+                    db::cluster::create_database_if_missing(&cluster.url("postgres"), app::LOCAL_DATABASE).await?;
+                }
+                ClusterAction::Stop => cluster.stop()?,
+                ClusterAction::Url => {
+                    use secrecy::ExposeSecret;
+                    println!("{}", cluster.url(app::LOCAL_DATABASE).expose_secret());
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+async fn seed_database(db: &Database, config: &DatabaseConfig, admin: &AdminConfig, demo: bool) -> anyhow::Result<()> {
+    migrate::run(&db.url).await?;
+    let pool = db::pool(&db.url, 1, config.statement_timeout())?;
+    let mut conn = pool.get().await?;
+    match (&admin.admin_email, &admin.admin_password) {
+        (Some(email), Some(password)) => {
+            let user = seed::seed_admin(&mut conn, email, password).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("platform administrator {} is ready", user.email);
+        }
+        (None, None) if demo => {}
+        _ => anyhow::bail!("set both CHATGRAPH_ADMIN_EMAIL and CHATGRAPH_ADMIN_PASSWORD to seed the platform administrator"),
+    }
+    if demo {
+        match seed::seed_demo(&mut conn).await.map_err(|e| anyhow::anyhow!("{e}")).context("loading demo data")? {
+            seed::DemoSeed::Loaded { .. } => println!("demo data loaded"),
+            seed::DemoSeed::AlreadyPresent { .. } => println!("demo data already present"),
+        }
+    }
+    Ok(())
+}

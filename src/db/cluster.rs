@@ -166,7 +166,9 @@ impl LocalCluster {
     fn run(&self, tool: &str, args: impl FnOnce(&mut Command)) -> anyhow::Result<Output> {
         let mut cmd = Command::new(self.pg_bin.join(tool));
         args(&mut cmd);
-        cmd.current_dir(&self.root).env_remove("PGDATA");
+        // A process group of its own: a Ctrl-C meant for chatgraph must not reach pg_ctl or the
+        // server; chatgraph stops the cluster itself, cleanly.
+        cmd.current_dir(&self.root).env_remove("PGDATA").process_group(0);
         if let Some(owner) = &self.owner {
             cmd.uid(owner.uid.as_raw()).gid(owner.gid.as_raw()).env("HOME", &owner.dir);
         }

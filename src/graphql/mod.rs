@@ -1,1 +1,41 @@
-//! stub
+//! The GraphQL API: the schema builder (which needs no database, so the SDL can be exported
+//! and snapshot-tested), the per-request context and DataLoaders, and one file per domain.
+//!
+//! Three layers, as in architecture.md: database rows (`models`), loaders that batch them
+//! (`loaders`), and GraphQL types that wrap rows and resolve fields (`organization`,
+//! `project`, `chat`, `message`).
+
+pub mod chat;
+pub mod context;
+pub mod loaders;
+pub mod message;
+pub mod node;
+pub mod organization;
+pub mod project;
+pub mod query;
+
+use async_graphql::{EmptyMutation, EmptySubscription, Schema};
+
+pub use context::RequestContext;
+
+/// The executable schema.
+pub type AppSchema = Schema<query::Query, EmptyMutation, EmptySubscription>;
+
+/// Deepest query accepted.
+pub const MAX_DEPTH: usize = 12;
+/// Highest query complexity accepted (each field counts 1, lists multiply by their size).
+pub const MAX_COMPLEXITY: usize = 20_000;
+
+/// Builds the schema. Request-scoped data (database pool, loaders, request id) is attached
+/// to each request, never to the schema, so no state is shared between callers.
+pub fn schema() -> AppSchema {
+    Schema::build(query::Query, EmptyMutation, EmptySubscription)
+        .limit_depth(MAX_DEPTH)
+        .limit_complexity(MAX_COMPLEXITY)
+        .finish()
+}
+
+/// The schema in SDL, as committed in `schema.graphql`.
+pub fn sdl() -> String {
+    schema().sdl()
+}

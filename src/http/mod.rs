@@ -1,1 +1,63 @@
-//! stub
+//! HTTP: the axum router with the GraphQL endpoint, GraphiQL, the SDL, health checks, and
+//! the middleware every request passes (request id, tracing, body limit, timeout, panics).
+
+pub mod graphql;
+pub mod health;
+
+use std::time::Duration;
+
+use axum::{
+    Router,
+    http::{HeaderName, StatusCode},
+    routing::get,
+};
+use tower::ServiceBuilder;
+use tower_http::{
+    catch_panic::CatchPanicLayer,
+    limit::RequestBodyLimitLayer,
+    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    timeout::TimeoutLayer,
+    trace::TraceLayer,
+};
+
+use crate::app::AppState;
+
+/// The header carrying each request's id (set if the client did not send one).
+pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Limits applied by the middleware.
+#[derive(Debug, Clone, Copy)]
+pub struct HttpLimits {
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+    /// Longest a request may take.
+    pub request_timeout: Duration,
+}
+
+/// Builds the router.
+pub fn router(state: AppState, limits: HttpLimits) -> Router {
+    let middleware = ServiceBuilder::new()
+        .layer(SetRequestIdLayer::new(REQUEST_ID_HEADER, MakeRequestUuid))
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
+            let request_id = request
+                .headers()
+                .get(REQUEST_ID_HEADER)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("-");
+            tracing::info_span!("request", request.id = %request_id, http.method = %request.method(), http.path = %request.uri().path())
+        }))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID_HEADER))
+        .layer(CatchPanicLayer::new())
+        .layer(RequestBodyLimitLayer::new(limits.max_body_bytes))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, limits.request_timeout));
+
+    Router::new()
+        .route("/", get(graphql::graphiql))
+        .route("/graphiql", get(graphql::graphiql))
+        .route("/graphql", get(graphql::execute).post(graphql::execute))
+        .route("/schema.graphql", get(graphql::sdl))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .layer(middleware)
+        .with_state(state)
+}

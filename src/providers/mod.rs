@@ -1,1 +1,3 @@
-//! stub
+//! Model and embedding providers. For now: the built-in offline embedder.
+
+pub mod embedding;

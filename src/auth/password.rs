@@ -1,0 +1,67 @@
+//! Password hashing with argon2id (PHC strings, as stored in `users.password_hash`).
+
+use argon2::{
+    Argon2, PasswordHash, PasswordHasher, PasswordVerifier,
+    password_hash::{SaltString, rand_core::OsRng},
+};
+
+use crate::error::{AppError, AppResult};
+
+/// Shortest password accepted.
+pub const MIN_LENGTH: usize = 12;
+/// Longest password accepted (hashing cost must stay bounded).
+pub const MAX_LENGTH: usize = 256;
+
+/// Checks the password policy: length, and not the email itself.
+pub fn check_policy(password: &str, email: &str) -> AppResult<()> {
+    let length = password.chars().count();
+    if length < MIN_LENGTH {
+        return Err(AppError::BadUserInput(format!("password must be at least {MIN_LENGTH} characters")));
+    }
+    if length > MAX_LENGTH {
+        return Err(AppError::BadUserInput(format!("password must be at most {MAX_LENGTH} characters")));
+    }
+    if password.eq_ignore_ascii_case(email) {
+        return Err(AppError::BadUserInput("password must not be the email address".into()));
+    }
+    Ok(())
+}
+
+/// Hashes a password with a fresh salt (argon2id, default parameters).
+pub fn hash(password: &str) -> AppResult<String> {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|hash| hash.to_string())
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("hashing a password: {e}")))
+}
+
+/// True when `password` matches the stored PHC string (constant-time comparison inside).
+pub fn verify(password: &str, phc: &str) -> bool {
+    PasswordHash::new(phc)
+        .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+        .unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashes_verify_and_differ_per_salt() {
+        let first = hash("correct horse battery").expect("hash");
+        let second = hash("correct horse battery").expect("hash");
+        assert!(first.starts_with("$argon2id$"));
+        assert_ne!(first, second);
+        assert!(verify("correct horse battery", &first));
+        assert!(!verify("correct horse battery!", &first));
+        assert!(!verify("anything", "not a phc string"));
+    }
+
+    #[test]
+    fn policy_rejects_short_and_email_passwords() {
+        assert!(check_policy("short", "a@b.c").is_err());
+        assert!(check_policy("Someone@Example.com", "someone@example.com").is_err());
+        assert!(check_policy("a long enough passphrase", "someone@example.com").is_ok());
+    }
+}

@@ -1,0 +1,60 @@
+//! What each request carries: the database pool, its own DataLoader (never shared between
+//! requests, so cached rows never leak between callers), and the request id used in logs and
+//! in internal-error messages.
+
+use async_graphql::{Context, dataloader::DataLoader};
+
+use super::loaders::DbLoader;
+use crate::{
+    db::{Pool, PooledConn},
+    error::AppError,
+};
+
+/// Request-scoped data, attached to every GraphQL request.
+pub struct RequestContext {
+    pool: Pool,
+    loader: DataLoader<DbLoader>,
+    request_id: String,
+}
+
+impl RequestContext {
+    /// A context for one request.
+    pub fn new(pool: Pool, request_id: String) -> Self {
+        let loader = DataLoader::new(DbLoader::new(pool.clone()), tokio::spawn);
+        RequestContext { pool, loader, request_id }
+    }
+
+    /// The id of this request (also in the `x-request-id` response header).
+    pub fn request_id(&self) -> &str {
+        &self.request_id
+    }
+}
+
+/// Shortcuts for resolvers.
+pub trait ContextExt {
+    /// This request's context.
+    fn request(&self) -> &RequestContext;
+
+    /// This request's DataLoader.
+    fn loader(&self) -> &DataLoader<DbLoader> {
+        &self.request().loader
+    }
+
+    /// A pooled connection, for queries that no loader batches.
+    fn conn(&self) -> impl Future<Output = Result<PooledConn, async_graphql::Error>> + Send {
+        let pool = self.request().pool.clone();
+        let request_id = self.request().request_id.clone();
+        async move { pool.get().await.map_err(|e| AppError::from(e).into_graphql(Some(&request_id))) }
+    }
+
+    /// Converts an application error into a GraphQL error carrying this request's id.
+    fn error(&self, error: impl Into<AppError>) -> async_graphql::Error {
+        error.into().into_graphql(Some(self.request().request_id()))
+    }
+}
+
+impl ContextExt for Context<'_> {
+    fn request(&self) -> &RequestContext {
+        self.data_unchecked::<RequestContext>()
+    }
+}

@@ -1,0 +1,82 @@
+//! The `Organization` type.
+
+use async_graphql::{Context, ID, Object, Result};
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::{
+    context::ContextExt,
+    loaders::ProjectsByOrganization,
+    node::{global_id, page_size},
+    project::Project,
+};
+use crate::{
+    db::enums::{OrganizationPlan, OrganizationStatus},
+    models::organization::OrganizationRow,
+};
+
+/// A tenant: the organization that owns projects, members and credentials.
+pub struct Organization(pub OrganizationRow);
+
+#[Object]
+impl Organization {
+    /// Globally unique, opaque id of this object.
+    pub async fn id(&self) -> ID {
+        global_id("Organization", self.0.id)
+    }
+
+    /// The raw UUID of this organization.
+    async fn uuid(&self) -> Uuid {
+        self.0.id
+    }
+
+    /// Display name.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    /// Unique, URL-safe short name.
+    async fn slug(&self) -> &str {
+        &self.0.slug
+    }
+
+    /// Billing plan.
+    async fn plan(&self) -> OrganizationPlan {
+        self.0.plan
+    }
+
+    /// Whether the organization may be used.
+    async fn status(&self) -> OrganizationStatus {
+        self.0.status
+    }
+
+    /// True for the personal organization created at sign-up.
+    async fn is_personal(&self) -> bool {
+        self.0.is_personal
+    }
+
+    /// When it was created.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+
+    /// When it last changed.
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+
+    /// Live projects of this organization, oldest first.
+    async fn projects(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "How many to return (1 to 100, default 20).")] first: Option<i32>,
+    ) -> Result<Vec<Project>> {
+        let first = page_size(first).map_err(|e| ctx.error(e))?;
+        let rows = ctx
+            .loader()
+            .load_one(ProjectsByOrganization { organization_id: self.0.id, first })
+            .await
+            .map_err(|e| ctx.error(e))?;
+        Ok(rows.unwrap_or_default().into_iter().map(Project).collect())
+    }
+}

@@ -1,0 +1,51 @@
+//! The root query type.
+
+use async_graphql::{Context, ID, Object, Result};
+
+use super::{
+    chat::Chat,
+    context::ContextExt,
+    loaders::{ChatById, MessageById, OrganizationById, ProjectById},
+    message::Message,
+    node::{Node, decode_global_id, page_size},
+    organization::Organization,
+    project::Project,
+};
+use crate::{error::AppError, models::organization::OrganizationRow};
+
+/// Where every read starts.
+pub struct Query;
+
+#[Object]
+impl Query {
+    /// Version of the chatgraph API (the crate version of the server).
+    async fn api_version(&self) -> &'static str {
+        env!("CARGO_PKG_VERSION")
+    }
+
+    /// Live organizations, oldest first.
+    async fn organizations(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "How many to return (1 to 100, default 20).")] first: Option<i32>,
+    ) -> Result<Vec<Organization>> {
+        let limit = page_size(first).map_err(|e| ctx.error(e))?;
+        let mut conn = ctx.conn().await?;
+        let rows = OrganizationRow::list(&mut conn, limit).await.map_err(|e| ctx.error(e))?;
+        Ok(rows.into_iter().map(Organization).collect())
+    }
+
+    /// Fetches any object by its global id; null when there is no such object.
+    async fn node(&self, ctx: &Context<'_>, #[graphql(desc = "A global id.")] id: ID) -> Result<Option<Node>> {
+        let (type_name, key) = decode_global_id(&id).map_err(|e| ctx.error(e))?;
+        let loader = ctx.loader();
+        let node = match type_name.as_str() {
+            "Organization" => loader.load_one(OrganizationById(key)).await.map(|r| r.map(|r| Node::Organization(Organization(r)))),
+            "Project" => loader.load_one(ProjectById(key)).await.map(|r| r.map(|r| Node::Project(Project(r)))),
+            "Chat" => loader.load_one(ChatById(key)).await.map(|r| r.map(|r| Node::Chat(Chat(r)))),
+            "Message" => loader.load_one(MessageById(key)).await.map(|r| r.map(|r| Node::Message(Message(r)))),
+            _ => return Err(ctx.error(AppError::BadUserInput(format!("{:?} is not a valid id", id.as_str())))),
+        };
+        node.map_err(|e| ctx.error(e))
+    }
+}
