@@ -72,7 +72,7 @@ CREATE TABLE user_roles (
     PRIMARY KEY (user_id, role_id),
     CONSTRAINT user_roles_role_fkey FOREIGN KEY (role_id, role_scope) REFERENCES roles (id, scope) ON DELETE CASCADE
 );
-CREATE INDEX user_roles_role_id_idx ON user_roles (role_id);
+CREATE INDEX user_roles_role_idx ON user_roles (role_id, role_scope);
 
 CREATE TABLE organization_members (
     organization_id uuid NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
@@ -87,7 +87,7 @@ CREATE TABLE organization_members (
     CONSTRAINT organization_members_role_fkey FOREIGN KEY (role_id, role_scope) REFERENCES roles (id, scope)
 );
 CREATE INDEX organization_members_user_id_idx ON organization_members (user_id);
-CREATE INDEX organization_members_role_id_idx ON organization_members (role_id);
+CREATE INDEX organization_members_role_idx ON organization_members (role_id, role_scope);
 CREATE INDEX organization_members_invited_by_idx ON organization_members (invited_by);
 
 CREATE TABLE sessions (

@@ -36,7 +36,7 @@ CREATE TABLE project_members (
     CONSTRAINT project_members_role_fkey FOREIGN KEY (role_id, role_scope) REFERENCES roles (id, scope)
 );
 CREATE INDEX project_members_user_id_idx ON project_members (user_id);
-CREATE INDEX project_members_role_id_idx ON project_members (role_id);
+CREATE INDEX project_members_role_idx ON project_members (role_id, role_scope);
 CREATE INDEX project_members_added_by_idx ON project_members (added_by);
 
 CREATE TABLE project_settings (

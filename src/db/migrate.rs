@@ -24,7 +24,10 @@ pub async fn run(url: &SecretString) -> anyhow::Result<Vec<String>> {
 
 fn run_blocking(url: &str) -> anyhow::Result<Vec<String>> {
     let mut conn = SyncConn::establish(url).context("connecting to the database to migrate")?;
-    if !conn.has_pending_migration(MIGRATIONS).map_err(anyhow::Error::msg)? {
+    // Not Diesel's own pending check: it creates the bookkeeping table, which races when
+    // several processes start at once. A failed read means the table is missing: pending.
+    let applied = diesel::sql_query(APPLIED_VERSIONS).load::<Version>(&mut conn);
+    if applied.is_ok_and(|applied| all_applied(&applied)) {
         return Ok(Vec::new());
     }
     diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK})")).execute(&mut conn)?;
@@ -58,17 +61,21 @@ pub fn embedded_versions() -> anyhow::Result<Vec<String>> {
     Ok(migrations.iter().map(|m| m.name().version().to_string()).collect())
 }
 
+const APPLIED_VERSIONS: &str = "SELECT version FROM __diesel_schema_migrations";
+
+#[derive(diesel::deserialize::QueryableByName)]
+struct Version {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    version: String,
+}
+
+fn all_applied(applied: &[Version]) -> bool {
+    let applied: std::collections::HashSet<&str> = applied.iter().map(|v| v.version.as_str()).collect();
+    embedded_versions().is_ok_and(|embedded| embedded.iter().all(|v| applied.contains(v.as_str())))
+}
+
 /// True when every embedded migration has been applied (for `/readyz`).
 pub async fn is_current(conn: &mut AsyncPgConnection) -> anyhow::Result<bool> {
-    use diesel::sql_types::Text;
-
-    #[derive(diesel::deserialize::QueryableByName)]
-    struct Version {
-        #[diesel(sql_type = Text)]
-        version: String,
-    }
-    let query = diesel::sql_query("SELECT version FROM __diesel_schema_migrations");
-    let applied: Vec<Version> = diesel_async::RunQueryDsl::load(query, conn).await?;
-    let applied: std::collections::HashSet<String> = applied.into_iter().map(|v| v.version).collect();
-    Ok(embedded_versions()?.iter().all(|v| applied.contains(v)))
+    let applied: Vec<Version> = diesel_async::RunQueryDsl::load(diesel::sql_query(APPLIED_VERSIONS), conn).await?;
+    Ok(all_applied(&applied))
 }

@@ -1,0 +1,12 @@
+//! Integration tests against a real PostgreSQL with pgvector (see `support`). One binary, so
+//! the crate links once; nextest runs each test in its own process, in parallel.
+
+mod cascades;
+mod cluster;
+mod constraints;
+mod http;
+mod models;
+mod schema;
+mod seed;
+mod fixtures;
+mod support;

@@ -1,0 +1,204 @@
+//! Test support: a real PostgreSQL with pgvector for every test. The private cluster of
+//! `chatgraph::db::cluster` is started once (or reused) under `target/tmp/pg`; a template
+//! database is migrated once per set of migrations; each test gets its own database cloned
+//! from the template, so tests are isolated and run in parallel. Set
+//! `CHATGRAPH_TEST_DATABASE_URL` (a URL to a maintenance database such as `postgres`) to use
+//! another server instead.
+
+#![allow(dead_code)]
+
+use std::{
+    fs,
+    path::{Path, PathBuf},
+    process::Command,
+    sync::OnceLock,
+    time::Duration,
+};
+
+use chatgraph::db::{self, Pool, cluster::{LocalCluster, quote_ident}, migrate};
+use diesel::{OptionalExtension, QueryableByName, sql_types::Text};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use secrecy::{ExposeSecret, SecretString};
+use sha2::{Digest, Sha256};
+
+/// The PostgreSQL server binaries used by the tests.
+pub fn pg_bin() -> PathBuf {
+    std::env::var_os("CHATGRAPH_PG_BIN").map_or_else(|| "/usr/lib/postgresql/15/bin".into(), PathBuf::from)
+}
+
+/// The test cluster (not started yet).
+pub fn cluster() -> &'static LocalCluster {
+    static CLUSTER: OnceLock<LocalCluster> = OnceLock::new();
+    CLUSTER.get_or_init(|| {
+        let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("pg");
+        LocalCluster::new(&root, &pg_bin()).expect("test cluster")
+    })
+}
+
+/// URL of a maintenance database on the test server, starting the test cluster if needed.
+pub async fn server_url() -> SecretString {
+    if let Ok(url) = std::env::var("CHATGRAPH_TEST_DATABASE_URL") {
+        return SecretString::from(url);
+    }
+    tokio::task::spawn_blocking(|| cluster().ensure_running()).await.expect("join").expect("start test cluster");
+    cluster().url("postgres")
+}
+
+/// The same server, another database.
+pub fn with_database(server: &SecretString, database: &str) -> SecretString {
+    let url = server.expose_secret();
+    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let base = base.rsplit_once('/').map_or(base, |(b, _)| b);
+    SecretString::from(match query {
+        Some(q) => format!("{base}/{database}?{q}"),
+        None => format!("{base}/{database}"),
+    })
+}
+
+async fn connect(url: &SecretString) -> AsyncPgConnection {
+    AsyncPgConnection::establish(url.expose_secret()).await.expect("connect to test server")
+}
+
+#[derive(QueryableByName)]
+struct Name {
+    #[diesel(sql_type = Text)]
+    name: String,
+}
+
+/// A fingerprint of everything under `migrations/`, so a changed migration gets a new template.
+fn migrations_fingerprint() -> String {
+    fn visit(dir: &Path, hasher: &mut Sha256) {
+        let mut entries: Vec<_> = fs::read_dir(dir).expect("migrations dir").map(|e| e.expect("entry").path()).collect();
+        entries.sort();
+        for path in entries {
+            if path.is_dir() {
+                visit(&path, hasher);
+            } else {
+                hasher.update(path.to_string_lossy().as_bytes());
+                hasher.update(fs::read(&path).expect("migration file"));
+            }
+        }
+    }
+    let mut hasher = Sha256::new();
+    visit(&Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations"), &mut hasher);
+    hasher.finalize().iter().take(6).map(|b| format!("{b:02x}")).collect()
+}
+
+/// Name of the migrated template database, creating it once (under a file lock shared by all
+/// test processes).
+async fn template(server: &SecretString) -> String {
+    let name = format!("chatgraph_template_{}", migrations_fingerprint());
+    let lock_path = Path::new(env!("CARGO_TARGET_TMPDIR")).join("template.lock");
+    let lock = tokio::task::spawn_blocking(move || {
+        let file = fs::File::create(lock_path).expect("lock file");
+        file.lock().expect("lock");
+        file
+    })
+    .await
+    .expect("join");
+    let mut conn = connect(server).await;
+    let existing: Vec<Name> = diesel::sql_query("SELECT datname AS name FROM pg_database WHERE datname LIKE 'chatgraph_template_%'")
+        .load(&mut conn)
+        .await
+        .expect("list templates");
+    if !existing.iter().any(|t| t.name == name) {
+        for stale in &existing {
+            diesel::sql_query(format!("DROP DATABASE {} WITH (FORCE)", quote_ident(&stale.name)))
+                .execute(&mut conn)
+                .await
+                .expect("drop stale template");
+        }
+        let building = format!("{name}_building");
+        diesel::sql_query(format!("CREATE DATABASE {}", quote_ident(&building))).execute(&mut conn).await.expect("create template");
+        migrate::run(&with_database(server, &building)).await.expect("migrate template");
+        diesel::sql_query(format!("ALTER DATABASE {} RENAME TO {}", quote_ident(&building), quote_ident(&name)))
+            .execute(&mut conn)
+            .await
+            .expect("publish template");
+    }
+    drop(lock);
+    name
+}
+
+/// A database of one test, dropped when the test ends.
+pub struct TestDb {
+    server: SecretString,
+    /// The database's name.
+    pub name: String,
+    /// Its URL.
+    pub url: SecretString,
+}
+
+impl TestDb {
+    /// A fresh, fully migrated database.
+    pub async fn migrated() -> TestDb {
+        let server = server_url().await;
+        let template = template(&server).await;
+        Self::create(server, Some(&template)).await
+    }
+
+    /// A fresh, empty database (no migrations applied).
+    pub async fn empty() -> TestDb {
+        Self::create(server_url().await, None).await
+    }
+
+    async fn create(server: SecretString, template: Option<&str>) -> TestDb {
+        let name = format!("test_{}", uuid::Uuid::new_v4().simple());
+        let mut sql = format!("CREATE DATABASE {}", quote_ident(&name));
+        if let Some(template) = template {
+            sql.push_str(&format!(" TEMPLATE {}", quote_ident(template)));
+        }
+        diesel::sql_query(sql).execute(&mut connect(&server).await).await.expect("create test database");
+        let url = with_database(&server, &name);
+        TestDb { server, name, url }
+    }
+
+    /// A pool on this database.
+    pub fn pool(&self) -> Pool {
+        db::pool(&self.url, 8, Duration::from_secs(30)).expect("pool")
+    }
+
+    /// One connection to this database.
+    pub async fn conn(&self) -> AsyncPgConnection {
+        connect(&self.url).await
+    }
+
+    /// `pg_dump --schema-only` of this database.
+    pub fn schema_dump(&self) -> String {
+        let output = Command::new(pg_bin().join("pg_dump"))
+            .args(["--schema-only", "--no-owner", "--no-privileges", "--dbname"])
+            .arg(self.url.expose_secret())
+            .output()
+            .expect("run pg_dump");
+        assert!(output.status.success(), "pg_dump failed: {}", String::from_utf8_lossy(&output.stderr));
+        // pg_dump writes a random `\restrict` key into every dump: not part of the schema.
+        String::from_utf8(output.stdout)
+            .expect("utf-8 dump")
+            .lines()
+            .filter(|line| !line.starts_with("\\restrict") && !line.starts_with("\\unrestrict"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        // Synchronous on purpose: Drop cannot await. Failures only leave a database behind.
+        let _ = Command::new(pg_bin().join("dropdb"))
+            .args(["--if-exists", "--force", "--maintenance-db"])
+            .arg(self.server.expose_secret())
+            .arg(&self.name)
+            .output();
+    }
+}
+
+/// Runs `query` and returns the single text column `name` of each row.
+pub async fn names(conn: &mut AsyncPgConnection, query: &str) -> Vec<String> {
+    let rows: Vec<Name> = diesel::sql_query(query).load(conn).await.expect("query");
+    rows.into_iter().map(|r| r.name).collect()
+}
+
+/// Runs `query` expecting at most one row with a text column `name`.
+pub async fn name(conn: &mut AsyncPgConnection, query: &str) -> Option<String> {
+    diesel::sql_query(query).get_result::<Name>(conn).await.optional().expect("query").map(|r| r.name)
+}
