@@ -41,16 +41,24 @@ impl Database {
     /// data directory and its `chatgraph` database.
     pub async fn open(config: &DatabaseConfig) -> anyhow::Result<Self> {
         if let Some(url) = config.url() {
-            return Ok(Database { url, created: false, local: None });
+            return Ok(Database {
+                url,
+                created: false,
+                local: None,
+            });
         }
-        let cluster = LocalCluster::new(&config.data_dir, &config.pg_bin)?;
+        let cluster = LocalCluster::new(&config.cluster.data_dir, &config.cluster.pg_bin)?;
         let started = tokio::task::spawn_blocking({
             let cluster = cluster.clone();
             move || cluster.ensure_running()
         })
         .await??;
         let created = db::cluster::create_database_if_missing(&cluster.url("postgres"), LOCAL_DATABASE).await?;
-        Ok(Database { url: cluster.url(LOCAL_DATABASE), created, local: Some((cluster, started)) })
+        Ok(Database {
+            url: cluster.url(LOCAL_DATABASE),
+            created,
+            local: Some((cluster, started)),
+        })
     }
 
     /// True when this is the private local cluster.
@@ -78,11 +86,20 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
 
 async fn serve_on(config: &ServeConfig, database: &Database) -> anyhow::Result<()> {
     migrate::run(&database.url).await?;
-    let pool = db::pool(&database.url, config.database.pool_size, config.database.statement_timeout())?;
+    let pool = db::pool(
+        &database.url,
+        config.database.pool_size,
+        config.database.statement_timeout(),
+    )?;
     if database.is_local() && database.created {
         let mut conn = pool.get().await?;
-        seed::seed_demo(&mut conn).await.map_err(|e| anyhow::anyhow!("loading demo data: {e}"))?;
-        tracing::info!("demo data loaded (users admin@example.com, user@example.com, pm@example.com; password {})", seed::DEMO_PASSWORD);
+        seed::seed_demo(&mut conn)
+            .await
+            .map_err(|e| anyhow::anyhow!("loading demo data: {e}"))?;
+        tracing::info!(
+            "demo data loaded (users admin@example.com, user@example.com, pm@example.com; password {})",
+            seed::DEMO_PASSWORD
+        );
     }
     let listener = TcpListener::bind(config.listen)
         .await
@@ -92,10 +109,18 @@ async fn serve_on(config: &ServeConfig, database: &Database) -> anyhow::Result<(
         max_body_bytes: config.max_body_bytes,
         request_timeout: Duration::from_secs(config.request_timeout_secs),
     };
-    let app = http::router(AppState { pool, schema: graphql::schema() }, limits);
+    let app = http::router(
+        AppState {
+            pool,
+            schema: graphql::schema(),
+        },
+        limits,
+    );
     tracing::info!(http.address = %address, "chatgraph listening");
     println!("chatgraph is serving GraphiQL at http://{address}/ (GraphQL endpoint: http://{address}/graphql)");
-    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
     tracing::info!("chatgraph stopped");
     Ok(())
 }

@@ -14,13 +14,8 @@ pub struct DatabaseConfig {
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
 
-    /// Directory for local state: the private PostgreSQL cluster when no DATABASE_URL is set.
-    #[arg(long, env = "CHATGRAPH_DATA_DIR", default_value = ".chatgraph")]
-    pub data_dir: PathBuf,
-
-    /// Directory of the PostgreSQL server binaries (initdb, pg_ctl) for the private cluster.
-    #[arg(long, env = "CHATGRAPH_PG_BIN", default_value = "/usr/lib/postgresql/15/bin")]
-    pub pg_bin: PathBuf,
+    #[command(flatten)]
+    pub cluster: ClusterConfig,
 
     /// Maximum number of pooled database connections.
     #[arg(long, env = "CHATGRAPH_DB_POOL_SIZE", default_value_t = 10)]
@@ -41,6 +36,18 @@ impl DatabaseConfig {
     pub fn statement_timeout(&self) -> Duration {
         Duration::from_millis(self.statement_timeout_ms)
     }
+}
+
+/// Where the private local PostgreSQL cluster lives and which binaries run it.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ClusterConfig {
+    /// Directory for local state: the private PostgreSQL cluster when no DATABASE_URL is set.
+    #[arg(long, env = "CHATGRAPH_DATA_DIR", default_value = ".chatgraph")]
+    pub data_dir: PathBuf,
+
+    /// Directory of the PostgreSQL server binaries (initdb, pg_ctl) for the private cluster.
+    #[arg(long, env = "CHATGRAPH_PG_BIN", default_value = "/usr/lib/postgresql/15/bin")]
+    pub pg_bin: PathBuf,
 }
 
 /// Settings of the HTTP server.

@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand};
 
 use chatgraph::{
     app::{self, Database},
-    config::{AdminConfig, DatabaseConfig, ServeConfig},
+    config::{AdminConfig, ClusterConfig, DatabaseConfig, ServeConfig},
     db::{self, cluster::LocalCluster, migrate},
     graphql,
     services::seed,
@@ -20,7 +20,13 @@ use chatgraph::{
 #[command(version, about)]
 struct Cli {
     /// Log line format (the level comes from RUST_LOG, e.g. `info` or `chatgraph=debug`).
-    #[arg(long, env = "CHATGRAPH_LOG_FORMAT", value_enum, default_value = "text", global = true)]
+    #[arg(
+        long,
+        env = "CHATGRAPH_LOG_FORMAT",
+        value_enum,
+        default_value = "text",
+        global = true
+    )]
     log_format: LogFormat,
 
     #[command(subcommand)]
@@ -56,19 +62,17 @@ enum Command {
     Cluster {
         #[command(subcommand)]
         action: ClusterAction,
-        #[command(flatten)]
-        database: DatabaseConfig,
     },
 }
 
 #[derive(Subcommand)]
 enum ClusterAction {
-    /// Create (if needed) and start the cluster.
-    Start,
+    /// Create (if needed) and start the cluster, with its chatgraph database.
+    Start(ClusterConfig),
     /// Stop the cluster.
-    Stop,
+    Stop(ClusterConfig),
     /// Print the connection URL of the chatgraph database in the cluster.
-    Url,
+    Url(ClusterConfig),
 }
 
 #[tokio::main]
@@ -90,10 +94,18 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Serve(config) => app::serve(config).await,
         Command::Migrate { database, revert_all } => {
             let db = Database::open(&database).await?;
-            let result = if revert_all { migrate::revert_all(&db.url).await } else { migrate::run(&db.url).await };
+            let result = if revert_all {
+                migrate::revert_all(&db.url).await
+            } else {
+                migrate::run(&db.url).await
+            };
             db.close().await?;
             let versions = result?;
-            println!("{} migration(s) {}", versions.len(), if revert_all { "reverted" } else { "applied" });
+            println!(
+                "{} migration(s) {}",
+                versions.len(),
+                if revert_all { "reverted" } else { "applied" }
+            );
             Ok(())
         }
         Command::Seed { database, admin, demo } => {
@@ -106,15 +118,16 @@ async fn run(command: Command) -> anyhow::Result<()> {
             print!("{}", graphql::sdl());
             Ok(())
         }
-        Command::Cluster { action, database } => {
-            let cluster = LocalCluster::new(&database.data_dir, &database.pg_bin)?;
+        Command::Cluster { action } => {
+            let (ClusterAction::Start(config) | ClusterAction::Stop(config) | ClusterAction::Url(config)) = &action;
+            let cluster = LocalCluster::new(&config.data_dir, &config.pg_bin)?;
             match action {
-                ClusterAction::Start => {
+                ClusterAction::Start(_) => {
                     cluster.ensure_running()?;
                     db::cluster::create_database_if_missing(&cluster.url("postgres"), app::LOCAL_DATABASE).await?;
                 }
-                ClusterAction::Stop => cluster.stop()?,
-                ClusterAction::Url => {
+                ClusterAction::Stop(_) => cluster.stop()?,
+                ClusterAction::Url(_) => {
                     use secrecy::ExposeSecret;
                     println!("{}", cluster.url(app::LOCAL_DATABASE).expose_secret());
                 }
@@ -130,14 +143,22 @@ async fn seed_database(db: &Database, config: &DatabaseConfig, admin: &AdminConf
     let mut conn = pool.get().await?;
     match (&admin.admin_email, &admin.admin_password) {
         (Some(email), Some(password)) => {
-            let user = seed::seed_admin(&mut conn, email, password).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            let user = seed::seed_admin(&mut conn, email, password)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("platform administrator {} is ready", user.email);
         }
         (None, None) if demo => {}
-        _ => anyhow::bail!("set both CHATGRAPH_ADMIN_EMAIL and CHATGRAPH_ADMIN_PASSWORD to seed the platform administrator"),
+        _ => anyhow::bail!(
+            "set both CHATGRAPH_ADMIN_EMAIL and CHATGRAPH_ADMIN_PASSWORD to seed the platform administrator"
+        ),
     }
     if demo {
-        match seed::seed_demo(&mut conn).await.map_err(|e| anyhow::anyhow!("{e}")).context("loading demo data")? {
+        match seed::seed_demo(&mut conn)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))
+            .context("loading demo data")?
+        {
             seed::DemoSeed::Loaded { .. } => println!("demo data loaded"),
             seed::DemoSeed::AlreadyPresent { .. } => println!("demo data already present"),
         }

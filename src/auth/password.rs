@@ -16,10 +16,14 @@ pub const MAX_LENGTH: usize = 256;
 pub fn check_policy(password: &str, email: &str) -> AppResult<()> {
     let length = password.chars().count();
     if length < MIN_LENGTH {
-        return Err(AppError::BadUserInput(format!("password must be at least {MIN_LENGTH} characters")));
+        return Err(AppError::BadUserInput(format!(
+            "password must be at least {MIN_LENGTH} characters"
+        )));
     }
     if length > MAX_LENGTH {
-        return Err(AppError::BadUserInput(format!("password must be at most {MAX_LENGTH} characters")));
+        return Err(AppError::BadUserInput(format!(
+            "password must be at most {MAX_LENGTH} characters"
+        )));
     }
     if password.eq_ignore_ascii_case(email) {
         return Err(AppError::BadUserInput("password must not be the email address".into()));

@@ -54,7 +54,11 @@ impl LocalCluster {
         } else {
             None
         };
-        let cluster = LocalCluster { root, pg_bin: pg_bin.to_owned(), owner };
+        let cluster = LocalCluster {
+            root,
+            pg_bin: pg_bin.to_owned(),
+            owner,
+        };
         let socket = cluster.socket_dir().join(SOCKET_FILE);
         if socket.as_os_str().len() > MAX_SOCKET_PATH {
             bail!(
@@ -145,7 +149,9 @@ impl LocalCluster {
         let data_dir = self.data_dir();
         self.private_dir(&data_dir)?;
         self.run_checked("initdb", |cmd| {
-            cmd.arg("-D").arg(&data_dir).args(["-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-locale"]);
+            cmd.arg("-D")
+                .arg(&data_dir)
+                .args(["-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-locale"]);
         })
         .context("creating the local PostgreSQL cluster")?;
         tracing::info!(cluster.dir = %self.root.display(), "local PostgreSQL cluster created");
@@ -170,7 +176,9 @@ impl LocalCluster {
         // server; chatgraph stops the cluster itself, cleanly.
         cmd.current_dir(&self.root).env_remove("PGDATA").process_group(0);
         if let Some(owner) = &self.owner {
-            cmd.uid(owner.uid.as_raw()).gid(owner.gid.as_raw()).env("HOME", &owner.dir);
+            cmd.uid(owner.uid.as_raw())
+                .gid(owner.gid.as_raw())
+                .env("HOME", &owner.dir);
         }
         cmd.output().with_context(|| format!("running {tool}"))
     }
@@ -205,7 +213,9 @@ pub async fn create_database_if_missing(server_url: &SecretString, database: &st
     if exists.is_some() {
         return Ok(false);
     }
-    diesel::sql_query(format!("CREATE DATABASE {}", quote_ident(database))).execute(&mut conn).await?;
+    diesel::sql_query(format!("CREATE DATABASE {}", quote_ident(database)))
+        .execute(&mut conn)
+        .await?;
     Ok(true)
 }
 

@@ -41,8 +41,7 @@ pub fn pool(url: &SecretString, size: usize, statement_timeout: Duration) -> any
             Ok(conn)
         })
     });
-    let manager =
-        AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(url.expose_secret(), config);
+    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(url.expose_secret(), config);
     let pool = Pool::builder(manager)
         .max_size(size)
         .runtime(::deadpool::Runtime::Tokio1)

@@ -21,7 +21,11 @@ impl RequestContext {
     /// A context for one request.
     pub fn new(pool: Pool, request_id: String) -> Self {
         let loader = DataLoader::new(DbLoader::new(pool.clone()), tokio::spawn);
-        RequestContext { pool, loader, request_id }
+        RequestContext {
+            pool,
+            loader,
+            request_id,
+        }
     }
 
     /// The id of this request (also in the `x-request-id` response header).
@@ -44,7 +48,11 @@ pub trait ContextExt {
     fn conn(&self) -> impl Future<Output = Result<PooledConn, async_graphql::Error>> + Send {
         let pool = self.request().pool.clone();
         let request_id = self.request().request_id.clone();
-        async move { pool.get().await.map_err(|e| AppError::from(e).into_graphql(Some(&request_id))) }
+        async move {
+            pool.get()
+                .await
+                .map_err(|e| AppError::from(e).into_graphql(Some(&request_id)))
+        }
     }
 
     /// Converts an application error into a GraphQL error carrying this request's id.

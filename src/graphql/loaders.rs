@@ -54,8 +54,9 @@ impl DbLoader {
         let mut result = HashMap::with_capacity(keys.len());
         for (first, group) in by_size {
             let parents: Vec<Uuid> = group.iter().map(|k| k.parent()).collect();
-            let rows: Vec<T> =
-                first_per_parent(&mut conn, list, &parents, first).await.map_err(|e| Arc::new(e.into()))?;
+            let rows: Vec<T> = first_per_parent(&mut conn, list, &parents, first)
+                .await
+                .map_err(|e| Arc::new(e.into()))?;
             let mut grouped: HashMap<Uuid, Vec<T>> = HashMap::new();
             for row in rows {
                 grouped.entry(parent_of(&row)).or_default().push(row);
@@ -88,7 +89,9 @@ macro_rules! by_id_loader {
 
             async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, $row>, LoadError> {
                 let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
-                let rows = $row::find_many(&mut *self.conn().await?, &ids).await.map_err(|e| Arc::new(e.into()))?;
+                let rows = $row::find_many(&mut *self.conn().await?, &ids)
+                    .await
+                    .map_err(|e| Arc::new(e.into()))?;
                 Ok(rows.into_iter().map(|row| ($key(row.id), row)).collect())
             }
         }

@@ -46,7 +46,9 @@ pub const MAX_PAGE_SIZE: i32 = 100;
 pub fn page_size(first: Option<i32>) -> AppResult<i64> {
     match first.unwrap_or(DEFAULT_PAGE_SIZE) {
         n @ 1..=MAX_PAGE_SIZE => Ok(i64::from(n)),
-        n => Err(AppError::BadUserInput(format!("first must be between 1 and {MAX_PAGE_SIZE}, got {n}"))),
+        n => Err(AppError::BadUserInput(format!(
+            "first must be between 1 and {MAX_PAGE_SIZE}, got {n}"
+        ))),
     }
 }
 
@@ -61,7 +63,10 @@ mod tests {
         assert_eq!(decode_global_id(&id).expect("valid"), ("Chat".to_owned(), key));
         assert!(!id.as_str().contains("Chat"), "ids are opaque");
         for bad in ["", "not base64!", "Q2hhdA", &URL_SAFE_NO_PAD.encode("Chat:not-a-uuid")] {
-            assert!(decode_global_id(&ID(bad.to_owned())).is_err(), "{bad:?} must be rejected");
+            assert!(
+                decode_global_id(&ID(bad.to_owned())).is_err(),
+                "{bad:?} must be rejected"
+            );
         }
     }
 

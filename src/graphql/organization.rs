@@ -74,7 +74,10 @@ impl Organization {
         let first = page_size(first).map_err(|e| ctx.error(e))?;
         let rows = ctx
             .loader()
-            .load_one(ProjectsByOrganization { organization_id: self.0.id, first })
+            .load_one(ProjectsByOrganization {
+                organization_id: self.0.id,
+                first,
+            })
             .await
             .map_err(|e| ctx.error(e))?;
         Ok(rows.unwrap_or_default().into_iter().map(Project).collect())

@@ -82,7 +82,10 @@ impl Project {
         let first = page_size(first).map_err(|e| ctx.error(e))?;
         let rows = ctx
             .loader()
-            .load_one(ChatsByProject { project_id: self.0.id, first })
+            .load_one(ChatsByProject {
+                project_id: self.0.id,
+                first,
+            })
             .await
             .map_err(|e| ctx.error(e))?;
         Ok(rows.unwrap_or_default().into_iter().map(Chat).collect())

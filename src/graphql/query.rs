@@ -31,7 +31,9 @@ impl Query {
     ) -> Result<Vec<Organization>> {
         let limit = page_size(first).map_err(|e| ctx.error(e))?;
         let mut conn = ctx.conn().await?;
-        let rows = OrganizationRow::list(&mut conn, limit).await.map_err(|e| ctx.error(e))?;
+        let rows = OrganizationRow::list(&mut conn, limit)
+            .await
+            .map_err(|e| ctx.error(e))?;
         Ok(rows.into_iter().map(Organization).collect())
     }
 
@@ -40,10 +42,22 @@ impl Query {
         let (type_name, key) = decode_global_id(&id).map_err(|e| ctx.error(e))?;
         let loader = ctx.loader();
         let node = match type_name.as_str() {
-            "Organization" => loader.load_one(OrganizationById(key)).await.map(|r| r.map(|r| Node::Organization(Organization(r)))),
-            "Project" => loader.load_one(ProjectById(key)).await.map(|r| r.map(|r| Node::Project(Project(r)))),
-            "Chat" => loader.load_one(ChatById(key)).await.map(|r| r.map(|r| Node::Chat(Chat(r)))),
-            "Message" => loader.load_one(MessageById(key)).await.map(|r| r.map(|r| Node::Message(Message(r)))),
+            "Organization" => loader
+                .load_one(OrganizationById(key))
+                .await
+                .map(|r| r.map(|r| Node::Organization(Organization(r)))),
+            "Project" => loader
+                .load_one(ProjectById(key))
+                .await
+                .map(|r| r.map(|r| Node::Project(Project(r)))),
+            "Chat" => loader
+                .load_one(ChatById(key))
+                .await
+                .map(|r| r.map(|r| Node::Chat(Chat(r)))),
+            "Message" => loader
+                .load_one(MessageById(key))
+                .await
+                .map(|r| r.map(|r| Node::Message(Message(r)))),
             _ => return Err(ctx.error(AppError::BadUserInput(format!("{:?} is not a valid id", id.as_str())))),
         };
         node.map_err(|e| ctx.error(e))

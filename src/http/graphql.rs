@@ -29,5 +29,8 @@ pub async fn graphiql() -> Html<String> {
 
 /// The schema in SDL.
 pub async fn sdl(State(state): State<AppState>) -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], state.schema.sdl())
+    (
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        state.schema.sdl(),
+    )
 }

@@ -13,7 +13,12 @@ pub async fn healthz() -> Json<Value> {
 
 /// The database is reachable and its migrations are current.
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
-    let unavailable = |reason: &str| (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "unavailable", "reason": reason })));
+    let unavailable = |reason: &str| {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "status": "unavailable", "reason": reason })),
+        )
+    };
     let mut conn = match state.pool.get().await {
         Ok(conn) => conn,
         Err(error) => {

@@ -82,10 +82,7 @@ macro_rules! insert_returning {
     ($new:ident => $row:ident, $table:ident) => {
         impl $new {
             /// Inserts this row and returns it as stored (with defaults filled in).
-            pub async fn insert(
-                &self,
-                conn: &mut diesel_async::AsyncPgConnection,
-            ) -> diesel::QueryResult<$row> {
+            pub async fn insert(&self, conn: &mut diesel_async::AsyncPgConnection) -> diesel::QueryResult<$row> {
                 use diesel::SelectableHelper;
                 diesel::insert_into(crate::db::schema::$table::table)
                     .values(self)

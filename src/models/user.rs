@@ -108,7 +108,11 @@ pub struct NewUserRole {
 impl NewUserRole {
     /// Grants the role unless the user already holds it.
     pub async fn insert_if_missing(&self, conn: &mut AsyncPgConnection) -> QueryResult<usize> {
-        diesel::insert_into(user_roles::table).values(self).on_conflict_do_nothing().execute(conn).await
+        diesel::insert_into(user_roles::table)
+            .values(self)
+            .on_conflict_do_nothing()
+            .execute(conn)
+            .await
     }
 }
 

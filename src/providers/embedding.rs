@@ -30,9 +30,10 @@ impl OfflineHashingEmbedder {
             .map(str::to_lowercase)
             .collect();
         let mut values = vec![0f32; EMBEDDING_DIMENSION];
-        let features = words.iter().map(|w| (w.clone(), 1.0)).chain(
-            words.windows(2).map(|pair| (format!("{} {}", pair[0], pair[1]), 0.5)),
-        );
+        let features = words
+            .iter()
+            .map(|w| (w.clone(), 1.0))
+            .chain(words.windows(2).map(|pair| (format!("{} {}", pair[0], pair[1]), 0.5)));
         for (feature, weight) in features {
             let digest = Sha256::digest(feature.as_bytes());
             let bucket = u64::from_le_bytes(digest[..8].try_into().unwrap_or_default());

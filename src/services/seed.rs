@@ -15,7 +15,10 @@ use uuid::Uuid;
 use crate::{
     auth::password,
     db::{
-        enums::{ChatVisibility, DatasourceKind, DocumentStatus, MessageRole, MessageStatus, Outcome, QuotaPeriod, RoleScope, UsageOperation},
+        enums::{
+            ChatVisibility, DatasourceKind, DocumentStatus, MessageRole, MessageStatus, Outcome, QuotaPeriod,
+            RoleScope, UsageOperation,
+        },
         new_id,
     },
     error::{AppError, AppResult},
@@ -47,21 +50,30 @@ pub async fn seed_admin(conn: &mut AsyncPgConnection, email: &str, password_text
     let password_hash = password::hash(password_text)?;
     let email = email.to_owned();
     conn.transaction::<_, AppError, _>(async |conn| {
-            let admin_role = RoleRow::find_by_name(conn, RoleScope::Platform, "admin").await?;
-            let user = match UserRow::find_by_email(conn, &email).await? {
-                Some(existing) => {
-                    let patch = UserPatch {
-                        password_hash: Some(Some(password_hash)),
-                        is_platform_admin: Some(true),
-                        status: Some(crate::db::enums::UserStatus::Active),
-                        ..Default::default()
-                    };
-                    patch.apply(conn, existing.id).await?
-                }
-                None => new_user(&email, "Platform Admin", password_hash, true).insert(conn).await?,
-            };
-            NewUserRole { user_id: user.id, role_id: admin_role.id }.insert_if_missing(conn).await?;
-            Ok(user)
+        let admin_role = RoleRow::find_by_name(conn, RoleScope::Platform, "admin").await?;
+        let user = match UserRow::find_by_email(conn, &email).await? {
+            Some(existing) => {
+                let patch = UserPatch {
+                    password_hash: Some(Some(password_hash)),
+                    is_platform_admin: Some(true),
+                    status: Some(crate::db::enums::UserStatus::Active),
+                    ..Default::default()
+                };
+                patch.apply(conn, existing.id).await?
+            }
+            None => {
+                new_user(&email, "Platform Admin", password_hash, true)
+                    .insert(conn)
+                    .await?
+            }
+        };
+        NewUserRole {
+            user_id: user.id,
+            role_id: admin_role.id,
+        }
+        .insert_if_missing(conn)
+        .await?;
+        Ok(user)
     })
     .await
 }
@@ -78,7 +90,9 @@ pub enum DemoSeed {
 /// Loads the demo data set unless it is already there, in one transaction.
 pub async fn seed_demo(conn: &mut AsyncPgConnection) -> AppResult<DemoSeed> {
     if let Some(org) = OrganizationRow::find_by_slug(conn, DEMO_ORGANIZATION_SLUG).await? {
-        return Ok(DemoSeed::AlreadyPresent { organization_id: org.id });
+        return Ok(DemoSeed::AlreadyPresent {
+            organization_id: org.id,
+        });
     }
     // Hash once, outside the transaction: argon2 is deliberately slow.
     let password_hash = password::hash(DEMO_PASSWORD)?;
@@ -121,7 +135,12 @@ async fn insert_demo(conn: &mut AsyncPgConnection, password_hash: &str) -> Resul
         let mut user = new_user(email, name, password_hash.to_owned(), is_admin);
         user.default_organization_id = Some(organization.id);
         let user = user.insert(conn).await?;
-        NewUserRole { user_id: user.id, role_id: platform_role }.insert_if_missing(conn).await?;
+        NewUserRole {
+            user_id: user.id,
+            role_id: platform_role,
+        }
+        .insert_if_missing(conn)
+        .await?;
         NewOrganizationMember {
             organization_id: organization.id,
             user_id: user.id,
@@ -201,21 +220,30 @@ async fn insert_demo(conn: &mut AsyncPgConnection, password_hash: &str) -> Resul
     .insert(conn)
     .await?;
 
-    let conversations: [(&_, &str, ChatVisibility, &[(&str, &str)]); 2] = [
+    let conversations: [DemoChat<'_>; 2] = [
         (
             user,
             "Getting started",
             ChatVisibility::Project,
             &[
-                ("How do I reset my password?", "Open Settings, choose Security, then Reset password. A link arrives by email."),
-                ("And if the email never arrives?", "Check the spam folder, then ask an administrator to resend the invitation."),
+                (
+                    "How do I reset my password?",
+                    "Open Settings, choose Security, then Reset password. A link arrives by email.",
+                ),
+                (
+                    "And if the email never arrives?",
+                    "Check the spam folder, then ask an administrator to resend the invitation.",
+                ),
             ],
         ),
         (
             pm,
             "Billing questions",
             ChatVisibility::Private,
-            &[("When are invoices sent?", "Invoices are sent on the first day of each month.")],
+            &[(
+                "When are invoices sent?",
+                "Invoices are sent on the first day of each month.",
+            )],
         ),
     ];
     let start = Utc::now() - Duration::hours(2);
@@ -236,9 +264,12 @@ async fn insert_demo(conn: &mut AsyncPgConnection, password_hash: &str) -> Resul
         let mut parent = None;
         let mut last_answer: Option<MessageRow> = None;
         for (question, answer) in turns {
-            let asked = NewMessage { parent_id: parent, ..text_message(chat.id, Some(owner.id), MessageRole::User, question) }
-                .insert(conn)
-                .await?;
+            let asked = NewMessage {
+                parent_id: parent,
+                ..text_message(chat.id, Some(owner.id), MessageRole::User, question)
+            }
+            .insert(conn)
+            .await?;
             let (input_tokens, output_tokens) = (word_count(question) * 4 / 3 + 20, word_count(answer) * 4 / 3);
             let cost = BigDecimal::from(input_tokens + output_tokens) / BigDecimal::from(1_000_000);
             let answered = NewMessage {
@@ -281,9 +312,12 @@ async fn insert_demo(conn: &mut AsyncPgConnection, password_hash: &str) -> Resul
             parent = Some(answered.id);
             last_answer = Some(answered);
         }
-        crate::models::chat::ChatPatch { last_message_at: Some(Some(Utc::now())), ..Default::default() }
-            .apply(conn, chat.id)
-            .await?;
+        crate::models::chat::ChatPatch {
+            last_message_at: Some(Some(Utc::now())),
+            ..Default::default()
+        }
+        .apply(conn, chat.id)
+        .await?;
         if let Some(answer) = last_answer.filter(|_| index == 0) {
             NewMessageFeedback {
                 id: new_id(),
@@ -345,6 +379,14 @@ async fn insert_demo(conn: &mut AsyncPgConnection, password_hash: &str) -> Resul
     }
     Ok(organization.id)
 }
+
+/// A demo chat: its owner, title, visibility, and (question, answer) turns.
+type DemoChat<'a> = (
+    &'a UserRow,
+    &'static str,
+    ChatVisibility,
+    &'static [(&'static str, &'static str)],
+);
 
 const HELP_CENTER: &[(&str, &str, &str)] = &[
     (
@@ -424,5 +466,9 @@ fn validate_email(email: &str) -> AppResult<()> {
         && email.split_once('@').is_some_and(|(local, domain)| {
             !local.is_empty() && domain.contains('.') && !email.chars().any(char::is_whitespace)
         });
-    if valid { Ok(()) } else { Err(AppError::BadUserInput(format!("{email:?} is not an email address"))) }
+    if valid {
+        Ok(())
+    } else {
+        Err(AppError::BadUserInput(format!("{email:?} is not an email address")))
+    }
 }

@@ -1,17 +1,17 @@
 //! Deletion behaves as data-model.md says: what lies beneath goes with its parent, records
 //! that outlive it keep a null reference.
 
+use bigdecimal::BigDecimal;
 use chatgraph::{
     db::{enums::*, new_id, schema},
     models::{
-        document::{DocumentChunkRow, DocumentRow, NewDocument, NewDocumentChunk},
-        message::{MessageFeedbackRow, MessageRow, NewMessageFeedback, NewMessageStream, MessageStreamRow},
-        usage_event::{NewUsageEvent, UsageEventRow},
         chat::ChatRow,
+        document::{DocumentChunkRow, DocumentRow, NewDocument, NewDocumentChunk},
+        message::{MessageFeedbackRow, MessageRow, MessageStreamRow, NewMessageFeedback, NewMessageStream},
+        usage_event::{NewUsageEvent, UsageEventRow},
     },
     providers::embedding::OfflineHashingEmbedder,
 };
-use bigdecimal::BigDecimal;
 use chrono::Utc;
 use diesel::{ExpressionMethods, QueryDsl};
 use diesel_async::RunQueryDsl;
@@ -36,10 +36,14 @@ async fn deleting_a_chat_removes_its_messages_feedback_and_streams_but_keeps_usa
     .insert(conn)
     .await
     .expect("feedback");
-    let stream = NewMessageStream { id: new_id(), chat_id: tree.chat.id, message_id: tree.message.id }
-        .insert(conn)
-        .await
-        .expect("stream");
+    let stream = NewMessageStream {
+        id: new_id(),
+        chat_id: tree.chat.id,
+        message_id: tree.message.id,
+    }
+    .insert(conn)
+    .await
+    .expect("stream");
     let usage = NewUsageEvent {
         id: new_id(),
         organization_id: tree.organization.id,
@@ -68,12 +72,18 @@ async fn deleting_a_chat_removes_its_messages_feedback_and_streams_but_keeps_usa
     .await
     .expect("usage");
 
-    let deleted = diesel::delete(schema::chats::table.find(tree.chat.id)).execute(conn).await.expect("delete chat");
+    let deleted = diesel::delete(schema::chats::table.find(tree.chat.id))
+        .execute(conn)
+        .await
+        .expect("delete chat");
     assert_eq!(deleted, 1);
     assert_eq!(MessageRow::find(conn, tree.message.id).await.expect("find"), None);
     assert_eq!(MessageFeedbackRow::find(conn, feedback.id).await.expect("find"), None);
     assert_eq!(MessageStreamRow::find(conn, stream.id).await.expect("find"), None);
-    let kept = UsageEventRow::find(conn, usage.id).await.expect("find").expect("usage event kept");
+    let kept = UsageEventRow::find(conn, usage.id)
+        .await
+        .expect("find")
+        .expect("usage event kept");
     assert_eq!((kept.chat_id, kept.message_id), (None, None));
     assert_eq!(kept.project_id, Some(tree.project.id));
 }
@@ -115,7 +125,10 @@ async fn deleting_a_project_removes_its_chats_documents_and_chunks() {
     .await
     .expect("chunk");
 
-    diesel::delete(schema::projects::table.find(tree.project.id)).execute(conn).await.expect("delete project");
+    diesel::delete(schema::projects::table.find(tree.project.id))
+        .execute(conn)
+        .await
+        .expect("delete project");
     assert_eq!(ChatRow::find(conn, tree.chat.id).await.expect("find"), None);
     assert_eq!(MessageRow::find(conn, tree.message.id).await.expect("find"), None);
     assert_eq!(DocumentRow::find(conn, document.id).await.expect("find"), None);

@@ -31,16 +31,31 @@ async fn a_live_project_name_is_unique_per_organization_ignoring_case() {
     let conn = &mut db.conn().await;
     let tree = fixtures::tree(conn, "names").await;
     let duplicate = fixtures::project(tree.organization.id, "PROJECT").insert(conn).await;
-    assert_eq!(violated(duplicate), (DatabaseErrorKind::UniqueViolation, "projects_organization_id_name_key".into()));
+    assert_eq!(
+        violated(duplicate),
+        (
+            DatabaseErrorKind::UniqueViolation,
+            "projects_organization_id_name_key".into()
+        )
+    );
 
     // Another organization may use the name, and so may a project once the first is deleted.
     let other = fixtures::organization("other").insert(conn).await.expect("org");
-    fixtures::project(other.id, "Project").insert(conn).await.expect("same name elsewhere");
-    ProjectPatch { deleted_at: Some(Some(Utc::now())), ..Default::default() }
-        .apply(conn, tree.project.id)
+    fixtures::project(other.id, "Project")
+        .insert(conn)
         .await
-        .expect("soft delete");
-    fixtures::project(tree.organization.id, "Project").insert(conn).await.expect("name free again");
+        .expect("same name elsewhere");
+    ProjectPatch {
+        deleted_at: Some(Some(Utc::now())),
+        ..Default::default()
+    }
+    .apply(conn, tree.project.id)
+    .await
+    .expect("soft delete");
+    fixtures::project(tree.organization.id, "Project")
+        .insert(conn)
+        .await
+        .expect("name free again");
 }
 
 #[tokio::test]
@@ -60,9 +75,16 @@ async fn one_vote_per_user_and_message() {
     vote().insert(conn).await.expect("first vote");
     assert_eq!(
         violated(vote().insert(conn).await),
-        (DatabaseErrorKind::UniqueViolation, "message_feedback_message_id_user_id_key".into())
+        (
+            DatabaseErrorKind::UniqueViolation,
+            "message_feedback_message_id_user_id_key".into()
+        )
     );
-    let empty = NewMessageFeedback { is_upvoted: None, user_id: fixtures::user("b@example.com").insert(conn).await.expect("user").id, ..vote() };
+    let empty = NewMessageFeedback {
+        is_upvoted: None,
+        user_id: fixtures::user("b@example.com").insert(conn).await.expect("user").id,
+        ..vote()
+    };
     assert_eq!(violated(empty.insert(conn).await).1, "message_feedback_not_empty");
 }
 
@@ -86,13 +108,25 @@ async fn a_file_attachment_has_exactly_one_target() {
     .insert(conn)
     .await
     .expect("file");
-    let attachment = |chat_id, message_id| NewFileAttachment { id: new_id(), file_id: file.id, assistant_id: None, chat_id, message_id };
-    assert_eq!(violated(attachment(None, None).insert(conn).await).1, "file_attachments_one_target");
+    let attachment = |chat_id, message_id| NewFileAttachment {
+        id: new_id(),
+        file_id: file.id,
+        assistant_id: None,
+        chat_id,
+        message_id,
+    };
+    assert_eq!(
+        violated(attachment(None, None).insert(conn).await).1,
+        "file_attachments_one_target"
+    );
     assert_eq!(
         violated(attachment(Some(tree.chat.id), Some(tree.message.id)).insert(conn).await).1,
         "file_attachments_one_target"
     );
-    attachment(Some(tree.chat.id), None).insert(conn).await.expect("one target");
+    attachment(Some(tree.chat.id), None)
+        .insert(conn)
+        .await
+        .expect("one target");
     assert_eq!(
         violated(attachment(Some(tree.chat.id), None).insert(conn).await).1,
         "file_attachments_file_id_chat_id_key",
@@ -116,8 +150,16 @@ async fn quota_usage_never_goes_negative() {
     .insert(conn)
     .await
     .expect("quota");
-    let result = diesel::sql_query("UPDATE project_quotas SET tokens_used = tokens_used - 1").execute(conn).await;
-    assert_eq!(violated(result), (DatabaseErrorKind::CheckViolation, "project_quotas_tokens_used_nonnegative".into()));
+    let result = diesel::sql_query("UPDATE project_quotas SET tokens_used = tokens_used - 1")
+        .execute(conn)
+        .await;
+    assert_eq!(
+        violated(result),
+        (
+            DatabaseErrorKind::CheckViolation,
+            "project_quotas_tokens_used_nonnegative".into()
+        )
+    );
 }
 
 #[tokio::test]
@@ -131,8 +173,13 @@ async fn unknown_values_of_closed_sets_are_refused() {
     ))
     .execute(conn)
     .await;
-    assert_eq!(violated(result), (DatabaseErrorKind::CheckViolation, "messages_role_check".into()));
-    let result = diesel::sql_query("INSERT INTO roles (scope, name) VALUES ('galaxy', 'emperor')").execute(conn).await;
+    assert_eq!(
+        violated(result),
+        (DatabaseErrorKind::CheckViolation, "messages_role_check".into())
+    );
+    let result = diesel::sql_query("INSERT INTO roles (scope, name) VALUES ('galaxy', 'emperor')")
+        .execute(conn)
+        .await;
     assert_eq!(violated(result).1, "roles_scope_check");
 }
 
@@ -145,7 +192,10 @@ async fn emails_are_unique_ignoring_case() {
         violated(fixtures::user("ada@example.COM").insert(conn).await),
         (DatabaseErrorKind::UniqueViolation, "users_email_key".into())
     );
-    assert_eq!(violated(fixtures::user("not an email").insert(conn).await).1, "users_email_format");
+    assert_eq!(
+        violated(fixtures::user("not an email").insert(conn).await).1,
+        "users_email_format"
+    );
 }
 
 #[tokio::test]
@@ -153,7 +203,9 @@ async fn a_membership_holds_only_a_role_of_its_own_scope() {
     let db = TestDb::migrated().await;
     let conn = &mut db.conn().await;
     let tree = fixtures::tree(conn, "scopes").await;
-    let project_owner = RoleRow::find_by_name(conn, RoleScope::Project, "owner").await.expect("role");
+    let project_owner = RoleRow::find_by_name(conn, RoleScope::Project, "owner")
+        .await
+        .expect("role");
     let result = NewOrganizationMember {
         organization_id: tree.organization.id,
         user_id: tree.user.id,
@@ -162,5 +214,11 @@ async fn a_membership_holds_only_a_role_of_its_own_scope() {
     }
     .insert(conn)
     .await;
-    assert_eq!(violated(result), (DatabaseErrorKind::ForeignKeyViolation, "organization_members_role_fkey".into()));
+    assert_eq!(
+        violated(result),
+        (
+            DatabaseErrorKind::ForeignKeyViolation,
+            "organization_members_role_fkey".into()
+        )
+    );
 }

@@ -115,6 +115,15 @@ pub async fn tree(conn: &mut AsyncPgConnection, tag: &str) -> Tree {
     let user = user(&format!("{tag}@example.com")).insert(conn).await.expect("user");
     let project = project(organization.id, "Project").insert(conn).await.expect("project");
     let chat = chat(project.id, user.id).insert(conn).await.expect("chat");
-    let message = message(chat.id, Some(user.id), "Hello").insert(conn).await.expect("message");
-    Tree { organization, user, project, chat, message }
+    let message = message(chat.id, Some(user.id), "Hello")
+        .insert(conn)
+        .await
+        .expect("message");
+    Tree {
+        organization,
+        user,
+        project,
+        chat,
+        message,
+    }
 }

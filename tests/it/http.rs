@@ -24,8 +24,17 @@ const BIN: &str = env!("CARGO_BIN_EXE_chatgraph");
 const NESTED_QUERY: &str = "{ apiVersion organizations { name slug projects { name organization { slug } \
     chats(first: 10) { title visibility messages(first: 10) { role content chat { title } } } } } }";
 
-async fn post(client: &reqwest::Client, address: SocketAddr, body: Value) -> (reqwest::StatusCode, reqwest::header::HeaderMap, Value) {
-    let response = client.post(format!("http://{address}/graphql")).json(&body).send().await.expect("request");
+async fn post(
+    client: &reqwest::Client,
+    address: SocketAddr,
+    body: Value,
+) -> (reqwest::StatusCode, reqwest::header::HeaderMap, Value) {
+    let response = client
+        .post(format!("http://{address}/graphql"))
+        .json(&body)
+        .send()
+        .await
+        .expect("request");
     let (status, headers) = (response.status(), response.headers().clone());
     (status, headers, response.json().await.expect("json body"))
 }
@@ -40,7 +49,11 @@ async fn the_binary_seeds_serves_the_demo_and_stops_on_sigterm() {
         .output()
         .await
         .expect("run seed");
-    assert!(seeded.status.success(), "seed failed: {}", String::from_utf8_lossy(&seeded.stderr));
+    assert!(
+        seeded.status.success(),
+        "seed failed: {}",
+        String::from_utf8_lossy(&seeded.stderr)
+    );
 
     let mut server = Command::new(BIN)
         .arg("serve")
@@ -76,7 +89,10 @@ async fn the_binary_seeds_serves_the_demo_and_stops_on_sigterm() {
     assert_eq!(project["organization"]["slug"], "acme");
     let chats = project["chats"].as_array().expect("chats");
     assert_eq!(chats.len(), 2);
-    let getting_started = chats.iter().find(|c| c["title"] == "Getting started").expect("demo chat");
+    let getting_started = chats
+        .iter()
+        .find(|c| c["title"] == "Getting started")
+        .expect("demo chat");
     let messages = getting_started["messages"].as_array().expect("messages");
     assert_eq!(messages.len(), 4);
     assert_eq!(messages[0]["role"], "USER");
@@ -93,30 +109,51 @@ async fn the_binary_seeds_serves_the_demo_and_stops_on_sigterm() {
     assert!(graphiql.to_lowercase().contains("graphiql") && graphiql.contains("/graphql"));
     let sdl = get("/schema.graphql").await.expect("sdl").text().await.expect("text");
     assert_eq!(sdl, graphql::sdl());
-    let by_get: Value = get("/graphql?query=%7BapiVersion%7D").await.expect("GET query").json().await.expect("json");
+    let by_get: Value = get("/graphql?query=%7BapiVersion%7D")
+        .await
+        .expect("GET query")
+        .json()
+        .await
+        .expect("json");
     assert_eq!(by_get["data"]["apiVersion"], env!("CARGO_PKG_VERSION"));
 
     let pid = nix::unistd::Pid::from_raw(server.id().expect("pid") as i32);
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("SIGTERM");
-    let status = tokio::time::timeout(Duration::from_secs(30), server.wait()).await.expect("stops in time").expect("wait");
+    let status = tokio::time::timeout(Duration::from_secs(30), server.wait())
+        .await
+        .expect("stops in time")
+        .expect("wait");
     assert!(status.success(), "graceful shutdown exits 0, got {status}");
 }
 
 #[test]
 fn schema_graphql_is_current() {
-    let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/schema.graphql")).expect("schema.graphql");
-    assert!(committed == graphql::sdl(), "schema.graphql is stale: run `make schema`");
+    let committed =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/schema.graphql")).expect("schema.graphql");
+    assert!(
+        committed == graphql::sdl(),
+        "schema.graphql is stale: run `make schema`"
+    );
 }
 
 async fn spawn_app(pool: Pool, limits: HttpLimits) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let address = listener.local_addr().expect("address");
-    let app = router(AppState { pool, schema: graphql::schema() }, limits);
+    let app = router(
+        AppState {
+            pool,
+            schema: graphql::schema(),
+        },
+        limits,
+    );
     tokio::spawn(async move { axum::serve(listener, app).await });
     address
 }
 
-const LIMITS: HttpLimits = HttpLimits { max_body_bytes: 64 * 1024, request_timeout: Duration::from_secs(10) };
+const LIMITS: HttpLimits = HttpLimits {
+    max_body_bytes: 64 * 1024,
+    request_timeout: Duration::from_secs(10),
+};
 
 #[tokio::test]
 async fn readyz_reports_pending_migrations() {
@@ -124,7 +161,10 @@ async fn readyz_reports_pending_migrations() {
     let address = spawn_app(db.pool(), LIMITS).await;
     let response = reqwest::get(format!("http://{address}/readyz")).await.expect("readyz");
     assert_eq!(response.status(), 503);
-    assert_eq!(response.json::<Value>().await.expect("json")["reason"], "migrations pending");
+    assert_eq!(
+        response.json::<Value>().await.expect("json")["reason"],
+        "migrations pending"
+    );
 }
 
 #[tokio::test]
@@ -146,12 +186,29 @@ async fn oversized_bodies_are_refused_and_errors_carry_codes_and_request_ids() {
     let (_, headers, body) = post(&client, address, json!({ "query": "{ node(id: \"garbage\") { id } }" })).await;
     let error = &body["errors"][0];
     assert_eq!(error["extensions"]["code"], "BAD_USER_INPUT");
-    assert_eq!(error["extensions"]["requestId"], headers["x-request-id"].to_str().expect("header"));
+    assert_eq!(
+        error["extensions"]["requestId"],
+        headers["x-request-id"].to_str().expect("header")
+    );
 
-    let (_, _, body) = post(&client, address, json!({ "query": "{ organizations(first: 101) { id } }" })).await;
+    let (_, _, body) = post(
+        &client,
+        address,
+        json!({ "query": "{ organizations(first: 101) { id } }" }),
+    )
+    .await;
     assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
 
-    let deep = format!("{{ organizations {{ {} }} }}", "projects { organization { ".repeat(8) + "id" + &" } }".repeat(8));
+    let deep = format!(
+        "{{ organizations {{ {} }} }}",
+        "projects { organization { ".repeat(8) + "id" + &" } }".repeat(8)
+    );
     let (_, _, body) = post(&client, address, json!({ "query": deep })).await;
-    assert!(body["errors"][0]["message"].as_str().unwrap_or_default().contains("nested too deep"), "{body}");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("nested too deep"),
+        "{body}"
+    );
 }

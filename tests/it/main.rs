@@ -4,9 +4,9 @@
 mod cascades;
 mod cluster;
 mod constraints;
+mod fixtures;
 mod http;
 mod models;
 mod schema;
 mod seed;
-mod fixtures;
 mod support;

@@ -11,11 +11,41 @@ use crate::support::{TestDb, names};
 
 /// Every table of data-model.md.
 const TABLES: &[&str] = &[
-    "analytics_events", "api_tokens", "artifact_suggestions", "artifacts", "assistants", "audit_logs", "chats",
-    "credentials", "datasources", "document_chunks", "documents", "error_logs", "file_attachments", "files", "jobs",
-    "message_feedback", "message_streams", "messages", "organization_members", "organizations", "permissions",
-    "platform_configs", "project_members", "project_quotas", "project_settings", "projects", "rate_limit_counters",
-    "refresh_tokens", "repositories", "role_permissions", "roles", "sessions", "usage_events", "user_roles", "users",
+    "analytics_events",
+    "api_tokens",
+    "artifact_suggestions",
+    "artifacts",
+    "assistants",
+    "audit_logs",
+    "chats",
+    "credentials",
+    "datasources",
+    "document_chunks",
+    "documents",
+    "error_logs",
+    "file_attachments",
+    "files",
+    "jobs",
+    "message_feedback",
+    "message_streams",
+    "messages",
+    "organization_members",
+    "organizations",
+    "permissions",
+    "platform_configs",
+    "project_members",
+    "project_quotas",
+    "project_settings",
+    "projects",
+    "rate_limit_counters",
+    "refresh_tokens",
+    "repositories",
+    "role_permissions",
+    "roles",
+    "sessions",
+    "usage_events",
+    "user_roles",
+    "users",
     "webhook_subscriptions",
 ];
 
@@ -29,11 +59,30 @@ async fn migrations_go_up_down_and_up_to_the_same_schema() {
     let reverted = migrate::revert_all(&db.url).await.expect("down");
     assert_eq!(reverted.len(), applied.len());
     let mut conn = db.conn().await;
-    let left = names(&mut conn, "SELECT tablename::text AS name FROM pg_tables WHERE schemaname = 'public'").await;
-    assert_eq!(left, vec!["__diesel_schema_migrations".to_owned()], "down.sql must remove everything up.sql made");
-    let extensions = names(&mut conn, "SELECT extname::text AS name FROM pg_extension WHERE extname = 'vector'").await;
-    assert!(extensions.is_empty(), "the vector extension is dropped by the first migration's down.sql");
-    let functions = names(&mut conn, "SELECT proname::text AS name FROM pg_proc WHERE proname LIKE 'chatgraph_%'").await;
+    let left = names(
+        &mut conn,
+        "SELECT tablename::text AS name FROM pg_tables WHERE schemaname = 'public'",
+    )
+    .await;
+    assert_eq!(
+        left,
+        vec!["__diesel_schema_migrations".to_owned()],
+        "down.sql must remove everything up.sql made"
+    );
+    let extensions = names(
+        &mut conn,
+        "SELECT extname::text AS name FROM pg_extension WHERE extname = 'vector'",
+    )
+    .await;
+    assert!(
+        extensions.is_empty(),
+        "the vector extension is dropped by the first migration's down.sql"
+    );
+    let functions = names(
+        &mut conn,
+        "SELECT proname::text AS name FROM pg_proc WHERE proname LIKE 'chatgraph_%'",
+    )
+    .await;
     assert!(functions.is_empty(), "helper functions are dropped: {functions:?}");
 
     migrate::run(&db.url).await.expect("up again");
@@ -66,15 +115,25 @@ async fn schema_rs_is_what_diesel_print_schema_generates() {
         .current_dir(manifest)
         .output()
         .unwrap_or_else(|e| panic!("running {diesel}: {e} (run `make setup` to install diesel_cli)"));
-    assert!(output.status.success(), "diesel print-schema failed: {}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "diesel print-schema failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let generated = String::from_utf8(output.stdout).expect("utf-8");
     let committed = std::fs::read_to_string(manifest.join("src/db/schema.rs")).expect("schema.rs");
     assert_eq!(committed, generated, "src/db/schema.rs is stale: run `make schema`");
 }
 
 fn which_diesel() -> String {
-    let home_bin = std::env::var("HOME").map(|h| format!("{h}/.cargo/bin/diesel")).unwrap_or_default();
-    if Path::new(&home_bin).is_file() { home_bin } else { "diesel".to_owned() }
+    let home_bin = std::env::var("HOME")
+        .map(|h| format!("{h}/.cargo/bin/diesel"))
+        .unwrap_or_default();
+    if Path::new(&home_bin).is_file() {
+        home_bin
+    } else {
+        "diesel".to_owned()
+    }
 }
 
 #[tokio::test]
@@ -82,12 +141,15 @@ async fn every_closed_set_is_a_rust_enum_with_the_same_values() {
     let db = TestDb::migrated().await;
     let mut conn = db.conn().await;
     for (table, column, values) in CHECKED_COLUMNS {
-        let definitions = names(&mut conn, &format!(
-            "SELECT pg_get_constraintdef(c.oid) AS name FROM pg_constraint c \
+        let definitions = names(
+            &mut conn,
+            &format!(
+                "SELECT pg_get_constraintdef(c.oid) AS name FROM pg_constraint c \
              JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = ANY (c.conkey) \
              WHERE c.contype = 'c' AND c.conrelid = '{table}'::regclass AND a.attname = '{column}' \
              AND cardinality(c.conkey) = 1"
-        ))
+            ),
+        )
         .await;
         assert_eq!(definitions.len(), 1, "{table}.{column} has one CHECK constraint");
         let in_database: BTreeSet<&str> = definitions[0].split('\'').skip(1).step_by(2).collect();
@@ -135,7 +197,10 @@ async fn every_updated_at_column_is_kept_by_a_trigger() {
            SELECT 1 FROM pg_trigger t WHERE t.tgrelid = (quote_ident(table_name))::regclass AND t.tgname = 'set_updated_at')",
     )
     .await;
-    assert!(missing.is_empty(), "tables whose updated_at no trigger keeps: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "tables whose updated_at no trigger keeps: {missing:?}"
+    );
 }
 
 #[tokio::test]
@@ -148,8 +213,14 @@ async fn the_vector_and_full_text_indexes_exist() {
     )
     .await
     .join("\n");
-    assert!(indexes.contains("USING hnsw (embedding vector_cosine_ops)"), "{indexes}");
-    assert!(indexes.contains("USING gin (to_tsvector('simple'::regconfig, content))"), "{indexes}");
+    assert!(
+        indexes.contains("USING hnsw (embedding vector_cosine_ops)"),
+        "{indexes}"
+    );
+    assert!(
+        indexes.contains("USING gin (to_tsvector('simple'::regconfig, content))"),
+        "{indexes}"
+    );
 }
 
 #[tokio::test]
@@ -159,7 +230,11 @@ async fn migrate_is_a_no_op_when_current_and_safe_to_run_concurrently() {
     let mut applied = first.expect("first migrate");
     applied.extend(second.expect("second migrate"));
     applied.sort();
-    assert_eq!(applied, migrate::embedded_versions().expect("versions"), "each migration applied exactly once");
+    assert_eq!(
+        applied,
+        migrate::embedded_versions().expect("versions"),
+        "each migration applied exactly once"
+    );
     assert!(migrate::run(&db.url).await.expect("third migrate").is_empty());
     let mut conn = db.conn().await;
     assert!(migrate::is_current(&mut conn).await.expect("check"));
@@ -173,8 +248,15 @@ async fn roles_and_permissions_are_seeded() {
     assert_eq!(
         roles,
         [
-            "organization.admin", "organization.member", "organization.owner", "platform.admin",
-            "platform.project_manager", "platform.user", "project.admin", "project.member", "project.owner",
+            "organization.admin",
+            "organization.member",
+            "organization.owner",
+            "platform.admin",
+            "platform.project_manager",
+            "platform.user",
+            "project.admin",
+            "project.member",
+            "project.owner",
             "project.viewer",
         ]
         .map(String::from)
@@ -185,5 +267,9 @@ async fn roles_and_permissions_are_seeded() {
          JOIN permissions p ON p.id = rp.permission_id WHERE r.scope = 'project' AND r.name = 'viewer' ORDER BY 1",
     )
     .await;
-    assert_eq!(viewer, ["chat.read", "documents.read", "project.read"].map(String::from), "a viewer only reads");
+    assert_eq!(
+        viewer,
+        ["chat.read", "documents.read", "project.read"].map(String::from),
+        "a viewer only reads"
+    );
 }

@@ -15,7 +15,11 @@ use std::{
     time::Duration,
 };
 
-use chatgraph::db::{self, Pool, cluster::{LocalCluster, quote_ident}, migrate};
+use chatgraph::db::{
+    self, Pool,
+    cluster::{LocalCluster, quote_ident},
+    migrate,
+};
 use diesel::{OptionalExtension, QueryableByName, sql_types::Text};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use secrecy::{ExposeSecret, SecretString};
@@ -40,7 +44,10 @@ pub async fn server_url() -> SecretString {
     if let Ok(url) = std::env::var("CHATGRAPH_TEST_DATABASE_URL") {
         return SecretString::from(url);
     }
-    tokio::task::spawn_blocking(|| cluster().ensure_running()).await.expect("join").expect("start test cluster");
+    tokio::task::spawn_blocking(|| cluster().ensure_running())
+        .await
+        .expect("join")
+        .expect("start test cluster");
     cluster().url("postgres")
 }
 
@@ -56,7 +63,9 @@ pub fn with_database(server: &SecretString, database: &str) -> SecretString {
 }
 
 async fn connect(url: &SecretString) -> AsyncPgConnection {
-    AsyncPgConnection::establish(url.expose_secret()).await.expect("connect to test server")
+    AsyncPgConnection::establish(url.expose_secret())
+        .await
+        .expect("connect to test server")
 }
 
 #[derive(QueryableByName)]
@@ -68,7 +77,10 @@ struct Name {
 /// A fingerprint of everything under `migrations/`, so a changed migration gets a new template.
 fn migrations_fingerprint() -> String {
     fn visit(dir: &Path, hasher: &mut Sha256) {
-        let mut entries: Vec<_> = fs::read_dir(dir).expect("migrations dir").map(|e| e.expect("entry").path()).collect();
+        let mut entries: Vec<_> = fs::read_dir(dir)
+            .expect("migrations dir")
+            .map(|e| e.expect("entry").path())
+            .collect();
         entries.sort();
         for path in entries {
             if path.is_dir() {
@@ -97,10 +109,11 @@ async fn template(server: &SecretString) -> String {
     .await
     .expect("join");
     let mut conn = connect(server).await;
-    let existing: Vec<Name> = diesel::sql_query("SELECT datname AS name FROM pg_database WHERE datname LIKE 'chatgraph_template_%'")
-        .load(&mut conn)
-        .await
-        .expect("list templates");
+    let existing: Vec<Name> =
+        diesel::sql_query("SELECT datname AS name FROM pg_database WHERE datname LIKE 'chatgraph_template_%'")
+            .load(&mut conn)
+            .await
+            .expect("list templates");
     if !existing.iter().any(|t| t.name == name) {
         for stale in &existing {
             diesel::sql_query(format!("DROP DATABASE {} WITH (FORCE)", quote_ident(&stale.name)))
@@ -109,12 +122,21 @@ async fn template(server: &SecretString) -> String {
                 .expect("drop stale template");
         }
         let building = format!("{name}_building");
-        diesel::sql_query(format!("CREATE DATABASE {}", quote_ident(&building))).execute(&mut conn).await.expect("create template");
-        migrate::run(&with_database(server, &building)).await.expect("migrate template");
-        diesel::sql_query(format!("ALTER DATABASE {} RENAME TO {}", quote_ident(&building), quote_ident(&name)))
+        diesel::sql_query(format!("CREATE DATABASE {}", quote_ident(&building)))
             .execute(&mut conn)
             .await
-            .expect("publish template");
+            .expect("create template");
+        migrate::run(&with_database(server, &building))
+            .await
+            .expect("migrate template");
+        diesel::sql_query(format!(
+            "ALTER DATABASE {} RENAME TO {}",
+            quote_ident(&building),
+            quote_ident(&name)
+        ))
+        .execute(&mut conn)
+        .await
+        .expect("publish template");
     }
     drop(lock);
     name
@@ -148,7 +170,10 @@ impl TestDb {
         if let Some(template) = template {
             sql.push_str(&format!(" TEMPLATE {}", quote_ident(template)));
         }
-        diesel::sql_query(sql).execute(&mut connect(&server).await).await.expect("create test database");
+        diesel::sql_query(sql)
+            .execute(&mut connect(&server).await)
+            .await
+            .expect("create test database");
         let url = with_database(&server, &name);
         TestDb { server, name, url }
     }
@@ -170,7 +195,11 @@ impl TestDb {
             .arg(self.url.expose_secret())
             .output()
             .expect("run pg_dump");
-        assert!(output.status.success(), "pg_dump failed: {}", String::from_utf8_lossy(&output.stderr));
+        assert!(
+            output.status.success(),
+            "pg_dump failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
         // pg_dump writes a random `\restrict` key into every dump: not part of the schema.
         String::from_utf8(output.stdout)
             .expect("utf-8 dump")
@@ -200,5 +229,10 @@ pub async fn names(conn: &mut AsyncPgConnection, query: &str) -> Vec<String> {
 
 /// Runs `query` expecting at most one row with a text column `name`.
 pub async fn name(conn: &mut AsyncPgConnection, query: &str) -> Option<String> {
-    diesel::sql_query(query).get_result::<Name>(conn).await.optional().expect("query").map(|r| r.name)
+    diesel::sql_query(query)
+        .get_result::<Name>(conn)
+        .await
+        .optional()
+        .expect("query")
+        .map(|r| r.name)
 }

@@ -1,0 +1,46 @@
+# chatgraph: the two commands are `make run` and `make test`; both install what is missing first.
+SHELL := /bin/bash
+export PATH := $(HOME)/.cargo/bin:$(PATH)
+
+BIN := ./target/debug/chatgraph
+# The private cluster the tests start (see tests/it/support.rs) and the one `make schema` uses.
+TEST_PG := target/tmp/pg
+SCHEMA_PG := target/schema-pg
+
+.PHONY: run test setup check schema fmt lint
+
+## Install PostgreSQL 15 with headers, pgvector 0.8 and diesel_cli when missing (idempotent).
+setup:
+	@scripts/setup.sh
+
+## Serve GraphiQL and the API on http://127.0.0.1:8080/ with the demo data (private cluster
+## under .chatgraph/ unless DATABASE_URL is set).
+run: setup
+	cargo run -- serve
+
+## Every check and test: formatting, lints, unit and integration tests against real PostgreSQL.
+test: setup
+	cargo fmt --all -- --check
+	cargo clippy --all-targets -- -D warnings
+	@status=0; \
+	if cargo nextest --version >/dev/null 2>&1; then cargo nextest run --no-fail-fast || status=$$?; \
+	else cargo test --no-fail-fast || status=$$?; fi; \
+	if [ -x $(BIN) ]; then $(BIN) cluster stop --data-dir $(TEST_PG) || true; fi; \
+	exit $$status
+
+## Regenerate src/db/schema.rs (from a freshly migrated database) and schema.graphql.
+schema: setup
+	cargo build -q
+	@if [ -x $(BIN) ]; then $(BIN) cluster stop --data-dir $(SCHEMA_PG) 2>/dev/null || true; fi
+	rm -rf $(SCHEMA_PG)
+	$(BIN) cluster start --data-dir $(SCHEMA_PG)
+	@url=$$($(BIN) cluster url --data-dir $(SCHEMA_PG)); status=0; \
+	$(BIN) migrate --database-url "$$url" && diesel print-schema --database-url "$$url" > src/db/schema.rs || status=$$?; \
+	$(BIN) cluster stop --data-dir $(SCHEMA_PG); exit $$status
+	$(BIN) export-schema > schema.graphql
+
+fmt:
+	cargo fmt --all
+
+lint:
+	cargo clippy --all-targets -- -D warnings
