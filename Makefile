@@ -3,9 +3,12 @@ SHELL := /bin/bash
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
 BIN := ./target/debug/chatgraph
-# The private cluster the tests start (see tests/it/support.rs) and the one `make schema` uses.
-TEST_PG := target/tmp/pg
-SCHEMA_PG := target/schema-pg
+# The private clusters the tests start (see tests/it/support.rs) and `make schema` uses. They
+# live in the temp directory, keyed by checkout: when run as root, the `postgres` OS user owns
+# them and must be able to reach them, which a checkout under a private home may not allow.
+CLUSTERS := $(or $(TMPDIR),/tmp)/chatgraph-$(shell id -u)-$(shell pwd | sha256sum | cut -c1-10)
+export CHATGRAPH_TEST_DATA_DIR := $(CLUSTERS)/test
+SCHEMA_PG := $(CLUSTERS)/schema
 
 .PHONY: run test setup check schema fmt lint
 
@@ -25,7 +28,7 @@ test: setup
 	@status=0; \
 	if cargo nextest --version >/dev/null 2>&1; then cargo nextest run --no-fail-fast || status=$$?; \
 	else cargo test --no-fail-fast || status=$$?; fi; \
-	if [ -x $(BIN) ]; then $(BIN) cluster stop --data-dir $(TEST_PG) || true; fi; \
+	if [ -x $(BIN) ]; then $(BIN) cluster stop --data-dir $(CHATGRAPH_TEST_DATA_DIR) || true; fi; \
 	exit $$status
 
 ## Regenerate src/db/schema.rs (from a freshly migrated database) and schema.graphql.

@@ -9,8 +9,11 @@ use crate::support::{name, pg_bin};
 
 #[tokio::test]
 async fn a_local_cluster_starts_is_reused_stops_and_keeps_its_data() {
-    let root = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("c-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]));
+    // Under the temp directory: as root, the postgres OS user must be able to reach it.
+    let root = std::env::temp_dir().join(format!(
+        "chatgraph-cluster-test-{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    ));
     let cluster = LocalCluster::new(&root, &pg_bin()).expect("cluster");
     let blocking = |f: fn(&LocalCluster) -> anyhow::Result<bool>| {
         let cluster = cluster.clone();

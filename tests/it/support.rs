@@ -1,5 +1,6 @@
 //! Test support: a real PostgreSQL with pgvector for every test. The private cluster of
-//! `chatgraph::db::cluster` is started once (or reused) under `target/tmp/pg`; a template
+//! `chatgraph::db::cluster` is started once (or reused) under `CHATGRAPH_TEST_DATA_DIR` (set
+//! by the Makefile; `target/tmp/pg` when unset); a template
 //! database is migrated once per set of migrations; each test gets its own database cloned
 //! from the template, so tests are isolated and run in parallel. Set
 //! `CHATGRAPH_TEST_DATABASE_URL` (a URL to a maintenance database such as `postgres`) to use
@@ -34,7 +35,8 @@ pub fn pg_bin() -> PathBuf {
 pub fn cluster() -> &'static LocalCluster {
     static CLUSTER: OnceLock<LocalCluster> = OnceLock::new();
     CLUSTER.get_or_init(|| {
-        let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("pg");
+        let root = std::env::var_os("CHATGRAPH_TEST_DATA_DIR")
+            .map_or_else(|| Path::new(env!("CARGO_TARGET_TMPDIR")).join("pg"), PathBuf::from);
         LocalCluster::new(&root, &pg_bin()).expect("test cluster")
     })
 }
