@@ -88,6 +88,35 @@ pub struct MessagePatch {
     pub metadata: Option<Value>,
 }
 
+impl NewMessage {
+    /// A complete text message with a new id and nothing else set; adjust the rest with
+    /// struct update syntax.
+    pub fn text(chat_id: Uuid, user_id: Option<Uuid>, role: MessageRole, content: &str) -> Self {
+        NewMessage {
+            id: crate::db::new_id(),
+            chat_id,
+            parent_id: None,
+            user_id,
+            role,
+            content: content.to_owned(),
+            parts: Some(serde_json::json!([{ "type": "text", "text": content }])),
+            content_raw: None,
+            attachments: None,
+            status: MessageStatus::Complete,
+            model: None,
+            provider: None,
+            input_tokens: None,
+            output_tokens: None,
+            cached_input_tokens: None,
+            cost: None,
+            confidence: None,
+            is_context_file: false,
+            external_id: None,
+            metadata: None,
+        }
+    }
+}
+
 find_by_id!(MessageRow, messages);
 insert_returning!(NewMessage => MessageRow, messages);
 update_returning!(MessagePatch => MessageRow, messages);

@@ -68,6 +68,24 @@ pub struct UserPatch {
     pub deleted_at: Option<Option<DateTime<Utc>>>,
 }
 
+impl NewUser {
+    /// A user with a new id, this email and name, and nothing else set.
+    pub fn new(email: &str, name: &str) -> Self {
+        NewUser {
+            id: crate::db::new_id(),
+            email: email.to_owned(),
+            name: name.to_owned(),
+            avatar_url: None,
+            google_sub: None,
+            password_hash: None,
+            is_platform_admin: false,
+            default_organization_id: None,
+            settings: None,
+            email_confirmed_at: None,
+        }
+    }
+}
+
 find_by_id!(UserRow, users);
 insert_returning!(NewUser => UserRow, users);
 update_returning!(UserPatch => UserRow, users);

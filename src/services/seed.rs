@@ -16,8 +16,8 @@ use crate::{
     auth::password,
     db::{
         enums::{
-            ChatVisibility, DatasourceKind, DocumentStatus, MessageRole, MessageStatus, Outcome, QuotaPeriod,
-            RoleScope, UsageOperation,
+            ChatVisibility, DatasourceKind, DocumentStatus, MessageRole, Outcome, QuotaPeriod, RoleScope,
+            UsageOperation,
         },
         new_id,
     },
@@ -266,7 +266,7 @@ async fn insert_demo(conn: &mut AsyncPgConnection, password_hash: &str) -> Resul
         for (question, answer) in turns {
             let asked = NewMessage {
                 parent_id: parent,
-                ..text_message(chat.id, Some(owner.id), MessageRole::User, question)
+                ..NewMessage::text(chat.id, Some(owner.id), MessageRole::User, question)
             }
             .insert(conn)
             .await?;
@@ -279,7 +279,7 @@ async fn insert_demo(conn: &mut AsyncPgConnection, password_hash: &str) -> Resul
                 input_tokens: Some(input_tokens as i32),
                 output_tokens: Some(output_tokens as i32),
                 cost: Some(cost.clone()),
-                ..text_message(chat.id, None, MessageRole::Assistant, answer)
+                ..NewMessage::text(chat.id, None, MessageRole::Assistant, answer)
             }
             .insert(conn)
             .await?;
@@ -415,41 +415,10 @@ async fn role_id(conn: &mut AsyncPgConnection, scope: RoleScope, name: &str) -> 
 
 fn new_user(email: &str, name: &str, password_hash: String, is_platform_admin: bool) -> NewUser {
     NewUser {
-        id: new_id(),
-        email: email.to_owned(),
-        name: name.to_owned(),
-        avatar_url: None,
-        google_sub: None,
         password_hash: Some(password_hash),
         is_platform_admin,
-        default_organization_id: None,
-        settings: None,
         email_confirmed_at: Some(Utc::now()),
-    }
-}
-
-fn text_message(chat_id: Uuid, user_id: Option<Uuid>, role: MessageRole, content: &str) -> NewMessage {
-    NewMessage {
-        id: new_id(),
-        chat_id,
-        parent_id: None,
-        user_id,
-        role,
-        content: content.to_owned(),
-        parts: Some(json!([{ "type": "text", "text": content }])),
-        content_raw: None,
-        attachments: None,
-        status: MessageStatus::Complete,
-        model: None,
-        provider: None,
-        input_tokens: None,
-        output_tokens: None,
-        cached_input_tokens: None,
-        cost: None,
-        confidence: None,
-        is_context_file: false,
-        external_id: None,
-        metadata: None,
+        ..NewUser::new(email, name)
     }
 }
 

@@ -3,7 +3,7 @@
 
 use chatgraph::{
     db::{
-        enums::{ChatVisibility, MessageRole, MessageStatus},
+        enums::{ChatVisibility, MessageRole},
         new_id,
     },
     models::{
@@ -19,18 +19,7 @@ use uuid::Uuid;
 
 /// A new user with this email.
 pub fn user(email: &str) -> NewUser {
-    NewUser {
-        id: new_id(),
-        email: email.to_owned(),
-        name: "Test User".into(),
-        avatar_url: None,
-        google_sub: None,
-        password_hash: None,
-        is_platform_admin: false,
-        default_organization_id: None,
-        settings: None,
-        email_confirmed_at: None,
-    }
+    NewUser::new(email, "Test User")
 }
 
 /// A new organization with this slug.
@@ -76,28 +65,7 @@ pub fn chat(project_id: Uuid, user_id: Uuid) -> NewChat {
 
 /// A new user message.
 pub fn message(chat_id: Uuid, user_id: Option<Uuid>, content: &str) -> NewMessage {
-    NewMessage {
-        id: new_id(),
-        chat_id,
-        parent_id: None,
-        user_id,
-        role: MessageRole::User,
-        content: content.to_owned(),
-        parts: None,
-        content_raw: None,
-        attachments: None,
-        status: MessageStatus::Complete,
-        model: None,
-        provider: None,
-        input_tokens: None,
-        output_tokens: None,
-        cached_input_tokens: None,
-        cost: None,
-        confidence: None,
-        is_context_file: false,
-        external_id: None,
-        metadata: None,
-    }
+    NewMessage::text(chat_id, user_id, MessageRole::User, content)
 }
 
 /// An organization → project → chat → message tree owned by one user.
