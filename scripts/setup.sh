@@ -3,7 +3,9 @@
 #   - PostgreSQL 15 server binaries and server headers (Debian packages);
 #   - pgvector 0.8, which bookworm does not package: built from Debian's trixie *source*
 #     package against PostgreSQL 15;
-#   - diesel_cli (postgres only), used by the test that checks src/db/schema.rs.
+#   - diesel_cli (postgres only), used by the test that checks src/db/schema.rs;
+#   - GraphiQL and React (pinned versions, from the npm registry) under vendor/graphiql, so the
+#     GraphiQL page works without a CDN; without npm the page falls back to the CDN.
 # A second run does nothing. Needs root (or sudo) only when something is missing.
 set -euo pipefail
 
@@ -63,5 +65,26 @@ export PATH="$HOME/.cargo/bin:$PATH"
 if ! command -v diesel >/dev/null; then
   log "installing diesel_cli (postgres only)"
   cargo install --locked diesel_cli --version '^2.3' --no-default-features --features postgres
+fi
+# 4. GraphiQL assets, served by chatgraph from vendor/graphiql when present.
+cd "$(dirname "$0")/.."
+assets=vendor/graphiql
+wanted="graphiql@3.8.3 react@18.3.1 react-dom@18.3.1"
+if [ "$(cat "$assets/VERSIONS" 2>/dev/null)" != "$wanted" ]; then
+  if command -v npm >/dev/null; then
+    log "fetching $wanted"
+    packs="$(mktemp -d)"
+    (cd "$packs" && npm pack --silent $wanted >/dev/null)
+    rm -rf "$assets" && mkdir -p "$assets"
+    tar -xzf "$packs"/graphiql-*.tgz -C "$packs" package/graphiql.min.js package/graphiql.min.css
+    mv "$packs"/package/graphiql.min.js "$packs"/package/graphiql.min.css "$assets"/
+    tar -xzf "$packs"/react-1*.tgz -C "$packs" package/umd/react.production.min.js
+    tar -xzf "$packs"/react-dom-*.tgz -C "$packs" package/umd/react-dom.production.min.js
+    mv "$packs"/package/umd/*.js "$assets"/
+    rm -rf "$packs"
+    echo "$wanted" > "$assets/VERSIONS"
+  else
+    log "npm not found: the GraphiQL page will load its scripts from a CDN"
+  fi
 fi
 log "ready"

@@ -11,7 +11,7 @@ use crate::{
     config::{DatabaseConfig, ServeConfig},
     db::{self, Pool, cluster::LocalCluster, migrate},
     graphql::{self, AppSchema},
-    http::{self, HttpLimits},
+    http::{self, HttpSettings},
     services::seed,
 };
 
@@ -105,16 +105,17 @@ async fn serve_on(config: &ServeConfig, database: &Database) -> anyhow::Result<(
         .await
         .with_context(|| format!("listening on {}", config.listen))?;
     let address = listener.local_addr()?;
-    let limits = HttpLimits {
+    let settings = HttpSettings {
         max_body_bytes: config.max_body_bytes,
         request_timeout: Duration::from_secs(config.request_timeout_secs),
+        graphiql_assets: config.graphiql_assets.clone(),
     };
     let app = http::router(
         AppState {
             pool,
             schema: graphql::schema(),
         },
-        limits,
+        &settings,
     );
     tracing::info!(http.address = %address, "chatgraph listening");
     println!("chatgraph is serving GraphiQL at http://{address}/ (GraphQL endpoint: http://{address}/graphql)");

@@ -67,6 +67,11 @@ pub struct ServeConfig {
     /// Longest a request may take before it is answered with 408, in seconds.
     #[arg(long, env = "CHATGRAPH_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
     pub request_timeout_secs: u64,
+
+    /// Directory with GraphiQL's scripts (fetched by `make setup`); without them the GraphiQL
+    /// page loads its scripts from the unpkg CDN.
+    #[arg(long, env = "CHATGRAPH_GRAPHIQL_ASSETS", default_value = "vendor/graphiql")]
+    pub graphiql_assets: PathBuf,
 }
 
 /// Who the platform administrator is (for `chatgraph seed`).

@@ -21,8 +21,9 @@ pub use context::RequestContext;
 /// The executable schema.
 pub type AppSchema = Schema<query::Query, EmptyMutation, EmptySubscription>;
 
-/// Deepest query accepted.
-pub const MAX_DEPTH: usize = 12;
+/// Deepest query accepted. 16 is what the introspection query of GraphiQL and code generators
+/// needs (nine levels of type references); data queries rarely go past 10.
+pub const MAX_DEPTH: usize = 16;
 /// Highest query complexity accepted (each field counts 1, lists multiply by their size).
 pub const MAX_COMPLEXITY: usize = 20_000;
 

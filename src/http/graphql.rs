@@ -1,11 +1,10 @@
 //! The GraphQL endpoint (`GET`/`POST /graphql`), GraphiQL and the SDL.
 
-use async_graphql::http::GraphiQLSource;
 use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
 use axum::{
     extract::State,
     http::{HeaderMap, header},
-    response::{Html, IntoResponse},
+    response::IntoResponse,
 };
 
 use super::REQUEST_ID_HEADER;
@@ -20,11 +19,6 @@ pub async fn execute(State(state): State<AppState>, headers: HeaderMap, request:
         .to_owned();
     let context = RequestContext::new(state.pool.clone(), request_id);
     state.schema.execute(request.into_inner().data(context)).await.into()
-}
-
-/// GraphiQL, pointed at this server's endpoint.
-pub async fn graphiql() -> Html<String> {
-    Html(GraphiQLSource::build().endpoint("/graphql").title("chatgraph").finish())
 }
 
 /// The schema in SDL.

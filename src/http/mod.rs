@@ -1,14 +1,16 @@
 //! HTTP: the axum router with the GraphQL endpoint, GraphiQL, the SDL, health checks, and
 //! the middleware every request passes (request id, tracing, body limit, timeout, panics).
 
+pub mod graphiql;
 pub mod graphql;
 pub mod health;
 
-use std::time::Duration;
+use std::{path::PathBuf, time::Duration};
 
 use axum::{
     Router,
     http::{HeaderName, StatusCode},
+    response::Html,
     routing::get,
 };
 use tower::ServiceBuilder;
@@ -16,6 +18,7 @@ use tower_http::{
     catch_panic::CatchPanicLayer,
     limit::RequestBodyLimitLayer,
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    services::ServeDir,
     timeout::TimeoutLayer,
     trace::TraceLayer,
 };
@@ -25,17 +28,20 @@ use crate::app::AppState;
 /// The header carrying each request's id (set if the client did not send one).
 pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
 
-/// Limits applied by the middleware.
-#[derive(Debug, Clone, Copy)]
-pub struct HttpLimits {
+/// Settings of the HTTP layer.
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
     /// Longest a request may take.
     pub request_timeout: Duration,
+    /// Directory with the GraphiQL page's scripts; the CDN is used when they are not there.
+    pub graphiql_assets: PathBuf,
 }
 
 /// Builds the router.
-pub fn router(state: AppState, limits: HttpLimits) -> Router {
+pub fn router(state: AppState, settings: &HttpSettings) -> Router {
+    let limits = settings;
     let middleware = ServiceBuilder::new()
         .layer(SetRequestIdLayer::new(REQUEST_ID_HEADER, MakeRequestUuid))
         .layer(TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
@@ -51,9 +57,21 @@ pub fn router(state: AppState, limits: HttpLimits) -> Router {
         .layer(RequestBodyLimitLayer::new(limits.max_body_bytes))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, limits.request_timeout));
 
-    Router::new()
-        .route("/", get(graphql::graphiql))
-        .route("/graphiql", get(graphql::graphiql))
+    let local_assets = graphiql::has_local_assets(&settings.graphiql_assets);
+    let page = Html(graphiql::page(local_assets));
+    let mut router = Router::new()
+        .route(
+            "/",
+            get({
+                let page = page.clone();
+                async move || page
+            }),
+        )
+        .route("/graphiql", get(async move || page));
+    if local_assets {
+        router = router.nest_service(graphiql::ASSETS_PATH, ServeDir::new(&settings.graphiql_assets));
+    }
+    router
         .route("/graphql", get(graphql::execute).post(graphql::execute))
         .route("/schema.graphql", get(graphql::sdl))
         .route("/healthz", get(health::healthz))

@@ -8,7 +8,7 @@ use chatgraph::{
     app::AppState,
     db::Pool,
     graphql,
-    http::{HttpLimits, router},
+    http::{HttpSettings, router},
 };
 use secrecy::ExposeSecret;
 use serde_json::{Value, json};
@@ -136,7 +136,7 @@ fn schema_graphql_is_current() {
     );
 }
 
-async fn spawn_app(pool: Pool, limits: HttpLimits) -> SocketAddr {
+async fn spawn_app(pool: Pool, settings: HttpSettings) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let address = listener.local_addr().expect("address");
     let app = router(
@@ -144,21 +144,26 @@ async fn spawn_app(pool: Pool, limits: HttpLimits) -> SocketAddr {
             pool,
             schema: graphql::schema(),
         },
-        limits,
+        &settings,
     );
     tokio::spawn(async move { axum::serve(listener, app).await });
     address
 }
 
-const LIMITS: HttpLimits = HttpLimits {
-    max_body_bytes: 64 * 1024,
-    request_timeout: Duration::from_secs(10),
-};
+const MAX_BODY_BYTES: usize = 64 * 1024;
+
+fn settings() -> HttpSettings {
+    HttpSettings {
+        max_body_bytes: MAX_BODY_BYTES,
+        request_timeout: Duration::from_secs(10),
+        graphiql_assets: "does/not/exist".into(),
+    }
+}
 
 #[tokio::test]
 async fn readyz_reports_pending_migrations() {
     let db = TestDb::empty().await;
-    let address = spawn_app(db.pool(), LIMITS).await;
+    let address = spawn_app(db.pool(), settings()).await;
     let response = reqwest::get(format!("http://{address}/readyz")).await.expect("readyz");
     assert_eq!(response.status(), 503);
     assert_eq!(
@@ -170,10 +175,10 @@ async fn readyz_reports_pending_migrations() {
 #[tokio::test]
 async fn oversized_bodies_are_refused_and_errors_carry_codes_and_request_ids() {
     let db = TestDb::migrated().await;
-    let address = spawn_app(db.pool(), LIMITS).await;
+    let address = spawn_app(db.pool(), settings()).await;
     let client = reqwest::Client::new();
 
-    let huge = "x".repeat(LIMITS.max_body_bytes + 1);
+    let huge = "x".repeat(MAX_BODY_BYTES + 1);
     let response = client
         .post(format!("http://{address}/graphql"))
         .header("content-type", "application/json")
@@ -201,7 +206,7 @@ async fn oversized_bodies_are_refused_and_errors_carry_codes_and_request_ids() {
 
     let deep = format!(
         "{{ organizations {{ {} }} }}",
-        "projects { organization { ".repeat(8) + "id" + &" } }".repeat(8)
+        "projects { organization { ".repeat(10) + "id" + &" } }".repeat(10)
     );
     let (_, _, body) = post(&client, address, json!({ "query": deep })).await;
     assert!(
@@ -210,5 +215,80 @@ async fn oversized_bodies_are_refused_and_errors_carry_codes_and_request_ids() {
             .unwrap_or_default()
             .contains("nested too deep"),
         "{body}"
+    );
+}
+
+#[tokio::test]
+async fn graphiql_uses_local_assets_when_present_and_the_cdn_otherwise() {
+    let db = TestDb::migrated().await;
+    let without = spawn_app(db.pool(), settings()).await;
+    let page = reqwest::get(format!("http://{without}/"))
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("html");
+    assert!(
+        page.contains("https://unpkg.com/graphiql@3.8.3/graphiql.min.js"),
+        "{page}"
+    );
+
+    let assets = std::env::temp_dir().join(format!("graphiql-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&assets).expect("dir");
+    for file in [
+        "react.production.min.js",
+        "react-dom.production.min.js",
+        "graphiql.min.js",
+        "graphiql.min.css",
+    ] {
+        std::fs::write(assets.join(file), format!("/* {file} */")).expect("asset");
+    }
+    let with = spawn_app(
+        db.pool(),
+        HttpSettings {
+            graphiql_assets: assets.clone(),
+            ..settings()
+        },
+    )
+    .await;
+    let page = reqwest::get(format!("http://{with}/graphiql"))
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("html");
+    assert!(
+        page.contains("/graphiql/assets/graphiql.min.js") && !page.contains("unpkg.com"),
+        "{page}"
+    );
+    let script = reqwest::get(format!("http://{with}/graphiql/assets/graphiql.min.js"))
+        .await
+        .expect("asset");
+    assert_eq!(script.status(), 200);
+    assert_eq!(script.text().await.expect("body"), "/* graphiql.min.js */");
+    std::fs::remove_dir_all(assets).expect("clean up");
+}
+
+/// The introspection query of graphql-js (with the deeper type references newer tools send),
+/// as GraphiQL and code generators run it.
+const INTROSPECTION_QUERY: &str = "query IntrospectionQuery { __schema { queryType { name } mutationType { name } \
+    subscriptionType { name } types { ...FullType } directives { name description locations args { ...InputValue } } } } \
+    fragment FullType on __Type { kind name description fields(includeDeprecated: true) { name description \
+    args { ...InputValue } type { ...TypeRef } isDeprecated deprecationReason } inputFields { ...InputValue } \
+    interfaces { ...TypeRef } enumValues(includeDeprecated: true) { name description isDeprecated deprecationReason } \
+    possibleTypes { ...TypeRef } } \
+    fragment InputValue on __InputValue { name description type { ...TypeRef } defaultValue } \
+    fragment TypeRef on __Type { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name \
+    ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name } } } } } } } } } }";
+
+#[tokio::test]
+async fn the_introspection_query_of_graphiql_and_codegen_tools_passes_the_limits() {
+    let response = graphql::schema().execute(INTROSPECTION_QUERY).await;
+    assert!(response.errors.is_empty(), "{:?}", response.errors);
+    let types = response.data.into_json().expect("json");
+    assert!(
+        types["__schema"]["types"]
+            .as_array()
+            .is_some_and(|t| t.iter().any(|t| t["name"] == "Chat"))
     );
 }
