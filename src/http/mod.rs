@@ -41,7 +41,6 @@ pub struct HttpSettings {
 
 /// Builds the router.
 pub fn router(state: AppState, settings: &HttpSettings) -> Router {
-    let limits = settings;
     let middleware = ServiceBuilder::new()
         .layer(SetRequestIdLayer::new(REQUEST_ID_HEADER, MakeRequestUuid))
         .layer(TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
@@ -54,8 +53,8 @@ pub fn router(state: AppState, settings: &HttpSettings) -> Router {
         }))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID_HEADER))
         .layer(CatchPanicLayer::new())
-        .layer(RequestBodyLimitLayer::new(limits.max_body_bytes))
-        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, limits.request_timeout));
+        .layer(RequestBodyLimitLayer::new(settings.max_body_bytes))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, settings.request_timeout));
 
     let local_assets = graphiql::has_local_assets(&settings.graphiql_assets);
     let page = Html(graphiql::page(local_assets));
