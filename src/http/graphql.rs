@@ -1,24 +1,98 @@
-//! The GraphQL endpoint (`GET`/`POST /graphql`), GraphiQL and the SDL.
+//! The GraphQL endpoint (`GET`/`POST /graphql`) and the SDL, following the GraphQL-over-HTTP
+//! spec: the response media type is negotiated from `Accept`
+//! (`application/graphql-response+json` or `application/json`, 406 when neither is
+//! acceptable), and with `application/graphql-response+json` a request that could not be
+//! executed at all (parse or validation errors) is answered with 400.
 
-use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
+use async_graphql_axum::GraphQLRequest;
 use axum::{
     extract::State,
-    http::{HeaderMap, header},
-    response::IntoResponse,
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
 };
 
 use super::REQUEST_ID_HEADER;
 use crate::{app::AppState, graphql::RequestContext};
 
+/// The response media types of GraphQL over HTTP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MediaType {
+    /// `application/graphql-response+json`: status codes tell request errors apart.
+    GraphqlResponseJson,
+    /// `application/json`: the legacy type, always 200 for a well-formed request.
+    Json,
+}
+
+impl MediaType {
+    fn content_type(self) -> &'static str {
+        match self {
+            MediaType::GraphqlResponseJson => "application/graphql-response+json; charset=utf-8",
+            MediaType::Json => "application/json; charset=utf-8",
+        }
+    }
+}
+
+/// Picks the response media type from an `Accept` header: the acceptable type with the
+/// highest quality, the first listed on a tie; wildcards and a missing header mean
+/// `application/json` (what clients older than the spec expect). `None`: nothing acceptable.
+pub fn negotiate(accept: Option<&str>) -> Option<MediaType> {
+    let Some(accept) = accept.filter(|a| !a.trim().is_empty()) else {
+        return Some(MediaType::Json);
+    };
+    let mut best: Option<(MediaType, f32)> = None;
+    for range in accept.split(',') {
+        let mut parts = range.split(';').map(str::trim);
+        let media = match parts.next().unwrap_or_default().to_ascii_lowercase().as_str() {
+            "application/graphql-response+json" => MediaType::GraphqlResponseJson,
+            "application/json" | "application/*" | "*/*" => MediaType::Json,
+            _ => continue,
+        };
+        let quality = parts
+            .filter_map(|p| p.strip_prefix("q=").and_then(|q| q.parse::<f32>().ok()))
+            .next()
+            .unwrap_or(1.0);
+        if quality > 0.0 && best.is_none_or(|(_, q)| quality > q) {
+            best = Some((media, quality));
+        }
+    }
+    best.map(|(media, _)| media)
+}
+
 /// Executes one GraphQL request with its own context (pool, loaders, request id).
-pub async fn execute(State(state): State<AppState>, headers: HeaderMap, request: GraphQLRequest) -> GraphQLResponse {
+pub async fn execute(State(state): State<AppState>, headers: HeaderMap, request: GraphQLRequest) -> Response {
+    let Some(media) = negotiate(headers.get(header::ACCEPT).and_then(|v| v.to_str().ok())) else {
+        return (
+            StatusCode::NOT_ACCEPTABLE,
+            "accept application/graphql-response+json or application/json",
+        )
+            .into_response();
+    };
     let request_id = headers
         .get(REQUEST_ID_HEADER)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_owned();
     let context = RequestContext::new(state.pool.clone(), request_id);
-    state.schema.execute(request.into_inner().data(context)).await.into()
+    let response = state.schema.execute(request.into_inner().data(context)).await;
+
+    // A request error (nothing executed) has errors without a path; field errors have one.
+    let request_error = response.is_err() && response.errors.iter().all(|e| e.path.is_empty());
+    let status = match media {
+        MediaType::GraphqlResponseJson if request_error => StatusCode::BAD_REQUEST,
+        _ => StatusCode::OK,
+    };
+    let body = match serde_json::to_vec(&response) {
+        Ok(body) => body,
+        Err(error) => {
+            tracing::error!(error = %error, "serialising a GraphQL response");
+            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        }
+    };
+    let mut http = (status, body).into_response();
+    http.headers_mut().extend(response.http_headers);
+    http.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(media.content_type()));
+    http
 }
 
 /// The schema in SDL.
@@ -27,4 +101,34 @@ pub async fn sdl(State(state): State<AppState>) -> impl IntoResponse {
         [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
         state.schema.sdl(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{MediaType::*, negotiate};
+
+    #[test]
+    fn accept_headers_pick_the_media_type() {
+        assert_eq!(negotiate(None), Some(Json));
+        assert_eq!(negotiate(Some("*/*")), Some(Json));
+        assert_eq!(negotiate(Some("application/json")), Some(Json));
+        assert_eq!(
+            negotiate(Some("application/graphql-response+json")),
+            Some(GraphqlResponseJson)
+        );
+        assert_eq!(
+            negotiate(Some("application/graphql-response+json, application/json;q=0.9")),
+            Some(GraphqlResponseJson)
+        );
+        assert_eq!(
+            negotiate(Some("application/json, application/graphql-response+json")),
+            Some(Json)
+        );
+        assert_eq!(
+            negotiate(Some("application/json;q=0.5, application/graphql-response+json")),
+            Some(GraphqlResponseJson)
+        );
+        assert_eq!(negotiate(Some("text/html")), None);
+        assert_eq!(negotiate(Some("application/json;q=0")), None);
+    }
 }

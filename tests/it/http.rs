@@ -292,3 +292,55 @@ async fn the_introspection_query_of_graphiql_and_codegen_tools_passes_the_limits
             .is_some_and(|t| t.iter().any(|t| t["name"] == "Chat"))
     );
 }
+
+#[tokio::test]
+async fn responses_follow_graphql_over_http() {
+    let db = TestDb::migrated().await;
+    let address = spawn_app(db.pool(), settings()).await;
+    let client = reqwest::Client::new();
+    let send = |accept: &'static str, query: &'static str| {
+        client
+            .post(format!("http://{address}/graphql"))
+            .header("accept", accept)
+            .json(&json!({ "query": query }))
+            .send()
+    };
+    let content_type = |r: &reqwest::Response| r.headers()["content-type"].to_str().expect("header").to_owned();
+
+    let ok = send("application/graphql-response+json", "{ apiVersion }")
+        .await
+        .expect("request");
+    assert_eq!(ok.status(), 200);
+    assert!(content_type(&ok).starts_with("application/graphql-response+json"));
+
+    let legacy = send("application/json", "{ apiVersion }").await.expect("request");
+    assert_eq!(legacy.status(), 200);
+    assert!(content_type(&legacy).starts_with("application/json"));
+
+    // A parse error is a request error: 400 with the new media type, 200 with the legacy one.
+    let bad = send("application/graphql-response+json", "{ apiVersion ")
+        .await
+        .expect("request");
+    assert_eq!(bad.status(), 400);
+    assert!(bad.json::<Value>().await.expect("json")["errors"][0]["message"].is_string());
+    let legacy_bad = send("application/json", "{ noSuchField }").await.expect("request");
+    assert_eq!(legacy_bad.status(), 200);
+
+    // A field error happened during execution: 200 either way, with the error's path.
+    let field_error = send(
+        "application/graphql-response+json",
+        "{ organizations(first: 0) { id } }",
+    )
+    .await
+    .expect("request");
+    assert_eq!(field_error.status(), 200);
+    assert_eq!(
+        field_error.json::<Value>().await.expect("json")["errors"][0]["path"][0],
+        "organizations"
+    );
+
+    assert_eq!(
+        send("text/html", "{ apiVersion }").await.expect("request").status(),
+        406
+    );
+}
