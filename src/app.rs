@@ -1,18 +1,19 @@
 //! Wiring: finding (or starting) the database, migrating, seeding, and serving HTTP until
 //! Ctrl-C or SIGTERM.
 
-use std::time::Duration;
+use std::{net::SocketAddr, path::Path, sync::Arc, time::Duration};
 
 use anyhow::Context;
 use secrecy::SecretString;
 use tokio::net::TcpListener;
 
 use crate::{
-    config::{DatabaseConfig, ServeConfig},
+    auth::{crypto, tokens::AccessTokens},
+    config::{AuthConfig, DatabaseConfig, ServeConfig},
     db::{self, Pool, cluster::LocalCluster, migrate},
     graphql::{self, AppSchema},
     http::{self, HttpSettings},
-    services::seed,
+    services::{auth::Authenticator, seed},
 };
 
 /// The database name used in the private local cluster.
@@ -25,7 +26,40 @@ pub struct AppState {
     pub pool: Pool,
     /// The executable schema.
     pub schema: AppSchema,
+    /// Token settings.
+    pub authenticator: Arc<Authenticator>,
 }
+
+/// Builds the token settings: the configured JWT secret, or a development secret kept in the
+/// data directory.
+pub fn authenticator(config: &AuthConfig, data_dir: &Path) -> anyhow::Result<Authenticator> {
+    let secret = match &config.jwt_secret {
+        Some(secret) => SecretString::from(secret.clone()),
+        None => crypto::load_or_create_dev_secret(data_dir, crypto::DEV_JWT_SECRET_FILE, "CHATGRAPH_JWT_SECRET")?,
+    };
+    anyhow::ensure!(
+        config.access_token_ttl_secs > 0,
+        "CHATGRAPH_ACCESS_TOKEN_TTL_SECS must be positive"
+    );
+    anyhow::ensure!(
+        config.refresh_token_ttl_days > 0,
+        "CHATGRAPH_REFRESH_TOKEN_TTL_DAYS must be positive"
+    );
+    Ok(Authenticator {
+        access_tokens: AccessTokens::new(
+            &secret,
+            ISSUER,
+            AUDIENCE,
+            chrono::Duration::seconds(config.access_token_ttl_secs),
+        )?,
+        refresh_lifetime: chrono::Duration::days(config.refresh_token_ttl_days),
+    })
+}
+
+/// The `iss` and `aud` of access tokens.
+pub const ISSUER: &str = "chatgraph";
+/// See [`ISSUER`].
+pub const AUDIENCE: &str = "chatgraph-api";
 
 /// A database ready for use: either the configured one or the private local cluster.
 pub struct Database {
@@ -110,16 +144,18 @@ async fn serve_on(config: &ServeConfig, database: &Database) -> anyhow::Result<(
         request_timeout: Duration::from_secs(config.request_timeout_secs),
         graphiql_assets: config.graphiql_assets.clone(),
     };
+    let authenticator = Arc::new(authenticator(&config.auth, &config.database.cluster.data_dir)?);
     let app = http::router(
         AppState {
             pool,
             schema: graphql::schema(),
+            authenticator,
         },
         &settings,
     );
     tracing::info!(http.address = %address, "chatgraph listening");
     println!("chatgraph is serving GraphiQL at http://{address}/ (GraphQL endpoint: http://{address}/graphql)");
-    axum::serve(listener, app)
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     tracing::info!("chatgraph stopped");

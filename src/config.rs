@@ -68,10 +68,30 @@ pub struct ServeConfig {
     #[arg(long, env = "CHATGRAPH_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
     pub request_timeout_secs: u64,
 
+    #[command(flatten)]
+    pub auth: AuthConfig,
+
     /// Directory with GraphiQL's scripts (fetched by `make setup`); without them the GraphiQL
     /// page loads its scripts from the unpkg CDN.
     #[arg(long, env = "CHATGRAPH_GRAPHIQL_ASSETS", default_value = "vendor/graphiql")]
     pub graphiql_assets: PathBuf,
+}
+
+/// Token settings.
+#[derive(Debug, Clone, clap::Args)]
+pub struct AuthConfig {
+    /// Secret that signs access tokens (at least 32 bytes). Unset: a random secret generated
+    /// once in the data directory (development only).
+    #[arg(long, env = "CHATGRAPH_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+
+    /// How long an access token is valid, in seconds.
+    #[arg(long, env = "CHATGRAPH_ACCESS_TOKEN_TTL_SECS", default_value_t = 900)]
+    pub access_token_ttl_secs: i64,
+
+    /// How long a refresh token (and an idle session) lives, in days.
+    #[arg(long, env = "CHATGRAPH_REFRESH_TOKEN_TTL_DAYS", default_value_t = 30)]
+    pub refresh_token_ttl_days: i64,
 }
 
 /// Who the platform administrator is (for `chatgraph seed`).

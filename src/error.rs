@@ -19,6 +19,10 @@ pub enum AppError {
     /// The input is malformed or out of range.
     #[error("{0}")]
     BadUserInput(String),
+    /// Validation or business-rule failures tied to input fields. Mutations return them as
+    /// `userErrors` in their payload; elsewhere they are BAD_USER_INPUT.
+    #[error("{}", .0.iter().map(|e| e.message.as_str()).collect::<Vec<_>>().join("; "))]
+    Invalid(Vec<FieldError>),
     /// The request needs a signed-in caller.
     #[error("authentication required")]
     Unauthenticated,
@@ -35,7 +39,7 @@ impl AppError {
     pub fn code(&self) -> &'static str {
         match self {
             AppError::NotFound(_) => "NOT_FOUND",
-            AppError::BadUserInput(_) => "BAD_USER_INPUT",
+            AppError::BadUserInput(_) | AppError::Invalid(_) => "BAD_USER_INPUT",
             AppError::Unauthenticated => "UNAUTHENTICATED",
             AppError::Forbidden => "FORBIDDEN",
             AppError::Internal(_) => "INTERNAL",
@@ -62,6 +66,35 @@ impl AppError {
                 ext.set("requestId", id);
             }
         })
+    }
+}
+
+/// One validation or business-rule failure: which input field, what is wrong (for people),
+/// and a stable code (for programs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    /// Path to the input field, e.g. `["input", "email"]`.
+    pub field: Vec<String>,
+    /// What is wrong, in a sentence.
+    pub message: String,
+    /// Stable, SCREAMING_CASE code such as `EMAIL_TAKEN`.
+    pub code: &'static str,
+}
+
+impl FieldError {
+    /// A failure of input field `name`.
+    pub fn input(name: &str, code: &'static str, message: impl Into<String>) -> Self {
+        FieldError {
+            field: vec!["input".into(), name.into()],
+            message: message.into(),
+            code,
+        }
+    }
+}
+
+impl From<FieldError> for AppError {
+    fn from(error: FieldError) -> Self {
+        AppError::Invalid(vec![error])
     }
 }
 

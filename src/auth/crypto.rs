@@ -22,8 +22,10 @@ use crate::error::{AppError, AppResult};
 
 const NONCE_LEN: usize = 12;
 const KEY_LEN: usize = 32;
-/// File holding the generated development key inside the data directory.
+/// File holding the generated development encryption key inside the data directory.
 pub const DEV_KEY_FILE: &str = "encryption.key";
+/// File holding the generated development JWT signing secret inside the data directory.
+pub const DEV_JWT_SECRET_FILE: &str = "jwt.secret";
 
 /// The encryption keys, by version, and which one encrypts new values.
 pub struct Keyring {
@@ -129,12 +131,13 @@ impl Keyring {
     }
 }
 
-/// For local development without `CHATGRAPH_ENCRYPTION_KEY`: reads the key kept in the data
-/// directory, generating it (readable by its owner only) on first use. Logs a warning: a
-/// production deployment sets the key explicitly and keeps it out of the data directory.
-pub fn load_or_create_dev_key(data_dir: &Path) -> anyhow::Result<SecretString> {
-    let path = data_dir.join(DEV_KEY_FILE);
-    tracing::warn!(key.file = %path.display(), "CHATGRAPH_ENCRYPTION_KEY is not set: using a generated development key");
+/// For local development without a configured secret (`variable`): reads the random 32-byte
+/// secret kept in `file` of the data directory, generating it (readable by its owner only) on
+/// first use. Logs a warning: a production deployment sets the variable and keeps its secrets
+/// out of the data directory.
+pub fn load_or_create_dev_secret(data_dir: &Path, file: &str, variable: &str) -> anyhow::Result<SecretString> {
+    let path = data_dir.join(file);
+    tracing::warn!(key.file = %path.display(), "{variable} is not set: using a generated development secret");
     if path.exists() {
         return Ok(SecretString::from(fs::read_to_string(&path)?.trim().to_owned()));
     }
@@ -215,8 +218,8 @@ mod tests {
     #[test]
     fn the_development_key_is_generated_once_and_private() {
         let dir = std::env::temp_dir().join(format!("chatgraph-key-{}", uuid::Uuid::new_v4().simple()));
-        let first = load_or_create_dev_key(&dir).expect("create");
-        let second = load_or_create_dev_key(&dir).expect("reuse");
+        let first = load_or_create_dev_secret(&dir, DEV_KEY_FILE, "KEY").expect("create");
+        let second = load_or_create_dev_secret(&dir, DEV_KEY_FILE, "KEY").expect("reuse");
         assert_eq!(first.expose_secret(), second.expose_secret());
         Keyring::parse(&first).expect("a usable key");
         let mode = fs::metadata(dir.join(DEV_KEY_FILE)).expect("file").permissions();

@@ -1,6 +1,8 @@
 //! What each request carries: the database pool, its own DataLoader (never shared between
-//! requests, so cached rows never leak between callers), and the request id used in logs and
-//! in internal-error messages.
+//! requests, so cached rows never leak between callers), the caller, where the request comes
+//! from, and the request id used in logs and in internal-error messages.
+
+use std::sync::Arc;
 
 use async_graphql::{Context, dataloader::DataLoader};
 
@@ -8,6 +10,7 @@ use super::loaders::DbLoader;
 use crate::{
     db::{Pool, PooledConn},
     error::AppError,
+    services::auth::{Authenticator, Caller, ClientInfo},
 };
 
 /// Request-scoped data, attached to every GraphQL request.
@@ -15,22 +18,49 @@ pub struct RequestContext {
     pool: Pool,
     loader: DataLoader<DbLoader>,
     request_id: String,
+    authenticator: Arc<Authenticator>,
+    caller: Option<Caller>,
+    client: ClientInfo,
 }
 
 impl RequestContext {
-    /// A context for one request.
-    pub fn new(pool: Pool, request_id: String) -> Self {
+    /// A context for one request by `caller` (None: anonymous).
+    pub fn new(
+        pool: Pool,
+        request_id: String,
+        authenticator: Arc<Authenticator>,
+        caller: Option<Caller>,
+        client: ClientInfo,
+    ) -> Self {
         let loader = DataLoader::new(DbLoader::new(pool.clone()), tokio::spawn);
         RequestContext {
             pool,
             loader,
             request_id,
+            authenticator,
+            caller,
+            client,
         }
     }
 
     /// The id of this request (also in the `x-request-id` response header).
     pub fn request_id(&self) -> &str {
         &self.request_id
+    }
+
+    /// Who is asking; None when anonymous.
+    pub fn caller(&self) -> Option<&Caller> {
+        self.caller.as_ref()
+    }
+
+    /// Where the request comes from.
+    pub fn client(&self) -> &ClientInfo {
+        &self.client
+    }
+
+    /// Token settings.
+    pub fn authenticator(&self) -> &Authenticator {
+        &self.authenticator
     }
 }
 

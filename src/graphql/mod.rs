@@ -5,6 +5,7 @@
 //! (`loaders`), and GraphQL types that wrap rows and resolve fields (`organization`,
 //! `project`, `chat`, `message`).
 
+pub mod auth;
 pub mod chat;
 pub mod context;
 pub mod loaders;
@@ -13,13 +14,18 @@ pub mod node;
 pub mod organization;
 pub mod project;
 pub mod query;
+pub mod user;
 
-use async_graphql::{EmptyMutation, EmptySubscription, Schema};
+use async_graphql::{EmptySubscription, MergedObject, Schema};
 
 pub use context::RequestContext;
 
+/// Every mutation, one object per domain.
+#[derive(MergedObject, Default)]
+pub struct Mutation(auth::AuthMutation);
+
 /// The executable schema.
-pub type AppSchema = Schema<query::Query, EmptyMutation, EmptySubscription>;
+pub type AppSchema = Schema<query::Query, Mutation, EmptySubscription>;
 
 /// Deepest query accepted. 16 is what the introspection query of GraphiQL and code generators
 /// needs (nine levels of type references); data queries rarely go past 10.
@@ -30,7 +36,7 @@ pub const MAX_COMPLEXITY: usize = 20_000;
 /// Builds the schema. Request-scoped data (database pool, loaders, request id) is attached
 /// to each request, never to the schema, so no state is shared between callers.
 pub fn schema() -> AppSchema {
-    Schema::build(query::Query, EmptyMutation, EmptySubscription)
+    Schema::build(query::Query, Mutation::default(), EmptySubscription)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
         .finish()

@@ -10,6 +10,7 @@ use super::{
     node::{Node, decode_global_id, page_size},
     organization::Organization,
     project::Project,
+    user::User,
 };
 use crate::{error::AppError, models::organization::OrganizationRow};
 
@@ -21,6 +22,11 @@ impl Query {
     /// Version of the chatgraph API (the crate version of the server).
     async fn api_version(&self) -> &'static str {
         env!("CARGO_PKG_VERSION")
+    }
+
+    /// The signed-in user; null when the request is anonymous.
+    async fn viewer(&self, ctx: &Context<'_>) -> Option<User> {
+        ctx.request().caller().map(|caller| User(caller.user.clone()))
     }
 
     /// Live organizations, oldest first.

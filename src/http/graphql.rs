@@ -4,15 +4,35 @@
 //! acceptable), and with `application/graphql-response+json` a request that could not be
 //! executed at all (parse or validation errors) is answered with 400.
 
+use std::net::SocketAddr;
+
 use async_graphql_axum::GraphQLRequest;
 use axum::{
-    extract::State,
-    http::{HeaderMap, HeaderValue, StatusCode, header},
+    extract::{ConnectInfo, FromRequestParts, State},
+    http::{HeaderMap, HeaderValue, StatusCode, header, request::Parts},
     response::{IntoResponse, Response},
 };
+use serde_json::json;
 
 use super::REQUEST_ID_HEADER;
-use crate::{app::AppState, graphql::RequestContext};
+use crate::{
+    app::AppState,
+    graphql::RequestContext,
+    services::auth::{self, Caller, ClientInfo},
+};
+
+/// The peer's address, when the server runs with connect info (`chatgraph serve` does).
+pub struct PeerAddr(pub Option<SocketAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for PeerAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(PeerAddr(
+            parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0),
+        ))
+    }
+}
 
 /// The response media types of GraphQL over HTTP.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,7 +79,12 @@ pub fn negotiate(accept: Option<&str>) -> Option<MediaType> {
 }
 
 /// Executes one GraphQL request with its own context (pool, loaders, request id).
-pub async fn execute(State(state): State<AppState>, headers: HeaderMap, request: GraphQLRequest) -> Response {
+pub async fn execute(
+    State(state): State<AppState>,
+    PeerAddr(peer): PeerAddr,
+    headers: HeaderMap,
+    request: GraphQLRequest,
+) -> Response {
     let Some(media) = negotiate(headers.get(header::ACCEPT).and_then(|v| v.to_str().ok())) else {
         return (
             StatusCode::NOT_ACCEPTABLE,
@@ -72,7 +97,24 @@ pub async fn execute(State(state): State<AppState>, headers: HeaderMap, request:
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_owned();
-    let context = RequestContext::new(state.pool.clone(), request_id);
+    let caller = match caller(&state, &headers).await {
+        Ok(caller) => caller,
+        Err(response) => return with_media_type(response, media, &request_id),
+    };
+    let client = ClientInfo {
+        ip_address: peer.map(|addr| ipnet::IpNet::from(addr.ip())),
+        user_agent: headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|ua| ua.chars().take(512).collect()),
+    };
+    let context = RequestContext::new(
+        state.pool.clone(),
+        request_id,
+        state.authenticator.clone(),
+        caller,
+        client,
+    );
     let response = state.schema.execute(request.into_inner().data(context)).await;
 
     // A request error (nothing executed) has errors without a path; field errors have one.
@@ -93,6 +135,58 @@ pub async fn execute(State(state): State<AppState>, headers: HeaderMap, request:
     http.headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(media.content_type()));
     http
+}
+
+/// The caller named by `Authorization: Bearer <access token>`; None without the header. A
+/// header that does not name a live session is refused (401), so a client knows to refresh
+/// instead of silently seeing anonymous results.
+async fn caller(state: &AppState, headers: &HeaderMap) -> Result<Option<Caller>, (StatusCode, &'static str)> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let token = value
+        .to_str()
+        .ok()
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim())
+        .ok_or((
+            StatusCode::UNAUTHORIZED,
+            "the Authorization header must be `Bearer <token>`",
+        ))?;
+    let mut conn = state.pool.get().await.map_err(|error| {
+        tracing::error!(error = %error, "authentication: database unavailable");
+        (StatusCode::SERVICE_UNAVAILABLE, "service unavailable")
+    })?;
+    match auth::authenticate(&mut conn, &state.authenticator, token).await {
+        Ok(caller) => Ok(Some(caller)),
+        Err(crate::error::AppError::Unauthenticated) => {
+            Err((StatusCode::UNAUTHORIZED, "invalid or expired access token"))
+        }
+        Err(error) => {
+            tracing::error!(error = %error, "authentication failed");
+            Err((StatusCode::INTERNAL_SERVER_ERROR, "internal error"))
+        }
+    }
+}
+
+/// A GraphQL-shaped error response outside execution (authentication).
+fn with_media_type((status, message): (StatusCode, &'static str), media: MediaType, request_id: &str) -> Response {
+    let code = match status {
+        StatusCode::UNAUTHORIZED => "UNAUTHENTICATED",
+        _ => "INTERNAL",
+    };
+    let body = json!({ "errors": [{ "message": message, "extensions": { "code": code, "requestId": request_id } }] });
+    let mut response = (status, body.to_string()).into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(media.content_type()));
+    if status == StatusCode::UNAUTHORIZED {
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    }
+    response
 }
 
 /// The schema in SDL.

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel_async::RunQueryDsl;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use ipnet::IpNet;
 use uuid::Uuid;
 
@@ -90,3 +90,51 @@ pub struct RefreshTokenPatch {
 find_by_id!(RefreshTokenRow, refresh_tokens);
 insert_returning!(NewRefreshToken => RefreshTokenRow, refresh_tokens);
 update_returning!(RefreshTokenPatch => RefreshTokenRow, refresh_tokens);
+
+impl RefreshTokenRow {
+    /// The refresh token with this hash, locked for the rest of the transaction (so two
+    /// concurrent refreshes with one token cannot both succeed).
+    pub async fn find_by_hash_for_update(conn: &mut AsyncPgConnection, hash: &[u8]) -> QueryResult<Option<Self>> {
+        refresh_tokens::table
+            .filter(refresh_tokens::token_hash.eq(hash))
+            .for_update()
+            .select(Self::as_select())
+            .first(conn)
+            .await
+            .optional()
+    }
+}
+
+impl SessionRow {
+    /// Revokes sessions (all of the user's, or one) and every refresh token in them.
+    async fn revoke_where(conn: &mut AsyncPgConnection, user_id: Uuid, session_id: Option<Uuid>) -> QueryResult<usize> {
+        let now = Utc::now();
+        let mut sessions_query = diesel::update(sessions::table)
+            .filter(sessions::user_id.eq(user_id))
+            .filter(sessions::revoked_at.is_null())
+            .into_boxed();
+        let mut tokens_query = diesel::update(refresh_tokens::table)
+            .filter(refresh_tokens::user_id.eq(user_id))
+            .filter(refresh_tokens::revoked_at.is_null())
+            .into_boxed();
+        if let Some(id) = session_id {
+            sessions_query = sessions_query.filter(sessions::id.eq(id));
+            tokens_query = tokens_query.filter(refresh_tokens::session_id.eq(id));
+        }
+        tokens_query
+            .set(refresh_tokens::revoked_at.eq(now))
+            .execute(conn)
+            .await?;
+        sessions_query.set(sessions::revoked_at.eq(now)).execute(conn).await
+    }
+
+    /// Revokes one session of a user; returns how many were revoked (0 or 1).
+    pub async fn revoke(conn: &mut AsyncPgConnection, user_id: Uuid, session_id: Uuid) -> QueryResult<usize> {
+        Self::revoke_where(conn, user_id, Some(session_id)).await
+    }
+
+    /// Revokes every session of a user; returns how many were revoked.
+    pub async fn revoke_all(conn: &mut AsyncPgConnection, user_id: Uuid) -> QueryResult<usize> {
+        Self::revoke_where(conn, user_id, None).await
+    }
+}

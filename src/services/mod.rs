@@ -1,3 +1,4 @@
-//! Workflows that span tables. For now: seeding the platform admin and the demo data.
+//! Workflows that span tables: authentication, and seeding the platform admin and demo data.
 
+pub mod auth;
 pub mod seed;

@@ -45,7 +45,7 @@ pub const DEMO_PASSWORD: &str = "ChangeMe123!";
 /// Creates the platform administrator, or updates the existing user with that email to be
 /// one (active, with the given password). Returns the user.
 pub async fn seed_admin(conn: &mut AsyncPgConnection, email: &str, password_text: &str) -> AppResult<UserRow> {
-    validate_email(email)?;
+    super::auth::validate_email(email)?;
     password::check_policy(password_text, email)?;
     let password_hash = password::hash(password_text)?;
     let email = email.to_owned();
@@ -428,16 +428,4 @@ fn word_count(text: &str) -> i64 {
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn validate_email(email: &str) -> AppResult<()> {
-    let valid = email.len() <= 320
-        && email.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty() && domain.contains('.') && !email.chars().any(char::is_whitespace)
-        });
-    if valid {
-        Ok(())
-    } else {
-        Err(AppError::BadUserInput(format!("{email:?} is not an email address")))
-    }
 }

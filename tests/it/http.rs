@@ -4,12 +4,7 @@
 
 use std::{net::SocketAddr, process::Stdio, time::Duration};
 
-use chatgraph::{
-    app::AppState,
-    db::Pool,
-    graphql,
-    http::{HttpSettings, router},
-};
+use chatgraph::{graphql, http::HttpSettings};
 use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 use tokio::{
@@ -17,7 +12,7 @@ use tokio::{
     process::Command,
 };
 
-use crate::support::TestDb;
+use crate::support::{TestDb, http_settings, spawn_app};
 
 const BIN: &str = env!("CARGO_BIN_EXE_chatgraph");
 
@@ -59,6 +54,7 @@ async fn the_binary_seeds_serves_the_demo_and_stops_on_sigterm() {
         .arg("serve")
         .env("DATABASE_URL", db.url.expose_secret())
         .env("CHATGRAPH_LISTEN", "127.0.0.1:0")
+        .env("CHATGRAPH_JWT_SECRET", "test secret of at least thirty-two bytes")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .kill_on_drop(true)
@@ -136,34 +132,12 @@ fn schema_graphql_is_current() {
     );
 }
 
-async fn spawn_app(pool: Pool, settings: HttpSettings) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let address = listener.local_addr().expect("address");
-    let app = router(
-        AppState {
-            pool,
-            schema: graphql::schema(),
-        },
-        &settings,
-    );
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    address
-}
-
 const MAX_BODY_BYTES: usize = 64 * 1024;
-
-fn settings() -> HttpSettings {
-    HttpSettings {
-        max_body_bytes: MAX_BODY_BYTES,
-        request_timeout: Duration::from_secs(10),
-        graphiql_assets: "does/not/exist".into(),
-    }
-}
 
 #[tokio::test]
 async fn readyz_reports_pending_migrations() {
     let db = TestDb::empty().await;
-    let address = spawn_app(db.pool(), settings()).await;
+    let address = spawn_app(db.pool(), http_settings()).await;
     let response = reqwest::get(format!("http://{address}/readyz")).await.expect("readyz");
     assert_eq!(response.status(), 503);
     assert_eq!(
@@ -175,7 +149,7 @@ async fn readyz_reports_pending_migrations() {
 #[tokio::test]
 async fn oversized_bodies_are_refused_and_errors_carry_codes_and_request_ids() {
     let db = TestDb::migrated().await;
-    let address = spawn_app(db.pool(), settings()).await;
+    let address = spawn_app(db.pool(), http_settings()).await;
     let client = reqwest::Client::new();
 
     let huge = "x".repeat(MAX_BODY_BYTES + 1);
@@ -221,7 +195,7 @@ async fn oversized_bodies_are_refused_and_errors_carry_codes_and_request_ids() {
 #[tokio::test]
 async fn graphiql_uses_local_assets_when_present_and_the_cdn_otherwise() {
     let db = TestDb::migrated().await;
-    let without = spawn_app(db.pool(), settings()).await;
+    let without = spawn_app(db.pool(), http_settings()).await;
     let page = reqwest::get(format!("http://{without}/"))
         .await
         .expect("page")
@@ -247,7 +221,7 @@ async fn graphiql_uses_local_assets_when_present_and_the_cdn_otherwise() {
         db.pool(),
         HttpSettings {
             graphiql_assets: assets.clone(),
-            ..settings()
+            ..http_settings()
         },
     )
     .await;
@@ -296,7 +270,7 @@ async fn the_introspection_query_of_graphiql_and_codegen_tools_passes_the_limits
 #[tokio::test]
 async fn responses_follow_graphql_over_http() {
     let db = TestDb::migrated().await;
-    let address = spawn_app(db.pool(), settings()).await;
+    let address = spawn_app(db.pool(), http_settings()).await;
     let client = reqwest::Client::new();
     let send = |accept: &'static str, query: &'static str| {
         client

@@ -238,3 +238,42 @@ pub async fn name(conn: &mut AsyncPgConnection, query: &str) -> Option<String> {
         .expect("query")
         .map(|r| r.name)
 }
+
+/// Token settings for tests (a fixed secret; 15-minute access tokens, 30-day refresh tokens).
+pub fn authenticator() -> std::sync::Arc<chatgraph::services::auth::Authenticator> {
+    let config = chatgraph::config::AuthConfig {
+        jwt_secret: Some("test secret of at least thirty-two bytes".into()),
+        access_token_ttl_secs: 900,
+        refresh_token_ttl_days: 30,
+    };
+    std::sync::Arc::new(chatgraph::app::authenticator(&config, Path::new("unused")).expect("authenticator"))
+}
+
+/// Serves the app on a loopback port, as `chatgraph serve` does (with peer addresses).
+pub async fn spawn_app(pool: Pool, settings: chatgraph::http::HttpSettings) -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let address = listener.local_addr().expect("address");
+    let state = chatgraph::app::AppState {
+        pool,
+        schema: chatgraph::graphql::schema(),
+        authenticator: authenticator(),
+    };
+    let app = chatgraph::http::router(state, &settings);
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .await
+    });
+    address
+}
+
+/// Settings for in-process servers: a 64 KiB body limit, no local GraphiQL assets.
+pub fn http_settings() -> chatgraph::http::HttpSettings {
+    chatgraph::http::HttpSettings {
+        max_body_bytes: 64 * 1024,
+        request_timeout: Duration::from_secs(10),
+        graphiql_assets: "does/not/exist".into(),
+    }
+}

@@ -1,0 +1,208 @@
+//! Sign-up, sign-in, session refresh and sign-out mutations, and the payload conventions every
+//! mutation follows: one `input` argument, a payload with the changed objects and
+//! `userErrors` for validation and business-rule failures.
+
+use async_graphql::{Context, InputObject, Object, Result, SimpleObject};
+use chrono::{DateTime, Utc};
+use secrecy::ExposeSecret;
+
+use super::{context::ContextExt, user::User};
+use crate::{
+    error::{AppError, FieldError},
+    services::auth::{self, IssuedSession, SignUp},
+};
+
+/// A validation or business-rule failure, for a client to show next to the input it concerns.
+#[derive(SimpleObject)]
+pub struct UserError {
+    /// Path to the input field, e.g. `["input", "email"]`; null when no single field is at fault.
+    pub field: Option<Vec<String>>,
+    /// What is wrong, for people.
+    pub message: String,
+    /// Stable code, for programs (e.g. `EMAIL_TAKEN`, `INVALID_CREDENTIALS`).
+    pub code: String,
+}
+
+impl From<FieldError> for UserError {
+    fn from(error: FieldError) -> Self {
+        UserError {
+            field: Some(error.field).filter(|f| !f.is_empty()),
+            message: error.message,
+            code: error.code.to_owned(),
+        }
+    }
+}
+
+/// Splits a mutation's result into its value and its `userErrors`; other errors stay errors.
+pub fn user_errors<T>(result: Result<T, AppError>) -> Result<(Option<T>, Vec<UserError>), AppError> {
+    match result {
+        Ok(value) => Ok((Some(value), Vec::new())),
+        Err(AppError::Invalid(errors)) => Ok((None, errors.into_iter().map(UserError::from).collect())),
+        Err(other) => Err(other),
+    }
+}
+
+/// A signed-in session: the tokens to use and the user they belong to.
+pub struct AuthSession(IssuedSession);
+
+#[Object]
+impl AuthSession {
+    /// Short-lived token for `Authorization: Bearer <token>` (HTTP) or the `connection_init`
+    /// payload (WebSocket).
+    async fn access_token(&self) -> &str {
+        &self.0.access_token
+    }
+
+    /// When the access token expires; refresh before then.
+    async fn expires_at(&self) -> DateTime<Utc> {
+        self.0.access_expires_at
+    }
+
+    /// Single-use token for `refreshSession`. Shown only here: store it safely.
+    async fn refresh_token(&self) -> &str {
+        self.0.refresh_token.expose_secret()
+    }
+
+    /// When the refresh token expires.
+    async fn refresh_expires_at(&self) -> DateTime<Utc> {
+        self.0.refresh_expires_at
+    }
+
+    /// The signed-in user.
+    async fn user(&self) -> User {
+        User(self.0.user.clone())
+    }
+}
+
+/// The result of signing up, signing in or refreshing.
+#[derive(SimpleObject)]
+pub struct AuthPayload {
+    /// The new session, unless there were user errors.
+    pub session: Option<AuthSession>,
+    /// What was wrong with the input.
+    pub user_errors: Vec<UserError>,
+}
+
+/// The result of signing out.
+#[derive(SimpleObject)]
+pub struct SignOutPayload {
+    /// How many sessions were ended.
+    pub revoked_sessions: i32,
+    /// What was wrong with the request.
+    pub user_errors: Vec<UserError>,
+}
+
+/// Input of `signUp`.
+#[derive(InputObject)]
+pub struct SignUpInput {
+    /// Email address; unique regardless of case.
+    pub email: String,
+    /// At least 12 characters, and not the email address.
+    pub password: String,
+    /// Display name (1 to 200 characters).
+    pub name: String,
+}
+
+/// Input of `signIn`.
+#[derive(InputObject)]
+pub struct SignInInput {
+    /// Email address.
+    pub email: String,
+    /// Password.
+    pub password: String,
+}
+
+/// Input of `refreshSession`.
+#[derive(InputObject)]
+pub struct RefreshSessionInput {
+    /// The refresh token of the last `AuthSession`.
+    pub refresh_token: String,
+}
+
+/// Authentication mutations.
+#[derive(Default)]
+pub struct AuthMutation;
+
+#[Object]
+impl AuthMutation {
+    /// Creates an account with a personal organization, its default project and a default
+    /// chat, and signs in.
+    async fn sign_up(&self, ctx: &Context<'_>, input: SignUpInput) -> Result<AuthPayload> {
+        let request = ctx.request();
+        let mut conn = ctx.conn().await?;
+        let input = SignUp {
+            email: input.email,
+            password: input.password,
+            name: input.name,
+        };
+        let result = auth::sign_up(&mut conn, request.authenticator(), input, request.client()).await;
+        let (session, user_errors) = user_errors(result).map_err(|e| ctx.error(e))?;
+        Ok(AuthPayload {
+            session: session.map(AuthSession),
+            user_errors,
+        })
+    }
+
+    /// Signs in with email and password. A failure says only that the pair is wrong.
+    async fn sign_in(&self, ctx: &Context<'_>, input: SignInInput) -> Result<AuthPayload> {
+        let request = ctx.request();
+        let mut conn = ctx.conn().await?;
+        let result = auth::sign_in(
+            &mut conn,
+            request.authenticator(),
+            &input.email,
+            &input.password,
+            request.client(),
+        )
+        .await;
+        let (session, user_errors) = user_errors(result).map_err(|e| ctx.error(e))?;
+        Ok(AuthPayload {
+            session: session.map(AuthSession),
+            user_errors,
+        })
+    }
+
+    /// Exchanges a refresh token for a new access and refresh token. Each refresh token works
+    /// once; presenting one again ends its session (it must have been copied).
+    async fn refresh_session(&self, ctx: &Context<'_>, input: RefreshSessionInput) -> Result<AuthPayload> {
+        let mut conn = ctx.conn().await?;
+        let session = auth::refresh(&mut conn, ctx.request().authenticator(), &input.refresh_token)
+            .await
+            .map_err(|e| ctx.error(e))?;
+        Ok(AuthPayload {
+            session: Some(AuthSession(session)),
+            user_errors: Vec::new(),
+        })
+    }
+
+    /// Ends the current session: its refresh token stops working at once, its access tokens
+    /// at the next request.
+    async fn sign_out(&self, ctx: &Context<'_>) -> Result<SignOutPayload> {
+        let caller = ctx
+            .request()
+            .caller()
+            .ok_or_else(|| ctx.error(AppError::Unauthenticated))?;
+        let mut conn = ctx.conn().await?;
+        auth::sign_out(&mut conn, caller).await.map_err(|e| ctx.error(e))?;
+        Ok(SignOutPayload {
+            revoked_sessions: 1,
+            user_errors: Vec::new(),
+        })
+    }
+
+    /// Ends every session of the signed-in user, on every device.
+    async fn sign_out_everywhere(&self, ctx: &Context<'_>) -> Result<SignOutPayload> {
+        let caller = ctx
+            .request()
+            .caller()
+            .ok_or_else(|| ctx.error(AppError::Unauthenticated))?;
+        let mut conn = ctx.conn().await?;
+        let revoked = auth::sign_out_everywhere(&mut conn, caller)
+            .await
+            .map_err(|e| ctx.error(e))?;
+        Ok(SignOutPayload {
+            revoked_sessions: i32::try_from(revoked).unwrap_or(i32::MAX),
+            user_errors: Vec::new(),
+        })
+    }
+}

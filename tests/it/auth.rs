@@ -1,0 +1,305 @@
+//! Authentication over HTTP: sign-up, sign-in, refresh rotation with reuse detection,
+//! sign-out, and what a bearer token unlocks. Stored secrets are hashes only.
+
+use std::net::SocketAddr;
+
+use chatgraph::{
+    auth::tokens,
+    db::{enums::UserStatus, schema},
+    models::user::{UserPatch, UserRow},
+};
+use diesel::{ExpressionMethods, QueryDsl};
+use diesel_async::RunQueryDsl;
+use serde_json::{Value, json};
+
+use crate::support::{TestDb, http_settings, names, spawn_app};
+
+struct Api {
+    client: reqwest::Client,
+    address: SocketAddr,
+}
+
+impl Api {
+    async fn new(db: &TestDb) -> Api {
+        Api {
+            client: reqwest::Client::new(),
+            address: spawn_app(db.pool(), http_settings()).await,
+        }
+    }
+
+    /// Runs a query; returns the HTTP status and the body.
+    async fn run(&self, token: Option<&str>, query: &str, variables: Value) -> (u16, Value) {
+        let mut request = self
+            .client
+            .post(format!("http://{}/graphql", self.address))
+            .header("user-agent", "chatgraph-tests")
+            .json(&json!({ "query": query, "variables": variables }));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.expect("request");
+        (response.status().as_u16(), response.json().await.expect("json"))
+    }
+
+    async fn sign_up(&self, email: &str) -> Value {
+        let (_, body) = self
+            .run(
+                None,
+                SIGN_UP,
+                json!({ "input": { "email": email, "password": PASSWORD, "name": "Ada" } }),
+            )
+            .await;
+        body["data"]["signUp"].clone()
+    }
+
+    async fn sign_in(&self, email: &str, password: &str) -> Value {
+        let (_, body) = self
+            .run(
+                None,
+                SIGN_IN,
+                json!({ "input": { "email": email, "password": password } }),
+            )
+            .await;
+        body["data"]["signIn"].clone()
+    }
+
+    async fn refresh(&self, refresh_token: &str) -> Value {
+        self.run(None, REFRESH, json!({ "input": { "refreshToken": refresh_token } }))
+            .await
+            .1
+    }
+
+    async fn viewer(&self, token: &str) -> (u16, Value) {
+        self.run(Some(token), "{ viewer { email organizations { slug } } }", json!({}))
+            .await
+    }
+}
+
+const PASSWORD: &str = "a long enough passphrase";
+const SESSION: &str = "session { accessToken refreshToken expiresAt user { email } } userErrors { field message code }";
+const SIGN_UP: &str = "mutation($input: SignUpInput!) { signUp(input: $input) { session { accessToken refreshToken expiresAt user { email } } userErrors { field message code } } }";
+const SIGN_IN: &str = "mutation($input: SignInInput!) { signIn(input: $input) { session { accessToken refreshToken expiresAt user { email } } userErrors { field message code } } }";
+const REFRESH: &str = "mutation($input: RefreshSessionInput!) { refreshSession(input: $input) { session { accessToken refreshToken } userErrors { code } } }";
+
+fn token(payload: &Value, name: &str) -> String {
+    payload["session"][name]
+        .as_str()
+        .unwrap_or_else(|| panic!("no {name} in {payload}"))
+        .to_owned()
+}
+
+#[tokio::test]
+async fn sign_up_creates_a_personal_workspace_and_a_session() {
+    let db = TestDb::migrated().await;
+    let api = Api::new(&db).await;
+    assert!(SIGN_UP.contains(SESSION) && SIGN_IN.contains(SESSION));
+    let signed_up = api.sign_up("Ada@Example.com").await;
+    assert_eq!(signed_up["userErrors"], json!([]));
+    assert_eq!(signed_up["session"]["user"]["email"], "Ada@Example.com");
+    let access = token(&signed_up, "accessToken");
+    let refresh = token(&signed_up, "refreshToken");
+    assert!(refresh.starts_with("cgr_"));
+
+    let (status, body) = api.viewer(&access).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["data"]["viewer"]["email"], "Ada@Example.com");
+    let slug = body["data"]["viewer"]["organizations"][0]["slug"]
+        .as_str()
+        .expect("personal organization");
+    assert!(slug.starts_with("personal-"));
+
+    let conn = &mut db.conn().await;
+    let workspace = names(
+        conn,
+        "SELECT o.is_personal::text || '/' || p.is_default::text || '/' || c.is_default::text || '/' || r.name AS name \
+         FROM organizations o JOIN projects p ON p.organization_id = o.id JOIN chats c ON c.project_id = p.id \
+         JOIN organization_members m ON m.organization_id = o.id JOIN roles r ON r.id = m.role_id",
+    )
+    .await;
+    assert_eq!(workspace, ["true/true/true/owner"]);
+    let session = names(
+        conn,
+        "SELECT host(ip_address) || ' ' || user_agent AS name FROM sessions",
+    )
+    .await;
+    assert_eq!(session, ["127.0.0.1 chatgraph-tests"]);
+
+    // Secrets at rest: an argon2id hash, and token hashes only.
+    let user = UserRow::find_by_email(conn, "ada@example.com")
+        .await
+        .expect("find")
+        .expect("user");
+    assert!(
+        user.password_hash
+            .as_deref()
+            .is_some_and(|h| h.starts_with("$argon2id$") && !h.contains(PASSWORD))
+    );
+    let stored: Vec<Vec<u8>> = schema::refresh_tokens::table
+        .select(schema::refresh_tokens::token_hash)
+        .load(conn)
+        .await
+        .expect("hashes");
+    assert_eq!(stored, vec![tokens::hash(&refresh)]);
+    let everything = names(conn, "SELECT string_agg(t::text, ' ') AS name FROM (SELECT * FROM refresh_tokens UNION ALL SELECT NULL, NULL, NULL, token_hash, NULL, NULL, NULL, NULL, NULL FROM sessions) t").await;
+    assert!(
+        !everything.concat().contains(&refresh[4..]),
+        "the refresh token itself is never stored"
+    );
+
+    let again = api.sign_up("ada@EXAMPLE.com").await;
+    assert_eq!(again["session"], Value::Null);
+    assert_eq!(
+        again["userErrors"],
+        json!([{ "field": ["input", "email"], "message": "an account with this email already exists", "code": "EMAIL_TAKEN" }])
+    );
+
+    let (_, body) = api
+        .run(
+            None,
+            SIGN_UP,
+            json!({ "input": { "email": "nope", "password": "nope@x.y", "name": " " } }),
+        )
+        .await;
+    let codes: Vec<&str> = body["data"]["signUp"]["userErrors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .filter_map(|e| e["code"].as_str())
+        .collect();
+    assert_eq!(codes, ["INVALID_EMAIL", "INVALID_LENGTH", "WEAK_PASSWORD"]);
+}
+
+#[tokio::test]
+async fn sign_in_failures_say_nothing_about_the_account() {
+    let db = TestDb::migrated().await;
+    let api = Api::new(&db).await;
+    api.sign_up("grace@example.com").await;
+
+    let wrong_password = api.sign_in("grace@example.com", "not the passphrase").await;
+    let unknown_email = api.sign_in("nobody@example.com", PASSWORD).await;
+    assert_eq!(wrong_password, unknown_email);
+    assert_eq!(wrong_password["userErrors"][0]["code"], "INVALID_CREDENTIALS");
+
+    let signed_in = api.sign_in("GRACE@example.com", PASSWORD).await;
+    let access = token(&signed_in, "accessToken");
+    assert_eq!(api.viewer(&access).await.0, 200);
+
+    // A suspended user cannot sign in, and their tokens stop working at once.
+    let conn = &mut db.conn().await;
+    let user = UserRow::find_by_email(conn, "grace@example.com")
+        .await
+        .expect("find")
+        .expect("user");
+    UserPatch {
+        status: Some(UserStatus::Suspended),
+        ..Default::default()
+    }
+    .apply(conn, user.id)
+    .await
+    .expect("suspend");
+    assert_eq!(api.sign_in("grace@example.com", PASSWORD).await, wrong_password);
+    let (status, body) = api.viewer(&access).await;
+    assert_eq!(status, 401);
+    assert_eq!(body["errors"][0]["extensions"]["code"], "UNAUTHENTICATED");
+}
+
+#[tokio::test]
+async fn refresh_tokens_rotate_and_a_reused_one_revokes_the_session() {
+    let db = TestDb::migrated().await;
+    let api = Api::new(&db).await;
+    let first = api.sign_up("linus@example.com").await;
+    let refresh_1 = token(&first, "refreshToken");
+
+    let rotated = api.refresh(&refresh_1).await;
+    let refresh_2 = token(&rotated["data"]["refreshSession"], "refreshToken");
+    let access_2 = token(&rotated["data"]["refreshSession"], "accessToken");
+    assert_ne!(refresh_1, refresh_2);
+    assert_eq!(api.viewer(&access_2).await.0, 200);
+
+    // Presenting the first token again: refused, and the whole session ends.
+    let reused = api.refresh(&refresh_1).await;
+    assert_eq!(reused["errors"][0]["extensions"]["code"], "UNAUTHENTICATED");
+    assert_eq!(
+        api.refresh(&refresh_2).await["errors"][0]["extensions"]["code"],
+        "UNAUTHENTICATED"
+    );
+    assert_eq!(api.viewer(&access_2).await.0, 401);
+    assert_eq!(
+        api.refresh("cgr_made-up").await["errors"][0]["extensions"]["code"],
+        "UNAUTHENTICATED"
+    );
+
+    let conn = &mut db.conn().await;
+    let revoked: i64 = schema::sessions::table
+        .filter(schema::sessions::revoked_at.is_not_null())
+        .count()
+        .get_result(conn)
+        .await
+        .expect("count");
+    assert_eq!(revoked, 1);
+}
+
+#[tokio::test]
+async fn signing_out_ends_sessions() {
+    let db = TestDb::migrated().await;
+    let api = Api::new(&db).await;
+    let laptop = token(&api.sign_up("ken@example.com").await, "accessToken");
+    let phone = api.sign_in("ken@example.com", PASSWORD).await;
+    let tablet = api.sign_in("ken@example.com", PASSWORD).await;
+
+    let (_, body) = api
+        .run(Some(&laptop), "mutation { signOut { revokedSessions } }", json!({}))
+        .await;
+    assert_eq!(body["data"]["signOut"]["revokedSessions"], 1);
+    assert_eq!(api.viewer(&laptop).await.0, 401);
+    assert_eq!(
+        api.viewer(&token(&phone, "accessToken")).await.0,
+        200,
+        "other sessions go on"
+    );
+
+    let (_, body) = api
+        .run(
+            Some(&token(&phone, "accessToken")),
+            "mutation { signOutEverywhere { revokedSessions } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(body["data"]["signOutEverywhere"]["revokedSessions"], 2);
+    assert_eq!(api.viewer(&token(&tablet, "accessToken")).await.0, 401);
+    assert_eq!(
+        api.refresh(&token(&tablet, "refreshToken")).await["errors"][0]["extensions"]["code"],
+        "UNAUTHENTICATED"
+    );
+
+    let (_, body) = api
+        .run(None, "mutation { signOut { revokedSessions } }", json!({}))
+        .await;
+    assert_eq!(body["errors"][0]["extensions"]["code"], "UNAUTHENTICATED");
+}
+
+#[tokio::test]
+async fn anonymous_callers_have_no_viewer_and_bad_tokens_are_refused() {
+    let db = TestDb::migrated().await;
+    let api = Api::new(&db).await;
+    let (status, body) = api.run(None, "{ viewer { email } }", json!({})).await;
+    assert_eq!((status, body["data"]["viewer"].clone()), (200, Value::Null));
+
+    let access = token(&api.sign_up("barbara@example.com").await, "accessToken");
+    let tampered = format!("{}x", &access[..access.len() - 1]);
+    for bad in [tampered.as_str(), "not-a-jwt"] {
+        let (status, body) = api.viewer(bad).await;
+        assert_eq!(status, 401, "{bad}");
+        assert_eq!(body["errors"][0]["extensions"]["code"], "UNAUTHENTICATED");
+    }
+    let response = api
+        .client
+        .post(format!("http://{}/graphql", api.address))
+        .header("authorization", "Basic YTpi")
+        .json(&json!({ "query": "{ apiVersion }" }))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 401);
+    assert_eq!(response.headers()["www-authenticate"], "Bearer");
+}
