@@ -28,7 +28,8 @@ pub enum TokenKind {
 }
 
 impl TokenKind {
-    fn prefix(self) -> &'static str {
+    /// The prefix every token of this kind starts with.
+    pub fn prefix(self) -> &'static str {
         match self {
             TokenKind::Refresh => "cgr_",
             TokenKind::Api => "cgk_",

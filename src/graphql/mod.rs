@@ -5,6 +5,7 @@
 //! (`loaders`), and GraphQL types that wrap rows and resolve fields (`organization`,
 //! `project`, `chat`, `message`).
 
+pub mod api_token;
 pub mod auth;
 pub mod chat;
 pub mod context;
@@ -22,7 +23,7 @@ pub use context::RequestContext;
 
 /// Every mutation, one object per domain.
 #[derive(MergedObject, Default)]
-pub struct Mutation(auth::AuthMutation);
+pub struct Mutation(auth::AuthMutation, api_token::ApiTokenMutation);
 
 /// The executable schema.
 pub type AppSchema = Schema<query::Query, Mutation, EmptySubscription>;

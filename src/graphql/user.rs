@@ -4,8 +4,10 @@ use async_graphql::{Context, ID, Object, Result};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::{context::ContextExt, node::global_id, organization::Organization};
-use crate::models::{organization::OrganizationMemberRow, organization::OrganizationRow, user::UserRow};
+use super::{api_token::ApiToken, context::ContextExt, node::global_id, organization::Organization};
+use crate::models::{
+    api_token::ApiTokenRow, organization::OrganizationMemberRow, organization::OrganizationRow, user::UserRow,
+};
 
 /// A person who signs in. Their password hash and external ids are never exposed.
 pub struct User(pub UserRow);
@@ -45,6 +47,19 @@ impl User {
     /// When the account was created.
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
+    }
+
+    /// API tokens of this user, newest first. Only the user themselves sees them; for anyone
+    /// else the list is empty.
+    async fn api_tokens(&self, ctx: &Context<'_>) -> Result<Vec<ApiToken>> {
+        if ctx.request().caller().is_none_or(|caller| caller.user.id != self.0.id) {
+            return Ok(Vec::new());
+        }
+        let mut conn = ctx.conn().await?;
+        let rows = ApiTokenRow::for_user(&mut conn, self.0.id)
+            .await
+            .map_err(|e| ctx.error(e))?;
+        Ok(rows.into_iter().map(ApiToken).collect())
     }
 
     /// Organizations this user is a member of.

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel_async::RunQueryDsl;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::{find_by_id, insert_returning, update_returning, user::UserRow};
@@ -53,3 +53,39 @@ pub struct ApiTokenPatch {
 find_by_id!(ApiTokenRow, api_tokens);
 insert_returning!(NewApiToken => ApiTokenRow, api_tokens);
 update_returning!(ApiTokenPatch => ApiTokenRow, api_tokens);
+
+impl ApiTokenRow {
+    /// The token with this hash.
+    pub async fn find_by_hash(conn: &mut AsyncPgConnection, hash: &[u8]) -> QueryResult<Option<Self>> {
+        api_tokens::table
+            .filter(api_tokens::token_hash.eq(hash))
+            .select(Self::as_select())
+            .first(conn)
+            .await
+            .optional()
+    }
+
+    /// A user's tokens, newest first.
+    pub async fn for_user(conn: &mut AsyncPgConnection, user_id: Uuid) -> QueryResult<Vec<Self>> {
+        api_tokens::table
+            .filter(api_tokens::user_id.eq(user_id))
+            .order((api_tokens::created_at.desc(), api_tokens::id.desc()))
+            .select(Self::as_select())
+            .load(conn)
+            .await
+    }
+
+    /// Records a use, at most one write per token and minute.
+    pub async fn touch(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<usize> {
+        let now = Utc::now();
+        diesel::update(api_tokens::table.find(id))
+            .filter(
+                api_tokens::last_used_at
+                    .is_null()
+                    .or(api_tokens::last_used_at.lt(now - chrono::Duration::minutes(1))),
+            )
+            .set(api_tokens::last_used_at.eq(now))
+            .execute(conn)
+            .await
+    }
+}

@@ -24,8 +24,9 @@ use crate::{
     },
     error::{AppError, AppResult, FieldError},
     models::{
+        api_token::{ApiTokenPatch, ApiTokenRow, NewApiToken},
         chat::NewChat,
-        organization::{NewOrganization, NewOrganizationMember},
+        organization::{NewOrganization, NewOrganizationMember, OrganizationMemberRow},
         project::{NewProject, NewProjectMember},
         role::RoleRow,
         session::{NewRefreshToken, NewSession, RefreshTokenPatch, RefreshTokenRow, SessionRow},
@@ -71,8 +72,10 @@ pub struct IssuedSession {
 pub struct Caller {
     /// The user.
     pub user: UserRow,
-    /// The session the access token belongs to.
-    pub session_id: Uuid,
+    /// The session, when the caller uses an access token.
+    pub session_id: Option<Uuid>,
+    /// The API token, when the caller uses one.
+    pub api_token_id: Option<Uuid>,
 }
 
 /// What sign-up asks for.
@@ -258,8 +261,85 @@ pub async fn refresh(
 
 /// Ends the caller's session.
 pub async fn sign_out(conn: &mut AsyncPgConnection, caller: &Caller) -> AppResult<()> {
-    SessionRow::revoke(conn, caller.user.id, caller.session_id).await?;
+    SessionRow::revoke(conn, caller.user.id, session_of(caller)?).await?;
     Ok(())
+}
+
+/// Sessions manage themselves and API tokens; an API token may not.
+fn session_of(caller: &Caller) -> AppResult<Uuid> {
+    caller
+        .session_id
+        .ok_or_else(|| AppError::BadUserInput("this needs a signed-in session, not an API token".into()))
+}
+
+/// Creates an API token for the caller, optionally narrowed to one of their organizations.
+/// Returns the stored row and the token itself, which is shown only this once.
+pub async fn create_api_token(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    name: &str,
+    organization_id: Option<Uuid>,
+    expires_at: Option<DateTime<Utc>>,
+) -> AppResult<(ApiTokenRow, SecretString)> {
+    session_of(caller)?;
+    let name = name.trim();
+    let mut errors = Vec::new();
+    if name.is_empty() || name.chars().count() > 100 {
+        errors.push(FieldError::input(
+            "name",
+            "INVALID_LENGTH",
+            "name must be 1 to 100 characters",
+        ));
+    }
+    if expires_at.is_some_and(|at| at <= Utc::now()) {
+        errors.push(FieldError::input(
+            "expiresAt",
+            "IN_THE_PAST",
+            "expiresAt must lie in the future",
+        ));
+    }
+    if let Some(organization_id) = organization_id {
+        let memberships = OrganizationMemberRow::for_user(conn, caller.user.id).await?;
+        if !memberships.iter().any(|m| m.organization_id == organization_id) {
+            errors.push(FieldError::input("organizationId", "NOT_FOUND", "no such organization"));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Invalid(errors));
+    }
+    let token = tokens::generate(TokenKind::Api);
+    let row = NewApiToken {
+        id: new_id(),
+        user_id: caller.user.id,
+        organization_id,
+        name: name.to_owned(),
+        token_prefix: token.display_prefix,
+        token_hash: token.hash,
+        scopes: Vec::new(),
+        expires_at,
+    }
+    .insert(conn)
+    .await?;
+    Ok((row, token.secret))
+}
+
+/// Revokes one of the caller's API tokens; it stops working at the next request. Another
+/// user's token is reported as not found.
+pub async fn revoke_api_token(conn: &mut AsyncPgConnection, caller: &Caller, id: Uuid) -> AppResult<ApiTokenRow> {
+    session_of(caller)?;
+    let token = ApiTokenRow::find(conn, id)
+        .await?
+        .filter(|t| t.user_id == caller.user.id)
+        .ok_or_else(|| AppError::from(FieldError::input("id", "NOT_FOUND", "no such API token")))?;
+    if token.revoked_at.is_some() {
+        return Ok(token);
+    }
+    Ok(ApiTokenPatch {
+        revoked_at: Some(Some(Utc::now())),
+        ..Default::default()
+    }
+    .apply(conn, token.id)
+    .await?)
 }
 
 /// Ends every session of the caller; returns how many were ended.
@@ -267,9 +347,28 @@ pub async fn sign_out_everywhere(conn: &mut AsyncPgConnection, caller: &Caller) 
     Ok(SessionRow::revoke_all(conn, caller.user.id).await?)
 }
 
-/// The caller behind an access token: valid signature and claims, a live session, an active
-/// user. Anything else is UNAUTHENTICATED.
+/// The caller behind a bearer token: an API token that is neither revoked nor expired, or an
+/// access token with a valid signature and claims and a live session; and an active user.
+/// Anything else is UNAUTHENTICATED.
 pub async fn authenticate(conn: &mut AsyncPgConnection, auth: &Authenticator, bearer: &str) -> AppResult<Caller> {
+    if bearer.starts_with(TokenKind::Api.prefix()) {
+        let token = ApiTokenRow::find_by_hash(conn, &tokens::hash(bearer))
+            .await?
+            .ok_or(AppError::Unauthenticated)?;
+        if token.revoked_at.is_some() || token.expires_at.is_some_and(|at| at <= Utc::now()) {
+            return Err(AppError::Unauthenticated);
+        }
+        let user = UserRow::find(conn, token.user_id)
+            .await?
+            .filter(is_active)
+            .ok_or(AppError::Unauthenticated)?;
+        ApiTokenRow::touch(conn, token.id).await?;
+        return Ok(Caller {
+            user,
+            session_id: None,
+            api_token_id: Some(token.id),
+        });
+    }
     let claims = auth.access_tokens.verify(bearer)?;
     let session = SessionRow::find(conn, claims.sid)
         .await?
@@ -283,7 +382,8 @@ pub async fn authenticate(conn: &mut AsyncPgConnection, auth: &Authenticator, be
         .ok_or(AppError::Unauthenticated)?;
     Ok(Caller {
         user,
-        session_id: session.id,
+        session_id: Some(session.id),
+        api_token_id: None,
     })
 }
 

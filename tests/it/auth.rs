@@ -303,3 +303,121 @@ async fn anonymous_callers_have_no_viewer_and_bad_tokens_are_refused() {
     assert_eq!(response.status(), 401);
     assert_eq!(response.headers()["www-authenticate"], "Bearer");
 }
+
+const CREATE_TOKEN: &str = "mutation($input: CreateApiTokenInput!) { createApiToken(input: $input) { token apiToken { id name prefix lastUsedAt } userErrors { field code } } }";
+const REVOKE_TOKEN: &str = "mutation($input: RevokeApiTokenInput!) { revokeApiToken(input: $input) { apiToken { revokedAt } userErrors { field code } } }";
+
+#[tokio::test]
+async fn api_tokens_are_shown_once_stored_hashed_and_stop_when_revoked() {
+    let db = TestDb::migrated().await;
+    let api = Api::new(&db).await;
+    let session = token(&api.sign_up("margaret@example.com").await, "accessToken");
+
+    let (_, body) = api
+        .run(Some(&session), CREATE_TOKEN, json!({ "input": { "name": "ci" } }))
+        .await;
+    let created = &body["data"]["createApiToken"];
+    let secret = created["token"].as_str().expect("token shown once").to_owned();
+    assert!(secret.starts_with("cgk_") && secret.starts_with(created["apiToken"]["prefix"].as_str().expect("prefix")));
+    let id = created["apiToken"]["id"].as_str().expect("id").to_owned();
+
+    let conn = &mut db.conn().await;
+    let stored: Vec<Vec<u8>> = schema::api_tokens::table
+        .select(schema::api_tokens::token_hash)
+        .load(conn)
+        .await
+        .expect("hashes");
+    assert_eq!(stored, vec![tokens::hash(&secret)]);
+    let prefixes = names(conn, "SELECT token_prefix AS name FROM api_tokens").await;
+    assert!(
+        prefixes[0].len() < secret.len() / 2,
+        "only a short prefix is kept in clear"
+    );
+
+    // The token works as a bearer, and its use is recorded (at most once a minute).
+    let (status, body) = api.viewer(&secret).await;
+    assert_eq!(
+        (status, body["data"]["viewer"]["email"].clone()),
+        (200, json!("margaret@example.com"))
+    );
+    let first_use = names(conn, "SELECT last_used_at::text AS name FROM api_tokens").await;
+    api.viewer(&secret).await;
+    assert_eq!(
+        names(conn, "SELECT last_used_at::text AS name FROM api_tokens").await,
+        first_use
+    );
+    let (_, body) = api
+        .run(
+            Some(&session),
+            "{ viewer { apiTokens { name lastUsedAt } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(body["data"]["viewer"]["apiTokens"][0]["name"], "ci");
+    assert!(body["data"]["viewer"]["apiTokens"][0]["lastUsedAt"].is_string());
+
+    // An API token cannot mint or revoke tokens.
+    let (_, body) = api
+        .run(Some(&secret), CREATE_TOKEN, json!({ "input": { "name": "more" } }))
+        .await;
+    assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
+
+    // Another user cannot revoke it; its owner can, and then it stops working.
+    let stranger = token(&api.sign_up("mallory@example.com").await, "accessToken");
+    let (_, body) = api
+        .run(Some(&stranger), REVOKE_TOKEN, json!({ "input": { "id": id } }))
+        .await;
+    assert_eq!(body["data"]["revokeApiToken"]["userErrors"][0]["code"], "NOT_FOUND");
+    assert_eq!(api.viewer(&secret).await.0, 200);
+    let (_, body) = api
+        .run(Some(&session), REVOKE_TOKEN, json!({ "input": { "id": id } }))
+        .await;
+    assert!(body["data"]["revokeApiToken"]["apiToken"]["revokedAt"].is_string());
+    assert_eq!(api.viewer(&secret).await.0, 401);
+}
+
+#[tokio::test]
+async fn api_token_input_is_validated_and_expiry_is_enforced() {
+    let db = TestDb::migrated().await;
+    let api = Api::new(&db).await;
+    let session = token(&api.sign_up("hedy@example.com").await, "accessToken");
+    let foreign_org = {
+        let conn = &mut db.conn().await;
+        crate::fixtures::organization("foreign")
+            .insert(conn)
+            .await
+            .expect("org")
+            .id
+    };
+    let foreign_id = chatgraph::graphql::node::global_id("Organization", foreign_org);
+    let input = json!({ "input": { "name": " ", "organizationId": foreign_id, "expiresAt": "2001-01-01T00:00:00Z" } });
+    let (_, body) = api.run(Some(&session), CREATE_TOKEN, input).await;
+    let codes: Vec<&str> = body["data"]["createApiToken"]["userErrors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .filter_map(|e| e["code"].as_str())
+        .collect();
+    assert_eq!(codes, ["INVALID_LENGTH", "IN_THE_PAST", "NOT_FOUND"]);
+    assert_eq!(body["data"]["createApiToken"]["token"], Value::Null);
+
+    let (_, body) = api
+        .run(
+            Some(&session),
+            CREATE_TOKEN,
+            json!({ "input": { "name": "short-lived" } }),
+        )
+        .await;
+    let secret = body["data"]["createApiToken"]["token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    assert_eq!(api.viewer(&secret).await.0, 200);
+    let conn = &mut db.conn().await;
+    diesel::update(schema::api_tokens::table)
+        .set(schema::api_tokens::expires_at.eq(chrono::Utc::now() - chrono::Duration::seconds(1)))
+        .execute(conn)
+        .await
+        .expect("expire");
+    assert_eq!(api.viewer(&secret).await.0, 401);
+}
