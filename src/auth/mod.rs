@@ -1,6 +1,7 @@
-//! Authentication and authorization building blocks: password hashing, encryption at rest,
-//! and tokens. Principals, sign-in flows and the authorization check build on these.
+//! Authentication and authorization: password hashing, encryption at rest, tokens, and the
+//! authorization core (`authz`) that every tenant-data read goes through.
 
+pub mod authz;
 pub mod crypto;
 pub mod password;
 pub mod tokens;

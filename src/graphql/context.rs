@@ -8,6 +8,7 @@ use async_graphql::{Context, dataloader::DataLoader};
 
 use super::loaders::DbLoader;
 use crate::{
+    auth::authz::{LazyScope, Scope},
     db::{Pool, PooledConn},
     error::AppError,
     services::auth::{Authenticator, Caller, ClientInfo},
@@ -20,6 +21,7 @@ pub struct RequestContext {
     request_id: String,
     authenticator: Arc<Authenticator>,
     caller: Option<Caller>,
+    scope: LazyScope,
     client: ClientInfo,
 }
 
@@ -32,13 +34,15 @@ impl RequestContext {
         caller: Option<Caller>,
         client: ClientInfo,
     ) -> Self {
-        let loader = DataLoader::new(DbLoader::new(pool.clone()), tokio::spawn);
+        let scope = LazyScope::new(pool.clone(), caller.clone());
+        let loader = DataLoader::new(DbLoader::new(pool.clone(), scope.clone()), tokio::spawn);
         RequestContext {
             pool,
             loader,
             request_id,
             authenticator,
             caller,
+            scope,
             client,
         }
     }
@@ -51,6 +55,11 @@ impl RequestContext {
     /// Who is asking; None when anonymous.
     pub fn caller(&self) -> Option<&Caller> {
         self.caller.as_ref()
+    }
+
+    /// What the caller may read (computed on first use).
+    pub async fn scope(&self) -> Result<&Scope, AppError> {
+        self.scope.get().await
     }
 
     /// Where the request comes from.

@@ -1,7 +1,9 @@
 //! Per-request DataLoaders. One loader type, [`DbLoader`], implements `Loader<K>` for many
 //! small key types: `...ById` keys load rows by primary key, `...By<Parent>` keys load the
 //! first N children of many parents. Every `load` is one SQL statement, so the number of
-//! statements of a query grows with its depth, never with the number of rows.
+//! statements of a query grows with its depth, never with the number of rows. Each loader
+//! carries its request's caller: rows the caller may not see are filtered out in SQL (child
+//! lists) or dropped before they reach a resolver (by id), so they look like missing rows.
 
 use std::{collections::HashMap, hash::Hash, sync::Arc};
 
@@ -9,6 +11,7 @@ use async_graphql::dataloader::Loader;
 use uuid::Uuid;
 
 use crate::{
+    auth::authz::{LazyScope, Scope},
     db::Pool,
     models::{
         ChildList, chat::ChatRow, first_per_parent, message::MessageRow, organization::OrganizationRow,
@@ -19,23 +22,32 @@ use crate::{
 /// The error a load reports (shared between the fields that awaited it).
 pub type LoadError = Arc<anyhow::Error>;
 
-/// Loads rows for one request.
+fn load_error(error: impl Into<anyhow::Error>) -> LoadError {
+    Arc::new(error.into())
+}
+
+/// Loads rows for one request, as its caller may see them.
 pub struct DbLoader {
     pool: Pool,
+    scope: LazyScope,
 }
 
 impl DbLoader {
-    /// A loader over this pool.
-    pub fn new(pool: Pool) -> Self {
-        DbLoader { pool }
+    /// A loader over this pool for the caller behind `scope`.
+    pub fn new(pool: Pool, scope: LazyScope) -> Self {
+        DbLoader { pool, scope }
     }
 
     async fn conn(&self) -> Result<crate::db::PooledConn, LoadError> {
-        self.pool.get().await.map_err(|e| Arc::new(e.into()))
+        self.pool.get().await.map_err(load_error)
     }
 
-    /// Loads the first `key.first()` children of every parent in `keys`, one statement per
-    /// distinct page size (in practice one).
+    async fn scope(&self) -> Result<&Scope, LoadError> {
+        self.scope.get().await.map_err(|e| load_error(anyhow::anyhow!("{e}")))
+    }
+
+    /// Loads the first `key.first()` visible children of every parent in `keys`, one
+    /// statement per distinct page size (in practice one).
     async fn children<K, T>(
         &self,
         keys: &[K],
@@ -46,6 +58,7 @@ impl DbLoader {
         K: ChildKey,
         T: diesel::QueryableByName<diesel::pg::Pg> + Send + 'static,
     {
+        let scope = self.scope().await?;
         let mut conn = self.conn().await?;
         let mut by_size: HashMap<i64, Vec<&K>> = HashMap::new();
         for key in keys {
@@ -54,9 +67,9 @@ impl DbLoader {
         let mut result = HashMap::with_capacity(keys.len());
         for (first, group) in by_size {
             let parents: Vec<Uuid> = group.iter().map(|k| k.parent()).collect();
-            let rows: Vec<T> = first_per_parent(&mut conn, list, &parents, first)
+            let rows: Vec<T> = first_per_parent(&mut conn, scope, list, &parents, first)
                 .await
-                .map_err(|e| Arc::new(e.into()))?;
+                .map_err(load_error)?;
             let mut grouped: HashMap<Uuid, Vec<T>> = HashMap::new();
             for row in rows {
                 grouped.entry(parent_of(&row)).or_default().push(row);
@@ -78,8 +91,8 @@ pub trait ChildKey: Clone + Eq + Hash + Send + Sync + 'static {
 }
 
 macro_rules! by_id_loader {
-    ($key:ident => $row:ident) => {
-        /// Loads one row by primary key.
+    ($key:ident => $row:ident, visible: $visible:expr) => {
+        /// Loads one row by primary key, if the caller may see it.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         pub struct $key(pub Uuid);
 
@@ -88,11 +101,17 @@ macro_rules! by_id_loader {
             type Error = LoadError;
 
             async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, $row>, LoadError> {
+                let scope = self.scope().await?;
                 let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
                 let rows = $row::find_many(&mut *self.conn().await?, &ids)
                     .await
-                    .map_err(|e| Arc::new(e.into()))?;
-                Ok(rows.into_iter().map(|row| ($key(row.id), row)).collect())
+                    .map_err(load_error)?;
+                let visible: fn(&Scope, &$row) -> bool = $visible;
+                Ok(rows
+                    .into_iter()
+                    .filter(|row| visible(scope, row))
+                    .map(|row| ($key(row.id), row))
+                    .collect())
             }
         }
     };
@@ -100,7 +119,7 @@ macro_rules! by_id_loader {
 
 macro_rules! children_loader {
     ($key:ident { $parent:ident } => $row:ident, $list:expr) => {
-        /// Loads the first `first` children of one parent.
+        /// Loads the first `first` visible children of one parent.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         pub struct $key {
             pub $parent: Uuid,
@@ -127,10 +146,39 @@ macro_rules! children_loader {
     };
 }
 
-by_id_loader!(OrganizationById => OrganizationRow);
-by_id_loader!(ProjectById => ProjectRow);
-by_id_loader!(ChatById => ChatRow);
-by_id_loader!(MessageById => MessageRow);
+by_id_loader!(OrganizationById => OrganizationRow, visible: |scope, row| row.deleted_at.is_none() && scope.sees_organization(row.id));
+by_id_loader!(ProjectById => ProjectRow, visible: |scope, row| row.deleted_at.is_none() && scope.sees_project(row.id));
+by_id_loader!(ChatById => ChatRow, visible: |scope, row| scope.sees_chat(row));
+
+/// Loads one message by id, if the caller may see its chat (two statements per batch: the
+/// messages, then their chats).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct MessageById(pub Uuid);
+
+impl Loader<MessageById> for DbLoader {
+    type Value = MessageRow;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[MessageById]) -> Result<HashMap<MessageById, MessageRow>, LoadError> {
+        let scope = self.scope().await?;
+        let mut conn = self.conn().await?;
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        let messages = MessageRow::find_many(&mut conn, &ids).await.map_err(load_error)?;
+        let chat_ids: Vec<Uuid> = messages.iter().map(|m| m.chat_id).collect();
+        let visible_chats: std::collections::HashSet<Uuid> = ChatRow::find_many(&mut conn, &chat_ids)
+            .await
+            .map_err(load_error)?
+            .into_iter()
+            .filter(|chat| scope.sees_chat(chat))
+            .map(|chat| chat.id)
+            .collect();
+        Ok(messages
+            .into_iter()
+            .filter(|m| visible_chats.contains(&m.chat_id))
+            .map(|m| (MessageById(m.id), m))
+            .collect())
+    }
+}
 
 children_loader!(ProjectsByOrganization { organization_id } => ProjectRow, ProjectRow::BY_ORGANIZATION);
 children_loader!(ChatsByProject { project_id } => ChatRow, ChatRow::BY_PROJECT);

@@ -36,8 +36,9 @@ impl Query {
         #[graphql(desc = "How many to return (1 to 100, default 20).")] first: Option<i32>,
     ) -> Result<Vec<Organization>> {
         let limit = page_size(first).map_err(|e| ctx.error(e))?;
+        let scope = ctx.request().scope().await.map_err(|e| ctx.error(e))?;
         let mut conn = ctx.conn().await?;
-        let rows = OrganizationRow::list(&mut conn, limit)
+        let rows = OrganizationRow::list(&mut conn, scope, limit)
             .await
             .map_err(|e| ctx.error(e))?;
         Ok(rows.into_iter().map(Organization).collect())

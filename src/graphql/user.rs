@@ -72,7 +72,8 @@ impl User {
         let mut rows = OrganizationRow::find_many(&mut conn, &ids)
             .await
             .map_err(|e| ctx.error(e))?;
-        rows.retain(|o| o.deleted_at.is_none());
+        let scope = ctx.request().scope().await.map_err(|e| ctx.error(e))?;
+        rows.retain(|o| o.deleted_at.is_none() && scope.sees_organization(o.id));
         rows.sort_by_key(|o| (o.created_at, o.id));
         Ok(rows.into_iter().map(Organization).collect())
     }

@@ -20,7 +20,9 @@ const CDN: [&str; 4] = [
 ];
 
 /// The query GraphiQL opens with: the demo tree.
-const DEFAULT_QUERY: &str = "# Welcome to chatgraph. Press the run button (or Ctrl-Enter).
+const DEFAULT_QUERY: &str = "# Welcome to chatgraph. Sign in first (demo: pm@example.com / ChangeMe123!):
+#   mutation { signIn(input: { email: \"pm@example.com\", password: \"ChangeMe123!\" }) { session { accessToken } } }
+# then put {\"Authorization\": \"Bearer <accessToken>\"} in the Headers tab below, and run this.
 {
   apiVersion
   organizations {

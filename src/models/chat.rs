@@ -70,11 +70,12 @@ insert_returning!(NewChat => ChatRow, chats);
 update_returning!(ChatPatch => ChatRow, chats);
 
 impl ChatRow {
-    /// Chats of many projects, most recently active first within each.
+    /// Chats of many (visible) projects, most recently active first within each: shared and
+    /// public chats, and the caller's own private ones.
     pub const BY_PROJECT: ChildList = ChildList {
         table: "chats",
         parent_column: "project_id",
         order_by: "c.last_message_at DESC NULLS LAST, c.created_at DESC, c.id DESC",
-        condition: "TRUE",
+        condition: "$3 OR c.visibility <> 'private' OR c.user_id = $5",
     };
 }

@@ -122,7 +122,7 @@ insert_returning!(NewMessage => MessageRow, messages);
 update_returning!(MessagePatch => MessageRow, messages);
 
 impl MessageRow {
-    /// Messages of many chats, oldest first within each.
+    /// Messages of many (visible) chats, oldest first within each.
     pub const BY_CHAT: ChildList = ChildList {
         table: "messages",
         parent_column: "chat_id",

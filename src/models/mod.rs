@@ -43,6 +43,8 @@ use diesel::{
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
+use crate::auth::authz::Scope;
+
 /// Adds `find` (by primary key) and `find_many` (by many keys, one query) to a row type.
 macro_rules! find_by_id {
     ($row:ident, $table:ident) => {
@@ -128,15 +130,18 @@ pub struct ChildList {
     pub parent_column: &'static str,
     /// `ORDER BY` within one parent (must end in a unique column, e.g. `created_at, id`).
     pub order_by: &'static str,
-    /// Extra `WHERE` condition, e.g. `deleted_at IS NULL`, or `TRUE`.
+    /// Extra `WHERE` condition, e.g. `c.deleted_at IS NULL`, or `TRUE`; it decides what the
+    /// caller may see with the parameters described at [`first_per_parent`].
     pub condition: &'static str,
 }
 
-/// Loads at most `limit` children of each parent in `parents`, in one statement (a window
-/// function over the whole batch), so a nested list costs one query whatever the number of
-/// parents. Rows come back grouped by nothing in particular: callers group them by parent.
+/// Loads at most `limit` children of each parent in `parents` that `scope` may see, in one
+/// statement (a window function over the whole batch), so a nested list costs one query
+/// whatever the number of parents. Conditions may use `$3` (the caller is a platform admin),
+/// `$4` (the projects the caller sees) and `$5` (the caller's user id, null if anonymous).
 pub async fn first_per_parent<T>(
     conn: &mut AsyncPgConnection,
+    scope: &Scope,
     list: ChildList,
     parents: &[Uuid],
     limit: i64,
@@ -155,6 +160,9 @@ where
     ))
     .bind::<Array<diesel::sql_types::Uuid>, _>(parents)
     .bind::<BigInt, _>(limit)
+    .bind::<diesel::sql_types::Bool, _>(scope.is_admin())
+    .bind::<Array<diesel::sql_types::Uuid>, _>(scope.project_ids())
+    .bind::<diesel::sql_types::Nullable<diesel::sql_types::Uuid>, _>(scope.user_id())
     .load(conn)
     .await
 }

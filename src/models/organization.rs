@@ -7,6 +7,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::{find_by_id, insert_returning, update_returning, user::UserRow};
+use crate::auth::authz::Scope;
 use crate::db::{
     enums::{OrganizationPlan, OrganizationStatus},
     schema::{organization_members, organizations},
@@ -70,10 +71,15 @@ impl OrganizationRow {
             .optional()
     }
 
-    /// Live organizations in creation order, at most `limit`.
-    pub async fn list(conn: &mut AsyncPgConnection, limit: i64) -> QueryResult<Vec<Self>> {
-        organizations::table
+    /// Live organizations the caller sees, in creation order, at most `limit`.
+    pub async fn list(conn: &mut AsyncPgConnection, scope: &Scope, limit: i64) -> QueryResult<Vec<Self>> {
+        let mut query = organizations::table
             .filter(organizations::deleted_at.is_null())
+            .into_boxed();
+        if !scope.is_admin() {
+            query = query.filter(organizations::id.eq_any(scope.organization_ids()));
+        }
+        query
             .order((organizations::created_at, organizations::id))
             .limit(limit)
             .select(Self::as_select())

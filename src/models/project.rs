@@ -66,12 +66,12 @@ insert_returning!(NewProject => ProjectRow, projects);
 update_returning!(ProjectPatch => ProjectRow, projects);
 
 impl ProjectRow {
-    /// Live projects of many organizations, oldest first within each (see `first_per_parent`).
+    /// Live projects of many organizations that the caller sees, oldest first within each.
     pub const BY_ORGANIZATION: ChildList = ChildList {
         table: "projects",
         parent_column: "organization_id",
         order_by: "c.created_at, c.id",
-        condition: "c.deleted_at IS NULL",
+        condition: "c.deleted_at IS NULL AND ($3 OR c.id = ANY($4))",
     };
 }
 

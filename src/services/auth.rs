@@ -76,6 +76,8 @@ pub struct Caller {
     pub session_id: Option<Uuid>,
     /// The API token, when the caller uses one.
     pub api_token_id: Option<Uuid>,
+    /// The organization an API token is narrowed to: the caller sees nothing outside it.
+    pub narrowed_to: Option<Uuid>,
 }
 
 /// What sign-up asks for.
@@ -367,6 +369,7 @@ pub async fn authenticate(conn: &mut AsyncPgConnection, auth: &Authenticator, be
             user,
             session_id: None,
             api_token_id: Some(token.id),
+            narrowed_to: token.organization_id,
         });
     }
     let claims = auth.access_tokens.verify(bearer)?;
@@ -384,6 +387,7 @@ pub async fn authenticate(conn: &mut AsyncPgConnection, auth: &Authenticator, be
         user,
         session_id: Some(session.id),
         api_token_id: None,
+        narrowed_to: None,
     })
 }
 

@@ -14,13 +14,13 @@ use serde_json::{Value, json};
 
 use crate::support::{TestDb, http_settings, names, spawn_app};
 
-struct Api {
-    client: reqwest::Client,
-    address: SocketAddr,
+pub struct Api {
+    pub client: reqwest::Client,
+    pub address: SocketAddr,
 }
 
 impl Api {
-    async fn new(db: &TestDb) -> Api {
+    pub async fn new(db: &TestDb) -> Api {
         Api {
             client: reqwest::Client::new(),
             address: spawn_app(db.pool(), http_settings()).await,
@@ -28,7 +28,7 @@ impl Api {
     }
 
     /// Runs a query; returns the HTTP status and the body.
-    async fn run(&self, token: Option<&str>, query: &str, variables: Value) -> (u16, Value) {
+    pub async fn run(&self, token: Option<&str>, query: &str, variables: Value) -> (u16, Value) {
         let mut request = self
             .client
             .post(format!("http://{}/graphql", self.address))
@@ -41,7 +41,7 @@ impl Api {
         (response.status().as_u16(), response.json().await.expect("json"))
     }
 
-    async fn sign_up(&self, email: &str) -> Value {
+    pub async fn sign_up(&self, email: &str) -> Value {
         let (_, body) = self
             .run(
                 None,
@@ -81,7 +81,7 @@ const SIGN_UP: &str = "mutation($input: SignUpInput!) { signUp(input: $input) { 
 const SIGN_IN: &str = "mutation($input: SignInInput!) { signIn(input: $input) { session { accessToken refreshToken expiresAt user { email } } userErrors { field message code } } }";
 const REFRESH: &str = "mutation($input: RefreshSessionInput!) { refreshSession(input: $input) { session { accessToken refreshToken } userErrors { code } } }";
 
-fn token(payload: &Value, name: &str) -> String {
+pub fn token(payload: &Value, name: &str) -> String {
     payload["session"][name]
         .as_str()
         .unwrap_or_else(|| panic!("no {name} in {payload}"))

@@ -74,7 +74,24 @@ async fn the_binary_seeds_serves_the_demo_and_stops_on_sigterm() {
         .unwrap_or_else(|| panic!("no address in {banner:?}"));
 
     let client = reqwest::Client::new();
-    let (status, headers, body) = post(&client, address, json!({ "query": NESTED_QUERY })).await;
+    // Anonymous callers see no organization; the demo's project manager sees the demo.
+    let (_, _, anonymous) = post(&client, address, json!({ "query": NESTED_QUERY })).await;
+    assert_eq!(anonymous["data"]["organizations"], json!([]));
+    let sign_in = "mutation { signIn(input: { email: \"pm@example.com\", password: \"ChangeMe123!\" }) { session { accessToken } } }";
+    let (_, _, signed_in) = post(&client, address, json!({ "query": sign_in })).await;
+    let token = signed_in["data"]["signIn"]["session"]["accessToken"]
+        .as_str()
+        .expect("demo sign-in")
+        .to_owned();
+    let response = client
+        .post(format!("http://{address}/graphql"))
+        .bearer_auth(&token)
+        .json(&json!({ "query": NESTED_QUERY }))
+        .send()
+        .await
+        .expect("request");
+    let (status, headers) = (response.status(), response.headers().clone());
+    let body: Value = response.json().await.expect("json body");
     assert_eq!(status, 200);
     assert!(headers.contains_key("x-request-id"));
     assert!(body.get("errors").is_none(), "{body}");

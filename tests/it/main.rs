@@ -7,6 +7,7 @@ mod cluster;
 mod constraints;
 mod fixtures;
 mod http;
+mod isolation;
 mod models;
 mod schema;
 mod seed;
