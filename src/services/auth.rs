@@ -139,14 +139,7 @@ pub async fn sign_up(
                 }
             })?;
             create_personal_workspace(conn, &user).await?;
-            let user = UserPatch {
-                last_login_at: Some(Some(Utc::now())),
-                ..Default::default()
-            }
-            .apply(conn, user.id)
-            .await?;
-            let refresh = open_session(conn, auth, user.id, client).await?;
-            Ok((user, refresh))
+            log_in(conn, auth, user.id, client).await
         })
         .await?;
     issue(auth, user, refresh)
@@ -171,22 +164,30 @@ pub async fn sign_in(
         }
     };
     let user = match user {
-        Some(user) if password_ok && user.status == UserStatus::Active && user.deleted_at.is_none() => user,
+        Some(user) if password_ok && is_active(&user) => user,
         _ => return Err(FieldError::input("password", "INVALID_CREDENTIALS", INVALID_CREDENTIALS).into()),
     };
     let (user, refresh) = conn
-        .transaction::<_, AppError, _>(async |conn| {
-            let user = UserPatch {
-                last_login_at: Some(Some(Utc::now())),
-                ..Default::default()
-            }
-            .apply(conn, user.id)
-            .await?;
-            let refresh = open_session(conn, auth, user.id, client).await?;
-            Ok((user, refresh))
-        })
+        .transaction::<_, AppError, _>(async |conn| log_in(conn, auth, user.id, client).await)
         .await?;
     issue(auth, user, refresh)
+}
+
+/// Records a sign-in and opens its session (inside the caller's transaction).
+async fn log_in(
+    conn: &mut AsyncPgConnection,
+    auth: &Authenticator,
+    user_id: Uuid,
+    client: &ClientInfo,
+) -> AppResult<(UserRow, (Uuid, SecretString, DateTime<Utc>))> {
+    let user = UserPatch {
+        last_login_at: Some(Some(Utc::now())),
+        ..Default::default()
+    }
+    .apply(conn, user_id)
+    .await?;
+    let refresh = open_session(conn, auth, user_id, client).await?;
+    Ok((user, refresh))
 }
 
 /// Exchanges a refresh token for a new pair. A token presented twice revokes its session.
