@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use async_graphql_axum::GraphQLRequest;
 use axum::{
     extract::{ConnectInfo, FromRequestParts, State},
-    http::{HeaderMap, HeaderValue, StatusCode, header, request::Parts},
+    http::{HeaderMap, HeaderValue, Method, StatusCode, header, request::Parts},
     response::{IntoResponse, Response},
 };
 use serde_json::json;
@@ -82,9 +82,19 @@ pub fn negotiate(accept: Option<&str>) -> Option<MediaType> {
 pub async fn execute(
     State(state): State<AppState>,
     PeerAddr(peer): PeerAddr,
+    method: Method,
     headers: HeaderMap,
     request: GraphQLRequest,
 ) -> Response {
+    let request = request.into_inner();
+    if method == Method::GET && changes_state(&request) {
+        return (
+            StatusCode::METHOD_NOT_ALLOWED,
+            [(header::ALLOW, "POST")],
+            "mutations must be sent with POST",
+        )
+            .into_response();
+    }
     let Some(media) = negotiate(headers.get(header::ACCEPT).and_then(|v| v.to_str().ok())) else {
         return (
             StatusCode::NOT_ACCEPTABLE,
@@ -115,7 +125,7 @@ pub async fn execute(
         caller,
         client,
     );
-    let response = state.schema.execute(request.into_inner().data(context)).await;
+    let response = state.schema.execute(request.data(context)).await;
 
     // A request error (nothing executed) has errors without a path; field errors have one.
     let request_error = response.is_err() && response.errors.iter().all(|e| e.path.is_empty());
@@ -135,6 +145,21 @@ pub async fn execute(
     http.headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(media.content_type()));
     http
+}
+
+/// Whether the operation a request would run is a mutation or subscription (GET may only run
+/// queries). A document that does not parse is left to the executor, which reports it.
+fn changes_state(request: &async_graphql::Request) -> bool {
+    use async_graphql::parser::types::{DocumentOperations, OperationType};
+    let Ok(document) = async_graphql::parser::parse_query(&request.query) else {
+        return false;
+    };
+    let operation = match (&document.operations, request.operation_name.as_deref()) {
+        (DocumentOperations::Single(operation), _) => Some(&operation.node),
+        (DocumentOperations::Multiple(operations), Some(name)) => operations.get(name).map(|op| &op.node),
+        (DocumentOperations::Multiple(_), None) => None,
+    };
+    operation.is_some_and(|op| matches!(op.ty, OperationType::Mutation | OperationType::Subscription))
 }
 
 /// The caller named by `Authorization: Bearer <access token>`; None without the header. A
