@@ -10,7 +10,7 @@
 use chrono::{DateTime, Duration, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use ipnet::IpNet;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use uuid::Uuid;
 
 use crate::{
@@ -529,7 +529,6 @@ fn issue(
     (session_id, refresh_token, refresh_expires_at): (Uuid, SecretString, DateTime<Utc>),
 ) -> AppResult<IssuedSession> {
     let (access_token, access_expires_at) = auth.access_tokens.issue(user.id, session_id)?;
-    debug_assert!(!refresh_token.expose_secret().is_empty());
     Ok(IssuedSession {
         user,
         session_id,
