@@ -13,7 +13,7 @@ use crate::{
     db::{self, Pool, cluster::LocalCluster, migrate},
     graphql::{self, AppSchema},
     http::{self, HttpSettings},
-    services::{auth::Authenticator, seed},
+    services::{auth::Authenticator, seed, sign_in_limits::SignInLimits},
 };
 
 /// The database name used in the private local cluster.
@@ -45,6 +45,10 @@ pub fn authenticator(config: &AuthConfig, data_dir: &Path) -> anyhow::Result<Aut
         config.refresh_token_ttl_days > 0,
         "CHATGRAPH_REFRESH_TOKEN_TTL_DAYS must be positive"
     );
+    anyhow::ensure!(
+        config.sign_in_failures_per_email > 0 && config.sign_in_failures_per_address > 0,
+        "CHATGRAPH_SIGN_IN_FAILURES_PER_EMAIL and CHATGRAPH_SIGN_IN_FAILURES_PER_ADDRESS must be positive"
+    );
     Ok(Authenticator {
         access_tokens: AccessTokens::new(
             &secret,
@@ -53,6 +57,10 @@ pub fn authenticator(config: &AuthConfig, data_dir: &Path) -> anyhow::Result<Aut
             chrono::Duration::seconds(config.access_token_ttl_secs),
         )?,
         refresh_lifetime: chrono::Duration::days(config.refresh_token_ttl_days),
+        sign_in_limits: SignInLimits {
+            per_email: config.sign_in_failures_per_email,
+            per_address: config.sign_in_failures_per_address,
+        },
     })
 }
 

@@ -92,6 +92,14 @@ pub struct AuthConfig {
     /// How long a refresh token (and an idle session) lives, in days.
     #[arg(long, env = "CHATGRAPH_REFRESH_TOKEN_TTL_DAYS", default_value_t = 30)]
     pub refresh_token_ttl_days: i64,
+
+    /// Failed sign-ins allowed per email address and hour.
+    #[arg(long, env = "CHATGRAPH_SIGN_IN_FAILURES_PER_EMAIL", default_value_t = 10)]
+    pub sign_in_failures_per_email: i32,
+
+    /// Failed sign-ins allowed per client address and hour.
+    #[arg(long, env = "CHATGRAPH_SIGN_IN_FAILURES_PER_ADDRESS", default_value_t = 100)]
+    pub sign_in_failures_per_address: i32,
 }
 
 /// Who the platform administrator is (for `chatgraph seed`).

@@ -29,6 +29,12 @@ pub enum AppError {
     /// The caller may see the object but not do this to it.
     #[error("not allowed")]
     Forbidden,
+    /// Too many attempts; the client may try again after this many seconds.
+    #[error("too many attempts; try again in {retry_after_secs} seconds")]
+    RateLimited {
+        /// Seconds until the limit lifts.
+        retry_after_secs: i64,
+    },
     /// Anything else: a bug or an infrastructure failure. Never shown to clients.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -42,6 +48,7 @@ impl AppError {
             AppError::BadUserInput(_) | AppError::Invalid(_) => "BAD_USER_INPUT",
             AppError::Unauthenticated => "UNAUTHENTICATED",
             AppError::Forbidden => "FORBIDDEN",
+            AppError::RateLimited { .. } => "RATE_LIMITED",
             AppError::Internal(_) => "INTERNAL",
         }
     }
@@ -60,8 +67,15 @@ impl AppError {
             }
             other => other.to_string(),
         };
+        let retry_after = match &self {
+            AppError::RateLimited { retry_after_secs } => Some(*retry_after_secs),
+            _ => None,
+        };
         async_graphql::Error::new(message).extend_with(|_, ext| {
             ext.set("code", code);
+            if let Some(seconds) = retry_after {
+                ext.set("retryAfter", seconds);
+            }
             if let Some(id) = request_id {
                 ext.set("requestId", id);
             }

@@ -507,7 +507,7 @@ diesel::table! {
 
     rate_limit_counters (id) {
         id -> Uuid,
-        user_id -> Uuid,
+        user_id -> Nullable<Uuid>,
         scope -> Text,
         window_kind -> Text,
         window_start -> Timestamptz,
@@ -516,6 +516,7 @@ diesel::table! {
         limit_value -> Int4,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        subject -> Nullable<Text>,
     }
 }
 

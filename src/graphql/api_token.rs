@@ -12,7 +12,7 @@ use super::{
 use crate::{
     error::{AppError, FieldError},
     models::api_token::ApiTokenRow,
-    services::auth,
+    services::api_tokens,
 };
 
 /// A long-lived token for scripts and integrations. The token itself is shown once, at
@@ -117,7 +117,15 @@ impl ApiTokenMutation {
             None => None,
         };
         let mut conn = ctx.conn().await?;
-        let result = auth::create_api_token(&mut conn, caller, &input.name, organization_id, input.expires_at).await;
+        let result = api_tokens::create(
+            &mut conn,
+            caller,
+            ctx.request().client(),
+            &input.name,
+            organization_id,
+            input.expires_at,
+        )
+        .await;
         let (created, user_errors) = user_errors(result).map_err(|e| ctx.error(e))?;
         let (api_token, token) = match created {
             Some((row, secret)) => (Some(ApiToken(row)), Some(reveal(secret))),
@@ -139,7 +147,8 @@ impl ApiTokenMutation {
         let id = decode_key(&input.id, "ApiToken", "id").map_err(|e| ctx.error(e))?;
         let mut conn = ctx.conn().await?;
         let (revoked, user_errors) =
-            user_errors(auth::revoke_api_token(&mut conn, caller, id).await).map_err(|e| ctx.error(e))?;
+            user_errors(api_tokens::revoke(&mut conn, caller, ctx.request().client(), id).await)
+                .map_err(|e| ctx.error(e))?;
         Ok(RevokeApiTokenPayload {
             api_token: revoked.map(ApiToken),
             user_errors,

@@ -166,9 +166,14 @@ impl AuthMutation {
     /// once; presenting one again ends its session (it must have been copied).
     async fn refresh_session(&self, ctx: &Context<'_>, input: RefreshSessionInput) -> Result<AuthPayload> {
         let mut conn = ctx.conn().await?;
-        let session = auth::refresh(&mut conn, ctx.request().authenticator(), &input.refresh_token)
-            .await
-            .map_err(|e| ctx.error(e))?;
+        let session = auth::refresh(
+            &mut conn,
+            ctx.request().authenticator(),
+            &input.refresh_token,
+            ctx.request().client(),
+        )
+        .await
+        .map_err(|e| ctx.error(e))?;
         Ok(AuthPayload {
             session: Some(AuthSession(session)),
             user_errors: Vec::new(),
@@ -183,7 +188,9 @@ impl AuthMutation {
             .caller()
             .ok_or_else(|| ctx.error(AppError::Unauthenticated))?;
         let mut conn = ctx.conn().await?;
-        auth::sign_out(&mut conn, caller).await.map_err(|e| ctx.error(e))?;
+        auth::sign_out(&mut conn, caller, ctx.request().client())
+            .await
+            .map_err(|e| ctx.error(e))?;
         Ok(SignOutPayload {
             revoked_sessions: 1,
             user_errors: Vec::new(),
@@ -197,7 +204,7 @@ impl AuthMutation {
             .caller()
             .ok_or_else(|| ctx.error(AppError::Unauthenticated))?;
         let mut conn = ctx.conn().await?;
-        let revoked = auth::sign_out_everywhere(&mut conn, caller)
+        let revoked = auth::sign_out_everywhere(&mut conn, caller, ctx.request().client())
             .await
             .map_err(|e| ctx.error(e))?;
         Ok(SignOutPayload {

@@ -1,6 +1,6 @@
 //! Authentication workflows: sign-up (user, personal organization, default project and chat,
-//! first session), sign-in, refresh with rotation and reuse detection, sign-out, and turning
-//! a bearer token into a [`Caller`].
+//! first session), sign-in (rate-limited), refresh with rotation and reuse detection,
+//! sign-out, and turning a bearer token into a [`Caller`]. Each event is audited.
 //!
 //! A session has a chain of single-use refresh tokens. Refreshing marks the presented token
 //! used and issues the next one; presenting a used token again means it was copied, so the
@@ -11,8 +11,13 @@ use chrono::{DateTime, Duration, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use ipnet::IpNet;
 use secrecy::SecretString;
+use serde_json::json;
 use uuid::Uuid;
 
+use super::{
+    audit::AuditEvent,
+    sign_in_limits::{self, SignInLimits},
+};
 use crate::{
     auth::{
         password,
@@ -24,9 +29,9 @@ use crate::{
     },
     error::{AppError, AppResult, FieldError},
     models::{
-        api_token::{ApiTokenPatch, ApiTokenRow, NewApiToken},
+        api_token::ApiTokenRow,
         chat::NewChat,
-        organization::{NewOrganization, NewOrganizationMember, OrganizationMemberRow},
+        organization::{NewOrganization, NewOrganizationMember},
         project::{NewProject, NewProjectMember},
         role::RoleRow,
         session::{NewRefreshToken, NewSession, RefreshTokenPatch, RefreshTokenRow, SessionRow},
@@ -40,6 +45,8 @@ pub struct Authenticator {
     pub access_tokens: AccessTokens,
     /// How long a refresh token (and so a session without activity) lives.
     pub refresh_lifetime: Duration,
+    /// How many failed sign-ins are allowed.
+    pub sign_in_limits: SignInLimits,
 }
 
 /// Where a request comes from, recorded with sessions (and audit rows).
@@ -139,14 +146,22 @@ pub async fn sign_up(
                 }
             })?;
             create_personal_workspace(conn, &user).await?;
-            log_in(conn, auth, user.id, client).await
+            let logged_in = log_in(conn, auth, user.id, client).await?;
+            AuditEvent::new("auth.sign_up")
+                .by_user(Some(user.id))
+                .on("session", logged_in.1.0)
+                .record(conn, client)
+                .await?;
+            Ok(logged_in)
         })
         .await?;
     issue(auth, user, refresh)
 }
 
 /// Signs in with email and password. Every failure (unknown email, wrong password, suspended
-/// or deleted account) gives the same answer, so it reveals nothing about the account.
+/// or deleted account) gives the same answer, so it reveals nothing about the account. Too
+/// many failures for the email or from the client address are refused with RATE_LIMITED
+/// before the password is even checked. Successes and failures are audited.
 pub async fn sign_in(
     conn: &mut AsyncPgConnection,
     auth: &Authenticator,
@@ -154,7 +169,21 @@ pub async fn sign_in(
     password_text: &str,
     client: &ClientInfo,
 ) -> AppResult<IssuedSession> {
-    let user = UserRow::find_by_email(conn, email.trim()).await?;
+    let email = email.trim();
+    let attempt = match sign_in_limits::begin(conn, auth.sign_in_limits, email, client).await {
+        Ok(attempt) => attempt,
+        Err(error) => {
+            if matches!(error, AppError::RateLimited { .. }) {
+                AuditEvent::new("auth.sign_in")
+                    .details(json!({ "email": email }))
+                    .failed("too many failed sign-ins")
+                    .record(conn, client)
+                    .await?;
+            }
+            return Err(error);
+        }
+    };
+    let user = UserRow::find_by_email(conn, email).await?;
     let password_ok = match user.as_ref().and_then(|u| u.password_hash.as_deref()) {
         Some(hash) => password::verify(password_text, hash),
         None => {
@@ -165,10 +194,32 @@ pub async fn sign_in(
     };
     let user = match user {
         Some(user) if password_ok && is_active(&user) => user,
-        _ => return Err(FieldError::input("password", "INVALID_CREDENTIALS", INVALID_CREDENTIALS).into()),
+        other => {
+            let reason = match &other {
+                None => "unknown email",
+                Some(_) if !password_ok => "wrong password",
+                Some(_) => "account not active",
+            };
+            AuditEvent::new("auth.sign_in")
+                .by_user(other.map(|u| u.id))
+                .details(json!({ "email": email }))
+                .failed(reason)
+                .record(conn, client)
+                .await?;
+            return Err(FieldError::input("password", "INVALID_CREDENTIALS", INVALID_CREDENTIALS).into());
+        }
     };
+    attempt.succeeded(conn).await?;
     let (user, refresh) = conn
-        .transaction::<_, AppError, _>(async |conn| log_in(conn, auth, user.id, client).await)
+        .transaction::<_, AppError, _>(async |conn| {
+            let logged_in = log_in(conn, auth, user.id, client).await?;
+            AuditEvent::new("auth.sign_in")
+                .by_user(Some(user.id))
+                .on("session", logged_in.1.0)
+                .record(conn, client)
+                .await?;
+            Ok(logged_in)
+        })
         .await?;
     issue(auth, user, refresh)
 }
@@ -195,6 +246,7 @@ pub async fn refresh(
     conn: &mut AsyncPgConnection,
     auth: &Authenticator,
     refresh_token: &str,
+    client: &ClientInfo,
 ) -> AppResult<IssuedSession> {
     enum Outcome {
         Rotated(Box<UserRow>, (Uuid, SecretString, DateTime<Utc>)),
@@ -209,6 +261,12 @@ pub async fn refresh(
             };
             if token.used_at.is_some() || token.revoked_at.is_some() {
                 SessionRow::revoke(conn, token.user_id, token.session_id).await?;
+                AuditEvent::new("auth.refresh_token_reused")
+                    .by_user(Some(token.user_id))
+                    .on("session", token.session_id)
+                    .failed("a used refresh token was presented again; the session is revoked")
+                    .record(conn, client)
+                    .await?;
                 return Ok(Outcome::Reused);
             }
             let now = Utc::now();
@@ -263,91 +321,43 @@ pub async fn refresh(
 }
 
 /// Ends the caller's session.
-pub async fn sign_out(conn: &mut AsyncPgConnection, caller: &Caller) -> AppResult<()> {
-    SessionRow::revoke(conn, caller.user.id, session_of(caller)?).await?;
-    Ok(())
+pub async fn sign_out(conn: &mut AsyncPgConnection, caller: &Caller, client: &ClientInfo) -> AppResult<()> {
+    let session_id = session_of(caller)?;
+    conn.transaction::<_, AppError, _>(async |conn| {
+        SessionRow::revoke(conn, caller.user.id, session_id).await?;
+        AuditEvent::new("auth.sign_out")
+            .by(caller)
+            .on("session", session_id)
+            .record(conn, client)
+            .await?;
+        Ok(())
+    })
+    .await
 }
 
 /// Sessions manage themselves and API tokens; an API token may not.
-fn session_of(caller: &Caller) -> AppResult<Uuid> {
+pub(crate) fn session_of(caller: &Caller) -> AppResult<Uuid> {
     caller
         .session_id
         .ok_or_else(|| AppError::BadUserInput("this needs a signed-in session, not an API token".into()))
 }
 
-/// Creates an API token for the caller, optionally narrowed to one of their organizations.
-/// Returns the stored row and the token itself, which is shown only this once.
-pub async fn create_api_token(
+/// Ends every session of the caller; returns how many were ended.
+pub async fn sign_out_everywhere(
     conn: &mut AsyncPgConnection,
     caller: &Caller,
-    name: &str,
-    organization_id: Option<Uuid>,
-    expires_at: Option<DateTime<Utc>>,
-) -> AppResult<(ApiTokenRow, SecretString)> {
-    session_of(caller)?;
-    let name = name.trim();
-    let mut errors = Vec::new();
-    if name.is_empty() || name.chars().count() > 100 {
-        errors.push(FieldError::input(
-            "name",
-            "INVALID_LENGTH",
-            "name must be 1 to 100 characters",
-        ));
-    }
-    if expires_at.is_some_and(|at| at <= Utc::now()) {
-        errors.push(FieldError::input(
-            "expiresAt",
-            "IN_THE_PAST",
-            "expiresAt must lie in the future",
-        ));
-    }
-    if let Some(organization_id) = organization_id {
-        let memberships = OrganizationMemberRow::for_user(conn, caller.user.id).await?;
-        if !memberships.iter().any(|m| m.organization_id == organization_id) {
-            errors.push(FieldError::input("organizationId", "NOT_FOUND", "no such organization"));
-        }
-    }
-    if !errors.is_empty() {
-        return Err(AppError::Invalid(errors));
-    }
-    let token = tokens::generate(TokenKind::Api);
-    let row = NewApiToken {
-        id: new_id(),
-        user_id: caller.user.id,
-        organization_id,
-        name: name.to_owned(),
-        token_prefix: token.display_prefix,
-        token_hash: token.hash,
-        scopes: Vec::new(),
-        expires_at,
-    }
-    .insert(conn)
-    .await?;
-    Ok((row, token.secret))
-}
-
-/// Revokes one of the caller's API tokens; it stops working at the next request. Another
-/// user's token is reported as not found.
-pub async fn revoke_api_token(conn: &mut AsyncPgConnection, caller: &Caller, id: Uuid) -> AppResult<ApiTokenRow> {
-    session_of(caller)?;
-    let token = ApiTokenRow::find(conn, id)
-        .await?
-        .filter(|t| t.user_id == caller.user.id)
-        .ok_or_else(|| AppError::from(FieldError::input("id", "NOT_FOUND", "no such API token")))?;
-    if token.revoked_at.is_some() {
-        return Ok(token);
-    }
-    Ok(ApiTokenPatch {
-        revoked_at: Some(Some(Utc::now())),
-        ..Default::default()
-    }
-    .apply(conn, token.id)
-    .await?)
-}
-
-/// Ends every session of the caller; returns how many were ended.
-pub async fn sign_out_everywhere(conn: &mut AsyncPgConnection, caller: &Caller) -> AppResult<usize> {
-    Ok(SessionRow::revoke_all(conn, caller.user.id).await?)
+    client: &ClientInfo,
+) -> AppResult<usize> {
+    conn.transaction::<_, AppError, _>(async |conn| {
+        let revoked = SessionRow::revoke_all(conn, caller.user.id).await?;
+        AuditEvent::new("auth.sign_out_everywhere")
+            .by(caller)
+            .details(json!({ "revokedSessions": revoked }))
+            .record(conn, client)
+            .await?;
+        Ok(revoked)
+    })
+    .await
 }
 
 /// The caller behind a bearer token: an API token that is neither revoked nor expired, or an

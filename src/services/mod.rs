@@ -1,4 +1,8 @@
-//! Workflows that span tables: authentication, and seeding the platform admin and demo data.
+//! Workflows that span tables: authentication (with its limits and audit trail), and seeding
+//! the platform admin and demo data.
 
+pub mod api_tokens;
+pub mod audit;
 pub mod auth;
 pub mod seed;
+pub mod sign_in_limits;

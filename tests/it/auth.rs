@@ -52,7 +52,7 @@ impl Api {
         body["data"]["signUp"].clone()
     }
 
-    async fn sign_in(&self, email: &str, password: &str) -> Value {
+    pub async fn sign_in(&self, email: &str, password: &str) -> Value {
         let (_, body) = self
             .run(
                 None,
@@ -63,19 +63,19 @@ impl Api {
         body["data"]["signIn"].clone()
     }
 
-    async fn refresh(&self, refresh_token: &str) -> Value {
+    pub async fn refresh(&self, refresh_token: &str) -> Value {
         self.run(None, REFRESH, json!({ "input": { "refreshToken": refresh_token } }))
             .await
             .1
     }
 
-    async fn viewer(&self, token: &str) -> (u16, Value) {
+    pub async fn viewer(&self, token: &str) -> (u16, Value) {
         self.run(Some(token), "{ viewer { email organizations { slug } } }", json!({}))
             .await
     }
 }
 
-const PASSWORD: &str = "a long enough passphrase";
+pub const PASSWORD: &str = "a long enough passphrase";
 const SESSION: &str = "session { accessToken refreshToken expiresAt user { email } } userErrors { field message code }";
 const SIGN_UP: &str = "mutation($input: SignUpInput!) { signUp(input: $input) { session { accessToken refreshToken expiresAt user { email } } userErrors { field message code } } }";
 const SIGN_IN: &str = "mutation($input: SignInInput!) { signIn(input: $input) { session { accessToken refreshToken expiresAt user { email } } userErrors { field message code } } }";

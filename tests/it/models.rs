@@ -213,13 +213,14 @@ async fn every_model_inserts_and_reads_back() {
         RateLimitCounterRow,
         NewRateLimitCounter {
             id: new_id(),
-            user_id: user.id,
+            user_id: Some(user.id),
             scope: "chat".into(),
             window_kind: RateLimitWindow::Hourly,
             window_start,
             window_end: window_start + Duration::hours(1),
             request_count: 3,
             limit_value: 100,
+            subject: None,
         }
     );
 

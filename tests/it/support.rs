@@ -239,12 +239,15 @@ pub async fn name(conn: &mut AsyncPgConnection, query: &str) -> Option<String> {
         .map(|r| r.name)
 }
 
-/// Token settings for tests (a fixed secret; 15-minute access tokens, 30-day refresh tokens).
+/// Token settings for tests (a fixed secret; 15-minute access tokens, 30-day refresh tokens;
+/// 5 failed sign-ins per email and 8 per client address an hour).
 pub fn authenticator() -> std::sync::Arc<chatgraph::services::auth::Authenticator> {
     let config = chatgraph::config::AuthConfig {
         jwt_secret: Some("test secret of at least thirty-two bytes".into()),
         access_token_ttl_secs: 900,
         refresh_token_ttl_days: 30,
+        sign_in_failures_per_email: 5,
+        sign_in_failures_per_address: 8,
     };
     std::sync::Arc::new(chatgraph::app::authenticator(&config, Path::new("unused")).expect("authenticator"))
 }
