@@ -1,7 +1,8 @@
 //! Authentication and authorization: password hashing, encryption at rest, tokens, and the
-//! authorization core (`authz`) that every tenant-data read goes through.
+//! authorization core that every tenant-data read (`authz`) and write (`grant`) goes through.
 
 pub mod authz;
 pub mod crypto;
+pub mod grant;
 pub mod password;
 pub mod tokens;

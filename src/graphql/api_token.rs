@@ -7,13 +7,9 @@ use secrecy::{ExposeSecret, SecretString};
 use super::{
     auth::{UserError, user_errors},
     context::ContextExt,
-    node::{decode_global_id, global_id},
+    node::{global_id, input_id},
 };
-use crate::{
-    error::{AppError, FieldError},
-    models::api_token::ApiTokenRow,
-    services::api_tokens,
-};
+use crate::{models::api_token::ApiTokenRow, services::api_tokens};
 
 /// A long-lived token for scripts and integrations. The token itself is shown once, at
 /// creation; afterwards only its first characters are known.
@@ -108,12 +104,9 @@ pub struct ApiTokenMutation;
 impl ApiTokenMutation {
     /// Creates an API token for the signed-in user. Requires a session, not an API token.
     async fn create_api_token(&self, ctx: &Context<'_>, input: CreateApiTokenInput) -> Result<CreateApiTokenPayload> {
-        let caller = ctx
-            .request()
-            .caller()
-            .ok_or_else(|| ctx.error(AppError::Unauthenticated))?;
+        let caller = ctx.caller()?;
         let organization_id = match &input.organization_id {
-            Some(id) => Some(decode_key(id, "Organization", "organizationId").map_err(|e| ctx.error(e))?),
+            Some(id) => Some(input_id(id, "Organization", "organizationId").map_err(|e| ctx.error(e))?),
             None => None,
         };
         let mut conn = ctx.conn().await?;
@@ -140,11 +133,8 @@ impl ApiTokenMutation {
 
     /// Revokes one of the signed-in user's API tokens; it stops working at once.
     async fn revoke_api_token(&self, ctx: &Context<'_>, input: RevokeApiTokenInput) -> Result<RevokeApiTokenPayload> {
-        let caller = ctx
-            .request()
-            .caller()
-            .ok_or_else(|| ctx.error(AppError::Unauthenticated))?;
-        let id = decode_key(&input.id, "ApiToken", "id").map_err(|e| ctx.error(e))?;
+        let caller = ctx.caller()?;
+        let id = input_id(&input.id, "ApiToken", "id").map_err(|e| ctx.error(e))?;
         let mut conn = ctx.conn().await?;
         let (revoked, user_errors) =
             user_errors(api_tokens::revoke(&mut conn, caller, ctx.request().client(), id).await)
@@ -153,14 +143,6 @@ impl ApiTokenMutation {
             api_token: revoked.map(ApiToken),
             user_errors,
         })
-    }
-}
-
-/// The key of a global id of `type_name`, or a user error on input field `field`.
-fn decode_key(id: &ID, type_name: &str, field: &str) -> Result<uuid::Uuid, AppError> {
-    match decode_global_id(id) {
-        Ok((kind, key)) if kind == type_name => Ok(key),
-        _ => Err(FieldError::input(field, "INVALID_ID", format!("not the id of a {type_name}")).into()),
     }
 }
 

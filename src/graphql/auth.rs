@@ -183,10 +183,7 @@ impl AuthMutation {
     /// Ends the current session: its refresh token stops working at once, its access tokens
     /// at the next request.
     async fn sign_out(&self, ctx: &Context<'_>) -> Result<SignOutPayload> {
-        let caller = ctx
-            .request()
-            .caller()
-            .ok_or_else(|| ctx.error(AppError::Unauthenticated))?;
+        let caller = ctx.caller()?;
         let mut conn = ctx.conn().await?;
         auth::sign_out(&mut conn, caller, ctx.request().client())
             .await
@@ -199,10 +196,7 @@ impl AuthMutation {
 
     /// Ends every session of the signed-in user, on every device.
     async fn sign_out_everywhere(&self, ctx: &Context<'_>) -> Result<SignOutPayload> {
-        let caller = ctx
-            .request()
-            .caller()
-            .ok_or_else(|| ctx.error(AppError::Unauthenticated))?;
+        let caller = ctx.caller()?;
         let mut conn = ctx.conn().await?;
         let revoked = auth::sign_out_everywhere(&mut conn, caller, ctx.request().client())
             .await

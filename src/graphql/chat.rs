@@ -1,17 +1,24 @@
-//! The `Chat` type.
+//! The `Chat` type and the mutations that create, change and delete chats.
 
-use async_graphql::{Context, ID, Object, Result};
+use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::{
+    auth::{UserError, user_errors},
     context::ContextExt,
     loaders::{MessagesByChat, ProjectById},
     message::Message,
-    node::{global_id, page_size},
+    node::{global_id, input_id, page_size},
     project::Project,
 };
-use crate::{db::enums::ChatVisibility, error::AppError, models::chat::ChatRow};
+use crate::{
+    auth::grant::{self, Permission, Place},
+    db::enums::ChatVisibility,
+    error::AppError,
+    models::chat::ChatRow,
+    services::chats::{self, ChatChanges},
+};
 
 /// A conversation inside a project.
 pub struct Chat(pub ChatRow);
@@ -89,5 +96,127 @@ impl Chat {
             .await
             .map_err(|e| ctx.error(e))?;
         Ok(rows.unwrap_or_default().into_iter().map(Message).collect())
+    }
+}
+
+/// Input of `createChat`.
+#[derive(InputObject)]
+pub struct CreateChatInput {
+    /// The project to create it in (needs `chat.write` there).
+    pub project_id: ID,
+    /// Title (1 to 500 characters); "New chat" when omitted.
+    pub title: Option<String>,
+    /// Who may read it; PRIVATE when omitted.
+    pub visibility: Option<ChatVisibility>,
+}
+
+/// Input of `updateChat`. Omitted fields stay as they are.
+#[derive(InputObject)]
+pub struct UpdateChatInput {
+    /// The chat to change (the caller's own, or any with `project.update`).
+    pub id: ID,
+    /// New title (1 to 500 characters).
+    pub title: Option<String>,
+    /// New visibility.
+    pub visibility: Option<ChatVisibility>,
+    /// Starred or not.
+    pub is_starred: Option<bool>,
+}
+
+/// Input of `deleteChat`.
+#[derive(InputObject)]
+pub struct DeleteChatInput {
+    /// The chat to delete, with its messages.
+    pub id: ID,
+}
+
+/// The result of `createChat` and `updateChat`.
+#[derive(SimpleObject)]
+pub struct ChatPayload {
+    /// The chat as it is now, unless there were user errors.
+    pub chat: Option<Chat>,
+    /// What was wrong with the input.
+    pub user_errors: Vec<UserError>,
+}
+
+/// The result of `deleteChat`.
+#[derive(SimpleObject)]
+pub struct DeleteChatPayload {
+    /// The id of the deleted chat (for removing it from client caches).
+    pub deleted_chat_id: Option<ID>,
+    /// What was wrong with the input.
+    pub user_errors: Vec<UserError>,
+}
+
+/// Chat mutations.
+#[derive(Default)]
+pub struct ChatMutation;
+
+#[Object]
+impl ChatMutation {
+    /// Creates a chat owned by the caller. NOT_FOUND for a project the caller cannot see,
+    /// FORBIDDEN without `chat.write` there (a project viewer reads and never writes).
+    async fn create_chat(&self, ctx: &Context<'_>, input: CreateChatInput) -> Result<ChatPayload> {
+        let request = ctx.request();
+        let mut conn = ctx.conn().await?;
+        let result = async {
+            let project_id = input_id(&input.project_id, "Project", "projectId")?;
+            let scope = request.scope().await?;
+            let grant = grant::authorize(
+                &mut conn,
+                request.caller(),
+                scope,
+                Place::Project(project_id),
+                Permission::ChatWrite,
+            )
+            .await?;
+            chats::create(&mut conn, &grant, input.title.as_deref(), input.visibility).await
+        }
+        .await;
+        let (chat, user_errors) = user_errors(result).map_err(|e| ctx.error(e))?;
+        Ok(ChatPayload {
+            chat: chat.map(Chat),
+            user_errors,
+        })
+    }
+
+    /// Changes a chat's title, visibility or star.
+    async fn update_chat(&self, ctx: &Context<'_>, input: UpdateChatInput) -> Result<ChatPayload> {
+        let request = ctx.request();
+        let mut conn = ctx.conn().await?;
+        let result = async {
+            let id = input_id(&input.id, "Chat", "id")?;
+            let access = chats::authorize_change(&mut conn, request.caller(), request.scope().await?, id).await?;
+            let changes = ChatChanges {
+                title: input.title,
+                visibility: input.visibility,
+                is_starred: input.is_starred,
+            };
+            chats::update(&mut conn, &access, changes).await
+        }
+        .await;
+        let (chat, user_errors) = user_errors(result).map_err(|e| ctx.error(e))?;
+        Ok(ChatPayload {
+            chat: chat.map(Chat),
+            user_errors,
+        })
+    }
+
+    /// Deletes a chat and its messages (usage records stay, without the chat).
+    async fn delete_chat(&self, ctx: &Context<'_>, input: DeleteChatInput) -> Result<DeleteChatPayload> {
+        let request = ctx.request();
+        let mut conn = ctx.conn().await?;
+        let result = async {
+            let id = input_id(&input.id, "Chat", "id")?;
+            let access = chats::authorize_change(&mut conn, request.caller(), request.scope().await?, id).await?;
+            chats::delete(&mut conn, access).await?;
+            Ok(global_id("Chat", id))
+        }
+        .await;
+        let (deleted_chat_id, user_errors) = user_errors(result).map_err(|e| ctx.error(e))?;
+        Ok(DeleteChatPayload {
+            deleted_chat_id,
+            user_errors,
+        })
     }
 }

@@ -94,6 +94,13 @@ pub trait ContextExt {
         }
     }
 
+    /// The caller, or UNAUTHENTICATED.
+    fn caller(&self) -> Result<&Caller, async_graphql::Error> {
+        self.request()
+            .caller()
+            .ok_or_else(|| self.error(AppError::Unauthenticated))
+    }
+
     /// Converts an application error into a GraphQL error carrying this request's id.
     fn error(&self, error: impl Into<AppError>) -> async_graphql::Error {
         error.into().into_graphql(Some(self.request().request_id()))

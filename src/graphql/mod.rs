@@ -23,7 +23,12 @@ pub use context::RequestContext;
 
 /// Every mutation, one object per domain.
 #[derive(MergedObject, Default)]
-pub struct Mutation(auth::AuthMutation, api_token::ApiTokenMutation);
+pub struct Mutation(
+    auth::AuthMutation,
+    api_token::ApiTokenMutation,
+    project::ProjectMutation,
+    chat::ChatMutation,
+);
 
 /// The executable schema.
 pub type AppSchema = Schema<query::Query, Mutation, EmptySubscription>;

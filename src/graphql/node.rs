@@ -37,6 +37,15 @@ pub fn decode_global_id(id: &ID) -> AppResult<(String, Uuid)> {
     Ok((type_name.to_owned(), key))
 }
 
+/// The key of a global id of `type_name` given in input field `field`; anything else is a
+/// user error on that field.
+pub fn input_id(id: &ID, type_name: &str, field: &str) -> AppResult<Uuid> {
+    match decode_global_id(id) {
+        Ok((kind, key)) if kind == type_name => Ok(key),
+        _ => Err(crate::error::FieldError::input(field, "INVALID_ID", format!("not the id of a {type_name}")).into()),
+    }
+}
+
 /// Default number of items of a list field.
 pub const DEFAULT_PAGE_SIZE: i32 = 20;
 /// Largest number of items a list field returns at once.

@@ -1,17 +1,24 @@
-//! The `Project` type.
+//! The `Project` type and project membership mutations.
 
-use async_graphql::{Context, ID, Object, Result};
+use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::{
+    auth::{UserError, user_errors},
     chat::Chat,
     context::ContextExt,
     loaders::{ChatsByProject, OrganizationById},
-    node::{global_id, page_size},
+    node::{global_id, input_id, page_size},
     organization::Organization,
 };
-use crate::{db::enums::ProjectStatus, error::AppError, models::project::ProjectRow};
+use crate::{
+    auth::grant::{self, Permission, Place},
+    db::enums::ProjectStatus,
+    error::AppError,
+    models::project::ProjectRow,
+    services::members,
+};
 
 /// A workspace inside an organization, holding chats, documents and settings.
 pub struct Project(pub ProjectRow);
@@ -89,5 +96,101 @@ impl Project {
             .await
             .map_err(|e| ctx.error(e))?;
         Ok(rows.unwrap_or_default().into_iter().map(Chat).collect())
+    }
+}
+
+/// A role in a project.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+pub enum ProjectRole {
+    /// Owns the project (not assignable through `setProjectMemberRole`).
+    Owner,
+    /// Administers the project.
+    Admin,
+    /// Reads and writes chats and documents.
+    Member,
+    /// Reads and never writes.
+    Viewer,
+}
+
+impl ProjectRole {
+    fn role_name(self) -> &'static str {
+        match self {
+            ProjectRole::Owner => "owner",
+            ProjectRole::Admin => "admin",
+            ProjectRole::Member => "member",
+            ProjectRole::Viewer => "viewer",
+        }
+    }
+}
+
+/// Input of `setProjectMemberRole`.
+#[derive(InputObject)]
+pub struct SetProjectMemberRoleInput {
+    /// The project (needs `project.members.manage` there).
+    pub project_id: ID,
+    /// The user: a member of the project's organization.
+    pub user_id: ID,
+    /// The role to give (ADMIN, MEMBER or VIEWER).
+    pub role: ProjectRole,
+}
+
+/// A user's membership in a project.
+#[derive(SimpleObject)]
+pub struct ProjectMembership {
+    /// The project.
+    pub project_id: ID,
+    /// The member.
+    pub user_id: ID,
+    /// Their role now.
+    pub role: ProjectRole,
+}
+
+/// The result of `setProjectMemberRole`.
+#[derive(SimpleObject)]
+pub struct SetProjectMemberRolePayload {
+    /// The membership as it is now, unless there were user errors.
+    pub membership: Option<ProjectMembership>,
+    /// What was wrong with the input.
+    pub user_errors: Vec<UserError>,
+}
+
+/// Project membership mutations.
+#[derive(Default)]
+pub struct ProjectMutation;
+
+#[Object]
+impl ProjectMutation {
+    /// Adds a member of the organization to a project with a role, or changes their role.
+    /// Audited.
+    async fn set_project_member_role(
+        &self,
+        ctx: &Context<'_>,
+        input: SetProjectMemberRoleInput,
+    ) -> Result<SetProjectMemberRolePayload> {
+        let request = ctx.request();
+        let mut conn = ctx.conn().await?;
+        let result = async {
+            let project_id = input_id(&input.project_id, "Project", "projectId")?;
+            let user_id = input_id(&input.user_id, "User", "userId")?;
+            let grant = grant::authorize(
+                &mut conn,
+                request.caller(),
+                request.scope().await?,
+                Place::Project(project_id),
+                Permission::ProjectMembersManage,
+            )
+            .await?;
+            members::set_project_role(&mut conn, &grant, request.client(), user_id, input.role.role_name()).await
+        }
+        .await;
+        let (member, user_errors) = user_errors(result).map_err(|e| ctx.error(e))?;
+        Ok(SetProjectMemberRolePayload {
+            membership: member.map(|m| ProjectMembership {
+                project_id: global_id("Project", m.project_id),
+                user_id: global_id("User", m.user_id),
+                role: input.role,
+            }),
+            user_errors,
+        })
     }
 }

@@ -79,3 +79,10 @@ impl ChatRow {
         condition: "$3 OR c.visibility <> 'private' OR c.user_id = $5",
     };
 }
+
+impl ChatRow {
+    /// Deletes a chat (its messages, feedback and streams go with it; usage records stay).
+    pub async fn delete(conn: &mut diesel_async::AsyncPgConnection, id: Uuid) -> QueryResult<usize> {
+        diesel::delete(chats::table.find(id)).execute(conn).await
+    }
+}

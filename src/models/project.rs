@@ -109,6 +109,34 @@ pub struct ProjectMemberPatch {
 
 insert_returning!(NewProjectMember => ProjectMemberRow, project_members);
 
+impl ProjectMemberRow {
+    /// The membership of `user_id` in `project_id`, if any.
+    pub async fn find(
+        conn: &mut diesel_async::AsyncPgConnection,
+        project_id: Uuid,
+        user_id: Uuid,
+    ) -> QueryResult<Option<Self>> {
+        project_members::table
+            .find((project_id, user_id))
+            .select(Self::as_select())
+            .first(conn)
+            .await
+            .optional()
+    }
+
+    /// Adds `user_id` to the project with `role_id`, or changes their role.
+    pub async fn upsert(conn: &mut diesel_async::AsyncPgConnection, new: &NewProjectMember) -> QueryResult<Self> {
+        diesel::insert_into(project_members::table)
+            .values(new)
+            .on_conflict((project_members::project_id, project_members::user_id))
+            .do_update()
+            .set(project_members::role_id.eq(new.role_id))
+            .returning(Self::as_returning())
+            .get_result(conn)
+            .await
+    }
+}
+
 /// Generation defaults, enabled models and tools, branding and free custom values of a project.
 #[derive(Debug, Clone, PartialEq, Queryable, QueryableByName, Selectable, Identifiable, Associations)]
 #[diesel(table_name = project_settings, check_for_backend(diesel::pg::Pg))]

@@ -4,5 +4,7 @@
 pub mod api_tokens;
 pub mod audit;
 pub mod auth;
+pub mod chats;
+pub mod members;
 pub mod seed;
 pub mod sign_in_limits;

@@ -13,3 +13,4 @@ mod models;
 mod schema;
 mod seed;
 mod support;
+mod writes;

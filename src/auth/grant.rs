@@ -1,0 +1,179 @@
+//! The authorization core for writes. A caller's rights in a place are the union of the
+//! permissions of their platform roles, their organization role there and their project role
+//! there (`roles`, `role_permissions`); a platform admin holds every permission.
+//!
+//! Every service that changes tenant data takes a [`Grant`], and the only way to get one is
+//! [`authorize`], which checks that the caller may see the place (otherwise NOT_FOUND, so ids
+//! cannot be probed) and holds the permission there (otherwise FORBIDDEN). The grant carries
+//! the place's ids, so a write cannot aim at another place than the one checked.
+
+use diesel::{
+    QueryableByName,
+    sql_types::{Nullable, Text, Uuid as SqlUuid},
+};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use super::authz::Scope;
+use crate::{
+    error::{AppError, AppResult},
+    models::{organization::OrganizationRow, project::ProjectRow},
+    services::auth::Caller,
+};
+
+/// A permission of the `permissions` table that writes check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Permission {
+    /// Read and change platform-wide configuration.
+    PlatformConfigure,
+    /// Create, rotate and delete provider credentials.
+    CredentialsManage,
+    /// Add, remove and change the roles of project members.
+    ProjectMembersManage,
+    /// Change a project, its settings and quota.
+    ProjectUpdate,
+    /// Create chats and post messages.
+    ChatWrite,
+}
+
+impl Permission {
+    /// The name in the `permissions` table.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Permission::PlatformConfigure => "platform.configure",
+            Permission::CredentialsManage => "credentials.manage",
+            Permission::ProjectMembersManage => "project.members.manage",
+            Permission::ProjectUpdate => "project.update",
+            Permission::ChatWrite => "chat.write",
+        }
+    }
+}
+
+/// Where a write happens.
+#[derive(Debug, Clone, Copy)]
+pub enum Place {
+    /// An organization (and nothing narrower).
+    Organization(Uuid),
+    /// A project (and its organization).
+    Project(Uuid),
+}
+
+/// Proof that a caller holds a permission in a place. Made only by [`authorize`].
+#[derive(Debug, Clone)]
+pub struct Grant {
+    caller: Caller,
+    organization_id: Uuid,
+    project_id: Option<Uuid>,
+    permissions: Vec<String>,
+}
+
+impl Grant {
+    /// Who was granted.
+    pub fn caller(&self) -> &Caller {
+        &self.caller
+    }
+
+    /// The organization of the place.
+    pub fn organization_id(&self) -> Uuid {
+        self.organization_id
+    }
+
+    /// The project, when the place is one.
+    pub fn project_id(&self) -> Option<Uuid> {
+        self.project_id
+    }
+
+    /// Whether the caller also holds `permission` in this place.
+    pub fn allows(&self, permission: Permission) -> bool {
+        self.permissions.iter().any(|p| p == permission.as_str())
+    }
+}
+
+#[derive(QueryableByName)]
+struct Name {
+    #[diesel(sql_type = Text)]
+    name: String,
+}
+
+/// Checks that the caller may see `place` and holds `permission` there.
+pub async fn authorize(
+    conn: &mut AsyncPgConnection,
+    caller: Option<&Caller>,
+    scope: &Scope,
+    place: Place,
+    permission: Permission,
+) -> AppResult<Grant> {
+    let caller = caller.ok_or(AppError::Unauthenticated)?;
+    let (organization_id, project_id) = match place {
+        Place::Organization(id) => {
+            let live = OrganizationRow::find(conn, id)
+                .await?
+                .filter(|o| o.deleted_at.is_none());
+            match live {
+                Some(organization) if scope.sees_organization(id) => (organization.id, None),
+                _ => return Err(AppError::NotFound("organization")),
+            }
+        }
+        Place::Project(id) => {
+            let live = ProjectRow::find(conn, id).await?.filter(|p| p.deleted_at.is_none());
+            match live {
+                Some(project) if scope.sees_project(id) => (project.organization_id, Some(project.id)),
+                _ => return Err(AppError::NotFound("project")),
+            }
+        }
+    };
+    let permissions = permissions_in(conn, caller, organization_id, project_id).await?;
+    if !permissions.iter().any(|p| p == permission.as_str()) {
+        return Err(AppError::Forbidden);
+    }
+    Ok(Grant {
+        caller: caller.clone(),
+        organization_id,
+        project_id,
+        permissions,
+    })
+}
+
+/// Checks a platform-wide permission (no tenant place): only platform roles count.
+pub async fn authorize_platform(
+    conn: &mut AsyncPgConnection,
+    caller: Option<&Caller>,
+    permission: Permission,
+) -> AppResult<Caller> {
+    let caller = caller.ok_or(AppError::Unauthenticated)?;
+    if caller.narrowed_to.is_some() {
+        return Err(AppError::Forbidden);
+    }
+    let permissions = permissions_in(conn, caller, Uuid::nil(), None).await?;
+    if permissions.iter().any(|p| p == permission.as_str()) {
+        Ok(caller.clone())
+    } else {
+        Err(AppError::Forbidden)
+    }
+}
+
+/// The union of the caller's platform, organization and project role permissions (one query);
+/// every permission for a platform admin.
+async fn permissions_in(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    organization_id: Uuid,
+    project_id: Option<Uuid>,
+) -> AppResult<Vec<String>> {
+    let rows: Vec<Name> = diesel::sql_query(
+        "SELECT DISTINCT p.name FROM permissions p \
+         LEFT JOIN role_permissions rp ON rp.permission_id = p.id \
+         WHERE $4 OR rp.role_id IN ( \
+             SELECT role_id FROM user_roles WHERE user_id = $1 \
+             UNION ALL SELECT role_id FROM organization_members WHERE user_id = $1 AND organization_id = $2 \
+             UNION ALL SELECT role_id FROM project_members WHERE user_id = $1 AND project_id = $3) \
+         ORDER BY p.name",
+    )
+    .bind::<SqlUuid, _>(caller.user.id)
+    .bind::<SqlUuid, _>(organization_id)
+    .bind::<Nullable<SqlUuid>, _>(project_id)
+    .bind::<diesel::sql_types::Bool, _>(caller.user.is_platform_admin)
+    .load(conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| r.name).collect())
+}
