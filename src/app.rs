@@ -30,8 +30,8 @@ pub struct AppState {
     pub authenticator: Arc<Authenticator>,
 }
 
-/// Builds the token settings: the configured JWT secret, or a development secret kept in the
-/// data directory.
+/// Builds the token and encryption settings: the configured JWT secret and encryption key, or
+/// development ones kept in the data directory.
 pub fn authenticator(config: &AuthConfig, data_dir: &Path) -> anyhow::Result<Authenticator> {
     let secret = match &config.jwt_secret {
         Some(secret) => SecretString::from(secret.clone()),
@@ -49,7 +49,13 @@ pub fn authenticator(config: &AuthConfig, data_dir: &Path) -> anyhow::Result<Aut
         config.sign_in_failures_per_email > 0 && config.sign_in_failures_per_address > 0,
         "CHATGRAPH_SIGN_IN_FAILURES_PER_EMAIL and CHATGRAPH_SIGN_IN_FAILURES_PER_ADDRESS must be positive"
     );
+    let encryption_key = match &config.encryption_key {
+        Some(key) => SecretString::from(key.clone()),
+        None => crypto::load_or_create_dev_secret(data_dir, crypto::DEV_KEY_FILE, "CHATGRAPH_ENCRYPTION_KEY")?,
+    };
+    let keyring = crypto::Keyring::parse(&encryption_key).context("CHATGRAPH_ENCRYPTION_KEY")?;
     Ok(Authenticator {
+        keyring,
         access_tokens: AccessTokens::new(
             &secret,
             ISSUER,

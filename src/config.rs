@@ -77,7 +77,7 @@ pub struct ServeConfig {
     pub graphiql_assets: PathBuf,
 }
 
-/// Token settings.
+/// Token, encryption and sign-in limit settings.
 #[derive(Debug, Clone, clap::Args)]
 pub struct AuthConfig {
     /// Secret that signs access tokens (at least 32 bytes). Unset: a random secret generated
@@ -92,6 +92,12 @@ pub struct AuthConfig {
     /// How long a refresh token (and an idle session) lives, in days.
     #[arg(long, env = "CHATGRAPH_REFRESH_TOKEN_TTL_DAYS", default_value_t = 30)]
     pub refresh_token_ttl_days: i64,
+
+    /// Key(s) encrypting provider credentials at rest: one base64 AES-256 key, or
+    /// `VERSION:BASE64` entries separated by commas, current key first (rotation). Unset: a
+    /// random key generated once in the data directory (development only).
+    #[arg(long, env = "CHATGRAPH_ENCRYPTION_KEY", hide_env_values = true)]
+    pub encryption_key: Option<String>,
 
     /// Failed sign-ins allowed per email address and hour.
     #[arg(long, env = "CHATGRAPH_SIGN_IN_FAILURES_PER_EMAIL", default_value_t = 10)]

@@ -13,7 +13,7 @@ use super::{
     project::Project,
 };
 use crate::{
-    auth::grant::{self, Permission, Place},
+    auth::grant::{Permission, Place},
     db::enums::ChatVisibility,
     error::AppError,
     models::chat::ChatRow,
@@ -161,15 +161,9 @@ impl ChatMutation {
         let mut conn = ctx.conn().await?;
         let result = async {
             let project_id = input_id(&input.project_id, "Project", "projectId")?;
-            let scope = request.scope().await?;
-            let grant = grant::authorize(
-                &mut conn,
-                request.caller(),
-                scope,
-                Place::Project(project_id),
-                Permission::ChatWrite,
-            )
-            .await?;
+            let grant = request
+                .authorize(&mut conn, Place::Project(project_id), Permission::ChatWrite)
+                .await?;
             chats::create(&mut conn, &grant, input.title.as_deref(), input.visibility).await
         }
         .await;

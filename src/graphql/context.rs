@@ -5,10 +5,14 @@
 use std::sync::Arc;
 
 use async_graphql::{Context, dataloader::DataLoader};
+use diesel_async::AsyncPgConnection;
 
 use super::loaders::DbLoader;
 use crate::{
-    auth::authz::{LazyScope, Scope},
+    auth::{
+        authz::{LazyScope, Scope},
+        grant::{self, Grant, Permission, Place},
+    },
     db::{Pool, PooledConn},
     error::AppError,
     services::auth::{Authenticator, Caller, ClientInfo},
@@ -60,6 +64,17 @@ impl RequestContext {
     /// What the caller may read (computed on first use).
     pub async fn scope(&self) -> Result<&Scope, AppError> {
         self.scope.get().await
+    }
+
+    /// The caller's grant of `permission` in `place`, checked by the authorization core.
+    pub async fn authorize(
+        &self,
+        conn: &mut AsyncPgConnection,
+        place: Place,
+        permission: Permission,
+    ) -> Result<Grant, AppError> {
+        let scope = self.scope().await?;
+        grant::authorize(conn, self.caller(), scope, place, permission).await
     }
 
     /// Where the request comes from.

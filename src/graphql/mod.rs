@@ -9,10 +9,12 @@ pub mod api_token;
 pub mod auth;
 pub mod chat;
 pub mod context;
+pub mod credential;
 pub mod loaders;
 pub mod message;
 pub mod node;
 pub mod organization;
+pub mod platform;
 pub mod project;
 pub mod query;
 pub mod user;
@@ -28,6 +30,8 @@ pub struct Mutation(
     api_token::ApiTokenMutation,
     project::ProjectMutation,
     chat::ChatMutation,
+    credential::CredentialMutation,
+    platform::PlatformMutation,
 );
 
 /// The executable schema.

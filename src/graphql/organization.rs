@@ -6,13 +6,16 @@ use uuid::Uuid;
 
 use super::{
     context::ContextExt,
+    credential::Credential,
     loaders::ProjectsByOrganization,
     node::{global_id, page_size},
     project::Project,
 };
 use crate::{
+    auth::grant::{Permission, Place},
     db::enums::{OrganizationPlan, OrganizationStatus},
     models::organization::OrganizationRow,
+    services::credentials,
 };
 
 /// A tenant: the organization that owns projects, members and credentials.
@@ -81,5 +84,21 @@ impl Organization {
             .await
             .map_err(|e| ctx.error(e))?;
         Ok(rows.unwrap_or_default().into_iter().map(Project).collect())
+    }
+
+    /// Provider credentials of this organization: name, type and dates, never the secret.
+    /// Needs `credentials.manage` (FORBIDDEN otherwise).
+    async fn credentials(&self, ctx: &Context<'_>) -> Result<Vec<Credential>> {
+        let request = ctx.request();
+        let mut conn = ctx.conn().await?;
+        let result = async {
+            let grant = request
+                .authorize(&mut conn, Place::Organization(self.0.id), Permission::CredentialsManage)
+                .await?;
+            credentials::list(&mut conn, &grant).await
+        }
+        .await;
+        let rows = result.map_err(|e| ctx.error(e))?;
+        Ok(rows.into_iter().map(Credential).collect())
     }
 }

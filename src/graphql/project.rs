@@ -13,7 +13,7 @@ use super::{
     organization::Organization,
 };
 use crate::{
-    auth::grant::{self, Permission, Place},
+    auth::grant::{Permission, Place},
     db::enums::ProjectStatus,
     error::AppError,
     models::project::ProjectRow,
@@ -172,14 +172,9 @@ impl ProjectMutation {
         let result = async {
             let project_id = input_id(&input.project_id, "Project", "projectId")?;
             let user_id = input_id(&input.user_id, "User", "userId")?;
-            let grant = grant::authorize(
-                &mut conn,
-                request.caller(),
-                request.scope().await?,
-                Place::Project(project_id),
-                Permission::ProjectMembersManage,
-            )
-            .await?;
+            let grant = request
+                .authorize(&mut conn, Place::Project(project_id), Permission::ProjectMembersManage)
+                .await?;
             members::set_project_role(&mut conn, &grant, request.client(), user_id, input.role.role_name()).await
         }
         .await;

@@ -9,6 +9,7 @@ use super::{
     message::Message,
     node::{Node, decode_global_id, page_size},
     organization::Organization,
+    platform::PlatformConfig,
     project::Project,
     user::User,
 };
@@ -42,6 +43,11 @@ impl Query {
             .await
             .map_err(|e| ctx.error(e))?;
         Ok(rows.into_iter().map(Organization).collect())
+    }
+
+    /// Platform-wide configuration, by key. Platform admins only (FORBIDDEN otherwise).
+    async fn platform_configs(&self, ctx: &Context<'_>) -> Result<Vec<PlatformConfig>> {
+        super::platform::list(ctx).await
     }
 
     /// Fetches any object by its global id; null when there is no such object.

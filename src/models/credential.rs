@@ -51,3 +51,29 @@ pub struct CredentialPatch {
 find_by_id!(CredentialRow, credentials);
 insert_returning!(NewCredential => CredentialRow, credentials);
 update_returning!(CredentialPatch => CredentialRow, credentials);
+
+impl CredentialRow {
+    /// The credentials of an organization, by name.
+    pub async fn for_organization(
+        conn: &mut diesel_async::AsyncPgConnection,
+        organization_id: Uuid,
+    ) -> QueryResult<Vec<Self>> {
+        credentials::table
+            .filter(credentials::organization_id.eq(organization_id))
+            .order(credentials::name)
+            .select(Self::as_select())
+            .load(conn)
+            .await
+    }
+
+    /// Deletes a credential.
+    pub async fn delete(conn: &mut diesel_async::AsyncPgConnection, id: Uuid) -> QueryResult<usize> {
+        diesel::delete(credentials::table.find(id)).execute(conn).await
+    }
+
+    /// The associated data a credential's ciphertext is bound to: its own id, so a value
+    /// copied into another row does not decrypt.
+    pub fn associated_data(id: Uuid) -> Vec<u8> {
+        format!("credentials:{id}").into_bytes()
+    }
+}

@@ -45,3 +45,30 @@ pub struct PlatformConfigPatch {
 find_by_id!(PlatformConfigRow, platform_configs);
 insert_returning!(NewPlatformConfig => PlatformConfigRow, platform_configs);
 update_returning!(PlatformConfigPatch => PlatformConfigRow, platform_configs);
+
+impl PlatformConfigRow {
+    /// Every entry, by key.
+    pub async fn list(conn: &mut diesel_async::AsyncPgConnection) -> QueryResult<Vec<Self>> {
+        platform_configs::table
+            .order(platform_configs::key)
+            .select(Self::as_select())
+            .load(conn)
+            .await
+    }
+
+    /// Sets the entry `key` (creating it when missing).
+    pub async fn upsert(conn: &mut diesel_async::AsyncPgConnection, new: &NewPlatformConfig) -> QueryResult<Self> {
+        diesel::insert_into(platform_configs::table)
+            .values(new)
+            .on_conflict(platform_configs::key)
+            .do_update()
+            .set((
+                platform_configs::value.eq(&new.value),
+                platform_configs::description.eq(&new.description),
+                platform_configs::updated_by.eq(new.updated_by),
+            ))
+            .returning(Self::as_returning())
+            .get_result(conn)
+            .await
+    }
+}

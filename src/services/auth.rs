@@ -20,6 +20,7 @@ use super::{
 };
 use crate::{
     auth::{
+        crypto::Keyring,
         password,
         tokens::{self, AccessTokens, TokenKind},
     },
@@ -39,8 +40,10 @@ use crate::{
     },
 };
 
-/// Token settings shared by every request.
+/// Token, encryption and sign-in limit settings shared by every request.
 pub struct Authenticator {
+    /// Encrypts and decrypts credentials at rest.
+    pub keyring: Keyring,
     /// Issues and verifies access tokens.
     pub access_tokens: AccessTokens,
     /// How long a refresh token (and so a session without activity) lives.

@@ -5,6 +5,8 @@ pub mod api_tokens;
 pub mod audit;
 pub mod auth;
 pub mod chats;
+pub mod credentials;
 pub mod members;
+pub mod platform;
 pub mod seed;
 pub mod sign_in_limits;

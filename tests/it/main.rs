@@ -11,6 +11,7 @@ mod http;
 mod isolation;
 mod models;
 mod schema;
+mod secrets;
 mod seed;
 mod support;
 mod writes;

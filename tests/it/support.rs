@@ -239,6 +239,9 @@ pub async fn name(conn: &mut AsyncPgConnection, query: &str) -> Option<String> {
         .map(|r| r.name)
 }
 
+/// The credential encryption key of the tests (base64 of 32 bytes).
+pub const TEST_ENCRYPTION_KEY: &str = "dGVzdCBrZXkgb2YgZXhhY3RseSB0aGlydHktdHdvIGI=";
+
 /// Token settings for tests (a fixed secret; 15-minute access tokens, 30-day refresh tokens;
 /// 5 failed sign-ins per email and 8 per client address an hour).
 pub fn authenticator() -> std::sync::Arc<chatgraph::services::auth::Authenticator> {
@@ -246,6 +249,7 @@ pub fn authenticator() -> std::sync::Arc<chatgraph::services::auth::Authenticato
         jwt_secret: Some("test secret of at least thirty-two bytes".into()),
         access_token_ttl_secs: 900,
         refresh_token_ttl_days: 30,
+        encryption_key: Some(TEST_ENCRYPTION_KEY.into()),
         sign_in_failures_per_email: 5,
         sign_in_failures_per_address: 8,
     };

@@ -1,0 +1,169 @@
+//! The `Credential` type (name, type and dates, never the secret) and the mutations that
+//! store and delete provider credentials.
+
+use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
+use chrono::{DateTime, Utc};
+use secrecy::SecretString;
+
+use super::{
+    auth::{UserError, user_errors},
+    context::ContextExt,
+    node::{global_id, input_id},
+};
+use crate::{
+    auth::grant::{Permission, Place},
+    db::enums::CredentialType,
+    models::credential::CredentialRow,
+    services::credentials,
+};
+
+/// A secret for an outside service (an API key, a token), kept encrypted. Only its name, type
+/// and dates are ever shown.
+pub struct Credential(pub CredentialRow);
+
+#[Object]
+impl Credential {
+    /// Globally unique, opaque id of this object.
+    pub async fn id(&self) -> ID {
+        global_id("Credential", self.0.id)
+    }
+
+    /// Name, unique within the organization.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    /// Which service it is for.
+    async fn credential_type(&self) -> CredentialType {
+        self.0.credential_type
+    }
+
+    /// When a request last used it.
+    async fn last_used_at(&self) -> Option<DateTime<Utc>> {
+        self.0.last_used_at
+    }
+
+    /// When it was stored.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+
+    /// When it last changed.
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+}
+
+/// Input of `createCredential`.
+#[derive(InputObject)]
+pub struct CreateCredentialInput {
+    /// The organization (needs `credentials.manage` there).
+    pub organization_id: ID,
+    /// Name, unique within the organization (1 to 100 characters).
+    pub name: String,
+    /// Which service it is for.
+    pub credential_type: CredentialType,
+    /// The secret itself (1 to 16 KiB). Stored encrypted; never shown again.
+    pub secret: String,
+}
+
+/// Input of `deleteCredential`.
+#[derive(InputObject)]
+pub struct DeleteCredentialInput {
+    /// The credential to delete.
+    pub id: ID,
+}
+
+/// The result of `createCredential`.
+#[derive(SimpleObject)]
+pub struct CreateCredentialPayload {
+    /// The stored credential, unless there were user errors.
+    pub credential: Option<Credential>,
+    /// What was wrong with the input.
+    pub user_errors: Vec<UserError>,
+}
+
+/// The result of `deleteCredential`.
+#[derive(SimpleObject)]
+pub struct DeleteCredentialPayload {
+    /// The id of the deleted credential.
+    pub deleted_credential_id: Option<ID>,
+    /// What was wrong with the input.
+    pub user_errors: Vec<UserError>,
+}
+
+/// Credential mutations.
+#[derive(Default)]
+pub struct CredentialMutation;
+
+#[Object]
+impl CredentialMutation {
+    /// Stores a provider credential, encrypted. Audited.
+    async fn create_credential(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateCredentialInput,
+    ) -> Result<CreateCredentialPayload> {
+        let request = ctx.request();
+        let mut conn = ctx.conn().await?;
+        let secret = SecretString::from(input.secret);
+        let result = async {
+            let organization_id = input_id(&input.organization_id, "Organization", "organizationId")?;
+            let grant = request
+                .authorize(
+                    &mut conn,
+                    Place::Organization(organization_id),
+                    Permission::CredentialsManage,
+                )
+                .await?;
+            let keyring = &request.authenticator().keyring;
+            credentials::create(
+                &mut conn,
+                &grant,
+                keyring,
+                request.client(),
+                &input.name,
+                input.credential_type,
+                &secret,
+            )
+            .await
+        }
+        .await;
+        let (credential, user_errors) = user_errors(result).map_err(|e| ctx.error(e))?;
+        Ok(CreateCredentialPayload {
+            credential: credential.map(Credential),
+            user_errors,
+        })
+    }
+
+    /// Deletes a provider credential. Audited.
+    async fn delete_credential(
+        &self,
+        ctx: &Context<'_>,
+        input: DeleteCredentialInput,
+    ) -> Result<DeleteCredentialPayload> {
+        let request = ctx.request();
+        let mut conn = ctx.conn().await?;
+        let result = async {
+            let id = input_id(&input.id, "Credential", "id")?;
+            let row = CredentialRow::find(&mut conn, id)
+                .await?
+                .ok_or(crate::error::AppError::NotFound("credential"))?;
+            let grant = request
+                .authorize(
+                    &mut conn,
+                    Place::Organization(row.organization_id),
+                    Permission::CredentialsManage,
+                )
+                .await?;
+            credentials::delete(&mut conn, &grant, request.client(), id).await?;
+            Ok(global_id("Credential", id))
+        }
+        .await;
+        let (deleted_credential_id, user_errors) = user_errors(result).map_err(|e| ctx.error(e))?;
+        Ok(DeleteCredentialPayload {
+            deleted_credential_id,
+            user_errors,
+        })
+    }
+}

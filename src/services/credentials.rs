@@ -1,0 +1,122 @@
+//! Provider credentials of an organization: created encrypted (AES-256-GCM, the row's id as
+//! associated data, the current key version recorded), listed without their secret, deleted.
+//! Needs `credentials.manage`; creation and deletion are audited. The API never returns a
+//! secret: only name, type and dates.
+
+use anyhow::anyhow;
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::{audit::AuditEvent, auth::ClientInfo};
+use crate::{
+    auth::{crypto::Keyring, grant::Grant},
+    db::{enums::CredentialType, new_id},
+    error::{AppError, AppResult, FieldError},
+    models::credential::{CredentialRow, NewCredential},
+};
+
+/// Longest secret accepted, in bytes.
+pub const MAX_SECRET_BYTES: usize = 16 * 1024;
+
+/// Stores a new credential of the granted organization.
+pub async fn create(
+    conn: &mut AsyncPgConnection,
+    grant: &Grant,
+    keyring: &Keyring,
+    client: &ClientInfo,
+    name: &str,
+    credential_type: CredentialType,
+    secret: &SecretString,
+) -> AppResult<CredentialRow> {
+    let name = name.trim();
+    let mut errors = Vec::new();
+    if name.is_empty() || name.chars().count() > 100 {
+        errors.push(FieldError::input(
+            "name",
+            "INVALID_LENGTH",
+            "name must be 1 to 100 characters",
+        ));
+    }
+    let secret = secret.expose_secret();
+    if secret.is_empty() || secret.len() > MAX_SECRET_BYTES {
+        errors.push(FieldError::input(
+            "secret",
+            "INVALID_LENGTH",
+            format!("secret must be 1 to {MAX_SECRET_BYTES} bytes"),
+        ));
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Invalid(errors));
+    }
+    let id = new_id();
+    let (encrypted_data, key_version) = keyring.encrypt(secret.as_bytes(), &CredentialRow::associated_data(id))?;
+    let new = NewCredential {
+        id,
+        organization_id: grant.organization_id(),
+        name: name.to_owned(),
+        credential_type,
+        encrypted_data,
+        key_version,
+        created_by: Some(grant.caller().user.id),
+    };
+    conn.transaction::<_, AppError, _>(async |conn| {
+        let row = new.insert(conn).await.map_err(|e| match e {
+            diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _) => {
+                AppError::from(FieldError::input(
+                    "name",
+                    "NAME_TAKEN",
+                    "the organization already has a credential with this name",
+                ))
+            }
+            other => other.into(),
+        })?;
+        AuditEvent::new("credential.create")
+            .by(grant.caller())
+            .within(Some(row.organization_id), None)
+            .on("credential", row.id)
+            .details(json!({ "name": row.name, "type": row.credential_type.as_str() }))
+            .record(conn, client)
+            .await?;
+        Ok(row)
+    })
+    .await
+}
+
+/// The credentials of the granted organization (their secrets stay encrypted).
+pub async fn list(conn: &mut AsyncPgConnection, grant: &Grant) -> AppResult<Vec<CredentialRow>> {
+    Ok(CredentialRow::for_organization(conn, grant.organization_id()).await?)
+}
+
+/// Deletes a credential of the granted organization; another organization's is not found.
+pub async fn delete(conn: &mut AsyncPgConnection, grant: &Grant, client: &ClientInfo, id: Uuid) -> AppResult<()> {
+    let row = CredentialRow::find(conn, id)
+        .await?
+        .filter(|c| c.organization_id == grant.organization_id())
+        .ok_or(AppError::NotFound("credential"))?;
+    conn.transaction::<_, AppError, _>(async |conn| {
+        CredentialRow::delete(conn, row.id).await?;
+        AuditEvent::new("credential.delete")
+            .by(grant.caller())
+            .within(Some(row.organization_id), None)
+            .on("credential", row.id)
+            .details(json!({ "name": row.name }))
+            .record(conn, client)
+            .await?;
+        Ok(())
+    })
+    .await
+}
+
+/// The secret of a credential, for calling its provider (never for the API).
+pub fn reveal(keyring: &Keyring, row: &CredentialRow) -> AppResult<SecretString> {
+    let bytes = keyring.decrypt(
+        &row.encrypted_data,
+        row.key_version,
+        &CredentialRow::associated_data(row.id),
+    )?;
+    String::from_utf8(bytes)
+        .map(SecretString::from)
+        .map_err(|_| AppError::Internal(anyhow!("a decrypted credential is not UTF-8")))
+}

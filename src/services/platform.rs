@@ -1,0 +1,70 @@
+//! Platform-wide configuration (`platform_configs`): read and written only by holders of
+//! `platform.configure` (platform admins). Changes are audited.
+
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use serde_json::{Value, json};
+
+use super::{
+    audit::AuditEvent,
+    auth::{Caller, ClientInfo},
+};
+use crate::{
+    db::new_id,
+    error::{AppError, AppResult, FieldError},
+    models::platform_config::{NewPlatformConfig, PlatformConfigRow},
+};
+
+/// Largest configuration value accepted, serialised, in bytes.
+pub const MAX_VALUE_BYTES: usize = 64 * 1024;
+
+/// Sets a configuration entry. `admin` must come from `grant::authorize_platform`.
+pub async fn set(
+    conn: &mut AsyncPgConnection,
+    admin: &Caller,
+    client: &ClientInfo,
+    key: &str,
+    value: Value,
+    description: Option<String>,
+) -> AppResult<PlatformConfigRow> {
+    let mut errors = Vec::new();
+    let key_ok = key.len() <= 128
+        && key.starts_with(|c: char| c.is_ascii_lowercase())
+        && key
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "_.-".contains(c));
+    if !key_ok {
+        errors.push(FieldError::input(
+            "key",
+            "INVALID_KEY",
+            "key must start with a lower-case letter and hold only a-z, 0-9, '_', '.', '-' (at most 128)",
+        ));
+    }
+    if value.to_string().len() > MAX_VALUE_BYTES {
+        errors.push(FieldError::input(
+            "value",
+            "TOO_LARGE",
+            format!("value must be at most {MAX_VALUE_BYTES} bytes"),
+        ));
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Invalid(errors));
+    }
+    let new = NewPlatformConfig {
+        id: new_id(),
+        key: key.to_owned(),
+        value,
+        description: description.unwrap_or_default(),
+        updated_by: Some(admin.user.id),
+    };
+    conn.transaction::<_, AppError, _>(async |conn| {
+        let row = PlatformConfigRow::upsert(conn, &new).await?;
+        AuditEvent::new("platform_config.set")
+            .by(admin)
+            .on("platform_config", row.id)
+            .details(json!({ "key": row.key }))
+            .record(conn, client)
+            .await?;
+        Ok(row)
+    })
+    .await
+}
