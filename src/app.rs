@@ -8,7 +8,7 @@ use secrecy::SecretString;
 use tokio::net::TcpListener;
 
 use crate::{
-    auth::{crypto, tokens::AccessTokens},
+    auth::{crypto, oidc::OidcProviders, tokens::AccessTokens},
     config::{AuthConfig, DatabaseConfig, ServeConfig},
     db::{self, Pool, cluster::LocalCluster, migrate},
     graphql::{self, AppSchema},
@@ -54,8 +54,10 @@ pub fn authenticator(config: &AuthConfig, data_dir: &Path) -> anyhow::Result<Aut
         None => crypto::load_or_create_dev_secret(data_dir, crypto::DEV_KEY_FILE, "CHATGRAPH_ENCRYPTION_KEY")?,
     };
     let keyring = crypto::Keyring::parse(&encryption_key).context("CHATGRAPH_ENCRYPTION_KEY")?;
+    let oidc = OidcProviders::from_config(config.oidc_providers.as_deref())?;
     Ok(Authenticator {
         keyring,
+        oidc,
         access_tokens: AccessTokens::new(
             &secret,
             ISSUER,

@@ -99,6 +99,11 @@ pub struct AuthConfig {
     #[arg(long, env = "CHATGRAPH_ENCRYPTION_KEY", hide_env_values = true)]
     pub encryption_key: Option<String>,
 
+    /// OpenID Connect providers for `signInWithIdToken`, as a JSON list of
+    /// `{"name", "issuers", "audiences", "jwks"}` (jwks: an HTTPS URL or a file path).
+    #[arg(long, env = "CHATGRAPH_OIDC_PROVIDERS")]
+    pub oidc_providers: Option<String>,
+
     /// Failed sign-ins allowed per email address and hour.
     #[arg(long, env = "CHATGRAPH_SIGN_IN_FAILURES_PER_EMAIL", default_value_t = 10)]
     pub sign_in_failures_per_email: i32,

@@ -4,5 +4,6 @@
 pub mod authz;
 pub mod crypto;
 pub mod grant;
+pub mod oidc;
 pub mod password;
 pub mod tokens;

@@ -635,6 +635,22 @@ diesel::table! {
     use diesel::sql_types::*;
     use pgvector::sql_types::*;
 
+    user_identities (id) {
+        id -> Uuid,
+        user_id -> Uuid,
+        issuer -> Text,
+        subject -> Text,
+        email -> Nullable<Text>,
+        last_sign_in_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use pgvector::sql_types::*;
+
     user_roles (user_id, role_id) {
         user_id -> Uuid,
         role_id -> Uuid,
@@ -752,6 +768,7 @@ diesel::joinable!(usage_events -> messages (message_id));
 diesel::joinable!(usage_events -> organizations (organization_id));
 diesel::joinable!(usage_events -> projects (project_id));
 diesel::joinable!(usage_events -> users (user_id));
+diesel::joinable!(user_identities -> users (user_id));
 diesel::joinable!(user_roles -> users (user_id));
 diesel::joinable!(users -> organizations (default_organization_id));
 diesel::joinable!(webhook_subscriptions -> projects (project_id));
@@ -791,6 +808,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     roles,
     sessions,
     usage_events,
+    user_identities,
     user_roles,
     users,
     webhook_subscriptions,

@@ -9,8 +9,14 @@ use secrecy::ExposeSecret;
 use super::{context::ContextExt, user::User};
 use crate::{
     error::{AppError, FieldError},
-    services::auth::{self, IssuedSession, SignUp},
+    services::{
+        auth::{self, IssuedSession, SignUp},
+        oidc,
+    },
 };
+
+/// Longest ID token accepted (real ones are 1 to 2 KiB).
+const MAX_ID_TOKEN_BYTES: usize = 16 * 1024;
 
 /// A validation or business-rule failure, for a client to show next to the input it concerns.
 #[derive(SimpleObject)]
@@ -112,6 +118,15 @@ pub struct SignInInput {
     pub password: String,
 }
 
+/// Input of `signInWithIdToken`.
+#[derive(InputObject)]
+pub struct SignInWithIdTokenInput {
+    /// The configured identity provider that issued the token (e.g. `google`).
+    pub provider: String,
+    /// The OpenID Connect ID token (a JWT signed by the provider).
+    pub id_token: String,
+}
+
 /// Input of `refreshSession`.
 #[derive(InputObject)]
 pub struct RefreshSessionInput {
@@ -155,6 +170,31 @@ impl AuthMutation {
             request.client(),
         )
         .await;
+        let (session, user_errors) = user_errors(result).map_err(|e| ctx.error(e))?;
+        Ok(AuthPayload {
+            session: session.map(AuthSession),
+            user_errors,
+        })
+    }
+
+    /// Signs in with an OpenID Connect ID token (Google or another configured issuer),
+    /// verified against the provider's keys. The first sign-in creates the account (or links
+    /// the one with the email the provider verified).
+    async fn sign_in_with_id_token(&self, ctx: &Context<'_>, input: SignInWithIdTokenInput) -> Result<AuthPayload> {
+        let request = ctx.request();
+        let mut conn = ctx.conn().await?;
+        let result = if input.id_token.len() > MAX_ID_TOKEN_BYTES {
+            Err(FieldError::input("idToken", "INVALID_ID_TOKEN", "the ID token is not valid").into())
+        } else {
+            oidc::sign_in_with_id_token(
+                &mut conn,
+                request.authenticator(),
+                &input.provider,
+                &input.id_token,
+                request.client(),
+            )
+            .await
+        };
         let (session, user_errors) = user_errors(result).map_err(|e| ctx.error(e))?;
         Ok(AuthPayload {
             session: session.map(AuthSession),

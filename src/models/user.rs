@@ -102,6 +102,16 @@ impl UserRow {
             .await
             .optional()
     }
+
+    /// Finds the user with this Google subject.
+    pub async fn find_by_google_sub(conn: &mut AsyncPgConnection, subject: &str) -> QueryResult<Option<Self>> {
+        users::table
+            .filter(users::google_sub.eq(subject))
+            .select(Self::as_select())
+            .first(conn)
+            .await
+            .optional()
+    }
 }
 
 /// A platform-scope role held by a user.

@@ -21,6 +21,7 @@ use super::{
 use crate::{
     auth::{
         crypto::Keyring,
+        oidc::OidcProviders,
         password,
         tokens::{self, AccessTokens, TokenKind},
     },
@@ -50,6 +51,8 @@ pub struct Authenticator {
     pub refresh_lifetime: Duration,
     /// How many failed sign-ins are allowed.
     pub sign_in_limits: SignInLimits,
+    /// OpenID Connect providers whose ID tokens sign users in.
+    pub oidc: OidcProviders,
 }
 
 /// Where a request comes from, recorded with sessions (and audit rows).
@@ -228,7 +231,7 @@ pub async fn sign_in(
 }
 
 /// Records a sign-in and opens its session (inside the caller's transaction).
-async fn log_in(
+pub(super) async fn log_in(
     conn: &mut AsyncPgConnection,
     auth: &Authenticator,
     user_id: Uuid,
@@ -405,7 +408,7 @@ pub async fn authenticate(conn: &mut AsyncPgConnection, auth: &Authenticator, be
     })
 }
 
-fn is_active(user: &UserRow) -> bool {
+pub(super) fn is_active(user: &UserRow) -> bool {
     user.status == UserStatus::Active && user.deleted_at.is_none()
 }
 
@@ -441,7 +444,7 @@ pub fn validate_email(email: &str) -> Result<(), FieldError> {
 }
 
 /// The personal organization, its default project and a default chat of a new user.
-async fn create_personal_workspace(conn: &mut AsyncPgConnection, user: &UserRow) -> AppResult<()> {
+pub(super) async fn create_personal_workspace(conn: &mut AsyncPgConnection, user: &UserRow) -> AppResult<()> {
     let organization = NewOrganization {
         id: new_id(),
         name: format!("{}'s workspace", user.name),
@@ -536,7 +539,7 @@ async fn open_session(
     Ok((session.id, refresh.secret, expires_at))
 }
 
-fn issue(
+pub(super) fn issue(
     auth: &Authenticator,
     user: UserRow,
     (session_id, refresh_token, refresh_expires_at): (Uuid, SecretString, DateTime<Utc>),

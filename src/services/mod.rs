@@ -7,6 +7,7 @@ pub mod auth;
 pub mod chats;
 pub mod credentials;
 pub mod members;
+pub mod oidc;
 pub mod platform;
 pub mod seed;
 pub mod sign_in_limits;

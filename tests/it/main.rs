@@ -10,6 +10,7 @@ mod fixtures;
 mod http;
 mod isolation;
 mod models;
+mod oidc;
 mod schema;
 mod secrets;
 mod seed;

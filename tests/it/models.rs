@@ -8,8 +8,9 @@ use chatgraph::{
     db::{enums::*, new_id, schema::document_chunks},
     models::{
         analytics_event::*, api_token::*, artifact::*, assistant::*, audit_log::*, chat::*, credential::*,
-        datasource::*, document::*, error_log::*, file::*, job::*, message::*, organization::*, platform_config::*,
-        project::*, rate_limit::*, repository::*, role::*, session::*, usage_event::*, user::*, webhook::*,
+        datasource::*, document::*, error_log::*, file::*, identity::*, job::*, message::*, organization::*,
+        platform_config::*, project::*, rate_limit::*, repository::*, role::*, session::*, usage_event::*, user::*,
+        webhook::*,
     },
     providers::embedding::OfflineHashingEmbedder,
 };
@@ -207,6 +208,18 @@ async fn every_model_inserts_and_reads_back() {
     .await
     .expect("quota");
     assert!(quota.reset_at > Utc::now(), "the default reset time lies ahead");
+    round_trip!(
+        conn,
+        UserIdentityRow,
+        NewUserIdentity {
+            id: new_id(),
+            user_id: user.id,
+            issuer: "https://accounts.google.com".into(),
+            subject: "1234567890".into(),
+            email: Some("someone@example.com".into()),
+            last_sign_in_at: Some(Utc::now()),
+        }
+    );
     let window_start = Utc::now() - Duration::minutes(5);
     round_trip!(
         conn,

@@ -44,6 +44,7 @@ const TABLES: &[&str] = &[
     "roles",
     "sessions",
     "usage_events",
+    "user_identities",
     "user_roles",
     "users",
     "webhook_subscriptions",

@@ -245,11 +245,17 @@ pub const TEST_ENCRYPTION_KEY: &str = "dGVzdCBrZXkgb2YgZXhhY3RseSB0aGlydHktdHdvI
 /// Token settings for tests (a fixed secret; 15-minute access tokens, 30-day refresh tokens;
 /// 5 failed sign-ins per email and 8 per client address an hour).
 pub fn authenticator() -> std::sync::Arc<chatgraph::services::auth::Authenticator> {
+    authenticator_with_oidc(None)
+}
+
+/// [`authenticator`] with these OpenID Connect providers (`CHATGRAPH_OIDC_PROVIDERS` JSON).
+pub fn authenticator_with_oidc(providers: Option<String>) -> std::sync::Arc<chatgraph::services::auth::Authenticator> {
     let config = chatgraph::config::AuthConfig {
         jwt_secret: Some("test secret of at least thirty-two bytes".into()),
         access_token_ttl_secs: 900,
         refresh_token_ttl_days: 30,
         encryption_key: Some(TEST_ENCRYPTION_KEY.into()),
+        oidc_providers: providers,
         sign_in_failures_per_email: 5,
         sign_in_failures_per_address: 8,
     };
@@ -258,12 +264,21 @@ pub fn authenticator() -> std::sync::Arc<chatgraph::services::auth::Authenticato
 
 /// Serves the app on a loopback port, as `chatgraph serve` does (with peer addresses).
 pub async fn spawn_app(pool: Pool, settings: chatgraph::http::HttpSettings) -> std::net::SocketAddr {
+    spawn_app_with(pool, settings, authenticator()).await
+}
+
+/// [`spawn_app`] with other token settings.
+pub async fn spawn_app_with(
+    pool: Pool,
+    settings: chatgraph::http::HttpSettings,
+    authenticator: std::sync::Arc<chatgraph::services::auth::Authenticator>,
+) -> std::net::SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let address = listener.local_addr().expect("address");
     let state = chatgraph::app::AppState {
         pool,
         schema: chatgraph::graphql::schema(),
-        authenticator: authenticator(),
+        authenticator,
     };
     let app = chatgraph::http::router(state, &settings);
     tokio::spawn(async move {
