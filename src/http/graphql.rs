@@ -18,7 +18,7 @@ use super::REQUEST_ID_HEADER;
 use crate::{
     app::AppState,
     graphql::RequestContext,
-    services::auth::{self, Caller, ClientInfo},
+    services::auth::{self, Caller},
 };
 
 /// The peer's address, when the server runs with connect info (`chatgraph serve` does).
@@ -111,13 +111,7 @@ pub async fn execute(
         Ok(caller) => caller,
         Err(response) => return with_media_type(response, media, &request_id),
     };
-    let client = ClientInfo {
-        ip_address: peer.map(|addr| ipnet::IpNet::from(addr.ip())),
-        user_agent: headers
-            .get(header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .map(|ua| ua.chars().take(512).collect()),
-    };
+    let client = super::websocket::client_info(peer, &headers);
     let context = RequestContext::new(
         state.pool.clone(),
         request_id,

@@ -1,9 +1,10 @@
-//! HTTP: the axum router with the GraphQL endpoint, GraphiQL, the SDL, health checks, and
+//! HTTP: the axum router with the GraphQL endpoint (HTTP and WebSocket), GraphiQL, the SDL, health checks, and
 //! the middleware every request passes (request id, tracing, body limit, timeout, panics).
 
 pub mod graphiql;
 pub mod graphql;
 pub mod health;
+pub mod websocket;
 
 use std::{path::PathBuf, time::Duration};
 
@@ -71,7 +72,7 @@ pub fn router(state: AppState, settings: &HttpSettings) -> Router {
         router = router.nest_service(graphiql::ASSETS_PATH, ServeDir::new(&settings.graphiql_assets));
     }
     router
-        .route("/graphql", get(graphql::execute).post(graphql::execute))
+        .route("/graphql", get(websocket::get).post(graphql::execute))
         .route("/schema.graphql", get(graphql::sdl))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))

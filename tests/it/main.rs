@@ -15,4 +15,5 @@ mod schema;
 mod secrets;
 mod seed;
 mod support;
+mod websocket;
 mod writes;

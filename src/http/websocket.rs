@@ -1,0 +1,204 @@
+//! GraphQL over WebSocket at `/graphql`: the `graphql-transport-ws` protocol (graphql-ws,
+//! Apollo, Relay) and the legacy `graphql-ws` subprotocol, for subscriptions and for queries
+//! and mutations too.
+//!
+//! The client authenticates in the `connection_init` payload with the same bearer token as
+//! over HTTP: `{"Authorization": "Bearer <token>"}` (also `authorization`, `headers.Authorization`,
+//! `token` or `accessToken`). A bad token refuses the connection; no token means anonymous.
+//! Every operation gets its own context (loaders, scope) and checks the token again, so a
+//! revoked session or token stops working on a connection that is already open.
+
+use std::{net::SocketAddr, sync::Arc};
+
+use async_graphql::{
+    Data, Executor, Request, Response,
+    futures_util::{StreamExt, stream, stream::BoxStream},
+};
+use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
+use axum::{
+    extract::{FromRequestParts, WebSocketUpgrade, ws::WebSocket},
+    http::{HeaderMap, header},
+    response::{IntoResponse, Response as HttpResponse},
+};
+use serde_json::Value;
+
+use crate::{
+    app::AppState,
+    error::AppError,
+    graphql::RequestContext,
+    services::auth::{self, ClientInfo},
+};
+
+/// What a connection keeps from its `connection_init`: the bearer token (checked again for
+/// every operation) and where the client is.
+#[derive(Clone)]
+struct Connection {
+    bearer: Option<String>,
+    client: ClientInfo,
+}
+
+/// Runs each operation of a connection with a fresh request context.
+#[derive(Clone)]
+struct OperationExecutor {
+    state: AppState,
+}
+
+impl Executor for OperationExecutor {
+    async fn execute(&self, request: Request) -> Response {
+        // Not used by the WebSocket transport (it streams every operation).
+        self.state.schema.execute(request).await
+    }
+
+    fn execute_stream(&self, request: Request, session_data: Option<Arc<Data>>) -> BoxStream<'static, Response> {
+        let state = self.state.clone();
+        let connection = session_data
+            .as_ref()
+            .and_then(|data| data.get(&std::any::TypeId::of::<Connection>()))
+            .and_then(|any| any.downcast_ref::<Connection>())
+            .cloned();
+        stream::once(async move {
+            let Some(connection) = connection else {
+                return stream::once(async { error_response(AppError::Unauthenticated, "") }).boxed();
+            };
+            let request_id = uuid::Uuid::new_v4().to_string();
+            let caller = match &connection.bearer {
+                None => None,
+                Some(bearer) => match authenticate(&state, bearer).await {
+                    Ok(caller) => Some(caller),
+                    Err(error) => return stream::once(async move { error_response(error, &request_id) }).boxed(),
+                },
+            };
+            let context = RequestContext::new(
+                state.pool.clone(),
+                request_id,
+                state.authenticator.clone(),
+                caller,
+                connection.client,
+            );
+            state.schema.execute_stream(request.data(context))
+        })
+        .flatten()
+        .boxed()
+    }
+}
+
+async fn authenticate(state: &AppState, bearer: &str) -> Result<auth::Caller, AppError> {
+    let mut conn = state.pool.get().await?;
+    auth::authenticate(&mut conn, &state.authenticator, bearer).await
+}
+
+fn error_response(error: AppError, request_id: &str) -> Response {
+    let error = error.into_graphql(Some(request_id).filter(|id| !id.is_empty()));
+    Response::from_errors(vec![error.into_server_error(async_graphql::Pos::default())])
+}
+
+/// The bearer token in a `connection_init` payload, if any.
+fn bearer_of(payload: &Value) -> Result<Option<String>, &'static str> {
+    let value = ["Authorization", "authorization"]
+        .iter()
+        .find_map(|key| {
+            payload
+                .get(key)
+                .or_else(|| payload.get("headers").and_then(|h| h.get(key)))
+        })
+        .or_else(|| payload.get("token"))
+        .or_else(|| payload.get("accessToken"));
+    let Some(value) = value else {
+        return Ok(None);
+    };
+    let text = value.as_str().ok_or("the token must be a string")?.trim();
+    let token = match text.split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
+        Some(_) => return Err("the Authorization value must be `Bearer <token>`"),
+        None => text,
+    };
+    Ok(Some(token.to_owned()))
+}
+
+/// `GET /graphql`: a WebSocket upgrade, or a query over HTTP.
+pub async fn get(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    super::graphql::PeerAddr(peer): super::graphql::PeerAddr,
+    request: axum::extract::Request,
+) -> HttpResponse {
+    let upgrading = request
+        .headers()
+        .get(header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
+    if upgrading {
+        upgrade(state, peer, request).await
+    } else {
+        axum::handler::Handler::call(super::graphql::execute, request, state).await
+    }
+}
+
+/// Upgrades `GET /graphql` to a GraphQL WebSocket connection.
+pub async fn upgrade(state: AppState, peer: Option<SocketAddr>, request: axum::extract::Request) -> HttpResponse {
+    let (mut parts, _body) = request.into_parts();
+    let protocol = match GraphQLProtocol::from_request_parts(&mut parts, &()).await {
+        Ok(protocol) => protocol,
+        Err(rejection) => return rejection.into_response(),
+    };
+    let upgrade = match WebSocketUpgrade::from_request_parts(&mut parts, &()).await {
+        Ok(upgrade) => upgrade,
+        Err(rejection) => return rejection.into_response(),
+    };
+    let client = client_info(peer, &parts.headers);
+    upgrade
+        .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
+        .on_upgrade(move |socket: WebSocket| {
+            let auth_state = state.clone();
+            GraphQLWebSocket::new(socket, OperationExecutor { state }, protocol)
+                .on_connection_init(move |payload| async move {
+                    let bearer = bearer_of(&payload).map_err(async_graphql::Error::new)?;
+                    if let Some(token) = &bearer {
+                        authenticate(&auth_state, token).await.map_err(|error| match error {
+                            AppError::Unauthenticated => async_graphql::Error::new("invalid or expired access token"),
+                            other => {
+                                tracing::error!(error = %other, "WebSocket authentication failed");
+                                async_graphql::Error::new("internal error")
+                            }
+                        })?;
+                    }
+                    let mut data = Data::default();
+                    data.insert(Connection { bearer, client });
+                    Ok(data)
+                })
+                .serve()
+        })
+}
+
+/// Where a request comes from: the peer address and the `User-Agent` (at most 512 characters).
+pub fn client_info(peer: Option<SocketAddr>, headers: &HeaderMap) -> ClientInfo {
+    ClientInfo {
+        ip_address: peer.map(|addr| ipnet::IpNet::from(addr.ip())),
+        user_agent: headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|ua| ua.chars().take(512).collect()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::bearer_of;
+
+    #[test]
+    fn connection_init_payloads_name_their_token_in_the_usual_ways() {
+        for payload in [
+            json!({ "Authorization": "Bearer abc" }),
+            json!({ "authorization": "bearer abc" }),
+            json!({ "headers": { "Authorization": "Bearer abc" } }),
+            json!({ "token": "abc" }),
+            json!({ "accessToken": "abc" }),
+        ] {
+            assert_eq!(bearer_of(&payload), Ok(Some("abc".to_owned())), "{payload}");
+        }
+        assert_eq!(bearer_of(&json!({})), Ok(None));
+        assert!(bearer_of(&json!({ "Authorization": "Basic abc" })).is_err());
+        assert!(bearer_of(&json!({ "token": 42 })).is_err());
+    }
+}

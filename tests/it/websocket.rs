@@ -1,0 +1,123 @@
+//! GraphQL over WebSocket at `/graphql`, with a real WebSocket client: both subprotocols,
+//! authentication in `connection_init`, and revocation taking effect on an open connection.
+
+use async_graphql::futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest, http::HeaderValue};
+
+use crate::{
+    auth::{Api, token},
+    support::TestDb,
+};
+
+type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn connect(api: &Api, protocol: &str) -> Socket {
+    let mut request = format!("ws://{}/graphql", api.address)
+        .into_client_request()
+        .expect("request");
+    request.headers_mut().insert(
+        "sec-websocket-protocol",
+        HeaderValue::from_str(protocol).expect("header"),
+    );
+    let (socket, response) = tokio_tungstenite::connect_async(request).await.expect("connect");
+    assert_eq!(
+        response
+            .headers()
+            .get("sec-websocket-protocol")
+            .and_then(|v| v.to_str().ok()),
+        Some(protocol)
+    );
+    socket
+}
+
+async fn send(socket: &mut Socket, message: Value) {
+    socket.send(Message::text(message.to_string())).await.expect("send");
+}
+
+/// The next message: a JSON text frame, or the close frame's code.
+async fn receive(socket: &mut Socket) -> Result<Value, u16> {
+    loop {
+        match socket.next().await {
+            Some(Ok(Message::Text(text))) => return Ok(serde_json::from_str(&text).expect("json")),
+            Some(Ok(Message::Close(frame))) => return Err(frame.map_or(1005, |f| u16::from(f.code))),
+            Some(Ok(_)) => continue,
+            Some(Err(_)) | None => return Err(1006),
+        }
+    }
+}
+
+async fn init(socket: &mut Socket, payload: Value) -> Result<Value, u16> {
+    send(socket, json!({ "type": "connection_init", "payload": payload })).await;
+    receive(socket).await
+}
+
+async fn viewer(socket: &mut Socket, id: &str) -> Value {
+    send(
+        socket,
+        json!({ "id": id, "type": "subscribe", "payload": { "query": "{ viewer { email } }" } }),
+    )
+    .await;
+    let next = receive(socket).await.expect("next");
+    assert_eq!(
+        (next["type"].as_str(), next["id"].as_str()),
+        (Some("next"), Some(id)),
+        "{next}"
+    );
+    assert_eq!(receive(socket).await.expect("complete")["type"], "complete");
+    next["payload"].clone()
+}
+
+#[tokio::test]
+async fn websocket_clients_authenticate_in_connection_init() {
+    let db = TestDb::migrated().await;
+    let api = Api::new(&db).await;
+    let signed_up = api.sign_up("ws@example.com").await;
+    let access = token(&signed_up, "accessToken");
+
+    // graphql-transport-ws with the token: the operation runs as the user.
+    let mut socket = connect(&api, "graphql-transport-ws").await;
+    let ack = init(&mut socket, json!({ "Authorization": format!("Bearer {access}") })).await;
+    assert_eq!(ack.expect("ack")["type"], "connection_ack");
+    assert_eq!(
+        viewer(&mut socket, "1").await["data"]["viewer"]["email"],
+        "ws@example.com"
+    );
+
+    // Without a token: anonymous.
+    let mut anonymous = connect(&api, "graphql-transport-ws").await;
+    assert_eq!(
+        init(&mut anonymous, json!({})).await.expect("ack")["type"],
+        "connection_ack"
+    );
+    assert_eq!(viewer(&mut anonymous, "1").await["data"]["viewer"], Value::Null);
+
+    // A bad token: the connection is refused, never acknowledged.
+    let mut refused = connect(&api, "graphql-transport-ws").await;
+    let answer = init(&mut refused, json!({ "Authorization": "Bearer not-a-token" })).await;
+    assert!(matches!(answer, Err(code) if code != 1000), "{answer:?}");
+
+    // Signing out ends what the open connection may do at its next operation.
+    api.run(Some(&access), "mutation { signOut { revokedSessions } }", json!({}))
+        .await;
+    let after = viewer(&mut socket, "2").await;
+    assert_eq!(after["errors"][0]["extensions"]["code"], "UNAUTHENTICATED", "{after}");
+
+    // The legacy graphql-ws subprotocol (subscriptions-transport-ws) works too.
+    let fresh = api.sign_in("ws@example.com", crate::auth::PASSWORD).await;
+    let mut legacy = connect(&api, "graphql-ws").await;
+    let ack = init(
+        &mut legacy,
+        json!({ "authToken": "ignored", "token": token(&fresh, "accessToken") }),
+    )
+    .await;
+    assert_eq!(ack.expect("ack")["type"], "connection_ack");
+    send(
+        &mut legacy,
+        json!({ "id": "1", "type": "start", "payload": { "query": "{ viewer { email } }" } }),
+    )
+    .await;
+    let data = receive(&mut legacy).await.expect("data");
+    assert_eq!(data["type"], "data");
+    assert_eq!(data["payload"]["data"]["viewer"]["email"], "ws@example.com");
+}
