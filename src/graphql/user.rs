@@ -1,12 +1,23 @@
-//! The `User` type.
+//! The `User` type (with the signed-in user's sessions, projects and API tokens) and the
+//! `Session` type.
 
 use async_graphql::{Context, ID, Object, Result};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::{api_token::ApiToken, context::ContextExt, node::global_id, organization::Organization};
+use super::{
+    api_token::ApiToken,
+    context::ContextExt,
+    node::{global_id, page_size},
+    organization::Organization,
+    project::Project,
+};
 use crate::models::{
-    api_token::ApiTokenRow, organization::OrganizationMemberRow, organization::OrganizationRow, user::UserRow,
+    api_token::ApiTokenRow,
+    organization::{OrganizationMemberRow, OrganizationRow},
+    project::ProjectRow,
+    session::SessionRow,
+    user::UserRow,
 };
 
 /// A person who signs in. Their password hash and external ids are never exposed.
@@ -62,6 +73,46 @@ impl User {
         Ok(rows.into_iter().map(ApiToken).collect())
     }
 
+    /// Signed-in sessions (devices, browsers) of this user that are still live, most recently
+    /// used first. Only the user themselves sees them; for anyone else the list is empty.
+    async fn sessions(&self, ctx: &Context<'_>) -> Result<Vec<Session>> {
+        let Some(caller) = ctx.request().caller().filter(|caller| caller.user.id == self.0.id) else {
+            return Ok(Vec::new());
+        };
+        let mut conn = ctx.conn().await?;
+        let rows = SessionRow::live_for_user(&mut conn, self.0.id)
+            .await
+            .map_err(|e| ctx.error(e))?;
+        Ok(rows
+            .into_iter()
+            .map(|row| Session {
+                current: caller.session_id == Some(row.id),
+                row,
+            })
+            .collect())
+    }
+
+    /// Live projects this user works in (as a project member, or through an organization
+    /// role that reads every project), oldest first. Only what the caller may see.
+    async fn projects(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "How many to return (1 to 100, default 20).")] first: Option<i32>,
+    ) -> Result<Vec<Project>> {
+        let limit = page_size(first).map_err(|e| ctx.error(e))?;
+        let scope = ctx.request().scope().await.map_err(|e| ctx.error(e))?;
+        let only = ctx.request().caller().and_then(|caller| caller.narrowed_to);
+        let mut conn = ctx.conn().await?;
+        let rows = ProjectRow::worked_in_by(&mut conn, self.0.id, only, limit)
+            .await
+            .map_err(|e| ctx.error(e))?;
+        Ok(rows
+            .into_iter()
+            .filter(|p| scope.sees_project(p.id))
+            .map(Project)
+            .collect())
+    }
+
     /// Organizations this user is a member of.
     async fn organizations(&self, ctx: &Context<'_>) -> Result<Vec<Organization>> {
         let mut conn = ctx.conn().await?;
@@ -76,5 +127,49 @@ impl User {
         rows.retain(|o| o.deleted_at.is_none() && scope.sees_organization(o.id));
         rows.sort_by_key(|o| (o.created_at, o.id));
         Ok(rows.into_iter().map(Organization).collect())
+    }
+}
+
+/// A signed-in device or browser.
+pub struct Session {
+    row: SessionRow,
+    current: bool,
+}
+
+#[Object]
+impl Session {
+    /// Globally unique, opaque id of this object.
+    async fn id(&self) -> ID {
+        global_id("Session", self.row.id)
+    }
+
+    /// The browser or client that signed in.
+    async fn user_agent(&self) -> Option<&str> {
+        self.row.user_agent.as_deref()
+    }
+
+    /// The address it signed in from.
+    async fn ip_address(&self) -> Option<String> {
+        self.row.ip_address.map(|ip| ip.addr().to_string())
+    }
+
+    /// True for the session making this request.
+    async fn is_current(&self) -> bool {
+        self.current
+    }
+
+    /// When it signed in.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.row.created_at
+    }
+
+    /// When it last refreshed its tokens.
+    async fn last_seen_at(&self) -> DateTime<Utc> {
+        self.row.last_seen_at
+    }
+
+    /// When it ends unless refreshed.
+    async fn expires_at(&self) -> DateTime<Utc> {
+        self.row.expires_at
     }
 }

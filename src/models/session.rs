@@ -133,6 +133,19 @@ impl SessionRow {
         Self::revoke_where(conn, user_id, Some(session_id)).await
     }
 
+    /// The live (neither revoked nor expired) sessions of a user, most recently used first.
+    pub async fn live_for_user(conn: &mut AsyncPgConnection, user_id: Uuid) -> QueryResult<Vec<Self>> {
+        sessions::table
+            .filter(sessions::user_id.eq(user_id))
+            .filter(sessions::revoked_at.is_null())
+            .filter(sessions::expires_at.gt(Utc::now()))
+            .order((sessions::last_seen_at.desc(), sessions::id.desc()))
+            .limit(100)
+            .select(Self::as_select())
+            .load(conn)
+            .await
+    }
+
     /// Revokes every session of a user; returns how many were revoked.
     pub async fn revoke_all(conn: &mut AsyncPgConnection, user_id: Uuid) -> QueryResult<usize> {
         Self::revoke_where(conn, user_id, None).await

@@ -421,3 +421,28 @@ async fn api_token_input_is_validated_and_expiry_is_enforced() {
         .expect("expire");
     assert_eq!(api.viewer(&secret).await.0, 401);
 }
+
+#[tokio::test]
+async fn the_viewer_sees_their_live_sessions_and_projects() {
+    let db = TestDb::migrated().await;
+    let api = Api::new(&db).await;
+    let laptop = token(&api.sign_up("mary@example.com").await, "accessToken");
+    let phone = token(&api.sign_in("mary@example.com", PASSWORD).await, "accessToken");
+    let query = "{ viewer { sessions { isCurrent userAgent ipAddress } projects { name } } }";
+
+    let (_, body) = api.run(Some(&phone), query, json!({})).await;
+    assert_eq!(
+        body["data"]["viewer"],
+        json!({
+            "sessions": [
+                { "isCurrent": true, "userAgent": "chatgraph-tests", "ipAddress": "127.0.0.1" },
+                { "isCurrent": false, "userAgent": "chatgraph-tests", "ipAddress": "127.0.0.1" },
+            ],
+            "projects": [{ "name": "Personal" }],
+        })
+    );
+    api.run(Some(&laptop), "mutation { signOut { revokedSessions } }", json!({}))
+        .await;
+    let (_, body) = api.run(Some(&phone), query, json!({})).await;
+    assert_eq!(body["data"]["viewer"]["sessions"].as_array().map(Vec::len), Some(1), "{body}");
+}
