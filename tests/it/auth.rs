@@ -444,5 +444,69 @@ async fn the_viewer_sees_their_live_sessions_and_projects() {
     api.run(Some(&laptop), "mutation { signOut { revokedSessions } }", json!({}))
         .await;
     let (_, body) = api.run(Some(&phone), query, json!({})).await;
-    assert_eq!(body["data"]["viewer"]["sessions"].as_array().map(Vec::len), Some(1), "{body}");
+    assert_eq!(
+        body["data"]["viewer"]["sessions"].as_array().map(Vec::len),
+        Some(1),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn forged_access_tokens_for_a_live_session_are_refused() {
+    use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+    use chatgraph::auth::tokens::AccessTokens;
+    use chrono::Duration;
+    use secrecy::SecretString;
+
+    let db = TestDb::migrated().await;
+    let api = Api::new(&db).await;
+    let genuine = token(&api.sign_up("eve@example.com").await, "accessToken");
+    assert_eq!(api.viewer(&genuine).await.0, 200);
+    let conn = &mut db.conn().await;
+    let (user_id, session_id): (uuid::Uuid, uuid::Uuid) = schema::sessions::table
+        .select((schema::sessions::user_id, schema::sessions::id))
+        .first(conn)
+        .await
+        .expect("session");
+
+    // The same live session, signed every wrong way.
+    let server_secret = SecretString::from("test secret of at least thirty-two bytes");
+    let forge = |secret: &SecretString, audience: &str, lifetime: Duration| {
+        AccessTokens::new(secret, "chatgraph", audience, lifetime)
+            .expect("tokens")
+            .issue(user_id, session_id)
+            .expect("issue")
+            .0
+    };
+    let other_secret = SecretString::from("another secret of at least thirty-two bytes");
+    let claims = json!({ "sub": user_id, "sid": session_id, "iss": "chatgraph", "aud": "chatgraph-api",
+                         "iat": chrono::Utc::now().timestamp(), "exp": chrono::Utc::now().timestamp() + 600 });
+    let unsigned = format!(
+        "{}.{}.",
+        URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#),
+        URL_SAFE_NO_PAD.encode(claims.to_string())
+    );
+    assert_eq!(
+        api.viewer(&forge(&server_secret, "chatgraph-api", Duration::minutes(5)))
+            .await
+            .0,
+        200,
+        "the forging helper makes valid tokens with the right key"
+    );
+    for (what, forged) in [
+        (
+            "expired",
+            forge(&server_secret, "chatgraph-api", Duration::minutes(-10)),
+        ),
+        ("wrong key", forge(&other_secret, "chatgraph-api", Duration::minutes(5))),
+        (
+            "wrong audience",
+            forge(&server_secret, "another-api", Duration::minutes(5)),
+        ),
+        ("alg none", unsigned),
+    ] {
+        let (status, body) = api.viewer(&forged).await;
+        assert_eq!(status, 401, "{what}");
+        assert_eq!(body["errors"][0]["extensions"]["code"], "UNAUTHENTICATED", "{what}");
+    }
 }
