@@ -106,6 +106,15 @@ impl FieldError {
     }
 }
 
+impl FieldError {
+    /// `INVALID_LENGTH` on input field `name` unless `value` has 1 to `max` characters.
+    pub fn check_length(name: &str, value: &str, max: usize) -> Option<FieldError> {
+        let length = value.chars().count();
+        (length == 0 || length > max)
+            .then(|| FieldError::input(name, "INVALID_LENGTH", format!("{name} must be 1 to {max} characters")))
+    }
+}
+
 impl From<FieldError> for AppError {
     fn from(error: FieldError) -> Self {
         AppError::Invalid(vec![error])

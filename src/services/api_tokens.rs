@@ -35,13 +35,7 @@ pub async fn create(
     session_of(caller)?;
     let name = name.trim();
     let mut errors = Vec::new();
-    if name.is_empty() || name.chars().count() > 100 {
-        errors.push(FieldError::input(
-            "name",
-            "INVALID_LENGTH",
-            "name must be 1 to 100 characters",
-        ));
-    }
+    errors.extend(FieldError::check_length("name", name, 100));
     if expires_at.is_some_and(|at| at <= Utc::now()) {
         errors.push(FieldError::input(
             "expiresAt",

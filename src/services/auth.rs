@@ -119,13 +119,7 @@ pub async fn sign_up(
     if let Err(error) = validate_email(&email) {
         errors.push(error);
     }
-    if name.is_empty() || name.chars().count() > 200 {
-        errors.push(FieldError::input(
-            "name",
-            "INVALID_LENGTH",
-            "name must be 1 to 200 characters",
-        ));
-    }
+    errors.extend(FieldError::check_length("name", &name, 200));
     if let Err(AppError::BadUserInput(message)) = password::check_policy(&input.password, &email) {
         errors.push(FieldError::input("password", "WEAK_PASSWORD", message));
     }

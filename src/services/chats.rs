@@ -129,13 +129,8 @@ pub async fn delete(conn: &mut AsyncPgConnection, access: ChatAccess) -> AppResu
 
 fn valid_title(title: &str) -> AppResult<String> {
     let title = title.trim();
-    if title.is_empty() || title.chars().count() > MAX_TITLE {
-        return Err(FieldError::input(
-            "title",
-            "INVALID_LENGTH",
-            format!("title must be 1 to {MAX_TITLE} characters"),
-        )
-        .into());
+    match FieldError::check_length("title", title, MAX_TITLE) {
+        Some(error) => Err(error.into()),
+        None => Ok(title.to_owned()),
     }
-    Ok(title.to_owned())
 }

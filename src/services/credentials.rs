@@ -32,13 +32,7 @@ pub async fn create(
 ) -> AppResult<CredentialRow> {
     let name = name.trim();
     let mut errors = Vec::new();
-    if name.is_empty() || name.chars().count() > 100 {
-        errors.push(FieldError::input(
-            "name",
-            "INVALID_LENGTH",
-            "name must be 1 to 100 characters",
-        ));
-    }
+    errors.extend(FieldError::check_length("name", name, 100));
     let secret = secret.expose_secret();
     if secret.is_empty() || secret.len() > MAX_SECRET_BYTES {
         errors.push(FieldError::input(

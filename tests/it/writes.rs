@@ -162,30 +162,14 @@ async fn writes_need_the_right_role_in_the_right_place() {
         .await;
     assert_eq!(body["data"]["updateChat"]["chat"]["title"], "Moderated");
 
-    let (_, body) = api
-        .run(
-            Some(&carol.access),
-            DELETE_CHAT,
-            json!({ "input": { "id": daves_chat } }),
-        )
-        .await;
-    assert_eq!(code(&body), "FORBIDDEN");
-    let (_, body) = api
-        .run(
-            Some(&dave.access),
-            DELETE_CHAT,
-            json!({ "input": { "id": daves_chat } }),
-        )
-        .await;
+    let delete = |who: &Person| (who.access.clone(), json!({ "input": { "id": daves_chat } }));
+    let (access, input) = delete(&carol);
+    assert_eq!(code(&api.run(Some(&access), DELETE_CHAT, input).await.1), "FORBIDDEN");
+    let (access, input) = delete(&dave);
+    let (_, body) = api.run(Some(&access), DELETE_CHAT, input).await;
     assert_eq!(body["data"]["deleteChat"]["deletedChatId"], daves_chat);
-    let (_, body) = api
-        .run(
-            Some(&dave.access),
-            DELETE_CHAT,
-            json!({ "input": { "id": daves_chat } }),
-        )
-        .await;
-    assert_eq!(code(&body), "NOT_FOUND");
+    let (access, input) = delete(&dave);
+    assert_eq!(code(&api.run(Some(&access), DELETE_CHAT, input).await.1), "NOT_FOUND");
 
     let titles = names(
         conn,
