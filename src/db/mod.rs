@@ -12,7 +12,7 @@ use std::time::Duration;
 use diesel::ConnectionError;
 use diesel_async::{
     AsyncConnection, AsyncPgConnection, SimpleAsyncConnection,
-    pooled_connection::{AsyncDieselConnectionManager, ManagerConfig, deadpool},
+    pooled_connection::{AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod, deadpool},
 };
 use secrecy::{ExposeSecret, SecretString};
 
@@ -27,17 +27,59 @@ pub fn new_id() -> uuid::Uuid {
     uuid::Uuid::now_v7()
 }
 
+/// Counts the SQL statements run through a pool's connections: how the tests prove that a
+/// query's statement count does not grow with the data (no N+1).
+#[derive(Debug, Clone, Default)]
+pub struct StatementCounter(std::sync::Arc<std::sync::atomic::AtomicU64>);
+
+impl StatementCounter {
+    /// Statements started so far.
+    pub fn count(&self) -> u64 {
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+impl diesel::connection::Instrumentation for StatementCounter {
+    fn on_connection_event(&mut self, event: diesel::connection::InstrumentationEvent<'_>) {
+        if let diesel::connection::InstrumentationEvent::StartQuery { query, .. } = event
+            && !query.to_string().contains(LIVENESS_CHECK)
+        {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+}
+
+/// The statement the pool runs before it hands out a connection it had before, to make sure
+/// the connection still works (named, so statement counts can leave it out: how many
+/// connections a request takes from the pool depends on timing, not on the query).
+const LIVENESS_CHECK: &str = "SELECT 1 /* chatgraph: pool liveness check */";
+
 /// Builds the pool. Every connection gets the statement timeout; connections are opened
 /// lazily, so this does not touch the database.
 pub fn pool(url: &SecretString, size: usize, statement_timeout: Duration) -> anyhow::Result<Pool> {
+    pool_with_counter(url, size, statement_timeout, None)
+}
+
+/// [`pool`], counting every statement with `counter` when given.
+pub fn pool_with_counter(
+    url: &SecretString,
+    size: usize,
+    statement_timeout: Duration,
+    counter: Option<StatementCounter>,
+) -> anyhow::Result<Pool> {
     let timeout_ms = statement_timeout.as_millis();
     let mut config = ManagerConfig::default();
+    config.recycling_method = RecyclingMethod::CustomQuery(LIVENESS_CHECK.into());
     config.custom_setup = Box::new(move |url| {
+        let counter = counter.clone();
         Box::pin(async move {
             let mut conn = AsyncPgConnection::establish(url).await?;
             conn.batch_execute(&format!("SET statement_timeout = {timeout_ms}"))
                 .await
                 .map_err(ConnectionError::CouldntSetupConfiguration)?;
+            if let Some(counter) = counter {
+                conn.set_instrumentation(counter);
+            }
             Ok(conn)
         })
     });

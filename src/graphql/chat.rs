@@ -6,17 +6,18 @@ use uuid::Uuid;
 
 use super::{
     auth::{UserError, user_errors},
+    connection::{PageArgs, RelayConnection, load_connection},
     context::ContextExt,
     loaders::{MessagesByChat, ProjectById},
     message::Message,
-    node::{global_id, input_id, page_size},
+    node::{global_id, input_id},
     project::Project,
 };
 use crate::{
     auth::grant::{Permission, Place},
     db::enums::ChatVisibility,
     error::AppError,
-    models::chat::ChatRow,
+    models::{chat::ChatRow, message::MessageRow},
     services::chats::{self, ChatChanges},
 };
 
@@ -84,18 +85,27 @@ impl Chat {
     async fn messages(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "How many to return (1 to 100, default 20).")] first: Option<i32>,
-    ) -> Result<Vec<Message>> {
-        let first = page_size(first).map_err(|e| ctx.error(e))?;
-        let rows = ctx
-            .loader()
-            .load_one(MessagesByChat {
-                chat_id: self.0.id,
-                first,
-            })
-            .await
-            .map_err(|e| ctx.error(e))?;
-        Ok(rows.unwrap_or_default().into_iter().map(Message).collect())
+        #[graphql(desc = "Returns the first n items (1 to 100; 20 when neither first nor last is given).")]
+        first: Option<i32>,
+        #[graphql(desc = "Returns the items after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Returns the last n items (1 to 100).")] last: Option<i32>,
+        #[graphql(desc = "Returns the items before this cursor.")] before: Option<String>,
+    ) -> Result<RelayConnection<Message>> {
+        let args = PageArgs {
+            first,
+            after,
+            last,
+            before,
+        };
+        let chat_id = self.0.id;
+        load_connection(
+            ctx,
+            &MessageRow::BY_CHAT,
+            args,
+            |page| MessagesByChat { chat_id, page },
+            Message,
+        )
+        .await
     }
 }
 

@@ -1,6 +1,7 @@
 //! Per-request DataLoaders. One loader type, [`DbLoader`], implements `Loader<K>` for many
-//! small key types: `...ById` keys load rows by primary key, `...By<Parent>` keys load the
-//! first N children of many parents. Every `load` is one SQL statement, so the number of
+//! small key types: `...ById` keys load rows by primary key, `...By<Parent>` keys load one
+//! keyset page of the children of many parents, with their counts. Every `load` is one SQL
+//! statement (a second counts the lists whose page came back empty), so the number of
 //! statements of a query grows with its depth, never with the number of rows. Each loader
 //! carries its request's caller: rows the caller may not see are filtered out in SQL (child
 //! lists) or dropped before they reach a resolver (by id), so they look like missing rows.
@@ -14,7 +15,10 @@ use crate::{
     auth::authz::{LazyScope, Scope},
     db::Pool,
     models::{
-        ChildList, chat::ChatRow, first_per_parent, message::MessageRow, organization::OrganizationRow,
+        chat::ChatRow,
+        message::MessageRow,
+        organization::OrganizationRow,
+        page::{List, Page, PageRequest, load_pages},
         project::ProjectRow,
     },
 };
@@ -46,48 +50,41 @@ impl DbLoader {
         self.scope.get().await.map_err(|e| load_error(anyhow::anyhow!("{e}")))
     }
 
-    /// Loads the first `key.first()` visible children of every parent in `keys`, one
-    /// statement per distinct page size (in practice one).
-    async fn children<K, T>(
-        &self,
-        keys: &[K],
-        list: ChildList,
-        parent_of: fn(&T) -> Uuid,
-    ) -> Result<HashMap<K, Vec<T>>, LoadError>
+    /// Loads one page of the visible list of every parent in `keys`: one statement per
+    /// distinct page request (in practice one).
+    async fn pages<K, T>(&self, keys: &[K], list: List) -> Result<HashMap<K, Page<T>>, LoadError>
     where
-        K: ChildKey,
+        K: PageKey,
         T: diesel::QueryableByName<diesel::pg::Pg> + Send + 'static,
     {
         let scope = self.scope().await?;
         let mut conn = self.conn().await?;
-        let mut by_size: HashMap<i64, Vec<&K>> = HashMap::new();
+        let mut by_page: HashMap<PageRequest, Vec<&K>> = HashMap::new();
         for key in keys {
-            by_size.entry(key.first()).or_default().push(key);
+            by_page.entry(key.page()).or_default().push(key);
         }
         let mut result = HashMap::with_capacity(keys.len());
-        for (first, group) in by_size {
+        for (page, group) in by_page {
             let parents: Vec<Uuid> = group.iter().map(|k| k.parent()).collect();
-            let rows: Vec<T> = first_per_parent(&mut conn, scope, list, &parents, first)
+            let mut pages: HashMap<Uuid, Page<T>> = load_pages(&mut conn, scope, list, &parents, page)
                 .await
-                .map_err(load_error)?;
-            let mut grouped: HashMap<Uuid, Vec<T>> = HashMap::new();
-            for row in rows {
-                grouped.entry(parent_of(&row)).or_default().push(row);
-            }
+                .map_err(load_error)?
+                .into_iter()
+                .collect();
             for key in group {
-                result.insert(key.clone(), grouped.remove(&key.parent()).unwrap_or_default());
+                result.insert(key.clone(), pages.remove(&key.parent()).unwrap_or_else(Page::empty));
             }
         }
         Ok(result)
     }
 }
 
-/// A key that asks for the first N children of one parent.
-pub trait ChildKey: Clone + Eq + Hash + Send + Sync + 'static {
+/// A key that asks for one page of the list of one parent.
+pub trait PageKey: Clone + Eq + Hash + Send + Sync + 'static {
     /// The parent's id.
     fn parent(&self) -> Uuid;
-    /// How many children to load.
-    fn first(&self) -> i64;
+    /// Which page.
+    fn page(&self) -> PageRequest;
 }
 
 macro_rules! by_id_loader {
@@ -117,30 +114,30 @@ macro_rules! by_id_loader {
     };
 }
 
-macro_rules! children_loader {
+macro_rules! page_loader {
     ($key:ident { $parent:ident } => $row:ident, $list:expr) => {
-        /// Loads the first `first` visible children of one parent.
+        /// Loads one page of the visible list of one parent.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         pub struct $key {
             pub $parent: Uuid,
-            pub first: i64,
+            pub page: PageRequest,
         }
 
-        impl ChildKey for $key {
+        impl PageKey for $key {
             fn parent(&self) -> Uuid {
                 self.$parent
             }
-            fn first(&self) -> i64 {
-                self.first
+            fn page(&self) -> PageRequest {
+                self.page
             }
         }
 
         impl Loader<$key> for DbLoader {
-            type Value = Vec<$row>;
+            type Value = Page<$row>;
             type Error = LoadError;
 
-            async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, Vec<$row>>, LoadError> {
-                self.children(keys, $list, |row: &$row| row.$parent).await
+            async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, Page<$row>>, LoadError> {
+                self.pages(keys, $list).await
             }
         }
     };
@@ -180,6 +177,6 @@ impl Loader<MessageById> for DbLoader {
     }
 }
 
-children_loader!(ProjectsByOrganization { organization_id } => ProjectRow, ProjectRow::BY_ORGANIZATION);
-children_loader!(ChatsByProject { project_id } => ChatRow, ChatRow::BY_PROJECT);
-children_loader!(MessagesByChat { chat_id } => MessageRow, MessageRow::BY_CHAT);
+page_loader!(ProjectsByOrganization { organization_id } => ProjectRow, ProjectRow::BY_ORGANIZATION);
+page_loader!(ChatsByProject { project_id } => ChatRow, ChatRow::BY_PROJECT);
+page_loader!(MessagesByChat { chat_id } => MessageRow, MessageRow::BY_CHAT);

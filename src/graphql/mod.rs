@@ -8,6 +8,7 @@
 pub mod api_token;
 pub mod auth;
 pub mod chat;
+pub mod connection;
 pub mod context;
 pub mod credential;
 pub mod loaders;

@@ -5,16 +5,17 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::{
+    connection::{PageArgs, RelayConnection, load_connection},
     context::ContextExt,
     credential::Credential,
     loaders::ProjectsByOrganization,
-    node::{global_id, page_size},
+    node::global_id,
     project::Project,
 };
 use crate::{
     auth::grant::{Permission, Place},
     db::enums::{OrganizationPlan, OrganizationStatus},
-    models::organization::OrganizationRow,
+    models::{organization::OrganizationRow, project::ProjectRow},
     services::credentials,
 };
 
@@ -68,22 +69,25 @@ impl Organization {
         self.0.updated_at
     }
 
-    /// Live projects of this organization, oldest first.
+    /// Live projects of this organization the caller may see, oldest first.
     async fn projects(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "How many to return (1 to 100, default 20).")] first: Option<i32>,
-    ) -> Result<Vec<Project>> {
-        let first = page_size(first).map_err(|e| ctx.error(e))?;
-        let rows = ctx
-            .loader()
-            .load_one(ProjectsByOrganization {
-                organization_id: self.0.id,
-                first,
-            })
-            .await
-            .map_err(|e| ctx.error(e))?;
-        Ok(rows.unwrap_or_default().into_iter().map(Project).collect())
+        #[graphql(desc = "Returns the first n items (1 to 100; 20 when neither first nor last is given).")]
+        first: Option<i32>,
+        #[graphql(desc = "Returns the items after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Returns the last n items (1 to 100).")] last: Option<i32>,
+        #[graphql(desc = "Returns the items before this cursor.")] before: Option<String>,
+    ) -> Result<RelayConnection<Project>> {
+        let args = PageArgs {
+            first,
+            after,
+            last,
+            before,
+        };
+        let organization_id = self.0.id;
+        let key = |page| ProjectsByOrganization { organization_id, page };
+        load_connection(ctx, &ProjectRow::BY_ORGANIZATION, args, key, Project).await
     }
 
     /// Provider credentials of this organization: name, type and dates, never the secret.

@@ -7,16 +7,17 @@ use uuid::Uuid;
 use super::{
     auth::{UserError, user_errors},
     chat::Chat,
+    connection::{PageArgs, RelayConnection, load_connection},
     context::ContextExt,
     loaders::{ChatsByProject, OrganizationById},
-    node::{global_id, input_id, page_size},
+    node::{global_id, input_id},
     organization::Organization,
 };
 use crate::{
     auth::grant::{Permission, Place},
     db::enums::ProjectStatus,
     error::AppError,
-    models::project::ProjectRow,
+    models::{chat::ChatRow, project::ProjectRow},
     services::members,
 };
 
@@ -80,22 +81,31 @@ impl Project {
             .ok_or_else(|| ctx.error(AppError::NotFound("organization")))
     }
 
-    /// Chats of this project, most recently active first.
+    /// Chats of this project the caller may read, most recently active first.
     async fn chats(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "How many to return (1 to 100, default 20).")] first: Option<i32>,
-    ) -> Result<Vec<Chat>> {
-        let first = page_size(first).map_err(|e| ctx.error(e))?;
-        let rows = ctx
-            .loader()
-            .load_one(ChatsByProject {
-                project_id: self.0.id,
-                first,
-            })
-            .await
-            .map_err(|e| ctx.error(e))?;
-        Ok(rows.unwrap_or_default().into_iter().map(Chat).collect())
+        #[graphql(desc = "Returns the first n items (1 to 100; 20 when neither first nor last is given).")]
+        first: Option<i32>,
+        #[graphql(desc = "Returns the items after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Returns the last n items (1 to 100).")] last: Option<i32>,
+        #[graphql(desc = "Returns the items before this cursor.")] before: Option<String>,
+    ) -> Result<RelayConnection<Chat>> {
+        let args = PageArgs {
+            first,
+            after,
+            last,
+            before,
+        };
+        let project_id = self.0.id;
+        load_connection(
+            ctx,
+            &ChatRow::BY_PROJECT,
+            args,
+            |page| ChatsByProject { project_id, page },
+            Chat,
+        )
+        .await
     }
 }
 

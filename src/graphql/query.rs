@@ -4,16 +4,23 @@ use async_graphql::{Context, ID, Object, Result};
 
 use super::{
     chat::Chat,
+    connection::{RelayConnection, connection, page_request},
     context::ContextExt,
     loaders::{ChatById, MessageById, OrganizationById, ProjectById},
     message::Message,
-    node::{Node, decode_global_id, page_size},
+    node::{Node, decode_global_id},
     organization::Organization,
     platform::PlatformConfig,
     project::Project,
     user::User,
 };
-use crate::{error::AppError, models::organization::OrganizationRow};
+use crate::{
+    error::AppError,
+    models::{
+        organization::OrganizationRow,
+        page::{Page, load_pages},
+    },
+};
 
 /// Where every read starts.
 pub struct Query;
@@ -30,19 +37,26 @@ impl Query {
         ctx.request().caller().map(|caller| User(caller.user.clone()))
     }
 
-    /// Live organizations, oldest first.
+    /// Live organizations the caller may see, oldest first.
     async fn organizations(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "How many to return (1 to 100, default 20).")] first: Option<i32>,
-    ) -> Result<Vec<Organization>> {
-        let limit = page_size(first).map_err(|e| ctx.error(e))?;
+        #[graphql(desc = "Returns the first n items (1 to 100; 20 when neither first nor last is given).")]
+        first: Option<i32>,
+        #[graphql(desc = "Returns the items after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Returns the last n items (1 to 100).")] last: Option<i32>,
+        #[graphql(desc = "Returns the items before this cursor.")] before: Option<String>,
+    ) -> Result<RelayConnection<Organization>> {
+        let list = OrganizationRow::ROOT;
+        let page = page_request(&list, first, after.as_deref(), last, before.as_deref()).map_err(|e| ctx.error(e))?;
         let scope = ctx.request().scope().await.map_err(|e| ctx.error(e))?;
         let mut conn = ctx.conn().await?;
-        let rows = OrganizationRow::list(&mut conn, scope, limit)
+        let loaded = load_pages(&mut conn, scope, list, &[], page)
             .await
-            .map_err(|e| ctx.error(e))?;
-        Ok(rows.into_iter().map(Organization).collect())
+            .map_err(|e| ctx.error(e))?
+            .pop()
+            .map_or_else(Page::empty, |(_, page)| page);
+        Ok(connection(&list, loaded, Organization))
     }
 
     /// Platform-wide configuration, by key. Platform admins only (FORBIDDEN otherwise).

@@ -26,15 +26,23 @@ const DEFAULT_QUERY: &str = "# Welcome to chatgraph. Sign in first (demo: pm@exa
 {
   apiVersion
   organizations {
-    name
-    projects {
+    totalCount
+    nodes {
       name
-      chats(first: 10) {
-        title
-        visibility
-        messages(first: 10) {
-          role
-          content
+      projects {
+        nodes {
+          name
+          chats(first: 10) {
+            totalCount
+            pageInfo { hasNextPage endCursor }
+            nodes {
+              title
+              visibility
+              messages(first: 10) {
+                nodes { role content }
+              }
+            }
+          }
         }
       }
     }

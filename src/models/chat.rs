@@ -7,7 +7,7 @@ use diesel_async::RunQueryDsl;
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::{ChildList, find_by_id, insert_returning, project::ProjectRow, update_returning};
+use super::{find_by_id, insert_returning, page::List, project::ProjectRow, update_returning};
 use crate::db::{enums::ChatVisibility, schema::chats};
 
 /// A conversation, with running token and cost totals.
@@ -72,10 +72,12 @@ update_returning!(ChatPatch => ChatRow, chats);
 impl ChatRow {
     /// Chats of many (visible) projects, most recently active first within each: shared and
     /// public chats, and the caller's own private ones.
-    pub const BY_PROJECT: ChildList = ChildList {
+    pub const BY_PROJECT: List = List {
+        name: "Project.chats",
         table: "chats",
-        parent_column: "project_id",
-        order_by: "c.last_message_at DESC NULLS LAST, c.created_at DESC, c.id DESC",
+        parent_column: Some("project_id"),
+        sort_key: "coalesce(c.last_message_at, c.created_at)",
+        descending: true,
         condition: "$3 OR c.visibility <> 'private' OR c.user_id = $5",
     };
 }

@@ -7,7 +7,7 @@ use diesel_async::RunQueryDsl;
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::{ChildList, chat::ChatRow, find_by_id, insert_returning, update_returning};
+use super::{chat::ChatRow, find_by_id, insert_returning, page::List, update_returning};
 use crate::db::{
     enums::{MessageRole, MessageStatus, StreamStatus},
     schema::{message_feedback, message_streams, messages},
@@ -123,10 +123,12 @@ update_returning!(MessagePatch => MessageRow, messages);
 
 impl MessageRow {
     /// Messages of many (visible) chats, oldest first within each.
-    pub const BY_CHAT: ChildList = ChildList {
+    pub const BY_CHAT: List = List {
+        name: "Chat.messages",
         table: "messages",
-        parent_column: "chat_id",
-        order_by: "c.created_at, c.id",
+        parent_column: Some("chat_id"),
+        sort_key: "c.created_at",
+        descending: false,
         condition: "TRUE",
     };
 }

@@ -6,8 +6,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::{find_by_id, insert_returning, update_returning, user::UserRow};
-use crate::auth::authz::Scope;
+use super::{find_by_id, insert_returning, page::List, update_returning, user::UserRow};
 use crate::db::{
     enums::{OrganizationPlan, OrganizationStatus},
     schema::{organization_members, organizations},
@@ -71,21 +70,15 @@ impl OrganizationRow {
             .optional()
     }
 
-    /// Live organizations the caller sees, in creation order, at most `limit`.
-    pub async fn list(conn: &mut AsyncPgConnection, scope: &Scope, limit: i64) -> QueryResult<Vec<Self>> {
-        let mut query = organizations::table
-            .filter(organizations::deleted_at.is_null())
-            .into_boxed();
-        if !scope.is_admin() {
-            query = query.filter(organizations::id.eq_any(scope.organization_ids()));
-        }
-        query
-            .order((organizations::created_at, organizations::id))
-            .limit(limit)
-            .select(Self::as_select())
-            .load(conn)
-            .await
-    }
+    /// Live organizations the caller may see, oldest first: the root `organizations` list.
+    pub const ROOT: List = List {
+        name: "Query.organizations",
+        table: "organizations",
+        parent_column: None,
+        sort_key: "c.created_at",
+        descending: false,
+        condition: "c.deleted_at IS NULL AND ($3 OR c.id = ANY($6))",
+    };
 }
 
 /// A user's membership in an organization, with their organization-scope role.

@@ -6,7 +6,7 @@ use diesel_async::RunQueryDsl;
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::{ChildList, find_by_id, insert_returning, organization::OrganizationRow, update_returning};
+use super::{find_by_id, insert_returning, organization::OrganizationRow, page::List, update_returning};
 use crate::db::{
     enums::{ProjectStatus, QuotaPeriod},
     schema::{project_members, project_quotas, project_settings, projects},
@@ -67,10 +67,12 @@ update_returning!(ProjectPatch => ProjectRow, projects);
 
 impl ProjectRow {
     /// Live projects of many organizations that the caller sees, oldest first within each.
-    pub const BY_ORGANIZATION: ChildList = ChildList {
+    pub const BY_ORGANIZATION: List = List {
+        name: "Organization.projects",
         table: "projects",
-        parent_column: "organization_id",
-        order_by: "c.created_at, c.id",
+        parent_column: Some("organization_id"),
+        sort_key: "c.created_at",
+        descending: false,
         condition: "c.deleted_at IS NULL AND ($3 OR c.id = ANY($4))",
     };
 }

@@ -16,8 +16,9 @@ use crate::support::{TestDb, http_settings, spawn_app};
 
 const BIN: &str = env!("CARGO_BIN_EXE_chatgraph");
 
-const NESTED_QUERY: &str = "{ apiVersion organizations { name slug projects { name organization { slug } \
-    chats(first: 10) { title visibility messages(first: 10) { role content chat { title } } } } } }";
+const NESTED_QUERY: &str = "{ apiVersion organizations { nodes { name slug projects { nodes { name organization { slug } \
+    chats(first: 10) { totalCount edges { cursor node { title visibility \
+    messages(first: 10) { nodes { role content chat { title } } } } } } } } } } }";
 
 async fn post(
     client: &reqwest::Client,
@@ -76,7 +77,7 @@ async fn the_binary_seeds_serves_the_demo_and_stops_on_sigterm() {
     let client = reqwest::Client::new();
     // Anonymous callers see no organization; the demo's project manager sees the demo.
     let (_, _, anonymous) = post(&client, address, json!({ "query": NESTED_QUERY })).await;
-    assert_eq!(anonymous["data"]["organizations"], json!([]));
+    assert_eq!(anonymous["data"]["organizations"]["nodes"], json!([]));
     let sign_in = "mutation { signIn(input: { email: \"pm@example.com\", password: \"ChangeMe123!\" }) { session { accessToken } } }";
     let (_, _, signed_in) = post(&client, address, json!({ "query": sign_in })).await;
     let token = signed_in["data"]["signIn"]["session"]["accessToken"]
@@ -95,18 +96,21 @@ async fn the_binary_seeds_serves_the_demo_and_stops_on_sigterm() {
     assert_eq!(status, 200);
     assert!(headers.contains_key("x-request-id"));
     assert!(body.get("errors").is_none(), "{body}");
-    let organizations = body["data"]["organizations"].as_array().expect("organizations");
+    let organizations = body["data"]["organizations"]["nodes"]
+        .as_array()
+        .expect("organizations");
     assert_eq!(organizations.len(), 1);
-    let project = &organizations[0]["projects"][0];
+    let project = &organizations[0]["projects"]["nodes"][0];
     assert_eq!(project["name"], "Support Assistant");
     assert_eq!(project["organization"]["slug"], "acme");
-    let chats = project["chats"].as_array().expect("chats");
-    assert_eq!(chats.len(), 2);
-    let getting_started = chats
+    let chats = project["chats"]["edges"].as_array().expect("chats");
+    assert_eq!((chats.len(), project["chats"]["totalCount"].as_u64()), (2, Some(2)));
+    assert!(chats.iter().all(|edge| edge["cursor"].is_string()));
+    let getting_started = &chats
         .iter()
-        .find(|c| c["title"] == "Getting started")
-        .expect("demo chat");
-    let messages = getting_started["messages"].as_array().expect("messages");
+        .find(|c| c["node"]["title"] == "Getting started")
+        .expect("demo chat")["node"];
+    let messages = getting_started["messages"]["nodes"].as_array().expect("messages");
     assert_eq!(messages.len(), 4);
     assert_eq!(messages[0]["role"], "USER");
     assert_eq!(messages[1]["role"], "ASSISTANT");
@@ -190,14 +194,14 @@ async fn oversized_bodies_are_refused_and_errors_carry_codes_and_request_ids() {
     let (_, _, body) = post(
         &client,
         address,
-        json!({ "query": "{ organizations(first: 101) { id } }" }),
+        json!({ "query": "{ organizations(first: 101) { totalCount } }" }),
     )
     .await;
     assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
 
     let deep = format!(
-        "{{ organizations {{ {} }} }}",
-        "projects { organization { ".repeat(10) + "id" + &" } }".repeat(10)
+        "{{ organizations {{ nodes {{ {} }} }} }}",
+        "projects { nodes { organization { ".repeat(6) + "id" + &" } } }".repeat(6)
     );
     let (_, _, body) = post(&client, address, json!({ "query": deep })).await;
     assert!(
@@ -320,7 +324,7 @@ async fn responses_follow_graphql_over_http() {
     // A field error happened during execution: 200 either way, with the error's path.
     let field_error = send(
         "application/graphql-response+json",
-        "{ organizations(first: 0) { id } }",
+        "{ organizations(first: 0) { totalCount } }",
     )
     .await
     .expect("request");

@@ -118,23 +118,37 @@ async fn build(conn: &mut AsyncPgConnection) -> World {
     }
 }
 
-const TREE: &str = "{ organizations(first: 100) { slug projects(first: 100) { name chats(first: 100) { title messages(first: 100) { content } } } } }";
+const TREE: &str = "{ organizations(first: 100) { totalCount nodes { slug projects(first: 100) { totalCount nodes { name \
+    chats(first: 100) { totalCount nodes { title messages(first: 100) { totalCount nodes { content } } } } } } } } }";
+
+/// The nodes of a connection; its `totalCount` must count exactly what the caller sees.
+fn nodes<'a>(connection: &'a Value, what: &str) -> &'a Vec<Value> {
+    let nodes = connection["nodes"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{what}: {connection}"));
+    assert_eq!(
+        connection["totalCount"].as_u64(),
+        Some(nodes.len() as u64),
+        "{what} totalCount"
+    );
+    nodes
+}
 
 /// Every (organization slug, project name, chat title, message) path the caller can walk, ignoring personal workspaces.
 fn paths(body: &Value) -> Vec<String> {
     let mut paths = Vec::new();
-    for org in body["data"]["organizations"].as_array().expect("organizations") {
+    for org in nodes(&body["data"]["organizations"], "organizations") {
         let slug = org["slug"].as_str().unwrap_or_default();
         if slug.starts_with("personal-") {
             continue;
         }
         paths.push(slug.to_owned());
-        for project in org["projects"].as_array().expect("projects") {
+        for project in nodes(&org["projects"], "projects") {
             let name = format!("{slug}/{}", project["name"].as_str().unwrap_or_default());
             paths.push(name.clone());
-            for chat in project["chats"].as_array().expect("chats") {
+            for chat in nodes(&project["chats"], "chats") {
                 let title = chat["title"].as_str().unwrap_or_default();
-                let messages = chat["messages"].as_array().expect("messages").len();
+                let messages = nodes(&chat["messages"], "messages").len();
                 paths.push(format!("{name}/{title} ({messages})"));
             }
         }

@@ -11,6 +11,7 @@ mod http;
 mod isolation;
 mod models;
 mod oidc;
+mod pagination;
 mod schema;
 mod secrets;
 mod seed;
