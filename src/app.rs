@@ -28,6 +28,9 @@ pub struct AppState {
     pub schema: AppSchema,
     /// Token settings.
     pub authenticator: Arc<Authenticator>,
+    /// How long a DataLoader waits for more keys before it runs a batch (see
+    /// `ServeConfig::loader_delay_ms`).
+    pub loader_delay: Duration,
 }
 
 /// Builds the token and encryption settings: the configured JWT secret and encryption key, or
@@ -166,6 +169,7 @@ async fn serve_on(config: &ServeConfig, database: &Database) -> anyhow::Result<(
             pool,
             schema: graphql::schema(),
             authenticator,
+            loader_delay: Duration::from_millis(config.loader_delay_ms),
         },
         &settings,
     );

@@ -71,6 +71,13 @@ pub struct ServeConfig {
     #[command(flatten)]
     pub auth: AuthConfig,
 
+    /// How long a DataLoader waits for more keys before it loads a batch, in milliseconds.
+    /// The keys of one level of a query arrive while its resolvers are polled, which can take
+    /// a few milliseconds for hundreds of objects on a busy machine; a batch that starts
+    /// before they are all in splits in two (one more SQL statement, never one per row).
+    #[arg(long, env = "CHATGRAPH_LOADER_DELAY_MS", default_value_t = 5)]
+    pub loader_delay_ms: u64,
+
     /// Directory with GraphiQL's scripts (fetched by `make setup`); without them the GraphiQL
     /// page loads its scripts from the unpkg CDN.
     #[arg(long, env = "CHATGRAPH_GRAPHIQL_ASSETS", default_value = "vendor/graphiql")]

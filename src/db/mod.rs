@@ -27,24 +27,44 @@ pub fn new_id() -> uuid::Uuid {
     uuid::Uuid::now_v7()
 }
 
-/// Counts the SQL statements run through a pool's connections: how the tests prove that a
-/// query's statement count does not grow with the data (no N+1).
+/// Records the SQL statements run through a pool's connections: how the tests prove that a
+/// query's statement count does not grow with the data (no N+1), and what they show when it
+/// does.
 #[derive(Debug, Clone, Default)]
-pub struct StatementCounter(std::sync::Arc<std::sync::atomic::AtomicU64>);
+pub struct StatementCounter(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
 
 impl StatementCounter {
     /// Statements started so far.
-    pub fn count(&self) -> u64 {
-        self.0.load(std::sync::atomic::Ordering::SeqCst)
+    pub fn count(&self) -> usize {
+        self.0.lock().map_or(0, |statements| statements.len())
+    }
+
+    /// The statements started since the first `skip` (their start and end).
+    pub fn since(&self, skip: usize) -> Vec<String> {
+        self.0
+            .lock()
+            .map(|statements| statements.iter().skip(skip).cloned().collect())
+            .unwrap_or_default()
     }
 }
 
 impl diesel::connection::Instrumentation for StatementCounter {
     fn on_connection_event(&mut self, event: diesel::connection::InstrumentationEvent<'_>) {
-        if let diesel::connection::InstrumentationEvent::StartQuery { query, .. } = event
-            && !query.to_string().contains(LIVENESS_CHECK)
-        {
-            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        if let diesel::connection::InstrumentationEvent::StartQuery { query, .. } = event {
+            let text = query.to_string();
+            if !text.contains(LIVENESS_CHECK)
+                && let Ok(mut statements) = self.0.lock()
+            {
+                let tail: String = text
+                    .chars()
+                    .rev()
+                    .take(120)
+                    .collect::<Vec<_>>()
+                    .into_iter()
+                    .rev()
+                    .collect();
+                statements.push(format!("{} … {tail}", text.chars().take(60).collect::<String>()));
+            }
         }
     }
 }

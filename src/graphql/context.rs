@@ -18,13 +18,6 @@ use crate::{
     services::auth::{Authenticator, Caller, ClientInfo},
 };
 
-/// How long a DataLoader waits for more keys before it runs a batch. The keys of one level
-/// arrive while the executor polls that level's resolvers, which takes more than the
-/// library's default of 1 ms for a few hundred objects in a slow (debug, busy) process: the
-/// batch would then split in two. 5 ms keeps each level one statement (measured by
-/// `tests/it/pagination.rs`) for a small, bounded latency per level.
-pub const LOADER_DELAY: std::time::Duration = std::time::Duration::from_millis(5);
-
 /// Request-scoped data, attached to every GraphQL request.
 pub struct RequestContext {
     pool: Pool,
@@ -44,9 +37,10 @@ impl RequestContext {
         authenticator: Arc<Authenticator>,
         caller: Option<Caller>,
         client: ClientInfo,
+        loader_delay: std::time::Duration,
     ) -> Self {
         let scope = LazyScope::new(pool.clone(), caller.clone());
-        let loader = DataLoader::new(DbLoader::new(pool.clone(), scope.clone()), tokio::spawn).delay(LOADER_DELAY);
+        let loader = DataLoader::new(DbLoader::new(pool.clone(), scope.clone()), tokio::spawn).delay(loader_delay);
         RequestContext {
             pool,
             loader,

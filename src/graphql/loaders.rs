@@ -1,7 +1,7 @@
 //! Per-request DataLoaders. One loader type, [`DbLoader`], implements `Loader<K>` for many
 //! small key types: `...ById` keys load rows by primary key, `...By<Parent>` keys load one
 //! keyset page of the children of many parents, with their counts. Every `load` is one SQL
-//! statement (a second counts the lists whose page came back empty), so the number of
+//! statement, so the number of
 //! statements of a query grows with its depth, never with the number of rows. Each loader
 //! carries its request's caller: rows the caller may not see are filtered out in SQL (child
 //! lists) or dropped before they reach a resolver (by id), so they look like missing rows.

@@ -1,12 +1,30 @@
 //! Relay object identification: opaque global ids that encode a type name and a key, the
 //! `Node` interface, and page-size checks shared by list fields.
 
-use async_graphql::{ID, Interface};
+use async_graphql::{Context, ID, Interface};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use uuid::Uuid;
 
-use super::{chat::Chat, message::Message, organization::Organization, project::Project};
-use crate::error::{AppError, AppResult};
+use super::{
+    api_token::ApiToken,
+    chat::Chat,
+    context::ContextExt,
+    credential::Credential,
+    loaders::{ChatById, MessageById, OrganizationById, ProjectById},
+    message::Message,
+    organization::Organization,
+    platform::PlatformConfig,
+    project::Project,
+    user::{Session, User},
+};
+use crate::{
+    auth::grant::{self, Permission, Place},
+    error::{AppError, AppResult},
+    models::{
+        api_token::ApiTokenRow, credential::CredentialRow, platform_config::PlatformConfigRow, session::SessionRow,
+        user::UserRow,
+    },
+};
 
 /// An object with a globally unique id.
 #[derive(Interface)]
@@ -20,6 +38,107 @@ pub enum Node {
     Chat(Chat),
     /// A message.
     Message(Message),
+    /// A user.
+    User(User),
+    /// A signed-in session.
+    Session(Session),
+    /// An API token.
+    ApiToken(ApiToken),
+    /// A provider credential.
+    Credential(Credential),
+    /// A platform configuration entry.
+    PlatformConfig(PlatformConfig),
+}
+
+/// The object behind a global id, if the caller may see it: tenant data through the
+/// request's loaders (batched, filtered by the caller's scope); a user to themselves and to
+/// platform admins; sessions and API tokens to their owner; credentials to holders of
+/// `credentials.manage` in their organization; platform configuration to platform admins.
+pub async fn resolve(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Option<Node>> {
+    let (type_name, key) = decode_global_id(id).map_err(|e| ctx.error(e))?;
+    let loader = ctx.loader();
+    let request = ctx.request();
+    let caller = request.caller();
+    let owned_by_caller = |user_id: Uuid| caller.is_some_and(|c| c.user.id == user_id);
+    let node = match type_name.as_str() {
+        "Organization" => loader
+            .load_one(OrganizationById(key))
+            .await
+            .map_err(|e| ctx.error(e))?
+            .map(|r| Node::Organization(Organization(r))),
+        "Project" => loader
+            .load_one(ProjectById(key))
+            .await
+            .map_err(|e| ctx.error(e))?
+            .map(|r| Node::Project(Project(r))),
+        "Chat" => loader
+            .load_one(ChatById(key))
+            .await
+            .map_err(|e| ctx.error(e))?
+            .map(|r| Node::Chat(Chat(r))),
+        "Message" => loader
+            .load_one(MessageById(key))
+            .await
+            .map_err(|e| ctx.error(e))?
+            .map(|r| Node::Message(Message(r))),
+        "User" => {
+            let admin = caller.is_some_and(|c| c.user.is_platform_admin && c.narrowed_to.is_none());
+            if !owned_by_caller(key) && !admin {
+                return Ok(None);
+            }
+            let mut conn = ctx.conn().await?;
+            UserRow::find(&mut conn, key)
+                .await
+                .map_err(|e| ctx.error(e))?
+                .map(|r| Node::User(User(r)))
+        }
+        "Session" => {
+            let mut conn = ctx.conn().await?;
+            SessionRow::find(&mut conn, key)
+                .await
+                .map_err(|e| ctx.error(e))?
+                .filter(|s| owned_by_caller(s.user_id))
+                .map(|row| {
+                    let current = caller.is_some_and(|c| c.session_id == Some(row.id));
+                    Node::Session(Session { row, current })
+                })
+        }
+        "ApiToken" => {
+            let mut conn = ctx.conn().await?;
+            ApiTokenRow::find(&mut conn, key)
+                .await
+                .map_err(|e| ctx.error(e))?
+                .filter(|t| owned_by_caller(t.user_id))
+                .map(|r| Node::ApiToken(ApiToken(r)))
+        }
+        "Credential" => {
+            let mut conn = ctx.conn().await?;
+            let Some(row) = CredentialRow::find(&mut conn, key).await.map_err(|e| ctx.error(e))? else {
+                return Ok(None);
+            };
+            let place = Place::Organization(row.organization_id);
+            match request.authorize(&mut conn, place, Permission::CredentialsManage).await {
+                Ok(_) => Some(Node::Credential(Credential(row))),
+                Err(AppError::NotFound(_) | AppError::Forbidden | AppError::Unauthenticated) => None,
+                Err(other) => return Err(ctx.error(other)),
+            }
+        }
+        "PlatformConfig" => {
+            let mut conn = ctx.conn().await?;
+            match grant::authorize_platform(&mut conn, caller, Permission::PlatformConfigure).await {
+                Ok(_) => PlatformConfigRow::find(&mut conn, key)
+                    .await
+                    .map_err(|e| ctx.error(e))?
+                    .map(|r| Node::PlatformConfig(PlatformConfig(r))),
+                Err(AppError::Forbidden | AppError::Unauthenticated) => None,
+                Err(other) => return Err(ctx.error(other)),
+            }
+        }
+        _ => {
+            return Err(ctx.error(AppError::BadUserInput(format!("{:?} is not a valid id", id.as_str()))));
+        }
+    };
+    Ok(node)
 }
 
 /// The global id of the object of type `type_name` with key `key`.

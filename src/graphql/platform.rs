@@ -22,7 +22,7 @@ pub struct PlatformConfig(pub PlatformConfigRow);
 #[Object]
 impl PlatformConfig {
     /// Globally unique, opaque id of this object.
-    async fn id(&self) -> ID {
+    pub async fn id(&self) -> ID {
         global_id("PlatformConfig", self.0.id)
     }
 

@@ -3,15 +3,11 @@
 use async_graphql::{Context, ID, Object, Result};
 
 use super::{
-    chat::Chat,
     connection::{RelayConnection, connection, page_request},
     context::ContextExt,
-    loaders::{ChatById, MessageById, OrganizationById, ProjectById},
-    message::Message,
-    node::{Node, decode_global_id},
+    node::{self, MAX_PAGE_SIZE, Node},
     organization::Organization,
     platform::PlatformConfig,
-    project::Project,
     user::User,
 };
 use crate::{
@@ -64,29 +60,25 @@ impl Query {
         super::platform::list(ctx).await
     }
 
-    /// Fetches any object by its global id; null when there is no such object.
+    /// Fetches any object by its global id; null when there is no such object or the caller
+    /// may not see it.
     async fn node(&self, ctx: &Context<'_>, #[graphql(desc = "A global id.")] id: ID) -> Result<Option<Node>> {
-        let (type_name, key) = decode_global_id(&id).map_err(|e| ctx.error(e))?;
-        let loader = ctx.loader();
-        let node = match type_name.as_str() {
-            "Organization" => loader
-                .load_one(OrganizationById(key))
-                .await
-                .map(|r| r.map(|r| Node::Organization(Organization(r)))),
-            "Project" => loader
-                .load_one(ProjectById(key))
-                .await
-                .map(|r| r.map(|r| Node::Project(Project(r)))),
-            "Chat" => loader
-                .load_one(ChatById(key))
-                .await
-                .map(|r| r.map(|r| Node::Chat(Chat(r)))),
-            "Message" => loader
-                .load_one(MessageById(key))
-                .await
-                .map(|r| r.map(|r| Node::Message(Message(r)))),
-            _ => return Err(ctx.error(AppError::BadUserInput(format!("{:?} is not a valid id", id.as_str())))),
-        };
-        node.map_err(|e| ctx.error(e))
+        node::resolve(ctx, &id).await
+    }
+
+    /// Fetches objects by their global ids (at most 100), in the order asked; null for each
+    /// that does not exist or that the caller may not see.
+    async fn nodes(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Global ids (at most 100).")] ids: Vec<ID>,
+    ) -> Result<Vec<Option<Node>>> {
+        if ids.len() > MAX_PAGE_SIZE as usize {
+            return Err(ctx.error(AppError::BadUserInput(format!(
+                "at most {MAX_PAGE_SIZE} ids at once, got {}",
+                ids.len()
+            ))));
+        }
+        async_graphql::futures_util::future::try_join_all(ids.iter().map(|id| node::resolve(ctx, id))).await
     }
 }

@@ -132,14 +132,14 @@ impl User {
 
 /// A signed-in device or browser.
 pub struct Session {
-    row: SessionRow,
-    current: bool,
+    pub(crate) row: SessionRow,
+    pub(crate) current: bool,
 }
 
 #[Object]
 impl Session {
     /// Globally unique, opaque id of this object.
-    async fn id(&self) -> ID {
+    pub async fn id(&self) -> ID {
         global_id("Session", self.row.id)
     }
 

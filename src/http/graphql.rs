@@ -118,6 +118,7 @@ pub async fn execute(
         state.authenticator.clone(),
         caller,
         client,
+        state.loader_delay,
     );
     let response = state.schema.execute(request.data(context)).await;
 

@@ -74,6 +74,7 @@ impl Executor for OperationExecutor {
                 state.authenticator.clone(),
                 caller,
                 connection.client,
+                state.loader_delay,
             );
             state.schema.execute_stream(request.data(context))
         })

@@ -88,27 +88,32 @@ pub struct List {
     pub condition: &'static str,
 }
 
-/// A row of `T` with the paging columns the list query adds.
+/// One row of the list query: a parent's counts, and one of its rows unless its page is
+/// empty (then the row's columns are null and only the counts matter).
 struct Ranked<T> {
-    row: T,
-    page_key: DateTime<Utc>,
-    page_parent: Option<Uuid>,
-    page_id: Uuid,
-    page_total: i64,
-    page_until_after: i64,
-    page_from_before: i64,
+    row: Option<(Position, T)>,
+    parent: Option<Uuid>,
+    total: i64,
+    until_after: i64,
+    from_before: i64,
 }
 
 impl<T: QueryableByName<Pg>> QueryableByName<Pg> for Ranked<T> {
     fn build<'a>(row: &impl NamedRow<'a, Pg>) -> diesel::deserialize::Result<Self> {
+        let id = NamedRow::get::<Nullable<SqlUuid>, Option<Uuid>>(row, "page_id")?;
+        let row_and_position = match id {
+            Some(id) => {
+                let key = NamedRow::get::<Timestamptz, _>(row, "page_key")?;
+                Some((Position { key, id }, T::build(row)?))
+            }
+            None => None,
+        };
         Ok(Ranked {
-            row: T::build(row)?,
-            page_key: NamedRow::get::<Timestamptz, _>(row, "page_key")?,
-            page_parent: NamedRow::get::<Nullable<SqlUuid>, _>(row, "page_parent")?,
-            page_id: NamedRow::get::<SqlUuid, _>(row, "page_id")?,
-            page_total: NamedRow::get::<BigInt, _>(row, "page_total")?,
-            page_until_after: NamedRow::get::<BigInt, _>(row, "page_until_after")?,
-            page_from_before: NamedRow::get::<BigInt, _>(row, "page_from_before")?,
+            row: row_and_position,
+            parent: NamedRow::get::<Nullable<SqlUuid>, _>(row, "summary_parent")?,
+            total: NamedRow::get::<BigInt, _>(row, "page_total")?,
+            until_after: NamedRow::get::<BigInt, _>(row, "page_until_after")?,
+            from_before: NamedRow::get::<BigInt, _>(row, "page_from_before")?,
         })
     }
 }
@@ -131,151 +136,74 @@ where
     } else {
         ("ASC", "DESC")
     };
+    let (parent_expr, parent_filter) = match list.parent_column {
+        Some(column) => (format!("c.{column}"), format!("c.{column} = ANY($1)")),
+        None => ("NULL::uuid".to_owned(), "TRUE".to_owned()),
+    };
+    // `base`: the rows the caller may see; `summary`: per parent, the list's size and how many
+    // rows lie at or before `after` and at or after `before` (every parent, even one with no
+    // row); `ranked`: the rows between the positions, numbered per parent in page order.
     let sql = format!(
-        "{base}, counted AS ( \
-           SELECT base.*, {counts} FROM base WINDOW w AS (PARTITION BY page_parent) \
+        "WITH base AS ( \
+           SELECT c.*, {sort_key} AS page_key, {parent_expr} AS page_parent, c.id AS page_id \
+           FROM {table} c WHERE {parent_filter} AND ({condition}) \
+         ), summary AS ( \
+           SELECT p.id AS summary_parent, count(base.page_id) AS page_total, \
+             count(base.page_id) FILTER (WHERE $7::timestamptz IS NOT NULL AND (page_key, page_id) {behind}= ($7, $8)) AS page_until_after, \
+             count(base.page_id) FILTER (WHERE $9::timestamptz IS NOT NULL AND (page_key, page_id) {ahead}= ($9, $10)) AS page_from_before \
+           FROM unnest($11::uuid[]) AS p(id) LEFT JOIN base ON base.page_parent IS NOT DISTINCT FROM p.id \
+           GROUP BY p.id \
          ), ranked AS ( \
-           SELECT counted.*, row_number() OVER (PARTITION BY page_parent ORDER BY page_key {order}, page_id {order}) AS page_rank \
-           FROM counted \
+           SELECT base.*, row_number() OVER (PARTITION BY page_parent ORDER BY page_key {order}, page_id {order}) AS page_rank \
+           FROM base \
            WHERE ($7::timestamptz IS NULL OR (page_key, page_id) {ahead} ($7, $8)) \
              AND ($9::timestamptz IS NULL OR (page_key, page_id) {behind} ($9, $10)) \
          ) \
-         SELECT * FROM ranked WHERE page_rank <= $2 ORDER BY page_parent, page_rank",
-        base = base_cte(list),
-        counts = counts(list, " OVER w"),
+         SELECT summary.*, ranked.* FROM summary \
+         LEFT JOIN ranked ON ranked.page_parent IS NOT DISTINCT FROM summary.summary_parent AND ranked.page_rank <= $2 \
+         ORDER BY summary.summary_parent, ranked.page_rank",
+        sort_key = list.sort_key,
+        table = list.table,
+        condition = list.condition,
         order = if page.from_end { backward } else { forward },
     );
+    let summaries: Vec<Option<Uuid>> = match list.parent_column {
+        Some(_) => parents.iter().copied().map(Some).collect(),
+        None => vec![None],
+    };
     let rows: Vec<Ranked<T>> = bind_all(diesel::sql_query(sql).into_boxed(), scope, parents, page.size + 1, page)
+        .bind::<Array<Nullable<SqlUuid>>, _>(summaries)
         .load(conn)
         .await?;
     let mut pages: Vec<(Uuid, Page<T>)> = Vec::new();
-    let mut counts: Vec<(i64, i64, i64)> = Vec::new();
     for ranked in rows {
-        let parent = ranked.page_parent.unwrap_or_else(Uuid::nil);
+        let parent = ranked.parent.unwrap_or_else(Uuid::nil);
         if pages.last().is_none_or(|(last, _)| *last != parent) {
-            pages.push((parent, Page::empty()));
-            counts.push((ranked.page_total, ranked.page_until_after, ranked.page_from_before));
+            let mut summary = Page::empty();
+            summary.total = ranked.total;
+            // Until the rows are counted, the flags hold what lies outside the positions.
+            summary.has_previous = ranked.until_after > 0;
+            summary.has_next = ranked.from_before > 0;
+            pages.push((parent, summary));
         }
-        let position = Position {
-            key: ranked.page_key,
-            id: ranked.page_id,
-        };
-        if let Some((_, current)) = pages.last_mut() {
-            current.rows.push((position, ranked.row));
-        }
-    }
-    // Parents with no row between the positions still have a list: count it on its own (one
-    // more statement, only when a page comes back empty).
-    let wanted: Vec<Uuid> = if list.parent_column.is_some() {
-        parents.to_vec()
-    } else {
-        vec![Uuid::nil()]
-    };
-    let empty: Vec<Uuid> = wanted
-        .iter()
-        .filter(|p| !pages.iter().any(|(parent, _)| parent == *p))
-        .copied()
-        .collect();
-    if !empty.is_empty() {
-        for counted in count_lists(conn, scope, list, &empty, page).await? {
-            pages.push((counted.page_parent.unwrap_or_else(Uuid::nil), Page::empty()));
-            counts.push((counted.page_total, counted.page_until_after, counted.page_from_before));
+        if let (Some(row), Some((_, current))) = (ranked.row, pages.last_mut()) {
+            current.rows.push(row);
         }
     }
-    for ((_, current), (total, until_after, from_before)) in pages.iter_mut().zip(counts) {
+    for (_, current) in &mut pages {
         let more = current.rows.len() as i64 > page.size;
         current.rows.truncate(page.size as usize);
         if page.from_end {
             current.rows.reverse();
+            current.has_previous |= more;
+        } else {
+            current.has_next |= more;
         }
-        current.total = total;
-        current.has_previous = if page.from_end {
-            more || until_after > 0
-        } else {
-            until_after > 0
-        };
-        current.has_next = if page.from_end {
-            from_before > 0
-        } else {
-            more || from_before > 0
-        };
     }
     Ok(pages)
 }
 
-/// The rows the caller may see with their sort key, parent and id (`base`).
-fn base_cte(list: List) -> String {
-    let (parent_expr, parent_filter) = match list.parent_column {
-        Some(column) => (format!("c.{column}"), format!("c.{column} = ANY($1)")),
-        None => ("NULL::uuid".to_owned(), "cardinality($1) >= 0".to_owned()),
-    };
-    format!(
-        "WITH base AS ( \
-           SELECT c.*, {sort_key} AS page_key, {parent_expr} AS page_parent, c.id AS page_id \
-           FROM {table} c WHERE {parent_filter} AND ({condition}) \
-         )",
-        sort_key = list.sort_key,
-        table = list.table,
-        condition = list.condition,
-    )
-}
-
-/// The list's size and how many rows lie at or before `after` and at or after `before`, as
-/// aggregates (`window` empty) or window functions (`window` = " OVER w").
-fn counts(list: List, window: &str) -> String {
-    let (ahead, behind) = if list.descending { ("<", ">") } else { (">", "<") };
-    format!(
-        "count(*){window} AS page_total, \
-         count(*) FILTER (WHERE $7::timestamptz IS NOT NULL AND (page_key, page_id) {behind}= ($7, $8)){window} AS page_until_after, \
-         count(*) FILTER (WHERE $9::timestamptz IS NOT NULL AND (page_key, page_id) {ahead}= ($9, $10)){window} AS page_from_before"
-    )
-}
-
-#[derive(QueryableByName)]
-struct Counted {
-    #[diesel(sql_type = Nullable<SqlUuid>)]
-    page_parent: Option<Uuid>,
-    #[diesel(sql_type = BigInt)]
-    page_total: i64,
-    #[diesel(sql_type = BigInt)]
-    page_until_after: i64,
-    #[diesel(sql_type = BigInt)]
-    page_from_before: i64,
-}
-
-/// Counts the lists of `parents` (for pages that came back empty). Parents with no visible
-/// row at all come back with zeros.
-async fn count_lists(
-    conn: &mut AsyncPgConnection,
-    scope: &Scope,
-    list: List,
-    parents: &[Uuid],
-    page: PageRequest,
-) -> QueryResult<Vec<Counted>> {
-    let parent_ids = if list.parent_column.is_some() {
-        parents.to_vec()
-    } else {
-        Vec::new()
-    };
-    let sql = format!(
-        "{base} SELECT p.id AS page_parent, {counts} \
-         FROM unnest($11::uuid[]) AS p(id) LEFT JOIN base ON base.page_parent IS NOT DISTINCT FROM p.id \
-         GROUP BY p.id",
-        base = base_cte(list),
-        counts = counts(list, "").replace("count(*)", "count(base.page_id)"),
-    );
-    let roots: Vec<Option<Uuid>> = if list.parent_column.is_some() {
-        parents.iter().copied().map(Some).collect()
-    } else {
-        vec![None]
-    };
-    bind_all(diesel::sql_query(sql).into_boxed(), scope, &parent_ids, 0, page)
-        .bind::<Array<Nullable<SqlUuid>>, _>(roots)
-        .load(conn)
-        .await
-}
-
-/// Binds the parameters every list query uses: `$1` parents, `$2` row limit, `$3`..`$6` the
+/// Binds the parameters of the list query: `$1` parents, `$2` row limit, `$3`..`$6` the
 /// caller's scope (see [`List`]), `$7`..`$10` the positions.
 fn bind_all<'a>(
     query: BoxedSqlQuery<'a, Pg, SqlQuery>,

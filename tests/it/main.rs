@@ -10,6 +10,7 @@ mod fixtures;
 mod http;
 mod isolation;
 mod models;
+mod nodes;
 mod oidc;
 mod pagination;
 mod schema;

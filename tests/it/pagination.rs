@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use crate::{
     auth::{Api, token},
     fixtures,
-    support::{TestDb, authenticator, http_settings, names, spawn_app_with},
+    support::{TestDb, authenticator, http_settings, names, serve_state},
 };
 
 const PAGE: &str = "query($id: ID!, $first: Int, $after: String, $last: Int, $before: String) { node(id: $id) { \
@@ -181,9 +181,18 @@ async fn a_nested_query_runs_as_many_statements_at_every_data_size() {
     let db = TestDb::migrated().await;
     let counter = StatementCounter::default();
     let pool = pool_with_counter(&db.url, 4, Duration::from_secs(30), Some(counter.clone())).expect("pool");
+    // The statement count is a property of the query plan; how long a loader waits for the
+    // keys of a level is one of timing. A wide window keeps a busy test machine (which may
+    // pause this process for milliseconds while it registers 200 keys) from splitting a batch.
+    let state = chatgraph::app::AppState {
+        pool,
+        schema: chatgraph::graphql::schema(),
+        authenticator: authenticator(),
+        loader_delay: Duration::from_millis(100),
+    };
     let api = Api {
         client: reqwest::Client::new(),
-        address: spawn_app_with(pool, http_settings(), authenticator()).await,
+        address: serve_state(state, http_settings()).await,
     };
     // The owner of an organization with two projects (an ordinary user: the scope queries run
     // too), so the largest size loads the messages of 200 chats.
@@ -212,7 +221,7 @@ async fn a_nested_query_runs_as_many_statements_at_every_data_size() {
         }
     }
 
-    let mut counts = Vec::new();
+    let (mut counts, mut ran) = (Vec::new(), Vec::new());
     let mut chats_so_far = 0;
     for chats_per_project in [1, 10, 100] {
         let more = chats_per_project - chats_so_far;
@@ -234,7 +243,7 @@ async fn a_nested_query_runs_as_many_statements_at_every_data_size() {
         .await;
         let before = counter.count();
         let (_, body) = api.run(Some(&owner), TREE, json!({})).await;
-        let statements = counter.count() - before;
+        let statements = counter.since(before);
         assert!(body.get("errors").is_none(), "{body}");
         let projects = &body["data"]["organizations"]["nodes"][1]["projects"];
         assert_eq!(projects["totalCount"], 2);
@@ -245,19 +254,11 @@ async fn a_nested_query_runs_as_many_statements_at_every_data_size() {
             chats["nodes"][0]["messages"]["nodes"].as_array().map(Vec::len),
             Some(20)
         );
-        counts.push(statements);
+        counts.push(statements.len());
+        ran.push(statements);
     }
     println!("SQL statements of the depth-4 query at 1, 10 and 100 chats per project: {counts:?}");
-    assert_eq!(
-        counts[0], counts[1],
-        "statements at 1, 10 and 100 chats per project: {counts:?}"
-    );
-    assert_eq!(
-        counts[1], counts[2],
-        "statements at 1, 10 and 100 chats per project: {counts:?}"
-    );
-    assert!(
-        counts[0] <= 16,
-        "a depth-4 query takes a handful of statements: {counts:?}"
-    );
+    assert_eq!(counts[0], counts[1], "at 1 and 10 chats per project: {ran:#?}");
+    assert_eq!(counts[1], counts[2], "at 10 and 100 chats per project: {ran:#?}");
+    assert_eq!(counts[0], 8, "authentication 2, the scope 2, one per level 4: {ran:#?}");
 }

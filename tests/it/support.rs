@@ -273,13 +273,22 @@ pub async fn spawn_app_with(
     settings: chatgraph::http::HttpSettings,
     authenticator: std::sync::Arc<chatgraph::services::auth::Authenticator>,
 ) -> std::net::SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let address = listener.local_addr().expect("address");
     let state = chatgraph::app::AppState {
         pool,
         schema: chatgraph::graphql::schema(),
         authenticator,
+        loader_delay: Duration::from_millis(5),
     };
+    serve_state(state, settings).await
+}
+
+/// Serves the app with this state on a loopback port, as `chatgraph serve` does.
+pub async fn serve_state(
+    state: chatgraph::app::AppState,
+    settings: chatgraph::http::HttpSettings,
+) -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let address = listener.local_addr().expect("address");
     let app = chatgraph::http::router(state, &settings);
     tokio::spawn(async move {
         axum::serve(
