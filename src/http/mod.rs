@@ -40,9 +40,29 @@ pub struct HttpSettings {
     pub graphiql_assets: PathBuf,
 }
 
+/// Longest request id taken from a client.
+pub const MAX_REQUEST_ID_LEN: usize = 64;
+
+/// Removes a client's `x-request-id` that is too long or holds characters other than
+/// letters, digits, `-`, `_`, `.` and `:`, so that a fresh one is generated: the id goes into
+/// logs and error messages, and must not carry anything a client smuggles in.
+fn drop_unusable_request_id<B>(mut request: axum::http::Request<B>) -> axum::http::Request<B> {
+    let usable = request.headers().get(REQUEST_ID_HEADER).is_none_or(|value| {
+        let bytes = value.as_bytes();
+        !bytes.is_empty()
+            && bytes.len() <= MAX_REQUEST_ID_LEN
+            && bytes.iter().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(b))
+    });
+    if !usable {
+        request.headers_mut().remove(REQUEST_ID_HEADER);
+    }
+    request
+}
+
 /// Builds the router.
 pub fn router(state: AppState, settings: &HttpSettings) -> Router {
     let middleware = ServiceBuilder::new()
+        .map_request(drop_unusable_request_id)
         .layer(SetRequestIdLayer::new(REQUEST_ID_HEADER, MakeRequestUuid))
         .layer(TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
             let request_id = request

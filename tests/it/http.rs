@@ -191,6 +191,23 @@ async fn oversized_bodies_are_refused_and_errors_carry_codes_and_request_ids() {
         headers["x-request-id"].to_str().expect("header")
     );
 
+    // A client's request id is kept when it is a plain token, replaced when it is not.
+    let with_id = |id: &str| {
+        client
+            .post(format!("http://{address}/graphql"))
+            .header("x-request-id", id)
+            .json(&json!({ "query": "{ apiVersion }" }))
+            .send()
+    };
+    let kept = with_id("trace-42.a:b_c").await.expect("request");
+    assert_eq!(kept.headers()["x-request-id"], "trace-42.a:b_c");
+    for bad in ["has spaces and \"quotes\"", &"x".repeat(65), "line\tbreak"] {
+        let replaced = with_id(bad).await.expect("request");
+        let id = replaced.headers()["x-request-id"].to_str().expect("header").to_owned();
+        assert_ne!(id, bad);
+        assert!(uuid::Uuid::parse_str(&id).is_ok(), "a fresh id replaces {bad:?}: {id}");
+    }
+
     let (_, _, body) = post(
         &client,
         address,
