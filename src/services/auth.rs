@@ -146,13 +146,7 @@ pub async fn sign_up(
                 }
             })?;
             create_personal_workspace(conn, &user).await?;
-            let logged_in = log_in(conn, auth, user.id, client).await?;
-            AuditEvent::new("auth.sign_up")
-                .by_user(Some(user.id))
-                .on("session", logged_in.1.0)
-                .record(conn, client)
-                .await?;
-            Ok(logged_in)
+            log_in(conn, auth, user.id, client, AuditEvent::new("auth.sign_up")).await
         })
         .await?;
     issue(auth, user, refresh)
@@ -212,24 +206,20 @@ pub async fn sign_in(
     attempt.succeeded(conn).await?;
     let (user, refresh) = conn
         .transaction::<_, AppError, _>(async |conn| {
-            let logged_in = log_in(conn, auth, user.id, client).await?;
-            AuditEvent::new("auth.sign_in")
-                .by_user(Some(user.id))
-                .on("session", logged_in.1.0)
-                .record(conn, client)
-                .await?;
-            Ok(logged_in)
+            log_in(conn, auth, user.id, client, AuditEvent::new("auth.sign_in")).await
         })
         .await?;
     issue(auth, user, refresh)
 }
 
-/// Records a sign-in and opens its session (inside the caller's transaction).
+/// Records a sign-in, opens its session and writes `event` (the sign-in's audit row, with
+/// the user and session filled in), inside the caller's transaction.
 pub(super) async fn log_in(
     conn: &mut AsyncPgConnection,
     auth: &Authenticator,
     user_id: Uuid,
     client: &ClientInfo,
+    event: AuditEvent,
 ) -> AppResult<(UserRow, (Uuid, SecretString, DateTime<Utc>))> {
     let user = UserPatch {
         last_login_at: Some(Some(Utc::now())),
@@ -238,6 +228,11 @@ pub(super) async fn log_in(
     .apply(conn, user_id)
     .await?;
     let refresh = open_session(conn, auth, user_id, client).await?;
+    event
+        .by_user(Some(user_id))
+        .on("session", refresh.0)
+        .record(conn, client)
+        .await?;
     Ok((user, refresh))
 }
 

@@ -42,14 +42,8 @@ pub async fn sign_in_with_id_token(
             if !auth::is_active(&user) {
                 return Err(FieldError::input("idToken", "ACCOUNT_DISABLED", "this account cannot sign in").into());
             }
-            let logged_in = auth::log_in(conn, authenticator, user.id, client).await?;
-            AuditEvent::new("auth.sign_in")
-                .by_user(Some(user.id))
-                .on("session", logged_in.1.0)
-                .details(json!({ "provider": provider }))
-                .record(conn, client)
-                .await?;
-            Ok(logged_in)
+            let event = AuditEvent::new("auth.sign_in").details(json!({ "provider": provider }));
+            auth::log_in(conn, authenticator, user.id, client, event).await
         })
         .await;
     match signed_in {
