@@ -156,7 +156,7 @@ impl CredentialMutation {
                     Permission::CredentialsManage,
                 )
                 .await?;
-            credentials::delete(&mut conn, &grant, request.client(), id).await?;
+            credentials::delete(&mut conn, &grant, request.client(), row).await?;
             Ok(global_id("Credential", id))
         }
         .await;

@@ -7,7 +7,6 @@ use anyhow::anyhow;
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
-use uuid::Uuid;
 
 use super::{audit::AuditEvent, auth::ClientInfo};
 use crate::{
@@ -84,11 +83,15 @@ pub async fn list(conn: &mut AsyncPgConnection, grant: &Grant) -> AppResult<Vec<
 }
 
 /// Deletes a credential of the granted organization; another organization's is not found.
-pub async fn delete(conn: &mut AsyncPgConnection, grant: &Grant, client: &ClientInfo, id: Uuid) -> AppResult<()> {
-    let row = CredentialRow::find(conn, id)
-        .await?
-        .filter(|c| c.organization_id == grant.organization_id())
-        .ok_or(AppError::NotFound("credential"))?;
+pub async fn delete(
+    conn: &mut AsyncPgConnection,
+    grant: &Grant,
+    client: &ClientInfo,
+    row: CredentialRow,
+) -> AppResult<()> {
+    if row.organization_id != grant.organization_id() {
+        return Err(AppError::NotFound("credential"));
+    }
     conn.transaction::<_, AppError, _>(async |conn| {
         CredentialRow::delete(conn, row.id).await?;
         AuditEvent::new("credential.delete")
