@@ -11,7 +11,7 @@ use async_graphql::{
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::DateTime;
 
-use super::node::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+use super::node::{DEFAULT_PAGE_SIZE, checked_size};
 use crate::{
     error::{AppError, AppResult},
     models::page::{List, Page, PageRequest, Position},
@@ -37,18 +37,12 @@ pub fn page_request(
     last: Option<i32>,
     before: Option<&str>,
 ) -> AppResult<PageRequest> {
-    let size = |name: &str, n: i32| match n {
-        1..=MAX_PAGE_SIZE => Ok(i64::from(n)),
-        n => Err(AppError::BadUserInput(format!(
-            "{name} must be between 1 and {MAX_PAGE_SIZE}, got {n}"
-        ))),
-    };
     let (size, from_end) = match (first, last) {
         (Some(_), Some(_)) => {
             return Err(AppError::BadUserInput("pass first or last, not both".into()));
         }
-        (Some(n), None) => (size("first", n)?, false),
-        (None, Some(n)) => (size("last", n)?, true),
+        (Some(n), None) => (checked_size("first", n)?, false),
+        (None, Some(n)) => (checked_size("last", n)?, true),
         (None, None) => (i64::from(DEFAULT_PAGE_SIZE), false),
     };
     Ok(PageRequest {

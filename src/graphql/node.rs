@@ -172,10 +172,15 @@ pub const MAX_PAGE_SIZE: i32 = 100;
 
 /// Checks a `first` argument against the page-size limit.
 pub fn page_size(first: Option<i32>) -> AppResult<i64> {
-    match first.unwrap_or(DEFAULT_PAGE_SIZE) {
-        n @ 1..=MAX_PAGE_SIZE => Ok(i64::from(n)),
+    checked_size("first", first.unwrap_or(DEFAULT_PAGE_SIZE))
+}
+
+/// Checks the page size given in `argument` against the limit.
+pub fn checked_size(argument: &str, n: i32) -> AppResult<i64> {
+    match n {
+        1..=MAX_PAGE_SIZE => Ok(i64::from(n)),
         n => Err(AppError::BadUserInput(format!(
-            "first must be between 1 and {MAX_PAGE_SIZE}, got {n}"
+            "{argument} must be between 1 and {MAX_PAGE_SIZE}, got {n}"
         ))),
     }
 }
