@@ -122,7 +122,7 @@ pub async fn authorize(
             }
         }
     };
-    let permissions = permissions_in(conn, caller, organization_id, project_id).await?;
+    let permissions = permissions_in(conn, caller, Some(organization_id), project_id).await?;
     if !permissions.iter().any(|p| p == permission.as_str()) {
         return Err(AppError::Forbidden);
     }
@@ -144,7 +144,7 @@ pub async fn authorize_platform(
     if caller.narrowed_to.is_some() {
         return Err(AppError::Forbidden);
     }
-    let permissions = permissions_in(conn, caller, Uuid::nil(), None).await?;
+    let permissions = permissions_in(conn, caller, None, None).await?;
     if permissions.iter().any(|p| p == permission.as_str()) {
         Ok(caller.clone())
     } else {
@@ -152,12 +152,12 @@ pub async fn authorize_platform(
     }
 }
 
-/// The union of the caller's platform, organization and project role permissions (one query);
-/// every permission for a platform admin.
+/// The union of the caller's platform role permissions and their role permissions in the
+/// organization and project given (one query); every permission for a platform admin.
 async fn permissions_in(
     conn: &mut AsyncPgConnection,
     caller: &Caller,
-    organization_id: Uuid,
+    organization_id: Option<Uuid>,
     project_id: Option<Uuid>,
 ) -> AppResult<Vec<String>> {
     let rows: Vec<Name> = diesel::sql_query(
@@ -170,7 +170,7 @@ async fn permissions_in(
          ORDER BY p.name",
     )
     .bind::<SqlUuid, _>(caller.user.id)
-    .bind::<SqlUuid, _>(organization_id)
+    .bind::<Nullable<SqlUuid>, _>(organization_id)
     .bind::<Nullable<SqlUuid>, _>(project_id)
     .bind::<diesel::sql_types::Bool, _>(caller.user.is_platform_admin)
     .load(conn)
