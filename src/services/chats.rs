@@ -65,18 +65,6 @@ pub struct ChatAccess {
     chat: ChatRow,
 }
 
-impl ChatAccess {
-    /// The chat as it was when access was checked.
-    pub fn chat(&self) -> &ChatRow {
-        &self.chat
-    }
-
-    /// The caller's grant in the chat's project.
-    pub fn grant(&self) -> &Grant {
-        &self.grant
-    }
-}
-
 /// The chat `id` and the right to change it: the caller must see the chat (else NOT_FOUND),
 /// hold `chat.write` in its project, and own the chat or hold `project.update` (else
 /// FORBIDDEN; a public chat of a project the caller is not in is read-only).
