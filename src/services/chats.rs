@@ -1,5 +1,6 @@
-//! Writing chats: create, change and delete. Each takes a [`Grant`] of `chat.write` in the
-//! chat's project; changing or deleting someone else's chat also needs `project.update`.
+//! Writing chats: create (with a [`Grant`] of `chat.write` in the project), change and delete
+//! (with a [`ChatAccess`]: `chat.write` in the chat's project, and `project.update` for
+//! someone else's chat).
 
 use anyhow::anyhow;
 use diesel_async::AsyncPgConnection;
@@ -59,9 +60,8 @@ pub async fn create(
     .await?)
 }
 
-/// A chat together with the caller's right to change it. Made only by [`authorize_change`].
+/// A chat the caller may change: made only by [`authorize_change`], after the grant check.
 pub struct ChatAccess {
-    grant: Grant,
     chat: ChatRow,
 }
 
@@ -93,7 +93,7 @@ pub async fn authorize_change(
     if chat.user_id != grant.caller().user.id && !grant.allows(Permission::ProjectUpdate) {
         return Err(AppError::Forbidden);
     }
-    Ok(ChatAccess { grant, chat })
+    Ok(ChatAccess { chat })
 }
 
 /// Applies `changes` to a chat checked by [`authorize_change`].
