@@ -8,7 +8,7 @@ use super::{
     auth::{UserError, user_errors},
     connection::{PageArgs, RelayConnection, load_connection},
     context::ContextExt,
-    loaders::{MessagesByChat, ProjectById},
+    loaders::ProjectById,
     message::Message,
     node::{global_id, input_id},
     project::Project,
@@ -17,6 +17,7 @@ use crate::{
     auth::grant::{Permission, Place},
     db::enums::ChatVisibility,
     error::AppError,
+    models::page::Filter,
     models::{chat::ChatRow, message::MessageRow},
     services::chats::{self, ChatChanges},
 };
@@ -97,15 +98,7 @@ impl Chat {
             last,
             before,
         };
-        let chat_id = self.0.id;
-        load_connection(
-            ctx,
-            &MessageRow::BY_CHAT,
-            args,
-            |page| MessagesByChat { chat_id, page },
-            Message,
-        )
-        .await
+        load_connection(ctx, MessageRow::BY_CHAT, self.0.id, args, Filter::none(), Message).await
     }
 }
 

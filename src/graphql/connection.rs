@@ -9,12 +9,14 @@ use async_graphql::{
     connection::{Connection, Edge},
 };
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
-use chrono::DateTime;
 
-use super::node::{DEFAULT_PAGE_SIZE, checked_size};
+use super::{
+    loaders::Children,
+    node::{DEFAULT_PAGE_SIZE, checked_size},
+};
 use crate::{
     error::{AppError, AppResult},
-    models::page::{List, Page, PageRequest, Position},
+    models::page::{Filter, List, Page, PageRequest, Position},
 };
 
 /// What every connection adds to Relay's fields.
@@ -55,12 +57,7 @@ pub fn page_request(
 
 /// The opaque cursor of `position` in `list`.
 pub fn encode_cursor(list: &List, position: Position) -> String {
-    URL_SAFE_NO_PAD.encode(format!(
-        "{}|{}|{}",
-        list.name,
-        position.key.timestamp_micros(),
-        position.id
-    ))
+    URL_SAFE_NO_PAD.encode(format!("{}|{}|{}", list.name, position.key, position.id))
 }
 
 /// The position a cursor of `list` stands for; anything else is BAD_USER_INPUT.
@@ -69,17 +66,13 @@ pub fn decode_cursor(list: &List, argument: &str, cursor: &str) -> AppResult<Pos
     let bytes = URL_SAFE_NO_PAD.decode(cursor.as_bytes()).map_err(|_| invalid())?;
     let text = String::from_utf8(bytes).map_err(|_| invalid())?;
     let mut parts = text.split('|');
-    let (Some(name), Some(micros), Some(id), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+    let (Some(name), Some(key), Some(id), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
         return Err(invalid());
     };
     if name != list.name {
         return Err(invalid());
     }
-    let key = micros
-        .parse::<i64>()
-        .ok()
-        .and_then(DateTime::from_timestamp_micros)
-        .ok_or_else(invalid)?;
+    let key = key.parse::<i64>().map_err(|_| invalid())?;
     let id = uuid::Uuid::parse_str(id).map_err(|_| invalid())?;
     Ok(Position { key, id })
 }
@@ -113,32 +106,35 @@ pub struct PageArgs {
     pub before: Option<String>,
 }
 
-/// Resolves a nested connection through the request's DataLoader: `key` names the parent
-/// and the page, so the pages of all parents of a level load in one statement.
-pub async fn load_connection<K, T, N>(
+/// Resolves a nested connection through the request's DataLoader: the pages of all parents
+/// of a level (same list, page and filter) load in one statement.
+pub async fn load_connection<T, N>(
     ctx: &async_graphql::Context<'_>,
-    list: &List,
+    list: List,
+    parent: uuid::Uuid,
     args: PageArgs,
-    key: impl FnOnce(PageRequest) -> K,
+    filter: Filter,
     wrap: impl Fn(T) -> N,
 ) -> async_graphql::Result<RelayConnection<N>>
 where
-    K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
-    T: Clone + Send + Sync + 'static,
+    T: diesel::QueryableByName<diesel::pg::Pg> + Clone + Send + Sync + 'static,
     N: OutputType,
-    super::loaders::DbLoader: async_graphql::dataloader::Loader<K, Value = Page<T>, Error = super::loaders::LoadError>,
 {
     use super::context::ContextExt;
     let page = page_request(
-        list,
+        &list,
         args.first,
         args.after.as_deref(),
         args.last,
         args.before.as_deref(),
     )
     .map_err(|e| ctx.error(e))?;
-    let loaded = ctx.loader().load_one(key(page)).await.map_err(|e| ctx.error(e))?;
-    Ok(connection(list, loaded.unwrap_or_else(Page::empty), wrap))
+    let loaded = ctx
+        .loader()
+        .load_one(Children::<T>::new(list, parent, page, filter))
+        .await
+        .map_err(|e| ctx.error(e))?;
+    Ok(connection(&list, loaded.unwrap_or_else(Page::empty), wrap))
 }
 
 #[cfg(test)]
@@ -150,7 +146,7 @@ mod tests {
     fn cursors_round_trip_and_belong_to_their_list() {
         let list = ChatRow::BY_PROJECT;
         let position = Position {
-            key: DateTime::from_timestamp_micros(1_763_800_000_123_456).expect("time"),
+            key: 1_763_800_000_123_456,
             id: uuid::Uuid::now_v7(),
         };
         let cursor = encode_cursor(&list, position);

@@ -1,12 +1,12 @@
 //! Per-request DataLoaders. One loader type, [`DbLoader`], implements `Loader<K>` for many
-//! small key types: `...ById` keys load rows by primary key, `...By<Parent>` keys load one
+//! small key types: `...ById` keys load rows by primary key, [`Children`] keys load one
 //! keyset page of the children of many parents, with their counts. Every `load` is one SQL
 //! statement, so the number of
 //! statements of a query grows with its depth, never with the number of rows. Each loader
 //! carries its request's caller: rows the caller may not see are filtered out in SQL (child
 //! lists) or dropped before they reach a resolver (by id), so they look like missing rows.
 
-use std::{collections::HashMap, hash::Hash, sync::Arc};
+use std::{collections::HashMap, hash::Hash, marker::PhantomData, sync::Arc};
 
 use async_graphql::dataloader::Loader;
 use uuid::Uuid;
@@ -18,7 +18,7 @@ use crate::{
         chat::ChatRow,
         message::MessageRow,
         organization::OrganizationRow,
-        page::{List, Page, PageRequest, load_pages},
+        page::{Filter, List, Page, PageRequest, load_pages},
         project::ProjectRow,
     },
 };
@@ -49,42 +49,6 @@ impl DbLoader {
     async fn scope(&self) -> Result<&Scope, LoadError> {
         self.scope.get().await.map_err(|e| load_error(anyhow::anyhow!("{e}")))
     }
-
-    /// Loads one page of the visible list of every parent in `keys`: one statement per
-    /// distinct page request (in practice one).
-    async fn pages<K, T>(&self, keys: &[K], list: List) -> Result<HashMap<K, Page<T>>, LoadError>
-    where
-        K: PageKey,
-        T: diesel::QueryableByName<diesel::pg::Pg> + Send + 'static,
-    {
-        let scope = self.scope().await?;
-        let mut conn = self.conn().await?;
-        let mut by_page: HashMap<PageRequest, Vec<&K>> = HashMap::new();
-        for key in keys {
-            by_page.entry(key.page()).or_default().push(key);
-        }
-        let mut result = HashMap::with_capacity(keys.len());
-        for (page, group) in by_page {
-            let parents: Vec<Uuid> = group.iter().map(|k| k.parent()).collect();
-            let mut pages: HashMap<Uuid, Page<T>> = load_pages(&mut conn, scope, list, &parents, page)
-                .await
-                .map_err(load_error)?
-                .into_iter()
-                .collect();
-            for key in group {
-                result.insert(key.clone(), pages.remove(&key.parent()).unwrap_or_else(Page::empty));
-            }
-        }
-        Ok(result)
-    }
-}
-
-/// A key that asks for one page of the list of one parent.
-pub trait PageKey: Clone + Eq + Hash + Send + Sync + 'static {
-    /// The parent's id.
-    fn parent(&self) -> Uuid;
-    /// Which page.
-    fn page(&self) -> PageRequest;
 }
 
 macro_rules! by_id_loader {
@@ -109,35 +73,6 @@ macro_rules! by_id_loader {
                     .filter(|row| visible(scope, row))
                     .map(|row| ($key(row.id), row))
                     .collect())
-            }
-        }
-    };
-}
-
-macro_rules! page_loader {
-    ($key:ident { $parent:ident } => $row:ident, $list:expr) => {
-        /// Loads one page of the visible list of one parent.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        pub struct $key {
-            pub $parent: Uuid,
-            pub page: PageRequest,
-        }
-
-        impl PageKey for $key {
-            fn parent(&self) -> Uuid {
-                self.$parent
-            }
-            fn page(&self) -> PageRequest {
-                self.page
-            }
-        }
-
-        impl Loader<$key> for DbLoader {
-            type Value = Page<$row>;
-            type Error = LoadError;
-
-            async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, Page<$row>>, LoadError> {
-                self.pages(keys, $list).await
             }
         }
     };
@@ -177,6 +112,84 @@ impl Loader<MessageById> for DbLoader {
     }
 }
 
-page_loader!(ProjectsByOrganization { organization_id } => ProjectRow, ProjectRow::BY_ORGANIZATION);
-page_loader!(ChatsByProject { project_id } => ChatRow, ChatRow::BY_PROJECT);
-page_loader!(MessagesByChat { chat_id } => MessageRow, MessageRow::BY_CHAT);
+/// Asks for one page of the visible `list` of one parent, narrowed by `filter`: the rows
+/// are `T`. Keys of one row type batch together; one statement per distinct list, page and
+/// filter (in practice one per level of a query).
+pub struct Children<T> {
+    /// Which list (table, order, visibility).
+    pub list: List,
+    /// The parent's id (nil for a root list).
+    pub parent: Uuid,
+    /// Which page.
+    pub page: PageRequest,
+    /// The client's conditions.
+    pub filter: Filter,
+    row: PhantomData<fn() -> T>,
+}
+
+impl<T> Children<T> {
+    /// The key of one page of `list` under `parent`.
+    pub fn new(list: List, parent: Uuid, page: PageRequest, filter: Filter) -> Self {
+        Children {
+            list,
+            parent,
+            page,
+            filter,
+            row: PhantomData,
+        }
+    }
+
+    fn batch(&self) -> (List, PageRequest, Filter) {
+        (self.list, self.page, self.filter.clone())
+    }
+}
+
+impl<T> Clone for Children<T> {
+    fn clone(&self) -> Self {
+        Children::new(self.list, self.parent, self.page, self.filter.clone())
+    }
+}
+
+impl<T> PartialEq for Children<T> {
+    fn eq(&self, other: &Self) -> bool {
+        (self.list, self.parent, self.page, &self.filter) == (other.list, other.parent, other.page, &other.filter)
+    }
+}
+
+impl<T> Eq for Children<T> {}
+
+impl<T> Hash for Children<T> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        (self.list, self.parent, self.page, &self.filter).hash(state);
+    }
+}
+
+impl<T> Loader<Children<T>> for DbLoader
+where
+    T: diesel::QueryableByName<diesel::pg::Pg> + Clone + Send + Sync + 'static,
+{
+    type Value = Page<T>;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[Children<T>]) -> Result<HashMap<Children<T>, Page<T>>, LoadError> {
+        let scope = self.scope().await?;
+        let mut conn = self.conn().await?;
+        let mut batches: HashMap<(List, PageRequest, Filter), Vec<&Children<T>>> = HashMap::new();
+        for key in keys {
+            batches.entry(key.batch()).or_default().push(key);
+        }
+        let mut result = HashMap::with_capacity(keys.len());
+        for ((list, page, filter), group) in batches {
+            let parents: Vec<Uuid> = group.iter().map(|k| k.parent).collect();
+            let mut pages: HashMap<Uuid, Page<T>> = load_pages(&mut conn, scope, list, &parents, page, &filter)
+                .await
+                .map_err(load_error)?
+                .into_iter()
+                .collect();
+            for key in group {
+                result.insert(key.clone(), pages.remove(&key.parent).unwrap_or_else(Page::empty));
+            }
+        }
+        Ok(result)
+    }
+}

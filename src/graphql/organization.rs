@@ -8,13 +8,13 @@ use super::{
     connection::{PageArgs, RelayConnection, load_connection},
     context::ContextExt,
     credential::Credential,
-    loaders::ProjectsByOrganization,
     node::global_id,
     project::Project,
 };
 use crate::{
     auth::grant::{Permission, Place},
     db::enums::{OrganizationPlan, OrganizationStatus},
+    models::page::Filter,
     models::{organization::OrganizationRow, project::ProjectRow},
     services::credentials,
 };
@@ -85,9 +85,15 @@ impl Organization {
             last,
             before,
         };
-        let organization_id = self.0.id;
-        let key = |page| ProjectsByOrganization { organization_id, page };
-        load_connection(ctx, &ProjectRow::BY_ORGANIZATION, args, key, Project).await
+        load_connection(
+            ctx,
+            ProjectRow::BY_ORGANIZATION,
+            self.0.id,
+            args,
+            Filter::none(),
+            Project,
+        )
+        .await
     }
 
     /// Provider credentials of this organization: name, type and dates, never the secret.

@@ -9,7 +9,7 @@ use super::{
     chat::Chat,
     connection::{PageArgs, RelayConnection, load_connection},
     context::ContextExt,
-    loaders::{ChatsByProject, OrganizationById},
+    loaders::OrganizationById,
     node::{global_id, input_id},
     organization::Organization,
 };
@@ -17,6 +17,7 @@ use crate::{
     auth::grant::{Permission, Place},
     db::enums::ProjectStatus,
     error::AppError,
+    models::page::Filter,
     models::{chat::ChatRow, project::ProjectRow},
     services::members,
 };
@@ -97,15 +98,7 @@ impl Project {
             last,
             before,
         };
-        let project_id = self.0.id;
-        load_connection(
-            ctx,
-            &ChatRow::BY_PROJECT,
-            args,
-            |page| ChatsByProject { project_id, page },
-            Chat,
-        )
-        .await
+        load_connection(ctx, ChatRow::BY_PROJECT, self.0.id, args, Filter::none(), Chat).await
     }
 }
 

@@ -3,7 +3,7 @@
 use async_graphql::{Context, ID, Object, Result};
 
 use super::{
-    connection::{RelayConnection, connection, page_request},
+    connection::{PageArgs, RelayConnection, load_connection},
     context::ContextExt,
     node::{self, MAX_PAGE_SIZE, Node},
     organization::Organization,
@@ -12,10 +12,7 @@ use super::{
 };
 use crate::{
     error::AppError,
-    models::{
-        organization::OrganizationRow,
-        page::{Page, load_pages},
-    },
+    models::{organization::OrganizationRow, page::Filter},
 };
 
 /// Where every read starts.
@@ -43,16 +40,14 @@ impl Query {
         #[graphql(desc = "Returns the last n items (1 to 100).")] last: Option<i32>,
         #[graphql(desc = "Returns the items before this cursor.")] before: Option<String>,
     ) -> Result<RelayConnection<Organization>> {
-        let list = OrganizationRow::ROOT;
-        let page = page_request(&list, first, after.as_deref(), last, before.as_deref()).map_err(|e| ctx.error(e))?;
-        let scope = ctx.request().scope().await.map_err(|e| ctx.error(e))?;
-        let mut conn = ctx.conn().await?;
-        let loaded = load_pages(&mut conn, scope, list, &[], page)
-            .await
-            .map_err(|e| ctx.error(e))?
-            .pop()
-            .map_or_else(Page::empty, |(_, page)| page);
-        Ok(connection(&list, loaded, Organization))
+        let args = PageArgs {
+            first,
+            after,
+            last,
+            before,
+        };
+        let root = uuid::Uuid::nil();
+        load_connection(ctx, OrganizationRow::ROOT, root, args, Filter::none(), Organization).await
     }
 
     /// Platform-wide configuration, by key. Platform admins only (FORBIDDEN otherwise).

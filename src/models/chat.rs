@@ -7,7 +7,12 @@ use diesel_async::RunQueryDsl;
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::{find_by_id, insert_returning, page::List, project::ProjectRow, update_returning};
+use super::{
+    find_by_id, insert_returning,
+    page::{List, SortKey},
+    project::ProjectRow,
+    update_returning,
+};
 use crate::db::{enums::ChatVisibility, schema::chats};
 
 /// A conversation, with running token and cost totals.
@@ -76,7 +81,8 @@ impl ChatRow {
         name: "Project.chats",
         table: "chats",
         parent_column: Some("project_id"),
-        sort_key: "coalesce(c.last_message_at, c.created_at)",
+        id_column: "c.id",
+        sort_key: SortKey::Time("coalesce(c.last_message_at, c.created_at)"),
         descending: true,
         condition: "$3 OR c.visibility <> 'private' OR c.user_id = $5",
     };

@@ -7,7 +7,12 @@ use diesel_async::RunQueryDsl;
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::{chat::ChatRow, find_by_id, insert_returning, page::List, update_returning};
+use super::{
+    chat::ChatRow,
+    find_by_id, insert_returning,
+    page::{List, SortKey},
+    update_returning,
+};
 use crate::db::{
     enums::{MessageRole, MessageStatus, StreamStatus},
     schema::{message_feedback, message_streams, messages},
@@ -127,7 +132,8 @@ impl MessageRow {
         name: "Chat.messages",
         table: "messages",
         parent_column: Some("chat_id"),
-        sort_key: "c.created_at",
+        id_column: "c.id",
+        sort_key: SortKey::Time("c.created_at"),
         descending: false,
         condition: "TRUE",
     };

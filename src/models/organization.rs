@@ -6,7 +6,12 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::{find_by_id, insert_returning, page::List, update_returning, user::UserRow};
+use super::{
+    find_by_id, insert_returning,
+    page::{List, SortKey},
+    update_returning,
+    user::UserRow,
+};
 use crate::db::{
     enums::{OrganizationPlan, OrganizationStatus},
     schema::{organization_members, organizations},
@@ -75,7 +80,8 @@ impl OrganizationRow {
         name: "Query.organizations",
         table: "organizations",
         parent_column: None,
-        sort_key: "c.created_at",
+        id_column: "c.id",
+        sort_key: SortKey::Time("c.created_at"),
         descending: false,
         condition: "c.deleted_at IS NULL AND ($3 OR c.id = ANY($6))",
     };

@@ -6,7 +6,12 @@ use diesel_async::RunQueryDsl;
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::{find_by_id, insert_returning, organization::OrganizationRow, page::List, update_returning};
+use super::{
+    find_by_id, insert_returning,
+    organization::OrganizationRow,
+    page::{List, SortKey},
+    update_returning,
+};
 use crate::db::{
     enums::{ProjectStatus, QuotaPeriod},
     schema::{project_members, project_quotas, project_settings, projects},
@@ -71,7 +76,8 @@ impl ProjectRow {
         name: "Organization.projects",
         table: "projects",
         parent_column: Some("organization_id"),
-        sort_key: "c.created_at",
+        id_column: "c.id",
+        sort_key: SortKey::Time("c.created_at"),
         descending: false,
         condition: "c.deleted_at IS NULL AND ($3 OR c.id = ANY($4))",
     };
