@@ -15,6 +15,8 @@ use crate::{models::api_token::ApiTokenRow, services::api_tokens};
 /// creation; afterwards only its first characters are known.
 pub struct ApiToken(pub ApiTokenRow);
 
+/// A long-lived token for scripts and integrations. The token itself is shown once, at
+/// creation; afterwards only its first characters are known.
 #[Object]
 impl ApiToken {
     /// Globally unique, opaque id of this object.

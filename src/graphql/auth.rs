@@ -51,6 +51,7 @@ pub fn user_errors<T>(result: Result<T, AppError>) -> Result<(Option<T>, Vec<Use
 /// A signed-in session: the tokens to use and the user they belong to.
 pub struct AuthSession(IssuedSession);
 
+/// A signed-in session: the tokens to use and the user they belong to.
 #[Object]
 impl AuthSession {
     /// Short-lived token for `Authorization: Bearer <token>` (HTTP) or the `connection_init`

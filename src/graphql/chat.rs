@@ -1,30 +1,42 @@
 //! The `Chat` type and the mutations that create, change and delete chats.
 
-use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
+use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
+use bigdecimal::BigDecimal;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::{
+    artifact::Artifact,
+    assistant::Assistant,
     auth::{UserError, user_errors},
     connection::{PageArgs, RelayConnection, load_connection},
     context::ContextExt,
-    loaders::ProjectById,
-    message::Message,
+    file::FileAttachment,
+    loaders::{AssistantById, AttachmentsByChat, ProjectById, StreamsByChat, UserById, load},
+    message::{Message, MessageFilter, MessageStream},
     node::{global_id, input_id},
     project::Project,
+    scalars::BigInt,
+    usage::{self, UsageFilter, UsageGroupBy, UsageSummary},
+    user::User,
 };
 use crate::{
     auth::grant::{Permission, Place},
     db::enums::ChatVisibility,
-    error::AppError,
-    models::page::Filter,
-    models::{chat::ChatRow, message::MessageRow},
+    error::{AppError, AppResult},
+    models::{
+        chat::ChatRow,
+        lists,
+        page::{Filter, FilterValue, List},
+        summary::UsageOwner,
+    },
     services::chats::{self, ChatChanges},
 };
 
 /// A conversation inside a project.
 pub struct Chat(pub ChatRow);
 
+/// A conversation inside a project.
 #[Object]
 impl Chat {
     /// Globally unique, opaque id of this object.
@@ -91,15 +103,193 @@ impl Chat {
         #[graphql(desc = "Returns the items after this cursor.")] after: Option<String>,
         #[graphql(desc = "Returns the last n items (1 to 100).")] last: Option<i32>,
         #[graphql(desc = "Returns the items before this cursor.")] before: Option<String>,
+        #[graphql(desc = "Only the messages that match.")] filter: Option<MessageFilter>,
     ) -> Result<RelayConnection<Message>> {
-        let args = PageArgs {
-            first,
-            after,
-            last,
-            before,
-        };
-        load_connection(ctx, MessageRow::BY_CHAT, self.0.id, args, Filter::none(), Message).await
+        let args = PageArgs::new(first, after, last, before);
+        let filter = filter.unwrap_or_default().conditions();
+        load_connection(ctx, lists::CHAT_MESSAGES, self.0.id, args, filter, Message).await
     }
+
+    /// The person who started the chat; null for callers outside its project (a public
+    /// chat's readers).
+    async fn owner(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        let scope = ctx.request().scope().await.map_err(|e| ctx.error(e))?;
+        if !scope.sees_project(self.0.project_id) {
+            return Ok(None);
+        }
+        Ok(load(ctx, UserById(self.0.user_id)).await?.map(User))
+    }
+
+    /// The assistant answering in this chat, if one was chosen.
+    async fn assistant(&self, ctx: &Context<'_>) -> Result<Option<Assistant>> {
+        let Some(id) = self.0.assistant_id else {
+            return Ok(None);
+        };
+        Ok(load(ctx, AssistantById(id)).await?.map(Assistant))
+    }
+
+    /// Answer streams of this chat, oldest first (live and finished).
+    async fn streams(&self, ctx: &Context<'_>) -> Result<Vec<MessageStream>> {
+        let rows = load(ctx, StreamsByChat(self.0.id)).await?.unwrap_or_default();
+        Ok(rows.into_iter().map(MessageStream).collect())
+    }
+
+    /// Files attached to the chat itself.
+    async fn attachments(&self, ctx: &Context<'_>) -> Result<Vec<FileAttachment>> {
+        let rows = load(ctx, AttachmentsByChat(self.0.id)).await?.unwrap_or_default();
+        Ok(rows.into_iter().map(FileAttachment).collect())
+    }
+
+    /// Artifacts made in this chat (their latest versions), newest first.
+    async fn artifacts(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Returns the first n items (1 to 100; 20 when neither first nor last is given).")]
+        first: Option<i32>,
+        #[graphql(desc = "Returns the items after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Returns the last n items (1 to 100).")] last: Option<i32>,
+        #[graphql(desc = "Returns the items before this cursor.")] before: Option<String>,
+    ) -> Result<RelayConnection<Artifact>> {
+        let args = PageArgs::new(first, after, last, before);
+        load_connection(ctx, lists::CHAT_ARTIFACTS, self.0.id, args, Filter::none(), Artifact).await
+    }
+
+    /// Tokens read by all answers in this chat.
+    async fn total_input_tokens(&self) -> BigInt {
+        BigInt(self.0.total_input_tokens)
+    }
+
+    /// Tokens written by all answers in this chat.
+    async fn total_output_tokens(&self) -> BigInt {
+        BigInt(self.0.total_output_tokens)
+    }
+
+    /// Input plus output tokens of all answers in this chat.
+    async fn total_tokens(&self) -> BigInt {
+        BigInt(self.0.total_input_tokens + self.0.total_output_tokens)
+    }
+
+    /// What all answers in this chat cost, in US dollars (exact decimal).
+    async fn total_cost(&self) -> &BigDecimal {
+        &self.0.total_cost
+    }
+
+    /// Usage of this chat from its usage records, optionally grouped.
+    async fn usage_summary(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only the records that match.")] filter: Option<UsageFilter>,
+        #[graphql(desc = "Split the totals into groups.")] group_by: Option<UsageGroupBy>,
+    ) -> Result<UsageSummary> {
+        usage::summary(ctx, UsageOwner::Chat, self.0.id, filter, group_by).await
+    }
+}
+
+/// Which chats to list. All conditions must hold.
+#[derive(InputObject, Default)]
+pub struct ChatFilter {
+    /// Only starred (true) or unstarred (false) chats.
+    pub is_starred: Option<bool>,
+    /// Only chats with this visibility.
+    pub visibility: Option<ChatVisibility>,
+    /// Only chats whose title contains this text (case-insensitive).
+    pub title_contains: Option<String>,
+    /// Only chats with this assistant.
+    pub assistant_id: Option<ID>,
+    /// Only chats created at or after this time.
+    pub created_after: Option<DateTime<Utc>>,
+    /// Only chats created before this time.
+    pub created_before: Option<DateTime<Utc>>,
+    /// Only chats active (last message, or creation) at or after this time.
+    pub active_after: Option<DateTime<Utc>>,
+    /// Only chats active (last message, or creation) before this time.
+    pub active_before: Option<DateTime<Utc>>,
+}
+
+impl ChatFilter {
+    /// The SQL conditions of this filter.
+    pub fn conditions(self) -> AppResult<Filter> {
+        let assistant = self
+            .assistant_id
+            .map(|id| input_id(&id, "Assistant", "filter.assistantId"))
+            .transpose()?;
+        Ok(Filter::none()
+            .with("c.is_starred = $?", self.is_starred, FilterValue::Bool)
+            .with(
+                "c.visibility = $?",
+                self.visibility.map(|v| v.as_str().to_owned()),
+                FilterValue::Text,
+            )
+            .with(
+                "strpos(lower(c.title), lower($?)) > 0",
+                self.title_contains,
+                FilterValue::Text,
+            )
+            .with("c.assistant_id = $?", assistant, FilterValue::Uuid)
+            .with("c.created_at >= $?", self.created_after, FilterValue::Time)
+            .with("c.created_at < $?", self.created_before, FilterValue::Time)
+            .with(
+                "coalesce(c.last_message_at, c.created_at) >= $?",
+                self.active_after,
+                FilterValue::Time,
+            )
+            .with(
+                "coalesce(c.last_message_at, c.created_at) < $?",
+                self.active_before,
+                FilterValue::Time,
+            ))
+    }
+}
+
+/// What chats are ordered by.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+pub enum ChatOrderField {
+    /// The last message's time (the creation time for a chat without messages).
+    LastMessageAt,
+    /// The creation time.
+    CreatedAt,
+}
+
+/// A chat order: a field and a direction (ties broken by id in the same direction).
+#[derive(InputObject, Clone, Copy)]
+pub struct ChatOrder {
+    /// What to order by.
+    pub field: ChatOrderField,
+    /// Which way.
+    pub direction: OrderDirection,
+}
+
+impl ChatOrder {
+    /// The list that walks chats in this order (each order has its own cursors).
+    pub fn list(order: Option<ChatOrder>) -> List {
+        let order = order.unwrap_or(ChatOrder {
+            field: ChatOrderField::LastMessageAt,
+            direction: OrderDirection::Desc,
+        });
+        match (order.field, order.direction) {
+            (ChatOrderField::LastMessageAt, OrderDirection::Desc) => lists::PROJECT_CHATS,
+            (ChatOrderField::LastMessageAt, OrderDirection::Asc) => List {
+                name: "Project.chats(LAST_MESSAGE_AT ASC)",
+                descending: false,
+                ..lists::PROJECT_CHATS
+            },
+            (ChatOrderField::CreatedAt, OrderDirection::Desc) => lists::PROJECT_CHATS_BY_CREATION,
+            (ChatOrderField::CreatedAt, OrderDirection::Asc) => List {
+                name: "Project.chats(CREATED_AT ASC)",
+                descending: false,
+                ..lists::PROJECT_CHATS_BY_CREATION
+            },
+        }
+    }
+}
+
+/// A sort direction.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+pub enum OrderDirection {
+    /// Smallest (oldest) first.
+    Asc,
+    /// Largest (newest) first.
+    Desc,
 }
 
 /// Input of `createChat`.

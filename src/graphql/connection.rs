@@ -95,6 +95,7 @@ pub fn connection<T, N: OutputType>(list: &List, page: Page<T>, wrap: impl Fn(T)
 }
 
 /// Relay's four arguments, as a field received them.
+#[derive(Debug, Default)]
 pub struct PageArgs {
     /// Items from the start of the page.
     pub first: Option<i32>,
@@ -104,6 +105,18 @@ pub struct PageArgs {
     pub last: Option<i32>,
     /// Items before this cursor.
     pub before: Option<String>,
+}
+
+impl PageArgs {
+    /// The arguments of a connection field.
+    pub fn new(first: Option<i32>, after: Option<String>, last: Option<i32>, before: Option<String>) -> Self {
+        PageArgs {
+            first,
+            after,
+            last,
+            before,
+        }
+    }
 }
 
 /// Resolves a nested connection through the request's DataLoader: the pages of all parents
@@ -140,18 +153,18 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::models::chat::ChatRow;
+    use crate::models::lists;
 
     #[test]
     fn cursors_round_trip_and_belong_to_their_list() {
-        let list = ChatRow::BY_PROJECT;
+        let list = lists::PROJECT_CHATS;
         let position = Position {
             key: 1_763_800_000_123_456,
             id: uuid::Uuid::now_v7(),
         };
         let cursor = encode_cursor(&list, position);
         assert_eq!(decode_cursor(&list, "after", &cursor).expect("decode"), position);
-        let other = crate::models::message::MessageRow::BY_CHAT;
+        let other = crate::models::lists::CHAT_MESSAGES;
         assert!(
             decode_cursor(&other, "after", &cursor).is_err(),
             "another list's cursor"

@@ -21,6 +21,8 @@ use crate::{
 /// and dates are ever shown.
 pub struct Credential(pub CredentialRow);
 
+/// A secret for an outside service (an API key, a token), kept encrypted. Only its name, type
+/// and dates are ever shown.
 #[Object]
 impl Credential {
     /// Globally unique, opaque id of this object.

@@ -15,11 +15,19 @@ use crate::{
     auth::authz::{LazyScope, Scope},
     db::Pool,
     models::{
+        assistant::AssistantRow,
         chat::ChatRow,
+        datasource::DatasourceRow,
+        document::DocumentRow,
+        file::{FileAttachmentRow, FileRow},
         message::MessageRow,
+        message::{MessageFeedbackRow, MessageStreamRow},
         organization::OrganizationRow,
         page::{Filter, List, Page, PageRequest, load_pages},
-        project::ProjectRow,
+        project::{ProjectQuotaRow, ProjectRow, ProjectSettingsRow},
+        role::{PermissionRow, RoleRow},
+        summary::{self, FeedbackCounts, FeedbackOwner, UsageBucket, UsageGrouping, UsageOwner},
+        user::UserRow,
     },
 };
 
@@ -81,6 +89,15 @@ macro_rules! by_id_loader {
 by_id_loader!(OrganizationById => OrganizationRow, visible: |scope, row| row.deleted_at.is_none() && scope.sees_organization(row.id));
 by_id_loader!(ProjectById => ProjectRow, visible: |scope, row| row.deleted_at.is_none() && scope.sees_project(row.id));
 by_id_loader!(ChatById => ChatRow, visible: |scope, row| scope.sees_chat(row));
+// Rows below are reached only from a visible parent (a chat's assistant, a member's user and
+// role, a chunk's document, an attachment's file); their resolvers decide who may follow the
+// reference, so the loader itself checks only the project where there is one.
+by_id_loader!(UserById => UserRow, visible: |_, _| true);
+by_id_loader!(RoleById => RoleRow, visible: |_, _| true);
+by_id_loader!(AssistantById => AssistantRow, visible: |scope, row| row.project_id.is_none_or(|p| scope.sees_project(p)));
+by_id_loader!(DatasourceById => DatasourceRow, visible: |scope, row| scope.sees_project(row.project_id));
+by_id_loader!(DocumentById => DocumentRow, visible: |scope, row| scope.sees_project(row.project_id));
+by_id_loader!(FileById => FileRow, visible: |scope, row| row.project_id.is_none_or(|p| scope.sees_project(p)) && scope.sees_organization(row.organization_id));
 
 /// Loads one message by id, if the caller may see its chat (two statements per batch: the
 /// messages, then their chats).
@@ -109,6 +126,106 @@ impl Loader<MessageById> for DbLoader {
             .filter(|m| visible_chats.contains(&m.chat_id))
             .map(|m| (MessageById(m.id), m))
             .collect())
+    }
+}
+
+/// Loads the rows whose `$column` is one of the keys, grouped by key (one `= ANY` statement
+/// per batch). `one` keeps the first row of each key (for one-to-one tables).
+macro_rules! rows_by_column {
+    ($key:ident => Vec<$row:ident>, $table:ident . $column:ident, order: $order:ident) => {
+        /// Loads every row of one parent (a short list that cannot grow much).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub struct $key(pub Uuid);
+
+        impl Loader<$key> for DbLoader {
+            type Value = Vec<$row>;
+            type Error = LoadError;
+
+            async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, Vec<$row>>, LoadError> {
+                use crate::db::schema::$table;
+                use diesel::{ExpressionMethods, QueryDsl, SelectableHelper};
+                use diesel_async::RunQueryDsl;
+                let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+                let rows: Vec<$row> = $table::table
+                    .filter($table::$column.eq_any(&ids))
+                    .order(($table::$order, $table::id))
+                    .select($row::as_select())
+                    .load(&mut *self.conn().await?)
+                    .await
+                    .map_err(load_error)?;
+                let mut grouped: HashMap<$key, Vec<$row>> = HashMap::new();
+                for row in rows {
+                    if let Some(parent) = Option::<Uuid>::from(row.$column) {
+                        grouped.entry($key(parent)).or_default().push(row);
+                    }
+                }
+                Ok(grouped)
+            }
+        }
+    };
+    ($key:ident => $row:ident, $table:ident . $column:ident) => {
+        /// Loads the one row of a parent (a one-to-one table).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub struct $key(pub Uuid);
+
+        impl Loader<$key> for DbLoader {
+            type Value = $row;
+            type Error = LoadError;
+
+            async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, $row>, LoadError> {
+                use crate::db::schema::$table;
+                use diesel::{ExpressionMethods, QueryDsl, SelectableHelper};
+                use diesel_async::RunQueryDsl;
+                let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+                let rows: Vec<$row> = $table::table
+                    .filter($table::$column.eq_any(&ids))
+                    .select($row::as_select())
+                    .load(&mut *self.conn().await?)
+                    .await
+                    .map_err(load_error)?;
+                Ok(rows.into_iter().map(|row| ($key(row.$column), row)).collect())
+            }
+        }
+    };
+}
+
+rows_by_column!(SettingsByProject => ProjectSettingsRow, project_settings.project_id);
+rows_by_column!(QuotaByProject => ProjectQuotaRow, project_quotas.project_id);
+rows_by_column!(StreamsByChat => Vec<MessageStreamRow>, message_streams.chat_id, order: created_at);
+rows_by_column!(StreamsByMessage => Vec<MessageStreamRow>, message_streams.message_id, order: created_at);
+rows_by_column!(AttachmentsByChat => Vec<FileAttachmentRow>, file_attachments.chat_id, order: created_at);
+rows_by_column!(AttachmentsByMessage => Vec<FileAttachmentRow>, file_attachments.message_id, order: created_at);
+rows_by_column!(AttachmentsByAssistant => Vec<FileAttachmentRow>, file_attachments.assistant_id, order: created_at);
+
+/// Loads the permissions of a role, by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PermissionsByRole(pub Uuid);
+
+impl Loader<PermissionsByRole> for DbLoader {
+    type Value = Vec<PermissionRow>;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[PermissionsByRole],
+    ) -> Result<HashMap<PermissionsByRole, Vec<PermissionRow>>, LoadError> {
+        use crate::db::schema::{permissions, role_permissions};
+        use diesel::{ExpressionMethods, QueryDsl, SelectableHelper};
+        use diesel_async::RunQueryDsl;
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        let rows: Vec<(Uuid, PermissionRow)> = role_permissions::table
+            .inner_join(permissions::table)
+            .filter(role_permissions::role_id.eq_any(&ids))
+            .order(permissions::name)
+            .select((role_permissions::role_id, PermissionRow::as_select()))
+            .load(&mut *self.conn().await?)
+            .await
+            .map_err(load_error)?;
+        let mut grouped: HashMap<PermissionsByRole, Vec<PermissionRow>> = HashMap::new();
+        for (role, permission) in rows {
+            grouped.entry(PermissionsByRole(role)).or_default().push(permission);
+        }
+        Ok(grouped)
     }
 }
 
@@ -192,4 +309,128 @@ where
         }
         Ok(result)
     }
+}
+
+/// Asks for the usage of one parent, grouped and filtered.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct UsageOf {
+    /// Whose usage.
+    pub owner: UsageOwner,
+    /// The organization, project, user or chat.
+    pub parent: Uuid,
+    /// How to split it.
+    pub grouping: Option<UsageGrouping>,
+    /// The client's conditions.
+    pub filter: Filter,
+}
+
+impl Loader<UsageOf> for DbLoader {
+    type Value = Vec<UsageBucket>;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[UsageOf]) -> Result<HashMap<UsageOf, Vec<UsageBucket>>, LoadError> {
+        let scope = self.scope().await?;
+        let mut conn = self.conn().await?;
+        let mut batches: HashMap<(UsageOwner, Option<UsageGrouping>, Filter), Vec<&UsageOf>> = HashMap::new();
+        for key in keys {
+            batches
+                .entry((key.owner, key.grouping, key.filter.clone()))
+                .or_default()
+                .push(key);
+        }
+        let mut result = HashMap::with_capacity(keys.len());
+        for ((owner, grouping, filter), group) in batches {
+            let parents: Vec<Uuid> = group.iter().map(|k| k.parent).collect();
+            let buckets = summary::usage(&mut conn, scope, owner, &parents, grouping, &filter)
+                .await
+                .map_err(load_error)?;
+            for key in group {
+                let mine = buckets.iter().filter(|b| b.parent == key.parent).cloned().collect();
+                result.insert(key.clone(), mine);
+            }
+        }
+        Ok(result)
+    }
+}
+
+/// Asks for the feedback counts of one message or assistant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FeedbackOf {
+    /// Counted by message or by assistant.
+    pub owner: FeedbackOwner,
+    /// The message or assistant.
+    pub parent: Uuid,
+}
+
+impl Loader<FeedbackOf> for DbLoader {
+    type Value = FeedbackCounts;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[FeedbackOf]) -> Result<HashMap<FeedbackOf, FeedbackCounts>, LoadError> {
+        let scope = self.scope().await?;
+        let mut conn = self.conn().await?;
+        let mut result = HashMap::with_capacity(keys.len());
+        for owner in [FeedbackOwner::Message, FeedbackOwner::Assistant] {
+            let parents: Vec<Uuid> = keys.iter().filter(|k| k.owner == owner).map(|k| k.parent).collect();
+            if parents.is_empty() {
+                continue;
+            }
+            for counts in summary::feedback(&mut conn, scope, owner, &parents)
+                .await
+                .map_err(load_error)?
+            {
+                result.insert(
+                    FeedbackOf {
+                        owner,
+                        parent: counts.parent,
+                    },
+                    counts,
+                );
+            }
+        }
+        Ok(result)
+    }
+}
+
+/// Loads the caller's own feedback on a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ViewerFeedback(pub Uuid);
+
+impl Loader<ViewerFeedback> for DbLoader {
+    type Value = MessageFeedbackRow;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[ViewerFeedback]) -> Result<HashMap<ViewerFeedback, MessageFeedbackRow>, LoadError> {
+        use crate::db::schema::message_feedback;
+        use diesel::{ExpressionMethods, QueryDsl, SelectableHelper};
+        use diesel_async::RunQueryDsl;
+        let Some(user_id) = self.scope().await?.user_id() else {
+            return Ok(HashMap::new());
+        };
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        let rows: Vec<MessageFeedbackRow> = message_feedback::table
+            .filter(message_feedback::message_id.eq_any(&ids))
+            .filter(message_feedback::user_id.eq(user_id))
+            .select(MessageFeedbackRow::as_select())
+            .load(&mut *self.conn().await?)
+            .await
+            .map_err(load_error)?;
+        Ok(rows
+            .into_iter()
+            .map(|row| (ViewerFeedback(row.message_id), row))
+            .collect())
+    }
+}
+
+/// Loads one value through the request's DataLoader, as a resolver needs it.
+pub async fn load<K>(
+    ctx: &async_graphql::Context<'_>,
+    key: K,
+) -> async_graphql::Result<Option<<DbLoader as Loader<K>>::Value>>
+where
+    K: Send + Sync + Hash + Eq + Clone + 'static,
+    DbLoader: Loader<K, Error = LoadError>,
+{
+    use super::context::ContextExt;
+    ctx.loader().load_one(key).await.map_err(|e| ctx.error(e))
 }

@@ -1,19 +1,60 @@
-//! The `Message` type.
+//! The `Message` type with its feedback and streams, and the message filter.
 
-use async_graphql::{Context, ID, Object, Result};
+use async_graphql::{Context, ID, InputObject, Object, Result};
+use bigdecimal::BigDecimal;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::{chat::Chat, context::ContextExt, loaders::ChatById, node::global_id};
-use crate::{
-    db::enums::{MessageRole, MessageStatus},
-    error::AppError,
-    models::message::MessageRow,
+use super::{
+    chat::Chat,
+    connection::{PageArgs, RelayConnection, load_connection},
+    context::ContextExt,
+    file::FileAttachment,
+    loaders::{AttachmentsByMessage, ChatById, FeedbackOf, StreamsByMessage, UserById, ViewerFeedback, load},
+    node::global_id,
+    user::User,
 };
+use crate::{
+    db::enums::{MessageRole, MessageStatus, StreamStatus},
+    error::AppError,
+    models::{
+        lists,
+        message::{MessageFeedbackRow, MessageRow, MessageStreamRow},
+        page::{Filter, FilterValue},
+        summary::{FeedbackCounts, FeedbackOwner},
+    },
+};
+
+/// Which messages to list. All conditions must hold.
+#[derive(InputObject, Default)]
+pub struct MessageFilter {
+    /// Only messages of this role.
+    pub role: Option<MessageRole>,
+    /// Only messages in this state.
+    pub status: Option<MessageStatus>,
+}
+
+impl MessageFilter {
+    /// The SQL conditions of this filter.
+    pub fn conditions(self) -> Filter {
+        Filter::none()
+            .with(
+                "c.role = $?",
+                self.role.map(|r| r.as_str().to_owned()),
+                FilterValue::Text,
+            )
+            .with(
+                "c.status = $?",
+                self.status.map(|s| s.as_str().to_owned()),
+                FilterValue::Text,
+            )
+    }
+}
 
 /// One turn of a conversation.
 pub struct Message(pub MessageRow);
 
+/// One turn of a conversation.
 #[Object]
 impl Message {
     /// Globally unique, opaque id of this object.
@@ -56,6 +97,80 @@ impl Message {
         self.0.output_tokens
     }
 
+    /// What producing it cost in US dollars (assistant messages).
+    async fn cost(&self) -> Option<&BigDecimal> {
+        self.0.cost.as_ref()
+    }
+
+    /// Why generation stopped (`stop`, `length`, ...), for assistant messages.
+    async fn finish_reason(&self) -> Option<&str> {
+        self.0.finish_reason.as_deref()
+    }
+
+    /// The person who wrote it (user messages); null for model messages and for callers
+    /// outside the chat's project.
+    async fn author(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        let Some(user_id) = self.0.user_id else {
+            return Ok(None);
+        };
+        let Some(chat) = load(ctx, ChatById(self.0.chat_id)).await? else {
+            return Ok(None);
+        };
+        let scope = ctx.request().scope().await.map_err(|e| ctx.error(e))?;
+        if !scope.sees_project(chat.project_id) {
+            return Ok(None);
+        }
+        Ok(load(ctx, UserById(user_id)).await?.map(User))
+    }
+
+    /// Votes, ratings and comments on this message, newest first.
+    async fn feedback(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Returns the first n items (1 to 100; 20 when neither first nor last is given).")]
+        first: Option<i32>,
+        #[graphql(desc = "Returns the items after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Returns the last n items (1 to 100).")] last: Option<i32>,
+        #[graphql(desc = "Returns the items before this cursor.")] before: Option<String>,
+    ) -> Result<RelayConnection<MessageFeedback>> {
+        let args = PageArgs::new(first, after, last, before);
+        load_connection(
+            ctx,
+            lists::MESSAGE_FEEDBACK,
+            self.0.id,
+            args,
+            Filter::none(),
+            MessageFeedback,
+        )
+        .await
+    }
+
+    /// Counts of the votes and ratings on this message.
+    async fn feedback_summary(&self, ctx: &Context<'_>) -> Result<FeedbackSummary> {
+        let key = FeedbackOf {
+            owner: FeedbackOwner::Message,
+            parent: self.0.id,
+        };
+        Ok(FeedbackSummary(load(ctx, key).await?.unwrap_or_default()))
+    }
+
+    /// The caller's own vote or rating; null when they gave none (or are anonymous).
+    async fn viewer_feedback(&self, ctx: &Context<'_>) -> Result<Option<MessageFeedback>> {
+        Ok(load(ctx, ViewerFeedback(self.0.id)).await?.map(MessageFeedback))
+    }
+
+    /// Files attached to this message.
+    async fn attachments(&self, ctx: &Context<'_>) -> Result<Vec<FileAttachment>> {
+        let rows = load(ctx, AttachmentsByMessage(self.0.id)).await?.unwrap_or_default();
+        Ok(rows.into_iter().map(FileAttachment).collect())
+    }
+
+    /// The stream that produced this message (model answers), if any.
+    async fn stream(&self, ctx: &Context<'_>) -> Result<Option<MessageStream>> {
+        let rows = load(ctx, StreamsByMessage(self.0.id)).await?.unwrap_or_default();
+        Ok(rows.into_iter().last().map(MessageStream))
+    }
+
     /// When it was posted.
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
@@ -69,5 +184,116 @@ impl Message {
             .map_err(|e| ctx.error(e))?
             .map(Chat)
             .ok_or_else(|| ctx.error(AppError::NotFound("chat")))
+    }
+}
+
+/// Counts of votes and ratings.
+pub struct FeedbackSummary(pub FeedbackCounts);
+
+/// Counts of votes and ratings.
+#[Object]
+impl FeedbackSummary {
+    /// Thumbs up.
+    async fn upvotes(&self) -> i64 {
+        self.0.upvotes
+    }
+
+    /// Thumbs down.
+    async fn downvotes(&self) -> i64 {
+        self.0.downvotes
+    }
+
+    /// How many gave a rating.
+    async fn ratings(&self) -> i64 {
+        self.0.ratings
+    }
+
+    /// Average rating (1 to 5); null when nobody rated.
+    async fn average_rating(&self) -> Option<f64> {
+        self.0.average_rating
+    }
+
+    /// How many left a comment.
+    async fn comments(&self) -> i64 {
+        self.0.comments
+    }
+}
+
+/// One user's vote, rating or comment on a message.
+pub struct MessageFeedback(pub MessageFeedbackRow);
+
+/// One user's vote, rating or comment on a message.
+#[Object]
+impl MessageFeedback {
+    /// Globally unique, opaque id of this object.
+    pub async fn id(&self) -> ID {
+        global_id("MessageFeedback", self.0.id)
+    }
+
+    /// True for thumbs up, false for thumbs down, null for no vote.
+    async fn is_upvoted(&self) -> Option<bool> {
+        self.0.is_upvoted
+    }
+
+    /// Rating from 1 to 5, if given.
+    async fn rating(&self) -> Option<i32> {
+        self.0.rating.map(i32::from)
+    }
+
+    /// Comment, if given.
+    async fn comment(&self) -> Option<&str> {
+        self.0.comment.as_deref()
+    }
+
+    /// When it was given.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+
+    /// When it last changed.
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+}
+
+/// The delivery of a model answer as a stream of events.
+pub struct MessageStream(pub MessageStreamRow);
+
+/// The delivery of a model answer as a stream of events.
+#[Object]
+impl MessageStream {
+    /// Globally unique, opaque id of this object.
+    pub async fn id(&self) -> ID {
+        global_id("MessageStream", self.0.id)
+    }
+
+    /// Its state.
+    async fn status(&self) -> StreamStatus {
+        self.0.status
+    }
+
+    /// Sequence number of the last event sent.
+    async fn last_seq(&self) -> i32 {
+        self.0.last_seq
+    }
+
+    /// Why it failed, if it did (a user-facing reason).
+    async fn error(&self) -> Option<&str> {
+        self.0.error.as_deref()
+    }
+
+    /// The message it produces.
+    async fn message_id(&self) -> ID {
+        global_id("Message", self.0.message_id)
+    }
+
+    /// When it started.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+
+    /// When it ended.
+    async fn finished_at(&self) -> Option<DateTime<Utc>> {
+        self.0.finished_at
     }
 }

@@ -6,18 +6,27 @@
 //! `project`, `chat`, `message`).
 
 pub mod api_token;
+pub mod artifact;
+pub mod assistant;
 pub mod auth;
 pub mod chat;
 pub mod connection;
 pub mod context;
 pub mod credential;
+pub mod file;
+pub mod knowledge;
 pub mod loaders;
+pub mod member;
 pub mod message;
 pub mod node;
+pub mod operations;
 pub mod organization;
 pub mod platform;
 pub mod project;
 pub mod query;
+pub mod scalars;
+pub mod settings;
+pub mod usage;
 pub mod user;
 
 use async_graphql::{EmptySubscription, MergedObject, Schema};

@@ -7,21 +7,40 @@ use uuid::Uuid;
 
 use super::{
     api_token::ApiToken,
+    artifact::{Artifact, ArtifactSuggestion},
+    assistant::Assistant,
     chat::Chat,
     context::ContextExt,
     credential::Credential,
-    loaders::{ChatById, MessageById, OrganizationById, ProjectById},
-    message::Message,
+    file::{File, FileAttachment},
+    knowledge::{Datasource, Document, DocumentChunk},
+    loaders::{
+        ChatById, FileById, MessageById, OrganizationById, ProjectById, QuotaByProject, RoleById, SettingsByProject,
+        load,
+    },
+    member::{OrganizationMember, Permission, ProjectMember, Role},
+    message::{Message, MessageFeedback, MessageStream},
+    operations::{AnalyticsEvent, AuditLog, Job, WebhookSubscription},
     organization::Organization,
     platform::PlatformConfig,
     project::Project,
-    user::{Session, User},
+    settings::{ProjectQuota, ProjectSettings},
+    usage::UsageEvent,
+    user::{Repository, Session, User},
 };
 use crate::{
-    auth::grant::{self, Permission, Place},
+    auth::grant::{self, Permission as Right, Place},
     error::{AppError, AppResult},
     models::{
-        api_token::ApiTokenRow, credential::CredentialRow, platform_config::PlatformConfigRow, session::SessionRow,
+        api_token::ApiTokenRow,
+        credential::CredentialRow,
+        file::FileAttachmentRow,
+        lists,
+        message::MessageStreamRow,
+        page::{Filter, FilterValue, find_visible},
+        platform_config::PlatformConfigRow,
+        role::PermissionRow,
+        session::SessionRow,
         user::UserRow,
     },
 };
@@ -48,6 +67,108 @@ pub enum Node {
     Credential(Credential),
     /// A platform configuration entry.
     PlatformConfig(PlatformConfig),
+    /// A membership in an organization.
+    OrganizationMember(OrganizationMember),
+    /// A membership in a project.
+    ProjectMember(ProjectMember),
+    /// A role.
+    Role(Role),
+    /// A permission.
+    Permission(Permission),
+    /// A project's settings.
+    ProjectSettings(ProjectSettings),
+    /// A project's quota.
+    ProjectQuota(ProjectQuota),
+    /// An assistant.
+    Assistant(Assistant),
+    /// A datasource.
+    Datasource(Datasource),
+    /// A document.
+    Document(Document),
+    /// A document chunk.
+    DocumentChunk(DocumentChunk),
+    /// A file.
+    File(File),
+    /// A file attachment.
+    FileAttachment(FileAttachment),
+    /// One version of an artifact.
+    Artifact(Artifact),
+    /// A suggested edit to an artifact.
+    ArtifactSuggestion(ArtifactSuggestion),
+    /// A webhook subscription.
+    WebhookSubscription(WebhookSubscription),
+    /// A background job.
+    Job(Job),
+    /// An analytics event.
+    AnalyticsEvent(AnalyticsEvent),
+    /// An audit record.
+    AuditLog(AuditLog),
+    /// A usage record.
+    UsageEvent(UsageEvent),
+    /// Feedback on a message.
+    MessageFeedback(MessageFeedback),
+    /// A model answer stream.
+    MessageStream(MessageStream),
+    /// A connected code repository.
+    Repository(Repository),
+}
+
+/// Loads the row of `list` with key `key` (and `parent`, for two-part keys) if the caller
+/// sees it in that list, wrapped as a node.
+macro_rules! listed {
+    ($ctx:expr, $list:expr, $parent:expr, $key:expr, $filter:expr, $variant:ident) => {{
+        let scope = $ctx.request().scope().await.map_err(|e| $ctx.error(e))?;
+        let mut conn = $ctx.conn().await?;
+        find_visible(&mut conn, scope, $list, $parent, $key, &$filter)
+            .await
+            .map_err(|e| $ctx.error(e))?
+            .map(|row| Node::$variant($variant(row)))
+    }};
+    ($ctx:expr, $list:expr, $key:expr, $variant:ident) => {
+        listed!($ctx, $list, None, $key, Filter::none(), $variant)
+    };
+}
+
+/// Resolves a node with a two-part key: members (parent and user) and artifact versions
+/// (id and time in microseconds).
+async fn resolve_composite(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Option<Node>> {
+    let (type_name, first, second) = decode_composite_id(id).map_err(|e| ctx.error(e))?;
+    let invalid = || ctx.error(AppError::BadUserInput(format!("{:?} is not a valid id", id.as_str())));
+    let node = match type_name.as_str() {
+        "OrganizationMember" | "ProjectMember" => {
+            let user = Uuid::parse_str(&second).map_err(|_| invalid())?;
+            if type_name == "OrganizationMember" {
+                listed!(
+                    ctx,
+                    lists::ORGANIZATION_MEMBERS,
+                    Some(first),
+                    user,
+                    Filter::none(),
+                    OrganizationMember
+                )
+            } else {
+                listed!(
+                    ctx,
+                    lists::PROJECT_MEMBERS,
+                    Some(first),
+                    user,
+                    Filter::none(),
+                    ProjectMember
+                )
+            }
+        }
+        "Artifact" => {
+            let at = second
+                .parse::<i64>()
+                .ok()
+                .and_then(chrono::DateTime::from_timestamp_micros)
+                .ok_or_else(invalid)?;
+            let version = Filter::none().with("c.created_at = $?", Some(at), FilterValue::Time);
+            listed!(ctx, lists::ARTIFACT_VERSIONS, None, first, version, Artifact)
+        }
+        _ => return Err(invalid()),
+    };
+    Ok(node)
 }
 
 /// The object behind a global id, if the caller may see it: tenant data through the
@@ -55,6 +176,9 @@ pub enum Node {
 /// platform admins; sessions and API tokens to their owner; credentials to holders of
 /// `credentials.manage` in their organization; platform configuration to platform admins.
 pub async fn resolve(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Option<Node>> {
+    if decode_composite_id(id).is_ok() {
+        return resolve_composite(ctx, id).await;
+    }
     let (type_name, key) = decode_global_id(id).map_err(|e| ctx.error(e))?;
     let loader = ctx.loader();
     let request = ctx.request();
@@ -117,7 +241,7 @@ pub async fn resolve(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Option
                 return Ok(None);
             };
             let place = Place::Organization(row.organization_id);
-            match request.authorize(&mut conn, place, Permission::CredentialsManage).await {
+            match request.authorize(&mut conn, place, Right::CredentialsManage).await {
                 Ok(_) => Some(Node::Credential(Credential(row))),
                 Err(AppError::NotFound(_) | AppError::Forbidden | AppError::Unauthenticated) => None,
                 Err(other) => return Err(ctx.error(other)),
@@ -125,7 +249,7 @@ pub async fn resolve(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Option
         }
         "PlatformConfig" => {
             let mut conn = ctx.conn().await?;
-            match grant::authorize_platform(&mut conn, caller, Permission::PlatformConfigure).await {
+            match grant::authorize_platform(&mut conn, caller, Right::PlatformConfigure).await {
                 Ok(_) => PlatformConfigRow::find(&mut conn, key)
                     .await
                     .map_err(|e| ctx.error(e))?
@@ -133,6 +257,68 @@ pub async fn resolve(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Option
                 Err(AppError::Forbidden | AppError::Unauthenticated) => None,
                 Err(other) => return Err(ctx.error(other)),
             }
+        }
+        "Role" => load(ctx, RoleById(key)).await?.map(|r| Node::Role(Role(r))),
+        "Permission" => {
+            let mut conn = ctx.conn().await?;
+            PermissionRow::find(&mut conn, key)
+                .await
+                .map_err(|e| ctx.error(e))?
+                .map(|r| Node::Permission(Permission(r)))
+        }
+        "ProjectSettings" | "ProjectQuota" => {
+            if load(ctx, ProjectById(key)).await?.is_none() {
+                return Ok(None);
+            }
+            if type_name == "ProjectSettings" {
+                load(ctx, SettingsByProject(key))
+                    .await?
+                    .map(|r| Node::ProjectSettings(ProjectSettings(r)))
+            } else {
+                load(ctx, QuotaByProject(key))
+                    .await?
+                    .map(|r| Node::ProjectQuota(ProjectQuota(r)))
+            }
+        }
+        "Assistant" => listed!(ctx, lists::PROJECT_ASSISTANTS, key, Assistant),
+        "Datasource" => listed!(ctx, lists::PROJECT_DATASOURCES, key, Datasource),
+        "Document" => listed!(ctx, lists::PROJECT_DOCUMENTS, key, Document),
+        "DocumentChunk" => listed!(ctx, lists::DOCUMENT_CHUNKS, key, DocumentChunk),
+        "File" => listed!(ctx, lists::PROJECT_FILES, key, File),
+        "ArtifactSuggestion" => listed!(ctx, lists::ARTIFACT_SUGGESTIONS, key, ArtifactSuggestion),
+        "WebhookSubscription" => listed!(ctx, lists::PROJECT_WEBHOOKS, key, WebhookSubscription),
+        "Job" => listed!(ctx, lists::PROJECT_JOBS, key, Job),
+        "AnalyticsEvent" => listed!(ctx, lists::PROJECT_ANALYTICS, key, AnalyticsEvent),
+        "AuditLog" => match listed!(ctx, lists::ORGANIZATION_AUDIT_LOGS, key, AuditLog) {
+            Some(node) => Some(node),
+            None => listed!(ctx, lists::PROJECT_AUDIT_LOGS, key, AuditLog),
+        },
+        "UsageEvent" => match listed!(ctx, lists::ORGANIZATION_USAGE, key, UsageEvent) {
+            Some(node) => Some(node),
+            None => listed!(ctx, lists::PROJECT_USAGE, key, UsageEvent),
+        },
+        "MessageFeedback" => listed!(ctx, lists::MESSAGE_FEEDBACK, key, MessageFeedback),
+        "Repository" => listed!(ctx, lists::USER_REPOSITORIES, key, Repository),
+        "MessageStream" => {
+            let mut conn = ctx.conn().await?;
+            let Some(row) = MessageStreamRow::find(&mut conn, key).await.map_err(|e| ctx.error(e))? else {
+                return Ok(None);
+            };
+            load(ctx, ChatById(row.chat_id))
+                .await?
+                .map(|_| Node::MessageStream(MessageStream(row)))
+        }
+        "FileAttachment" => {
+            let mut conn = ctx.conn().await?;
+            let Some(row) = FileAttachmentRow::find(&mut conn, key)
+                .await
+                .map_err(|e| ctx.error(e))?
+            else {
+                return Ok(None);
+            };
+            load(ctx, FileById(row.file_id))
+                .await?
+                .map(|_| Node::FileAttachment(FileAttachment(row)))
         }
         _ => {
             return Err(ctx.error(AppError::BadUserInput(format!("{:?} is not a valid id", id.as_str()))));
@@ -146,14 +332,36 @@ pub fn global_id(type_name: &str, key: Uuid) -> ID {
     ID(URL_SAFE_NO_PAD.encode(format!("{type_name}:{key}")))
 }
 
-/// Splits a global id into its type name and key. Anything else is BAD_USER_INPUT.
-pub fn decode_global_id(id: &ID) -> AppResult<(String, Uuid)> {
+/// The global id of an object with a two-part key: a UUID and a second part (a member's
+/// user id, an artifact version's time in microseconds).
+pub fn composite_id(type_name: &str, key: Uuid, part: impl std::fmt::Display) -> ID {
+    ID(URL_SAFE_NO_PAD.encode(format!("{type_name}:{key}:{part}")))
+}
+
+/// Splits a global id into its type name and its key text.
+fn split_global_id(id: &ID) -> AppResult<(String, String)> {
     let invalid = || AppError::BadUserInput(format!("{:?} is not a valid id", id.as_str()));
     let bytes = URL_SAFE_NO_PAD.decode(id.as_bytes()).map_err(|_| invalid())?;
     let text = String::from_utf8(bytes).map_err(|_| invalid())?;
     let (type_name, key) = text.split_once(':').ok_or_else(invalid)?;
-    let key = Uuid::parse_str(key).map_err(|_| invalid())?;
-    Ok((type_name.to_owned(), key))
+    Ok((type_name.to_owned(), key.to_owned()))
+}
+
+/// Splits a global id into its type name and key. Anything else is BAD_USER_INPUT.
+pub fn decode_global_id(id: &ID) -> AppResult<(String, Uuid)> {
+    let (type_name, key) = split_global_id(id)?;
+    let key =
+        Uuid::parse_str(&key).map_err(|_| AppError::BadUserInput(format!("{:?} is not a valid id", id.as_str())))?;
+    Ok((type_name, key))
+}
+
+/// Splits a two-part global id into its type name, UUID and second part.
+pub fn decode_composite_id(id: &ID) -> AppResult<(String, Uuid, String)> {
+    let invalid = || AppError::BadUserInput(format!("{:?} is not a valid id", id.as_str()));
+    let (type_name, key) = split_global_id(id)?;
+    let (first, second) = key.split_once(':').ok_or_else(invalid)?;
+    let first = Uuid::parse_str(first).map_err(|_| invalid())?;
+    Ok((type_name, first, second.to_owned()))
 }
 
 /// The key of a global id of `type_name` given in input field `field`; anything else is a

@@ -8,20 +8,24 @@ use super::{
     connection::{PageArgs, RelayConnection, load_connection},
     context::ContextExt,
     credential::Credential,
+    member::OrganizationMember,
     node::global_id,
+    operations::{AuditLog, AuditLogFilter},
     project::Project,
+    usage::{self, UsageEvent, UsageFilter, UsageGroupBy, UsageSummary},
 };
 use crate::{
     auth::grant::{Permission, Place},
     db::enums::{OrganizationPlan, OrganizationStatus},
-    models::page::Filter,
-    models::{organization::OrganizationRow, project::ProjectRow},
+    models::organization::OrganizationRow,
+    models::{lists, page::Filter, summary::UsageOwner},
     services::credentials,
 };
 
 /// A tenant: the organization that owns projects, members and credentials.
 pub struct Organization(pub OrganizationRow);
 
+/// A tenant: the organization that owns projects, members and credentials.
 #[Object]
 impl Organization {
     /// Globally unique, opaque id of this object.
@@ -79,21 +83,82 @@ impl Organization {
         #[graphql(desc = "Returns the last n items (1 to 100).")] last: Option<i32>,
         #[graphql(desc = "Returns the items before this cursor.")] before: Option<String>,
     ) -> Result<RelayConnection<Project>> {
-        let args = PageArgs {
-            first,
-            after,
-            last,
-            before,
-        };
         load_connection(
             ctx,
-            ProjectRow::BY_ORGANIZATION,
+            lists::ORGANIZATION_PROJECTS,
             self.0.id,
-            args,
+            PageArgs::new(first, after, last, before),
             Filter::none(),
             Project,
         )
         .await
+    }
+
+    /// Members of this organization, in the order they joined.
+    async fn members(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Returns the first n items (1 to 100; 20 when neither first nor last is given).")]
+        first: Option<i32>,
+        #[graphql(desc = "Returns the items after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Returns the last n items (1 to 100).")] last: Option<i32>,
+        #[graphql(desc = "Returns the items before this cursor.")] before: Option<String>,
+    ) -> Result<RelayConnection<OrganizationMember>> {
+        let args = PageArgs::new(first, after, last, before);
+        load_connection(
+            ctx,
+            lists::ORGANIZATION_MEMBERS,
+            self.0.id,
+            args,
+            Filter::none(),
+            OrganizationMember,
+        )
+        .await
+    }
+
+    /// Usage records of the whole organization, newest first. Empty without `usage.read` in
+    /// the organization.
+    async fn usage_events(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Returns the first n items (1 to 100; 20 when neither first nor last is given).")]
+        first: Option<i32>,
+        #[graphql(desc = "Returns the items after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Returns the last n items (1 to 100).")] last: Option<i32>,
+        #[graphql(desc = "Returns the items before this cursor.")] before: Option<String>,
+        #[graphql(desc = "Only the records that match.")] filter: Option<UsageFilter>,
+    ) -> Result<RelayConnection<UsageEvent>> {
+        let args = PageArgs::new(first, after, last, before);
+        let filter = filter.unwrap_or_default().conditions().map_err(|e| ctx.error(e))?;
+        load_connection(ctx, lists::ORGANIZATION_USAGE, self.0.id, args, filter, UsageEvent).await
+    }
+
+    /// Usage of the whole organization, optionally grouped. Zero without `usage.read` in the
+    /// organization.
+    async fn usage_summary(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only the records that match.")] filter: Option<UsageFilter>,
+        #[graphql(desc = "Split the totals into groups.")] group_by: Option<UsageGroupBy>,
+    ) -> Result<UsageSummary> {
+        usage::summary(ctx, UsageOwner::Organization, self.0.id, filter, group_by).await
+    }
+
+    /// Audit records of the organization, newest first. Empty without `audit.read` in the
+    /// organization.
+    async fn audit_logs(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Returns the first n items (1 to 100; 20 when neither first nor last is given).")]
+        first: Option<i32>,
+        #[graphql(desc = "Returns the items after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Returns the last n items (1 to 100).")] last: Option<i32>,
+        #[graphql(desc = "Returns the items before this cursor.")] before: Option<String>,
+        #[graphql(desc = "Only the records that match.")] filter: Option<AuditLogFilter>,
+    ) -> Result<RelayConnection<AuditLog>> {
+        let args = PageArgs::new(first, after, last, before);
+        let filter = filter.unwrap_or_default().conditions().map_err(|e| ctx.error(e))?;
+        load_connection(ctx, lists::ORGANIZATION_AUDIT_LOGS, self.0.id, args, filter, AuditLog).await
     }
 
     /// Provider credentials of this organization: name, type and dates, never the secret.

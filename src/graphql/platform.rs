@@ -19,6 +19,7 @@ use crate::{
 /// One platform-wide configuration entry, such as `routing_agent`.
 pub struct PlatformConfig(pub PlatformConfigRow);
 
+/// One platform-wide configuration entry, such as `routing_agent`.
 #[Object]
 impl PlatformConfig {
     /// Globally unique, opaque id of this object.

@@ -5,26 +5,36 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::{
+    artifact::Artifact,
+    assistant::Assistant,
     auth::{UserError, user_errors},
-    chat::Chat,
+    chat::{Chat, ChatFilter, ChatOrder},
     connection::{PageArgs, RelayConnection, load_connection},
     context::ContextExt,
+    file::File,
+    knowledge::{Datasource, Document, DocumentFilter},
     loaders::OrganizationById,
+    loaders::{QuotaByProject, SettingsByProject, load},
+    member::ProjectMember,
     node::{global_id, input_id},
+    operations::{AnalyticsEvent, AuditLog, AuditLogFilter, Job, JobFilter, WebhookSubscription},
     organization::Organization,
+    settings::{ProjectQuota, ProjectSettings},
+    usage::{self, UsageEvent, UsageFilter, UsageGroupBy, UsageSummary},
 };
 use crate::{
     auth::grant::{Permission, Place},
     db::enums::ProjectStatus,
     error::AppError,
-    models::page::Filter,
-    models::{chat::ChatRow, project::ProjectRow},
+    models::project::ProjectRow,
+    models::{lists, page::Filter, summary::UsageOwner},
     services::members,
 };
 
 /// A workspace inside an organization, holding chats, documents and settings.
 pub struct Project(pub ProjectRow);
 
+/// A workspace inside an organization, holding chats, documents and settings.
 #[Object]
 impl Project {
     /// Globally unique, opaque id of this object.
@@ -82,7 +92,9 @@ impl Project {
             .ok_or_else(|| ctx.error(AppError::NotFound("organization")))
     }
 
-    /// Chats of this project the caller may read, most recently active first.
+    /// Chats of this project the caller may read; most recently active first unless
+    /// `orderBy` says otherwise.
+    #[allow(clippy::too_many_arguments)] // Relay's four arguments, a filter and an order.
     async fn chats(
         &self,
         ctx: &Context<'_>,
@@ -91,14 +103,234 @@ impl Project {
         #[graphql(desc = "Returns the items after this cursor.")] after: Option<String>,
         #[graphql(desc = "Returns the last n items (1 to 100).")] last: Option<i32>,
         #[graphql(desc = "Returns the items before this cursor.")] before: Option<String>,
+        #[graphql(desc = "Only the chats that match.")] filter: Option<ChatFilter>,
+        #[graphql(desc = "The order (default: last message, newest first).")] order_by: Option<ChatOrder>,
     ) -> Result<RelayConnection<Chat>> {
-        let args = PageArgs {
-            first,
-            after,
-            last,
-            before,
-        };
-        load_connection(ctx, ChatRow::BY_PROJECT, self.0.id, args, Filter::none(), Chat).await
+        let args = PageArgs::new(first, after, last, before);
+        let filter = filter.unwrap_or_default().conditions().map_err(|e| ctx.error(e))?;
+        load_connection(ctx, ChatOrder::list(order_by), self.0.id, args, filter, Chat).await
+    }
+
+    /// Members of this project, in the order they joined.
+    async fn members(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Returns the first n items (1 to 100; 20 when neither first nor last is given).")]
+        first: Option<i32>,
+        #[graphql(desc = "Returns the items after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Returns the last n items (1 to 100).")] last: Option<i32>,
+        #[graphql(desc = "Returns the items before this cursor.")] before: Option<String>,
+    ) -> Result<RelayConnection<ProjectMember>> {
+        let args = PageArgs::new(first, after, last, before);
+        load_connection(
+            ctx,
+            lists::PROJECT_MEMBERS,
+            self.0.id,
+            args,
+            Filter::none(),
+            ProjectMember,
+        )
+        .await
+    }
+
+    /// Generation defaults, models, tools and branding.
+    async fn settings(&self, ctx: &Context<'_>) -> Result<Option<ProjectSettings>> {
+        Ok(load(ctx, SettingsByProject(self.0.id)).await?.map(ProjectSettings))
+    }
+
+    /// Token, request and storage limits and their status; null when the project has none.
+    async fn quota(&self, ctx: &Context<'_>) -> Result<Option<ProjectQuota>> {
+        Ok(load(ctx, QuotaByProject(self.0.id)).await?.map(ProjectQuota))
+    }
+
+    /// Assistants of this project, oldest first.
+    async fn assistants(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Returns the first n items (1 to 100; 20 when neither first nor last is given).")]
+        first: Option<i32>,
+        #[graphql(desc = "Returns the items after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Returns the last n items (1 to 100).")] last: Option<i32>,
+        #[graphql(desc = "Returns the items before this cursor.")] before: Option<String>,
+    ) -> Result<RelayConnection<Assistant>> {
+        let args = PageArgs::new(first, after, last, before);
+        load_connection(
+            ctx,
+            lists::PROJECT_ASSISTANTS,
+            self.0.id,
+            args,
+            Filter::none(),
+            Assistant,
+        )
+        .await
+    }
+
+    /// Datasources of this project, oldest first.
+    async fn datasources(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Returns the first n items (1 to 100; 20 when neither first nor last is given).")]
+        first: Option<i32>,
+        #[graphql(desc = "Returns the items after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Returns the last n items (1 to 100).")] last: Option<i32>,
+        #[graphql(desc = "Returns the items before this cursor.")] before: Option<String>,
+    ) -> Result<RelayConnection<Datasource>> {
+        let args = PageArgs::new(first, after, last, before);
+        load_connection(
+            ctx,
+            lists::PROJECT_DATASOURCES,
+            self.0.id,
+            args,
+            Filter::none(),
+            Datasource,
+        )
+        .await
+    }
+
+    /// Documents of this project, newest first.
+    async fn documents(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Returns the first n items (1 to 100; 20 when neither first nor last is given).")]
+        first: Option<i32>,
+        #[graphql(desc = "Returns the items after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Returns the last n items (1 to 100).")] last: Option<i32>,
+        #[graphql(desc = "Returns the items before this cursor.")] before: Option<String>,
+        #[graphql(desc = "Only the documents that match.")] filter: Option<DocumentFilter>,
+    ) -> Result<RelayConnection<Document>> {
+        let args = PageArgs::new(first, after, last, before);
+        let filter = filter.unwrap_or_default().conditions().map_err(|e| ctx.error(e))?;
+        load_connection(ctx, lists::PROJECT_DOCUMENTS, self.0.id, args, filter, Document).await
+    }
+
+    /// Files uploaded to this project, newest first.
+    async fn files(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Returns the first n items (1 to 100; 20 when neither first nor last is given).")]
+        first: Option<i32>,
+        #[graphql(desc = "Returns the items after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Returns the last n items (1 to 100).")] last: Option<i32>,
+        #[graphql(desc = "Returns the items before this cursor.")] before: Option<String>,
+    ) -> Result<RelayConnection<File>> {
+        let args = PageArgs::new(first, after, last, before);
+        load_connection(ctx, lists::PROJECT_FILES, self.0.id, args, Filter::none(), File).await
+    }
+
+    /// Artifacts of this project (their latest versions), newest first.
+    async fn artifacts(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Returns the first n items (1 to 100; 20 when neither first nor last is given).")]
+        first: Option<i32>,
+        #[graphql(desc = "Returns the items after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Returns the last n items (1 to 100).")] last: Option<i32>,
+        #[graphql(desc = "Returns the items before this cursor.")] before: Option<String>,
+    ) -> Result<RelayConnection<Artifact>> {
+        let args = PageArgs::new(first, after, last, before);
+        load_connection(ctx, lists::PROJECT_ARTIFACTS, self.0.id, args, Filter::none(), Artifact).await
+    }
+
+    /// Webhook subscriptions, oldest first. Empty without `project.update`.
+    async fn webhook_subscriptions(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Returns the first n items (1 to 100; 20 when neither first nor last is given).")]
+        first: Option<i32>,
+        #[graphql(desc = "Returns the items after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Returns the last n items (1 to 100).")] last: Option<i32>,
+        #[graphql(desc = "Returns the items before this cursor.")] before: Option<String>,
+    ) -> Result<RelayConnection<WebhookSubscription>> {
+        let args = PageArgs::new(first, after, last, before);
+        load_connection(
+            ctx,
+            lists::PROJECT_WEBHOOKS,
+            self.0.id,
+            args,
+            Filter::none(),
+            WebhookSubscription,
+        )
+        .await
+    }
+
+    /// Background jobs, newest first. Empty without `project.update`.
+    async fn jobs(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Returns the first n items (1 to 100; 20 when neither first nor last is given).")]
+        first: Option<i32>,
+        #[graphql(desc = "Returns the items after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Returns the last n items (1 to 100).")] last: Option<i32>,
+        #[graphql(desc = "Returns the items before this cursor.")] before: Option<String>,
+        #[graphql(desc = "Only the jobs that match.")] filter: Option<JobFilter>,
+    ) -> Result<RelayConnection<Job>> {
+        let args = PageArgs::new(first, after, last, before);
+        let filter = filter.unwrap_or_default().conditions();
+        load_connection(ctx, lists::PROJECT_JOBS, self.0.id, args, filter, Job).await
+    }
+
+    /// Analytics events, newest first. Empty without `usage.read`.
+    async fn analytics_events(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Returns the first n items (1 to 100; 20 when neither first nor last is given).")]
+        first: Option<i32>,
+        #[graphql(desc = "Returns the items after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Returns the last n items (1 to 100).")] last: Option<i32>,
+        #[graphql(desc = "Returns the items before this cursor.")] before: Option<String>,
+    ) -> Result<RelayConnection<AnalyticsEvent>> {
+        let args = PageArgs::new(first, after, last, before);
+        load_connection(
+            ctx,
+            lists::PROJECT_ANALYTICS,
+            self.0.id,
+            args,
+            Filter::none(),
+            AnalyticsEvent,
+        )
+        .await
+    }
+
+    /// Audit records of this project, newest first. Empty without `audit.read`.
+    async fn audit_logs(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Returns the first n items (1 to 100; 20 when neither first nor last is given).")]
+        first: Option<i32>,
+        #[graphql(desc = "Returns the items after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Returns the last n items (1 to 100).")] last: Option<i32>,
+        #[graphql(desc = "Returns the items before this cursor.")] before: Option<String>,
+        #[graphql(desc = "Only the records that match.")] filter: Option<AuditLogFilter>,
+    ) -> Result<RelayConnection<AuditLog>> {
+        let args = PageArgs::new(first, after, last, before);
+        let filter = filter.unwrap_or_default().conditions().map_err(|e| ctx.error(e))?;
+        load_connection(ctx, lists::PROJECT_AUDIT_LOGS, self.0.id, args, filter, AuditLog).await
+    }
+
+    /// Usage records of this project, newest first. Empty without `usage.read`.
+    async fn usage_events(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Returns the first n items (1 to 100; 20 when neither first nor last is given).")]
+        first: Option<i32>,
+        #[graphql(desc = "Returns the items after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Returns the last n items (1 to 100).")] last: Option<i32>,
+        #[graphql(desc = "Returns the items before this cursor.")] before: Option<String>,
+        #[graphql(desc = "Only the records that match.")] filter: Option<UsageFilter>,
+    ) -> Result<RelayConnection<UsageEvent>> {
+        let args = PageArgs::new(first, after, last, before);
+        let filter = filter.unwrap_or_default().conditions().map_err(|e| ctx.error(e))?;
+        load_connection(ctx, lists::PROJECT_USAGE, self.0.id, args, filter, UsageEvent).await
+    }
+
+    /// Usage of this project, optionally grouped. Zero without `usage.read`.
+    async fn usage_summary(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only the records that match.")] filter: Option<UsageFilter>,
+        #[graphql(desc = "Split the totals into groups.")] group_by: Option<UsageGroupBy>,
+    ) -> Result<UsageSummary> {
+        usage::summary(ctx, UsageOwner::Project, self.0.id, filter, group_by).await
     }
 }
 

@@ -5,6 +5,7 @@ use async_graphql::{Context, ID, Object, Result};
 use super::{
     connection::{PageArgs, RelayConnection, load_connection},
     context::ContextExt,
+    member::Role,
     node::{self, MAX_PAGE_SIZE, Node},
     organization::Organization,
     platform::PlatformConfig,
@@ -12,12 +13,13 @@ use super::{
 };
 use crate::{
     error::AppError,
-    models::{organization::OrganizationRow, page::Filter},
+    models::{lists, page::Filter, role::RoleRow},
 };
 
 /// Where every read starts.
 pub struct Query;
 
+/// Where every read starts.
 #[Object]
 impl Query {
     /// Version of the chatgraph API (the crate version of the server).
@@ -40,14 +42,23 @@ impl Query {
         #[graphql(desc = "Returns the last n items (1 to 100).")] last: Option<i32>,
         #[graphql(desc = "Returns the items before this cursor.")] before: Option<String>,
     ) -> Result<RelayConnection<Organization>> {
-        let args = PageArgs {
-            first,
-            after,
-            last,
-            before,
-        };
         let root = uuid::Uuid::nil();
-        load_connection(ctx, OrganizationRow::ROOT, root, args, Filter::none(), Organization).await
+        load_connection(
+            ctx,
+            lists::ORGANIZATIONS,
+            root,
+            PageArgs::new(first, after, last, before),
+            Filter::none(),
+            Organization,
+        )
+        .await
+    }
+
+    /// Every role (platform, organization and project scopes) with its permissions.
+    async fn roles(&self, ctx: &Context<'_>) -> Result<Vec<Role>> {
+        let mut conn = ctx.conn().await?;
+        let rows = RoleRow::all(&mut conn).await.map_err(|e| ctx.error(e))?;
+        Ok(rows.into_iter().map(Role).collect())
     }
 
     /// Platform-wide configuration, by key. Platform admins only (FORBIDDEN otherwise).

@@ -7,22 +7,30 @@ use uuid::Uuid;
 
 use super::{
     api_token::ApiToken,
+    connection::{PageArgs, RelayConnection, load_connection},
     context::ContextExt,
     node::{global_id, page_size},
     organization::Organization,
     project::Project,
+    usage::{self, UsageFilter, UsageGroupBy, UsageSummary},
 };
+use crate::db::enums::RepositoryProvider;
 use crate::models::{
     api_token::ApiTokenRow,
+    lists,
     organization::{OrganizationMemberRow, OrganizationRow},
+    page::Filter,
     project::ProjectRow,
+    repository::RepositoryRow,
     session::SessionRow,
+    summary::UsageOwner,
     user::UserRow,
 };
 
 /// A person who signs in. Their password hash and external ids are never exposed.
 pub struct User(pub UserRow);
 
+/// A person who signs in. Their password hash and external ids are never exposed.
 #[Object]
 impl User {
     /// Globally unique, opaque id of this object.
@@ -113,6 +121,40 @@ impl User {
             .collect())
     }
 
+    /// Code repositories this user connected, newest first. Only the user themselves (and
+    /// platform admins) see them; for anyone else the list is empty.
+    async fn repositories(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Returns the first n items (1 to 100; 20 when neither first nor last is given).")]
+        first: Option<i32>,
+        #[graphql(desc = "Returns the items after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Returns the last n items (1 to 100).")] last: Option<i32>,
+        #[graphql(desc = "Returns the items before this cursor.")] before: Option<String>,
+    ) -> Result<RelayConnection<Repository>> {
+        let args = PageArgs::new(first, after, last, before);
+        load_connection(
+            ctx,
+            lists::USER_REPOSITORIES,
+            self.0.id,
+            args,
+            Filter::none(),
+            Repository,
+        )
+        .await
+    }
+
+    /// This user's own usage, optionally grouped. Zero for anyone but the user themselves
+    /// (and platform admins).
+    async fn usage_summary(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only the records that match.")] filter: Option<UsageFilter>,
+        #[graphql(desc = "Split the totals into groups.")] group_by: Option<UsageGroupBy>,
+    ) -> Result<UsageSummary> {
+        usage::summary(ctx, UsageOwner::User, self.0.id, filter, group_by).await
+    }
+
     /// Organizations this user is a member of.
     async fn organizations(&self, ctx: &Context<'_>) -> Result<Vec<Organization>> {
         let mut conn = ctx.conn().await?;
@@ -136,6 +178,7 @@ pub struct Session {
     pub(crate) current: bool,
 }
 
+/// A signed-in device or browser.
 #[Object]
 impl Session {
     /// Globally unique, opaque id of this object.
@@ -171,5 +214,57 @@ impl Session {
     /// When it ends unless refreshed.
     async fn expires_at(&self) -> DateTime<Utc> {
         self.row.expires_at
+    }
+}
+
+/// A code repository a user connected (for code-aware assistants).
+pub struct Repository(pub RepositoryRow);
+
+/// A code repository a user connected (for code-aware assistants).
+#[Object]
+impl Repository {
+    /// Globally unique, opaque id of this object.
+    pub async fn id(&self) -> ID {
+        global_id("Repository", self.0.id)
+    }
+
+    /// Where it is hosted.
+    async fn provider(&self) -> RepositoryProvider {
+        self.0.provider
+    }
+
+    /// Owner (user or organization) on the host.
+    async fn owner(&self) -> &str {
+        &self.0.owner
+    }
+
+    /// Repository name.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    /// Web address.
+    async fn url(&self) -> &str {
+        &self.0.url
+    }
+
+    /// Branch used by default.
+    async fn default_branch(&self) -> &str {
+        &self.0.default_branch
+    }
+
+    /// Whether assistants may use it.
+    async fn is_active(&self) -> bool {
+        self.0.is_active
+    }
+
+    /// When an assistant last read it.
+    async fn last_accessed_at(&self) -> Option<DateTime<Utc>> {
+        self.0.last_accessed_at
+    }
+
+    /// When it was connected.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
     }
 }

@@ -7,12 +7,7 @@ use diesel_async::RunQueryDsl;
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::{
-    find_by_id, insert_returning,
-    page::{List, SortKey},
-    project::ProjectRow,
-    update_returning,
-};
+use super::{find_by_id, insert_returning, project::ProjectRow, update_returning};
 use crate::db::{enums::ChatVisibility, schema::chats};
 
 /// A conversation, with running token and cost totals.
@@ -73,20 +68,6 @@ pub struct ChatPatch {
 find_by_id!(ChatRow, chats);
 insert_returning!(NewChat => ChatRow, chats);
 update_returning!(ChatPatch => ChatRow, chats);
-
-impl ChatRow {
-    /// Chats of many (visible) projects, most recently active first within each: shared and
-    /// public chats, and the caller's own private ones.
-    pub const BY_PROJECT: List = List {
-        name: "Project.chats",
-        table: "chats",
-        parent_column: Some("project_id"),
-        id_column: "c.id",
-        sort_key: SortKey::Time("coalesce(c.last_message_at, c.created_at)"),
-        descending: true,
-        condition: "$3 OR c.visibility <> 'private' OR c.user_id = $5",
-    };
-}
 
 impl ChatRow {
     /// Deletes a chat (its messages, feedback and streams go with it; usage records stay).

@@ -7,12 +7,7 @@ use diesel_async::RunQueryDsl;
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::{
-    chat::ChatRow,
-    find_by_id, insert_returning,
-    page::{List, SortKey},
-    update_returning,
-};
+use super::{chat::ChatRow, find_by_id, insert_returning, update_returning};
 use crate::db::{
     enums::{MessageRole, MessageStatus, StreamStatus},
     schema::{message_feedback, message_streams, messages},
@@ -125,19 +120,6 @@ impl NewMessage {
 find_by_id!(MessageRow, messages);
 insert_returning!(NewMessage => MessageRow, messages);
 update_returning!(MessagePatch => MessageRow, messages);
-
-impl MessageRow {
-    /// Messages of many (visible) chats, oldest first within each.
-    pub const BY_CHAT: List = List {
-        name: "Chat.messages",
-        table: "messages",
-        parent_column: Some("chat_id"),
-        id_column: "c.id",
-        sort_key: SortKey::Time("c.created_at"),
-        descending: false,
-        condition: "TRUE",
-    };
-}
 
 /// A user's vote, rating or comment on a message (at most one per user and message).
 #[derive(Debug, Clone, PartialEq, Queryable, QueryableByName, Selectable, Identifiable, Associations)]

@@ -6,12 +6,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::{
-    find_by_id, insert_returning,
-    page::{List, SortKey},
-    update_returning,
-    user::UserRow,
-};
+use super::{find_by_id, insert_returning, update_returning, user::UserRow};
 use crate::db::{
     enums::{OrganizationPlan, OrganizationStatus},
     schema::{organization_members, organizations},
@@ -74,17 +69,6 @@ impl OrganizationRow {
             .await
             .optional()
     }
-
-    /// Live organizations the caller may see, oldest first: the root `organizations` list.
-    pub const ROOT: List = List {
-        name: "Query.organizations",
-        table: "organizations",
-        parent_column: None,
-        id_column: "c.id",
-        sort_key: SortKey::Time("c.created_at"),
-        descending: false,
-        condition: "c.deleted_at IS NULL AND ($3 OR c.id = ANY($6))",
-    };
 }
 
 /// A user's membership in an organization, with their organization-scope role.

@@ -148,7 +148,7 @@ impl Filter {
     }
 
     /// The conditions as one SQL expression, numbering their parameters from `first`.
-    fn sql(&self, first: usize) -> String {
+    pub fn sql(&self, first: usize) -> String {
         if self.0.is_empty() {
             return "TRUE".to_owned();
         }
@@ -162,7 +162,7 @@ impl Filter {
     }
 
     /// Binds the values in the order of [`Filter::sql`].
-    fn bind<'a>(&self, mut query: BoxedSqlQuery<'a, Pg, SqlQuery>) -> BoxedSqlQuery<'a, Pg, SqlQuery> {
+    pub fn bind<'a>(&self, mut query: BoxedSqlQuery<'a, Pg, SqlQuery>) -> BoxedSqlQuery<'a, Pg, SqlQuery> {
         for (_, value) in &self.0 {
             query = match value.clone() {
                 FilterValue::Bool(v) => query.bind::<Bool, _>(v),
@@ -315,4 +315,41 @@ fn bind_all<'a>(
         .bind::<Nullable<SqlUuid>, _>(page.after.map(|p| p.id))
         .bind::<Nullable<BigInt>, _>(page.before.map(|p| p.key))
         .bind::<Nullable<SqlUuid>, _>(page.before.map(|p| p.id))
+}
+
+/// Loads the row of `list` whose id column is `id` (and, for a two-part key, whose parent is
+/// `parent`), if `scope` may see it there and `filter` holds: `node(id:)` sees exactly what
+/// the list shows.
+pub async fn find_visible<T>(
+    conn: &mut AsyncPgConnection,
+    scope: &Scope,
+    list: List,
+    parent: Option<Uuid>,
+    id: Uuid,
+    filter: &Filter,
+) -> QueryResult<Option<T>>
+where
+    T: QueryableByName<Pg> + Send + 'static,
+{
+    let parent_filter = match (list.parent_column, parent) {
+        (Some(column), Some(_)) => format!("c.{column} = $2"),
+        _ => "TRUE".to_owned(),
+    };
+    let sql = format!(
+        "SELECT c.* FROM {table} c WHERE {id_column} = $1 AND ({parent_filter}) AND ({condition}) AND {filter} LIMIT 1",
+        table = list.table,
+        id_column = list.id_column,
+        condition = list.condition,
+        filter = filter.sql(7),
+    );
+    let query = diesel::sql_query(sql)
+        .into_boxed()
+        .bind::<SqlUuid, _>(id)
+        .bind::<Nullable<SqlUuid>, _>(parent)
+        .bind::<Bool, _>(scope.is_admin())
+        .bind::<Array<SqlUuid>, _>(scope.project_ids().to_vec())
+        .bind::<Nullable<SqlUuid>, _>(scope.user_id())
+        .bind::<Array<SqlUuid>, _>(scope.organization_ids().to_vec());
+    let mut rows: Vec<T> = filter.bind(query).load(conn).await?;
+    Ok(rows.pop())
 }

@@ -6,12 +6,7 @@ use diesel_async::RunQueryDsl;
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::{
-    find_by_id, insert_returning,
-    organization::OrganizationRow,
-    page::{List, SortKey},
-    update_returning,
-};
+use super::{find_by_id, insert_returning, organization::OrganizationRow, update_returning};
 use crate::db::{
     enums::{ProjectStatus, QuotaPeriod},
     schema::{project_members, project_quotas, project_settings, projects},
@@ -69,19 +64,6 @@ pub struct ProjectPatch {
 find_by_id!(ProjectRow, projects);
 insert_returning!(NewProject => ProjectRow, projects);
 update_returning!(ProjectPatch => ProjectRow, projects);
-
-impl ProjectRow {
-    /// Live projects of many organizations that the caller sees, oldest first within each.
-    pub const BY_ORGANIZATION: List = List {
-        name: "Organization.projects",
-        table: "projects",
-        parent_column: Some("organization_id"),
-        id_column: "c.id",
-        sort_key: SortKey::Time("c.created_at"),
-        descending: false,
-        condition: "c.deleted_at IS NULL AND ($3 OR c.id = ANY($4))",
-    };
-}
 
 /// A user's membership in a project, with their project-scope role.
 #[derive(Debug, Clone, PartialEq, Queryable, QueryableByName, Selectable, Identifiable, Associations)]

@@ -38,6 +38,15 @@ find_by_id!(RoleRow, roles);
 insert_returning!(NewRole => RoleRow, roles);
 
 impl RoleRow {
+    /// Every role, by scope and name.
+    pub async fn all(conn: &mut AsyncPgConnection) -> QueryResult<Vec<Self>> {
+        roles::table
+            .order((roles::scope, roles::name))
+            .select(Self::as_select())
+            .load(conn)
+            .await
+    }
+
     /// Finds a role by scope and name (e.g. organization `owner`).
     pub async fn find_by_name(conn: &mut AsyncPgConnection, scope: RoleScope, name: &str) -> QueryResult<Self> {
         roles::table

@@ -1,0 +1,246 @@
+//! Every paginated list of the API in one place: its table, parent column, order, and the
+//! SQL condition deciding who sees its rows, so the read rules can be reviewed together.
+//!
+//! Conditions use the parameters of [`super::page::List`]: `$3` platform admin, `$4` the
+//! projects the caller sees, `$5` the caller's user id, `$6` the organizations the caller
+//! sees. A nested list is reached only through a parent the caller sees; each condition still
+//! checks visibility itself. Lists that need a permission beyond seeing the project (usage,
+//! audit logs, webhooks, jobs) ask the `chatgraph_*_permitting` SQL functions (migration 9),
+//! which apply the same role rules as writes.
+
+use super::page::{List, SortKey};
+
+/// Creation time, oldest first: the order of most lists.
+const CREATED: SortKey = SortKey::Time("c.created_at");
+
+/// A list of a project's rows, visible with the project.
+const fn in_project(name: &'static str, table: &'static str, descending: bool) -> List {
+    List {
+        name,
+        table,
+        parent_column: Some("project_id"),
+        id_column: "c.id",
+        sort_key: CREATED,
+        descending,
+        condition: "$3 OR c.project_id = ANY($4)",
+    }
+}
+
+/// Live organizations the caller sees, oldest first.
+pub const ORGANIZATIONS: List = List {
+    name: "Query.organizations",
+    table: "organizations",
+    parent_column: None,
+    id_column: "c.id",
+    sort_key: CREATED,
+    descending: false,
+    condition: "c.deleted_at IS NULL AND ($3 OR c.id = ANY($6))",
+};
+
+/// Live projects of an organization the caller sees, oldest first.
+pub const ORGANIZATION_PROJECTS: List = List {
+    name: "Organization.projects",
+    table: "projects",
+    parent_column: Some("organization_id"),
+    id_column: "c.id",
+    sort_key: CREATED,
+    descending: false,
+    condition: "c.deleted_at IS NULL AND ($3 OR c.id = ANY($4))",
+};
+
+/// Members of an organization, in the order they joined; seen by whoever sees it.
+pub const ORGANIZATION_MEMBERS: List = List {
+    name: "Organization.members",
+    table: "organization_members",
+    parent_column: Some("organization_id"),
+    id_column: "c.user_id",
+    sort_key: SortKey::Time("c.joined_at"),
+    descending: false,
+    condition: "$3 OR c.organization_id = ANY($6)",
+};
+
+/// Usage records of an organization, newest first; needs `usage.read` in the organization.
+pub const ORGANIZATION_USAGE: List = List {
+    name: "Organization.usageEvents",
+    table: "usage_events",
+    parent_column: Some("organization_id"),
+    id_column: "c.id",
+    sort_key: SortKey::Time("c.requested_at"),
+    descending: true,
+    condition: "$3 OR (c.organization_id = ANY($6) \
+                AND c.organization_id IN (SELECT chatgraph_organizations_permitting($5, 'usage.read')))",
+};
+
+/// Audit records of an organization, newest first; needs `audit.read` in the organization.
+pub const ORGANIZATION_AUDIT_LOGS: List = List {
+    name: "Organization.auditLogs",
+    table: "audit_logs",
+    parent_column: Some("organization_id"),
+    id_column: "c.id",
+    sort_key: CREATED,
+    descending: true,
+    condition: "$3 OR (c.organization_id = ANY($6) \
+                AND c.organization_id IN (SELECT chatgraph_organizations_permitting($5, 'audit.read')))",
+};
+
+/// Chat visibility (the rule of `Scope::sees_chat`): public to all, `project` to those who
+/// see the project, private to the owner.
+const CHAT_VISIBLE: &str =
+    "$3 OR c.visibility = 'public' OR (c.project_id = ANY($4) AND (c.visibility = 'project' OR c.user_id = $5))";
+
+/// Chats of a project, most recently active first.
+pub const PROJECT_CHATS: List = List {
+    name: "Project.chats",
+    table: "chats",
+    parent_column: Some("project_id"),
+    id_column: "c.id",
+    sort_key: SortKey::Time("coalesce(c.last_message_at, c.created_at)"),
+    descending: true,
+    condition: CHAT_VISIBLE,
+};
+
+/// Chats of a project, newest first.
+pub const PROJECT_CHATS_BY_CREATION: List = List {
+    name: "Project.chats(CREATED_AT)",
+    sort_key: CREATED,
+    ..PROJECT_CHATS
+};
+
+/// Members of a project, in the order they joined.
+pub const PROJECT_MEMBERS: List = List {
+    name: "Project.members",
+    id_column: "c.user_id",
+    sort_key: SortKey::Time("c.joined_at"),
+    ..in_project("", "project_members", false)
+};
+
+/// Assistants of a project, oldest first.
+pub const PROJECT_ASSISTANTS: List = in_project("Project.assistants", "assistants", false);
+
+/// Datasources of a project, oldest first.
+pub const PROJECT_DATASOURCES: List = in_project("Project.datasources", "datasources", false);
+
+/// Documents of a project, newest first.
+pub const PROJECT_DOCUMENTS: List = in_project("Project.documents", "documents", true);
+
+/// Files of a project, newest first.
+pub const PROJECT_FILES: List = in_project("Project.files", "files", true);
+
+/// The latest version of each artifact of a project, newest first.
+pub const PROJECT_ARTIFACTS: List = List {
+    condition: "($3 OR c.project_id = ANY($4)) AND NOT EXISTS \
+                (SELECT 1 FROM artifacts v WHERE v.id = c.id AND v.created_at > c.created_at)",
+    ..in_project("Project.artifacts", "artifacts", true)
+};
+
+/// Analytics events of a project, newest first; needs `usage.read` there.
+pub const PROJECT_ANALYTICS: List = List {
+    sort_key: SortKey::Time("c.occurred_at"),
+    condition: "$3 OR (c.project_id = ANY($4) \
+                AND c.project_id IN (SELECT chatgraph_projects_permitting($5, 'usage.read')))",
+    ..in_project("Project.analyticsEvents", "analytics_events", true)
+};
+
+/// Usage records of a project, newest first; needs `usage.read` there.
+pub const PROJECT_USAGE: List = List {
+    sort_key: SortKey::Time("c.requested_at"),
+    condition: "$3 OR (c.project_id = ANY($4) \
+                AND c.project_id IN (SELECT chatgraph_projects_permitting($5, 'usage.read')))",
+    ..in_project("Project.usageEvents", "usage_events", true)
+};
+
+/// Audit records of a project, newest first; needs `audit.read` there.
+pub const PROJECT_AUDIT_LOGS: List = List {
+    condition: "$3 OR (c.project_id = ANY($4) \
+                AND c.project_id IN (SELECT chatgraph_projects_permitting($5, 'audit.read')))",
+    ..in_project("Project.auditLogs", "audit_logs", true)
+};
+
+/// Webhook subscriptions of a project, oldest first; needs `project.update` there.
+pub const PROJECT_WEBHOOKS: List = List {
+    condition: "$3 OR (c.project_id = ANY($4) \
+                AND c.project_id IN (SELECT chatgraph_projects_permitting($5, 'project.update')))",
+    ..in_project("Project.webhookSubscriptions", "webhook_subscriptions", false)
+};
+
+/// Background jobs of a project, newest first; needs `project.update` there.
+pub const PROJECT_JOBS: List = List {
+    condition: "$3 OR (c.project_id = ANY($4) \
+                AND c.project_id IN (SELECT chatgraph_projects_permitting($5, 'project.update')))",
+    ..in_project("Project.jobs", "jobs", true)
+};
+
+/// Messages of a chat, oldest first (the chat is visible, or the list is not reached).
+pub const CHAT_MESSAGES: List = List {
+    name: "Chat.messages",
+    table: "messages",
+    parent_column: Some("chat_id"),
+    id_column: "c.id",
+    sort_key: CREATED,
+    descending: false,
+    condition: "TRUE",
+};
+
+/// The latest version of each artifact made in a chat, newest first.
+pub const CHAT_ARTIFACTS: List = List {
+    name: "Chat.artifacts",
+    parent_column: Some("chat_id"),
+    ..PROJECT_ARTIFACTS
+};
+
+/// Votes, ratings and comments on a message, newest first (seen with the message's chat).
+pub const MESSAGE_FEEDBACK: List = List {
+    name: "Message.feedback",
+    table: "message_feedback",
+    parent_column: Some("message_id"),
+    id_column: "c.id",
+    sort_key: CREATED,
+    descending: true,
+    condition: "$3 OR EXISTS (SELECT 1 FROM chats ch WHERE ch.id = c.chat_id AND (ch.visibility = 'public' \
+                OR (ch.project_id = ANY($4) AND (ch.visibility = 'project' OR ch.user_id = $5))))",
+};
+
+/// Chunks of a document, in document order.
+pub const DOCUMENT_CHUNKS: List = List {
+    name: "Document.chunks",
+    table: "document_chunks",
+    parent_column: Some("document_id"),
+    id_column: "c.id",
+    sort_key: SortKey::Integer("c.chunk_index"),
+    descending: false,
+    condition: "$3 OR c.project_id = ANY($4)",
+};
+
+/// Every version of an artifact, oldest first (versions share the id; the position's time
+/// tells them apart).
+pub const ARTIFACT_VERSIONS: List = List {
+    name: "Artifact.versions",
+    table: "artifacts",
+    parent_column: Some("id"),
+    id_column: "c.id",
+    sort_key: CREATED,
+    descending: false,
+    condition: "$3 OR c.project_id = ANY($4)",
+};
+
+/// Suggestions on an artifact (any version), newest first.
+pub const ARTIFACT_SUGGESTIONS: List = List {
+    name: "Artifact.suggestions",
+    table: "artifact_suggestions",
+    parent_column: Some("artifact_id"),
+    id_column: "c.id",
+    sort_key: CREATED,
+    descending: true,
+    condition: "$3 OR EXISTS (SELECT 1 FROM artifacts a WHERE a.id = c.artifact_id AND a.project_id = ANY($4))",
+};
+
+/// Code repositories a user connected, newest first: the user's own only.
+pub const USER_REPOSITORIES: List = List {
+    name: "User.repositories",
+    table: "repositories",
+    parent_column: Some("user_id"),
+    id_column: "c.id",
+    sort_key: CREATED,
+    descending: true,
+    condition: "$3 OR c.user_id = $5",
+};
