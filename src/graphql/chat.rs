@@ -14,7 +14,7 @@ use super::{
     file::FileAttachment,
     loaders::{AssistantById, AttachmentsByChat, ProjectById, StreamsByChat, UserById, load},
     message::{Message, MessageFilter, MessageStream},
-    node::{global_id, input_id},
+    node::{argument_id, global_id, input_id},
     project::Project,
     scalars::BigInt,
     usage::{self, UsageFilter, UsageGroupBy, UsageSummary},
@@ -211,7 +211,7 @@ impl ChatFilter {
     pub fn conditions(self) -> AppResult<Filter> {
         let assistant = self
             .assistant_id
-            .map(|id| input_id(&id, "Assistant", "filter.assistantId"))
+            .map(|id| argument_id(&id, "Assistant", "filter.assistantId"))
             .transpose()?;
         Ok(Filter::none()
             .with("c.is_starred = $?", self.is_starred, FilterValue::Bool)

@@ -7,7 +7,7 @@ use serde_json::Value;
 use super::{
     connection::{PageArgs, RelayConnection, load_connection},
     loaders::{DatasourceById, DocumentById, load},
-    node::{global_id, input_id},
+    node::{argument_id, global_id},
 };
 use crate::{
     db::enums::{DatasourceKind, DatasourceStatus, DocumentStatus},
@@ -83,7 +83,7 @@ impl DocumentFilter {
     pub fn conditions(self) -> AppResult<Filter> {
         let datasource = self
             .datasource_id
-            .map(|id| input_id(&id, "Datasource", "filter.datasourceId"))
+            .map(|id| argument_id(&id, "Datasource", "filter.datasourceId"))
             .transpose()?;
         Ok(Filter::none()
             .with("c.datasource_id = $?", datasource, FilterValue::Uuid)

@@ -373,6 +373,17 @@ pub fn input_id(id: &ID, type_name: &str, field: &str) -> AppResult<Uuid> {
     }
 }
 
+/// The key of a global id of `type_name` given in query argument `argument` (such as
+/// `filter.assistantId`); anything else is BAD_USER_INPUT naming the argument.
+pub fn argument_id(id: &ID, type_name: &str, argument: &str) -> AppResult<Uuid> {
+    match decode_global_id(id) {
+        Ok((kind, key)) if kind == type_name => Ok(key),
+        _ => Err(AppError::BadUserInput(format!(
+            "{argument} is not the id of a {type_name}"
+        ))),
+    }
+}
+
 /// Default number of items of a list field.
 pub const DEFAULT_PAGE_SIZE: i32 = 20;
 /// Largest number of items a list field returns at once.

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::{
     loaders::{UserById, load},
-    node::{global_id, input_id},
+    node::{argument_id, global_id},
     user::User,
 };
 use crate::{
@@ -219,7 +219,7 @@ impl AuditLogFilter {
     pub fn conditions(self) -> AppResult<Filter> {
         let actor = self
             .actor_id
-            .map(|id| input_id(&id, "User", "filter.actorId"))
+            .map(|id| argument_id(&id, "User", "filter.actorId"))
             .transpose()?;
         Ok(Filter::none()
             .with("c.action = $?", self.action, FilterValue::Text)

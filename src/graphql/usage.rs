@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::{
     context::ContextExt,
     loaders::{UsageOf, load},
-    node::{global_id, input_id},
+    node::{argument_id, global_id},
     scalars::BigInt,
 };
 use crate::{
@@ -44,7 +44,7 @@ impl UsageFilter {
     pub fn conditions(self) -> AppResult<Filter> {
         let user = self
             .user_id
-            .map(|id| input_id(&id, "User", "filter.userId"))
+            .map(|id| argument_id(&id, "User", "filter.userId"))
             .transpose()?;
         Ok(Filter::none()
             .with("c.requested_at >= $?", self.from, FilterValue::Time)

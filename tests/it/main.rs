@@ -7,6 +7,7 @@ mod cascades;
 mod cluster;
 mod constraints;
 mod fixtures;
+mod graph;
 mod http;
 mod isolation;
 mod models;
