@@ -105,7 +105,11 @@ pub struct ApiTokenMutation;
 #[Object]
 impl ApiTokenMutation {
     /// Creates an API token for the signed-in user. Requires a session, not an API token.
-    async fn create_api_token(&self, ctx: &Context<'_>, input: CreateApiTokenInput) -> Result<CreateApiTokenPayload> {
+    async fn create_api_token(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to do; see the input type.")] input: CreateApiTokenInput,
+    ) -> Result<CreateApiTokenPayload> {
         let caller = ctx.caller()?;
         let organization_id = match &input.organization_id {
             Some(id) => Some(input_id(id, "Organization", "organizationId").map_err(|e| ctx.error(e))?),
@@ -134,7 +138,11 @@ impl ApiTokenMutation {
     }
 
     /// Revokes one of the signed-in user's API tokens; it stops working at once.
-    async fn revoke_api_token(&self, ctx: &Context<'_>, input: RevokeApiTokenInput) -> Result<RevokeApiTokenPayload> {
+    async fn revoke_api_token(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to do; see the input type.")] input: RevokeApiTokenInput,
+    ) -> Result<RevokeApiTokenPayload> {
         let caller = ctx.caller()?;
         let id = input_id(&input.id, "ApiToken", "id").map_err(|e| ctx.error(e))?;
         let mut conn = ctx.conn().await?;

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::{
-    connection::{PageArgs, RelayConnection, load_connection},
+    connection::{ArtifactConnection, ArtifactSuggestionConnection, PageArgs, load_connection},
     node::{composite_id, global_id},
 };
 use crate::{
@@ -69,7 +69,7 @@ impl Artifact {
         #[graphql(desc = "Returns the items after this cursor.")] after: Option<String>,
         #[graphql(desc = "Returns the last n items (1 to 100).")] last: Option<i32>,
         #[graphql(desc = "Returns the items before this cursor.")] before: Option<String>,
-    ) -> Result<RelayConnection<Artifact>> {
+    ) -> Result<ArtifactConnection> {
         let args = PageArgs::new(first, after, last, before);
         load_connection(ctx, lists::ARTIFACT_VERSIONS, self.0.id, args, Filter::none(), Artifact).await
     }
@@ -83,7 +83,7 @@ impl Artifact {
         #[graphql(desc = "Returns the items after this cursor.")] after: Option<String>,
         #[graphql(desc = "Returns the last n items (1 to 100).")] last: Option<i32>,
         #[graphql(desc = "Returns the items before this cursor.")] before: Option<String>,
-    ) -> Result<RelayConnection<ArtifactSuggestion>> {
+    ) -> Result<ArtifactSuggestionConnection> {
         let args = PageArgs::new(first, after, last, before);
         let list = lists::ARTIFACT_SUGGESTIONS;
         load_connection(ctx, list, self.0.id, args, Filter::none(), ArtifactSuggestion).await

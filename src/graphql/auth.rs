@@ -143,7 +143,11 @@ pub struct AuthMutation;
 impl AuthMutation {
     /// Creates an account with a personal organization, its default project and a default
     /// chat, and signs in.
-    async fn sign_up(&self, ctx: &Context<'_>, input: SignUpInput) -> Result<AuthPayload> {
+    async fn sign_up(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to do; see the input type.")] input: SignUpInput,
+    ) -> Result<AuthPayload> {
         let request = ctx.request();
         let mut conn = ctx.conn().await?;
         let input = SignUp {
@@ -160,7 +164,11 @@ impl AuthMutation {
     }
 
     /// Signs in with email and password. A failure says only that the pair is wrong.
-    async fn sign_in(&self, ctx: &Context<'_>, input: SignInInput) -> Result<AuthPayload> {
+    async fn sign_in(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to do; see the input type.")] input: SignInInput,
+    ) -> Result<AuthPayload> {
         let request = ctx.request();
         let mut conn = ctx.conn().await?;
         let result = auth::sign_in(
@@ -181,7 +189,11 @@ impl AuthMutation {
     /// Signs in with an OpenID Connect ID token (Google or another configured issuer),
     /// verified against the provider's keys. The first sign-in creates the account (or links
     /// the one with the email the provider verified).
-    async fn sign_in_with_id_token(&self, ctx: &Context<'_>, input: SignInWithIdTokenInput) -> Result<AuthPayload> {
+    async fn sign_in_with_id_token(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to do; see the input type.")] input: SignInWithIdTokenInput,
+    ) -> Result<AuthPayload> {
         let request = ctx.request();
         let mut conn = ctx.conn().await?;
         let result = if input.id_token.len() > MAX_ID_TOKEN_BYTES {
@@ -205,7 +217,11 @@ impl AuthMutation {
 
     /// Exchanges a refresh token for a new access and refresh token. Each refresh token works
     /// once; presenting one again ends its session (it must have been copied).
-    async fn refresh_session(&self, ctx: &Context<'_>, input: RefreshSessionInput) -> Result<AuthPayload> {
+    async fn refresh_session(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to do; see the input type.")] input: RefreshSessionInput,
+    ) -> Result<AuthPayload> {
         let mut conn = ctx.conn().await?;
         let session = auth::refresh(
             &mut conn,

@@ -1,7 +1,6 @@
 //! The `Chat` type and the mutations that create, change and delete chats.
 
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
-use bigdecimal::BigDecimal;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
@@ -9,14 +8,14 @@ use super::{
     artifact::Artifact,
     assistant::Assistant,
     auth::{UserError, user_errors},
-    connection::{PageArgs, RelayConnection, load_connection},
+    connection::{ArtifactConnection, MessageConnection, PageArgs, load_connection},
     context::ContextExt,
     file::FileAttachment,
     loaders::{AssistantById, AttachmentsByChat, ProjectById, StreamsByChat, UserById, load},
     message::{Message, MessageFilter, MessageStream},
     node::{argument_id, global_id, input_id},
     project::Project,
-    scalars::BigInt,
+    scalars::{BigInt, Decimal},
     usage::{self, UsageFilter, UsageGroupBy, UsageSummary},
     user::User,
 };
@@ -104,7 +103,7 @@ impl Chat {
         #[graphql(desc = "Returns the last n items (1 to 100).")] last: Option<i32>,
         #[graphql(desc = "Returns the items before this cursor.")] before: Option<String>,
         #[graphql(desc = "Only the messages that match.")] filter: Option<MessageFilter>,
-    ) -> Result<RelayConnection<Message>> {
+    ) -> Result<MessageConnection> {
         let args = PageArgs::new(first, after, last, before);
         let filter = filter.unwrap_or_default().conditions();
         load_connection(ctx, lists::CHAT_MESSAGES, self.0.id, args, filter, Message).await
@@ -149,7 +148,7 @@ impl Chat {
         #[graphql(desc = "Returns the items after this cursor.")] after: Option<String>,
         #[graphql(desc = "Returns the last n items (1 to 100).")] last: Option<i32>,
         #[graphql(desc = "Returns the items before this cursor.")] before: Option<String>,
-    ) -> Result<RelayConnection<Artifact>> {
+    ) -> Result<ArtifactConnection> {
         let args = PageArgs::new(first, after, last, before);
         load_connection(ctx, lists::CHAT_ARTIFACTS, self.0.id, args, Filter::none(), Artifact).await
     }
@@ -170,8 +169,8 @@ impl Chat {
     }
 
     /// What all answers in this chat cost, in US dollars (exact decimal).
-    async fn total_cost(&self) -> &BigDecimal {
-        &self.0.total_cost
+    async fn total_cost(&self) -> Decimal {
+        Decimal(self.0.total_cost.clone())
     }
 
     /// Usage of this chat from its usage records, optionally grouped.
@@ -349,7 +348,11 @@ pub struct ChatMutation;
 impl ChatMutation {
     /// Creates a chat owned by the caller. NOT_FOUND for a project the caller cannot see,
     /// FORBIDDEN without `chat.write` there (a project viewer reads and never writes).
-    async fn create_chat(&self, ctx: &Context<'_>, input: CreateChatInput) -> Result<ChatPayload> {
+    async fn create_chat(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to do; see the input type.")] input: CreateChatInput,
+    ) -> Result<ChatPayload> {
         let request = ctx.request();
         let mut conn = ctx.conn().await?;
         let result = async {
@@ -368,7 +371,11 @@ impl ChatMutation {
     }
 
     /// Changes a chat's title, visibility or star.
-    async fn update_chat(&self, ctx: &Context<'_>, input: UpdateChatInput) -> Result<ChatPayload> {
+    async fn update_chat(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to do; see the input type.")] input: UpdateChatInput,
+    ) -> Result<ChatPayload> {
         let request = ctx.request();
         let mut conn = ctx.conn().await?;
         let result = async {
@@ -390,7 +397,11 @@ impl ChatMutation {
     }
 
     /// Deletes a chat and its messages (usage records stay, without the chat).
-    async fn delete_chat(&self, ctx: &Context<'_>, input: DeleteChatInput) -> Result<DeleteChatPayload> {
+    async fn delete_chat(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to do; see the input type.")] input: DeleteChatInput,
+    ) -> Result<DeleteChatPayload> {
         let request = ctx.request();
         let mut conn = ctx.conn().await?;
         let result = async {

@@ -4,30 +4,131 @@
 //! A cursor encodes the list it belongs to and a position (sort key and id), so a cursor of
 //! one list is refused by another, and a page after a cursor is a keyset query, never OFFSET.
 
-use async_graphql::{
-    OutputType, SimpleObject,
-    connection::{Connection, Edge},
-};
+use async_graphql::{Object, connection::PageInfo};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 
 use super::{
+    artifact::{Artifact, ArtifactSuggestion},
+    assistant::Assistant,
+    chat::Chat,
+    file::File,
+    knowledge::{Datasource, Document, DocumentChunk},
     loaders::Children,
+    member::{OrganizationMember, ProjectMember},
+    message::{Message, MessageFeedback},
     node::{DEFAULT_PAGE_SIZE, checked_size},
+    operations::{AnalyticsEvent, AuditLog, Job, WebhookSubscription},
+    organization::Organization,
+    project::Project,
+    usage::UsageEvent,
+    user::Repository,
 };
 use crate::{
     error::{AppError, AppResult},
     models::page::{Filter, List, Page, PageRequest, Position},
 };
 
-/// What every connection adds to Relay's fields.
-#[derive(SimpleObject)]
-pub struct ListInfo {
-    /// How many items the whole list holds, whatever the page.
-    pub total_count: i64,
+/// A connection type: a page of `Node`s with their cursors, the page's flags and the list's
+/// size. One concrete GraphQL type per node type (`ChatConnection`, `ChatEdge`), so that
+/// every type in `schema.graphql` carries a description.
+pub trait RelayConnection: Sized {
+    /// The type of the listed objects.
+    type Node;
+    /// The connection of these edges (cursor and node, in list order).
+    fn assemble(edges: Vec<(String, Self::Node)>, page_info: PageInfo, total_count: i64) -> Self;
 }
 
-/// A Relay connection of `N` (named `<N>Connection`, its edges `<N>Edge`).
-pub type RelayConnection<N> = Connection<String, N, ListInfo>;
+macro_rules! connection_types {
+    ($($node:ident => $connection:ident, $edge:ident;)+) => {$(
+        /// A page of a list (a Relay connection): its items with their cursors, where the page
+        /// stands in the list, and how many items the whole list holds.
+        pub struct $connection {
+            edges: Vec<$edge>,
+            page_info: PageInfo,
+            total_count: i64,
+        }
+
+        /// A page of a list (a Relay connection): its items with their cursors, where the page
+        /// stands in the list, and how many items the whole list holds.
+        #[Object]
+        impl $connection {
+            /// The items of this page with their cursors.
+            async fn edges(&self) -> &[$edge] {
+                &self.edges
+            }
+
+            /// The items of this page.
+            async fn nodes(&self) -> Vec<&$node> {
+                self.edges.iter().map(|edge| &edge.node).collect()
+            }
+
+            /// Where this page stands in the list, and the cursors of its ends.
+            async fn page_info(&self) -> &PageInfo {
+                &self.page_info
+            }
+
+            /// How many items the whole list holds, whatever the page.
+            async fn total_count(&self) -> i64 {
+                self.total_count
+            }
+        }
+
+        /// An item of a list and its cursor.
+        pub struct $edge {
+            cursor: String,
+            node: $node,
+        }
+
+        /// An item of a list and its cursor.
+        #[Object]
+        impl $edge {
+            /// Opaque position of this item, for `after` and `before`.
+            async fn cursor(&self) -> &str {
+                &self.cursor
+            }
+
+            /// The item.
+            async fn node(&self) -> &$node {
+                &self.node
+            }
+        }
+
+        impl RelayConnection for $connection {
+            type Node = $node;
+
+            fn assemble(edges: Vec<(String, $node)>, page_info: PageInfo, total_count: i64) -> Self {
+                $connection {
+                    edges: edges.into_iter().map(|(cursor, node)| $edge { cursor, node }).collect(),
+                    page_info,
+                    total_count,
+                }
+            }
+        }
+    )+};
+}
+
+connection_types! {
+    AnalyticsEvent => AnalyticsEventConnection, AnalyticsEventEdge;
+    Artifact => ArtifactConnection, ArtifactEdge;
+    ArtifactSuggestion => ArtifactSuggestionConnection, ArtifactSuggestionEdge;
+    Assistant => AssistantConnection, AssistantEdge;
+    AuditLog => AuditLogConnection, AuditLogEdge;
+    Chat => ChatConnection, ChatEdge;
+    Datasource => DatasourceConnection, DatasourceEdge;
+    Document => DocumentConnection, DocumentEdge;
+    DocumentChunk => DocumentChunkConnection, DocumentChunkEdge;
+    File => FileConnection, FileEdge;
+    Job => JobConnection, JobEdge;
+    Message => MessageConnection, MessageEdge;
+    MessageFeedback => MessageFeedbackConnection, MessageFeedbackEdge;
+    Organization => OrganizationConnection, OrganizationEdge;
+    OrganizationMember => OrganizationMemberConnection, OrganizationMemberEdge;
+    Project => ProjectConnection, ProjectEdge;
+    ProjectMember => ProjectMemberConnection, ProjectMemberEdge;
+    Repository => RepositoryConnection, RepositoryEdge;
+    UsageEvent => UsageEventConnection, UsageEventEdge;
+    WebhookSubscription => WebhookSubscriptionConnection, WebhookSubscriptionEdge;
+}
 
 /// The page that Relay's arguments ask for: the first `first` (default 20) after `after`, or
 /// the last `last` before `before`. Sizes run from 1 to 100; asking for both `first` and
@@ -78,20 +179,19 @@ pub fn decode_cursor(list: &List, argument: &str, cursor: &str) -> AppResult<Pos
 }
 
 /// A connection of a loaded page, each row wrapped into its GraphQL type.
-pub fn connection<T, N: OutputType>(list: &List, page: Page<T>, wrap: impl Fn(T) -> N) -> RelayConnection<N> {
-    let mut connection = Connection::with_additional_fields(
-        page.has_previous,
-        page.has_next,
-        ListInfo {
-            total_count: page.total,
-        },
-    );
-    connection.edges.extend(
-        page.rows
-            .into_iter()
-            .map(|(position, row)| Edge::new(encode_cursor(list, position), wrap(row))),
-    );
-    connection
+pub fn connection<T, C: RelayConnection>(list: &List, page: Page<T>, wrap: impl Fn(T) -> C::Node) -> C {
+    let edges: Vec<(String, C::Node)> = page
+        .rows
+        .into_iter()
+        .map(|(position, row)| (encode_cursor(list, position), wrap(row)))
+        .collect();
+    let page_info = PageInfo {
+        has_previous_page: page.has_previous,
+        has_next_page: page.has_next,
+        start_cursor: edges.first().map(|(cursor, _)| cursor.clone()),
+        end_cursor: edges.last().map(|(cursor, _)| cursor.clone()),
+    };
+    C::assemble(edges, page_info, page.total)
 }
 
 /// Relay's four arguments, as a field received them.
@@ -121,17 +221,17 @@ impl PageArgs {
 
 /// Resolves a nested connection through the request's DataLoader: the pages of all parents
 /// of a level (same list, page and filter) load in one statement.
-pub async fn load_connection<T, N>(
+pub async fn load_connection<T, C>(
     ctx: &async_graphql::Context<'_>,
     list: List,
     parent: uuid::Uuid,
     args: PageArgs,
     filter: Filter,
-    wrap: impl Fn(T) -> N,
-) -> async_graphql::Result<RelayConnection<N>>
+    wrap: impl Fn(T) -> C::Node,
+) -> async_graphql::Result<C>
 where
     T: diesel::QueryableByName<diesel::pg::Pg> + Clone + Send + Sync + 'static,
-    N: OutputType,
+    C: RelayConnection,
 {
     use super::context::ContextExt;
     let page = page_request(

@@ -104,7 +104,7 @@ impl CredentialMutation {
     async fn create_credential(
         &self,
         ctx: &Context<'_>,
-        input: CreateCredentialInput,
+        #[graphql(desc = "What to do; see the input type.")] input: CreateCredentialInput,
     ) -> Result<CreateCredentialPayload> {
         let request = ctx.request();
         let mut conn = ctx.conn().await?;
@@ -142,7 +142,7 @@ impl CredentialMutation {
     async fn delete_credential(
         &self,
         ctx: &Context<'_>,
-        input: DeleteCredentialInput,
+        #[graphql(desc = "What to do; see the input type.")] input: DeleteCredentialInput,
     ) -> Result<DeleteCredentialPayload> {
         let request = ctx.request();
         let mut conn = ctx.conn().await?;

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::{
-    connection::{PageArgs, RelayConnection, load_connection},
+    connection::{DocumentChunkConnection, PageArgs, load_connection},
     loaders::{DatasourceById, DocumentById, load},
     node::{argument_id, global_id},
 };
@@ -173,7 +173,7 @@ impl Document {
         #[graphql(desc = "Returns the items after this cursor.")] after: Option<String>,
         #[graphql(desc = "Returns the last n items (1 to 100).")] last: Option<i32>,
         #[graphql(desc = "Returns the items before this cursor.")] before: Option<String>,
-    ) -> Result<RelayConnection<DocumentChunk>> {
+    ) -> Result<DocumentChunkConnection> {
         let args = PageArgs::new(first, after, last, before);
         load_connection(
             ctx,

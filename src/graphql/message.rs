@@ -1,17 +1,17 @@
 //! The `Message` type with its feedback and streams, and the message filter.
 
 use async_graphql::{Context, ID, InputObject, Object, Result};
-use bigdecimal::BigDecimal;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::{
     chat::Chat,
-    connection::{PageArgs, RelayConnection, load_connection},
+    connection::{MessageFeedbackConnection, PageArgs, load_connection},
     context::ContextExt,
     file::FileAttachment,
     loaders::{AttachmentsByMessage, ChatById, FeedbackOf, StreamsByMessage, UserById, ViewerFeedback, load},
     node::global_id,
+    scalars::Decimal,
     user::User,
 };
 use crate::{
@@ -98,8 +98,8 @@ impl Message {
     }
 
     /// What producing it cost in US dollars (assistant messages).
-    async fn cost(&self) -> Option<&BigDecimal> {
-        self.0.cost.as_ref()
+    async fn cost(&self) -> Option<Decimal> {
+        self.0.cost.clone().map(Decimal)
     }
 
     /// Why generation stopped (`stop`, `length`, ...), for assistant messages.
@@ -132,7 +132,7 @@ impl Message {
         #[graphql(desc = "Returns the items after this cursor.")] after: Option<String>,
         #[graphql(desc = "Returns the last n items (1 to 100).")] last: Option<i32>,
         #[graphql(desc = "Returns the items before this cursor.")] before: Option<String>,
-    ) -> Result<RelayConnection<MessageFeedback>> {
+    ) -> Result<MessageFeedbackConnection> {
         let args = PageArgs::new(first, after, last, before);
         load_connection(
             ctx,

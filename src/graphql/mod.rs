@@ -66,3 +66,68 @@ pub fn schema() -> AppSchema {
 pub fn sdl() -> String {
     schema().sdl()
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+
+    /// Code generators copy descriptions into clients: every type, field, argument and enum
+    /// value of the schema has one, and names follow GraphQL's conventions.
+    #[tokio::test]
+    async fn every_part_of_the_schema_is_described_and_conventionally_named() {
+        let query = "{ __schema { types { name kind description \
+            fields(includeDeprecated: true) { name description args { name description } } \
+            inputFields { name description } enumValues(includeDeprecated: true) { name description } } } }";
+        let response = super::schema().execute(query).await;
+        assert!(response.errors.is_empty(), "{:?}", response.errors);
+        let data: Value = response.data.into_json().expect("json");
+        let mut missing = Vec::new();
+        let described = |v: &Value| v["description"].as_str().is_some_and(|d| !d.trim().is_empty());
+        let camel = |name: &str| name.chars().next().is_some_and(|c| c.is_ascii_lowercase()) && !name.contains('_');
+        for ty in data["__schema"]["types"].as_array().expect("types") {
+            let name = ty["name"].as_str().expect("name");
+            if name.starts_with("__") || ["String", "Int", "Float", "Boolean", "ID"].contains(&name) {
+                continue;
+            }
+            if !described(ty) {
+                missing.push(name.to_owned());
+            }
+            assert!(
+                name.chars().next().is_some_and(|c| c.is_ascii_uppercase()) && !name.contains('_'),
+                "{name}"
+            );
+            for field in ty["fields"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .chain(ty["inputFields"].as_array().into_iter().flatten())
+            {
+                let field_name = field["name"].as_str().expect("field");
+                assert!(camel(field_name), "{name}.{field_name} is camelCase");
+                if !described(field) {
+                    missing.push(format!("{name}.{field_name}"));
+                }
+                for arg in field["args"].as_array().into_iter().flatten() {
+                    let arg_name = arg["name"].as_str().expect("arg");
+                    assert!(camel(arg_name), "{name}.{field_name}({arg_name}) is camelCase");
+                    if !described(arg) {
+                        missing.push(format!("{name}.{field_name}({arg_name})"));
+                    }
+                }
+            }
+            for value in ty["enumValues"].as_array().into_iter().flatten() {
+                let value_name = value["name"].as_str().expect("value");
+                assert!(
+                    value_name
+                        .chars()
+                        .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_'),
+                    "{name}.{value_name} is SCREAMING_CASE"
+                );
+                if !described(value) {
+                    missing.push(format!("{name}.{value_name}"));
+                }
+            }
+        }
+        assert!(missing.is_empty(), "without a description: {missing:?}");
+    }
+}

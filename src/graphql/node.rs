@@ -389,11 +389,6 @@ pub const DEFAULT_PAGE_SIZE: i32 = 20;
 /// Largest number of items a list field returns at once.
 pub const MAX_PAGE_SIZE: i32 = 100;
 
-/// Checks a `first` argument against the page-size limit.
-pub fn page_size(first: Option<i32>) -> AppResult<i64> {
-    checked_size("first", first.unwrap_or(DEFAULT_PAGE_SIZE))
-}
-
 /// Checks the page size given in `argument` against the limit.
 pub fn checked_size(argument: &str, n: i32) -> AppResult<i64> {
     match n {
@@ -424,9 +419,9 @@ mod tests {
 
     #[test]
     fn page_size_has_a_default_and_a_limit() {
-        assert_eq!(page_size(None).ok(), Some(20));
-        assert_eq!(page_size(Some(100)).ok(), Some(100));
-        assert!(page_size(Some(0)).is_err());
-        assert!(page_size(Some(101)).is_err());
+        assert_eq!(checked_size("first", DEFAULT_PAGE_SIZE).ok(), Some(20));
+        assert_eq!(checked_size("first", 100).ok(), Some(100));
+        assert!(checked_size("first", 0).is_err());
+        assert!(checked_size("last", 101).is_err());
     }
 }

@@ -5,7 +5,10 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::{
-    connection::{PageArgs, RelayConnection, load_connection},
+    connection::{
+        AuditLogConnection, OrganizationMemberConnection, PageArgs, ProjectConnection, UsageEventConnection,
+        load_connection,
+    },
     context::ContextExt,
     credential::Credential,
     member::OrganizationMember,
@@ -82,7 +85,7 @@ impl Organization {
         #[graphql(desc = "Returns the items after this cursor.")] after: Option<String>,
         #[graphql(desc = "Returns the last n items (1 to 100).")] last: Option<i32>,
         #[graphql(desc = "Returns the items before this cursor.")] before: Option<String>,
-    ) -> Result<RelayConnection<Project>> {
+    ) -> Result<ProjectConnection> {
         load_connection(
             ctx,
             lists::ORGANIZATION_PROJECTS,
@@ -103,7 +106,7 @@ impl Organization {
         #[graphql(desc = "Returns the items after this cursor.")] after: Option<String>,
         #[graphql(desc = "Returns the last n items (1 to 100).")] last: Option<i32>,
         #[graphql(desc = "Returns the items before this cursor.")] before: Option<String>,
-    ) -> Result<RelayConnection<OrganizationMember>> {
+    ) -> Result<OrganizationMemberConnection> {
         let args = PageArgs::new(first, after, last, before);
         load_connection(
             ctx,
@@ -127,7 +130,7 @@ impl Organization {
         #[graphql(desc = "Returns the last n items (1 to 100).")] last: Option<i32>,
         #[graphql(desc = "Returns the items before this cursor.")] before: Option<String>,
         #[graphql(desc = "Only the records that match.")] filter: Option<UsageFilter>,
-    ) -> Result<RelayConnection<UsageEvent>> {
+    ) -> Result<UsageEventConnection> {
         let args = PageArgs::new(first, after, last, before);
         let filter = filter.unwrap_or_default().conditions().map_err(|e| ctx.error(e))?;
         load_connection(ctx, lists::ORGANIZATION_USAGE, self.0.id, args, filter, UsageEvent).await
@@ -155,7 +158,7 @@ impl Organization {
         #[graphql(desc = "Returns the last n items (1 to 100).")] last: Option<i32>,
         #[graphql(desc = "Returns the items before this cursor.")] before: Option<String>,
         #[graphql(desc = "Only the records that match.")] filter: Option<AuditLogFilter>,
-    ) -> Result<RelayConnection<AuditLog>> {
+    ) -> Result<AuditLogConnection> {
         let args = PageArgs::new(first, after, last, before);
         let filter = filter.unwrap_or_default().conditions().map_err(|e| ctx.error(e))?;
         load_connection(ctx, lists::ORGANIZATION_AUDIT_LOGS, self.0.id, args, filter, AuditLog).await

@@ -78,7 +78,7 @@ impl PlatformMutation {
     async fn set_platform_config(
         &self,
         ctx: &Context<'_>,
-        input: SetPlatformConfigInput,
+        #[graphql(desc = "What to do; see the input type.")] input: SetPlatformConfigInput,
     ) -> Result<SetPlatformConfigPayload> {
         let request = ctx.request();
         let mut conn = ctx.conn().await?;

@@ -9,7 +9,11 @@ use super::{
     assistant::Assistant,
     auth::{UserError, user_errors},
     chat::{Chat, ChatFilter, ChatOrder},
-    connection::{PageArgs, RelayConnection, load_connection},
+    connection::{
+        AnalyticsEventConnection, ArtifactConnection, AssistantConnection, AuditLogConnection, ChatConnection,
+        DatasourceConnection, DocumentConnection, FileConnection, JobConnection, PageArgs, ProjectMemberConnection,
+        UsageEventConnection, WebhookSubscriptionConnection, load_connection,
+    },
     context::ContextExt,
     file::File,
     knowledge::{Datasource, Document, DocumentFilter},
@@ -105,7 +109,7 @@ impl Project {
         #[graphql(desc = "Returns the items before this cursor.")] before: Option<String>,
         #[graphql(desc = "Only the chats that match.")] filter: Option<ChatFilter>,
         #[graphql(desc = "The order (default: last message, newest first).")] order_by: Option<ChatOrder>,
-    ) -> Result<RelayConnection<Chat>> {
+    ) -> Result<ChatConnection> {
         let args = PageArgs::new(first, after, last, before);
         let filter = filter.unwrap_or_default().conditions().map_err(|e| ctx.error(e))?;
         load_connection(ctx, ChatOrder::list(order_by), self.0.id, args, filter, Chat).await
@@ -120,7 +124,7 @@ impl Project {
         #[graphql(desc = "Returns the items after this cursor.")] after: Option<String>,
         #[graphql(desc = "Returns the last n items (1 to 100).")] last: Option<i32>,
         #[graphql(desc = "Returns the items before this cursor.")] before: Option<String>,
-    ) -> Result<RelayConnection<ProjectMember>> {
+    ) -> Result<ProjectMemberConnection> {
         let args = PageArgs::new(first, after, last, before);
         load_connection(
             ctx,
@@ -152,7 +156,7 @@ impl Project {
         #[graphql(desc = "Returns the items after this cursor.")] after: Option<String>,
         #[graphql(desc = "Returns the last n items (1 to 100).")] last: Option<i32>,
         #[graphql(desc = "Returns the items before this cursor.")] before: Option<String>,
-    ) -> Result<RelayConnection<Assistant>> {
+    ) -> Result<AssistantConnection> {
         let args = PageArgs::new(first, after, last, before);
         load_connection(
             ctx,
@@ -174,7 +178,7 @@ impl Project {
         #[graphql(desc = "Returns the items after this cursor.")] after: Option<String>,
         #[graphql(desc = "Returns the last n items (1 to 100).")] last: Option<i32>,
         #[graphql(desc = "Returns the items before this cursor.")] before: Option<String>,
-    ) -> Result<RelayConnection<Datasource>> {
+    ) -> Result<DatasourceConnection> {
         let args = PageArgs::new(first, after, last, before);
         load_connection(
             ctx,
@@ -197,7 +201,7 @@ impl Project {
         #[graphql(desc = "Returns the last n items (1 to 100).")] last: Option<i32>,
         #[graphql(desc = "Returns the items before this cursor.")] before: Option<String>,
         #[graphql(desc = "Only the documents that match.")] filter: Option<DocumentFilter>,
-    ) -> Result<RelayConnection<Document>> {
+    ) -> Result<DocumentConnection> {
         let args = PageArgs::new(first, after, last, before);
         let filter = filter.unwrap_or_default().conditions().map_err(|e| ctx.error(e))?;
         load_connection(ctx, lists::PROJECT_DOCUMENTS, self.0.id, args, filter, Document).await
@@ -212,7 +216,7 @@ impl Project {
         #[graphql(desc = "Returns the items after this cursor.")] after: Option<String>,
         #[graphql(desc = "Returns the last n items (1 to 100).")] last: Option<i32>,
         #[graphql(desc = "Returns the items before this cursor.")] before: Option<String>,
-    ) -> Result<RelayConnection<File>> {
+    ) -> Result<FileConnection> {
         let args = PageArgs::new(first, after, last, before);
         load_connection(ctx, lists::PROJECT_FILES, self.0.id, args, Filter::none(), File).await
     }
@@ -226,7 +230,7 @@ impl Project {
         #[graphql(desc = "Returns the items after this cursor.")] after: Option<String>,
         #[graphql(desc = "Returns the last n items (1 to 100).")] last: Option<i32>,
         #[graphql(desc = "Returns the items before this cursor.")] before: Option<String>,
-    ) -> Result<RelayConnection<Artifact>> {
+    ) -> Result<ArtifactConnection> {
         let args = PageArgs::new(first, after, last, before);
         load_connection(ctx, lists::PROJECT_ARTIFACTS, self.0.id, args, Filter::none(), Artifact).await
     }
@@ -240,7 +244,7 @@ impl Project {
         #[graphql(desc = "Returns the items after this cursor.")] after: Option<String>,
         #[graphql(desc = "Returns the last n items (1 to 100).")] last: Option<i32>,
         #[graphql(desc = "Returns the items before this cursor.")] before: Option<String>,
-    ) -> Result<RelayConnection<WebhookSubscription>> {
+    ) -> Result<WebhookSubscriptionConnection> {
         let args = PageArgs::new(first, after, last, before);
         load_connection(
             ctx,
@@ -263,7 +267,7 @@ impl Project {
         #[graphql(desc = "Returns the last n items (1 to 100).")] last: Option<i32>,
         #[graphql(desc = "Returns the items before this cursor.")] before: Option<String>,
         #[graphql(desc = "Only the jobs that match.")] filter: Option<JobFilter>,
-    ) -> Result<RelayConnection<Job>> {
+    ) -> Result<JobConnection> {
         let args = PageArgs::new(first, after, last, before);
         let filter = filter.unwrap_or_default().conditions();
         load_connection(ctx, lists::PROJECT_JOBS, self.0.id, args, filter, Job).await
@@ -278,7 +282,7 @@ impl Project {
         #[graphql(desc = "Returns the items after this cursor.")] after: Option<String>,
         #[graphql(desc = "Returns the last n items (1 to 100).")] last: Option<i32>,
         #[graphql(desc = "Returns the items before this cursor.")] before: Option<String>,
-    ) -> Result<RelayConnection<AnalyticsEvent>> {
+    ) -> Result<AnalyticsEventConnection> {
         let args = PageArgs::new(first, after, last, before);
         load_connection(
             ctx,
@@ -301,7 +305,7 @@ impl Project {
         #[graphql(desc = "Returns the last n items (1 to 100).")] last: Option<i32>,
         #[graphql(desc = "Returns the items before this cursor.")] before: Option<String>,
         #[graphql(desc = "Only the records that match.")] filter: Option<AuditLogFilter>,
-    ) -> Result<RelayConnection<AuditLog>> {
+    ) -> Result<AuditLogConnection> {
         let args = PageArgs::new(first, after, last, before);
         let filter = filter.unwrap_or_default().conditions().map_err(|e| ctx.error(e))?;
         load_connection(ctx, lists::PROJECT_AUDIT_LOGS, self.0.id, args, filter, AuditLog).await
@@ -317,7 +321,7 @@ impl Project {
         #[graphql(desc = "Returns the last n items (1 to 100).")] last: Option<i32>,
         #[graphql(desc = "Returns the items before this cursor.")] before: Option<String>,
         #[graphql(desc = "Only the records that match.")] filter: Option<UsageFilter>,
-    ) -> Result<RelayConnection<UsageEvent>> {
+    ) -> Result<UsageEventConnection> {
         let args = PageArgs::new(first, after, last, before);
         let filter = filter.unwrap_or_default().conditions().map_err(|e| ctx.error(e))?;
         load_connection(ctx, lists::PROJECT_USAGE, self.0.id, args, filter, UsageEvent).await
@@ -400,7 +404,7 @@ impl ProjectMutation {
     async fn set_project_member_role(
         &self,
         ctx: &Context<'_>,
-        input: SetProjectMemberRoleInput,
+        #[graphql(desc = "What to do; see the input type.")] input: SetProjectMemberRoleInput,
     ) -> Result<SetProjectMemberRolePayload> {
         let request = ctx.request();
         let mut conn = ctx.conn().await?;

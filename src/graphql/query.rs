@@ -3,7 +3,7 @@
 use async_graphql::{Context, ID, Object, Result};
 
 use super::{
-    connection::{PageArgs, RelayConnection, load_connection},
+    connection::{OrganizationConnection, PageArgs, load_connection},
     context::ContextExt,
     member::Role,
     node::{self, MAX_PAGE_SIZE, Node},
@@ -41,7 +41,7 @@ impl Query {
         #[graphql(desc = "Returns the items after this cursor.")] after: Option<String>,
         #[graphql(desc = "Returns the last n items (1 to 100).")] last: Option<i32>,
         #[graphql(desc = "Returns the items before this cursor.")] before: Option<String>,
-    ) -> Result<RelayConnection<Organization>> {
+    ) -> Result<OrganizationConnection> {
         let root = uuid::Uuid::nil();
         load_connection(
             ctx,

@@ -1,5 +1,5 @@
-//! Scalars beyond GraphQL's own: `BigInt` for 64-bit counts (token sums, bytes). Exact
-//! decimal amounts (costs) use async-graphql's `BigDecimal`, also sent as a string.
+//! Scalars beyond GraphQL's own, both sent as strings so JavaScript clients lose nothing:
+//! `BigInt` for 64-bit counts (token sums, bytes) and `Decimal` for exact amounts (costs).
 
 use async_graphql::{InputValueError, InputValueResult, Scalar, ScalarType, Value};
 
@@ -33,5 +33,28 @@ impl ScalarType for BigInt {
 impl From<i64> for BigInt {
     fn from(value: i64) -> Self {
         BigInt(value)
+    }
+}
+
+/// An exact decimal number (money), sent as a string such as `"0.012340"` so that no client
+/// rounds it through a binary float.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Decimal(pub bigdecimal::BigDecimal);
+
+/// An exact decimal number (such as an amount in US dollars), encoded as a string.
+#[Scalar(name = "Decimal")]
+impl ScalarType for Decimal {
+    fn parse(value: Value) -> InputValueResult<Self> {
+        match &value {
+            Value::String(text) => text
+                .parse()
+                .map(Decimal)
+                .map_err(|_| InputValueError::expected_type(value)),
+            _ => Err(InputValueError::expected_type(value)),
+        }
+    }
+
+    fn to_value(&self) -> Value {
+        Value::String(self.0.to_string())
     }
 }

@@ -2,7 +2,6 @@
 //! groups by day, model, provider or operation) for organizations, projects, users and chats.
 
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
-use bigdecimal::BigDecimal;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
@@ -10,7 +9,7 @@ use super::{
     context::ContextExt,
     loaders::{UsageOf, load},
     node::{argument_id, global_id},
-    scalars::BigInt,
+    scalars::{BigInt, Decimal},
 };
 use crate::{
     db::enums::{Outcome, UsageOperation},
@@ -107,8 +106,8 @@ impl UsageEvent {
     }
 
     /// Cost in US dollars (exact decimal).
-    async fn total_cost(&self) -> &BigDecimal {
-        &self.0.total_cost
+    async fn total_cost(&self) -> Decimal {
+        Decimal(self.0.total_cost.clone())
     }
 
     /// Whether the call succeeded.
@@ -163,7 +162,7 @@ pub struct UsageTotals {
     /// Input plus output tokens.
     pub total_tokens: BigInt,
     /// Cost in US dollars (exact decimal).
-    pub cost: BigDecimal,
+    pub cost: Decimal,
 }
 
 impl From<&UsageBucket> for UsageTotals {
@@ -173,7 +172,7 @@ impl From<&UsageBucket> for UsageTotals {
             input_tokens: BigInt(bucket.input_tokens),
             output_tokens: BigInt(bucket.output_tokens),
             total_tokens: BigInt(bucket.total_tokens),
-            cost: bucket.cost.clone(),
+            cost: Decimal(bucket.cost.clone()),
         }
     }
 }
@@ -218,7 +217,7 @@ pub async fn summary(
         totals.input_tokens.0 += bucket.input_tokens;
         totals.output_tokens.0 += bucket.output_tokens;
         totals.total_tokens.0 += bucket.total_tokens;
-        totals.cost += &bucket.cost;
+        totals.cost.0 += &bucket.cost;
     }
     let groups = match group_by {
         None => Vec::new(),

@@ -7,23 +7,19 @@ use uuid::Uuid;
 
 use super::{
     api_token::ApiToken,
-    connection::{PageArgs, RelayConnection, load_connection},
+    chat::Chat,
+    connection::{
+        ChatConnection, OrganizationConnection, PageArgs, ProjectConnection, RepositoryConnection, load_connection,
+    },
     context::ContextExt,
-    node::{global_id, page_size},
+    node::global_id,
     organization::Organization,
     project::Project,
     usage::{self, UsageFilter, UsageGroupBy, UsageSummary},
 };
 use crate::db::enums::RepositoryProvider;
 use crate::models::{
-    api_token::ApiTokenRow,
-    lists,
-    organization::{OrganizationMemberRow, OrganizationRow},
-    page::Filter,
-    project::ProjectRow,
-    repository::RepositoryRow,
-    session::SessionRow,
-    summary::UsageOwner,
+    api_token::ApiTokenRow, lists, page::Filter, repository::RepositoryRow, session::SessionRow, summary::UsageOwner,
     user::UserRow,
 };
 
@@ -105,20 +101,28 @@ impl User {
     async fn projects(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "How many to return (1 to 100, default 20).")] first: Option<i32>,
-    ) -> Result<Vec<Project>> {
-        let limit = page_size(first).map_err(|e| ctx.error(e))?;
-        let scope = ctx.request().scope().await.map_err(|e| ctx.error(e))?;
-        let only = ctx.request().caller().and_then(|caller| caller.narrowed_to);
-        let mut conn = ctx.conn().await?;
-        let rows = ProjectRow::worked_in_by(&mut conn, self.0.id, only, limit)
-            .await
-            .map_err(|e| ctx.error(e))?;
-        Ok(rows
-            .into_iter()
-            .filter(|p| scope.sees_project(p.id))
-            .map(Project)
-            .collect())
+        #[graphql(desc = "Returns the first n items (1 to 100; 20 when neither first nor last is given).")]
+        first: Option<i32>,
+        #[graphql(desc = "Returns the items after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Returns the last n items (1 to 100).")] last: Option<i32>,
+        #[graphql(desc = "Returns the items before this cursor.")] before: Option<String>,
+    ) -> Result<ProjectConnection> {
+        let args = PageArgs::new(first, after, last, before);
+        load_connection(ctx, lists::USER_PROJECTS, self.0.id, args, Filter::none(), Project).await
+    }
+
+    /// Chats this user started, most recently active first. Only what the caller may read.
+    async fn chats(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Returns the first n items (1 to 100; 20 when neither first nor last is given).")]
+        first: Option<i32>,
+        #[graphql(desc = "Returns the items after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Returns the last n items (1 to 100).")] last: Option<i32>,
+        #[graphql(desc = "Returns the items before this cursor.")] before: Option<String>,
+    ) -> Result<ChatConnection> {
+        let args = PageArgs::new(first, after, last, before);
+        load_connection(ctx, lists::USER_CHATS, self.0.id, args, Filter::none(), Chat).await
     }
 
     /// Code repositories this user connected, newest first. Only the user themselves (and
@@ -131,7 +135,7 @@ impl User {
         #[graphql(desc = "Returns the items after this cursor.")] after: Option<String>,
         #[graphql(desc = "Returns the last n items (1 to 100).")] last: Option<i32>,
         #[graphql(desc = "Returns the items before this cursor.")] before: Option<String>,
-    ) -> Result<RelayConnection<Repository>> {
+    ) -> Result<RepositoryConnection> {
         let args = PageArgs::new(first, after, last, before);
         load_connection(
             ctx,
@@ -155,20 +159,27 @@ impl User {
         usage::summary(ctx, UsageOwner::User, self.0.id, filter, group_by).await
     }
 
-    /// Organizations this user is a member of.
-    async fn organizations(&self, ctx: &Context<'_>) -> Result<Vec<Organization>> {
-        let mut conn = ctx.conn().await?;
-        let memberships = OrganizationMemberRow::for_user(&mut conn, self.0.id)
-            .await
-            .map_err(|e| ctx.error(e))?;
-        let ids: Vec<Uuid> = memberships.iter().map(|m| m.organization_id).collect();
-        let mut rows = OrganizationRow::find_many(&mut conn, &ids)
-            .await
-            .map_err(|e| ctx.error(e))?;
-        let scope = ctx.request().scope().await.map_err(|e| ctx.error(e))?;
-        rows.retain(|o| o.deleted_at.is_none() && scope.sees_organization(o.id));
-        rows.sort_by_key(|o| (o.created_at, o.id));
-        Ok(rows.into_iter().map(Organization).collect())
+    /// Live organizations this user is a member of, oldest first. Only what the caller may
+    /// see.
+    async fn organizations(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Returns the first n items (1 to 100; 20 when neither first nor last is given).")]
+        first: Option<i32>,
+        #[graphql(desc = "Returns the items after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Returns the last n items (1 to 100).")] last: Option<i32>,
+        #[graphql(desc = "Returns the items before this cursor.")] before: Option<String>,
+    ) -> Result<OrganizationConnection> {
+        let args = PageArgs::new(first, after, last, before);
+        load_connection(
+            ctx,
+            lists::USER_ORGANIZATIONS,
+            self.0.id,
+            args,
+            Filter::none(),
+            Organization,
+        )
+        .await
     }
 }
 

@@ -37,6 +37,30 @@ pub const ORGANIZATIONS: List = List {
     condition: "c.deleted_at IS NULL AND ($3 OR c.id = ANY($6))",
 };
 
+/// Live organizations a user is a member of, oldest first (only those the caller sees).
+pub const USER_ORGANIZATIONS: List = List {
+    name: "User.organizations",
+    table: "(SELECT o.*, m.user_id AS member_user_id FROM organizations o \
+             JOIN organization_members m ON m.organization_id = o.id)",
+    parent_column: Some("member_user_id"),
+    ..ORGANIZATIONS
+};
+
+/// Live projects a user works in: as a project member, or through an organization role
+/// with `project.read`; oldest first (only those the caller sees).
+pub const USER_PROJECTS: List = List {
+    name: "User.projects",
+    table: "(SELECT p.*, w.user_id AS worker_id FROM projects p JOIN ( \
+               SELECT pm.project_id, pm.user_id FROM project_members pm \
+               UNION SELECT p2.id, m.user_id FROM projects p2 \
+               JOIN organization_members m ON m.organization_id = p2.organization_id \
+               JOIN role_permissions rp ON rp.role_id = m.role_id \
+               JOIN permissions x ON x.id = rp.permission_id AND x.name = 'project.read' \
+             ) w ON w.project_id = p.id)",
+    parent_column: Some("worker_id"),
+    ..ORGANIZATION_PROJECTS
+};
+
 /// Live projects of an organization the caller sees, oldest first.
 pub const ORGANIZATION_PROJECTS: List = List {
     name: "Organization.projects",
@@ -97,6 +121,13 @@ pub const PROJECT_CHATS: List = List {
     sort_key: SortKey::Time("coalesce(c.last_message_at, c.created_at)"),
     descending: true,
     condition: CHAT_VISIBLE,
+};
+
+/// Chats a user started, most recently active first (only those the caller may read).
+pub const USER_CHATS: List = List {
+    name: "User.chats",
+    parent_column: Some("user_id"),
+    ..PROJECT_CHATS
 };
 
 /// Chats of a project, newest first.

@@ -99,37 +99,6 @@ pub struct ProjectMemberPatch {
 
 insert_returning!(NewProjectMember => ProjectMemberRow, project_members);
 
-impl ProjectRow {
-    /// The live projects a user works in: those they are a member of, and every project of
-    /// an organization where their role reads all projects; oldest first. `only` narrows to
-    /// one organization (an API token narrowed to it).
-    pub async fn worked_in_by(
-        conn: &mut diesel_async::AsyncPgConnection,
-        user_id: Uuid,
-        only: Option<Uuid>,
-        limit: i64,
-    ) -> QueryResult<Vec<Self>> {
-        use diesel::sql_types::{BigInt, Nullable, Uuid as SqlUuid};
-        diesel::sql_query(
-            "SELECT p.* FROM projects p \
-             JOIN organizations o ON o.id = p.organization_id AND o.deleted_at IS NULL \
-             WHERE p.deleted_at IS NULL AND ($2::uuid IS NULL OR p.organization_id = $2) \
-               AND (p.id IN (SELECT project_id FROM project_members WHERE user_id = $1) \
-                 OR p.organization_id IN ( \
-                   SELECT m.organization_id FROM organization_members m \
-                   JOIN role_permissions rp ON rp.role_id = m.role_id \
-                   JOIN permissions pe ON pe.id = rp.permission_id AND pe.name = 'project.read' \
-                   WHERE m.user_id = $1)) \
-             ORDER BY p.created_at, p.id LIMIT $3",
-        )
-        .bind::<SqlUuid, _>(user_id)
-        .bind::<Nullable<SqlUuid>, _>(only)
-        .bind::<BigInt, _>(limit)
-        .load(conn)
-        .await
-    }
-}
-
 impl ProjectMemberRow {
     /// The membership of `user_id` in `project_id`, if any.
     pub async fn find(

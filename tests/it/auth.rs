@@ -70,8 +70,12 @@ impl Api {
     }
 
     pub async fn viewer(&self, token: &str) -> (u16, Value) {
-        self.run(Some(token), "{ viewer { email organizations { slug } } }", json!({}))
-            .await
+        self.run(
+            Some(token),
+            "{ viewer { email organizations { nodes { slug } } } }",
+            json!({}),
+        )
+        .await
     }
 }
 
@@ -103,7 +107,7 @@ async fn sign_up_creates_a_personal_workspace_and_a_session() {
     let (status, body) = api.viewer(&access).await;
     assert_eq!(status, 200);
     assert_eq!(body["data"]["viewer"]["email"], "Ada@Example.com");
-    let slug = body["data"]["viewer"]["organizations"][0]["slug"]
+    let slug = body["data"]["viewer"]["organizations"]["nodes"][0]["slug"]
         .as_str()
         .expect("personal organization");
     assert!(slug.starts_with("personal-"));
@@ -428,7 +432,7 @@ async fn the_viewer_sees_their_live_sessions_and_projects() {
     let api = Api::new(&db).await;
     let laptop = token(&api.sign_up("mary@example.com").await, "accessToken");
     let phone = token(&api.sign_in("mary@example.com", PASSWORD).await, "accessToken");
-    let query = "{ viewer { sessions { isCurrent userAgent ipAddress } projects { name } } }";
+    let query = "{ viewer { sessions { isCurrent userAgent ipAddress } projects { nodes { name } } } }";
 
     let (_, body) = api.run(Some(&phone), query, json!({})).await;
     assert_eq!(
@@ -438,7 +442,7 @@ async fn the_viewer_sees_their_live_sessions_and_projects() {
                 { "isCurrent": true, "userAgent": "chatgraph-tests", "ipAddress": "127.0.0.1" },
                 { "isCurrent": false, "userAgent": "chatgraph-tests", "ipAddress": "127.0.0.1" },
             ],
-            "projects": [{ "name": "Personal" }],
+            "projects": { "nodes": [{ "name": "Personal" }] },
         })
     );
     api.run(Some(&laptop), "mutation { signOut { revokedSessions } }", json!({}))

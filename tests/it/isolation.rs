@@ -358,7 +358,14 @@ async fn an_api_token_narrowed_to_an_organization_sees_nothing_outside_it() {
         .await;
     assert_eq!(body["data"]["node"], Value::Null);
     let (_, body) = api
-        .run(Some(&narrowed), "{ viewer { organizations { slug } } }", json!({}))
+        .run(
+            Some(&narrowed),
+            "{ viewer { organizations { nodes { slug } } } }",
+            json!({}),
+        )
         .await;
-    assert_eq!(body["data"]["viewer"]["organizations"], json!([{ "slug": "org-a" }]));
+    assert_eq!(
+        body["data"]["viewer"]["organizations"]["nodes"],
+        json!([{ "slug": "org-a" }])
+    );
 }

@@ -51,7 +51,7 @@ async fn identity_objects_are_visible_only_to_whom_they_belong() {
     let (_, body) = api
         .run(
             Some(&alice),
-            "{ viewer { id sessions { id } organizations { id } } }",
+            "{ viewer { id sessions { id } organizations { nodes { id } } } }",
             json!({}),
         )
         .await;
@@ -67,7 +67,7 @@ async fn identity_objects_are_visible_only_to_whom_they_belong() {
         .run(
             Some(&alice),
             "mutation($org: ID!) { createCredential(input: { organizationId: $org, name: \"key\", credentialType: OPENAI, secret: \"sk-1\" }) { credential { id } } }",
-            json!({ "org": viewer["organizations"][0]["id"] }),
+            json!({ "org": viewer["organizations"]["nodes"][0]["id"] }),
         )
         .await;
     let (_, config) = api

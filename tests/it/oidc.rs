@@ -95,7 +95,7 @@ async fn id_tokens_sign_users_in_and_bad_ones_are_refused() {
     assert_eq!(first["session"]["user"]["email"], "idris@example.com", "{first}");
     let access = first["session"]["accessToken"].as_str().expect("access token");
     assert_eq!(
-        api.viewer(access).await.1["data"]["viewer"]["organizations"][0]["slug"]
+        api.viewer(access).await.1["data"]["viewer"]["organizations"]["nodes"][0]["slug"]
             .as_str()
             .map(|s| s.starts_with("personal-")),
         Some(true)

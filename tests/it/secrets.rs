@@ -34,9 +34,9 @@ async fn credentials_are_encrypted_never_shown_and_nothing_secret_is_stored_in_c
     let (alice, refresh) = (token(&signed_up, "accessToken"), token(&signed_up, "refreshToken"));
     let bob = token(&api.sign_up("bob@example.com").await, "accessToken");
     let (_, body) = api
-        .run(Some(&alice), "{ viewer { organizations { id } } }", json!({}))
+        .run(Some(&alice), "{ viewer { organizations { nodes { id } } } }", json!({}))
         .await;
-    let organization_id = body["data"]["viewer"]["organizations"][0]["id"].clone();
+    let organization_id = body["data"]["viewer"]["organizations"]["nodes"][0]["id"].clone();
     let input = |name: &str| json!({ "input": { "organizationId": organization_id, "name": name, "credentialType": "OPENAI", "secret": SECRET } });
 
     let (_, body) = api.run(Some(&alice), CREATE, input("OpenAI production")).await;
@@ -52,12 +52,12 @@ async fn credentials_are_encrypted_never_shown_and_nothing_secret_is_stored_in_c
     let (_, body) = api
         .run(
             Some(&alice),
-            "{ viewer { organizations { credentials { name createdAt } } } }",
+            "{ viewer { organizations { nodes { credentials { name createdAt } } } } }",
             json!({}),
         )
         .await;
     assert_eq!(
-        body["data"]["viewer"]["organizations"][0]["credentials"][0]["name"],
+        body["data"]["viewer"]["organizations"]["nodes"][0]["credentials"][0]["name"],
         "OpenAI production"
     );
     let (_, body) = api
@@ -141,11 +141,11 @@ async fn credential_id(api: &Api, access: &str) -> Value {
     let (_, body) = api
         .run(
             Some(access),
-            "{ viewer { organizations { credentials { id } } } }",
+            "{ viewer { organizations { nodes { credentials { id } } } } }",
             json!({}),
         )
         .await;
-    body["data"]["viewer"]["organizations"][0]["credentials"][0]["id"].clone()
+    body["data"]["viewer"]["organizations"]["nodes"][0]["credentials"][0]["id"].clone()
 }
 
 #[tokio::test]
