@@ -61,6 +61,7 @@ impl Artifact {
     }
 
     /// Every version of this artifact, oldest first.
+    #[graphql(complexity = "crate::graphql::node::page_cost(first, last, child_complexity)")]
     async fn versions(
         &self,
         ctx: &Context<'_>,
@@ -75,6 +76,7 @@ impl Artifact {
     }
 
     /// Suggested edits to any version of this artifact, newest first.
+    #[graphql(complexity = "crate::graphql::node::page_cost(first, last, child_complexity)")]
     async fn suggestions(
         &self,
         ctx: &Context<'_>,

@@ -94,6 +94,7 @@ impl Chat {
     }
 
     /// Messages of this chat, oldest first.
+    #[graphql(complexity = "crate::graphql::node::page_cost(first, last, child_complexity)")]
     async fn messages(
         &self,
         ctx: &Context<'_>,
@@ -140,6 +141,7 @@ impl Chat {
     }
 
     /// Artifacts made in this chat (their latest versions), newest first.
+    #[graphql(complexity = "crate::graphql::node::page_cost(first, last, child_complexity)")]
     async fn artifacts(
         &self,
         ctx: &Context<'_>,

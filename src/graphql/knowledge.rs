@@ -165,6 +165,7 @@ impl Document {
     }
 
     /// Its chunks, in document order.
+    #[graphql(complexity = "crate::graphql::node::page_cost(first, last, child_complexity)")]
     async fn chunks(
         &self,
         ctx: &Context<'_>,

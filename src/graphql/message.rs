@@ -124,6 +124,7 @@ impl Message {
     }
 
     /// Votes, ratings and comments on this message, newest first.
+    #[graphql(complexity = "crate::graphql::node::page_cost(first, last, child_complexity)")]
     async fn feedback(
         &self,
         ctx: &Context<'_>,

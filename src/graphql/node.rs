@@ -384,6 +384,18 @@ pub fn argument_id(id: &ID, type_name: &str, argument: &str) -> AppResult<Uuid> 
     }
 }
 
+/// The complexity of a connection field: the items of its page times what each item costs,
+/// so that `first: 100` four levels deep counts as the hundred million objects it could
+/// return (a size outside 1..100 is refused by the resolver; it costs the maximum here).
+pub fn page_cost(first: Option<i32>, last: Option<i32>, child_complexity: usize) -> usize {
+    let size = match first.or(last) {
+        Some(n) if (1..=MAX_PAGE_SIZE).contains(&n) => n as usize,
+        Some(_) => MAX_PAGE_SIZE as usize,
+        None => DEFAULT_PAGE_SIZE as usize,
+    };
+    1 + size.saturating_mul(child_complexity)
+}
+
 /// Default number of items of a list field.
 pub const DEFAULT_PAGE_SIZE: i32 = 20;
 /// Largest number of items a list field returns at once.

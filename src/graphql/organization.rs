@@ -77,6 +77,7 @@ impl Organization {
     }
 
     /// Live projects of this organization the caller may see, oldest first.
+    #[graphql(complexity = "crate::graphql::node::page_cost(first, last, child_complexity)")]
     async fn projects(
         &self,
         ctx: &Context<'_>,
@@ -98,6 +99,7 @@ impl Organization {
     }
 
     /// Members of this organization, in the order they joined.
+    #[graphql(complexity = "crate::graphql::node::page_cost(first, last, child_complexity)")]
     async fn members(
         &self,
         ctx: &Context<'_>,
@@ -121,6 +123,7 @@ impl Organization {
 
     /// Usage records of the whole organization, newest first. Empty without `usage.read` in
     /// the organization.
+    #[graphql(complexity = "crate::graphql::node::page_cost(first, last, child_complexity)")]
     async fn usage_events(
         &self,
         ctx: &Context<'_>,
@@ -149,6 +152,7 @@ impl Organization {
 
     /// Audit records of the organization, newest first. Empty without `audit.read` in the
     /// organization.
+    #[graphql(complexity = "crate::graphql::node::page_cost(first, last, child_complexity)")]
     async fn audit_logs(
         &self,
         ctx: &Context<'_>,

@@ -99,6 +99,7 @@ impl Project {
     /// Chats of this project the caller may read; most recently active first unless
     /// `orderBy` says otherwise.
     #[allow(clippy::too_many_arguments)] // Relay's four arguments, a filter and an order.
+    #[graphql(complexity = "crate::graphql::node::page_cost(first, last, child_complexity)")]
     async fn chats(
         &self,
         ctx: &Context<'_>,
@@ -116,6 +117,7 @@ impl Project {
     }
 
     /// Members of this project, in the order they joined.
+    #[graphql(complexity = "crate::graphql::node::page_cost(first, last, child_complexity)")]
     async fn members(
         &self,
         ctx: &Context<'_>,
@@ -148,6 +150,7 @@ impl Project {
     }
 
     /// Assistants of this project, oldest first.
+    #[graphql(complexity = "crate::graphql::node::page_cost(first, last, child_complexity)")]
     async fn assistants(
         &self,
         ctx: &Context<'_>,
@@ -170,6 +173,7 @@ impl Project {
     }
 
     /// Datasources of this project, oldest first.
+    #[graphql(complexity = "crate::graphql::node::page_cost(first, last, child_complexity)")]
     async fn datasources(
         &self,
         ctx: &Context<'_>,
@@ -192,6 +196,7 @@ impl Project {
     }
 
     /// Documents of this project, newest first.
+    #[graphql(complexity = "crate::graphql::node::page_cost(first, last, child_complexity)")]
     async fn documents(
         &self,
         ctx: &Context<'_>,
@@ -208,6 +213,7 @@ impl Project {
     }
 
     /// Files uploaded to this project, newest first.
+    #[graphql(complexity = "crate::graphql::node::page_cost(first, last, child_complexity)")]
     async fn files(
         &self,
         ctx: &Context<'_>,
@@ -222,6 +228,7 @@ impl Project {
     }
 
     /// Artifacts of this project (their latest versions), newest first.
+    #[graphql(complexity = "crate::graphql::node::page_cost(first, last, child_complexity)")]
     async fn artifacts(
         &self,
         ctx: &Context<'_>,
@@ -236,6 +243,7 @@ impl Project {
     }
 
     /// Webhook subscriptions, oldest first. Empty without `project.update`.
+    #[graphql(complexity = "crate::graphql::node::page_cost(first, last, child_complexity)")]
     async fn webhook_subscriptions(
         &self,
         ctx: &Context<'_>,
@@ -258,6 +266,7 @@ impl Project {
     }
 
     /// Background jobs, newest first. Empty without `project.update`.
+    #[graphql(complexity = "crate::graphql::node::page_cost(first, last, child_complexity)")]
     async fn jobs(
         &self,
         ctx: &Context<'_>,
@@ -274,6 +283,7 @@ impl Project {
     }
 
     /// Analytics events, newest first. Empty without `usage.read`.
+    #[graphql(complexity = "crate::graphql::node::page_cost(first, last, child_complexity)")]
     async fn analytics_events(
         &self,
         ctx: &Context<'_>,
@@ -296,6 +306,7 @@ impl Project {
     }
 
     /// Audit records of this project, newest first. Empty without `audit.read`.
+    #[graphql(complexity = "crate::graphql::node::page_cost(first, last, child_complexity)")]
     async fn audit_logs(
         &self,
         ctx: &Context<'_>,
@@ -312,6 +323,7 @@ impl Project {
     }
 
     /// Usage records of this project, newest first. Empty without `usage.read`.
+    #[graphql(complexity = "crate::graphql::node::page_cost(first, last, child_complexity)")]
     async fn usage_events(
         &self,
         ctx: &Context<'_>,

@@ -33,6 +33,7 @@ impl Query {
     }
 
     /// Live organizations the caller may see, oldest first.
+    #[graphql(complexity = "crate::graphql::node::page_cost(first, last, child_complexity)")]
     async fn organizations(
         &self,
         ctx: &Context<'_>,

@@ -98,6 +98,7 @@ impl User {
 
     /// Live projects this user works in (as a project member, or through an organization
     /// role that reads every project), oldest first. Only what the caller may see.
+    #[graphql(complexity = "crate::graphql::node::page_cost(first, last, child_complexity)")]
     async fn projects(
         &self,
         ctx: &Context<'_>,
@@ -112,6 +113,7 @@ impl User {
     }
 
     /// Chats this user started, most recently active first. Only what the caller may read.
+    #[graphql(complexity = "crate::graphql::node::page_cost(first, last, child_complexity)")]
     async fn chats(
         &self,
         ctx: &Context<'_>,
@@ -127,6 +129,7 @@ impl User {
 
     /// Code repositories this user connected, newest first. Only the user themselves (and
     /// platform admins) see them; for anyone else the list is empty.
+    #[graphql(complexity = "crate::graphql::node::page_cost(first, last, child_complexity)")]
     async fn repositories(
         &self,
         ctx: &Context<'_>,
@@ -161,6 +164,7 @@ impl User {
 
     /// Live organizations this user is a member of, oldest first. Only what the caller may
     /// see.
+    #[graphql(complexity = "crate::graphql::node::page_cost(first, last, child_complexity)")]
     async fn organizations(
         &self,
         ctx: &Context<'_>,

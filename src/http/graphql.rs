@@ -120,10 +120,13 @@ pub async fn execute(
         client,
         state.loader_delay,
     );
-    let response = state.schema.execute(request.data(context)).await;
+    let mut response = state.schema.execute(request.data(context)).await;
 
     // A request error (nothing executed) has errors without a path; field errors have one.
     let request_error = response.is_err() && response.errors.iter().all(|e| e.path.is_empty());
+    if request_error {
+        explain_request_errors(&mut response.errors);
+    }
     let status = match media {
         MediaType::GraphqlResponseJson if request_error => StatusCode::BAD_REQUEST,
         _ => StatusCode::OK,
@@ -140,6 +143,26 @@ pub async fn execute(
     http.headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(media.content_type()));
     http
+}
+
+/// Gives request errors (parse, validation, limits) the BAD_USER_INPUT code every error
+/// carries, and says what the depth and complexity limits are.
+fn explain_request_errors(errors: &mut [async_graphql::ServerError]) {
+    use crate::graphql::{MAX_COMPLEXITY, MAX_DEPTH};
+    for error in errors {
+        if error.message == "Query is too complex." {
+            error.message = format!(
+                "query is too complex: it could return more than {MAX_COMPLEXITY} fields (a connection \
+                 counts its page size times its items); ask for smaller pages"
+            );
+        } else if error.message == "Query is nested too deep." {
+            error.message = format!("query is nested deeper than {MAX_DEPTH} levels");
+        }
+        let extensions = error.extensions.get_or_insert_with(Default::default);
+        if extensions.get("code").is_none() {
+            extensions.set("code", "BAD_USER_INPUT");
+        }
+    }
 }
 
 /// Whether the operation a request would run is a mutation or subscription (GET may only run

@@ -928,9 +928,9 @@ async fn every_new_type_is_a_node_for_whom_may_see_it() {
 }
 
 /// A wide query over most of the graph.
-const WIDE: &str = "{ organizations(first: 10) { nodes { name members(first: 10) { nodes { user { email } role { name permissions { name } } } } \
+const WIDE: &str = "{ organizations(first: 2) { nodes { name members(first: 10) { nodes { user { email } role { name permissions { name } } } } \
     usageSummary(groupBy: MODEL) { totals { requests } } \
-    projects(first: 10) { nodes { name settings { enabledModels } quota { tokens { percentUsed } } \
+    projects(first: 2) { nodes { name settings { enabledModels } quota { tokens { percentUsed } } \
       assistants(first: 10) { nodes { name feedbackSummary { upvotes } } } \
       documents(first: 10) { nodes { title datasource { name } chunks(first: 3) { nodes { chunkIndex } } } } \
       usageSummary(groupBy: DAY) { totals { cost } } \

@@ -217,17 +217,33 @@ async fn oversized_bodies_are_refused_and_errors_carry_codes_and_request_ids() {
     assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
 
     let deep = format!(
-        "{{ organizations {{ nodes {{ {} }} }} }}",
-        "projects { nodes { organization { ".repeat(6) + "id" + &" } } }".repeat(6)
+        "{{ organizations(first: 1) {{ nodes {{ {} }} }} }}",
+        "projects(first: 1) { nodes { organization { ".repeat(6) + "id" + &" } } }".repeat(6)
     );
     let (_, _, body) = post(&client, address, json!({ "query": deep })).await;
     assert!(
         body["errors"][0]["message"]
             .as_str()
             .unwrap_or_default()
-            .contains("nested too deep"),
+            .contains("nested deeper than"),
         "{body}"
     );
+    assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
+
+    // Page sizes multiply: a hundred of a hundred of a hundred is refused before it runs.
+    let wide = "{ organizations(first: 100) { nodes { projects(first: 100) { nodes { chats(first: 100) { nodes { title } } } } } } }";
+    let (_, _, body) = post(&client, address, json!({ "query": wide })).await;
+    assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT", "{body}");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("too complex"),
+        "{body}"
+    );
+    let narrow = "{ organizations(first: 10) { nodes { projects(first: 10) { nodes { chats(first: 100) { nodes { title } } } } } } }";
+    let (_, _, body) = post(&client, address, json!({ "query": narrow })).await;
+    assert!(body["errors"].is_null(), "{body}");
 }
 
 #[tokio::test]

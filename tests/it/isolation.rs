@@ -118,8 +118,8 @@ async fn build(conn: &mut AsyncPgConnection) -> World {
     }
 }
 
-const TREE: &str = "{ organizations(first: 100) { totalCount nodes { slug projects(first: 100) { totalCount nodes { name \
-    chats(first: 100) { totalCount nodes { title messages(first: 100) { totalCount nodes { content } } } } } } } } }";
+const TREE: &str = "{ organizations(first: 10) { totalCount nodes { slug projects(first: 10) { totalCount nodes { name \
+    chats(first: 50) { totalCount nodes { title messages(first: 20) { totalCount nodes { content } } } } } } } } }";
 
 /// The nodes of a connection; its `totalCount` must count exactly what the caller sees.
 fn nodes<'a>(connection: &'a Value, what: &str) -> &'a Vec<Value> {

@@ -173,7 +173,7 @@ async fn walking_a_connection_visits_every_row_once_in_both_directions() {
     }
 }
 
-const TREE: &str = "{ organizations(first: 100) { totalCount nodes { name projects(first: 100) { totalCount nodes { name \
+const TREE: &str = "{ organizations(first: 5) { totalCount nodes { name projects(first: 5) { totalCount nodes { name \
     chats(first: 100) { totalCount nodes { title messages(first: 20) { totalCount nodes { content } } } } } } } } }";
 
 #[tokio::test]
