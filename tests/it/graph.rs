@@ -1004,3 +1004,69 @@ async fn a_wide_query_runs_as_many_statements_at_every_data_size() {
         "statement counts at 1, 10 and 60 chats: {counts:?}"
     );
 }
+
+#[tokio::test]
+async fn the_viewer_lists_organizations_projects_and_chats_as_connections() {
+    let db = TestDb::migrated().await;
+    let api = Api::new(&db).await;
+    let world = build(&db, &api, 12).await;
+    let conn = &mut db.conn().await;
+    let query = "{ viewer { organizations(first: 10) { totalCount nodes { slug } } \
+        projects(first: 10) { totalCount nodes { name } } chats(first: 100) { totalCount nodes { title } } } }";
+    let owner = data(&api, &world.owner, query, json!({})).await;
+    let slugs = field_of(&owner["viewer"]["organizations"], "slug");
+    assert_eq!(slugs.len(), 2, "personal and G: {slugs:?}");
+    assert!(slugs.contains(&"g".to_owned()));
+    let projects = field_of(&owner["viewer"]["projects"], "name");
+    assert!(
+        projects.contains(&"P".to_owned()),
+        "the owner reads every project of G: {projects:?}"
+    );
+    let expected = names(
+        conn,
+        &format!(
+            "SELECT title AS name FROM chats WHERE user_id = '{}' \
+             ORDER BY coalesce(last_message_at, created_at) DESC, id DESC",
+            world.owner_id
+        ),
+    )
+    .await;
+    assert_eq!(field_of(&owner["viewer"]["chats"], "title"), expected);
+
+    // The member works in P (project membership) without belonging to G.
+    let member = data(&api, &world.member, query, json!({})).await;
+    assert!(field_of(&member["viewer"]["projects"], "name").contains(&"P".to_owned()));
+    assert_eq!(
+        member["viewer"]["organizations"]["totalCount"], 1,
+        "only the personal one"
+    );
+
+    // A public chat read anonymously: its messages, but not who wrote them.
+    execute(
+        conn,
+        &format!(
+            "UPDATE chats SET visibility = 'public' WHERE id = '{}'",
+            world.first_chat
+        ),
+    )
+    .await;
+    let chat = "query($id: ID!) { node(id: $id) { ... on Chat { owner { email } messages(first: 100) { nodes { author { email } } } } } }";
+    let (_, body) = api
+        .run(None, chat, json!({ "id": global_id("Chat", world.first_chat) }))
+        .await;
+    assert!(body["errors"].is_null(), "{body}");
+    assert!(body["data"]["node"]["owner"].is_null(), "{body}");
+    let authors = body["data"]["node"]["messages"]["nodes"].as_array().expect("messages");
+    assert!(
+        !authors.is_empty() && authors.iter().all(|m| m["author"].is_null()),
+        "{body}"
+    );
+    let signed_in = data(
+        &api,
+        &world.viewer,
+        chat,
+        json!({ "id": global_id("Chat", world.first_chat) }),
+    )
+    .await;
+    assert_eq!(signed_in["node"]["owner"]["email"], "owner@g.example");
+}
