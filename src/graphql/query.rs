@@ -75,6 +75,7 @@ impl Query {
 
     /// Fetches objects by their global ids (at most 100), in the order asked; null for each
     /// that does not exist or that the caller may not see.
+    #[graphql(complexity = "1 + ids.len().min(MAX_PAGE_SIZE as usize) * child_complexity")]
     async fn nodes(
         &self,
         ctx: &Context<'_>,
