@@ -146,3 +146,43 @@ async fn security_events_leave_an_audit_trail() {
         "no password in the trail: {details:?}"
     );
 }
+
+#[tokio::test]
+async fn the_audit_trail_is_append_only_but_outlives_what_it_mentions() {
+    use diesel_async::RunQueryDsl;
+    let db = TestDb::migrated().await;
+    let conn = &mut db.conn().await;
+    let user = crate::fixtures::user("gone@example.com")
+        .insert(conn)
+        .await
+        .expect("user");
+    diesel::sql_query(format!(
+        "INSERT INTO audit_logs (actor_user_id, action, resource_type) VALUES ('{}', 'chat.delete', 'chat')",
+        user.id
+    ))
+    .execute(conn)
+    .await
+    .expect("insert");
+    for statement in [
+        "UPDATE audit_logs SET action = 'chat.create'",
+        "UPDATE audit_logs SET actor_user_id = gen_random_uuid()",
+        "DELETE FROM audit_logs",
+    ] {
+        let error = diesel::sql_query(statement).execute(conn).await.expect_err(statement);
+        assert!(
+            error.to_string().contains("audit_logs rows cannot be"),
+            "{statement}: {error}"
+        );
+    }
+    // Purging the user sets the reference to NULL (the foreign key's action) and keeps the row.
+    diesel::sql_query(format!("DELETE FROM users WHERE id = '{}'", user.id))
+        .execute(conn)
+        .await
+        .expect("purge user");
+    let rows = names(
+        conn,
+        "SELECT action || ' ' || coalesce(actor_user_id::text, 'nobody') AS name FROM audit_logs",
+    )
+    .await;
+    assert_eq!(rows, vec!["chat.delete nobody"]);
+}

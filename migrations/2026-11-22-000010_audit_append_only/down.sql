@@ -1,0 +1,2 @@
+DROP TRIGGER audit_logs_append_only ON audit_logs;
+DROP FUNCTION chatgraph_audit_logs_append_only();
