@@ -34,6 +34,12 @@ pub enum Permission {
     ProjectUpdate,
     /// Create chats and post messages.
     ChatWrite,
+    /// Rename an organization and change its settings.
+    OrganizationUpdate,
+    /// Delete an organization.
+    OrganizationDelete,
+    /// Add, remove and change the roles of organization members.
+    MembersManage,
 }
 
 impl Permission {
@@ -45,6 +51,9 @@ impl Permission {
             Permission::ProjectMembersManage => "project.members.manage",
             Permission::ProjectUpdate => "project.update",
             Permission::ChatWrite => "chat.write",
+            Permission::OrganizationUpdate => "organization.update",
+            Permission::OrganizationDelete => "organization.delete",
+            Permission::MembersManage => "members.manage",
         }
     }
 }

@@ -38,6 +38,7 @@ pub use context::RequestContext;
 pub struct Mutation(
     auth::AuthMutation,
     api_token::ApiTokenMutation,
+    organization::OrganizationMutation,
     project::ProjectMutation,
     chat::ChatMutation,
     credential::CredentialMutation,

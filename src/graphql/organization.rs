@@ -1,10 +1,11 @@
 //! The `Organization` type.
 
-use async_graphql::{Context, ID, Object, Result};
+use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::{
+    auth::{UserError, user_errors},
     connection::{
         AuditLogConnection, OrganizationMemberConnection, PageArgs, ProjectConnection, UsageEventConnection,
         load_connection,
@@ -12,7 +13,7 @@ use super::{
     context::ContextExt,
     credential::Credential,
     member::OrganizationMember,
-    node::global_id,
+    node::{composite_id, global_id, input_id},
     operations::{AuditLog, AuditLogFilter},
     project::Project,
     usage::{self, UsageEvent, UsageFilter, UsageGroupBy, UsageSummary},
@@ -20,9 +21,13 @@ use super::{
 use crate::{
     auth::grant::{Permission, Place},
     db::enums::{OrganizationPlan, OrganizationStatus},
+    error::AppError,
     models::organization::OrganizationRow,
     models::{lists, page::Filter, summary::UsageOwner},
-    services::credentials,
+    services::{
+        credentials,
+        organizations::{self, OrganizationFields},
+    },
 };
 
 /// A tenant: the organization that owns projects, members and credentials.
@@ -182,5 +187,279 @@ impl Organization {
         .await;
         let rows = result.map_err(|e| ctx.error(e))?;
         Ok(rows.into_iter().map(Credential).collect())
+    }
+}
+
+/// A role in an organization.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+pub enum OrganizationRole {
+    /// Owns the organization: every right, including making other owners.
+    Owner,
+    /// Administers the organization, its members and projects.
+    Admin,
+    /// Belongs to the organization and creates projects.
+    Member,
+}
+
+impl OrganizationRole {
+    fn role_name(self) -> &'static str {
+        match self {
+            OrganizationRole::Owner => "owner",
+            OrganizationRole::Admin => "admin",
+            OrganizationRole::Member => "member",
+        }
+    }
+}
+
+/// Input of `createOrganization`.
+#[derive(InputObject)]
+pub struct CreateOrganizationInput {
+    /// Display name (1 to 200 characters).
+    pub name: String,
+    /// URL-safe short name, unique: 1 to 64 lowercase letters, digits and inner hyphens.
+    pub slug: String,
+}
+
+/// Input of `updateOrganization`. Omitted fields stay as they are.
+#[derive(InputObject)]
+pub struct UpdateOrganizationInput {
+    /// The organization (needs `organization.update` there).
+    pub id: ID,
+    /// New display name (1 to 200 characters).
+    pub name: Option<String>,
+    /// New slug (unique).
+    pub slug: Option<String>,
+}
+
+/// Input of `deleteOrganization`.
+#[derive(InputObject)]
+pub struct DeleteOrganizationInput {
+    /// The organization (needs `organization.delete` there; not a personal one).
+    pub id: ID,
+}
+
+/// Input of `addOrganizationMember`.
+#[derive(InputObject)]
+pub struct AddOrganizationMemberInput {
+    /// The organization (needs `members.manage` there).
+    pub organization_id: ID,
+    /// Email address of an existing user.
+    pub email: String,
+    /// Their role (only owners give OWNER).
+    pub role: OrganizationRole,
+}
+
+/// Input of `setOrganizationMemberRole`.
+#[derive(InputObject)]
+pub struct SetOrganizationMemberRoleInput {
+    /// The organization (needs `members.manage` there).
+    pub organization_id: ID,
+    /// The member.
+    pub user_id: ID,
+    /// Their new role (only owners change an owner's role or give OWNER; the last owner
+    /// stays an owner).
+    pub role: OrganizationRole,
+}
+
+/// Input of `removeOrganizationMember`.
+#[derive(InputObject)]
+pub struct RemoveOrganizationMemberInput {
+    /// The organization (needs `members.manage` there).
+    pub organization_id: ID,
+    /// The member to remove (with their project memberships in it; never the last owner).
+    pub user_id: ID,
+}
+
+/// The result of `createOrganization` and `updateOrganization`.
+#[derive(SimpleObject)]
+pub struct OrganizationPayload {
+    /// The organization as it is now, unless there were user errors.
+    pub organization: Option<Organization>,
+    /// What was wrong with the input.
+    pub user_errors: Vec<UserError>,
+}
+
+/// The result of `deleteOrganization`.
+#[derive(SimpleObject)]
+pub struct DeleteOrganizationPayload {
+    /// The id of the deleted organization (for removing it from client caches).
+    pub deleted_organization_id: Option<ID>,
+    /// What was wrong with the input.
+    pub user_errors: Vec<UserError>,
+}
+
+/// The result of `addOrganizationMember` and `setOrganizationMemberRole`.
+#[derive(SimpleObject)]
+pub struct OrganizationMemberPayload {
+    /// The membership as it is now, unless there were user errors.
+    pub member: Option<OrganizationMember>,
+    /// What was wrong with the input.
+    pub user_errors: Vec<UserError>,
+}
+
+/// The result of `removeOrganizationMember`.
+#[derive(SimpleObject)]
+pub struct RemoveOrganizationMemberPayload {
+    /// The id of the removed membership (for removing it from client caches).
+    pub removed_member_id: Option<ID>,
+    /// What was wrong with the input.
+    pub user_errors: Vec<UserError>,
+}
+
+/// Organization and membership mutations.
+#[derive(Default)]
+pub struct OrganizationMutation;
+
+/// Organization and membership mutations.
+#[Object]
+impl OrganizationMutation {
+    /// Creates an organization with the caller as its owner. Audited.
+    async fn create_organization(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to do; see the input type.")] input: CreateOrganizationInput,
+    ) -> Result<OrganizationPayload> {
+        let request = ctx.request();
+        let mut conn = ctx.conn().await?;
+        let result = async {
+            let caller = request.caller().ok_or(AppError::Unauthenticated)?;
+            let fields = OrganizationFields {
+                name: Some(input.name),
+                slug: Some(input.slug),
+            };
+            organizations::create(&mut conn, caller, request.client(), fields).await
+        }
+        .await;
+        let (organization, user_errors) = user_errors(result).map_err(|e| ctx.error(e))?;
+        Ok(OrganizationPayload {
+            organization: organization.map(Organization),
+            user_errors,
+        })
+    }
+
+    /// Renames an organization or changes its slug. Audited.
+    async fn update_organization(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to do; see the input type.")] input: UpdateOrganizationInput,
+    ) -> Result<OrganizationPayload> {
+        let request = ctx.request();
+        let mut conn = ctx.conn().await?;
+        let result = async {
+            let id = input_id(&input.id, "Organization", "id")?;
+            let grant = request
+                .authorize(&mut conn, Place::Organization(id), Permission::OrganizationUpdate)
+                .await?;
+            let fields = OrganizationFields {
+                name: input.name,
+                slug: input.slug,
+            };
+            organizations::update(&mut conn, &grant, request.client(), fields).await
+        }
+        .await;
+        let (organization, user_errors) = user_errors(result).map_err(|e| ctx.error(e))?;
+        Ok(OrganizationPayload {
+            organization: organization.map(Organization),
+            user_errors,
+        })
+    }
+
+    /// Deletes an organization (soft: hidden at once, kept for recovery). Audited.
+    async fn delete_organization(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to do; see the input type.")] input: DeleteOrganizationInput,
+    ) -> Result<DeleteOrganizationPayload> {
+        let request = ctx.request();
+        let mut conn = ctx.conn().await?;
+        let result = async {
+            let id = input_id(&input.id, "Organization", "id")?;
+            let grant = request
+                .authorize(&mut conn, Place::Organization(id), Permission::OrganizationDelete)
+                .await?;
+            organizations::delete(&mut conn, &grant, request.client()).await
+        }
+        .await;
+        let (deleted, user_errors) = user_errors(result).map_err(|e| ctx.error(e))?;
+        Ok(DeleteOrganizationPayload {
+            deleted_organization_id: deleted.map(|id| global_id("Organization", id)),
+            user_errors,
+        })
+    }
+
+    /// Adds an existing user to an organization by email. Audited.
+    async fn add_organization_member(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to do; see the input type.")] input: AddOrganizationMemberInput,
+    ) -> Result<OrganizationMemberPayload> {
+        let request = ctx.request();
+        let mut conn = ctx.conn().await?;
+        let result = async {
+            let id = input_id(&input.organization_id, "Organization", "organizationId")?;
+            let grant = request
+                .authorize(&mut conn, Place::Organization(id), Permission::MembersManage)
+                .await?;
+            let role = input.role.role_name();
+            organizations::add_member(&mut conn, &grant, request.client(), &input.email, role).await
+        }
+        .await;
+        let (member, user_errors) = user_errors(result).map_err(|e| ctx.error(e))?;
+        Ok(OrganizationMemberPayload {
+            member: member.map(OrganizationMember),
+            user_errors,
+        })
+    }
+
+    /// Changes a member's role. Audited.
+    async fn set_organization_member_role(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to do; see the input type.")] input: SetOrganizationMemberRoleInput,
+    ) -> Result<OrganizationMemberPayload> {
+        let request = ctx.request();
+        let mut conn = ctx.conn().await?;
+        let result = async {
+            let id = input_id(&input.organization_id, "Organization", "organizationId")?;
+            let user_id = input_id(&input.user_id, "User", "userId")?;
+            let grant = request
+                .authorize(&mut conn, Place::Organization(id), Permission::MembersManage)
+                .await?;
+            let role = input.role.role_name();
+            organizations::set_member_role(&mut conn, &grant, request.client(), user_id, role).await
+        }
+        .await;
+        let (member, user_errors) = user_errors(result).map_err(|e| ctx.error(e))?;
+        Ok(OrganizationMemberPayload {
+            member: member.map(OrganizationMember),
+            user_errors,
+        })
+    }
+
+    /// Removes a member from an organization and its projects. Audited.
+    async fn remove_organization_member(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to do; see the input type.")] input: RemoveOrganizationMemberInput,
+    ) -> Result<RemoveOrganizationMemberPayload> {
+        let request = ctx.request();
+        let mut conn = ctx.conn().await?;
+        let result = async {
+            let id = input_id(&input.organization_id, "Organization", "organizationId")?;
+            let user_id = input_id(&input.user_id, "User", "userId")?;
+            let grant = request
+                .authorize(&mut conn, Place::Organization(id), Permission::MembersManage)
+                .await?;
+            organizations::remove_member(&mut conn, &grant, request.client(), user_id).await
+        }
+        .await;
+        let (removed, user_errors) = user_errors(result).map_err(|e| ctx.error(e))?;
+        let organization_id = input_id(&input.organization_id, "Organization", "organizationId").ok();
+        Ok(RemoveOrganizationMemberPayload {
+            removed_member_id: removed
+                .zip(organization_id)
+                .map(|(user, organization)| composite_id("OrganizationMember", organization, user)),
+            user_errors,
+        })
     }
 }

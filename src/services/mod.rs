@@ -8,6 +8,7 @@ pub mod chats;
 pub mod credentials;
 pub mod members;
 pub mod oidc;
+pub mod organizations;
 pub mod platform;
 pub mod seed;
 pub mod sign_in_limits;

@@ -13,6 +13,7 @@ mod isolation;
 mod models;
 mod nodes;
 mod oidc;
+mod organizations;
 mod pagination;
 mod schema;
 mod secrets;

@@ -1,0 +1,400 @@
+//! Writing organizations and their memberships: create (the caller becomes its owner),
+//! rename or change the slug (`organization.update`), soft delete (`organization.delete`),
+//! and add, re-role and remove members (`members.manage`). An organization always keeps an
+//! owner, and only owners make or unmake owners. Every change is validated (errors as data),
+//! runs in one transaction with its audit row, and membership changes of one organization are
+//! serialized by locking its row, so two concurrent demotions cannot remove the last owner.
+
+use anyhow::anyhow;
+use chrono::Utc;
+use diesel::{QueryableByName, sql_types::BigInt};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::{
+    audit::AuditEvent,
+    auth::{Caller, ClientInfo},
+};
+use crate::{
+    auth::grant::Grant,
+    db::{
+        enums::{OrganizationStatus, RoleScope},
+        new_id,
+    },
+    error::{AppError, AppResult, FieldError},
+    models::{
+        organization::{
+            NewOrganization, NewOrganizationMember, OrganizationMemberRow, OrganizationPatch, OrganizationRow,
+        },
+        role::RoleRow,
+        user::UserRow,
+    },
+};
+
+/// Longest organization name.
+pub const MAX_NAME: usize = 200;
+
+/// What `create` and `update` take.
+#[derive(Debug, Default)]
+pub struct OrganizationFields {
+    /// Display name (1 to 200 characters after trimming).
+    pub name: Option<String>,
+    /// URL-safe short name: lowercase letters, digits and inner hyphens, 1 to 64 characters.
+    pub slug: Option<String>,
+}
+
+/// Checks the fields; every problem at once, each on its input field.
+fn validated(fields: OrganizationFields) -> AppResult<(Option<String>, Option<String>)> {
+    let mut errors = Vec::new();
+    let name = fields.name.map(|n| n.trim().to_owned());
+    if let Some(error) = name
+        .as_deref()
+        .and_then(|n| FieldError::check_length("name", n, MAX_NAME))
+    {
+        errors.push(error);
+    }
+    if let Some(slug) = fields.slug.as_deref().filter(|s| !valid_slug(s)) {
+        errors.push(FieldError::input(
+            "slug",
+            "INVALID_SLUG",
+            format!("{slug:?} is not a slug: 1 to 64 lowercase letters, digits and inner hyphens"),
+        ));
+    }
+    if errors.is_empty() {
+        Ok((name, fields.slug))
+    } else {
+        Err(AppError::Invalid(errors))
+    }
+}
+
+/// Whether `slug` is 1 to 64 of `a-z`, `0-9` and `-`, not starting or ending with `-` (the
+/// rule of the `organizations_slug_format` constraint).
+pub fn valid_slug(slug: &str) -> bool {
+    let allowed = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-';
+    (1..=64).contains(&slug.len()) && slug.chars().all(allowed) && !slug.starts_with('-') && !slug.ends_with('-')
+}
+
+/// A taken slug, from the unique constraint (checked by the database, so two concurrent
+/// creations cannot both get it).
+fn slug_taken(error: diesel::result::Error) -> AppError {
+    match &error {
+        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, info)
+            if info.constraint_name() == Some("organizations_slug_key") =>
+        {
+            FieldError::input("slug", "SLUG_TAKEN", "this slug is taken").into()
+        }
+        _ => error.into(),
+    }
+}
+
+/// Creates an organization with the caller as its owner.
+pub async fn create(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    client: &ClientInfo,
+    fields: OrganizationFields,
+) -> AppResult<OrganizationRow> {
+    let mut errors = Vec::new();
+    if fields.name.is_none() {
+        errors.push(FieldError::input("name", "REQUIRED", "name is required"));
+    }
+    if fields.slug.is_none() {
+        errors.push(FieldError::input("slug", "REQUIRED", "slug is required"));
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Invalid(errors));
+    }
+    let (Some(name), Some(slug)) = validated(fields)? else {
+        return Err(AppError::Internal(anyhow!("validated fields lost a value")));
+    };
+    let owner = RoleRow::find_by_name(conn, RoleScope::Organization, "owner").await?;
+    conn.transaction::<_, AppError, _>(async |conn| {
+        let organization = NewOrganization {
+            id: new_id(),
+            name,
+            slug,
+            plan: None,
+            is_personal: false,
+            metadata: None,
+        }
+        .insert(conn)
+        .await
+        .map_err(slug_taken)?;
+        NewOrganizationMember {
+            organization_id: organization.id,
+            user_id: caller.user.id,
+            role_id: owner.id,
+            invited_by: None,
+        }
+        .insert(conn)
+        .await?;
+        AuditEvent::new("organization.create")
+            .by(caller)
+            .within(Some(organization.id), None)
+            .on("organization", organization.id)
+            .details(json!({ "slug": organization.slug }))
+            .record(conn, client)
+            .await?;
+        Ok(organization)
+    })
+    .await
+}
+
+/// Renames the granted organization or changes its slug.
+pub async fn update(
+    conn: &mut AsyncPgConnection,
+    grant: &Grant,
+    client: &ClientInfo,
+    fields: OrganizationFields,
+) -> AppResult<OrganizationRow> {
+    let (name, slug) = validated(fields)?;
+    let id = grant.organization_id();
+    conn.transaction::<_, AppError, _>(async |conn| {
+        let organization = OrganizationPatch {
+            name: name.clone(),
+            slug: slug.clone(),
+            ..Default::default()
+        }
+        .apply(conn, id)
+        .await
+        .map_err(slug_taken)?;
+        AuditEvent::new("organization.update")
+            .by(grant.caller())
+            .within(Some(id), None)
+            .on("organization", id)
+            .details(json!({ "name": name, "slug": slug }))
+            .record(conn, client)
+            .await?;
+        Ok(organization)
+    })
+    .await
+}
+
+/// Soft-deletes the granted organization: hidden from every list at once, kept for recovery
+/// and for its records. A personal organization goes only with its user.
+pub async fn delete(conn: &mut AsyncPgConnection, grant: &Grant, client: &ClientInfo) -> AppResult<Uuid> {
+    let id = grant.organization_id();
+    let organization = OrganizationRow::find(conn, id)
+        .await?
+        .ok_or(AppError::NotFound("organization"))?;
+    if organization.is_personal {
+        return Err(FieldError::input(
+            "id",
+            "PERSONAL_ORGANIZATION",
+            "a personal organization is deleted with its user",
+        )
+        .into());
+    }
+    conn.transaction::<_, AppError, _>(async |conn| {
+        OrganizationPatch {
+            status: Some(OrganizationStatus::Deleted),
+            deleted_at: Some(Some(Utc::now())),
+            ..Default::default()
+        }
+        .apply(conn, id)
+        .await?;
+        AuditEvent::new("organization.delete")
+            .by(grant.caller())
+            .within(Some(id), None)
+            .on("organization", id)
+            .record(conn, client)
+            .await?;
+        Ok(id)
+    })
+    .await
+}
+
+/// Organization roles that can be given.
+pub const ROLES: [&str; 3] = ["owner", "admin", "member"];
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    count: i64,
+}
+
+/// The role name of `user_id` in the organization, locking the organization's row first so
+/// that membership changes of one organization run one after another.
+async fn lock_and_role_of(
+    conn: &mut AsyncPgConnection,
+    organization_id: Uuid,
+    user_id: Uuid,
+) -> AppResult<Option<String>> {
+    diesel::sql_query("SELECT 1::bigint AS count FROM organizations WHERE id = $1 FOR UPDATE")
+        .bind::<diesel::sql_types::Uuid, _>(organization_id)
+        .load::<Count>(conn)
+        .await?;
+    role_of(conn, organization_id, user_id).await
+}
+
+async fn role_of(conn: &mut AsyncPgConnection, organization_id: Uuid, user_id: Uuid) -> AppResult<Option<String>> {
+    let member = OrganizationMemberRow::for_user(conn, user_id)
+        .await?
+        .into_iter()
+        .find(|m| m.organization_id == organization_id);
+    Ok(match member {
+        Some(member) => RoleRow::find(conn, member.role_id).await?.map(|r| r.name),
+        None => None,
+    })
+}
+
+async fn owner_count(conn: &mut AsyncPgConnection, organization_id: Uuid) -> AppResult<i64> {
+    let rows: Vec<Count> = diesel::sql_query(
+        "SELECT count(*) AS count FROM organization_members m JOIN roles r ON r.id = m.role_id \
+         WHERE m.organization_id = $1 AND r.name = 'owner'",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(organization_id)
+    .load(conn)
+    .await?;
+    Ok(rows.iter().map(|c| c.count).sum())
+}
+
+/// Only owners (and platform admins) make, unmake or remove owners.
+async fn check_owner_rule(conn: &mut AsyncPgConnection, grant: &Grant, touches_owner: bool) -> AppResult<()> {
+    let caller = grant.caller();
+    if !touches_owner || (caller.user.is_platform_admin && caller.narrowed_to.is_none()) {
+        return Ok(());
+    }
+    if role_of(conn, grant.organization_id(), caller.user.id).await?.as_deref() == Some("owner") {
+        Ok(())
+    } else {
+        Err(FieldError::input(
+            "role",
+            "OWNER_ONLY",
+            "only an owner can make, change or remove an owner",
+        )
+        .into())
+    }
+}
+
+fn valid_role(role: &str) -> AppResult<()> {
+    if ROLES.contains(&role) {
+        Ok(())
+    } else {
+        Err(FieldError::input("role", "INVALID_ROLE", "role must be owner, admin or member").into())
+    }
+}
+
+/// Adds an existing user, found by email, to the granted organization with `role`.
+pub async fn add_member(
+    conn: &mut AsyncPgConnection,
+    grant: &Grant,
+    client: &ClientInfo,
+    email: &str,
+    role: &str,
+) -> AppResult<OrganizationMemberRow> {
+    valid_role(role)?;
+    let organization_id = grant.organization_id();
+    let Some(user) = UserRow::find_by_email(conn, email.trim())
+        .await?
+        .filter(|u| u.deleted_at.is_none())
+    else {
+        return Err(FieldError::input("email", "USER_NOT_FOUND", "no user has this email address").into());
+    };
+    check_owner_rule(conn, grant, role == "owner").await?;
+    let role_row = RoleRow::find_by_name(conn, RoleScope::Organization, role).await?;
+    conn.transaction::<_, AppError, _>(async |conn| {
+        if lock_and_role_of(conn, organization_id, user.id).await?.is_some() {
+            return Err(FieldError::input("email", "ALREADY_MEMBER", "this user is already a member").into());
+        }
+        let member = NewOrganizationMember {
+            organization_id,
+            user_id: user.id,
+            role_id: role_row.id,
+            invited_by: Some(grant.caller().user.id),
+        }
+        .insert(conn)
+        .await?;
+        AuditEvent::new("organization_member.add")
+            .by(grant.caller())
+            .within(Some(organization_id), None)
+            .on("user", user.id)
+            .details(json!({ "role": role }))
+            .record(conn, client)
+            .await?;
+        Ok(member)
+    })
+    .await
+}
+
+/// Changes a member's role; the last owner cannot step down.
+pub async fn set_member_role(
+    conn: &mut AsyncPgConnection,
+    grant: &Grant,
+    client: &ClientInfo,
+    user_id: Uuid,
+    role: &str,
+) -> AppResult<OrganizationMemberRow> {
+    valid_role(role)?;
+    let organization_id = grant.organization_id();
+    let role_row = RoleRow::find_by_name(conn, RoleScope::Organization, role).await?;
+    conn.transaction::<_, AppError, _>(async |conn| {
+        let Some(previous) = lock_and_role_of(conn, organization_id, user_id).await? else {
+            return Err(FieldError::input("userId", "NOT_A_MEMBER", "no such member of the organization").into());
+        };
+        check_owner_rule(conn, grant, role == "owner" || previous == "owner").await?;
+        if previous == "owner" && role != "owner" && owner_count(conn, organization_id).await? <= 1 {
+            return Err(FieldError::input("role", "LAST_OWNER", "an organization keeps at least one owner").into());
+        }
+        let member: OrganizationMemberRow = diesel::sql_query(
+            "UPDATE organization_members SET role_id = $3 WHERE organization_id = $1 AND user_id = $2 RETURNING *",
+        )
+        .bind::<diesel::sql_types::Uuid, _>(organization_id)
+        .bind::<diesel::sql_types::Uuid, _>(user_id)
+        .bind::<diesel::sql_types::Uuid, _>(role_row.id)
+        .get_result(conn)
+        .await?;
+        AuditEvent::new("organization_member.role_change")
+            .by(grant.caller())
+            .within(Some(organization_id), None)
+            .on("user", user_id)
+            .details(json!({ "from": previous, "to": role }))
+            .record(conn, client)
+            .await?;
+        Ok(member)
+    })
+    .await
+}
+
+/// Removes a member (and their memberships in the organization's projects); the last owner
+/// cannot be removed.
+pub async fn remove_member(
+    conn: &mut AsyncPgConnection,
+    grant: &Grant,
+    client: &ClientInfo,
+    user_id: Uuid,
+) -> AppResult<Uuid> {
+    let organization_id = grant.organization_id();
+    conn.transaction::<_, AppError, _>(async |conn| {
+        let Some(previous) = lock_and_role_of(conn, organization_id, user_id).await? else {
+            return Err(FieldError::input("userId", "NOT_A_MEMBER", "no such member of the organization").into());
+        };
+        check_owner_rule(conn, grant, previous == "owner").await?;
+        if previous == "owner" && owner_count(conn, organization_id).await? <= 1 {
+            return Err(FieldError::input("userId", "LAST_OWNER", "an organization keeps at least one owner").into());
+        }
+        diesel::sql_query(
+            "DELETE FROM project_members WHERE user_id = $2 \
+             AND project_id IN (SELECT id FROM projects WHERE organization_id = $1)",
+        )
+        .bind::<diesel::sql_types::Uuid, _>(organization_id)
+        .bind::<diesel::sql_types::Uuid, _>(user_id)
+        .execute(conn)
+        .await?;
+        diesel::sql_query("DELETE FROM organization_members WHERE organization_id = $1 AND user_id = $2")
+            .bind::<diesel::sql_types::Uuid, _>(organization_id)
+            .bind::<diesel::sql_types::Uuid, _>(user_id)
+            .execute(conn)
+            .await?;
+        AuditEvent::new("organization_member.remove")
+            .by(grant.caller())
+            .within(Some(organization_id), None)
+            .on("user", user_id)
+            .details(json!({ "role": previous }))
+            .record(conn, client)
+            .await?;
+        Ok(user_id)
+    })
+    .await
+}

@@ -1,0 +1,367 @@
+//! Organization mutations through the HTTP endpoint: create, update, delete, and members
+//! (add by email, change role, remove); validation as `userErrors` that write nothing; who
+//! may do what; the last owner; audit rows; and two owners demoting each other at once.
+
+use serde_json::{Value, json};
+
+use crate::{
+    auth::{Api, token},
+    support::{TestDb, names},
+};
+
+fn code(answer: &Value) -> &str {
+    answer["errors"][0]["extensions"]["code"].as_str().unwrap_or("none")
+}
+
+const CREATE: &str = "mutation($input: CreateOrganizationInput!) { createOrganization(input: $input) { \
+    organization { id name slug members(first: 5) { nodes { user { email } role { name } } } } \
+    userErrors { field code message } } }";
+const UPDATE: &str = "mutation($input: UpdateOrganizationInput!) { updateOrganization(input: $input) { \
+    organization { id name slug } userErrors { field code } } }";
+const DELETE: &str = "mutation($input: DeleteOrganizationInput!) { deleteOrganization(input: $input) { \
+    deletedOrganizationId userErrors { field code } } }";
+const ADD: &str = "mutation($input: AddOrganizationMemberInput!) { addOrganizationMember(input: $input) { \
+    member { id user { email } role { name } } userErrors { field code } } }";
+const SET_ROLE: &str = "mutation($input: SetOrganizationMemberRoleInput!) { setOrganizationMemberRole(input: $input) { \
+    member { id role { name } } userErrors { field code } } }";
+const REMOVE: &str = "mutation($input: RemoveOrganizationMemberInput!) { removeOrganizationMember(input: $input) { \
+    removedMemberId userErrors { field code } } }";
+
+/// The `userErrors` of a payload as `field.path:CODE` strings.
+fn user_errors(payload: &Value) -> Vec<String> {
+    payload["userErrors"]
+        .as_array()
+        .expect("userErrors")
+        .iter()
+        .map(|e| {
+            let field: Vec<&str> = e["field"]
+                .as_array()
+                .expect("field")
+                .iter()
+                .filter_map(Value::as_str)
+                .collect();
+            format!("{}:{}", field.join("."), e["code"].as_str().expect("code"))
+        })
+        .collect()
+}
+
+async fn user_id(api: &Api, access: &str) -> Value {
+    api.run(Some(access), "{ viewer { id } }", json!({})).await.1["data"]["viewer"]["id"].clone()
+}
+
+#[tokio::test]
+async fn organizations_are_created_validated_updated_and_deleted() {
+    let db = TestDb::migrated().await;
+    let api = Api::new(&db).await;
+    let alice = token(&api.sign_up("alice@example.com").await, "accessToken");
+    let bob = token(&api.sign_up("bob@example.com").await, "accessToken");
+    let conn = &mut db.conn().await;
+    let count = "SELECT count(*)::text AS name FROM organizations";
+    let before = names(conn, count).await;
+
+    // Bad input: every problem at once, on its field, and nothing written.
+    let (_, body) = api
+        .run(
+            Some(&alice),
+            CREATE,
+            json!({ "input": { "name": "  ", "slug": "Not A Slug" } }),
+        )
+        .await;
+    let payload = &body["data"]["createOrganization"];
+    assert_eq!(
+        user_errors(payload),
+        vec!["input.name:INVALID_LENGTH", "input.slug:INVALID_SLUG"],
+        "{body}"
+    );
+    assert!(payload["organization"].is_null());
+    assert_eq!(names(conn, count).await, before, "nothing written");
+
+    // Anonymous callers cannot create.
+    let (_, body) = api
+        .run(None, CREATE, json!({ "input": { "name": "Acme", "slug": "acme" } }))
+        .await;
+    assert_eq!(code(&body), "UNAUTHENTICATED");
+
+    let (_, body) = api
+        .run(
+            Some(&alice),
+            CREATE,
+            json!({ "input": { "name": " Acme ", "slug": "acme" } }),
+        )
+        .await;
+    let organization = &body["data"]["createOrganization"]["organization"];
+    assert_eq!(organization["name"], "Acme", "trimmed: {body}");
+    assert_eq!(
+        organization["members"]["nodes"],
+        json!([{ "user": { "email": "alice@example.com" }, "role": { "name": "owner" } }])
+    );
+    let id = organization["id"].clone();
+
+    // A taken slug is a user error too (from the unique constraint), for anyone.
+    let (_, body) = api
+        .run(
+            Some(&bob),
+            CREATE,
+            json!({ "input": { "name": "Other", "slug": "acme" } }),
+        )
+        .await;
+    assert_eq!(
+        user_errors(&body["data"]["createOrganization"]),
+        vec!["input.slug:SLUG_TAKEN"]
+    );
+
+    // Update: the owner renames; another tenant does not even see it.
+    let (_, body) = api
+        .run(
+            Some(&alice),
+            UPDATE,
+            json!({ "input": { "id": id, "name": "Acme Inc" } }),
+        )
+        .await;
+    assert_eq!(
+        body["data"]["updateOrganization"]["organization"]["name"], "Acme Inc",
+        "{body}"
+    );
+    assert_eq!(body["data"]["updateOrganization"]["organization"]["slug"], "acme");
+    let (_, body) = api
+        .run(Some(&bob), UPDATE, json!({ "input": { "id": id, "name": "Mine" } }))
+        .await;
+    assert_eq!(code(&body), "NOT_FOUND");
+
+    // The personal organization stays; this one goes, and with it from every list.
+    let personal = api
+        .run(
+            Some(&alice),
+            "{ viewer { organizations { nodes { id slug } } } }",
+            json!({}),
+        )
+        .await
+        .1["data"]["viewer"]["organizations"]["nodes"]
+        .as_array()
+        .expect("organizations")
+        .iter()
+        .find(|o| o["slug"] != "acme")
+        .expect("personal")["id"]
+        .clone();
+    let (_, body) = api
+        .run(Some(&alice), DELETE, json!({ "input": { "id": personal } }))
+        .await;
+    assert_eq!(
+        user_errors(&body["data"]["deleteOrganization"]),
+        vec!["input.id:PERSONAL_ORGANIZATION"]
+    );
+    let (_, body) = api.run(Some(&alice), DELETE, json!({ "input": { "id": id } })).await;
+    assert_eq!(
+        body["data"]["deleteOrganization"]["deletedOrganizationId"], id,
+        "{body}"
+    );
+    let (_, body) = api
+        .run(Some(&alice), "{ viewer { organizations { totalCount } } }", json!({}))
+        .await;
+    assert_eq!(body["data"]["viewer"]["organizations"]["totalCount"], 1);
+
+    let actions = names(
+        conn,
+        "SELECT action || ' ' || status AS name FROM audit_logs WHERE action LIKE 'organization.%' ORDER BY created_at",
+    )
+    .await;
+    assert_eq!(
+        actions,
+        vec![
+            "organization.create success",
+            "organization.update success",
+            "organization.delete success"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn members_are_added_re_roled_and_removed_and_an_owner_always_remains() {
+    let db = TestDb::migrated().await;
+    let api = Api::new(&db).await;
+    let mut tokens = Vec::new();
+    for email in [
+        "alice@example.com",
+        "bob@example.com",
+        "carol@example.com",
+        "dave@example.com",
+    ] {
+        tokens.push(token(&api.sign_up(email).await, "accessToken"));
+    }
+    let [alice, bob, carol, dave] = [&tokens[0], &tokens[1], &tokens[2], &tokens[3]];
+    let (bob_id, carol_id, alice_id) = (
+        user_id(&api, bob).await,
+        user_id(&api, carol).await,
+        user_id(&api, alice).await,
+    );
+    let (_, body) = api
+        .run(
+            Some(alice),
+            CREATE,
+            json!({ "input": { "name": "Acme", "slug": "acme" } }),
+        )
+        .await;
+    let org = body["data"]["createOrganization"]["organization"]["id"].clone();
+    let add = |email: &str, role: &str| json!({ "input": { "organizationId": org, "email": email, "role": role } });
+    let set = |user: &Value, role: &str| json!({ "input": { "organizationId": org, "userId": user, "role": role } });
+    let remove = |user: &Value| json!({ "input": { "organizationId": org, "userId": user } });
+
+    // Adding: by email of an existing user, once.
+    let (_, body) = api.run(Some(alice), ADD, add("nobody@example.com", "MEMBER")).await;
+    assert_eq!(
+        user_errors(&body["data"]["addOrganizationMember"]),
+        vec!["input.email:USER_NOT_FOUND"]
+    );
+    let (_, body) = api.run(Some(alice), ADD, add("bob@example.com", "ADMIN")).await;
+    assert_eq!(
+        body["data"]["addOrganizationMember"]["member"]["role"]["name"], "admin",
+        "{body}"
+    );
+    let (_, body) = api.run(Some(alice), ADD, add("bob@example.com", "MEMBER")).await;
+    assert_eq!(
+        user_errors(&body["data"]["addOrganizationMember"]),
+        vec!["input.email:ALREADY_MEMBER"]
+    );
+
+    // An admin manages members but not owners.
+    let (_, body) = api.run(Some(bob), ADD, add("carol@example.com", "OWNER")).await;
+    assert_eq!(
+        user_errors(&body["data"]["addOrganizationMember"]),
+        vec!["input.role:OWNER_ONLY"]
+    );
+    let (_, body) = api.run(Some(bob), ADD, add("carol@example.com", "MEMBER")).await;
+    assert_eq!(
+        body["data"]["addOrganizationMember"]["member"]["role"]["name"], "member",
+        "{body}"
+    );
+    let (_, body) = api.run(Some(bob), SET_ROLE, set(&alice_id, "MEMBER")).await;
+    assert_eq!(
+        user_errors(&body["data"]["setOrganizationMemberRole"]),
+        vec!["input.role:OWNER_ONLY"]
+    );
+    let (_, body) = api.run(Some(bob), REMOVE, remove(&alice_id)).await;
+    assert_eq!(
+        user_errors(&body["data"]["removeOrganizationMember"]),
+        vec!["input.role:OWNER_ONLY"]
+    );
+
+    // A plain member may not manage members; an outsider does not see the organization.
+    let (_, body) = api.run(Some(carol), ADD, add("dave@example.com", "MEMBER")).await;
+    assert_eq!(code(&body), "FORBIDDEN");
+    let (_, body) = api.run(Some(dave), SET_ROLE, set(&carol_id, "ADMIN")).await;
+    assert_eq!(code(&body), "NOT_FOUND");
+
+    // The last owner can neither step down nor be removed.
+    let (_, body) = api.run(Some(alice), SET_ROLE, set(&alice_id, "ADMIN")).await;
+    assert_eq!(
+        user_errors(&body["data"]["setOrganizationMemberRole"]),
+        vec!["input.role:LAST_OWNER"]
+    );
+    let (_, body) = api.run(Some(alice), REMOVE, remove(&alice_id)).await;
+    assert_eq!(
+        user_errors(&body["data"]["removeOrganizationMember"]),
+        vec!["input.userId:LAST_OWNER"]
+    );
+    // With a second owner, she can.
+    let (_, body) = api.run(Some(alice), SET_ROLE, set(&bob_id, "OWNER")).await;
+    assert_eq!(
+        body["data"]["setOrganizationMemberRole"]["member"]["role"]["name"], "owner",
+        "{body}"
+    );
+    let (_, body) = api.run(Some(alice), SET_ROLE, set(&alice_id, "MEMBER")).await;
+    assert_eq!(
+        body["data"]["setOrganizationMemberRole"]["member"]["role"]["name"], "member",
+        "{body}"
+    );
+
+    // Removing takes the member out, for the client cache too.
+    let (_, body) = api.run(Some(bob), REMOVE, remove(&carol_id)).await;
+    assert!(
+        body["data"]["removeOrganizationMember"]["removedMemberId"].is_string(),
+        "{body}"
+    );
+    let (_, body) = api
+        .run(Some(bob), "query($id: ID!) { node(id: $id) { ... on Organization { members { nodes { user { email } role { name } } } } } }", json!({ "id": org }))
+        .await;
+    let members: Vec<String> = body["data"]["node"]["members"]["nodes"]
+        .as_array()
+        .expect("members")
+        .iter()
+        .map(|m| {
+            format!(
+                "{} {}",
+                m["user"]["email"].as_str().expect("email"),
+                m["role"]["name"].as_str().expect("role")
+            )
+        })
+        .collect();
+    assert_eq!(members, vec!["alice@example.com member", "bob@example.com owner"]);
+
+    let conn = &mut db.conn().await;
+    let actions = names(
+        conn,
+        "SELECT action AS name FROM audit_logs WHERE action LIKE 'organization_member.%' ORDER BY created_at",
+    )
+    .await;
+    assert_eq!(
+        actions,
+        vec![
+            "organization_member.add",
+            "organization_member.add",
+            "organization_member.role_change",
+            "organization_member.role_change",
+            "organization_member.remove"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn two_owners_demoting_each_other_at_once_leave_one_owner() {
+    let db = TestDb::migrated().await;
+    let api = Api::new(&db).await;
+    let alice = token(&api.sign_up("alice@example.com").await, "accessToken");
+    let bob = token(&api.sign_up("bob@example.com").await, "accessToken");
+    let (alice_id, bob_id) = (user_id(&api, &alice).await, user_id(&api, &bob).await);
+    for round in 0..5 {
+        let slug = format!("race-{round}");
+        let (_, body) = api
+            .run(
+                Some(&alice),
+                CREATE,
+                json!({ "input": { "name": "Race", "slug": slug } }),
+            )
+            .await;
+        let org = body["data"]["createOrganization"]["organization"]["id"].clone();
+        let (_, body) = api
+            .run(
+                Some(&alice),
+                ADD,
+                json!({ "input": { "organizationId": org, "email": "bob@example.com", "role": "OWNER" } }),
+            )
+            .await;
+        assert!(body["data"]["addOrganizationMember"]["member"].is_object(), "{body}");
+        // Each demotes the other; without the organization lock both would see two owners.
+        let demote = |user: &Value| json!({ "input": { "organizationId": org, "userId": user, "role": "MEMBER" } });
+        let (first, second) = tokio::join!(
+            api.run(Some(&alice), SET_ROLE, demote(&bob_id)),
+            api.run(Some(&bob), SET_ROLE, demote(&alice_id)),
+        );
+        let succeeded = [&first.1, &second.1]
+            .iter()
+            .filter(|body| body["data"]["setOrganizationMemberRole"]["member"].is_object())
+            .count();
+        let conn = &mut db.conn().await;
+        let owners = names(
+            conn,
+            &format!(
+                "SELECT count(*)::text AS name FROM organization_members m JOIN roles r ON r.id = m.role_id \
+                 JOIN organizations o ON o.id = m.organization_id WHERE o.slug = '{slug}' AND r.name = 'owner'"
+            ),
+        )
+        .await;
+        assert_eq!(owners, vec!["1"], "round {round}: {first:?} {second:?}");
+        // The loser was either refused (it ran second and saw one owner) or, having been
+        // demoted first, no longer had the right to demote anyone.
+        assert!(succeeded == 1, "round {round}: {first:?} {second:?}");
+    }
+}
