@@ -115,6 +115,29 @@ impl FieldError {
     }
 }
 
+/// A named constraint the database enforces, and the user error its violation stands for.
+pub struct ConstraintRule {
+    /// The constraint's (or unique index's) name.
+    pub constraint: &'static str,
+    /// The input field it is about.
+    pub field: &'static str,
+    /// The user error's code.
+    pub code: &'static str,
+    /// The user error's message.
+    pub message: &'static str,
+}
+
+/// Turns the violation of one of `rules` into a user error on its field (a unique name taken
+/// by a concurrent request, say); any other database error stays internal.
+pub fn constraint_error(error: diesel::result::Error, rules: &[ConstraintRule]) -> AppError {
+    if let diesel::result::Error::DatabaseError(_, info) = &error
+        && let Some(rule) = rules.iter().find(|r| info.constraint_name() == Some(r.constraint))
+    {
+        return FieldError::input(rule.field, rule.code, rule.message).into();
+    }
+    error.into()
+}
+
 impl From<FieldError> for AppError {
     fn from(error: FieldError) -> Self {
         AppError::Invalid(vec![error])

@@ -145,10 +145,12 @@ impl Scope {
 }
 
 /// A request's scope, computed on first use (a request that reads no tenant data never pays
-/// for it) and then shared by its resolvers and DataLoaders.
+/// for it) and then shared by its resolvers and DataLoaders. A mutation that changes what
+/// its caller may see (a new project, a new membership) calls [`LazyScope::refresh`], so the
+/// payload it returns is read with the rights as they are now.
 #[derive(Clone)]
 pub struct LazyScope {
-    cell: std::sync::Arc<tokio::sync::OnceCell<Scope>>,
+    cell: std::sync::Arc<std::sync::Mutex<std::sync::Arc<tokio::sync::OnceCell<std::sync::Arc<Scope>>>>>,
     caller: Option<Caller>,
     pool: crate::db::Pool,
 }
@@ -163,13 +165,32 @@ impl LazyScope {
         }
     }
 
+    fn current(&self) -> std::sync::Arc<tokio::sync::OnceCell<std::sync::Arc<Scope>>> {
+        match self.cell.lock() {
+            Ok(cell) => cell.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
     /// The scope, computing it on first use.
-    pub async fn get(&self) -> crate::error::AppResult<&Scope> {
-        self.cell
+    pub async fn get(&self) -> crate::error::AppResult<std::sync::Arc<Scope>> {
+        let cell = self.current();
+        let scope = cell
             .get_or_try_init(|| async {
                 let mut conn = self.pool.get().await?;
-                Ok::<_, crate::error::AppError>(Scope::load(&mut conn, self.caller.as_ref()).await?)
+                let scope = Scope::load(&mut conn, self.caller.as_ref()).await?;
+                Ok::<_, crate::error::AppError>(std::sync::Arc::new(scope))
             })
-            .await
+            .await?;
+        Ok(scope.clone())
+    }
+
+    /// Forgets the computed scope: the next read computes it again.
+    pub fn refresh(&self) {
+        let mut cell = match self.cell.lock() {
+            Ok(cell) => cell,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        *cell = Default::default();
     }
 }

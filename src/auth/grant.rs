@@ -40,6 +40,10 @@ pub enum Permission {
     OrganizationDelete,
     /// Add, remove and change the roles of organization members.
     MembersManage,
+    /// Create projects.
+    ProjectCreate,
+    /// Archive and delete a project.
+    ProjectDelete,
 }
 
 impl Permission {
@@ -54,6 +58,8 @@ impl Permission {
             Permission::OrganizationUpdate => "organization.update",
             Permission::OrganizationDelete => "organization.delete",
             Permission::MembersManage => "members.manage",
+            Permission::ProjectCreate => "project.create",
+            Permission::ProjectDelete => "project.delete",
         }
     }
 }

@@ -382,7 +382,7 @@ impl ChatMutation {
         let mut conn = ctx.conn().await?;
         let result = async {
             let id = input_id(&input.id, "Chat", "id")?;
-            let access = chats::authorize_change(&mut conn, request.caller(), request.scope().await?, id).await?;
+            let access = chats::authorize_change(&mut conn, request.caller(), &*request.scope().await?, id).await?;
             let changes = ChatChanges {
                 title: input.title,
                 visibility: input.visibility,
@@ -408,7 +408,7 @@ impl ChatMutation {
         let mut conn = ctx.conn().await?;
         let result = async {
             let id = input_id(&input.id, "Chat", "id")?;
-            let access = chats::authorize_change(&mut conn, request.caller(), request.scope().await?, id).await?;
+            let access = chats::authorize_change(&mut conn, request.caller(), &*request.scope().await?, id).await?;
             chats::delete(&mut conn, access).await?;
             Ok(global_id("Chat", id))
         }

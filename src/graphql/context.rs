@@ -62,8 +62,14 @@ impl RequestContext {
         self.caller.as_ref()
     }
 
-    /// What the caller may read (computed on first use).
-    pub async fn scope(&self) -> Result<&Scope, AppError> {
+    /// Recomputes the caller's rights at their next use: called by mutations that change
+    /// them (a new organization or project, a membership), so their payload reads fresh.
+    pub fn refresh_scope(&self) {
+        self.scope.refresh();
+    }
+
+    /// The caller's read scope, computed on first use.
+    pub async fn scope(&self) -> Result<std::sync::Arc<Scope>, AppError> {
         self.scope.get().await
     }
 
@@ -75,7 +81,7 @@ impl RequestContext {
         permission: Permission,
     ) -> Result<Grant, AppError> {
         let scope = self.scope().await?;
-        grant::authorize(conn, self.caller(), scope, place, permission).await
+        grant::authorize(conn, self.caller(), &scope, place, permission).await
     }
 
     /// Where the request comes from.

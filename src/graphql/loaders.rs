@@ -54,7 +54,7 @@ impl DbLoader {
         self.pool.get().await.map_err(load_error)
     }
 
-    async fn scope(&self) -> Result<&Scope, LoadError> {
+    async fn scope(&self) -> Result<std::sync::Arc<Scope>, LoadError> {
         self.scope.get().await.map_err(|e| load_error(anyhow::anyhow!("{e}")))
     }
 }
@@ -78,7 +78,7 @@ macro_rules! by_id_loader {
                 let visible: fn(&Scope, &$row) -> bool = $visible;
                 Ok(rows
                     .into_iter()
-                    .filter(|row| visible(scope, row))
+                    .filter(|row| visible(&scope, row))
                     .map(|row| ($key(row.id), row))
                     .collect())
             }
@@ -298,7 +298,7 @@ where
         let mut result = HashMap::with_capacity(keys.len());
         for ((list, page, filter), group) in batches {
             let parents: Vec<Uuid> = group.iter().map(|k| k.parent).collect();
-            let mut pages: HashMap<Uuid, Page<T>> = load_pages(&mut conn, scope, list, &parents, page, &filter)
+            let mut pages: HashMap<Uuid, Page<T>> = load_pages(&mut conn, &scope, list, &parents, page, &filter)
                 .await
                 .map_err(load_error)?
                 .into_iter()
@@ -341,7 +341,7 @@ impl Loader<UsageOf> for DbLoader {
         let mut result = HashMap::with_capacity(keys.len());
         for ((owner, grouping, filter), group) in batches {
             let parents: Vec<Uuid> = group.iter().map(|k| k.parent).collect();
-            let buckets = summary::usage(&mut conn, scope, owner, &parents, grouping, &filter)
+            let buckets = summary::usage(&mut conn, &scope, owner, &parents, grouping, &filter)
                 .await
                 .map_err(load_error)?;
             for key in group {
@@ -375,7 +375,7 @@ impl Loader<FeedbackOf> for DbLoader {
             if parents.is_empty() {
                 continue;
             }
-            for counts in summary::feedback(&mut conn, scope, owner, &parents)
+            for counts in summary::feedback(&mut conn, &scope, owner, &parents)
                 .await
                 .map_err(load_error)?
             {

@@ -40,6 +40,7 @@ pub struct Mutation(
     api_token::ApiTokenMutation,
     organization::OrganizationMutation,
     project::ProjectMutation,
+    settings::SettingsMutation,
     chat::ChatMutation,
     credential::CredentialMutation,
     platform::PlatformMutation,

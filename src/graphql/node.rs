@@ -119,7 +119,7 @@ macro_rules! listed {
     ($ctx:expr, $list:expr, $parent:expr, $key:expr, $filter:expr, $variant:ident) => {{
         let scope = $ctx.request().scope().await.map_err(|e| $ctx.error(e))?;
         let mut conn = $ctx.conn().await?;
-        find_visible(&mut conn, scope, $list, $parent, $key, &$filter)
+        find_visible(&mut conn, &scope, $list, $parent, $key, &$filter)
             .await
             .map_err(|e| $ctx.error(e))?
             .map(|row| Node::$variant($variant(row)))

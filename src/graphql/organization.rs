@@ -330,6 +330,9 @@ impl OrganizationMutation {
             organizations::create(&mut conn, caller, request.client(), fields).await
         }
         .await;
+        if result.is_ok() {
+            request.refresh_scope();
+        }
         let (organization, user_errors) = user_errors(result).map_err(|e| ctx.error(e))?;
         Ok(OrganizationPayload {
             organization: organization.map(Organization),
@@ -357,6 +360,9 @@ impl OrganizationMutation {
             organizations::update(&mut conn, &grant, request.client(), fields).await
         }
         .await;
+        if result.is_ok() {
+            request.refresh_scope();
+        }
         let (organization, user_errors) = user_errors(result).map_err(|e| ctx.error(e))?;
         Ok(OrganizationPayload {
             organization: organization.map(Organization),
@@ -380,6 +386,9 @@ impl OrganizationMutation {
             organizations::delete(&mut conn, &grant, request.client()).await
         }
         .await;
+        if result.is_ok() {
+            request.refresh_scope();
+        }
         let (deleted, user_errors) = user_errors(result).map_err(|e| ctx.error(e))?;
         Ok(DeleteOrganizationPayload {
             deleted_organization_id: deleted.map(|id| global_id("Organization", id)),
@@ -404,6 +413,9 @@ impl OrganizationMutation {
             organizations::add_member(&mut conn, &grant, request.client(), &input.email, role).await
         }
         .await;
+        if result.is_ok() {
+            request.refresh_scope();
+        }
         let (member, user_errors) = user_errors(result).map_err(|e| ctx.error(e))?;
         Ok(OrganizationMemberPayload {
             member: member.map(OrganizationMember),
@@ -429,6 +441,9 @@ impl OrganizationMutation {
             organizations::set_member_role(&mut conn, &grant, request.client(), user_id, role).await
         }
         .await;
+        if result.is_ok() {
+            request.refresh_scope();
+        }
         let (member, user_errors) = user_errors(result).map_err(|e| ctx.error(e))?;
         Ok(OrganizationMemberPayload {
             member: member.map(OrganizationMember),
@@ -453,6 +468,9 @@ impl OrganizationMutation {
             organizations::remove_member(&mut conn, &grant, request.client(), user_id).await
         }
         .await;
+        if result.is_ok() {
+            request.refresh_scope();
+        }
         let (removed, user_errors) = user_errors(result).map_err(|e| ctx.error(e))?;
         let organization_id = input_id(&input.organization_id, "Organization", "organizationId").ok();
         Ok(RemoveOrganizationMemberPayload {

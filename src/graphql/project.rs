@@ -32,7 +32,10 @@ use crate::{
     error::AppError,
     models::project::ProjectRow,
     models::{lists, page::Filter, summary::UsageOwner},
-    services::members,
+    services::{
+        members,
+        projects::{self, Lifecycle, ProjectFields},
+    },
 };
 
 /// A workspace inside an organization, holding chats, documents and settings.
@@ -405,12 +408,189 @@ pub struct SetProjectMemberRolePayload {
     pub user_errors: Vec<UserError>,
 }
 
-/// Project membership mutations.
+/// Input of `createProject`.
+#[derive(InputObject)]
+pub struct CreateProjectInput {
+    /// The organization (needs `project.create` there).
+    pub organization_id: ID,
+    /// Name, unique (ignoring case) among the organization's live projects; 1 to 200 characters.
+    pub name: String,
+    /// What the project is for (at most 10,000 characters).
+    pub description: Option<String>,
+    /// Main language, a BCP 47 tag such as `en` or `pt-BR`.
+    pub language: Option<String>,
+}
+
+/// Input of `updateProject`. Omitted fields stay as they are.
+#[derive(InputObject)]
+pub struct UpdateProjectInput {
+    /// The project (needs `project.update` there).
+    pub id: ID,
+    /// New name (unique in the organization, 1 to 200 characters).
+    pub name: Option<String>,
+    /// New description (at most 10,000 characters).
+    pub description: Option<String>,
+    /// New language tag; an empty string clears it.
+    pub language: Option<String>,
+}
+
+/// Input of `archiveProject`, `restoreProject` and `deleteProject`.
+#[derive(InputObject)]
+pub struct ProjectLifecycleInput {
+    /// The project (needs `project.delete` there).
+    pub id: ID,
+}
+
+/// The result of `createProject`, `updateProject`, `archiveProject` and `restoreProject`.
+#[derive(SimpleObject)]
+pub struct ProjectPayload {
+    /// The project as it is now, unless there were user errors.
+    pub project: Option<Project>,
+    /// What was wrong with the input.
+    pub user_errors: Vec<UserError>,
+}
+
+/// The result of `deleteProject`.
+#[derive(SimpleObject)]
+pub struct DeleteProjectPayload {
+    /// The id of the deleted project (for removing it from client caches).
+    pub deleted_project_id: Option<ID>,
+    /// What was wrong with the input.
+    pub user_errors: Vec<UserError>,
+}
+
+/// Project and project membership mutations.
 #[derive(Default)]
 pub struct ProjectMutation;
 
+impl ProjectMutation {
+    /// Runs a lifecycle change of the project `input.id`.
+    async fn lifecycle(
+        ctx: &Context<'_>,
+        input: ProjectLifecycleInput,
+        change: Lifecycle,
+    ) -> Result<(Option<ProjectRow>, Vec<UserError>)> {
+        let request = ctx.request();
+        let mut conn = ctx.conn().await?;
+        let result = async {
+            let id = input_id(&input.id, "Project", "id")?;
+            let grant = request
+                .authorize(&mut conn, Place::Project(id), Permission::ProjectDelete)
+                .await?;
+            projects::set_status(&mut conn, &grant, request.client(), change).await
+        }
+        .await;
+        if result.is_ok() {
+            request.refresh_scope();
+        }
+        user_errors(result).map_err(|e| ctx.error(e))
+    }
+}
+
+/// Project and project membership mutations.
 #[Object]
 impl ProjectMutation {
+    /// Creates a project with the caller as its owner (and default settings). Audited.
+    async fn create_project(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to do; see the input type.")] input: CreateProjectInput,
+    ) -> Result<ProjectPayload> {
+        let request = ctx.request();
+        let mut conn = ctx.conn().await?;
+        let result = async {
+            let id = input_id(&input.organization_id, "Organization", "organizationId")?;
+            let grant = request
+                .authorize(&mut conn, Place::Organization(id), Permission::ProjectCreate)
+                .await?;
+            let fields = ProjectFields {
+                name: Some(input.name),
+                description: input.description,
+                language: input.language,
+            };
+            projects::create(&mut conn, &grant, request.client(), fields).await
+        }
+        .await;
+        if result.is_ok() {
+            request.refresh_scope();
+        }
+        let (project, user_errors) = user_errors(result).map_err(|e| ctx.error(e))?;
+        Ok(ProjectPayload {
+            project: project.map(Project),
+            user_errors,
+        })
+    }
+
+    /// Changes a project's name, description or language. Audited.
+    async fn update_project(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to do; see the input type.")] input: UpdateProjectInput,
+    ) -> Result<ProjectPayload> {
+        let request = ctx.request();
+        let mut conn = ctx.conn().await?;
+        let result = async {
+            let id = input_id(&input.id, "Project", "id")?;
+            let grant = request
+                .authorize(&mut conn, Place::Project(id), Permission::ProjectUpdate)
+                .await?;
+            let fields = ProjectFields {
+                name: input.name,
+                description: input.description,
+                language: input.language,
+            };
+            projects::update(&mut conn, &grant, request.client(), fields).await
+        }
+        .await;
+        if result.is_ok() {
+            request.refresh_scope();
+        }
+        let (project, user_errors) = user_errors(result).map_err(|e| ctx.error(e))?;
+        Ok(ProjectPayload {
+            project: project.map(Project),
+            user_errors,
+        })
+    }
+
+    /// Archives a project: read-only, out of default lists. Audited.
+    async fn archive_project(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to do; see the input type.")] input: ProjectLifecycleInput,
+    ) -> Result<ProjectPayload> {
+        let (project, user_errors) = Self::lifecycle(ctx, input, Lifecycle::Archive).await?;
+        Ok(ProjectPayload {
+            project: project.map(Project),
+            user_errors,
+        })
+    }
+
+    /// Brings an archived project back into use. Audited.
+    async fn restore_project(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to do; see the input type.")] input: ProjectLifecycleInput,
+    ) -> Result<ProjectPayload> {
+        let (project, user_errors) = Self::lifecycle(ctx, input, Lifecycle::Restore).await?;
+        Ok(ProjectPayload {
+            project: project.map(Project),
+            user_errors,
+        })
+    }
+
+    /// Deletes a project (soft: gone from every list at once; never the default one). Audited.
+    async fn delete_project(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to do; see the input type.")] input: ProjectLifecycleInput,
+    ) -> Result<DeleteProjectPayload> {
+        let (project, user_errors) = Self::lifecycle(ctx, input, Lifecycle::Delete).await?;
+        Ok(DeleteProjectPayload {
+            deleted_project_id: project.map(|p| global_id("Project", p.id)),
+            user_errors,
+        })
+    }
+
     /// Adds a member of the organization to a project with a role, or changes their role.
     /// Audited.
     async fn set_project_member_role(
@@ -429,6 +609,9 @@ impl ProjectMutation {
             members::set_project_role(&mut conn, &grant, request.client(), user_id, input.role.role_name()).await
         }
         .await;
+        if result.is_ok() {
+            request.refresh_scope();
+        }
         let (member, user_errors) = user_errors(result).map_err(|e| ctx.error(e))?;
         Ok(SetProjectMemberRolePayload {
             membership: member.map(|m| ProjectMembership {

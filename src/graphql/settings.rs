@@ -1,14 +1,21 @@
 //! A project's `ProjectSettings` (generation defaults, models, tools, branding) and its
-//! `ProjectQuota` with the status of each limit.
+//! `ProjectQuota` with the status of each limit, and `updateProjectSettings`.
 
-use async_graphql::{ID, Json, Object, SimpleObject};
+use async_graphql::{Context, ID, InputObject, Json, MaybeUndefined, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use super::{node::global_id, scalars::BigInt};
+use super::{
+    auth::{UserError, user_errors},
+    context::ContextExt,
+    node::{global_id, input_id},
+    scalars::BigInt,
+};
 use crate::{
+    auth::grant::{Permission, Place},
     db::enums::QuotaPeriod,
     models::project::{ProjectQuotaRow, ProjectSettingsRow},
+    services::projects::{self, SettingsChanges},
 };
 
 /// How a project's chats are generated and branded.
@@ -144,5 +151,98 @@ impl ProjectQuota {
     /// When usage next resets.
     async fn reset_at(&self) -> DateTime<Utc> {
         self.0.reset_at
+    }
+}
+
+/// Input of `updateProjectSettings`. Omitted fields stay as they are; `null` clears a value.
+#[derive(InputObject)]
+pub struct UpdateProjectSettingsInput {
+    /// The project (needs `project.update` there).
+    pub project_id: ID,
+    /// Model for new chats (at most 200 characters).
+    pub default_model: MaybeUndefined<String>,
+    /// Models chats may use (at most 100 names).
+    pub enabled_models: Option<Vec<String>>,
+    /// Tools models may call (at most 100 names).
+    pub enabled_tools: Option<Vec<String>>,
+    /// Sampling temperature, 0 to 2.
+    pub temperature: MaybeUndefined<f64>,
+    /// Answer length limit in tokens, 1 to 1,000,000.
+    pub max_tokens: MaybeUndefined<i32>,
+    /// Nucleus sampling, 0 to 1.
+    pub top_p: MaybeUndefined<f64>,
+    /// Tone of answers (at most 100 characters).
+    pub tone: MaybeUndefined<String>,
+    /// Shown when a chat starts (at most 2,000 characters).
+    pub welcome_message: MaybeUndefined<String>,
+    /// Brand colour, `#rrggbb`.
+    pub brand_color: MaybeUndefined<String>,
+    /// Logo, an `https://` URL.
+    pub logo_url: MaybeUndefined<String>,
+    /// Free custom values: a JSON object of at most 64 KiB (replaces the previous one).
+    pub custom: Option<Json<Value>>,
+}
+
+/// The result of `updateProjectSettings`.
+#[derive(SimpleObject)]
+pub struct ProjectSettingsPayload {
+    /// The settings as they are now, unless there were user errors.
+    pub settings: Option<ProjectSettings>,
+    /// What was wrong with the input.
+    pub user_errors: Vec<UserError>,
+}
+
+/// `None` when a field was left out, `Some(None)` when it was set to null.
+fn change<T>(value: MaybeUndefined<T>) -> Option<Option<T>> {
+    match value {
+        MaybeUndefined::Undefined => None,
+        MaybeUndefined::Null => Some(None),
+        MaybeUndefined::Value(value) => Some(Some(value)),
+    }
+}
+
+/// Project settings mutations.
+#[derive(Default)]
+pub struct SettingsMutation;
+
+/// Project settings mutations.
+#[Object]
+impl SettingsMutation {
+    /// Changes a project's generation defaults, models, tools, branding or custom values.
+    /// Every value is checked (ranges, lengths, colour, URL, JSON shape) before anything is
+    /// written. Audited.
+    async fn update_project_settings(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to do; see the input type.")] input: UpdateProjectSettingsInput,
+    ) -> Result<ProjectSettingsPayload> {
+        let request = ctx.request();
+        let mut conn = ctx.conn().await?;
+        let result = async {
+            let id = input_id(&input.project_id, "Project", "projectId")?;
+            let grant = request
+                .authorize(&mut conn, Place::Project(id), Permission::ProjectUpdate)
+                .await?;
+            let changes = SettingsChanges {
+                default_model: change(input.default_model),
+                enabled_models: input.enabled_models,
+                enabled_tools: input.enabled_tools,
+                temperature: change(input.temperature),
+                max_tokens: change(input.max_tokens),
+                top_p: change(input.top_p),
+                tone: change(input.tone),
+                welcome_message: change(input.welcome_message),
+                brand_color: change(input.brand_color),
+                logo_url: change(input.logo_url),
+                custom: input.custom.map(|json| json.0),
+            };
+            projects::update_settings(&mut conn, &grant, request.client(), changes).await
+        }
+        .await;
+        let (settings, user_errors) = user_errors(result).map_err(|e| ctx.error(e))?;
+        Ok(ProjectSettingsPayload {
+            settings: settings.map(ProjectSettings),
+            user_errors,
+        })
     }
 }

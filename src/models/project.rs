@@ -188,6 +188,7 @@ pub struct ProjectSettingsPatch {
 }
 
 insert_returning!(NewProjectSettings => ProjectSettingsRow, project_settings);
+update_returning!(ProjectSettingsPatch => ProjectSettingsRow, project_settings);
 
 /// Token, request and storage limits of a project and what has been used this period.
 /// `None` limits mean unlimited.

@@ -10,5 +10,6 @@ pub mod members;
 pub mod oidc;
 pub mod organizations;
 pub mod platform;
+pub mod projects;
 pub mod seed;
 pub mod sign_in_limits;

@@ -22,7 +22,7 @@ use crate::{
         enums::{OrganizationStatus, RoleScope},
         new_id,
     },
-    error::{AppError, AppResult, FieldError},
+    error::{AppError, AppResult, ConstraintRule, FieldError, constraint_error},
     models::{
         organization::{
             NewOrganization, NewOrganizationMember, OrganizationMemberRow, OrganizationPatch, OrganizationRow,
@@ -78,14 +78,13 @@ pub fn valid_slug(slug: &str) -> bool {
 /// A taken slug, from the unique constraint (checked by the database, so two concurrent
 /// creations cannot both get it).
 fn slug_taken(error: diesel::result::Error) -> AppError {
-    match &error {
-        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, info)
-            if info.constraint_name() == Some("organizations_slug_key") =>
-        {
-            FieldError::input("slug", "SLUG_TAKEN", "this slug is taken").into()
-        }
-        _ => error.into(),
-    }
+    let rule = ConstraintRule {
+        constraint: "organizations_slug_key",
+        field: "slug",
+        code: "SLUG_TAKEN",
+        message: "this slug is taken",
+    };
+    constraint_error(error, &[rule])
 }
 
 /// Creates an organization with the caller as its owner.

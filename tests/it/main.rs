@@ -15,6 +15,7 @@ mod nodes;
 mod oidc;
 mod organizations;
 mod pagination;
+mod projects;
 mod schema;
 mod secrets;
 mod seed;

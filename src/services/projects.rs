@@ -1,0 +1,430 @@
+//! Writing projects: create (`project.create` in the organization; the creator becomes the
+//! project's owner), update (`project.update`), archive, restore and soft delete
+//! (`project.delete`), and settings (`project.update`). Inputs are validated as the
+//! database's constraints would (errors as data, every problem at once); a name taken by a
+//! concurrent request comes back from the unique index as the same user error. Each change
+//! and its audit row are one transaction.
+
+use anyhow::anyhow;
+use chrono::Utc;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::{audit::AuditEvent, auth::ClientInfo};
+use crate::{
+    auth::grant::Grant,
+    db::{
+        enums::{ProjectStatus, RoleScope},
+        new_id,
+    },
+    error::{AppError, AppResult, ConstraintRule, FieldError, constraint_error},
+    models::{
+        project::{NewProject, NewProjectMember, ProjectPatch, ProjectRow, ProjectSettingsPatch, ProjectSettingsRow},
+        role::RoleRow,
+    },
+};
+
+/// Longest project name.
+pub const MAX_NAME: usize = 200;
+/// Longest project description.
+pub const MAX_DESCRIPTION: usize = 10_000;
+
+const NAME_TAKEN: ConstraintRule = ConstraintRule {
+    constraint: "projects_organization_id_name_key",
+    field: "name",
+    code: "NAME_TAKEN",
+    message: "the organization has a project with this name",
+};
+
+/// What `create` and `update` take; `None` leaves a field as it is.
+#[derive(Debug, Default)]
+pub struct ProjectFields {
+    /// Name, unique (ignoring case) among the organization's live projects; 1 to 200 characters.
+    pub name: Option<String>,
+    /// Description, at most 10,000 characters.
+    pub description: Option<String>,
+    /// BCP 47 language tag such as `en` or `pt-BR`; empty clears it.
+    pub language: Option<String>,
+}
+
+fn valid_language(tag: &str) -> bool {
+    let mut parts = tag.split('-');
+    let primary = parts.next().unwrap_or_default();
+    (2..=3).contains(&primary.len())
+        && primary.chars().all(|c| c.is_ascii_lowercase())
+        && parts.all(|p| (2..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric()))
+}
+
+fn validated(fields: ProjectFields) -> AppResult<ProjectFields> {
+    let mut errors = Vec::new();
+    let name = fields.name.map(|n| n.trim().to_owned());
+    if let Some(error) = name
+        .as_deref()
+        .and_then(|n| FieldError::check_length("name", n, MAX_NAME))
+    {
+        errors.push(error);
+    }
+    if fields
+        .description
+        .as_deref()
+        .is_some_and(|d| d.chars().count() > MAX_DESCRIPTION)
+    {
+        errors.push(FieldError::input(
+            "description",
+            "INVALID_LENGTH",
+            format!("description must be at most {MAX_DESCRIPTION} characters"),
+        ));
+    }
+    if let Some(tag) = fields
+        .language
+        .as_deref()
+        .filter(|t| !t.is_empty() && !valid_language(t))
+    {
+        errors.push(FieldError::input(
+            "language",
+            "INVALID_LANGUAGE",
+            format!("{tag:?} is not a language tag such as en or pt-BR"),
+        ));
+    }
+    if errors.is_empty() {
+        Ok(ProjectFields { name, ..fields })
+    } else {
+        Err(AppError::Invalid(errors))
+    }
+}
+
+/// Creates a project in the granted organization, with the caller as its owner.
+pub async fn create(
+    conn: &mut AsyncPgConnection,
+    grant: &Grant,
+    client: &ClientInfo,
+    fields: ProjectFields,
+) -> AppResult<ProjectRow> {
+    if fields.name.is_none() {
+        return Err(FieldError::input("name", "REQUIRED", "name is required").into());
+    }
+    let fields = validated(fields)?;
+    let owner = RoleRow::find_by_name(conn, RoleScope::Project, "owner").await?;
+    let caller = grant.caller();
+    conn.transaction::<_, AppError, _>(async |conn| {
+        let project = NewProject {
+            id: new_id(),
+            organization_id: grant.organization_id(),
+            name: fields.name.unwrap_or_default(),
+            description: fields.description.unwrap_or_default(),
+            icon_url: None,
+            is_default: false,
+            language: fields.language.filter(|l| !l.is_empty()),
+            created_by: Some(caller.user.id),
+        }
+        .insert(conn)
+        .await
+        .map_err(|e| constraint_error(e, &[NAME_TAKEN]))?;
+        NewProjectMember {
+            project_id: project.id,
+            user_id: caller.user.id,
+            role_id: owner.id,
+            added_by: None,
+        }
+        .insert(conn)
+        .await?;
+        diesel::sql_query("INSERT INTO project_settings (project_id, updated_by) VALUES ($1, $2)")
+            .bind::<diesel::sql_types::Uuid, _>(project.id)
+            .bind::<diesel::sql_types::Uuid, _>(caller.user.id)
+            .execute(conn)
+            .await?;
+        AuditEvent::new("project.create")
+            .by(caller)
+            .within(Some(project.organization_id), Some(project.id))
+            .on("project", project.id)
+            .details(json!({ "name": project.name }))
+            .record(conn, client)
+            .await?;
+        Ok(project)
+    })
+    .await
+}
+
+fn project_of(grant: &Grant) -> AppResult<Uuid> {
+    grant
+        .project_id()
+        .ok_or_else(|| AppError::Internal(anyhow!("a project change needs a project grant")))
+}
+
+/// Changes the granted project's name, description or language.
+pub async fn update(
+    conn: &mut AsyncPgConnection,
+    grant: &Grant,
+    client: &ClientInfo,
+    fields: ProjectFields,
+) -> AppResult<ProjectRow> {
+    let fields = validated(fields)?;
+    let details =
+        json!({ "name": fields.name, "description": fields.description.is_some(), "language": fields.language });
+    let patch = ProjectPatch {
+        name: fields.name,
+        description: fields.description,
+        language: fields.language.map(|l| Some(l).filter(|l| !l.is_empty())),
+        ..Default::default()
+    };
+    changed(conn, grant, client, "project.update", patch, details).await
+}
+
+/// What `set_status` does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lifecycle {
+    /// Read-only and out of default lists.
+    Archive,
+    /// Back in use.
+    Restore,
+    /// Gone from every list (kept for recovery and its records).
+    Delete,
+}
+
+/// Archives, restores or soft-deletes the granted project. The organization's default
+/// project is never deleted.
+pub async fn set_status(
+    conn: &mut AsyncPgConnection,
+    grant: &Grant,
+    client: &ClientInfo,
+    change: Lifecycle,
+) -> AppResult<ProjectRow> {
+    let id = project_of(grant)?;
+    let project = ProjectRow::find(conn, id).await?.ok_or(AppError::NotFound("project"))?;
+    let (status, action) = match change {
+        Lifecycle::Archive => (ProjectStatus::Archived, "project.archive"),
+        Lifecycle::Restore => (ProjectStatus::Active, "project.restore"),
+        Lifecycle::Delete => (ProjectStatus::Deleted, "project.delete"),
+    };
+    if change == Lifecycle::Delete && project.is_default {
+        return Err(FieldError::input(
+            "id",
+            "DEFAULT_PROJECT",
+            "the organization's default project cannot be deleted",
+        )
+        .into());
+    }
+    let patch = ProjectPatch {
+        status: Some(status),
+        deleted_at: (change == Lifecycle::Delete).then(|| Some(Utc::now())),
+        ..Default::default()
+    };
+    changed(
+        conn,
+        grant,
+        client,
+        action,
+        patch,
+        json!({ "from": project.status.as_str() }),
+    )
+    .await
+}
+
+/// Applies `patch` to the granted project with its audit row, in one transaction.
+async fn changed(
+    conn: &mut AsyncPgConnection,
+    grant: &Grant,
+    client: &ClientInfo,
+    action: &str,
+    patch: ProjectPatch,
+    details: Value,
+) -> AppResult<ProjectRow> {
+    let id = project_of(grant)?;
+    conn.transaction::<_, AppError, _>(async |conn| {
+        let project = patch
+            .apply(conn, id)
+            .await
+            .map_err(|e| constraint_error(e, &[NAME_TAKEN]))?;
+        AuditEvent::new(action)
+            .by(grant.caller())
+            .within(Some(project.organization_id), Some(id))
+            .on("project", id)
+            .details(details)
+            .record(conn, client)
+            .await?;
+        Ok(project)
+    })
+    .await
+}
+
+/// Settings changes; `None` leaves a value, `Some(None)` clears a nullable one.
+#[derive(Debug, Default)]
+pub struct SettingsChanges {
+    /// Model for new chats.
+    pub default_model: Option<Option<String>>,
+    /// Models chats may use.
+    pub enabled_models: Option<Vec<String>>,
+    /// Tools models may call.
+    pub enabled_tools: Option<Vec<String>>,
+    /// 0 to 2.
+    pub temperature: Option<Option<f64>>,
+    /// 1 to 1,000,000.
+    pub max_tokens: Option<Option<i32>>,
+    /// 0 to 1.
+    pub top_p: Option<Option<f64>>,
+    /// At most 100 characters.
+    pub tone: Option<Option<String>>,
+    /// At most 2,000 characters.
+    pub welcome_message: Option<Option<String>>,
+    /// `#rrggbb`.
+    pub brand_color: Option<Option<String>>,
+    /// An `https://` URL.
+    pub logo_url: Option<Option<String>>,
+    /// A JSON object of at most 64 KiB.
+    pub custom: Option<Value>,
+}
+
+fn check_settings(changes: &SettingsChanges) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    let mut range = |field: &str, value: Option<f64>, low: f64, high: f64| {
+        if value.is_some_and(|v| !(low..=high).contains(&v) || v.is_nan()) {
+            errors.push(FieldError::input(
+                field,
+                "OUT_OF_RANGE",
+                format!("{field} must be between {low} and {high}"),
+            ));
+        }
+    };
+    range("temperature", changes.temperature.flatten(), 0.0, 2.0);
+    range("topP", changes.top_p.flatten(), 0.0, 1.0);
+    range(
+        "maxTokens",
+        changes.max_tokens.flatten().map(f64::from),
+        1.0,
+        1_000_000.0,
+    );
+    let text = |field: &str, value: Option<&str>, max: usize| {
+        value.filter(|v| v.chars().count() > max).map(|_| {
+            FieldError::input(
+                field,
+                "INVALID_LENGTH",
+                format!("{field} must be at most {max} characters"),
+            )
+        })
+    };
+    errors.extend(text("tone", changes.tone.clone().flatten().as_deref(), 100));
+    errors.extend(text(
+        "welcomeMessage",
+        changes.welcome_message.clone().flatten().as_deref(),
+        2_000,
+    ));
+    errors.extend(text(
+        "defaultModel",
+        changes.default_model.clone().flatten().as_deref(),
+        200,
+    ));
+    for (field, list) in [
+        ("enabledModels", &changes.enabled_models),
+        ("enabledTools", &changes.enabled_tools),
+    ] {
+        if list
+            .as_ref()
+            .is_some_and(|l| l.len() > 100 || l.iter().any(|v| v.trim().is_empty() || v.len() > 200))
+        {
+            errors.push(FieldError::input(
+                field,
+                "INVALID_LIST",
+                format!("{field}: at most 100 names of 1 to 200 characters"),
+            ));
+        }
+    }
+    let color = changes.brand_color.clone().flatten();
+    if color
+        .as_deref()
+        .is_some_and(|c| c.len() != 7 || !c.starts_with('#') || !c[1..].chars().all(|d| d.is_ascii_hexdigit()))
+    {
+        errors.push(FieldError::input(
+            "brandColor",
+            "INVALID_COLOR",
+            "brandColor must look like #1a2b3c",
+        ));
+    }
+    let logo = changes.logo_url.clone().flatten();
+    if logo.as_deref().is_some_and(|u| {
+        u.len() > 2_000 || reqwest::Url::parse(u).map_or(true, |url| url.scheme() != "https" || url.host().is_none())
+    }) {
+        errors.push(FieldError::input(
+            "logoUrl",
+            "INVALID_URL",
+            "logoUrl must be an https:// URL",
+        ));
+    }
+    if let Some(custom) = &changes.custom {
+        if !custom.is_object() {
+            errors.push(FieldError::input(
+                "custom",
+                "INVALID_JSON",
+                "custom must be a JSON object",
+            ));
+        } else if custom.to_string().len() > 65_536 {
+            errors.push(FieldError::input(
+                "custom",
+                "TOO_LARGE",
+                "custom must be at most 64 KiB of JSON",
+            ));
+        }
+    }
+    errors
+}
+
+/// Changes the granted project's settings (creating the row on first use).
+pub async fn update_settings(
+    conn: &mut AsyncPgConnection,
+    grant: &Grant,
+    client: &ClientInfo,
+    changes: SettingsChanges,
+) -> AppResult<ProjectSettingsRow> {
+    let id = project_of(grant)?;
+    let errors = check_settings(&changes);
+    if !errors.is_empty() {
+        return Err(AppError::Invalid(errors));
+    }
+    let caller = grant.caller();
+    let changed: Vec<&str> = [
+        ("defaultModel", changes.default_model.is_some()),
+        ("enabledModels", changes.enabled_models.is_some()),
+        ("enabledTools", changes.enabled_tools.is_some()),
+        ("temperature", changes.temperature.is_some()),
+        ("maxTokens", changes.max_tokens.is_some()),
+        ("topP", changes.top_p.is_some()),
+        ("tone", changes.tone.is_some()),
+        ("welcomeMessage", changes.welcome_message.is_some()),
+        ("brandColor", changes.brand_color.is_some()),
+        ("logoUrl", changes.logo_url.is_some()),
+        ("custom", changes.custom.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(name, given)| given.then_some(name))
+    .collect();
+    let patch = ProjectSettingsPatch {
+        default_model: changes.default_model,
+        enabled_models: changes.enabled_models,
+        enabled_tools: changes.enabled_tools,
+        temperature: changes.temperature,
+        max_tokens: changes.max_tokens,
+        top_p: changes.top_p,
+        tone: changes.tone,
+        welcome_message: changes.welcome_message,
+        brand_color: changes.brand_color,
+        logo_url: changes.logo_url,
+        custom: changes.custom,
+        updated_by: Some(Some(caller.user.id)),
+    };
+    conn.transaction::<_, AppError, _>(async |conn| {
+        diesel::sql_query("INSERT INTO project_settings (project_id) VALUES ($1) ON CONFLICT DO NOTHING")
+            .bind::<diesel::sql_types::Uuid, _>(id)
+            .execute(conn)
+            .await?;
+        let settings = patch.apply(conn, id).await?;
+        AuditEvent::new("project_settings.update")
+            .by(caller)
+            .within(Some(grant.organization_id()), Some(id))
+            .on("project", id)
+            .details(json!({ "changed": changed }))
+            .record(conn, client)
+            .await?;
+        Ok(settings)
+    })
+    .await
+}
