@@ -35,6 +35,14 @@ pub enum AppError {
         /// Seconds until the limit lifts.
         retry_after_secs: i64,
     },
+    /// A project's quota would be exceeded; it resets at `resets_at`.
+    #[error("the project's {resource} quota is used up until {resets_at}")]
+    QuotaExceeded {
+        /// Which limit: `requests`, `tokens` or `storage`.
+        resource: &'static str,
+        /// When usage resets.
+        resets_at: chrono::DateTime<chrono::Utc>,
+    },
     /// Anything else: a bug or an infrastructure failure. Never shown to clients.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -49,6 +57,7 @@ impl AppError {
             AppError::Unauthenticated => "UNAUTHENTICATED",
             AppError::Forbidden => "FORBIDDEN",
             AppError::RateLimited { .. } => "RATE_LIMITED",
+            AppError::QuotaExceeded { .. } => "QUOTA_EXCEEDED",
             AppError::Internal(_) => "INTERNAL",
         }
     }
@@ -71,8 +80,15 @@ impl AppError {
             AppError::RateLimited { retry_after_secs } => Some(*retry_after_secs),
             _ => None,
         };
+        let resets_at = match &self {
+            AppError::QuotaExceeded { resets_at, .. } => Some(resets_at.to_rfc3339()),
+            _ => None,
+        };
         async_graphql::Error::new(message).extend_with(|_, ext| {
             ext.set("code", code);
+            if let Some(at) = &resets_at {
+                ext.set("resetAt", at.as_str());
+            }
             if let Some(seconds) = retry_after {
                 ext.set("retryAfter", seconds);
             }

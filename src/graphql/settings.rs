@@ -15,7 +15,10 @@ use crate::{
     auth::grant::{Permission, Place},
     db::enums::QuotaPeriod,
     models::project::{ProjectQuotaRow, ProjectSettingsRow},
-    services::projects::{self, SettingsChanges},
+    services::{
+        projects::{self, SettingsChanges},
+        quotas::{self, Limits},
+    },
 };
 
 /// How a project's chats are generated and branded.
@@ -192,6 +195,30 @@ pub struct ProjectSettingsPayload {
     pub user_errors: Vec<UserError>,
 }
 
+/// Input of `setProjectQuota`. A limit left out or null is unlimited.
+#[derive(InputObject)]
+pub struct SetProjectQuotaInput {
+    /// The project (needs `organization.update` in its organization: owners and admins).
+    pub project_id: ID,
+    /// Tokens per period (0 or more).
+    pub tokens_limit: Option<BigInt>,
+    /// Model requests per period (0 or more).
+    pub requests_limit: Option<BigInt>,
+    /// Stored bytes (0 or more).
+    pub storage_limit_bytes: Option<BigInt>,
+    /// How often usage resets; MONTHLY when omitted.
+    pub period: Option<QuotaPeriod>,
+}
+
+/// The result of `setProjectQuota`.
+#[derive(SimpleObject)]
+pub struct ProjectQuotaPayload {
+    /// The quota as it is now, unless there were user errors.
+    pub quota: Option<ProjectQuota>,
+    /// What was wrong with the input.
+    pub user_errors: Vec<UserError>,
+}
+
 /// `None` when a field was left out, `Some(None)` when it was set to null.
 fn change<T>(value: MaybeUndefined<T>) -> Option<Option<T>> {
     match value {
@@ -242,6 +269,36 @@ impl SettingsMutation {
         let (settings, user_errors) = user_errors(result).map_err(|e| ctx.error(e))?;
         Ok(ProjectSettingsPayload {
             settings: settings.map(ProjectSettings),
+            user_errors,
+        })
+    }
+
+    /// Sets a project's token, request and storage limits and their period (usage so far is
+    /// kept). Organization owners and admins only. Audited.
+    async fn set_project_quota(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to do; see the input type.")] input: SetProjectQuotaInput,
+    ) -> Result<ProjectQuotaPayload> {
+        let request = ctx.request();
+        let mut conn = ctx.conn().await?;
+        let result = async {
+            let id = input_id(&input.project_id, "Project", "projectId")?;
+            let grant = request
+                .authorize(&mut conn, Place::Project(id), Permission::OrganizationUpdate)
+                .await?;
+            let limits = Limits {
+                tokens: input.tokens_limit.map(|l| l.0),
+                requests: input.requests_limit.map(|l| l.0),
+                storage_bytes: input.storage_limit_bytes.map(|l| l.0),
+                period: input.period.unwrap_or(QuotaPeriod::Monthly),
+            };
+            quotas::set(&mut conn, &grant, request.client(), limits).await
+        }
+        .await;
+        let (quota, user_errors) = user_errors(result).map_err(|e| ctx.error(e))?;
+        Ok(ProjectQuotaPayload {
+            quota: quota.map(ProjectQuota),
             user_errors,
         })
     }

@@ -11,5 +11,6 @@ pub mod oidc;
 pub mod organizations;
 pub mod platform;
 pub mod projects;
+pub mod quotas;
 pub mod seed;
 pub mod sign_in_limits;

@@ -307,3 +307,132 @@ async fn settings_are_validated_then_changed_by_project_admins_only() {
         .await;
     assert_eq!(code(&body), "FORBIDDEN", "a viewer reads and never writes");
 }
+
+const SET_QUOTA: &str = "mutation($input: SetProjectQuotaInput!) { setProjectQuota(input: $input) { \
+    quota { period requests { limit used remaining } tokens { limit } } userErrors { field code } } }";
+
+#[tokio::test]
+async fn quotas_are_set_by_organization_admins_and_hold_under_concurrent_debits() {
+    use chatgraph::services::quotas::{Usage, debit};
+    let db = TestDb::migrated().await;
+    let api = Api::new(&db).await;
+    let alice = token(&api.sign_up("alice@example.com").await, "accessToken");
+    let bob = token(&api.sign_up("bob@example.com").await, "accessToken");
+    let (_, body) = api
+        .run(Some(&alice), "{ viewer { projects { nodes { id uuid } } } }", json!({}))
+        .await;
+    let project = body["data"]["viewer"]["projects"]["nodes"][0]["id"].clone();
+    let project_uuid: uuid::Uuid = body["data"]["viewer"]["projects"]["nodes"][0]["uuid"]
+        .as_str()
+        .expect("uuid")
+        .parse()
+        .expect("uuid");
+
+    let (_, body) = api
+        .run(
+            Some(&alice),
+            SET_QUOTA,
+            json!({ "input": { "projectId": project, "requestsLimit": "-1" } }),
+        )
+        .await;
+    assert_eq!(
+        user_errors(&body["data"]["setProjectQuota"]),
+        vec!["input.requestsLimit:OUT_OF_RANGE"]
+    );
+    let (_, body) = api
+        .run(
+            Some(&bob),
+            SET_QUOTA,
+            json!({ "input": { "projectId": project, "requestsLimit": "10" } }),
+        )
+        .await;
+    assert_eq!(code(&body), "NOT_FOUND");
+    let (_, body) = api
+        .run(
+            Some(&alice),
+            SET_QUOTA,
+            json!({ "input": { "projectId": project, "requestsLimit": "10", "period": "DAILY" } }),
+        )
+        .await;
+    assert_eq!(
+        body["data"]["setProjectQuota"]["quota"],
+        json!({ "period": "DAILY", "requests": { "limit": "10", "used": "0", "remaining": "10" }, "tokens": { "limit": null } }),
+        "{body}"
+    );
+
+    // 50 requests at once against a limit of 10: exactly 10 go through, every time.
+    let pool = db.pool();
+    let conn = &mut db.conn().await;
+    for round in 0..3 {
+        execute(
+            conn,
+            &format!("UPDATE project_quotas SET requests_used = 0 WHERE project_id = '{project_uuid}'"),
+        )
+        .await;
+        let tasks: Vec<_> = (0..50)
+            .map(|_| {
+                let pool = pool.clone();
+                tokio::spawn(async move {
+                    let mut conn = pool.get().await.expect("connection");
+                    debit(
+                        &mut conn,
+                        project_uuid,
+                        Usage {
+                            requests: 1,
+                            ..Usage::default()
+                        },
+                    )
+                    .await
+                })
+            })
+            .collect();
+        let mut passed = 0;
+        for task in tasks {
+            match task.await.expect("task") {
+                Ok(()) => passed += 1,
+                Err(chatgraph::error::AppError::QuotaExceeded { resource, .. }) => assert_eq!(resource, "requests"),
+                Err(other) => panic!("round {round}: {other}"),
+            }
+        }
+        assert_eq!(passed, 10, "round {round}");
+        let used = names(
+            conn,
+            &format!("SELECT requests_used::text AS name FROM project_quotas WHERE project_id = '{project_uuid}'"),
+        )
+        .await;
+        assert_eq!(used, vec!["10"], "round {round}");
+    }
+
+    // A period that has ended resets in the same statement that debits.
+    execute(
+        conn,
+        &format!(
+            "UPDATE project_quotas SET reset_at = now() - interval '1 minute' WHERE project_id = '{project_uuid}'"
+        ),
+    )
+    .await;
+    debit(
+        conn,
+        project_uuid,
+        Usage {
+            requests: 1,
+            ..Usage::default()
+        },
+    )
+    .await
+    .expect("after reset");
+    let state = names(
+        conn,
+        &format!(
+            "SELECT requests_used || ' ' || (reset_at > now()) || ' ' || (reset_at <= now() + interval '1 day') AS name \
+             FROM project_quotas WHERE project_id = '{project_uuid}'"
+        ),
+    )
+    .await;
+    assert_eq!(state, vec!["1 true true"]);
+}
+
+async fn execute(conn: &mut diesel_async::AsyncPgConnection, sql: &str) {
+    use diesel_async::RunQueryDsl;
+    diesel::sql_query(sql).execute(conn).await.expect(sql);
+}

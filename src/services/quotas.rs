@@ -1,0 +1,163 @@
+//! Project quotas: setting the limits (organization admins), and debiting usage in one
+//! atomic statement that also resets a period that has ended. Concurrent debits serialize on
+//! the quota row, and each re-checks the limit against the row it finally updates, so no
+//! interleaving lets usage past a limit.
+
+use chrono::{DateTime, Utc};
+use diesel::{
+    QueryableByName,
+    sql_types::{BigInt, Timestamptz, Uuid as SqlUuid},
+};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::{audit::AuditEvent, auth::ClientInfo};
+use crate::{
+    auth::grant::Grant,
+    db::enums::QuotaPeriod,
+    error::{AppError, AppResult, FieldError},
+    models::project::ProjectQuotaRow,
+};
+
+/// The next reset after now for a period, in SQL (UTC calendar boundaries; weeks start on
+/// Monday).
+const NEXT_RESET: &str = "CASE q.period \
+    WHEN 'daily' THEN date_trunc('day', now() AT TIME ZONE 'UTC') + interval '1 day' \
+    WHEN 'weekly' THEN date_trunc('week', now() AT TIME ZONE 'UTC') + interval '1 week' \
+    WHEN 'yearly' THEN date_trunc('year', now() AT TIME ZONE 'UTC') + interval '1 year' \
+    ELSE date_trunc('month', now() AT TIME ZONE 'UTC') + interval '1 month' END AT TIME ZONE 'UTC'";
+
+/// What one operation consumes.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Usage {
+    /// Model requests.
+    pub requests: i64,
+    /// Tokens.
+    pub tokens: i64,
+    /// Stored bytes.
+    pub storage_bytes: i64,
+}
+
+#[derive(QueryableByName)]
+struct Refusal {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    resource: String,
+    #[diesel(sql_type = Timestamptz)]
+    reset_at: DateTime<Utc>,
+}
+
+/// Debits `usage` from the project's quota, or refuses with QUOTA_EXCEEDED (and the reset
+/// time) when any limit would be passed. A project without a quota row is unlimited. One
+/// `UPDATE` checks, resets an ended period and debits.
+pub async fn debit(conn: &mut AsyncPgConnection, project_id: Uuid, usage: Usage) -> AppResult<()> {
+    let used = |column: &str| format!("(CASE WHEN q.reset_at <= now() THEN 0 ELSE q.{column} END)");
+    let sql = format!(
+        "UPDATE project_quotas q SET \
+           requests_used = {requests} + $2, tokens_used = {tokens} + $3, storage_used_bytes = {storage} + $4, \
+           reset_at = CASE WHEN q.reset_at <= now() THEN {NEXT_RESET} ELSE q.reset_at END \
+         WHERE q.project_id = $1 \
+           AND (q.requests_limit IS NULL OR {requests} + $2 <= q.requests_limit) \
+           AND (q.tokens_limit IS NULL OR {tokens} + $3 <= q.tokens_limit) \
+           AND (q.storage_limit_bytes IS NULL OR {storage} + $4 <= q.storage_limit_bytes)",
+        requests = used("requests_used"),
+        tokens = used("tokens_used"),
+        storage = used("storage_used_bytes"),
+    );
+    let debited = diesel::sql_query(sql)
+        .bind::<SqlUuid, _>(project_id)
+        .bind::<BigInt, _>(usage.requests)
+        .bind::<BigInt, _>(usage.tokens)
+        .bind::<BigInt, _>(usage.storage_bytes)
+        .execute(conn)
+        .await?;
+    if debited > 0 {
+        return Ok(());
+    }
+    // Nothing updated: no quota (unlimited), or a limit refused; say which.
+    let refusals: Vec<Refusal> = diesel::sql_query(
+        "SELECT CASE WHEN q.requests_limit IS NOT NULL AND q.requests_used + $2 > q.requests_limit THEN 'requests' \
+                     WHEN q.tokens_limit IS NOT NULL AND q.tokens_used + $3 > q.tokens_limit THEN 'tokens' \
+                     ELSE 'storage' END AS resource, q.reset_at \
+         FROM project_quotas q WHERE q.project_id = $1",
+    )
+    .bind::<SqlUuid, _>(project_id)
+    .bind::<BigInt, _>(usage.requests)
+    .bind::<BigInt, _>(usage.tokens)
+    .load(conn)
+    .await?;
+    match refusals.into_iter().next() {
+        None => Ok(()),
+        Some(refusal) => Err(AppError::QuotaExceeded {
+            resource: match refusal.resource.as_str() {
+                "requests" => "requests",
+                "tokens" => "tokens",
+                _ => "storage",
+            },
+            resets_at: refusal.reset_at,
+        }),
+    }
+}
+
+/// New limits of a project's quota; `None` means unlimited.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Tokens per period.
+    pub tokens: Option<i64>,
+    /// Requests per period.
+    pub requests: Option<i64>,
+    /// Stored bytes.
+    pub storage_bytes: Option<i64>,
+    /// How often usage resets.
+    pub period: QuotaPeriod,
+}
+
+/// Sets the granted project's quota limits (creating the quota on first use; usage so far is
+/// kept). Needs `organization.update` (organization owners and admins).
+pub async fn set(
+    conn: &mut AsyncPgConnection,
+    grant: &Grant,
+    client: &ClientInfo,
+    limits: Limits,
+) -> AppResult<ProjectQuotaRow> {
+    let project_id = grant
+        .project_id()
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("a quota is set with a project grant")))?;
+    let errors: Vec<FieldError> = [
+        ("tokensLimit", limits.tokens),
+        ("requestsLimit", limits.requests),
+        ("storageLimitBytes", limits.storage_bytes),
+    ]
+    .into_iter()
+    .filter(|(_, value)| value.is_some_and(|v| v < 0))
+    .map(|(field, _)| FieldError::input(field, "OUT_OF_RANGE", format!("{field} must be 0 or more")))
+    .collect();
+    if !errors.is_empty() {
+        return Err(AppError::Invalid(errors));
+    }
+    conn.transaction::<_, AppError, _>(async |conn| {
+        let quota: ProjectQuotaRow = diesel::sql_query(format!(
+            "INSERT INTO project_quotas AS q (project_id, tokens_limit, requests_limit, storage_limit_bytes, period, reset_at) \
+             VALUES ($1, $2, $3, $4, $5, (SELECT {NEXT_RESET} FROM (SELECT $5::text AS period) q)) \
+             ON CONFLICT (project_id) DO UPDATE SET tokens_limit = $2, requests_limit = $3, storage_limit_bytes = $4, \
+               period = $5 RETURNING *"
+        ))
+        .bind::<SqlUuid, _>(project_id)
+        .bind::<diesel::sql_types::Nullable<BigInt>, _>(limits.tokens)
+        .bind::<diesel::sql_types::Nullable<BigInt>, _>(limits.requests)
+        .bind::<diesel::sql_types::Nullable<BigInt>, _>(limits.storage_bytes)
+        .bind::<diesel::sql_types::Text, _>(limits.period.as_str())
+        .get_result(conn)
+        .await?;
+        AuditEvent::new("project_quota.set")
+            .by(grant.caller())
+            .within(Some(grant.organization_id()), Some(project_id))
+            .on("project", project_id)
+            .details(json!({ "tokens": limits.tokens, "requests": limits.requests,
+                "storageBytes": limits.storage_bytes, "period": limits.period.as_str() }))
+            .record(conn, client)
+            .await?;
+        Ok(quota)
+    })
+    .await
+}
