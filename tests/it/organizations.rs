@@ -6,12 +6,8 @@ use serde_json::{Value, json};
 
 use crate::{
     auth::{Api, token},
-    support::{TestDb, names},
+    support::{TestDb, code, names, user_errors},
 };
-
-fn code(answer: &Value) -> &str {
-    answer["errors"][0]["extensions"]["code"].as_str().unwrap_or("none")
-}
 
 const CREATE: &str = "mutation($input: CreateOrganizationInput!) { createOrganization(input: $input) { \
     organization { id name slug members(first: 5) { nodes { user { email } role { name } } } } \
@@ -26,24 +22,6 @@ const SET_ROLE: &str = "mutation($input: SetOrganizationMemberRoleInput!) { setO
     member { id role { name } } userErrors { field code } } }";
 const REMOVE: &str = "mutation($input: RemoveOrganizationMemberInput!) { removeOrganizationMember(input: $input) { \
     removedMemberId userErrors { field code } } }";
-
-/// The `userErrors` of a payload as `field.path:CODE` strings.
-fn user_errors(payload: &Value) -> Vec<String> {
-    payload["userErrors"]
-        .as_array()
-        .expect("userErrors")
-        .iter()
-        .map(|e| {
-            let field: Vec<&str> = e["field"]
-                .as_array()
-                .expect("field")
-                .iter()
-                .filter_map(Value::as_str)
-                .collect();
-            format!("{}:{}", field.join("."), e["code"].as_str().expect("code"))
-        })
-        .collect()
-}
 
 async fn user_id(api: &Api, access: &str) -> Value {
     api.run(Some(access), "{ viewer { id } }", json!({})).await.1["data"]["viewer"]["id"].clone()

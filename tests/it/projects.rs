@@ -1,34 +1,12 @@
 //! Project mutations through the HTTP endpoint: create, update, archive, restore, delete and
 //! settings; validation as `userErrors` that write nothing; who may do what; audit rows.
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::{
     auth::{Api, token},
-    support::{TestDb, names},
+    support::{TestDb, code, names, user_errors},
 };
-
-fn code(answer: &Value) -> &str {
-    answer["errors"][0]["extensions"]["code"].as_str().unwrap_or("none")
-}
-
-/// The `userErrors` of a payload as `field.path:CODE` strings.
-fn user_errors(payload: &Value) -> Vec<String> {
-    payload["userErrors"]
-        .as_array()
-        .expect("userErrors")
-        .iter()
-        .map(|e| {
-            let field: Vec<&str> = e["field"]
-                .as_array()
-                .expect("field")
-                .iter()
-                .filter_map(Value::as_str)
-                .collect();
-            format!("{}:{}", field.join("."), e["code"].as_str().expect("code"))
-        })
-        .collect()
-}
 
 const CREATE_ORG: &str =
     "mutation($input: CreateOrganizationInput!) { createOrganization(input: $input) { organization { id } } }";

@@ -16,15 +16,11 @@ use serde_json::{Value, json};
 
 use crate::{
     auth::{Api, PASSWORD, token},
-    support::{TEST_ENCRYPTION_KEY, TestDb, pg_bin},
+    support::{TEST_ENCRYPTION_KEY, TestDb, code, pg_bin},
 };
 
 const CREATE: &str = "mutation($input: CreateCredentialInput!) { createCredential(input: $input) { credential { id name credentialType } userErrors { field code } } }";
 const SECRET: &str = "sk-live-7f3a9c2e51d84b6aa0c1e9f2";
-
-fn code(answer: &Value) -> &str {
-    answer["errors"][0]["extensions"]["code"].as_str().unwrap_or("none")
-}
 
 #[tokio::test]
 async fn credentials_are_encrypted_never_shown_and_nothing_secret_is_stored_in_clear() {

@@ -308,3 +308,26 @@ pub fn http_settings() -> chatgraph::http::HttpSettings {
         graphiql_assets: "does/not/exist".into(),
     }
 }
+
+/// The `extensions.code` of a response's first error ("none" without errors).
+pub fn code(answer: &serde_json::Value) -> &str {
+    answer["errors"][0]["extensions"]["code"].as_str().unwrap_or("none")
+}
+
+/// The `userErrors` of a mutation payload as `field.path:CODE` strings.
+pub fn user_errors(payload: &serde_json::Value) -> Vec<String> {
+    payload["userErrors"]
+        .as_array()
+        .expect("userErrors")
+        .iter()
+        .map(|e| {
+            let field: Vec<&str> = e["field"]
+                .as_array()
+                .expect("field")
+                .iter()
+                .filter_map(serde_json::Value::as_str)
+                .collect();
+            format!("{}:{}", field.join("."), e["code"].as_str().expect("code"))
+        })
+        .collect()
+}

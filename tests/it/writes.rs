@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use crate::{
     auth::{Api, token},
     fixtures,
-    support::{TestDb, names},
+    support::{TestDb, code, names},
 };
 
 const CREATE_CHAT: &str = "mutation($input: CreateChatInput!) { createChat(input: $input) { chat { id title visibility } userErrors { field code } } }";
@@ -19,10 +19,6 @@ const UPDATE_CHAT: &str = "mutation($input: UpdateChatInput!) { updateChat(input
 const DELETE_CHAT: &str =
     "mutation($input: DeleteChatInput!) { deleteChat(input: $input) { deletedChatId userErrors { code } } }";
 const SET_ROLE: &str = "mutation($input: SetProjectMemberRoleInput!) { setProjectMemberRole(input: $input) { membership { role } userErrors { field code } } }";
-
-fn code(answer: &Value) -> &str {
-    answer["errors"][0]["extensions"]["code"].as_str().unwrap_or("none")
-}
 
 struct Person {
     access: String,
