@@ -20,7 +20,7 @@ use super::{
     loaders::OrganizationById,
     loaders::{QuotaByProject, SettingsByProject, load},
     member::ProjectMember,
-    node::{global_id, input_id},
+    node::{composite_id, global_id, input_id},
     operations::{AnalyticsEvent, AuditLog, AuditLogFilter, Job, JobFilter, WebhookSubscription},
     organization::Organization,
     settings::{ProjectQuota, ProjectSettings},
@@ -459,6 +459,24 @@ pub struct DeleteProjectPayload {
     pub user_errors: Vec<UserError>,
 }
 
+/// Input of `removeProjectMember`.
+#[derive(InputObject)]
+pub struct RemoveProjectMemberInput {
+    /// The project (needs `project.members.manage` there).
+    pub project_id: ID,
+    /// The member to remove (never the project's owner).
+    pub user_id: ID,
+}
+
+/// The result of `removeProjectMember`.
+#[derive(SimpleObject)]
+pub struct RemoveProjectMemberPayload {
+    /// The id of the removed membership (for removing it from client caches).
+    pub removed_member_id: Option<ID>,
+    /// What was wrong with the input.
+    pub user_errors: Vec<UserError>,
+}
+
 /// Project and project membership mutations.
 #[derive(Default)]
 pub struct ProjectMutation;
@@ -619,6 +637,36 @@ impl ProjectMutation {
                 user_id: global_id("User", m.user_id),
                 role: input.role,
             }),
+            user_errors,
+        })
+    }
+
+    /// Removes a member from a project (never its owner). Audited.
+    async fn remove_project_member(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to do; see the input type.")] input: RemoveProjectMemberInput,
+    ) -> Result<RemoveProjectMemberPayload> {
+        let request = ctx.request();
+        let mut conn = ctx.conn().await?;
+        let result = async {
+            let project_id = input_id(&input.project_id, "Project", "projectId")?;
+            let user_id = input_id(&input.user_id, "User", "userId")?;
+            let grant = request
+                .authorize(&mut conn, Place::Project(project_id), Permission::ProjectMembersManage)
+                .await?;
+            members::remove_from_project(&mut conn, &grant, request.client(), user_id).await
+        }
+        .await;
+        if result.is_ok() {
+            request.refresh_scope();
+        }
+        let (removed, user_errors) = user_errors(result).map_err(|e| ctx.error(e))?;
+        let project_id = input_id(&input.project_id, "Project", "projectId").ok();
+        Ok(RemoveProjectMemberPayload {
+            removed_member_id: removed
+                .zip(project_id)
+                .map(|(user, project)| composite_id("ProjectMember", project, user)),
             user_errors,
         })
     }

@@ -84,3 +84,43 @@ pub async fn set_project_role(
     })
     .await
 }
+
+/// Removes `user_id` from the granted project. The project's owner stays.
+pub async fn remove_from_project(
+    conn: &mut AsyncPgConnection,
+    grant: &Grant,
+    client: &ClientInfo,
+    user_id: Uuid,
+) -> AppResult<Uuid> {
+    let project_id = grant
+        .project_id()
+        .ok_or_else(|| AppError::Internal(anyhow!("a project member is removed with a project grant")))?;
+    let Some(member) = ProjectMemberRow::find(conn, project_id, user_id).await? else {
+        return Err(FieldError::input("userId", "NOT_A_MEMBER", "no such member of the project").into());
+    };
+    let role = RoleRow::find(conn, member.role_id)
+        .await?
+        .map(|r| r.name)
+        .unwrap_or_default();
+    if role == "owner" {
+        return Err(FieldError::input("userId", "OWNER_ROLE_FIXED", "the project owner cannot be removed").into());
+    }
+    let caller = grant.caller();
+    conn.transaction::<_, AppError, _>(async |conn| {
+        use diesel_async::RunQueryDsl;
+        diesel::sql_query("DELETE FROM project_members WHERE project_id = $1 AND user_id = $2")
+            .bind::<diesel::sql_types::Uuid, _>(project_id)
+            .bind::<diesel::sql_types::Uuid, _>(user_id)
+            .execute(conn)
+            .await?;
+        AuditEvent::new("project_member.remove")
+            .by(caller)
+            .within(Some(grant.organization_id()), Some(project_id))
+            .on("user", user_id)
+            .details(json!({ "role": role }))
+            .record(conn, client)
+            .await?;
+        Ok(user_id)
+    })
+    .await
+}

@@ -414,3 +414,93 @@ async fn execute(conn: &mut diesel_async::AsyncPgConnection, sql: &str) {
     use diesel_async::RunQueryDsl;
     diesel::sql_query(sql).execute(conn).await.expect(sql);
 }
+
+#[tokio::test]
+async fn project_members_are_removed_but_never_the_owner() {
+    let db = TestDb::migrated().await;
+    let api = Api::new(&db).await;
+    let alice = token(&api.sign_up("alice@example.com").await, "accessToken");
+    let bob = token(&api.sign_up("bob@example.com").await, "accessToken");
+    let ids = |body: &serde_json::Value, path: &str| body["data"]["viewer"][path]["nodes"][0]["id"].clone();
+    let (_, body) = api
+        .run(
+            Some(&alice),
+            "{ viewer { id projects { nodes { id } } organizations { nodes { id } } } }",
+            json!({}),
+        )
+        .await;
+    let (project, org, alice_id) = (
+        ids(&body, "projects"),
+        ids(&body, "organizations"),
+        body["data"]["viewer"]["id"].clone(),
+    );
+    let bob_id = api.run(Some(&bob), "{ viewer { id } }", json!({})).await.1["data"]["viewer"]["id"].clone();
+    api.run(
+        Some(&alice),
+        "mutation($input: AddOrganizationMemberInput!) { addOrganizationMember(input: $input) { member { id } } }",
+        json!({ "input": { "organizationId": org, "email": "bob@example.com", "role": "MEMBER" } }),
+    )
+    .await;
+    api.run(
+        Some(&alice),
+        "mutation($input: SetProjectMemberRoleInput!) { setProjectMemberRole(input: $input) { membership { role } } }",
+        json!({ "input": { "projectId": project, "userId": bob_id, "role": "MEMBER" } }),
+    )
+    .await;
+    let remove = "mutation($input: RemoveProjectMemberInput!) { removeProjectMember(input: $input) { removedMemberId userErrors { field code } } }";
+    let (_, body) = api
+        .run(
+            Some(&bob),
+            remove,
+            json!({ "input": { "projectId": project, "userId": alice_id } }),
+        )
+        .await;
+    assert_eq!(code(&body), "FORBIDDEN", "a project member does not manage members");
+    let (_, body) = api
+        .run(
+            Some(&alice),
+            remove,
+            json!({ "input": { "projectId": project, "userId": alice_id } }),
+        )
+        .await;
+    assert_eq!(
+        user_errors(&body["data"]["removeProjectMember"]),
+        vec!["input.userId:OWNER_ROLE_FIXED"]
+    );
+    let (_, body) = api
+        .run(
+            Some(&alice),
+            remove,
+            json!({ "input": { "projectId": project, "userId": bob_id } }),
+        )
+        .await;
+    assert!(
+        body["data"]["removeProjectMember"]["removedMemberId"].is_string(),
+        "{body}"
+    );
+    let (_, body) = api
+        .run(
+            Some(&alice),
+            remove,
+            json!({ "input": { "projectId": project, "userId": bob_id } }),
+        )
+        .await;
+    assert_eq!(
+        user_errors(&body["data"]["removeProjectMember"]),
+        vec!["input.userId:NOT_A_MEMBER"]
+    );
+    let (_, body) = api
+        .run(Some(&bob), "{ viewer { projects { totalCount } } }", json!({}))
+        .await;
+    assert_eq!(
+        body["data"]["viewer"]["projects"]["totalCount"], 1,
+        "only bob's own personal project: {body}"
+    );
+    let conn = &mut db.conn().await;
+    let audit = names(
+        conn,
+        "SELECT action AS name FROM audit_logs WHERE action = 'project_member.remove'",
+    )
+    .await;
+    assert_eq!(audit.len(), 1);
+}
