@@ -82,6 +82,9 @@ impl AppError {
         };
         let resets_at = match &self {
             AppError::QuotaExceeded { resets_at, .. } => Some(resets_at.to_rfc3339()),
+            AppError::RateLimited { retry_after_secs } => {
+                Some((chrono::Utc::now() + chrono::Duration::seconds(*retry_after_secs)).to_rfc3339())
+            }
             _ => None,
         };
         async_graphql::Error::new(message).extend_with(|_, ext| {

@@ -44,6 +44,10 @@ pub enum Permission {
     ProjectCreate,
     /// Archive and delete a project.
     ProjectDelete,
+    /// Create and change datasources and documents.
+    DocumentsWrite,
+    /// Read chats and messages shared with the project (and report analytics events).
+    ChatRead,
 }
 
 impl Permission {
@@ -60,6 +64,8 @@ impl Permission {
             Permission::MembersManage => "members.manage",
             Permission::ProjectCreate => "project.create",
             Permission::ProjectDelete => "project.delete",
+            Permission::DocumentsWrite => "documents.write",
+            Permission::ChatRead => "chat.read",
         }
     }
 }

@@ -25,6 +25,9 @@ pub enum TokenKind {
     Refresh,
     /// An API token.
     Api,
+    /// A webhook subscription's signing secret (stored encrypted, not hashed: deliveries
+    /// sign with it).
+    Webhook,
 }
 
 impl TokenKind {
@@ -33,6 +36,7 @@ impl TokenKind {
         match self {
             TokenKind::Refresh => "cgr_",
             TokenKind::Api => "cgk_",
+            TokenKind::Webhook => "cgw_",
         }
     }
 }

@@ -5,7 +5,8 @@ use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
 
 use super::{
-    auth::{UserError, user_errors},
+    auth::UserError,
+    mutation::settle,
     context::ContextExt,
     node::{global_id, input_id},
 };
@@ -125,7 +126,7 @@ impl ApiTokenMutation {
             input.expires_at,
         )
         .await;
-        let (created, user_errors) = user_errors(result).map_err(|e| ctx.error(e))?;
+        let (created, user_errors) = settle(ctx, &mut conn, "api_token.create", result).await?;
         let (api_token, token) = match created {
             Some((row, secret)) => (Some(ApiToken(row)), Some(reveal(secret))),
             None => (None, None),
@@ -146,9 +147,8 @@ impl ApiTokenMutation {
         let caller = ctx.caller()?;
         let id = input_id(&input.id, "ApiToken", "id").map_err(|e| ctx.error(e))?;
         let mut conn = ctx.conn().await?;
-        let (revoked, user_errors) =
-            user_errors(api_tokens::revoke(&mut conn, caller, ctx.request().client(), id).await)
-                .map_err(|e| ctx.error(e))?;
+        let result = api_tokens::revoke(&mut conn, caller, ctx.request().client(), id).await;
+        let (revoked, user_errors) = settle(ctx, &mut conn, "api_token.revoke", result).await?;
         Ok(RevokeApiTokenPayload {
             api_token: revoked.map(ApiToken),
             user_errors,

@@ -2,21 +2,27 @@
 //! edits. One `Artifact` object is one version; its global id encodes the artifact's id and
 //! the version's time.
 
-use async_graphql::{Context, ID, Object, Result};
+use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::{
+    auth::UserError,
     connection::{ArtifactConnection, ArtifactSuggestionConnection, PageArgs, load_connection},
-    node::{composite_id, global_id},
+    context::ContextExt,
+    mutation::{grant_in_project_of, settle},
+    node::{composite_id, decode_composite_id, global_id, input_id},
 };
 use crate::{
+    auth::grant::{Permission, Place},
     db::enums::ArtifactKind,
+    error::{AppError, AppResult, FieldError},
     models::{
         artifact::{ArtifactRow, ArtifactSuggestionRow},
         lists,
         page::Filter,
     },
+    services::artifacts::{self, NewArtifactFields, SuggestionFields},
 };
 
 /// The global id of one artifact version.
@@ -131,5 +137,195 @@ impl ArtifactSuggestion {
     /// When it was made.
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
+    }
+}
+
+/// The artifact id and version time of an `Artifact` global id given in input field `field`.
+fn version_input(id: &ID, field: &str) -> AppResult<(Uuid, DateTime<Utc>)> {
+    decode_composite_id(id)
+        .ok()
+        .filter(|(kind, ..)| kind == "Artifact")
+        .and_then(|(_, key, micros)| Some((key, DateTime::from_timestamp_micros(micros.parse().ok()?)?)))
+        .ok_or_else(|| FieldError::input(field, "INVALID_ID", "not the id of an Artifact").into())
+}
+
+/// Input of `createArtifact`.
+#[derive(InputObject)]
+pub struct CreateArtifactInput {
+    /// The project to create it in (needs `chat.write` there).
+    pub project_id: ID,
+    /// The chat it is made in, a chat of that project.
+    pub chat_id: Option<ID>,
+    /// Title (1 to 500 characters).
+    pub title: String,
+    /// What it holds; TEXT when omitted.
+    pub kind: Option<ArtifactKind>,
+    /// Its content (at most 1,000,000 characters).
+    pub content: Option<String>,
+}
+
+/// Input of `saveArtifactVersion`.
+#[derive(InputObject)]
+pub struct SaveArtifactVersionInput {
+    /// Any version of the artifact; the new version follows its newest one.
+    pub artifact_id: ID,
+    /// The new version's title; the newest version's when omitted.
+    pub title: Option<String>,
+    /// The new version's content (at most 1,000,000 characters).
+    pub content: Option<String>,
+}
+
+/// Input of `createArtifactSuggestion`.
+#[derive(InputObject)]
+pub struct CreateArtifactSuggestionInput {
+    /// The version the suggestion is made on.
+    pub artifact_version_id: ID,
+    /// The passage to replace (1 to 100,000 characters).
+    pub original_text: String,
+    /// The replacement (1 to 100,000 characters).
+    pub suggested_text: String,
+    /// Why (at most 2,000 characters).
+    pub description: Option<String>,
+}
+
+/// Input of `resolveArtifactSuggestion`.
+#[derive(InputObject)]
+pub struct ResolveArtifactSuggestionInput {
+    /// The suggestion to mark as resolved (accepted or dismissed).
+    pub id: ID,
+}
+
+/// The result of `createArtifact` and `saveArtifactVersion`.
+#[derive(SimpleObject)]
+pub struct ArtifactPayload {
+    /// The version just saved, unless there were user errors.
+    pub artifact: Option<Artifact>,
+    /// What was wrong with the input.
+    pub user_errors: Vec<UserError>,
+}
+
+/// The result of the suggestion mutations.
+#[derive(SimpleObject)]
+pub struct ArtifactSuggestionPayload {
+    /// The suggestion as it is now, unless there were user errors.
+    pub suggestion: Option<ArtifactSuggestion>,
+    /// What was wrong with the input.
+    pub user_errors: Vec<UserError>,
+}
+
+/// Artifact and suggestion mutations.
+#[derive(Default)]
+pub struct ArtifactMutation;
+
+#[Object]
+impl ArtifactMutation {
+    /// Creates an artifact: its first version.
+    async fn create_artifact(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to do; see the input type.")] input: CreateArtifactInput,
+    ) -> Result<ArtifactPayload> {
+        let request = ctx.request();
+        let mut conn = ctx.conn().await?;
+        let result = async {
+            let project_id = input_id(&input.project_id, "Project", "projectId")?;
+            let chat_id = input.chat_id.as_ref().map(|id| input_id(id, "Chat", "chatId")).transpose()?;
+            let grant = request
+                .authorize(&mut conn, Place::Project(project_id), Permission::ChatWrite)
+                .await?;
+            let fields = NewArtifactFields {
+                chat_id,
+                title: input.title,
+                kind: input.kind.unwrap_or(ArtifactKind::Text),
+                content: input.content,
+            };
+            artifacts::create(&mut conn, &grant, request.client(), fields).await
+        }
+        .await;
+        let (artifact, user_errors) = settle(ctx, &mut conn, "artifact.create", result).await?;
+        Ok(ArtifactPayload {
+            artifact: artifact.map(Artifact),
+            user_errors,
+        })
+    }
+
+    /// Saves a new version of an artifact (earlier versions stay as they are).
+    async fn save_artifact_version(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to do; see the input type.")] input: SaveArtifactVersionInput,
+    ) -> Result<ArtifactPayload> {
+        let request = ctx.request();
+        let mut conn = ctx.conn().await?;
+        let result = async {
+            let (id, _) = version_input(&input.artifact_id, "artifactId")?;
+            let latest = artifacts::latest(&mut conn, id)
+                .await?
+                .ok_or(AppError::NotFound("artifact"))?;
+            let grant = grant_in_project_of(ctx, &mut conn, latest.project_id, Permission::ChatWrite, "artifact").await?;
+            artifacts::save_version(&mut conn, &grant, request.client(), &latest, input.title, input.content).await
+        }
+        .await;
+        let (artifact, user_errors) = settle(ctx, &mut conn, "artifact.save_version", result).await?;
+        Ok(ArtifactPayload {
+            artifact: artifact.map(Artifact),
+            user_errors,
+        })
+    }
+
+    /// Suggests replacing a passage of an artifact version.
+    async fn create_artifact_suggestion(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to do; see the input type.")] input: CreateArtifactSuggestionInput,
+    ) -> Result<ArtifactSuggestionPayload> {
+        let request = ctx.request();
+        let mut conn = ctx.conn().await?;
+        let result = async {
+            let (id, at) = version_input(&input.artifact_version_id, "artifactVersionId")?;
+            let version = ArtifactRow::find_version(&mut conn, id, at)
+                .await?
+                .ok_or(AppError::NotFound("artifact"))?;
+            let grant = grant_in_project_of(ctx, &mut conn, version.project_id, Permission::ChatWrite, "artifact").await?;
+            let fields = SuggestionFields {
+                original_text: input.original_text,
+                suggested_text: input.suggested_text,
+                description: input.description,
+            };
+            artifacts::suggest(&mut conn, &grant, request.client(), (id, version.created_at), fields).await
+        }
+        .await;
+        let (suggestion, user_errors) = settle(ctx, &mut conn, "artifact_suggestion.create", result).await?;
+        Ok(ArtifactSuggestionPayload {
+            suggestion: suggestion.map(ArtifactSuggestion),
+            user_errors,
+        })
+    }
+
+    /// Marks a suggestion as resolved.
+    async fn resolve_artifact_suggestion(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to do; see the input type.")] input: ResolveArtifactSuggestionInput,
+    ) -> Result<ArtifactSuggestionPayload> {
+        let request = ctx.request();
+        let mut conn = ctx.conn().await?;
+        let result = async {
+            let id = input_id(&input.id, "ArtifactSuggestion", "id")?;
+            let suggestion = ArtifactSuggestionRow::find(&mut conn, id)
+                .await?
+                .ok_or(AppError::NotFound("suggestion"))?;
+            let latest = artifacts::latest(&mut conn, suggestion.artifact_id)
+                .await?
+                .ok_or(AppError::NotFound("suggestion"))?;
+            let grant = grant_in_project_of(ctx, &mut conn, latest.project_id, Permission::ChatWrite, "artifact").await?;
+            artifacts::resolve(&mut conn, &grant, request.client(), &suggestion).await
+        }
+        .await;
+        let (suggestion, user_errors) = settle(ctx, &mut conn, "artifact_suggestion.resolve", result).await?;
+        Ok(ArtifactSuggestionPayload {
+            suggestion: suggestion.map(ArtifactSuggestion),
+            user_errors,
+        })
     }
 }

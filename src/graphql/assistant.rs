@@ -1,16 +1,24 @@
 //! The `Assistant` type: a configured model persona with instructions and tools.
 
-use async_graphql::{Context, ID, Json, Object, Result};
+use async_graphql::{Context, ID, InputObject, Json, MaybeUndefined, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::{
+    auth::UserError,
+    context::ContextExt,
     file::FileAttachment,
     loaders::{AttachmentsByAssistant, FeedbackOf, load},
     message::FeedbackSummary,
-    node::global_id,
+    mutation::{grant_in_project_of, settle},
+    node::{global_id, input_id},
 };
-use crate::models::{assistant::AssistantRow, summary::FeedbackOwner};
+use crate::{
+    auth::grant::{Permission, Place},
+    error::AppError,
+    models::{assistant::AssistantRow, summary::FeedbackOwner},
+    services::assistants::{self, AssistantFields},
+};
 
 /// A model with instructions, tools and files, that chats can be started with.
 pub struct Assistant(pub AssistantRow);
@@ -86,5 +94,178 @@ impl Assistant {
             parent: self.0.id,
         };
         Ok(FeedbackSummary(load(ctx, key).await?.unwrap_or_default()))
+    }
+}
+
+/// Input of `createAssistant`.
+#[derive(InputObject)]
+pub struct CreateAssistantInput {
+    /// The project it belongs to (needs `project.update` there).
+    pub project_id: ID,
+    /// Display name (1 to 200 characters).
+    pub name: String,
+    /// What it is for (at most 2,000 characters).
+    pub description: Option<String>,
+    /// Its instructions (system prompt; at most 100,000 characters).
+    pub instructions: Option<String>,
+    /// The provider that runs it, such as `openai` or `local`.
+    pub provider: String,
+    /// The model, such as `gpt-4o-mini` (1 to 200 characters).
+    pub model: String,
+    /// Sampling temperature, 0 to 2; the project default when omitted.
+    pub temperature: Option<f64>,
+    /// Names of the tools it may call (at most 64).
+    pub tools: Option<Vec<String>>,
+}
+
+/// Input of `updateAssistant`. Omitted fields stay as they are.
+#[derive(InputObject)]
+pub struct UpdateAssistantInput {
+    /// The assistant to change.
+    pub id: ID,
+    /// Display name (1 to 200 characters).
+    pub name: Option<String>,
+    /// What it is for (at most 2,000 characters).
+    pub description: Option<String>,
+    /// Its instructions (at most 100,000 characters).
+    pub instructions: Option<String>,
+    /// The provider that runs it.
+    pub provider: Option<String>,
+    /// The model (1 to 200 characters).
+    pub model: Option<String>,
+    /// Sampling temperature, 0 to 2; null goes back to the project default.
+    pub temperature: MaybeUndefined<f64>,
+    /// Names of the tools it may call (replaces the list).
+    pub tools: Option<Vec<String>>,
+}
+
+/// Input of `deactivateAssistant` and `activateAssistant`.
+#[derive(InputObject)]
+pub struct AssistantStateInput {
+    /// The assistant.
+    pub id: ID,
+}
+
+/// The result of the assistant mutations.
+#[derive(SimpleObject)]
+pub struct AssistantPayload {
+    /// The assistant as it is now, unless there were user errors.
+    pub assistant: Option<Assistant>,
+    /// What was wrong with the input.
+    pub user_errors: Vec<UserError>,
+}
+
+/// Assistant mutations.
+#[derive(Default)]
+pub struct AssistantMutation;
+
+impl AssistantMutation {
+    /// Changes assistant `id` (fields and/or active state) with `project.update` in its project.
+    async fn change(
+        ctx: &Context<'_>,
+        id: &ID,
+        fields: AssistantFields,
+        active: Option<bool>,
+    ) -> Result<AssistantPayload> {
+        let action = match active {
+            Some(false) => "assistant.deactivate",
+            Some(true) => "assistant.activate",
+            None => "assistant.update",
+        };
+        let request = ctx.request();
+        let mut conn = ctx.conn().await?;
+        let result = async {
+            let id = input_id(id, "Assistant", "id")?;
+            let row = AssistantRow::find(&mut conn, id).await?;
+            let project_id = row
+                .as_ref()
+                .and_then(|r| r.project_id)
+                .ok_or(AppError::NotFound("assistant"))?;
+            let grant =
+                grant_in_project_of(ctx, &mut conn, project_id, Permission::ProjectUpdate, "assistant").await?;
+            let row = row.ok_or(AppError::NotFound("assistant"))?;
+            assistants::update(&mut conn, &grant, request.client(), &row, fields, active).await
+        }
+        .await;
+        let (assistant, user_errors) = settle(ctx, &mut conn, action, result).await?;
+        Ok(AssistantPayload {
+            assistant: assistant.map(Assistant),
+            user_errors,
+        })
+    }
+}
+
+#[Object]
+impl AssistantMutation {
+    /// Creates an assistant in a project.
+    async fn create_assistant(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to do; see the input type.")] input: CreateAssistantInput,
+    ) -> Result<AssistantPayload> {
+        let request = ctx.request();
+        let mut conn = ctx.conn().await?;
+        let result = async {
+            let project_id = input_id(&input.project_id, "Project", "projectId")?;
+            let grant = request
+                .authorize(&mut conn, Place::Project(project_id), Permission::ProjectUpdate)
+                .await?;
+            let fields = AssistantFields {
+                name: Some(input.name),
+                description: input.description,
+                instructions: input.instructions,
+                provider: Some(input.provider),
+                model: Some(input.model),
+                temperature: Some(input.temperature),
+                tools: input.tools,
+            };
+            assistants::create(&mut conn, &grant, request.client(), fields).await
+        }
+        .await;
+        let (assistant, user_errors) = settle(ctx, &mut conn, "assistant.create", result).await?;
+        Ok(AssistantPayload {
+            assistant: assistant.map(Assistant),
+            user_errors,
+        })
+    }
+
+    /// Changes an assistant's name, instructions, model or tools.
+    async fn update_assistant(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to do; see the input type.")] input: UpdateAssistantInput,
+    ) -> Result<AssistantPayload> {
+        let fields = AssistantFields {
+            name: input.name,
+            description: input.description,
+            instructions: input.instructions,
+            provider: input.provider,
+            model: input.model,
+            temperature: match input.temperature {
+                MaybeUndefined::Undefined => None,
+                MaybeUndefined::Null => Some(None),
+                MaybeUndefined::Value(t) => Some(Some(t)),
+            },
+            tools: input.tools,
+        };
+        Self::change(ctx, &input.id, fields, None).await
+    }
+
+    /// Deactivates an assistant: new chats cannot pick it; existing chats keep it.
+    async fn deactivate_assistant(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to do; see the input type.")] input: AssistantStateInput,
+    ) -> Result<AssistantPayload> {
+        Self::change(ctx, &input.id, AssistantFields::default(), Some(false)).await
+    }
+
+    /// Activates a deactivated assistant again.
+    async fn activate_assistant(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to do; see the input type.")] input: AssistantStateInput,
+    ) -> Result<AssistantPayload> {
+        Self::change(ctx, &input.id, AssistantFields::default(), Some(true)).await
     }
 }

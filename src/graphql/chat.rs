@@ -7,7 +7,8 @@ use uuid::Uuid;
 use super::{
     artifact::Artifact,
     assistant::Assistant,
-    auth::{UserError, user_errors},
+    auth::UserError,
+    mutation::settle,
     connection::{ArtifactConnection, MessageConnection, PageArgs, load_connection},
     context::ContextExt,
     file::FileAttachment,
@@ -362,10 +363,10 @@ impl ChatMutation {
             let grant = request
                 .authorize(&mut conn, Place::Project(project_id), Permission::ChatWrite)
                 .await?;
-            chats::create(&mut conn, &grant, input.title.as_deref(), input.visibility).await
+            chats::create(&mut conn, &grant, request.client(), input.title.as_deref(), input.visibility).await
         }
         .await;
-        let (chat, user_errors) = user_errors(result).map_err(|e| ctx.error(e))?;
+        let (chat, user_errors) = settle(ctx, &mut conn, "chat.create", result).await?;
         Ok(ChatPayload {
             chat: chat.map(Chat),
             user_errors,
@@ -388,10 +389,10 @@ impl ChatMutation {
                 visibility: input.visibility,
                 is_starred: input.is_starred,
             };
-            chats::update(&mut conn, &access, changes).await
+            chats::update(&mut conn, &access, request.client(), changes).await
         }
         .await;
-        let (chat, user_errors) = user_errors(result).map_err(|e| ctx.error(e))?;
+        let (chat, user_errors) = settle(ctx, &mut conn, "chat.update", result).await?;
         Ok(ChatPayload {
             chat: chat.map(Chat),
             user_errors,
@@ -409,11 +410,11 @@ impl ChatMutation {
         let result = async {
             let id = input_id(&input.id, "Chat", "id")?;
             let access = chats::authorize_change(&mut conn, request.caller(), &*request.scope().await?, id).await?;
-            chats::delete(&mut conn, access).await?;
+            chats::delete(&mut conn, access, request.client()).await?;
             Ok(global_id("Chat", id))
         }
         .await;
-        let (deleted_chat_id, user_errors) = user_errors(result).map_err(|e| ctx.error(e))?;
+        let (deleted_chat_id, user_errors) = settle(ctx, &mut conn, "chat.delete", result).await?;
         Ok(DeleteChatPayload {
             deleted_chat_id,
             user_errors,

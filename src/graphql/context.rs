@@ -15,7 +15,10 @@ use crate::{
     },
     db::{Pool, PooledConn},
     error::AppError,
-    services::auth::{Authenticator, Caller, ClientInfo},
+    services::{
+        auth::{Authenticator, Caller, ClientInfo},
+        rate_limits,
+    },
 };
 
 /// Request-scoped data, attached to every GraphQL request.
@@ -81,7 +84,17 @@ impl RequestContext {
         permission: Permission,
     ) -> Result<Grant, AppError> {
         let scope = self.scope().await?;
-        grant::authorize(conn, self.caller(), &scope, place, permission).await
+        let grant = grant::authorize(conn, self.caller(), &scope, place, permission).await?;
+        rate_limits::check(conn, grant.caller().user.id, rate_limits::WRITES).await?;
+        Ok(grant)
+    }
+
+    /// Counts a request of the signed-in caller against the rate limit of `scope`
+    /// (RATE_LIMITED past it); UNAUTHENTICATED when anonymous.
+    pub async fn limit(&self, conn: &mut AsyncPgConnection, scope: &str) -> Result<&Caller, AppError> {
+        let caller = self.caller().ok_or(AppError::Unauthenticated)?;
+        rate_limits::check(conn, caller.user.id, scope).await?;
+        Ok(caller)
     }
 
     /// Where the request comes from.

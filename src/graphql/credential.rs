@@ -6,7 +6,8 @@ use chrono::{DateTime, Utc};
 use secrecy::SecretString;
 
 use super::{
-    auth::{UserError, user_errors},
+    auth::UserError,
+    mutation::settle,
     context::ContextExt,
     node::{global_id, input_id},
 };
@@ -40,6 +41,12 @@ impl Credential {
         self.0.credential_type
     }
 
+    /// The version of the encryption key its secret is stored under; `rotateCredential` moves
+    /// it to the current one.
+    async fn key_version(&self) -> i32 {
+        self.0.key_version
+    }
+
     /// When a request last used it.
     async fn last_used_at(&self) -> Option<DateTime<Utc>> {
         self.0.last_used_at
@@ -69,6 +76,15 @@ pub struct CreateCredentialInput {
     pub secret: String,
 }
 
+/// Input of `rotateCredential`.
+#[derive(InputObject)]
+pub struct RotateCredentialInput {
+    /// The credential to rotate.
+    pub id: ID,
+    /// A new secret (1 to 16 KiB); omitted: the stored secret is re-encrypted as it is.
+    pub secret: Option<String>,
+}
+
 /// Input of `deleteCredential`.
 #[derive(InputObject)]
 pub struct DeleteCredentialInput {
@@ -76,9 +92,9 @@ pub struct DeleteCredentialInput {
     pub id: ID,
 }
 
-/// The result of `createCredential`.
+/// The result of `createCredential` and `rotateCredential`.
 #[derive(SimpleObject)]
-pub struct CreateCredentialPayload {
+pub struct CredentialPayload {
     /// The stored credential, unless there were user errors.
     pub credential: Option<Credential>,
     /// What was wrong with the input.
@@ -105,7 +121,7 @@ impl CredentialMutation {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "What to do; see the input type.")] input: CreateCredentialInput,
-    ) -> Result<CreateCredentialPayload> {
+    ) -> Result<CredentialPayload> {
         let request = ctx.request();
         let mut conn = ctx.conn().await?;
         let secret = SecretString::from(input.secret);
@@ -131,8 +147,41 @@ impl CredentialMutation {
             .await
         }
         .await;
-        let (credential, user_errors) = user_errors(result).map_err(|e| ctx.error(e))?;
-        Ok(CreateCredentialPayload {
+        let (credential, user_errors) = settle(ctx, &mut conn, "credential.create", result).await?;
+        Ok(CredentialPayload {
+            credential: credential.map(Credential),
+            user_errors,
+        })
+    }
+
+    /// Re-encrypts a credential under the current encryption key (after a key rotation), or
+    /// replaces its secret when one is given. Audited.
+    async fn rotate_credential(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to do; see the input type.")] input: RotateCredentialInput,
+    ) -> Result<CredentialPayload> {
+        let request = ctx.request();
+        let mut conn = ctx.conn().await?;
+        let secret = input.secret.map(SecretString::from);
+        let result = async {
+            let id = input_id(&input.id, "Credential", "id")?;
+            let row = CredentialRow::find(&mut conn, id)
+                .await?
+                .ok_or(crate::error::AppError::NotFound("credential"))?;
+            let grant = request
+                .authorize(
+                    &mut conn,
+                    Place::Organization(row.organization_id),
+                    Permission::CredentialsManage,
+                )
+                .await?;
+            let keyring = &request.authenticator().keyring;
+            credentials::rotate(&mut conn, &grant, keyring, request.client(), row, secret.as_ref()).await
+        }
+        .await;
+        let (credential, user_errors) = settle(ctx, &mut conn, "credential.rotate", result).await?;
+        Ok(CredentialPayload {
             credential: credential.map(Credential),
             user_errors,
         })
@@ -162,7 +211,7 @@ impl CredentialMutation {
             Ok(global_id("Credential", id))
         }
         .await;
-        let (deleted_credential_id, user_errors) = user_errors(result).map_err(|e| ctx.error(e))?;
+        let (deleted_credential_id, user_errors) = settle(ctx, &mut conn, "credential.delete", result).await?;
         Ok(DeleteCredentialPayload {
             deleted_credential_id,
             user_errors,

@@ -1,17 +1,22 @@
 //! Knowledge: `Datasource`, `Document` and `DocumentChunk`, and the document filter.
 
-use async_graphql::{Context, ID, InputObject, Json, Object, Result};
+use async_graphql::{Context, ID, InputObject, Json, MaybeUndefined, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::{
     connection::{DocumentChunkConnection, PageArgs, load_connection},
+    auth::UserError,
+    context::ContextExt,
     loaders::{DatasourceById, DocumentById, load},
-    node::{argument_id, global_id},
+    mutation::{grant_in_project_of, settle},
+    node::{argument_id, global_id, input_id},
 };
 use crate::{
+    auth::grant::{Permission, Place},
     db::enums::{DatasourceKind, DatasourceStatus, DocumentStatus},
-    error::AppResult,
+    error::{AppError, AppResult},
+    services::knowledge::{self, DatasourceFields, DocumentFields},
     models::{
         datasource::DatasourceRow,
         document::{DocumentChunkRow, DocumentRow},
@@ -232,5 +237,298 @@ impl DocumentChunk {
     /// The document it belongs to.
     async fn document(&self, ctx: &Context<'_>) -> Result<Option<Document>> {
         Ok(load(ctx, DocumentById(self.0.document_id)).await?.map(Document))
+    }
+}
+
+/// Input of `createDatasource`.
+#[derive(InputObject)]
+pub struct CreateDatasourceInput {
+    /// The project (needs `documents.write` there).
+    pub project_id: ID,
+    /// Name (1 to 200 characters).
+    pub name: String,
+    /// Where its documents come from; MANUAL when omitted.
+    pub kind: Option<DatasourceKind>,
+    /// Connector settings, a JSON object of at most 64 KiB (secrets go in a credential).
+    pub config: Option<Json<Value>>,
+    /// A credential of the project's organization the connector signs in with.
+    pub credential_id: Option<ID>,
+}
+
+/// Input of `updateDatasource`. Omitted fields stay as they are.
+#[derive(InputObject)]
+pub struct UpdateDatasourceInput {
+    /// The datasource to change.
+    pub id: ID,
+    /// Name (1 to 200 characters).
+    pub name: Option<String>,
+    /// Connector settings (replaces them).
+    pub config: Option<Json<Value>>,
+    /// A credential of the organization; null unlinks it.
+    pub credential_id: MaybeUndefined<ID>,
+    /// False disables syncing, true enables it again.
+    pub enabled: Option<bool>,
+}
+
+/// Input of `deleteDatasource` and `deleteDocument`.
+#[derive(InputObject)]
+pub struct DeleteKnowledgeInput {
+    /// The datasource (with its documents) or document to delete.
+    pub id: ID,
+}
+
+/// Input of `createDocument`.
+#[derive(InputObject)]
+pub struct CreateDocumentInput {
+    /// The project (needs `documents.write` there).
+    pub project_id: ID,
+    /// The datasource it belongs to, one of the same project.
+    pub datasource_id: Option<ID>,
+    /// Its id in the datasource's system, unique per datasource (1 to 500 characters).
+    pub external_id: Option<String>,
+    /// Title (1 to 1,000 characters).
+    pub title: String,
+    /// The text (at most 1,000,000 characters); it waits for ingestion as PENDING.
+    pub content: Option<String>,
+    /// Where it comes from (http or https URL).
+    pub source_url: Option<String>,
+    /// Its media type, such as `text/markdown`.
+    pub mime_type: Option<String>,
+    /// Free metadata, a JSON object of at most 64 KiB.
+    pub metadata: Option<Json<Value>>,
+}
+
+/// Input of `updateDocument`. Omitted fields stay as they are.
+#[derive(InputObject)]
+pub struct UpdateDocumentInput {
+    /// The document to change.
+    pub id: ID,
+    /// Title (1 to 1,000 characters).
+    pub title: Option<String>,
+    /// New text: the document becomes PENDING again and its old chunks are dropped.
+    pub content: Option<String>,
+    /// Where it comes from; null clears it.
+    pub source_url: MaybeUndefined<String>,
+    /// Its media type; null clears it.
+    pub mime_type: MaybeUndefined<String>,
+    /// Free metadata (replaces it).
+    pub metadata: Option<Json<Value>>,
+}
+
+/// The result of `createDatasource` and `updateDatasource`.
+#[derive(SimpleObject)]
+pub struct DatasourcePayload {
+    /// The datasource as it is now, unless there were user errors.
+    pub datasource: Option<Datasource>,
+    /// What was wrong with the input.
+    pub user_errors: Vec<UserError>,
+}
+
+/// The result of `createDocument` and `updateDocument`.
+#[derive(SimpleObject)]
+pub struct DocumentPayload {
+    /// The document as it is now, unless there were user errors.
+    pub document: Option<Document>,
+    /// What was wrong with the input.
+    pub user_errors: Vec<UserError>,
+}
+
+/// The result of `deleteDatasource` and `deleteDocument`.
+#[derive(SimpleObject)]
+pub struct DeleteKnowledgePayload {
+    /// The id of the deleted object (for removing it from client caches).
+    pub deleted_id: Option<ID>,
+    /// What was wrong with the input.
+    pub user_errors: Vec<UserError>,
+}
+
+fn maybe<T, U>(value: MaybeUndefined<T>, f: impl FnOnce(T) -> AppResult<U>) -> AppResult<Option<Option<U>>> {
+    Ok(match value {
+        MaybeUndefined::Undefined => None,
+        MaybeUndefined::Null => Some(None),
+        MaybeUndefined::Value(v) => Some(Some(f(v)?)),
+    })
+}
+
+/// Datasource and document mutations (ingestion into chunks comes with its own issue).
+#[derive(Default)]
+pub struct KnowledgeMutation;
+
+#[Object]
+impl KnowledgeMutation {
+    /// Creates a datasource in a project.
+    async fn create_datasource(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to do; see the input type.")] input: CreateDatasourceInput,
+    ) -> Result<DatasourcePayload> {
+        let request = ctx.request();
+        let mut conn = ctx.conn().await?;
+        let result = async {
+            let project_id = input_id(&input.project_id, "Project", "projectId")?;
+            let credential_id = input
+                .credential_id
+                .as_ref()
+                .map(|id| input_id(id, "Credential", "credentialId"))
+                .transpose()?;
+            let grant = request
+                .authorize(&mut conn, Place::Project(project_id), Permission::DocumentsWrite)
+                .await?;
+            let fields = DatasourceFields {
+                name: Some(input.name),
+                kind: input.kind,
+                config: input.config.map(|c| c.0),
+                credential_id: Some(credential_id),
+                enabled: None,
+            };
+            knowledge::create_datasource(&mut conn, &grant, request.client(), fields).await
+        }
+        .await;
+        let (datasource, user_errors) = settle(ctx, &mut conn, "datasource.create", result).await?;
+        Ok(DatasourcePayload {
+            datasource: datasource.map(Datasource),
+            user_errors,
+        })
+    }
+
+    /// Changes a datasource: name, settings, credential, enabled.
+    async fn update_datasource(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to do; see the input type.")] input: UpdateDatasourceInput,
+    ) -> Result<DatasourcePayload> {
+        let request = ctx.request();
+        let mut conn = ctx.conn().await?;
+        let result = async {
+            let id = input_id(&input.id, "Datasource", "id")?;
+            let credential_id = maybe(input.credential_id, |id| input_id(&id, "Credential", "credentialId"))?;
+            let row = DatasourceRow::find(&mut conn, id).await?.ok_or(AppError::NotFound("datasource"))?;
+            let grant =
+                grant_in_project_of(ctx, &mut conn, row.project_id, Permission::DocumentsWrite, "datasource").await?;
+            let fields = DatasourceFields {
+                name: input.name,
+                kind: None,
+                config: input.config.map(|c| c.0),
+                credential_id,
+                enabled: input.enabled,
+            };
+            knowledge::update_datasource(&mut conn, &grant, request.client(), &row, fields).await
+        }
+        .await;
+        let (datasource, user_errors) = settle(ctx, &mut conn, "datasource.update", result).await?;
+        Ok(DatasourcePayload {
+            datasource: datasource.map(Datasource),
+            user_errors,
+        })
+    }
+
+    /// Deletes a datasource with its documents.
+    async fn delete_datasource(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to do; see the input type.")] input: DeleteKnowledgeInput,
+    ) -> Result<DeleteKnowledgePayload> {
+        let request = ctx.request();
+        let mut conn = ctx.conn().await?;
+        let result = async {
+            let id = input_id(&input.id, "Datasource", "id")?;
+            let row = DatasourceRow::find(&mut conn, id).await?.ok_or(AppError::NotFound("datasource"))?;
+            let grant =
+                grant_in_project_of(ctx, &mut conn, row.project_id, Permission::DocumentsWrite, "datasource").await?;
+            knowledge::delete_datasource(&mut conn, &grant, request.client(), &row).await?;
+            Ok(global_id("Datasource", id))
+        }
+        .await;
+        let (deleted_id, user_errors) = settle(ctx, &mut conn, "datasource.delete", result).await?;
+        Ok(DeleteKnowledgePayload { deleted_id, user_errors })
+    }
+
+    /// Creates a document, PENDING until ingestion.
+    async fn create_document(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to do; see the input type.")] input: CreateDocumentInput,
+    ) -> Result<DocumentPayload> {
+        let request = ctx.request();
+        let mut conn = ctx.conn().await?;
+        let result = async {
+            let project_id = input_id(&input.project_id, "Project", "projectId")?;
+            let datasource_id = input
+                .datasource_id
+                .as_ref()
+                .map(|id| input_id(id, "Datasource", "datasourceId"))
+                .transpose()?;
+            let grant = request
+                .authorize(&mut conn, Place::Project(project_id), Permission::DocumentsWrite)
+                .await?;
+            let fields = DocumentFields {
+                datasource_id,
+                external_id: input.external_id,
+                title: Some(input.title),
+                source_url: Some(input.source_url),
+                content: input.content,
+                mime_type: Some(input.mime_type),
+                metadata: input.metadata.map(|m| m.0),
+            };
+            knowledge::create_document(&mut conn, &grant, request.client(), fields).await
+        }
+        .await;
+        let (document, user_errors) = settle(ctx, &mut conn, "document.create", result).await?;
+        Ok(DocumentPayload {
+            document: document.map(Document),
+            user_errors,
+        })
+    }
+
+    /// Changes a document; new content makes it PENDING again.
+    async fn update_document(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to do; see the input type.")] input: UpdateDocumentInput,
+    ) -> Result<DocumentPayload> {
+        let request = ctx.request();
+        let mut conn = ctx.conn().await?;
+        let result = async {
+            let id = input_id(&input.id, "Document", "id")?;
+            let row = DocumentRow::find(&mut conn, id).await?.ok_or(AppError::NotFound("document"))?;
+            let grant =
+                grant_in_project_of(ctx, &mut conn, row.project_id, Permission::DocumentsWrite, "document").await?;
+            let fields = DocumentFields {
+                title: input.title,
+                source_url: maybe(input.source_url, Ok)?,
+                content: input.content,
+                mime_type: maybe(input.mime_type, Ok)?,
+                metadata: input.metadata.map(|m| m.0),
+                ..Default::default()
+            };
+            knowledge::update_document(&mut conn, &grant, request.client(), &row, fields).await
+        }
+        .await;
+        let (document, user_errors) = settle(ctx, &mut conn, "document.update", result).await?;
+        Ok(DocumentPayload {
+            document: document.map(Document),
+            user_errors,
+        })
+    }
+
+    /// Deletes a document with its chunks.
+    async fn delete_document(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to do; see the input type.")] input: DeleteKnowledgeInput,
+    ) -> Result<DeleteKnowledgePayload> {
+        let request = ctx.request();
+        let mut conn = ctx.conn().await?;
+        let result = async {
+            let id = input_id(&input.id, "Document", "id")?;
+            let row = DocumentRow::find(&mut conn, id).await?.ok_or(AppError::NotFound("document"))?;
+            let grant =
+                grant_in_project_of(ctx, &mut conn, row.project_id, Permission::DocumentsWrite, "document").await?;
+            knowledge::delete_document(&mut conn, &grant, request.client(), &row).await?;
+            Ok(global_id("Document", id))
+        }
+        .await;
+        let (deleted_id, user_errors) = settle(ctx, &mut conn, "document.delete", result).await?;
+        Ok(DeleteKnowledgePayload { deleted_id, user_errors })
     }
 }

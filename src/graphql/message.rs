@@ -1,6 +1,6 @@
 //! The `Message` type with its feedback and streams, and the message filter.
 
-use async_graphql::{Context, ID, InputObject, Object, Result};
+use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
@@ -10,7 +10,9 @@ use super::{
     context::ContextExt,
     file::FileAttachment,
     loaders::{AttachmentsByMessage, ChatById, FeedbackOf, StreamsByMessage, UserById, ViewerFeedback, load},
-    node::global_id,
+    auth::UserError,
+    mutation::settle,
+    node::{global_id, input_id},
     scalars::Decimal,
     user::User,
 };
@@ -22,6 +24,11 @@ use crate::{
         message::{MessageFeedbackRow, MessageRow, MessageStreamRow},
         page::{Filter, FilterValue},
         summary::{FeedbackCounts, FeedbackOwner},
+    },
+    services::{
+        chats,
+        messages::{self, FeedbackChange},
+        rate_limits,
     },
 };
 
@@ -296,5 +303,243 @@ impl MessageStream {
     /// When it ended.
     async fn finished_at(&self) -> Option<DateTime<Utc>> {
         self.0.finished_at
+    }
+}
+
+/// Input of `postMessage`.
+#[derive(InputObject)]
+pub struct PostMessageInput {
+    /// The chat to post into (the caller's own, or any with `project.update`).
+    pub chat_id: ID,
+    /// The text (1 to 100,000 characters).
+    pub content: String,
+    /// The message this one follows, when branching; a message of the same chat.
+    pub parent_id: Option<ID>,
+}
+
+/// Input of `editMessage`.
+#[derive(InputObject)]
+pub struct EditMessageInput {
+    /// The message to edit: one the caller wrote.
+    pub id: ID,
+    /// The new text (1 to 100,000 characters).
+    pub content: String,
+}
+
+/// Input of `deleteMessage`.
+#[derive(InputObject)]
+pub struct DeleteMessageInput {
+    /// The message to delete (the caller's own, or any in a chat the caller may change).
+    pub id: ID,
+}
+
+/// The result of `postMessage` and `editMessage`.
+#[derive(SimpleObject)]
+pub struct MessagePayload {
+    /// The message as it is now, unless there were user errors.
+    pub message: Option<Message>,
+    /// What was wrong with the input.
+    pub user_errors: Vec<UserError>,
+}
+
+/// The result of `deleteMessage`.
+#[derive(SimpleObject)]
+pub struct DeleteMessagePayload {
+    /// The id of the deleted message (for removing it from client caches).
+    pub deleted_message_id: Option<ID>,
+    /// What was wrong with the input.
+    pub user_errors: Vec<UserError>,
+}
+
+/// A thumbs-up or thumbs-down.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+pub enum MessageVote {
+    /// Thumbs up.
+    Up,
+    /// Thumbs down.
+    Down,
+}
+
+/// Input of `voteMessage`.
+#[derive(InputObject)]
+pub struct VoteMessageInput {
+    /// The answer to vote on (an assistant message in a chat the caller can read).
+    pub message_id: ID,
+    /// The vote; voting again changes it.
+    pub vote: MessageVote,
+}
+
+/// Input of `rateMessage`.
+#[derive(InputObject)]
+pub struct RateMessageInput {
+    /// The answer to rate (an assistant message in a chat the caller can read).
+    pub message_id: ID,
+    /// 1 (poor) to 5 (excellent).
+    pub rating: i32,
+    /// Why, at most 5,000 characters; omitted or empty: no comment.
+    pub comment: Option<String>,
+}
+
+/// Input of `removeMessageFeedback`.
+#[derive(InputObject)]
+pub struct RemoveMessageFeedbackInput {
+    /// The answer whose feedback by the caller (vote, rating and comment) is removed.
+    pub message_id: ID,
+}
+
+/// The result of the feedback mutations.
+#[derive(SimpleObject)]
+pub struct MessageFeedbackPayload {
+    /// The caller's feedback as it is now; null after removal or on user errors.
+    pub feedback: Option<MessageFeedback>,
+    /// The answer, for refreshing its feedback summary in client caches.
+    pub message: Option<Message>,
+    /// What was wrong with the input.
+    pub user_errors: Vec<UserError>,
+}
+
+/// Message and feedback mutations.
+#[derive(Default)]
+pub struct MessageMutation;
+
+impl MessageMutation {
+    /// Runs a feedback change on `message_id` for the signed-in caller.
+    async fn feedback(
+        ctx: &Context<'_>,
+        action: &str,
+        message_id: &ID,
+        change: Option<FeedbackChange>,
+    ) -> Result<MessageFeedbackPayload> {
+        let request = ctx.request();
+        let mut conn = ctx.conn().await?;
+        let result = async {
+            let id = input_id(message_id, "Message", "messageId")?;
+            let caller = request.limit(&mut conn, rate_limits::FEEDBACK).await?;
+            let target = messages::feedback_target(&mut conn, &*request.scope().await?, id).await?;
+            let message = target.0.clone();
+            let feedback = match change {
+                Some(change) => {
+                    Some(messages::give_feedback(&mut conn, caller, request.client(), target, change).await?)
+                }
+                None => {
+                    messages::remove_feedback(&mut conn, caller, request.client(), target).await?;
+                    None
+                }
+            };
+            Ok((feedback, message))
+        }
+        .await;
+        let (done, user_errors) = settle(ctx, &mut conn, action, result).await?;
+        let (feedback, message) = done.unzip();
+        Ok(MessageFeedbackPayload {
+            feedback: feedback.flatten().map(MessageFeedback),
+            message: message.map(Message),
+            user_errors,
+        })
+    }
+}
+
+#[Object]
+impl MessageMutation {
+    /// Posts a user message into a chat (no model answer is generated here). Limited per user
+    /// (`messages.post`).
+    async fn post_message(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to do; see the input type.")] input: PostMessageInput,
+    ) -> Result<MessagePayload> {
+        let request = ctx.request();
+        let mut conn = ctx.conn().await?;
+        let result = async {
+            let chat_id = input_id(&input.chat_id, "Chat", "chatId")?;
+            let parent_id = input.parent_id.as_ref().map(|id| input_id(id, "Message", "parentId")).transpose()?;
+            request.limit(&mut conn, rate_limits::MESSAGES).await?;
+            let access = chats::authorize_change(&mut conn, request.caller(), &*request.scope().await?, chat_id).await?;
+            messages::post(&mut conn, &access, request.client(), &input.content, parent_id).await
+        }
+        .await;
+        let (message, user_errors) = settle(ctx, &mut conn, "message.post", result).await?;
+        Ok(MessagePayload {
+            message: message.map(Message),
+            user_errors,
+        })
+    }
+
+    /// Replaces the text of one of the caller's own messages.
+    async fn edit_message(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to do; see the input type.")] input: EditMessageInput,
+    ) -> Result<MessagePayload> {
+        let request = ctx.request();
+        let mut conn = ctx.conn().await?;
+        let result = async {
+            let id = input_id(&input.id, "Message", "id")?;
+            request.limit(&mut conn, rate_limits::MESSAGES).await?;
+            let access =
+                messages::authorize_change(&mut conn, request.caller(), &*request.scope().await?, id, true).await?;
+            messages::edit(&mut conn, &access, request.client(), &input.content).await
+        }
+        .await;
+        let (message, user_errors) = settle(ctx, &mut conn, "message.edit", result).await?;
+        Ok(MessagePayload {
+            message: message.map(Message),
+            user_errors,
+        })
+    }
+
+    /// Deletes a message (answers to it stay).
+    async fn delete_message(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to do; see the input type.")] input: DeleteMessageInput,
+    ) -> Result<DeleteMessagePayload> {
+        let request = ctx.request();
+        let mut conn = ctx.conn().await?;
+        let result = async {
+            let id = input_id(&input.id, "Message", "id")?;
+            let access =
+                messages::authorize_change(&mut conn, request.caller(), &*request.scope().await?, id, false).await?;
+            messages::delete(&mut conn, &access, request.client()).await?;
+            Ok(global_id("Message", id))
+        }
+        .await;
+        let (deleted_message_id, user_errors) = settle(ctx, &mut conn, "message.delete", result).await?;
+        Ok(DeleteMessagePayload {
+            deleted_message_id,
+            user_errors,
+        })
+    }
+
+    /// Votes an answer up or down (voting again changes the vote; a rating stays).
+    async fn vote_message(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to do; see the input type.")] input: VoteMessageInput,
+    ) -> Result<MessageFeedbackPayload> {
+        let change = FeedbackChange::Vote(input.vote == MessageVote::Up);
+        Self::feedback(ctx, "message_feedback.vote", &input.message_id, Some(change)).await
+    }
+
+    /// Rates an answer from 1 to 5 with an optional comment (a vote stays).
+    async fn rate_message(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to do; see the input type.")] input: RateMessageInput,
+    ) -> Result<MessageFeedbackPayload> {
+        let change = FeedbackChange::Rate {
+            rating: i16::try_from(input.rating).unwrap_or(i16::MAX),
+            comment: input.comment,
+        };
+        Self::feedback(ctx, "message_feedback.rate", &input.message_id, Some(change)).await
+    }
+
+    /// Removes the caller's vote, rating and comment on an answer.
+    async fn remove_message_feedback(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to do; see the input type.")] input: RemoveMessageFeedbackInput,
+    ) -> Result<MessageFeedbackPayload> {
+        Self::feedback(ctx, "message_feedback.remove", &input.message_id, None).await
     }
 }

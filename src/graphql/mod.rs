@@ -18,12 +18,14 @@ pub mod knowledge;
 pub mod loaders;
 pub mod member;
 pub mod message;
+pub mod mutation;
 pub mod node;
 pub mod operations;
 pub mod organization;
 pub mod platform;
 pub mod project;
 pub mod query;
+pub mod repository;
 pub mod scalars;
 pub mod settings;
 pub mod usage;
@@ -42,6 +44,12 @@ pub struct Mutation(
     project::ProjectMutation,
     settings::SettingsMutation,
     chat::ChatMutation,
+    message::MessageMutation,
+    artifact::ArtifactMutation,
+    assistant::AssistantMutation,
+    repository::RepositoryMutation,
+    knowledge::KnowledgeMutation,
+    operations::OperationsMutation,
     credential::CredentialMutation,
     platform::PlatformMutation,
 );

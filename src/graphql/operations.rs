@@ -1,18 +1,29 @@
 //! Operational records: `WebhookSubscription`, `Job`, `AnalyticsEvent` and `AuditLog`, with
 //! the job and audit-log filters.
 
-use async_graphql::{Context, ID, InputObject, Json, Object, Result};
+use async_graphql::{Context, ID, InputObject, Json, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
+use secrecy::ExposeSecret;
+
 use super::{
+    auth::UserError,
+    context::ContextExt,
     loaders::{UserById, load},
-    node::{argument_id, global_id},
+    mutation::{grant_in_project_of, settle},
+    node::{argument_id, global_id, input_id},
     user::User,
 };
 use crate::{
+    auth::grant::{Permission, Place},
     db::enums::{JobStatus, Outcome},
-    error::AppResult,
+    error::{AppError, AppResult, FieldError},
+    services::{
+        analytics::{self, TrackedEvent},
+        rate_limits,
+        webhooks::{self, WebhookFields},
+    },
     models::{
         analytics_event::AnalyticsEventRow,
         audit_log::AuditLogRow,
@@ -295,5 +306,260 @@ impl AuditLog {
     /// When it happened.
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
+    }
+}
+
+/// Input of `createWebhookSubscription`.
+#[derive(InputObject)]
+pub struct CreateWebhookSubscriptionInput {
+    /// The project whose events it receives (needs `project.update` there).
+    pub project_id: ID,
+    /// Where deliveries go: an `https://` URL.
+    pub url: String,
+    /// Event names such as `message.created` (at most 32); none or empty: every event.
+    pub event_types: Option<Vec<String>>,
+    /// What it is for (at most 500 characters).
+    pub description: Option<String>,
+}
+
+/// Input of `updateWebhookSubscription`. Omitted fields stay as they are.
+#[derive(InputObject)]
+pub struct UpdateWebhookSubscriptionInput {
+    /// The subscription to change.
+    pub id: ID,
+    /// Where deliveries go: an `https://` URL.
+    pub url: Option<String>,
+    /// Event names (replaces the list; empty: every event).
+    pub event_types: Option<Vec<String>>,
+    /// What it is for (at most 500 characters).
+    pub description: Option<String>,
+}
+
+/// Input of `pauseWebhookSubscription`, `resumeWebhookSubscription` and
+/// `deleteWebhookSubscription`.
+#[derive(InputObject)]
+pub struct WebhookSubscriptionInput {
+    /// The subscription.
+    pub id: ID,
+}
+
+/// The result of `createWebhookSubscription`.
+#[derive(SimpleObject)]
+pub struct CreateWebhookSubscriptionPayload {
+    /// The new subscription, unless there were user errors.
+    pub webhook_subscription: Option<WebhookSubscription>,
+    /// The secret deliveries are signed with. Shown only here: store it safely.
+    pub secret: Option<String>,
+    /// What was wrong with the input.
+    pub user_errors: Vec<UserError>,
+}
+
+/// The result of the other webhook subscription mutations.
+#[derive(SimpleObject)]
+pub struct WebhookSubscriptionPayload {
+    /// The subscription as it is now (null after deletion or on user errors).
+    pub webhook_subscription: Option<WebhookSubscription>,
+    /// The id of the deleted subscription, after `deleteWebhookSubscription`.
+    pub deleted_webhook_subscription_id: Option<ID>,
+    /// What was wrong with the input.
+    pub user_errors: Vec<UserError>,
+}
+
+/// One analytics event as a client reports it.
+#[derive(InputObject)]
+pub struct TrackedEventInput {
+    /// Name, such as `chat.opened` (1 to 200 characters).
+    pub name: String,
+    /// Free properties, a JSON object of at most 16 KiB.
+    pub properties: Option<Json<Value>>,
+    /// When it happened (at most 30 days ago); now when omitted.
+    pub occurred_at: Option<DateTime<Utc>>,
+    /// The chat it concerns, a chat of the project.
+    pub chat_id: Option<ID>,
+}
+
+/// Input of `trackEvents`.
+#[derive(InputObject)]
+pub struct TrackEventsInput {
+    /// The project the events happened in (needs `chat.read` there).
+    pub project_id: ID,
+    /// 1 to 100 events, stored all or none.
+    pub events: Vec<TrackedEventInput>,
+}
+
+/// The result of `trackEvents`.
+#[derive(SimpleObject)]
+pub struct TrackEventsPayload {
+    /// How many events were stored (0 on user errors).
+    pub accepted: i32,
+    /// What was wrong with the input; `field` names the event by index, e.g.
+    /// `["input", "events", "3", "name"]`.
+    pub user_errors: Vec<UserError>,
+}
+
+/// Webhook subscription and analytics mutations.
+#[derive(Default)]
+pub struct OperationsMutation;
+
+impl OperationsMutation {
+    /// Changes, pauses, resumes (`active`) or deletes (`delete`) subscription `id`.
+    async fn change_webhook(
+        ctx: &Context<'_>,
+        action: &str,
+        id: &ID,
+        fields: WebhookFields,
+        active: Option<bool>,
+        delete: bool,
+    ) -> Result<WebhookSubscriptionPayload> {
+        let request = ctx.request();
+        let mut conn = ctx.conn().await?;
+        let result = async {
+            let key = input_id(id, "WebhookSubscription", "id")?;
+            let row = WebhookSubscriptionRow::find(&mut conn, key)
+                .await?
+                .ok_or(AppError::NotFound("webhook subscription"))?;
+            let grant = grant_in_project_of(
+                ctx,
+                &mut conn,
+                row.project_id,
+                Permission::ProjectUpdate,
+                "webhook subscription",
+            )
+            .await?;
+            if delete {
+                webhooks::delete(&mut conn, &grant, request.client(), &row).await?;
+                return Ok(None);
+            }
+            webhooks::update(&mut conn, &grant, request.client(), &row, fields, active)
+                .await
+                .map(Some)
+        }
+        .await;
+        let (row, user_errors) = settle(ctx, &mut conn, action, result).await?;
+        let done = row.is_some();
+        Ok(WebhookSubscriptionPayload {
+            webhook_subscription: row.flatten().map(WebhookSubscription),
+            deleted_webhook_subscription_id: (delete && done).then(|| id.clone()),
+            user_errors,
+        })
+    }
+}
+
+#[Object]
+impl OperationsMutation {
+    /// Subscribes a URL to a project's events. The signing secret is returned once.
+    async fn create_webhook_subscription(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to do; see the input type.")] input: CreateWebhookSubscriptionInput,
+    ) -> Result<CreateWebhookSubscriptionPayload> {
+        let request = ctx.request();
+        let mut conn = ctx.conn().await?;
+        let result = async {
+            let project_id = input_id(&input.project_id, "Project", "projectId")?;
+            let grant = request
+                .authorize(&mut conn, Place::Project(project_id), Permission::ProjectUpdate)
+                .await?;
+            let fields = WebhookFields {
+                url: Some(input.url),
+                event_types: input.event_types,
+                description: input.description,
+            };
+            let keyring = &request.authenticator().keyring;
+            webhooks::create(&mut conn, &grant, keyring, request.client(), fields).await
+        }
+        .await;
+        let (created, user_errors) = settle(ctx, &mut conn, "webhook.create", result).await?;
+        let (row, secret) = created.unzip();
+        Ok(CreateWebhookSubscriptionPayload {
+            webhook_subscription: row.map(WebhookSubscription),
+            secret: secret.map(|s| s.expose_secret().to_owned()),
+            user_errors,
+        })
+    }
+
+    /// Changes a subscription's URL, event types or description.
+    async fn update_webhook_subscription(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to do; see the input type.")] input: UpdateWebhookSubscriptionInput,
+    ) -> Result<WebhookSubscriptionPayload> {
+        let fields = WebhookFields {
+            url: input.url,
+            event_types: input.event_types,
+            description: input.description,
+        };
+        Self::change_webhook(ctx, "webhook.update", &input.id, fields, None, false).await
+    }
+
+    /// Pauses deliveries to a subscription.
+    async fn pause_webhook_subscription(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to do; see the input type.")] input: WebhookSubscriptionInput,
+    ) -> Result<WebhookSubscriptionPayload> {
+        Self::change_webhook(ctx, "webhook.pause", &input.id, WebhookFields::default(), Some(false), false).await
+    }
+
+    /// Resumes deliveries to a paused subscription (its failure count starts afresh).
+    async fn resume_webhook_subscription(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to do; see the input type.")] input: WebhookSubscriptionInput,
+    ) -> Result<WebhookSubscriptionPayload> {
+        Self::change_webhook(ctx, "webhook.resume", &input.id, WebhookFields::default(), Some(true), false).await
+    }
+
+    /// Deletes a subscription.
+    async fn delete_webhook_subscription(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to do; see the input type.")] input: WebhookSubscriptionInput,
+    ) -> Result<WebhookSubscriptionPayload> {
+        Self::change_webhook(ctx, "webhook.delete", &input.id, WebhookFields::default(), None, true).await
+    }
+
+    /// Stores a batch of product analytics events, all or none. Limited per user
+    /// (`analytics.track`, per batch).
+    async fn track_events(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to do; see the input type.")] input: TrackEventsInput,
+    ) -> Result<TrackEventsPayload> {
+        let request = ctx.request();
+        let mut conn = ctx.conn().await?;
+        let result = async {
+            let project_id = input_id(&input.project_id, "Project", "projectId")?;
+            request.limit(&mut conn, rate_limits::EVENTS).await?;
+            let grant = request
+                .authorize(&mut conn, Place::Project(project_id), Permission::ChatRead)
+                .await?;
+            let mut events = Vec::with_capacity(input.events.len());
+            for (index, event) in input.events.into_iter().enumerate() {
+                let chat_id = match &event.chat_id {
+                    Some(id) => Some(input_id(id, "Chat", "chatId").map_err(|_| {
+                        AppError::from(FieldError {
+                            field: vec!["input".into(), "events".into(), index.to_string(), "chatId".into()],
+                            message: "not the id of a Chat".into(),
+                            code: "INVALID_ID",
+                        })
+                    })?),
+                    None => None,
+                };
+                events.push(TrackedEvent {
+                    name: event.name,
+                    properties: event.properties.map(|p| p.0),
+                    occurred_at: event.occurred_at,
+                    chat_id,
+                });
+            }
+            analytics::track(&mut conn, &grant, request.client(), events).await
+        }
+        .await;
+        let (accepted, user_errors) = settle(ctx, &mut conn, "analytics.track", result).await?;
+        Ok(TrackEventsPayload {
+            accepted: accepted.map_or(0, |n| i32::try_from(n).unwrap_or(i32::MAX)),
+            user_errors,
+        })
     }
 }

@@ -5,7 +5,8 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::{
-    auth::{UserError, user_errors},
+    auth::UserError,
+    mutation::settle,
     connection::{
         AuditLogConnection, OrganizationMemberConnection, PageArgs, ProjectConnection, UsageEventConnection,
         load_connection,
@@ -333,7 +334,7 @@ impl OrganizationMutation {
         if result.is_ok() {
             request.refresh_scope();
         }
-        let (organization, user_errors) = user_errors(result).map_err(|e| ctx.error(e))?;
+        let (organization, user_errors) = settle(ctx, &mut conn, "organization.create", result).await?;
         Ok(OrganizationPayload {
             organization: organization.map(Organization),
             user_errors,
@@ -363,7 +364,7 @@ impl OrganizationMutation {
         if result.is_ok() {
             request.refresh_scope();
         }
-        let (organization, user_errors) = user_errors(result).map_err(|e| ctx.error(e))?;
+        let (organization, user_errors) = settle(ctx, &mut conn, "organization.update", result).await?;
         Ok(OrganizationPayload {
             organization: organization.map(Organization),
             user_errors,
@@ -389,7 +390,7 @@ impl OrganizationMutation {
         if result.is_ok() {
             request.refresh_scope();
         }
-        let (deleted, user_errors) = user_errors(result).map_err(|e| ctx.error(e))?;
+        let (deleted, user_errors) = settle(ctx, &mut conn, "organization.delete", result).await?;
         Ok(DeleteOrganizationPayload {
             deleted_organization_id: deleted.map(|id| global_id("Organization", id)),
             user_errors,
@@ -416,7 +417,7 @@ impl OrganizationMutation {
         if result.is_ok() {
             request.refresh_scope();
         }
-        let (member, user_errors) = user_errors(result).map_err(|e| ctx.error(e))?;
+        let (member, user_errors) = settle(ctx, &mut conn, "organization_member.add", result).await?;
         Ok(OrganizationMemberPayload {
             member: member.map(OrganizationMember),
             user_errors,
@@ -444,7 +445,7 @@ impl OrganizationMutation {
         if result.is_ok() {
             request.refresh_scope();
         }
-        let (member, user_errors) = user_errors(result).map_err(|e| ctx.error(e))?;
+        let (member, user_errors) = settle(ctx, &mut conn, "organization_member.role_change", result).await?;
         Ok(OrganizationMemberPayload {
             member: member.map(OrganizationMember),
             user_errors,
@@ -471,7 +472,7 @@ impl OrganizationMutation {
         if result.is_ok() {
             request.refresh_scope();
         }
-        let (removed, user_errors) = user_errors(result).map_err(|e| ctx.error(e))?;
+        let (removed, user_errors) = settle(ctx, &mut conn, "organization_member.remove", result).await?;
         let organization_id = input_id(&input.organization_id, "Organization", "organizationId").ok();
         Ok(RemoveOrganizationMemberPayload {
             removed_member_id: removed

@@ -6,7 +6,8 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::{
-    auth::{UserError, user_errors},
+    auth::UserError,
+    mutation::settle,
     context::ContextExt,
     node::global_id,
 };
@@ -95,7 +96,7 @@ impl PlatformMutation {
             .await
         }
         .await;
-        let (row, user_errors) = user_errors(result).map_err(|e| ctx.error(e))?;
+        let (row, user_errors) = settle(ctx, &mut conn, "platform_config.set", result).await?;
         Ok(SetPlatformConfigPayload {
             platform_config: row.map(PlatformConfig),
             user_errors,

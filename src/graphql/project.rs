@@ -7,7 +7,8 @@ use uuid::Uuid;
 use super::{
     artifact::Artifact,
     assistant::Assistant,
-    auth::{UserError, user_errors},
+    auth::UserError,
+    mutation::settle,
     chat::{Chat, ChatFilter, ChatOrder},
     connection::{
         AnalyticsEventConnection, ArtifactConnection, AssistantConnection, AuditLogConnection, ChatConnection,
@@ -488,6 +489,11 @@ impl ProjectMutation {
         input: ProjectLifecycleInput,
         change: Lifecycle,
     ) -> Result<(Option<ProjectRow>, Vec<UserError>)> {
+        let action = match change {
+            Lifecycle::Archive => "project.archive",
+            Lifecycle::Restore => "project.restore",
+            Lifecycle::Delete => "project.delete",
+        };
         let request = ctx.request();
         let mut conn = ctx.conn().await?;
         let result = async {
@@ -501,7 +507,7 @@ impl ProjectMutation {
         if result.is_ok() {
             request.refresh_scope();
         }
-        user_errors(result).map_err(|e| ctx.error(e))
+        settle(ctx, &mut conn, action, result).await
     }
 }
 
@@ -532,7 +538,7 @@ impl ProjectMutation {
         if result.is_ok() {
             request.refresh_scope();
         }
-        let (project, user_errors) = user_errors(result).map_err(|e| ctx.error(e))?;
+        let (project, user_errors) = settle(ctx, &mut conn, "project.create", result).await?;
         Ok(ProjectPayload {
             project: project.map(Project),
             user_errors,
@@ -563,7 +569,7 @@ impl ProjectMutation {
         if result.is_ok() {
             request.refresh_scope();
         }
-        let (project, user_errors) = user_errors(result).map_err(|e| ctx.error(e))?;
+        let (project, user_errors) = settle(ctx, &mut conn, "project.update", result).await?;
         Ok(ProjectPayload {
             project: project.map(Project),
             user_errors,
@@ -630,7 +636,7 @@ impl ProjectMutation {
         if result.is_ok() {
             request.refresh_scope();
         }
-        let (member, user_errors) = user_errors(result).map_err(|e| ctx.error(e))?;
+        let (member, user_errors) = settle(ctx, &mut conn, "project_member.role_change", result).await?;
         Ok(SetProjectMemberRolePayload {
             membership: member.map(|m| ProjectMembership {
                 project_id: global_id("Project", m.project_id),
@@ -661,7 +667,7 @@ impl ProjectMutation {
         if result.is_ok() {
             request.refresh_scope();
         }
-        let (removed, user_errors) = user_errors(result).map_err(|e| ctx.error(e))?;
+        let (removed, user_errors) = settle(ctx, &mut conn, "project_member.remove", result).await?;
         let project_id = input_id(&input.project_id, "Project", "projectId").ok();
         Ok(RemoveProjectMemberPayload {
             removed_member_id: removed

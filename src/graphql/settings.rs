@@ -6,7 +6,8 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::{
-    auth::{UserError, user_errors},
+    auth::UserError,
+    mutation::settle,
     context::ContextExt,
     node::{global_id, input_id},
     scalars::BigInt,
@@ -266,7 +267,7 @@ impl SettingsMutation {
             projects::update_settings(&mut conn, &grant, request.client(), changes).await
         }
         .await;
-        let (settings, user_errors) = user_errors(result).map_err(|e| ctx.error(e))?;
+        let (settings, user_errors) = settle(ctx, &mut conn, "project_settings.update", result).await?;
         Ok(ProjectSettingsPayload {
             settings: settings.map(ProjectSettings),
             user_errors,
@@ -296,7 +297,7 @@ impl SettingsMutation {
             quotas::set(&mut conn, &grant, request.client(), limits).await
         }
         .await;
-        let (quota, user_errors) = user_errors(result).map_err(|e| ctx.error(e))?;
+        let (quota, user_errors) = settle(ctx, &mut conn, "project_quota.set", result).await?;
         Ok(ProjectQuotaPayload {
             quota: quota.map(ProjectQuota),
             user_errors,

@@ -86,6 +86,45 @@ impl RateLimitCounterRow {
         Ok(counted.map(|c| c.request_count))
     }
 
+    /// Counts one request by `user_id` in `scope` during the window starting at
+    /// `window_start`, unless the window already holds `limit` requests: the same one-statement
+    /// check-and-count as [`Self::try_count_subject`], for a signed-in user. None: limit reached.
+    pub async fn try_count_user(
+        conn: &mut AsyncPgConnection,
+        user_id: Uuid,
+        scope: &str,
+        window_kind: RateLimitWindow,
+        window_start: DateTime<Utc>,
+        window_end: DateTime<Utc>,
+        limit: i32,
+    ) -> QueryResult<Option<i32>> {
+        use diesel::sql_types::{Int4, Text, Timestamptz, Uuid as SqlUuid};
+        #[derive(QueryableByName)]
+        struct Counted {
+            #[diesel(sql_type = Int4)]
+            request_count: i32,
+        }
+        let counted: Option<Counted> = diesel::sql_query(
+            "INSERT INTO rate_limit_counters \
+               (user_id, scope, window_kind, window_start, window_end, request_count, limit_value) \
+             VALUES ($1, $2, $3, $4, $5, 1, $6) \
+             ON CONFLICT ON CONSTRAINT rate_limit_counters_user_scope_window_key DO UPDATE \
+               SET request_count = rate_limit_counters.request_count + 1, limit_value = EXCLUDED.limit_value \
+               WHERE rate_limit_counters.request_count < EXCLUDED.limit_value \
+             RETURNING request_count",
+        )
+        .bind::<SqlUuid, _>(user_id)
+        .bind::<Text, _>(scope)
+        .bind::<Text, _>(window_kind.as_str())
+        .bind::<Timestamptz, _>(window_start)
+        .bind::<Timestamptz, _>(window_end)
+        .bind::<Int4, _>(limit)
+        .get_result(conn)
+        .await
+        .optional()?;
+        Ok(counted.map(|c| c.request_count))
+    }
+
     /// Takes back attempts of `subject` in a window: all of them (`reset`) or one.
     pub async fn uncount_subject(
         conn: &mut AsyncPgConnection,

@@ -3,10 +3,14 @@
 //! someone else's chat).
 
 use anyhow::anyhow;
-use diesel_async::AsyncPgConnection;
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use serde_json::json;
 use uuid::Uuid;
 
-use super::auth::Caller;
+use super::{
+    audit::AuditEvent,
+    auth::{Caller, ClientInfo},
+};
 use crate::{
     auth::{
         authz::Scope,
@@ -35,6 +39,7 @@ pub struct ChatChanges {
 pub async fn create(
     conn: &mut AsyncPgConnection,
     grant: &Grant,
+    client: &ClientInfo,
     title: Option<&str>,
     visibility: Option<ChatVisibility>,
 ) -> AppResult<ChatRow> {
@@ -45,7 +50,7 @@ pub async fn create(
         Some(title) => valid_title(title)?,
         None => "New chat".to_owned(),
     };
-    Ok(NewChat {
+    let new = NewChat {
         id: new_id(),
         project_id,
         user_id: grant.caller().user.id,
@@ -55,14 +60,46 @@ pub async fn create(
         visibility: visibility.unwrap_or(ChatVisibility::Private),
         is_default: false,
         external_id: None,
-    }
-    .insert(conn)
-    .await?)
+    };
+    conn.transaction::<_, AppError, _>(async |conn| {
+        let chat = new.insert(conn).await?;
+        AuditEvent::new("chat.create")
+            .by(grant.caller())
+            .within(Some(grant.organization_id()), Some(project_id))
+            .on("chat", chat.id)
+            .details(json!({ "visibility": chat.visibility.as_str() }))
+            .record(conn, client)
+            .await?;
+        Ok(chat)
+    })
+    .await
 }
 
 /// A chat the caller may change: made only by [`authorize_change`], after the grant check.
 pub struct ChatAccess {
     chat: ChatRow,
+    caller: Caller,
+    organization_id: Uuid,
+}
+
+impl ChatAccess {
+    /// The chat as checked.
+    pub fn chat(&self) -> &ChatRow {
+        &self.chat
+    }
+
+    /// Who may change it.
+    pub fn caller(&self) -> &Caller {
+        &self.caller
+    }
+
+    /// An audit event of `action` on this chat by the caller.
+    pub fn audit(&self, action: &str) -> AuditEvent {
+        AuditEvent::new(action)
+            .by(&self.caller)
+            .within(Some(self.organization_id), Some(self.chat.project_id))
+            .on("chat", self.chat.id)
+    }
 }
 
 /// The chat `id` and the right to change it: the caller must see the chat (else NOT_FOUND),
@@ -93,26 +130,49 @@ pub async fn authorize_change(
     if chat.user_id != grant.caller().user.id && !grant.allows(Permission::ProjectUpdate) {
         return Err(AppError::Forbidden);
     }
-    Ok(ChatAccess { chat })
+    super::rate_limits::check(conn, grant.caller().user.id, super::rate_limits::WRITES).await?;
+    Ok(ChatAccess {
+        organization_id: grant.organization_id(),
+        caller: grant.caller().clone(),
+        chat,
+    })
 }
 
 /// Applies `changes` to a chat checked by [`authorize_change`].
-pub async fn update(conn: &mut AsyncPgConnection, access: &ChatAccess, changes: ChatChanges) -> AppResult<ChatRow> {
+pub async fn update(
+    conn: &mut AsyncPgConnection,
+    access: &ChatAccess,
+    client: &ClientInfo,
+    changes: ChatChanges,
+) -> AppResult<ChatRow> {
     let title = changes.title.as_deref().map(valid_title).transpose()?;
-    Ok(ChatPatch {
+    let details = json!({
+        "title": title.is_some(),
+        "visibility": changes.visibility.map(|v| v.as_str()),
+        "isStarred": changes.is_starred,
+    });
+    let patch = ChatPatch {
         title,
         visibility: changes.visibility,
         is_starred: changes.is_starred,
         ..Default::default()
-    }
-    .apply(conn, access.chat.id)
-    .await?)
+    };
+    conn.transaction::<_, AppError, _>(async |conn| {
+        let chat = patch.apply(conn, access.chat.id).await?;
+        access.audit("chat.update").details(details).record(conn, client).await?;
+        Ok(chat)
+    })
+    .await
 }
 
 /// Deletes a chat checked by [`authorize_change`] with its messages.
-pub async fn delete(conn: &mut AsyncPgConnection, access: ChatAccess) -> AppResult<()> {
-    ChatRow::delete(conn, access.chat.id).await?;
-    Ok(())
+pub async fn delete(conn: &mut AsyncPgConnection, access: ChatAccess, client: &ClientInfo) -> AppResult<()> {
+    conn.transaction::<_, AppError, _>(async |conn| {
+        access.audit("chat.delete").record(conn, client).await?;
+        ChatRow::delete(conn, access.chat.id).await?;
+        Ok(())
+    })
+    .await
 }
 
 fn valid_title(title: &str) -> AppResult<String> {

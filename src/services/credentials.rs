@@ -13,7 +13,7 @@ use crate::{
     auth::{crypto::Keyring, grant::Grant},
     db::{enums::CredentialType, new_id},
     error::{AppError, AppResult, FieldError},
-    models::credential::{CredentialRow, NewCredential},
+    models::credential::{CredentialPatch, CredentialRow, NewCredential},
 };
 
 /// Longest secret accepted, in bytes.
@@ -102,6 +102,62 @@ pub async fn delete(
             .record(conn, client)
             .await?;
         Ok(())
+    })
+    .await
+}
+
+/// Rotates a credential of the granted organization: re-encrypts its secret (or `secret`,
+/// when a new one is given) under the keyring's current key version, with a fresh nonce.
+pub async fn rotate(
+    conn: &mut AsyncPgConnection,
+    grant: &Grant,
+    keyring: &Keyring,
+    client: &ClientInfo,
+    row: CredentialRow,
+    secret: Option<&SecretString>,
+) -> AppResult<CredentialRow> {
+    if row.organization_id != grant.organization_id() {
+        return Err(AppError::NotFound("credential"));
+    }
+    let plaintext = match secret {
+        Some(secret) => {
+            let secret = secret.expose_secret();
+            if secret.is_empty() || secret.len() > MAX_SECRET_BYTES {
+                return Err(FieldError::input(
+                    "secret",
+                    "INVALID_LENGTH",
+                    format!("secret must be 1 to {MAX_SECRET_BYTES} bytes"),
+                )
+                .into());
+            }
+            SecretString::from(secret.to_owned())
+        }
+        None => reveal(keyring, &row)?,
+    };
+    let (encrypted_data, key_version) = keyring.encrypt(
+        plaintext.expose_secret().as_bytes(),
+        &CredentialRow::associated_data(row.id),
+    )?;
+    let patch = CredentialPatch {
+        encrypted_data: Some(encrypted_data),
+        key_version: Some(key_version),
+        ..Default::default()
+    };
+    conn.transaction::<_, AppError, _>(async |conn| {
+        let rotated = patch.apply(conn, row.id).await?;
+        AuditEvent::new("credential.rotate")
+            .by(grant.caller())
+            .within(Some(row.organization_id), None)
+            .on("credential", row.id)
+            .details(json!({
+                "name": row.name,
+                "fromKeyVersion": row.key_version,
+                "toKeyVersion": key_version,
+                "newSecret": secret.is_some(),
+            }))
+            .record(conn, client)
+            .await?;
+        Ok(rotated)
     })
     .await
 }

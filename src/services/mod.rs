@@ -1,16 +1,24 @@
 //! Workflows that span tables: authentication (with its limits and audit trail), and seeding
 //! the platform admin and demo data.
 
+pub mod analytics;
 pub mod api_tokens;
+pub mod artifacts;
+pub mod assistants;
 pub mod audit;
 pub mod auth;
 pub mod chats;
 pub mod credentials;
+pub mod knowledge;
 pub mod members;
+pub mod messages;
 pub mod oidc;
 pub mod organizations;
 pub mod platform;
 pub mod projects;
 pub mod quotas;
+pub mod repositories;
+pub mod rate_limits;
 pub mod seed;
 pub mod sign_in_limits;
+pub mod webhooks;

@@ -46,6 +46,9 @@ pub async fn set(
             format!("value must be at most {MAX_VALUE_BYTES} bytes"),
         ));
     }
+    if key == super::rate_limits::CONFIG_KEY {
+        errors.extend(super::rate_limits::check_config(&value));
+    }
     if !errors.is_empty() {
         return Err(AppError::Invalid(errors));
     }

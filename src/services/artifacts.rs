@@ -1,0 +1,233 @@
+//! Writing artifacts and suggestions, with a [`Grant`] of `chat.write` in the artifact's
+//! project. Saving a version inserts a new row with the artifact's id (versions are never
+//! changed); suggestions are made on one version and resolved once. Each change and its
+//! audit row are one transaction.
+
+use anyhow::anyhow;
+use chrono::{DateTime, Utc};
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::{audit::AuditEvent, auth::ClientInfo};
+use crate::{
+    auth::grant::Grant,
+    db::{enums::ArtifactKind, new_id},
+    error::{AppError, AppResult, FieldError},
+    models::{
+        artifact::{ArtifactRow, ArtifactSuggestionPatch, ArtifactSuggestionRow, NewArtifact, NewArtifactSuggestion},
+        chat::ChatRow,
+    },
+};
+
+/// Longest artifact title.
+pub const MAX_TITLE: usize = 500;
+/// Largest artifact content, in characters.
+pub const MAX_CONTENT: usize = 1_000_000;
+/// Longest suggestion text (original or replacement), in characters.
+pub const MAX_SUGGESTION: usize = 100_000;
+
+fn checked(title: &str, content: Option<&str>) -> AppResult<String> {
+    let title = title.trim();
+    let mut errors: Vec<FieldError> = FieldError::check_length("title", title, MAX_TITLE).into_iter().collect();
+    if content.is_some_and(|c| c.chars().count() > MAX_CONTENT) {
+        errors.push(FieldError::input(
+            "content",
+            "TOO_LARGE",
+            format!("content must be at most {MAX_CONTENT} characters"),
+        ));
+    }
+    if errors.is_empty() {
+        Ok(title.to_owned())
+    } else {
+        Err(AppError::Invalid(errors))
+    }
+}
+
+fn project_of(grant: &Grant) -> AppResult<Uuid> {
+    grant
+        .project_id()
+        .ok_or_else(|| AppError::Internal(anyhow!("an artifact change needs a project grant")))
+}
+
+fn audit(grant: &Grant, action: &str, id: Uuid) -> AuditEvent {
+    AuditEvent::new(action)
+        .by(grant.caller())
+        .within(Some(grant.organization_id()), grant.project_id())
+        .on("artifact", id)
+}
+
+/// What a new artifact holds.
+pub struct NewArtifactFields {
+    /// The chat it was made in: one of the granted project.
+    pub chat_id: Option<Uuid>,
+    /// 1 to 500 characters.
+    pub title: String,
+    /// What it holds.
+    pub kind: ArtifactKind,
+    /// At most 1,000,000 characters.
+    pub content: Option<String>,
+}
+
+/// Creates an artifact (its first version) in the granted project.
+pub async fn create(
+    conn: &mut AsyncPgConnection,
+    grant: &Grant,
+    client: &ClientInfo,
+    fields: NewArtifactFields,
+) -> AppResult<ArtifactRow> {
+    let project_id = project_of(grant)?;
+    let title = checked(&fields.title, fields.content.as_deref())?;
+    if let Some(chat_id) = fields.chat_id {
+        let chat = ChatRow::find(conn, chat_id).await?;
+        if chat.is_none_or(|c| c.project_id != project_id) {
+            return Err(FieldError::input("chatId", "NOT_FOUND", "chatId is not a chat of this project").into());
+        }
+    }
+    let new = NewArtifact {
+        id: new_id(),
+        created_at: None,
+        project_id,
+        chat_id: fields.chat_id,
+        user_id: grant.caller().user.id,
+        title,
+        kind: fields.kind,
+        content: fields.content,
+    };
+    conn.transaction::<_, AppError, _>(async |conn| {
+        let row = new.insert(conn).await?;
+        audit(grant, "artifact.create", row.id)
+            .details(json!({ "kind": row.kind.as_str() }))
+            .record(conn, client)
+            .await?;
+        Ok(row)
+    })
+    .await
+}
+
+/// The newest version of artifact `id`, when there is one.
+pub async fn latest(conn: &mut AsyncPgConnection, id: Uuid) -> AppResult<Option<ArtifactRow>> {
+    Ok(ArtifactRow::versions(conn, id).await?.pop())
+}
+
+/// Saves a new version of `latest` (the newest version, of the granted project): a new row
+/// with the same id; an omitted title keeps the latest one.
+pub async fn save_version(
+    conn: &mut AsyncPgConnection,
+    grant: &Grant,
+    client: &ClientInfo,
+    latest: &ArtifactRow,
+    title: Option<String>,
+    content: Option<String>,
+) -> AppResult<ArtifactRow> {
+    let title = checked(title.as_deref().unwrap_or(&latest.title), content.as_deref())?;
+    // Versions are keyed by time: never before (or at) the latest one, whatever the clock.
+    let at = Utc::now().max(latest.created_at + chrono::Duration::microseconds(1));
+    let new = NewArtifact {
+        id: latest.id,
+        created_at: Some(at),
+        project_id: latest.project_id,
+        chat_id: latest.chat_id,
+        user_id: grant.caller().user.id,
+        title,
+        kind: latest.kind,
+        content,
+    };
+    conn.transaction::<_, AppError, _>(async |conn| {
+        let row = new.insert(conn).await.map_err(|e| {
+            crate::error::constraint_error(
+                e,
+                &[crate::error::ConstraintRule {
+                    constraint: "artifacts_pkey",
+                    field: "artifactId",
+                    code: "CONFLICT",
+                    message: "another version was saved at the same moment; try again",
+                }],
+            )
+        })?;
+        audit(grant, "artifact.save_version", row.id)
+            .details(json!({ "version": row.created_at }))
+            .record(conn, client)
+            .await?;
+        Ok(row)
+    })
+    .await
+}
+
+/// What a suggestion says.
+pub struct SuggestionFields {
+    /// The passage to replace.
+    pub original_text: String,
+    /// The replacement.
+    pub suggested_text: String,
+    /// Why, at most 2,000 characters.
+    pub description: Option<String>,
+}
+
+/// Makes a suggestion on `version` (of the granted project).
+pub async fn suggest(
+    conn: &mut AsyncPgConnection,
+    grant: &Grant,
+    client: &ClientInfo,
+    version: (Uuid, DateTime<Utc>),
+    fields: SuggestionFields,
+) -> AppResult<ArtifactSuggestionRow> {
+    let mut errors = Vec::new();
+    for (name, text) in [
+        ("originalText", &fields.original_text),
+        ("suggestedText", &fields.suggested_text),
+    ] {
+        errors.extend(FieldError::check_length(name, text, MAX_SUGGESTION));
+    }
+    if fields.description.as_deref().is_some_and(|d| d.chars().count() > 2_000) {
+        errors.push(FieldError::input(
+            "description",
+            "INVALID_LENGTH",
+            "description must be at most 2000 characters",
+        ));
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Invalid(errors));
+    }
+    let new = NewArtifactSuggestion {
+        id: new_id(),
+        artifact_id: version.0,
+        artifact_created_at: version.1,
+        user_id: grant.caller().user.id,
+        original_text: fields.original_text,
+        suggested_text: fields.suggested_text,
+        description: fields.description.filter(|d| !d.trim().is_empty()),
+    };
+    conn.transaction::<_, AppError, _>(async |conn| {
+        let row = new.insert(conn).await?;
+        audit(grant, "artifact_suggestion.create", version.0)
+            .details(json!({ "suggestionId": row.id }))
+            .record(conn, client)
+            .await?;
+        Ok(row)
+    })
+    .await
+}
+
+/// Marks `suggestion` (of the granted project) as resolved.
+pub async fn resolve(
+    conn: &mut AsyncPgConnection,
+    grant: &Grant,
+    client: &ClientInfo,
+    suggestion: &ArtifactSuggestionRow,
+) -> AppResult<ArtifactSuggestionRow> {
+    if suggestion.is_resolved {
+        return Err(FieldError::input("id", "ALREADY_RESOLVED", "the suggestion is resolved already").into());
+    }
+    conn.transaction::<_, AppError, _>(async |conn| {
+        let row = ArtifactSuggestionPatch { is_resolved: Some(true) }
+            .apply(conn, suggestion.id)
+            .await?;
+        audit(grant, "artifact_suggestion.resolve", suggestion.artifact_id)
+            .details(json!({ "suggestionId": row.id }))
+            .record(conn, client)
+            .await?;
+        Ok(row)
+    })
+    .await
+}

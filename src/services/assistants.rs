@@ -1,0 +1,213 @@
+//! Writing a project's assistants (a model with instructions and tools), with a [`Grant`] of
+//! `project.update`: create, update, deactivate and reactivate. Inputs are checked as the
+//! table's constraints would; each change and its audit row are one transaction.
+
+use anyhow::anyhow;
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use serde_json::{Value, json};
+
+use super::{audit::AuditEvent, auth::ClientInfo};
+use crate::{
+    auth::grant::Grant,
+    db::new_id,
+    error::{AppError, AppResult, FieldError},
+    models::assistant::{AssistantPatch, AssistantRow, NewAssistant},
+};
+
+/// Longest name.
+pub const MAX_NAME: usize = 200;
+/// Longest description.
+pub const MAX_DESCRIPTION: usize = 2_000;
+/// Longest instructions (system prompt), in characters.
+pub const MAX_INSTRUCTIONS: usize = 100_000;
+/// Most tools an assistant may name.
+pub const MAX_TOOLS: usize = 64;
+
+/// What `create` and `update` take; `None` leaves a field as it is (`Some(None)` clears the
+/// temperature).
+#[derive(Debug, Default)]
+pub struct AssistantFields {
+    /// 1 to 200 characters.
+    pub name: Option<String>,
+    /// At most 2,000 characters.
+    pub description: Option<String>,
+    /// At most 100,000 characters.
+    pub instructions: Option<String>,
+    /// A provider name: lower-case letters, digits, `_` and `-`, at most 64.
+    pub provider: Option<String>,
+    /// 1 to 200 characters.
+    pub model: Option<String>,
+    /// 0 to 2.
+    pub temperature: Option<Option<f64>>,
+    /// Tool names (at most 64, each 1 to 200 characters).
+    pub tools: Option<Vec<String>>,
+}
+
+fn validated(mut fields: AssistantFields) -> AppResult<AssistantFields> {
+    let mut errors = Vec::new();
+    fields.name = fields.name.map(|n| n.trim().to_owned());
+    errors.extend(fields.name.as_deref().and_then(|n| FieldError::check_length("name", n, MAX_NAME)));
+    errors.extend(fields.model.as_deref().and_then(|m| FieldError::check_length("model", m.trim(), 200)));
+    for (name, value, max) in [
+        ("description", &fields.description, MAX_DESCRIPTION),
+        ("instructions", &fields.instructions, MAX_INSTRUCTIONS),
+    ] {
+        if value.as_deref().is_some_and(|v| v.chars().count() > max) {
+            errors.push(FieldError::input(
+                name,
+                "INVALID_LENGTH",
+                format!("{name} must be at most {max} characters"),
+            ));
+        }
+    }
+    if fields.provider.as_deref().is_some_and(|p| {
+        p.is_empty()
+            || p.len() > 64
+            || !p.starts_with(|c: char| c.is_ascii_lowercase())
+            || !p.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+    }) {
+        errors.push(FieldError::input(
+            "provider",
+            "INVALID_PROVIDER",
+            "provider must be a lower-case name such as openai or local (a-z, 0-9, '_', '-')",
+        ));
+    }
+    if fields
+        .temperature
+        .flatten()
+        .is_some_and(|t| !(0.0..=2.0).contains(&t) || t.is_nan())
+    {
+        errors.push(FieldError::input(
+            "temperature",
+            "OUT_OF_RANGE",
+            "temperature must be between 0 and 2",
+        ));
+    }
+    if fields.tools.as_ref().is_some_and(|tools| {
+        tools.len() > MAX_TOOLS || tools.iter().any(|t| t.trim().is_empty() || t.chars().count() > 200)
+    }) {
+        errors.push(FieldError::input(
+            "tools",
+            "INVALID_LIST",
+            format!("tools: at most {MAX_TOOLS} names of 1 to 200 characters"),
+        ));
+    }
+    if errors.is_empty() {
+        Ok(fields)
+    } else {
+        Err(AppError::Invalid(errors))
+    }
+}
+
+fn tools_json(tools: Vec<String>) -> Value {
+    Value::Array(tools.into_iter().map(|t| Value::String(t.trim().to_owned())).collect())
+}
+
+fn audit(grant: &Grant, action: &str, row: &AssistantRow) -> AuditEvent {
+    AuditEvent::new(action)
+        .by(grant.caller())
+        .within(Some(grant.organization_id()), grant.project_id())
+        .on("assistant", row.id)
+}
+
+/// Creates an assistant of the granted project. Name, provider and model are required.
+pub async fn create(
+    conn: &mut AsyncPgConnection,
+    grant: &Grant,
+    client: &ClientInfo,
+    fields: AssistantFields,
+) -> AppResult<AssistantRow> {
+    let project_id = grant
+        .project_id()
+        .ok_or_else(|| AppError::Internal(anyhow!("an assistant is created with a project grant")))?;
+    let missing: Vec<FieldError> = [
+        ("name", fields.name.is_none()),
+        ("provider", fields.provider.is_none()),
+        ("model", fields.model.is_none()),
+    ]
+    .into_iter()
+    .filter(|(_, missing)| *missing)
+    .map(|(name, _)| FieldError::input(name, "REQUIRED", format!("{name} is required")))
+    .collect();
+    if !missing.is_empty() {
+        return Err(AppError::Invalid(missing));
+    }
+    let fields = validated(fields)?;
+    let new = NewAssistant {
+        id: new_id(),
+        organization_id: Some(grant.organization_id()),
+        project_id: Some(project_id),
+        name: fields.name.unwrap_or_default(),
+        description: fields.description.unwrap_or_default(),
+        instructions: fields.instructions.unwrap_or_default(),
+        provider: fields.provider.unwrap_or_default(),
+        model: fields.model.map(|m| m.trim().to_owned()).unwrap_or_default(),
+        temperature: fields.temperature.flatten(),
+        tools: tools_json(fields.tools.unwrap_or_default()),
+        external_id: None,
+        created_by: Some(grant.caller().user.id),
+    };
+    conn.transaction::<_, AppError, _>(async |conn| {
+        let row = new.insert(conn).await?;
+        audit(grant, "assistant.create", &row)
+            .details(json!({ "name": row.name, "model": row.model }))
+            .record(conn, client)
+            .await?;
+        Ok(row)
+    })
+    .await
+}
+
+/// Changes an assistant of the granted project; `active` deactivates or reactivates it.
+pub async fn update(
+    conn: &mut AsyncPgConnection,
+    grant: &Grant,
+    client: &ClientInfo,
+    assistant: &AssistantRow,
+    fields: AssistantFields,
+    active: Option<bool>,
+) -> AppResult<AssistantRow> {
+    if assistant.project_id != grant.project_id() {
+        return Err(AppError::NotFound("assistant"));
+    }
+    let fields = validated(fields)?;
+    let action = match active {
+        Some(false) => "assistant.deactivate",
+        Some(true) => "assistant.activate",
+        None => "assistant.update",
+    };
+    let changed: Vec<&str> = [
+        ("name", fields.name.is_some()),
+        ("description", fields.description.is_some()),
+        ("instructions", fields.instructions.is_some()),
+        ("provider", fields.provider.is_some()),
+        ("model", fields.model.is_some()),
+        ("temperature", fields.temperature.is_some()),
+        ("tools", fields.tools.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(name, given)| given.then_some(name))
+    .collect();
+    if changed.is_empty() && active.is_none() {
+        return Ok(assistant.clone());
+    }
+    let patch = AssistantPatch {
+        name: fields.name,
+        description: fields.description,
+        instructions: fields.instructions,
+        provider: fields.provider,
+        model: fields.model.map(|m| m.trim().to_owned()),
+        temperature: fields.temperature,
+        tools: fields.tools.map(tools_json),
+        is_active: active,
+    };
+    conn.transaction::<_, AppError, _>(async |conn| {
+        let row = patch.apply(conn, assistant.id).await?;
+        audit(grant, action, &row)
+            .details(json!({ "changed": changed }))
+            .record(conn, client)
+            .await?;
+        Ok(row)
+    })
+    .await
+}

@@ -1,0 +1,382 @@
+//! Writing datasources and documents, with a [`Grant`] of `documents.write` in their project:
+//! create, update, delete. A document's content is hashed (SHA-256) and left `pending` for
+//! ingestion (a later issue); a change of content drops its chunks so search never returns
+//! stale text. Each change and its audit row are one transaction.
+
+use anyhow::anyhow;
+use diesel::{ExpressionMethods, QueryDsl};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use super::{audit::AuditEvent, auth::ClientInfo};
+use crate::{
+    auth::grant::Grant,
+    db::{
+        enums::{DatasourceKind, DatasourceStatus, DocumentStatus},
+        new_id,
+        schema::{datasources, document_chunks, documents},
+    },
+    error::{AppError, AppResult, ConstraintRule, FieldError, constraint_error},
+    models::{
+        credential::CredentialRow,
+        datasource::{DatasourcePatch, DatasourceRow, NewDatasource},
+        document::{DocumentPatch, DocumentRow, NewDocument},
+    },
+};
+
+/// Largest configuration or metadata object, serialised.
+pub const MAX_JSON_BYTES: usize = 64 * 1024;
+/// Largest document content, in characters.
+pub const MAX_CONTENT: usize = 1_000_000;
+
+const EXTERNAL_ID_TAKEN: ConstraintRule = ConstraintRule {
+    constraint: "documents_datasource_id_external_id_key",
+    field: "externalId",
+    code: "EXTERNAL_ID_TAKEN",
+    message: "the datasource has a document with this externalId",
+};
+
+fn project_of(grant: &Grant) -> AppResult<Uuid> {
+    grant
+        .project_id()
+        .ok_or_else(|| AppError::Internal(anyhow!("a knowledge change needs a project grant")))
+}
+
+fn audit(grant: &Grant, action: &str, resource: &str, id: Uuid) -> AuditEvent {
+    AuditEvent::new(action)
+        .by(grant.caller())
+        .within(Some(grant.organization_id()), grant.project_id())
+        .on(resource, id)
+}
+
+fn check_object(errors: &mut Vec<FieldError>, field: &str, value: Option<&Value>) {
+    match value {
+        Some(v) if !v.is_object() => errors.push(FieldError::input(
+            field,
+            "INVALID_JSON",
+            format!("{field} must be a JSON object"),
+        )),
+        Some(v) if v.to_string().len() > MAX_JSON_BYTES => errors.push(FieldError::input(
+            field,
+            "TOO_LARGE",
+            format!("{field} must be at most 64 KiB of JSON"),
+        )),
+        _ => {}
+    }
+}
+
+fn check_url(errors: &mut Vec<FieldError>, field: &str, value: Option<&str>) {
+    let bad = value.is_some_and(|u| {
+        u.len() > 2_048
+            || reqwest::Url::parse(u).map_or(true, |url| !["http", "https"].contains(&url.scheme()) || url.host().is_none())
+    });
+    if bad {
+        errors.push(FieldError::input(
+            field,
+            "INVALID_URL",
+            format!("{field} must be an http:// or https:// URL"),
+        ));
+    }
+}
+
+fn done(errors: Vec<FieldError>) -> AppResult<()> {
+    if errors.is_empty() { Ok(()) } else { Err(AppError::Invalid(errors)) }
+}
+
+/// What datasource changes take; `None` leaves a field as it is.
+#[derive(Debug, Default)]
+pub struct DatasourceFields {
+    /// 1 to 200 characters.
+    pub name: Option<String>,
+    /// Where documents come from (set at creation).
+    pub kind: Option<DatasourceKind>,
+    /// A JSON object of at most 64 KiB (connector settings; never secrets: those go in a
+    /// credential).
+    pub config: Option<Value>,
+    /// A credential of the project's organization; `Some(None)` unlinks it.
+    pub credential_id: Option<Option<Uuid>>,
+    /// False disables syncing, true enables it again.
+    pub enabled: Option<bool>,
+}
+
+async fn check_datasource(
+    conn: &mut AsyncPgConnection,
+    grant: &Grant,
+    fields: &mut DatasourceFields,
+) -> AppResult<()> {
+    let mut errors = Vec::new();
+    fields.name = fields.name.as_ref().map(|n| n.trim().to_owned());
+    errors.extend(fields.name.as_deref().and_then(|n| FieldError::check_length("name", n, 200)));
+    check_object(&mut errors, "config", fields.config.as_ref());
+    if let Some(Some(id)) = fields.credential_id {
+        let credential = CredentialRow::find(conn, id).await?;
+        if credential.is_none_or(|c| c.organization_id != grant.organization_id()) {
+            errors.push(FieldError::input(
+                "credentialId",
+                "NOT_FOUND",
+                "credentialId is not a credential of this organization",
+            ));
+        }
+    }
+    done(errors)
+}
+
+/// Creates a datasource in the granted project.
+pub async fn create_datasource(
+    conn: &mut AsyncPgConnection,
+    grant: &Grant,
+    client: &ClientInfo,
+    mut fields: DatasourceFields,
+) -> AppResult<DatasourceRow> {
+    let project_id = project_of(grant)?;
+    if fields.name.is_none() {
+        return Err(FieldError::input("name", "REQUIRED", "name is required").into());
+    }
+    check_datasource(conn, grant, &mut fields).await?;
+    let new = NewDatasource {
+        id: new_id(),
+        project_id,
+        name: fields.name.unwrap_or_default(),
+        kind: fields.kind.unwrap_or(DatasourceKind::Manual),
+        config: fields.config.unwrap_or_else(|| json!({})),
+        credential_id: fields.credential_id.flatten(),
+    };
+    conn.transaction::<_, AppError, _>(async |conn| {
+        let row = new.insert(conn).await?;
+        audit(grant, "datasource.create", "datasource", row.id)
+            .details(json!({ "name": row.name, "kind": row.kind.as_str() }))
+            .record(conn, client)
+            .await?;
+        Ok(row)
+    })
+    .await
+}
+
+/// Changes a datasource of the granted project.
+pub async fn update_datasource(
+    conn: &mut AsyncPgConnection,
+    grant: &Grant,
+    client: &ClientInfo,
+    datasource: &DatasourceRow,
+    mut fields: DatasourceFields,
+) -> AppResult<DatasourceRow> {
+    check_datasource(conn, grant, &mut fields).await?;
+    let status = fields.enabled.map(|on| if on { DatasourceStatus::Idle } else { DatasourceStatus::Disabled });
+    let details = json!({
+        "name": fields.name, "config": fields.config.is_some(),
+        "credential": fields.credential_id.is_some(), "enabled": fields.enabled,
+    });
+    let patch = DatasourcePatch {
+        name: fields.name,
+        config: fields.config,
+        credential_id: fields.credential_id,
+        status,
+        ..Default::default()
+    };
+    if patch.name.is_none() && patch.config.is_none() && patch.credential_id.is_none() && patch.status.is_none() {
+        return Ok(datasource.clone());
+    }
+    conn.transaction::<_, AppError, _>(async |conn| {
+        let row = patch.apply(conn, datasource.id).await?;
+        audit(grant, "datasource.update", "datasource", row.id)
+            .details(details)
+            .record(conn, client)
+            .await?;
+        Ok(row)
+    })
+    .await
+}
+
+/// Deletes a datasource of the granted project with its documents.
+pub async fn delete_datasource(
+    conn: &mut AsyncPgConnection,
+    grant: &Grant,
+    client: &ClientInfo,
+    datasource: &DatasourceRow,
+) -> AppResult<()> {
+    conn.transaction::<_, AppError, _>(async |conn| {
+        diesel::delete(datasources::table.find(datasource.id)).execute(conn).await?;
+        audit(grant, "datasource.delete", "datasource", datasource.id)
+            .details(json!({ "name": datasource.name }))
+            .record(conn, client)
+            .await?;
+        Ok(())
+    })
+    .await
+}
+
+/// What document changes take; `None` leaves a field as it is.
+#[derive(Debug, Default)]
+pub struct DocumentFields {
+    /// A datasource of the same project (set at creation).
+    pub datasource_id: Option<Uuid>,
+    /// The id in the datasource's system, unique per datasource (set at creation).
+    pub external_id: Option<String>,
+    /// 1 to 1,000 characters.
+    pub title: Option<String>,
+    /// Where it comes from: an http(s) URL; `Some(None)` clears it.
+    pub source_url: Option<Option<String>>,
+    /// The text, at most 1,000,000 characters.
+    pub content: Option<String>,
+    /// Its media type, such as `text/markdown`.
+    pub mime_type: Option<Option<String>>,
+    /// A JSON object of at most 64 KiB.
+    pub metadata: Option<Value>,
+}
+
+async fn check_document(conn: &mut AsyncPgConnection, project_id: Uuid, fields: &mut DocumentFields) -> AppResult<()> {
+    let mut errors = Vec::new();
+    fields.title = fields.title.as_ref().map(|t| t.trim().to_owned());
+    errors.extend(fields.title.as_deref().and_then(|t| FieldError::check_length("title", t, 1_000)));
+    if fields.content.as_deref().is_some_and(|c| c.chars().count() > MAX_CONTENT) {
+        errors.push(FieldError::input(
+            "content",
+            "TOO_LARGE",
+            format!("content must be at most {MAX_CONTENT} characters"),
+        ));
+    }
+    check_url(&mut errors, "sourceUrl", fields.source_url.clone().flatten().as_deref());
+    check_object(&mut errors, "metadata", fields.metadata.as_ref());
+    let media_ok = |m: &str| {
+        m.len() <= 255
+            && m.split_once('/').is_some_and(|(a, b)| {
+                let token = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "!#$&^_.+-".contains(c));
+                token(a) && token(b)
+            })
+    };
+    if fields.mime_type.clone().flatten().is_some_and(|m| !media_ok(&m)) {
+        errors.push(FieldError::input(
+            "mimeType",
+            "INVALID_MEDIA_TYPE",
+            "mimeType must look like text/markdown",
+        ));
+    }
+    if fields.external_id.as_deref().is_some_and(|e| e.is_empty() || e.len() > 500) {
+        errors.push(FieldError::input(
+            "externalId",
+            "INVALID_LENGTH",
+            "externalId must be 1 to 500 characters",
+        ));
+    }
+    if let Some(id) = fields.datasource_id {
+        let datasource = DatasourceRow::find(conn, id).await?;
+        if datasource.is_none_or(|d| d.project_id != project_id) {
+            errors.push(FieldError::input(
+                "datasourceId",
+                "NOT_FOUND",
+                "datasourceId is not a datasource of this project",
+            ));
+        }
+    }
+    done(errors)
+}
+
+fn content_hash(content: &str) -> String {
+    format!("{:x}", Sha256::digest(content.as_bytes()))
+}
+
+/// Creates a document (pending ingestion) in the granted project.
+pub async fn create_document(
+    conn: &mut AsyncPgConnection,
+    grant: &Grant,
+    client: &ClientInfo,
+    mut fields: DocumentFields,
+) -> AppResult<DocumentRow> {
+    let project_id = project_of(grant)?;
+    if fields.title.is_none() {
+        return Err(FieldError::input("title", "REQUIRED", "title is required").into());
+    }
+    check_document(conn, project_id, &mut fields).await?;
+    let content = fields.content.unwrap_or_default();
+    let new = NewDocument {
+        id: new_id(),
+        project_id,
+        datasource_id: fields.datasource_id,
+        external_id: fields.external_id,
+        title: fields.title.unwrap_or_default(),
+        source_url: fields.source_url.flatten(),
+        content_hash: Some(content_hash(&content)),
+        content,
+        mime_type: fields.mime_type.flatten(),
+        metadata: fields.metadata.unwrap_or_else(|| json!({})),
+        status: DocumentStatus::Pending,
+        indexed_at: None,
+    };
+    conn.transaction::<_, AppError, _>(async |conn| {
+        let row = new.insert(conn).await.map_err(|e| constraint_error(e, &[EXTERNAL_ID_TAKEN]))?;
+        audit(grant, "document.create", "document", row.id)
+            .details(json!({ "title": row.title, "bytes": row.content.len() }))
+            .record(conn, client)
+            .await?;
+        Ok(row)
+    })
+    .await
+}
+
+/// Changes a document of the granted project; new content makes it pending again.
+pub async fn update_document(
+    conn: &mut AsyncPgConnection,
+    grant: &Grant,
+    client: &ClientInfo,
+    document: &DocumentRow,
+    mut fields: DocumentFields,
+) -> AppResult<DocumentRow> {
+    check_document(conn, document.project_id, &mut fields).await?;
+    let new_content = fields.content.filter(|c| *c != document.content);
+    let details = json!({
+        "title": fields.title.is_some(), "content": new_content.is_some(),
+        "sourceUrl": fields.source_url.is_some(), "metadata": fields.metadata.is_some(),
+    });
+    let patch = DocumentPatch {
+        title: fields.title,
+        source_url: fields.source_url,
+        content_hash: new_content.as_deref().map(|c| Some(content_hash(c))),
+        status: new_content.is_some().then_some(DocumentStatus::Pending),
+        indexed_at: new_content.is_some().then_some(None),
+        content: new_content,
+        mime_type: fields.mime_type,
+        metadata: fields.metadata,
+    };
+    if patch.title.is_none()
+        && patch.source_url.is_none()
+        && patch.content.is_none()
+        && patch.mime_type.is_none()
+        && patch.metadata.is_none()
+    {
+        return Ok(document.clone());
+    }
+    conn.transaction::<_, AppError, _>(async |conn| {
+        if patch.content.is_some() {
+            diesel::delete(document_chunks::table.filter(document_chunks::document_id.eq(document.id)))
+                .execute(conn)
+                .await?;
+        }
+        let row = patch.apply(conn, document.id).await?;
+        audit(grant, "document.update", "document", row.id)
+            .details(details)
+            .record(conn, client)
+            .await?;
+        Ok(row)
+    })
+    .await
+}
+
+/// Deletes a document of the granted project with its chunks.
+pub async fn delete_document(
+    conn: &mut AsyncPgConnection,
+    grant: &Grant,
+    client: &ClientInfo,
+    document: &DocumentRow,
+) -> AppResult<()> {
+    conn.transaction::<_, AppError, _>(async |conn| {
+        diesel::delete(documents::table.find(document.id)).execute(conn).await?;
+        audit(grant, "document.delete", "document", document.id)
+            .details(json!({ "title": document.title }))
+            .record(conn, client)
+            .await?;
+        Ok(())
+    })
+    .await
+}

@@ -1,0 +1,182 @@
+//! Webhook subscriptions of a project, with a [`Grant`] of `project.update`: create (a
+//! signing secret is generated, shown once and stored AES-256-GCM encrypted, bound to the
+//! row's id), update, pause and resume, delete. Each change and its audit row are one
+//! transaction; the secret never enters the audit trail.
+
+use anyhow::anyhow;
+use diesel::QueryDsl;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::{audit::AuditEvent, auth::ClientInfo};
+use crate::{
+    auth::{
+        crypto::Keyring,
+        grant::Grant,
+        tokens::{self, TokenKind},
+    },
+    db::{new_id, schema::webhook_subscriptions},
+    error::{AppError, AppResult, FieldError},
+    models::webhook::{NewWebhookSubscription, WebhookSubscriptionPatch, WebhookSubscriptionRow},
+};
+
+/// Most event types one subscription may name.
+pub const MAX_EVENT_TYPES: usize = 32;
+
+/// What create and update take; `None` leaves a field as it is.
+#[derive(Debug, Default)]
+pub struct WebhookFields {
+    /// Where deliveries go: an `https://` URL of at most 2,048 characters.
+    pub url: Option<String>,
+    /// Event names such as `message.created` (at most 32); empty means every event.
+    pub event_types: Option<Vec<String>>,
+    /// At most 500 characters.
+    pub description: Option<String>,
+}
+
+fn validated(fields: WebhookFields) -> AppResult<WebhookFields> {
+    let mut errors = Vec::new();
+    if fields.url.as_deref().is_some_and(|u| {
+        u.len() > 2_048 || reqwest::Url::parse(u).map_or(true, |url| url.scheme() != "https" || url.host().is_none())
+    }) {
+        errors.push(FieldError::input("url", "INVALID_URL", "url must be an https:// URL"));
+    }
+    let event_ok = |e: &str| {
+        (1..=100).contains(&e.len())
+            && e.split('.')
+                .all(|part| part.starts_with(|c: char| c.is_ascii_lowercase()) && part.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'))
+    };
+    if fields
+        .event_types
+        .as_ref()
+        .is_some_and(|types| types.len() > MAX_EVENT_TYPES || types.iter().any(|t| !event_ok(t)))
+    {
+        errors.push(FieldError::input(
+            "eventTypes",
+            "INVALID_LIST",
+            format!("eventTypes: at most {MAX_EVENT_TYPES} dotted lower-case names such as message.created"),
+        ));
+    }
+    if fields.description.as_deref().is_some_and(|d| d.chars().count() > 500) {
+        errors.push(FieldError::input(
+            "description",
+            "INVALID_LENGTH",
+            "description must be at most 500 characters",
+        ));
+    }
+    if errors.is_empty() {
+        Ok(fields)
+    } else {
+        Err(AppError::Invalid(errors))
+    }
+}
+
+fn audit(grant: &Grant, action: &str, id: Uuid) -> AuditEvent {
+    AuditEvent::new(action)
+        .by(grant.caller())
+        .within(Some(grant.organization_id()), grant.project_id())
+        .on("webhook_subscription", id)
+}
+
+/// The associated data binding a webhook secret's ciphertext to its row.
+pub fn associated_data(id: Uuid) -> Vec<u8> {
+    format!("webhook_subscriptions:{id}").into_bytes()
+}
+
+/// Creates a subscription of the granted project; returns it with its signing secret (shown
+/// to the caller once, stored only encrypted).
+pub async fn create(
+    conn: &mut AsyncPgConnection,
+    grant: &Grant,
+    keyring: &Keyring,
+    client: &ClientInfo,
+    fields: WebhookFields,
+) -> AppResult<(WebhookSubscriptionRow, SecretString)> {
+    let project_id = grant
+        .project_id()
+        .ok_or_else(|| AppError::Internal(anyhow!("a webhook is created with a project grant")))?;
+    if fields.url.is_none() {
+        return Err(FieldError::input("url", "REQUIRED", "url is required").into());
+    }
+    let fields = validated(fields)?;
+    let id = new_id();
+    let secret = tokens::generate(TokenKind::Webhook).secret;
+    let (encrypted_secret, key_version) = keyring.encrypt(secret.expose_secret().as_bytes(), &associated_data(id))?;
+    let new = NewWebhookSubscription {
+        id,
+        project_id,
+        url: fields.url.unwrap_or_default(),
+        encrypted_secret,
+        key_version,
+        event_types: fields.event_types.unwrap_or_default(),
+        description: fields.description.unwrap_or_default(),
+        created_by: Some(grant.caller().user.id),
+    };
+    conn.transaction::<_, AppError, _>(async |conn| {
+        let row = new.insert(conn).await?;
+        audit(grant, "webhook.create", row.id)
+            .details(json!({ "url": row.url, "eventTypes": row.event_types }))
+            .record(conn, client)
+            .await?;
+        Ok((row, secret))
+    })
+    .await
+}
+
+/// Changes, pauses (`active: false`) or resumes a subscription of the granted project.
+pub async fn update(
+    conn: &mut AsyncPgConnection,
+    grant: &Grant,
+    client: &ClientInfo,
+    subscription: &WebhookSubscriptionRow,
+    fields: WebhookFields,
+    active: Option<bool>,
+) -> AppResult<WebhookSubscriptionRow> {
+    let fields = validated(fields)?;
+    let action = match active {
+        Some(false) => "webhook.pause",
+        Some(true) => "webhook.resume",
+        None => "webhook.update",
+    };
+    if fields.url.is_none() && fields.event_types.is_none() && fields.description.is_none() && active.is_none() {
+        return Ok(subscription.clone());
+    }
+    let details = json!({ "url": fields.url, "eventTypes": fields.event_types, "active": active });
+    let patch = WebhookSubscriptionPatch {
+        url: fields.url,
+        event_types: fields.event_types,
+        description: fields.description,
+        is_active: active,
+        // A resumed subscription starts its failure count afresh.
+        consecutive_failures: (active == Some(true)).then_some(0),
+        ..Default::default()
+    };
+    conn.transaction::<_, AppError, _>(async |conn| {
+        let row = patch.apply(conn, subscription.id).await?;
+        audit(grant, action, row.id).details(details).record(conn, client).await?;
+        Ok(row)
+    })
+    .await
+}
+
+/// Deletes a subscription of the granted project.
+pub async fn delete(
+    conn: &mut AsyncPgConnection,
+    grant: &Grant,
+    client: &ClientInfo,
+    subscription: &WebhookSubscriptionRow,
+) -> AppResult<()> {
+    conn.transaction::<_, AppError, _>(async |conn| {
+        diesel::delete(webhook_subscriptions::table.find(subscription.id))
+            .execute(conn)
+            .await?;
+        audit(grant, "webhook.delete", subscription.id)
+            .details(json!({ "url": subscription.url }))
+            .record(conn, client)
+            .await?;
+        Ok(())
+    })
+    .await
+}
