@@ -14,6 +14,7 @@ use crate::{
     graphql::{self, AppSchema},
     http::{self, HttpSettings},
     services::{auth::Authenticator, seed, sign_in_limits::SignInLimits},
+    storage::FileStore,
 };
 
 /// The database name used in the private local cluster.
@@ -31,6 +32,16 @@ pub struct AppState {
     /// How long a DataLoader waits for more keys before it runs a batch (see
     /// `ServeConfig::loader_delay_ms`).
     pub loader_delay: Duration,
+    /// Where uploaded files are kept.
+    pub files: FileStore,
+}
+
+/// The file store of `config`: its storage URL, or the `files` directory of the data dir.
+pub fn file_store(config: &crate::config::FilesConfig, data_dir: &Path) -> anyhow::Result<FileStore> {
+    match &config.storage_url {
+        Some(url) => FileStore::from_url(url, config.max_upload_bytes),
+        None => FileStore::local(&data_dir.join("files"), config.max_upload_bytes),
+    }
 }
 
 /// Builds the token and encryption settings: the configured JWT secret and encryption key, or
@@ -160,16 +171,19 @@ async fn serve_on(config: &ServeConfig, database: &Database) -> anyhow::Result<(
     let address = listener.local_addr()?;
     let settings = HttpSettings {
         max_body_bytes: config.max_body_bytes,
+        max_upload_bytes: config.files.max_upload_bytes,
         request_timeout: Duration::from_secs(config.request_timeout_secs),
         graphiql_assets: config.graphiql_assets.clone(),
     };
     let authenticator = Arc::new(authenticator(&config.auth, &config.database.cluster.data_dir)?);
+    let files = file_store(&config.files, &config.database.cluster.data_dir)?;
     let app = http::router(
         AppState {
             pool,
             schema: graphql::schema(),
             authenticator,
             loader_delay: Duration::from_millis(config.loader_delay_ms),
+            files,
         },
         &settings,
     );

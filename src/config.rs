@@ -71,6 +71,9 @@ pub struct ServeConfig {
     #[command(flatten)]
     pub auth: AuthConfig,
 
+    #[command(flatten)]
+    pub files: FilesConfig,
+
     /// How long a DataLoader waits for more keys before it loads a batch, in milliseconds.
     /// The keys of one level of a query arrive while its resolvers are polled, which can take
     /// a few milliseconds for hundreds of objects on a busy machine; a batch that starts
@@ -82,6 +85,21 @@ pub struct ServeConfig {
     /// page loads its scripts from the unpkg CDN.
     #[arg(long, env = "CHATGRAPH_GRAPHIQL_ASSETS", default_value = "vendor/graphiql")]
     pub graphiql_assets: PathBuf,
+}
+
+/// Where uploaded files are kept, and how large they may be.
+#[derive(Debug, Clone, clap::Args)]
+pub struct FilesConfig {
+    /// Object storage for uploaded files: `s3://bucket/prefix` (S3 or any S3-compatible
+    /// service, configured by the usual `AWS_*` variables such as `AWS_ENDPOINT`,
+    /// `AWS_REGION`, `AWS_ACCESS_KEY_ID`) or `file:///absolute/dir`. Unset: the `files`
+    /// directory inside the data directory.
+    #[arg(long, env = "CHATGRAPH_STORAGE_URL")]
+    pub storage_url: Option<String>,
+
+    /// Largest file an upload may carry, in bytes.
+    #[arg(long, env = "CHATGRAPH_MAX_UPLOAD_BYTES", default_value_t = 25 << 20)]
+    pub max_upload_bytes: usize,
 }
 
 /// Token, encryption and sign-in limit settings.

@@ -8,6 +8,7 @@
 //! - [`auth`]: password hashing (and, later, principals and the authorization check).
 //! - [`services`]: workflows that span tables (seeding).
 //! - [`providers`]: model and embedding providers (the built-in offline embedder).
+//! - [`storage`]: where uploaded files' bytes live (a local directory or S3-compatible storage).
 //! - [`graphql`]: schema builder, per-request DataLoaders, one file per domain.
 //! - [`http`]: the axum router, GraphQL and health handlers, middleware.
 //! - [`app`]: wiring the pieces into a running server.
@@ -24,4 +25,5 @@ pub mod http;
 pub mod models;
 pub mod providers;
 pub mod services;
+pub mod storage;
 pub mod telemetry;

@@ -6,8 +6,8 @@ use secrecy::{ExposeSecret, SecretString};
 
 use super::{
     auth::UserError,
-    mutation::settle,
     context::ContextExt,
+    mutation::settle,
     node::{global_id, input_id},
 };
 use crate::{models::api_token::ApiTokenRow, services::api_tokens};

@@ -229,7 +229,11 @@ impl ArtifactMutation {
         let mut conn = ctx.conn().await?;
         let result = async {
             let project_id = input_id(&input.project_id, "Project", "projectId")?;
-            let chat_id = input.chat_id.as_ref().map(|id| input_id(id, "Chat", "chatId")).transpose()?;
+            let chat_id = input
+                .chat_id
+                .as_ref()
+                .map(|id| input_id(id, "Chat", "chatId"))
+                .transpose()?;
             let grant = request
                 .authorize(&mut conn, Place::Project(project_id), Permission::ChatWrite)
                 .await?;
@@ -262,7 +266,8 @@ impl ArtifactMutation {
             let latest = artifacts::latest(&mut conn, id)
                 .await?
                 .ok_or(AppError::NotFound("artifact"))?;
-            let grant = grant_in_project_of(ctx, &mut conn, latest.project_id, Permission::ChatWrite, "artifact").await?;
+            let grant =
+                grant_in_project_of(ctx, &mut conn, latest.project_id, Permission::ChatWrite, "artifact").await?;
             artifacts::save_version(&mut conn, &grant, request.client(), &latest, input.title, input.content).await
         }
         .await;
@@ -286,7 +291,8 @@ impl ArtifactMutation {
             let version = ArtifactRow::find_version(&mut conn, id, at)
                 .await?
                 .ok_or(AppError::NotFound("artifact"))?;
-            let grant = grant_in_project_of(ctx, &mut conn, version.project_id, Permission::ChatWrite, "artifact").await?;
+            let grant =
+                grant_in_project_of(ctx, &mut conn, version.project_id, Permission::ChatWrite, "artifact").await?;
             let fields = SuggestionFields {
                 original_text: input.original_text,
                 suggested_text: input.suggested_text,
@@ -318,7 +324,8 @@ impl ArtifactMutation {
             let latest = artifacts::latest(&mut conn, suggestion.artifact_id)
                 .await?
                 .ok_or(AppError::NotFound("suggestion"))?;
-            let grant = grant_in_project_of(ctx, &mut conn, latest.project_id, Permission::ChatWrite, "artifact").await?;
+            let grant =
+                grant_in_project_of(ctx, &mut conn, latest.project_id, Permission::ChatWrite, "artifact").await?;
             artifacts::resolve(&mut conn, &grant, request.client(), &suggestion).await
         }
         .await;

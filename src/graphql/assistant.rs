@@ -181,8 +181,7 @@ impl AssistantMutation {
                 .as_ref()
                 .and_then(|r| r.project_id)
                 .ok_or(AppError::NotFound("assistant"))?;
-            let grant =
-                grant_in_project_of(ctx, &mut conn, project_id, Permission::ProjectUpdate, "assistant").await?;
+            let grant = grant_in_project_of(ctx, &mut conn, project_id, Permission::ProjectUpdate, "assistant").await?;
             let row = row.ok_or(AppError::NotFound("assistant"))?;
             assistants::update(&mut conn, &grant, request.client(), &row, fields, active).await
         }

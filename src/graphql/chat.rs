@@ -8,12 +8,12 @@ use super::{
     artifact::Artifact,
     assistant::Assistant,
     auth::UserError,
-    mutation::settle,
     connection::{ArtifactConnection, MessageConnection, PageArgs, load_connection},
     context::ContextExt,
     file::FileAttachment,
     loaders::{AssistantById, AttachmentsByChat, ProjectById, StreamsByChat, UserById, load},
     message::{Message, MessageFilter, MessageStream},
+    mutation::settle,
     node::{argument_id, global_id, input_id},
     project::Project,
     scalars::{BigInt, Decimal},
@@ -363,7 +363,14 @@ impl ChatMutation {
             let grant = request
                 .authorize(&mut conn, Place::Project(project_id), Permission::ChatWrite)
                 .await?;
-            chats::create(&mut conn, &grant, request.client(), input.title.as_deref(), input.visibility).await
+            chats::create(
+                &mut conn,
+                &grant,
+                request.client(),
+                input.title.as_deref(),
+                input.visibility,
+            )
+            .await
         }
         .await;
         let (chat, user_errors) = settle(ctx, &mut conn, "chat.create", result).await?;

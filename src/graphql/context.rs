@@ -19,6 +19,7 @@ use crate::{
         auth::{Authenticator, Caller, ClientInfo},
         rate_limits,
     },
+    storage::FileStore,
 };
 
 /// Request-scoped data, attached to every GraphQL request.
@@ -30,6 +31,7 @@ pub struct RequestContext {
     caller: Option<Caller>,
     scope: LazyScope,
     client: ClientInfo,
+    files: FileStore,
 }
 
 impl RequestContext {
@@ -41,6 +43,7 @@ impl RequestContext {
         caller: Option<Caller>,
         client: ClientInfo,
         loader_delay: std::time::Duration,
+        files: FileStore,
     ) -> Self {
         let scope = LazyScope::new(pool.clone(), caller.clone());
         let loader = DataLoader::new(DbLoader::new(pool.clone(), scope.clone()), tokio::spawn).delay(loader_delay);
@@ -52,7 +55,13 @@ impl RequestContext {
             caller,
             scope,
             client,
+            files,
         }
+    }
+
+    /// Where uploaded files are kept.
+    pub fn files(&self) -> &FileStore {
+        &self.files
     }
 
     /// The id of this request (also in the `x-request-id` response header).

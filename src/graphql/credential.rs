@@ -7,8 +7,8 @@ use secrecy::SecretString;
 
 use super::{
     auth::UserError,
-    mutation::settle,
     context::ContextExt,
+    mutation::settle,
     node::{global_id, input_id},
 };
 use crate::{

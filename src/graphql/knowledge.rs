@@ -5,8 +5,8 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::{
-    connection::{DocumentChunkConnection, PageArgs, load_connection},
     auth::UserError,
+    connection::{DocumentChunkConnection, PageArgs, load_connection},
     context::ContextExt,
     loaders::{DatasourceById, DocumentById, load},
     mutation::{grant_in_project_of, settle},
@@ -16,13 +16,13 @@ use crate::{
     auth::grant::{Permission, Place},
     db::enums::{DatasourceKind, DatasourceStatus, DocumentStatus},
     error::{AppError, AppResult},
-    services::knowledge::{self, DatasourceFields, DocumentFields},
     models::{
         datasource::DatasourceRow,
         document::{DocumentChunkRow, DocumentRow},
         lists,
         page::{Filter, FilterValue},
     },
+    services::knowledge::{self, DatasourceFields, DocumentFields},
 };
 
 /// Where documents come from: entered by hand, crawled, synced from a service.
@@ -402,7 +402,9 @@ impl KnowledgeMutation {
         let result = async {
             let id = input_id(&input.id, "Datasource", "id")?;
             let credential_id = maybe(input.credential_id, |id| input_id(&id, "Credential", "credentialId"))?;
-            let row = DatasourceRow::find(&mut conn, id).await?.ok_or(AppError::NotFound("datasource"))?;
+            let row = DatasourceRow::find(&mut conn, id)
+                .await?
+                .ok_or(AppError::NotFound("datasource"))?;
             let grant =
                 grant_in_project_of(ctx, &mut conn, row.project_id, Permission::DocumentsWrite, "datasource").await?;
             let fields = DatasourceFields {
@@ -432,7 +434,9 @@ impl KnowledgeMutation {
         let mut conn = ctx.conn().await?;
         let result = async {
             let id = input_id(&input.id, "Datasource", "id")?;
-            let row = DatasourceRow::find(&mut conn, id).await?.ok_or(AppError::NotFound("datasource"))?;
+            let row = DatasourceRow::find(&mut conn, id)
+                .await?
+                .ok_or(AppError::NotFound("datasource"))?;
             let grant =
                 grant_in_project_of(ctx, &mut conn, row.project_id, Permission::DocumentsWrite, "datasource").await?;
             knowledge::delete_datasource(&mut conn, &grant, request.client(), &row).await?;
@@ -440,7 +444,10 @@ impl KnowledgeMutation {
         }
         .await;
         let (deleted_id, user_errors) = settle(ctx, &mut conn, "datasource.delete", result).await?;
-        Ok(DeleteKnowledgePayload { deleted_id, user_errors })
+        Ok(DeleteKnowledgePayload {
+            deleted_id,
+            user_errors,
+        })
     }
 
     /// Creates a document, PENDING until ingestion.
@@ -490,7 +497,9 @@ impl KnowledgeMutation {
         let mut conn = ctx.conn().await?;
         let result = async {
             let id = input_id(&input.id, "Document", "id")?;
-            let row = DocumentRow::find(&mut conn, id).await?.ok_or(AppError::NotFound("document"))?;
+            let row = DocumentRow::find(&mut conn, id)
+                .await?
+                .ok_or(AppError::NotFound("document"))?;
             let grant =
                 grant_in_project_of(ctx, &mut conn, row.project_id, Permission::DocumentsWrite, "document").await?;
             let fields = DocumentFields {
@@ -521,7 +530,9 @@ impl KnowledgeMutation {
         let mut conn = ctx.conn().await?;
         let result = async {
             let id = input_id(&input.id, "Document", "id")?;
-            let row = DocumentRow::find(&mut conn, id).await?.ok_or(AppError::NotFound("document"))?;
+            let row = DocumentRow::find(&mut conn, id)
+                .await?
+                .ok_or(AppError::NotFound("document"))?;
             let grant =
                 grant_in_project_of(ctx, &mut conn, row.project_id, Permission::DocumentsWrite, "document").await?;
             knowledge::delete_document(&mut conn, &grant, request.client(), &row).await?;
@@ -529,6 +540,9 @@ impl KnowledgeMutation {
         }
         .await;
         let (deleted_id, user_errors) = settle(ctx, &mut conn, "document.delete", result).await?;
-        Ok(DeleteKnowledgePayload { deleted_id, user_errors })
+        Ok(DeleteKnowledgePayload {
+            deleted_id,
+            user_errors,
+        })
     }
 }

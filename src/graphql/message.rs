@@ -5,12 +5,12 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::{
+    auth::UserError,
     chat::Chat,
     connection::{MessageFeedbackConnection, PageArgs, load_connection},
     context::ContextExt,
     file::FileAttachment,
     loaders::{AttachmentsByMessage, ChatById, FeedbackOf, StreamsByMessage, UserById, ViewerFeedback, load},
-    auth::UserError,
     mutation::settle,
     node::{global_id, input_id},
     scalars::Decimal,
@@ -452,9 +452,14 @@ impl MessageMutation {
         let mut conn = ctx.conn().await?;
         let result = async {
             let chat_id = input_id(&input.chat_id, "Chat", "chatId")?;
-            let parent_id = input.parent_id.as_ref().map(|id| input_id(id, "Message", "parentId")).transpose()?;
+            let parent_id = input
+                .parent_id
+                .as_ref()
+                .map(|id| input_id(id, "Message", "parentId"))
+                .transpose()?;
             request.limit(&mut conn, rate_limits::MESSAGES).await?;
-            let access = chats::authorize_change(&mut conn, request.caller(), &*request.scope().await?, chat_id).await?;
+            let access =
+                chats::authorize_change(&mut conn, request.caller(), &*request.scope().await?, chat_id).await?;
             messages::post(&mut conn, &access, request.client(), &input.content, parent_id).await
         }
         .await;

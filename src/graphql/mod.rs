@@ -50,6 +50,7 @@ pub struct Mutation(
     repository::RepositoryMutation,
     knowledge::KnowledgeMutation,
     operations::OperationsMutation,
+    file::FileMutation,
     credential::CredentialMutation,
     platform::PlatformMutation,
 );

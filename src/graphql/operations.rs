@@ -19,17 +19,17 @@ use crate::{
     auth::grant::{Permission, Place},
     db::enums::{JobStatus, Outcome},
     error::{AppError, AppResult, FieldError},
-    services::{
-        analytics::{self, TrackedEvent},
-        rate_limits,
-        webhooks::{self, WebhookFields},
-    },
     models::{
         analytics_event::AnalyticsEventRow,
         audit_log::AuditLogRow,
         job::JobRow,
         page::{Filter, FilterValue},
         webhook::WebhookSubscriptionRow,
+    },
+    services::{
+        analytics::{self, TrackedEvent},
+        rate_limits,
+        webhooks::{self, WebhookFields},
     },
 };
 
@@ -498,7 +498,15 @@ impl OperationsMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "What to do; see the input type.")] input: WebhookSubscriptionInput,
     ) -> Result<WebhookSubscriptionPayload> {
-        Self::change_webhook(ctx, "webhook.pause", &input.id, WebhookFields::default(), Some(false), false).await
+        Self::change_webhook(
+            ctx,
+            "webhook.pause",
+            &input.id,
+            WebhookFields::default(),
+            Some(false),
+            false,
+        )
+        .await
     }
 
     /// Resumes deliveries to a paused subscription (its failure count starts afresh).
@@ -507,7 +515,15 @@ impl OperationsMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "What to do; see the input type.")] input: WebhookSubscriptionInput,
     ) -> Result<WebhookSubscriptionPayload> {
-        Self::change_webhook(ctx, "webhook.resume", &input.id, WebhookFields::default(), Some(true), false).await
+        Self::change_webhook(
+            ctx,
+            "webhook.resume",
+            &input.id,
+            WebhookFields::default(),
+            Some(true),
+            false,
+        )
+        .await
     }
 
     /// Deletes a subscription.

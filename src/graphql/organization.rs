@@ -6,7 +6,6 @@ use uuid::Uuid;
 
 use super::{
     auth::UserError,
-    mutation::settle,
     connection::{
         AuditLogConnection, OrganizationMemberConnection, PageArgs, ProjectConnection, UsageEventConnection,
         load_connection,
@@ -14,6 +13,7 @@ use super::{
     context::ContextExt,
     credential::Credential,
     member::OrganizationMember,
+    mutation::settle,
     node::{composite_id, global_id, input_id},
     operations::{AuditLog, AuditLogFilter},
     project::Project,

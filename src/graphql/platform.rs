@@ -5,12 +5,7 @@ use async_graphql::{Context, ID, InputObject, Json, Object, Result, SimpleObject
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use super::{
-    auth::UserError,
-    mutation::settle,
-    context::ContextExt,
-    node::global_id,
-};
+use super::{auth::UserError, context::ContextExt, mutation::settle, node::global_id};
 use crate::{
     auth::grant::{self, Permission},
     models::platform_config::PlatformConfigRow,

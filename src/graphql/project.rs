@@ -8,7 +8,6 @@ use super::{
     artifact::Artifact,
     assistant::Assistant,
     auth::UserError,
-    mutation::settle,
     chat::{Chat, ChatFilter, ChatOrder},
     connection::{
         AnalyticsEventConnection, ArtifactConnection, AssistantConnection, AuditLogConnection, ChatConnection,
@@ -21,6 +20,7 @@ use super::{
     loaders::OrganizationById,
     loaders::{QuotaByProject, SettingsByProject, load},
     member::ProjectMember,
+    mutation::settle,
     node::{composite_id, global_id, input_id},
     operations::{AnalyticsEvent, AuditLog, AuditLogFilter, Job, JobFilter, WebhookSubscription},
     organization::Organization,

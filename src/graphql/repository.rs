@@ -63,7 +63,11 @@ pub struct RepositoryMutation;
 
 impl RepositoryMutation {
     async fn set_active(ctx: &Context<'_>, input: RepositoryInput, active: bool) -> Result<RepositoryPayload> {
-        let action = if active { "repository.activate" } else { "repository.deactivate" };
+        let action = if active {
+            "repository.activate"
+        } else {
+            "repository.deactivate"
+        };
         let request = ctx.request();
         let mut conn = ctx.conn().await?;
         let result = async {
@@ -143,8 +147,7 @@ impl RepositoryMutation {
             Ok::<_, AppError>(global_id("Repository", id))
         }
         .await;
-        let (disconnected_repository_id, user_errors) =
-            settle(ctx, &mut conn, "repository.disconnect", result).await?;
+        let (disconnected_repository_id, user_errors) = settle(ctx, &mut conn, "repository.disconnect", result).await?;
         Ok(DisconnectRepositoryPayload {
             disconnected_repository_id,
             user_errors,

@@ -7,8 +7,8 @@ use serde_json::Value;
 
 use super::{
     auth::UserError,
-    mutation::settle,
     context::ContextExt,
+    mutation::settle,
     node::{global_id, input_id},
     scalars::BigInt,
 };

@@ -119,6 +119,7 @@ pub async fn execute(
         caller,
         client,
         state.loader_delay,
+        state.files.clone(),
     );
     let mut response = state.schema.execute(request.data(context)).await;
 

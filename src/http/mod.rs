@@ -17,7 +17,6 @@ use axum::{
 use tower::ServiceBuilder;
 use tower_http::{
     catch_panic::CatchPanicLayer,
-    limit::RequestBodyLimitLayer,
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
     services::ServeDir,
     timeout::TimeoutLayer,
@@ -32,13 +31,19 @@ pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id"
 /// Settings of the HTTP layer.
 #[derive(Debug, Clone)]
 pub struct HttpSettings {
-    /// Largest request body accepted, in bytes.
+    /// Largest request body accepted, in bytes (multipart uploads excepted).
     pub max_body_bytes: usize,
+    /// Largest file a multipart upload may carry; its request may be this plus
+    /// [`MULTIPART_OVERHEAD_BYTES`].
+    pub max_upload_bytes: usize,
     /// Longest a request may take.
     pub request_timeout: Duration,
     /// Directory with the GraphiQL page's scripts; the CDN is used when they are not there.
     pub graphiql_assets: PathBuf,
 }
+
+/// Room for the other parts of a multipart upload request (the operations, the map).
+pub const MULTIPART_OVERHEAD_BYTES: usize = 256 * 1024;
 
 /// Longest request id taken from a client.
 pub const MAX_REQUEST_ID_LEN: usize = 64;
@@ -59,6 +64,44 @@ fn drop_unusable_request_id<B>(mut request: axum::http::Request<B>) -> axum::htt
     request
 }
 
+/// The largest bodies accepted: multipart uploads (the GraphQL multipart request spec) may
+/// carry a file; everything else is bounded by the plain limit.
+#[derive(Debug, Clone, Copy)]
+struct BodyLimits {
+    plain: usize,
+    multipart: usize,
+}
+
+/// Refuses a body over its limit with 413: at once when `Content-Length` says so, else as
+/// soon as the streamed body passes it.
+async fn limit_body(
+    axum::extract::State(limits): axum::extract::State<BodyLimits>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let multipart = request
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("multipart/form-data"));
+    let limit = if multipart { limits.multipart } else { limits.plain };
+    let declared = request
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|length| length > limit) {
+        return (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("the request body is larger than {limit} bytes"),
+        )
+            .into_response();
+    }
+    let request = request.map(|body| axum::body::Body::new(http_body_util::Limited::new(body, limit)));
+    next.run(request).await
+}
+
 /// Builds the router.
 pub fn router(state: AppState, settings: &HttpSettings) -> Router {
     let middleware = ServiceBuilder::new()
@@ -74,7 +117,13 @@ pub fn router(state: AppState, settings: &HttpSettings) -> Router {
         }))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID_HEADER))
         .layer(CatchPanicLayer::new())
-        .layer(RequestBodyLimitLayer::new(settings.max_body_bytes))
+        .layer(axum::middleware::from_fn_with_state(
+            BodyLimits {
+                plain: settings.max_body_bytes,
+                multipart: settings.max_upload_bytes.saturating_add(MULTIPART_OVERHEAD_BYTES),
+            },
+            limit_body,
+        ))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, settings.request_timeout));
 
     let local_assets = graphiql::has_local_assets(&settings.graphiql_assets);

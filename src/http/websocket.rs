@@ -75,6 +75,7 @@ impl Executor for OperationExecutor {
                 caller,
                 connection.client,
                 state.loader_delay,
+                state.files.clone(),
             );
             state.schema.execute_stream(request.data(context))
         })

@@ -77,13 +77,28 @@ pub async fn track(
     for (index, event) in events.into_iter().enumerate() {
         let name = event.name.trim().to_owned();
         if name.is_empty() || name.chars().count() > 200 {
-            errors.push(at(index, "name", "INVALID_LENGTH", "name must be 1 to 200 characters".into()));
+            errors.push(at(
+                index,
+                "name",
+                "INVALID_LENGTH",
+                "name must be 1 to 200 characters".into(),
+            ));
         }
         let properties = event.properties.unwrap_or_else(|| json!({}));
         if !properties.is_object() {
-            errors.push(at(index, "properties", "INVALID_JSON", "properties must be a JSON object".into()));
+            errors.push(at(
+                index,
+                "properties",
+                "INVALID_JSON",
+                "properties must be a JSON object".into(),
+            ));
         } else if properties.to_string().len() > MAX_PROPERTIES_BYTES {
-            errors.push(at(index, "properties", "TOO_LARGE", "properties must be at most 16 KiB of JSON".into()));
+            errors.push(at(
+                index,
+                "properties",
+                "TOO_LARGE",
+                "properties must be at most 16 KiB of JSON".into(),
+            ));
         }
         let occurred_at = event.occurred_at.unwrap_or(now);
         if occurred_at > now + Duration::minutes(5) || occurred_at < now - Duration::days(MAX_AGE_DAYS) {
@@ -95,7 +110,12 @@ pub async fn track(
             ));
         }
         if event.chat_id.is_some_and(|id| !chats_here.contains(&id)) {
-            errors.push(at(index, "chatId", "NOT_FOUND", "chatId is not a chat of this project".into()));
+            errors.push(at(
+                index,
+                "chatId",
+                "NOT_FOUND",
+                "chatId is not a chat of this project".into(),
+            ));
         }
         rows.push(NewAnalyticsEvent {
             id: new_id(),

@@ -29,7 +29,9 @@ pub const MAX_SUGGESTION: usize = 100_000;
 
 fn checked(title: &str, content: Option<&str>) -> AppResult<String> {
     let title = title.trim();
-    let mut errors: Vec<FieldError> = FieldError::check_length("title", title, MAX_TITLE).into_iter().collect();
+    let mut errors: Vec<FieldError> = FieldError::check_length("title", title, MAX_TITLE)
+        .into_iter()
+        .collect();
     if content.is_some_and(|c| c.chars().count() > MAX_CONTENT) {
         errors.push(FieldError::input(
             "content",
@@ -220,9 +222,11 @@ pub async fn resolve(
         return Err(FieldError::input("id", "ALREADY_RESOLVED", "the suggestion is resolved already").into());
     }
     conn.transaction::<_, AppError, _>(async |conn| {
-        let row = ArtifactSuggestionPatch { is_resolved: Some(true) }
-            .apply(conn, suggestion.id)
-            .await?;
+        let row = ArtifactSuggestionPatch {
+            is_resolved: Some(true),
+        }
+        .apply(conn, suggestion.id)
+        .await?;
         audit(grant, "artifact_suggestion.resolve", suggestion.artifact_id)
             .details(json!({ "suggestionId": row.id }))
             .record(conn, client)

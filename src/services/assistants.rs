@@ -46,8 +46,18 @@ pub struct AssistantFields {
 fn validated(mut fields: AssistantFields) -> AppResult<AssistantFields> {
     let mut errors = Vec::new();
     fields.name = fields.name.map(|n| n.trim().to_owned());
-    errors.extend(fields.name.as_deref().and_then(|n| FieldError::check_length("name", n, MAX_NAME)));
-    errors.extend(fields.model.as_deref().and_then(|m| FieldError::check_length("model", m.trim(), 200)));
+    errors.extend(
+        fields
+            .name
+            .as_deref()
+            .and_then(|n| FieldError::check_length("name", n, MAX_NAME)),
+    );
+    errors.extend(
+        fields
+            .model
+            .as_deref()
+            .and_then(|m| FieldError::check_length("model", m.trim(), 200)),
+    );
     for (name, value, max) in [
         ("description", &fields.description, MAX_DESCRIPTION),
         ("instructions", &fields.instructions, MAX_INSTRUCTIONS),
@@ -64,7 +74,9 @@ fn validated(mut fields: AssistantFields) -> AppResult<AssistantFields> {
         p.is_empty()
             || p.len() > 64
             || !p.starts_with(|c: char| c.is_ascii_lowercase())
-            || !p.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+            || !p
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
     }) {
         errors.push(FieldError::input(
             "provider",

@@ -159,7 +159,11 @@ pub async fn update(
     };
     conn.transaction::<_, AppError, _>(async |conn| {
         let chat = patch.apply(conn, access.chat.id).await?;
-        access.audit("chat.update").details(details).record(conn, client).await?;
+        access
+            .audit("chat.update")
+            .details(details)
+            .record(conn, client)
+            .await?;
         Ok(chat)
     })
     .await

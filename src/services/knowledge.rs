@@ -70,7 +70,9 @@ fn check_object(errors: &mut Vec<FieldError>, field: &str, value: Option<&Value>
 fn check_url(errors: &mut Vec<FieldError>, field: &str, value: Option<&str>) {
     let bad = value.is_some_and(|u| {
         u.len() > 2_048
-            || reqwest::Url::parse(u).map_or(true, |url| !["http", "https"].contains(&url.scheme()) || url.host().is_none())
+            || reqwest::Url::parse(u).map_or(true, |url| {
+                !["http", "https"].contains(&url.scheme()) || url.host().is_none()
+            })
     });
     if bad {
         errors.push(FieldError::input(
@@ -82,7 +84,11 @@ fn check_url(errors: &mut Vec<FieldError>, field: &str, value: Option<&str>) {
 }
 
 fn done(errors: Vec<FieldError>) -> AppResult<()> {
-    if errors.is_empty() { Ok(()) } else { Err(AppError::Invalid(errors)) }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(AppError::Invalid(errors))
+    }
 }
 
 /// What datasource changes take; `None` leaves a field as it is.
@@ -101,14 +107,15 @@ pub struct DatasourceFields {
     pub enabled: Option<bool>,
 }
 
-async fn check_datasource(
-    conn: &mut AsyncPgConnection,
-    grant: &Grant,
-    fields: &mut DatasourceFields,
-) -> AppResult<()> {
+async fn check_datasource(conn: &mut AsyncPgConnection, grant: &Grant, fields: &mut DatasourceFields) -> AppResult<()> {
     let mut errors = Vec::new();
     fields.name = fields.name.as_ref().map(|n| n.trim().to_owned());
-    errors.extend(fields.name.as_deref().and_then(|n| FieldError::check_length("name", n, 200)));
+    errors.extend(
+        fields
+            .name
+            .as_deref()
+            .and_then(|n| FieldError::check_length("name", n, 200)),
+    );
     check_object(&mut errors, "config", fields.config.as_ref());
     if let Some(Some(id)) = fields.credential_id {
         let credential = CredentialRow::find(conn, id).await?;
@@ -163,7 +170,13 @@ pub async fn update_datasource(
     mut fields: DatasourceFields,
 ) -> AppResult<DatasourceRow> {
     check_datasource(conn, grant, &mut fields).await?;
-    let status = fields.enabled.map(|on| if on { DatasourceStatus::Idle } else { DatasourceStatus::Disabled });
+    let status = fields.enabled.map(|on| {
+        if on {
+            DatasourceStatus::Idle
+        } else {
+            DatasourceStatus::Disabled
+        }
+    });
     let details = json!({
         "name": fields.name, "config": fields.config.is_some(),
         "credential": fields.credential_id.is_some(), "enabled": fields.enabled,
@@ -197,7 +210,9 @@ pub async fn delete_datasource(
     datasource: &DatasourceRow,
 ) -> AppResult<()> {
     conn.transaction::<_, AppError, _>(async |conn| {
-        diesel::delete(datasources::table.find(datasource.id)).execute(conn).await?;
+        diesel::delete(datasources::table.find(datasource.id))
+            .execute(conn)
+            .await?;
         audit(grant, "datasource.delete", "datasource", datasource.id)
             .details(json!({ "name": datasource.name }))
             .record(conn, client)
@@ -229,8 +244,17 @@ pub struct DocumentFields {
 async fn check_document(conn: &mut AsyncPgConnection, project_id: Uuid, fields: &mut DocumentFields) -> AppResult<()> {
     let mut errors = Vec::new();
     fields.title = fields.title.as_ref().map(|t| t.trim().to_owned());
-    errors.extend(fields.title.as_deref().and_then(|t| FieldError::check_length("title", t, 1_000)));
-    if fields.content.as_deref().is_some_and(|c| c.chars().count() > MAX_CONTENT) {
+    errors.extend(
+        fields
+            .title
+            .as_deref()
+            .and_then(|t| FieldError::check_length("title", t, 1_000)),
+    );
+    if fields
+        .content
+        .as_deref()
+        .is_some_and(|c| c.chars().count() > MAX_CONTENT)
+    {
         errors.push(FieldError::input(
             "content",
             "TOO_LARGE",
@@ -242,7 +266,8 @@ async fn check_document(conn: &mut AsyncPgConnection, project_id: Uuid, fields: 
     let media_ok = |m: &str| {
         m.len() <= 255
             && m.split_once('/').is_some_and(|(a, b)| {
-                let token = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "!#$&^_.+-".contains(c));
+                let token =
+                    |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "!#$&^_.+-".contains(c));
                 token(a) && token(b)
             })
     };
@@ -253,7 +278,11 @@ async fn check_document(conn: &mut AsyncPgConnection, project_id: Uuid, fields: 
             "mimeType must look like text/markdown",
         ));
     }
-    if fields.external_id.as_deref().is_some_and(|e| e.is_empty() || e.len() > 500) {
+    if fields
+        .external_id
+        .as_deref()
+        .is_some_and(|e| e.is_empty() || e.len() > 500)
+    {
         errors.push(FieldError::input(
             "externalId",
             "INVALID_LENGTH",
@@ -305,7 +334,10 @@ pub async fn create_document(
         indexed_at: None,
     };
     conn.transaction::<_, AppError, _>(async |conn| {
-        let row = new.insert(conn).await.map_err(|e| constraint_error(e, &[EXTERNAL_ID_TAKEN]))?;
+        let row = new
+            .insert(conn)
+            .await
+            .map_err(|e| constraint_error(e, &[EXTERNAL_ID_TAKEN]))?;
         audit(grant, "document.create", "document", row.id)
             .details(json!({ "title": row.title, "bytes": row.content.len() }))
             .record(conn, client)

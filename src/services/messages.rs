@@ -145,7 +145,9 @@ pub async fn edit(
 pub async fn delete(conn: &mut AsyncPgConnection, access: &MessageAccess, client: &ClientInfo) -> AppResult<()> {
     use crate::db::schema::messages;
     conn.transaction::<_, AppError, _>(async |conn| {
-        diesel::delete(messages::table.find(access.message.id)).execute(conn).await?;
+        diesel::delete(messages::table.find(access.message.id))
+            .execute(conn)
+            .await?;
         access
             .chat
             .audit("message.delete")
@@ -219,7 +221,11 @@ pub async fn give_feedback(
                 )
                 .into());
             }
-            (None, Some(rating), comment.map(|c| c.trim().to_owned()).filter(|c| !c.is_empty()))
+            (
+                None,
+                Some(rating),
+                comment.map(|c| c.trim().to_owned()).filter(|c| !c.is_empty()),
+            )
         }
     };
     let new = NewMessageFeedback {

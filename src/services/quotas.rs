@@ -62,7 +62,8 @@ pub async fn debit(conn: &mut AsyncPgConnection, project_id: Uuid, usage: Usage)
            AND (q.storage_limit_bytes IS NULL OR {storage} + $4 <= q.storage_limit_bytes)",
         requests = used("requests_used"),
         tokens = used("tokens_used"),
-        storage = used("storage_used_bytes"),
+        // Stored bytes are a standing amount, not usage of a period: they never reset.
+        storage = "q.storage_used_bytes",
     );
     let debited = diesel::sql_query(sql)
         .bind::<SqlUuid, _>(project_id)
@@ -97,6 +98,19 @@ pub async fn debit(conn: &mut AsyncPgConnection, project_id: Uuid, usage: Usage)
             resets_at: refusal.reset_at,
         }),
     }
+}
+
+/// Gives back `storage_bytes` of the project's stored bytes (a file was deleted); never
+/// below zero. A project without a quota has nothing to give back.
+pub async fn credit_storage(conn: &mut AsyncPgConnection, project_id: Uuid, storage_bytes: i64) -> AppResult<()> {
+    diesel::sql_query(
+        "UPDATE project_quotas SET storage_used_bytes = greatest(storage_used_bytes - $2, 0) WHERE project_id = $1",
+    )
+    .bind::<SqlUuid, _>(project_id)
+    .bind::<BigInt, _>(storage_bytes)
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 /// New limits of a project's quota; `None` means unlimited.

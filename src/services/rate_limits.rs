@@ -158,7 +158,10 @@ mod tests {
             .expect("time")
             .with_timezone(&Utc);
         let (start, end) = window_bounds(RateLimitWindow::Hourly, now);
-        assert_eq!((start.to_rfc3339(), end.to_rfc3339()), ("2026-12-01T21:00:00+00:00".into(), "2026-12-01T22:00:00+00:00".into()));
+        assert_eq!(
+            (start.to_rfc3339(), end.to_rfc3339()),
+            ("2026-12-01T21:00:00+00:00".into(), "2026-12-01T22:00:00+00:00".into())
+        );
         let (start, _) = window_bounds(RateLimitWindow::Daily, now);
         assert_eq!(start.to_rfc3339(), "2026-12-01T00:00:00+00:00");
     }

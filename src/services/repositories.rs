@@ -41,9 +41,7 @@ fn valid_branch(branch: &str) -> bool {
         && !branch.starts_with(['-', '/'])
         && !branch.ends_with(['/', '.'])
         && !branch.contains("..")
-        && branch
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c))
+        && branch.chars().all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c))
 }
 
 /// Connects a repository for the caller; its URL is derived from provider, owner and name.
@@ -67,7 +65,10 @@ pub async fn connect(
     let name_ok = (1..=100).contains(&fields.name.len())
         && fields.name != "."
         && fields.name != ".."
-        && fields.name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+        && fields
+            .name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
     if !name_ok {
         errors.push(FieldError::input(
             "name",
@@ -127,7 +128,11 @@ pub async fn set_active(
     repository: &RepositoryRow,
     active: bool,
 ) -> AppResult<RepositoryRow> {
-    let action = if active { "repository.activate" } else { "repository.deactivate" };
+    let action = if active {
+        "repository.activate"
+    } else {
+        "repository.deactivate"
+    };
     conn.transaction::<_, AppError, _>(async |conn| {
         let row = RepositoryPatch {
             is_active: Some(active),
@@ -153,7 +158,9 @@ pub async fn disconnect(
     repository: &RepositoryRow,
 ) -> AppResult<()> {
     conn.transaction::<_, AppError, _>(async |conn| {
-        diesel::delete(repositories::table.find(repository.id)).execute(conn).await?;
+        diesel::delete(repositories::table.find(repository.id))
+            .execute(conn)
+            .await?;
         AuditEvent::new("repository.disconnect")
             .by(caller)
             .on("repository", repository.id)

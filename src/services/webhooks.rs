@@ -45,8 +45,12 @@ fn validated(fields: WebhookFields) -> AppResult<WebhookFields> {
     }
     let event_ok = |e: &str| {
         (1..=100).contains(&e.len())
-            && e.split('.')
-                .all(|part| part.starts_with(|c: char| c.is_ascii_lowercase()) && part.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'))
+            && e.split('.').all(|part| {
+                part.starts_with(|c: char| c.is_ascii_lowercase())
+                    && part
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+            })
     };
     if fields
         .event_types
@@ -155,7 +159,10 @@ pub async fn update(
     };
     conn.transaction::<_, AppError, _>(async |conn| {
         let row = patch.apply(conn, subscription.id).await?;
-        audit(grant, action, row.id).details(details).record(conn, client).await?;
+        audit(grant, action, row.id)
+            .details(details)
+            .record(conn, client)
+            .await?;
         Ok(row)
     })
     .await

@@ -189,6 +189,7 @@ async fn a_nested_query_runs_as_many_statements_at_every_data_size() {
         schema: chatgraph::graphql::schema(),
         authenticator: authenticator(),
         loader_delay: Duration::from_millis(100),
+        files: crate::support::file_store(&crate::support::files_dir()),
     };
     let api = Api {
         client: reqwest::Client::new(),

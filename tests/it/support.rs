@@ -278,6 +278,7 @@ pub async fn spawn_app_with(
         schema: chatgraph::graphql::schema(),
         authenticator,
         loader_delay: Duration::from_millis(5),
+        files: file_store(&files_dir()),
     };
     serve_state(state, settings).await
 }
@@ -300,10 +301,24 @@ pub async fn serve_state(
     address
 }
 
-/// Settings for in-process servers: a 64 KiB body limit, no local GraphiQL assets.
+/// The upload limit of in-process servers.
+pub const MAX_UPLOAD_BYTES: usize = 64 * 1024;
+
+/// A fresh directory for a test server's uploaded files (in the temp directory).
+pub fn files_dir() -> PathBuf {
+    std::env::temp_dir().join(format!("chatgraph-test-files-{}", chatgraph::db::new_id()))
+}
+
+/// A local file store in `dir` with the test upload limit.
+pub fn file_store(dir: &Path) -> chatgraph::storage::FileStore {
+    chatgraph::storage::FileStore::local(dir, MAX_UPLOAD_BYTES).expect("file store")
+}
+
+/// Settings for in-process servers: a 64 KiB body and upload limit, no local GraphiQL assets.
 pub fn http_settings() -> chatgraph::http::HttpSettings {
     chatgraph::http::HttpSettings {
         max_body_bytes: 64 * 1024,
+        max_upload_bytes: MAX_UPLOAD_BYTES,
         request_timeout: Duration::from_secs(10),
         graphiql_assets: "does/not/exist".into(),
     }
