@@ -127,14 +127,18 @@ pub trait ContextExt {
         &self.request().loader
     }
 
-    /// A pooled connection, for queries that no loader batches.
+    /// A pooled connection, for queries that no loader batches. The caller's scope is
+    /// computed first (with a connection of its own, given back at once): a resolver that
+    /// held its connection while the scope waited for a second one could, under load, leave
+    /// every pooled connection waiting for another.
     fn conn(&self) -> impl Future<Output = Result<PooledConn, async_graphql::Error>> + Send {
         let pool = self.request().pool.clone();
+        let scope = self.request().scope.clone();
         let request_id = self.request().request_id.clone();
         async move {
-            pool.get()
-                .await
-                .map_err(|e| AppError::from(e).into_graphql(Some(&request_id)))
+            let error = |e: AppError| e.into_graphql(Some(&request_id));
+            scope.get().await.map_err(error)?;
+            pool.get().await.map_err(|e| error(e.into()))
         }
     }
 

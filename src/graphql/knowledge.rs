@@ -116,6 +116,16 @@ impl Document {
         global_id("Document", self.0.id)
     }
 
+    /// The raw UUID of this document.
+    async fn uuid(&self) -> uuid::Uuid {
+        self.0.id
+    }
+
+    /// SHA-256 of its content (hex): unchanged content has the same hash.
+    async fn content_hash(&self) -> Option<&str> {
+        self.0.content_hash.as_deref()
+    }
+
     /// Title.
     async fn title(&self) -> &str {
         &self.0.title

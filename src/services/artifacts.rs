@@ -235,3 +235,20 @@ pub async fn resolve(
     })
     .await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn titles_and_contents_have_limits() {
+        assert_eq!(checked("  Plan ", Some("v1")).ok().as_deref(), Some("Plan"));
+        match checked("", Some(&"x".repeat(MAX_CONTENT + 1))) {
+            Err(AppError::Invalid(errors)) => {
+                let codes: Vec<_> = errors.iter().map(|e| (e.field[1].as_str(), e.code)).collect();
+                assert_eq!(codes, vec![("title", "INVALID_LENGTH"), ("content", "TOO_LARGE")]);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}

@@ -296,3 +296,20 @@ pub async fn remove_feedback(
     })
     .await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn message_content_is_one_to_a_hundred_thousand_characters() {
+        assert!(valid_content("hi").is_ok());
+        assert!(valid_content(&"é".repeat(MAX_CONTENT)).is_ok());
+        for bad in [String::new(), " \n ".to_owned(), "x".repeat(MAX_CONTENT + 1)] {
+            match valid_content(&bad) {
+                Err(AppError::Invalid(errors)) => assert_eq!(errors[0].code, "INVALID_LENGTH"),
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+}

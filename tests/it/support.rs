@@ -283,6 +283,18 @@ pub async fn spawn_app_with(
     serve_state(state, settings).await
 }
 
+/// Serves the app with its uploaded files in `files` (a directory the test can inspect).
+pub async fn spawn_app_with_files(pool: Pool, files: &Path) -> std::net::SocketAddr {
+    let state = chatgraph::app::AppState {
+        pool,
+        schema: chatgraph::graphql::schema(),
+        authenticator: authenticator(),
+        loader_delay: Duration::from_millis(5),
+        files: file_store(files),
+    };
+    serve_state(state, http_settings()).await
+}
+
 /// Serves the app with this state on a loopback port, as `chatgraph serve` does.
 pub async fn serve_state(
     state: chatgraph::app::AppState,
