@@ -16,6 +16,7 @@ use uuid::Uuid;
 
 use super::authz::Scope;
 use crate::{
+    db::enums::OrganizationStatus,
     error::{AppError, AppResult},
     models::{organization::OrganizationRow, project::ProjectRow},
     services::auth::Caller,
@@ -145,6 +146,14 @@ pub async fn authorize(
     };
     let permissions = permissions_in(conn, caller, Some(organization_id), project_id).await?;
     if !permissions.iter().any(|p| p == permission.as_str()) {
+        return Err(AppError::Forbidden);
+    }
+    // A suspended organization is read-only for its members (platform admins still act).
+    if !caller.user.is_platform_admin
+        && OrganizationRow::find(conn, organization_id)
+            .await?
+            .is_some_and(|o| o.status == OrganizationStatus::Suspended)
+    {
         return Err(AppError::Forbidden);
     }
     Ok(Grant {

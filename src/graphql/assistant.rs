@@ -10,7 +10,7 @@ use super::{
     file::FileAttachment,
     loaders::{AttachmentsByAssistant, FeedbackOf, load},
     message::FeedbackSummary,
-    mutation::{grant_in_project_of, settle},
+    mutation::{change, grant_in_project_of, settle},
     node::{global_id, input_id},
 };
 use crate::{
@@ -240,11 +240,7 @@ impl AssistantMutation {
             instructions: input.instructions,
             provider: input.provider,
             model: input.model,
-            temperature: match input.temperature {
-                MaybeUndefined::Undefined => None,
-                MaybeUndefined::Null => Some(None),
-                MaybeUndefined::Value(t) => Some(Some(t)),
-            },
+            temperature: change(input.temperature),
             tools: input.tools,
         };
         Self::change(ctx, &input.id, fields, None).await

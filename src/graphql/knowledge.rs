@@ -9,7 +9,7 @@ use super::{
     connection::{DocumentChunkConnection, PageArgs, load_connection},
     context::ContextExt,
     loaders::{DatasourceById, DocumentById, load},
-    mutation::{grant_in_project_of, settle},
+    mutation::{change, grant_in_project_of, settle},
     node::{argument_id, global_id, input_id},
 };
 use crate::{
@@ -352,14 +352,6 @@ pub struct DeleteKnowledgePayload {
     pub user_errors: Vec<UserError>,
 }
 
-fn maybe<T, U>(value: MaybeUndefined<T>, f: impl FnOnce(T) -> AppResult<U>) -> AppResult<Option<Option<U>>> {
-    Ok(match value {
-        MaybeUndefined::Undefined => None,
-        MaybeUndefined::Null => Some(None),
-        MaybeUndefined::Value(v) => Some(Some(f(v)?)),
-    })
-}
-
 /// Datasource and document mutations (ingestion into chunks comes with its own issue).
 #[derive(Default)]
 pub struct KnowledgeMutation;
@@ -411,7 +403,9 @@ impl KnowledgeMutation {
         let mut conn = ctx.conn().await?;
         let result = async {
             let id = input_id(&input.id, "Datasource", "id")?;
-            let credential_id = maybe(input.credential_id, |id| input_id(&id, "Credential", "credentialId"))?;
+            let credential_id = change(input.credential_id)
+                .map(|id| id.map(|id| input_id(&id, "Credential", "credentialId")).transpose())
+                .transpose()?;
             let row = DatasourceRow::find(&mut conn, id)
                 .await?
                 .ok_or(AppError::NotFound("datasource"))?;
@@ -514,9 +508,9 @@ impl KnowledgeMutation {
                 grant_in_project_of(ctx, &mut conn, row.project_id, Permission::DocumentsWrite, "document").await?;
             let fields = DocumentFields {
                 title: input.title,
-                source_url: maybe(input.source_url, Ok)?,
+                source_url: change(input.source_url),
                 content: input.content,
-                mime_type: maybe(input.mime_type, Ok)?,
+                mime_type: change(input.mime_type),
                 metadata: input.metadata.map(|m| m.0),
                 ..Default::default()
             };

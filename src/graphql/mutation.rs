@@ -3,7 +3,7 @@
 //! signed-in caller is written to the audit trail with its codes. Successes are recorded by
 //! the services, in the transaction of the change itself.
 
-use async_graphql::{Context, Result};
+use async_graphql::{Context, MaybeUndefined, Result};
 use diesel_async::AsyncPgConnection;
 use serde_json::json;
 use uuid::Uuid;
@@ -63,5 +63,15 @@ pub async fn grant_in_project_of(
     {
         Err(AppError::NotFound(_)) => Err(AppError::NotFound(what)),
         other => other,
+    }
+}
+
+/// An optional, nullable input field as a change: `None` when it was left out (keep the
+/// value), `Some(None)` when it was set to null (clear it).
+pub fn change<T>(value: MaybeUndefined<T>) -> Option<Option<T>> {
+    match value {
+        MaybeUndefined::Undefined => None,
+        MaybeUndefined::Null => Some(None),
+        MaybeUndefined::Value(value) => Some(Some(value)),
     }
 }

@@ -20,7 +20,7 @@ use super::{
     usage::{self, UsageEvent, UsageFilter, UsageGroupBy, UsageSummary},
 };
 use crate::{
-    auth::grant::{Permission, Place},
+    auth::grant::{self, Permission, Place},
     db::enums::{OrganizationPlan, OrganizationStatus},
     error::AppError,
     models::organization::OrganizationRow,
@@ -271,7 +271,26 @@ pub struct RemoveOrganizationMemberInput {
     pub user_id: ID,
 }
 
-/// The result of `createOrganization` and `updateOrganization`.
+/// Input of `setOrganizationPlan`.
+#[derive(InputObject)]
+pub struct SetOrganizationPlanInput {
+    /// The organization.
+    pub id: ID,
+    /// Its new plan.
+    pub plan: OrganizationPlan,
+}
+
+/// Input of `setOrganizationStatus`.
+#[derive(InputObject)]
+pub struct SetOrganizationStatusInput {
+    /// The organization.
+    pub id: ID,
+    /// ACTIVE, or SUSPENDED: its data stays readable and every write in it is refused.
+    pub status: OrganizationStatus,
+}
+
+/// The result of `createOrganization`, `updateOrganization`, `setOrganizationPlan` and
+/// `setOrganizationStatus`.
 #[derive(SimpleObject)]
 pub struct OrganizationPayload {
     /// The organization as it is now, unless there were user errors.
@@ -311,9 +330,52 @@ pub struct RemoveOrganizationMemberPayload {
 #[derive(Default)]
 pub struct OrganizationMutation;
 
+impl OrganizationMutation {
+    /// A platform admin's change of plan or status.
+    async fn administer(
+        ctx: &Context<'_>,
+        action: &str,
+        id: &ID,
+        plan: Option<OrganizationPlan>,
+        status: Option<OrganizationStatus>,
+    ) -> Result<OrganizationPayload> {
+        let request = ctx.request();
+        let mut conn = ctx.conn().await?;
+        let result = async {
+            let id = input_id(id, "Organization", "id")?;
+            let admin = grant::authorize_platform(&mut conn, request.caller(), Permission::PlatformConfigure).await?;
+            organizations::administer(&mut conn, &admin, request.client(), id, plan, status).await
+        }
+        .await;
+        let (organization, user_errors) = settle(ctx, &mut conn, action, result).await?;
+        Ok(OrganizationPayload {
+            organization: organization.map(Organization),
+            user_errors,
+        })
+    }
+}
+
 /// Organization and membership mutations.
 #[Object]
 impl OrganizationMutation {
+    /// Changes an organization's plan. Platform admins only. Audited.
+    async fn set_organization_plan(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to do; see the input type.")] input: SetOrganizationPlanInput,
+    ) -> Result<OrganizationPayload> {
+        Self::administer(ctx, "organization.plan_change", &input.id, Some(input.plan), None).await
+    }
+
+    /// Suspends an organization or makes it active again. Platform admins only. Audited.
+    async fn set_organization_status(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to do; see the input type.")] input: SetOrganizationStatusInput,
+    ) -> Result<OrganizationPayload> {
+        Self::administer(ctx, "organization.status_change", &input.id, None, Some(input.status)).await
+    }
+
     /// Creates an organization with the caller as its owner. Audited.
     async fn create_organization(
         &self,

@@ -8,7 +8,7 @@ use serde_json::Value;
 use super::{
     auth::UserError,
     context::ContextExt,
-    mutation::settle,
+    mutation::{change, settle},
     node::{global_id, input_id},
     scalars::BigInt,
 };
@@ -218,15 +218,6 @@ pub struct ProjectQuotaPayload {
     pub quota: Option<ProjectQuota>,
     /// What was wrong with the input.
     pub user_errors: Vec<UserError>,
-}
-
-/// `None` when a field was left out, `Some(None)` when it was set to null.
-fn change<T>(value: MaybeUndefined<T>) -> Option<Option<T>> {
-    match value {
-        MaybeUndefined::Undefined => None,
-        MaybeUndefined::Null => Some(None),
-        MaybeUndefined::Value(value) => Some(Some(value)),
-    }
 }
 
 /// Project settings mutations.

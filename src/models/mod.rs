@@ -90,7 +90,8 @@ macro_rules! insert_returning {
     };
 }
 
-/// Adds `apply` to a `...Patch` type: updates the row with this id and returns it.
+/// Adds `apply` to a `...Patch` type: updates the row with this id and returns it (an empty
+/// patch returns the row unchanged).
 macro_rules! update_returning {
     ($patch:ident => $row:ident, $table:ident) => {
         impl $patch {
@@ -101,11 +102,24 @@ macro_rules! update_returning {
                 id: uuid::Uuid,
             ) -> diesel::QueryResult<$row> {
                 use diesel::{QueryDsl, SelectableHelper};
-                diesel::update(crate::db::schema::$table::table.find(id))
+                let updated = diesel::update(crate::db::schema::$table::table.find(id))
                     .set(self)
                     .returning($row::as_returning())
                     .get_result(conn)
-                    .await
+                    .await;
+                match updated {
+                    // A change with nothing in it changes nothing: the row as it is.
+                    Err(diesel::result::Error::QueryBuilderError(error))
+                        if error.is::<diesel::result::EmptyChangeset>() =>
+                    {
+                        crate::db::schema::$table::table
+                            .find(id)
+                            .select($row::as_select())
+                            .first(conn)
+                            .await
+                    }
+                    other => other,
+                }
             }
         }
     };

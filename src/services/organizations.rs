@@ -19,7 +19,7 @@ use super::{
 use crate::{
     auth::grant::Grant,
     db::{
-        enums::{OrganizationStatus, RoleScope},
+        enums::{OrganizationPlan, OrganizationStatus, RoleScope},
         new_id,
     },
     error::{AppError, AppResult, ConstraintRule, FieldError, constraint_error},
@@ -166,6 +166,60 @@ pub async fn update(
             .record(conn, client)
             .await?;
         Ok(organization)
+    })
+    .await
+}
+
+/// Changes an organization's plan or status (active or suspended). `admin` must come from
+/// `grant::authorize_platform`: this is the platform's decision, not the tenant's. A
+/// suspended organization's data stays readable, and every write in it is refused.
+pub async fn administer(
+    conn: &mut AsyncPgConnection,
+    admin: &Caller,
+    client: &ClientInfo,
+    id: Uuid,
+    plan: Option<OrganizationPlan>,
+    status: Option<OrganizationStatus>,
+) -> AppResult<OrganizationRow> {
+    let organization = OrganizationRow::find(conn, id)
+        .await?
+        .filter(|o| o.deleted_at.is_none())
+        .ok_or(AppError::NotFound("organization"))?;
+    if status == Some(OrganizationStatus::Deleted) {
+        return Err(FieldError::input(
+            "status",
+            "INVALID_STATUS",
+            "status must be ACTIVE or SUSPENDED (deleteOrganization deletes)",
+        )
+        .into());
+    }
+    let (action, details) = match (plan, status) {
+        (Some(plan), _) => (
+            "organization.plan_change",
+            json!({ "from": organization.plan.as_str(), "to": plan.as_str() }),
+        ),
+        (None, Some(status)) => (
+            "organization.status_change",
+            json!({ "from": organization.status.as_str(), "to": status.as_str() }),
+        ),
+        (None, None) => return Ok(organization),
+    };
+    conn.transaction::<_, AppError, _>(async |conn| {
+        let row = OrganizationPatch {
+            plan,
+            status,
+            ..Default::default()
+        }
+        .apply(conn, id)
+        .await?;
+        AuditEvent::new(action)
+            .by(admin)
+            .within(Some(id), None)
+            .on("organization", id)
+            .details(details)
+            .record(conn, client)
+            .await?;
+        Ok(row)
     })
     .await
 }

@@ -146,10 +146,15 @@ async fn organizations_are_created_validated_updated_and_deleted() {
     assert_eq!(
         actions,
         vec![
+            "organization.create failed",
             "organization.create success",
+            "organization.create failed",
             "organization.update success",
-            "organization.delete success"
-        ]
+            "organization.update failed",
+            "organization.delete failed",
+            "organization.delete success",
+        ],
+        "successes and the refusals along the way"
     );
 }
 
@@ -278,7 +283,7 @@ async fn members_are_added_re_roled_and_removed_and_an_owner_always_remains() {
     let conn = &mut db.conn().await;
     let actions = names(
         conn,
-        "SELECT action AS name FROM audit_logs WHERE action LIKE 'organization_member.%' ORDER BY created_at",
+        "SELECT action AS name FROM audit_logs WHERE action LIKE 'organization_member.%' AND status = 'success' ORDER BY created_at",
     )
     .await;
     assert_eq!(
@@ -342,4 +347,128 @@ async fn two_owners_demoting_each_other_at_once_leave_one_owner() {
         // demoted first, no longer had the right to demote anyone.
         assert!(succeeded == 1, "round {round}: {first:?} {second:?}");
     }
+}
+
+#[tokio::test]
+async fn platform_admins_change_plans_and_a_suspended_organization_is_read_only() {
+    let db = TestDb::migrated().await;
+    let team = crate::team::Team::new(&db).await;
+    let admin = token(&team.api.sign_up("admin@example.com").await, "accessToken");
+    let conn = &mut db.conn().await;
+    let admin_id = chatgraph::models::user::UserRow::find_by_email(conn, "admin@example.com")
+        .await
+        .expect("find")
+        .expect("admin")
+        .id;
+    chatgraph::models::user::UserPatch {
+        is_platform_admin: Some(true),
+        ..Default::default()
+    }
+    .apply(conn, admin_id)
+    .await
+    .expect("admin");
+    let plan = "mutation($input: SetOrganizationPlanInput!) { setOrganizationPlan(input: $input) { \
+        organization { id plan status } userErrors { field code } } }";
+    let status = "mutation($input: SetOrganizationStatusInput!) { setOrganizationStatus(input: $input) { \
+        organization { id plan status } userErrors { field code } } }";
+
+    // The tenant's own owner does not choose the plan.
+    let (_, body) = team
+        .mutate(
+            &team.owner,
+            "setOrganizationPlan",
+            plan,
+            json!({ "id": team.organization, "plan": "ENTERPRISE" }),
+        )
+        .await;
+    assert_eq!(code(&body), "FORBIDDEN", "{body}");
+    let (payload, body) = team
+        .mutate(
+            &admin,
+            "setOrganizationPlan",
+            plan,
+            json!({ "id": team.organization, "plan": "PRO" }),
+        )
+        .await;
+    assert_eq!(payload["organization"]["plan"], "PRO", "{body}");
+    let (payload, _) = team
+        .mutate(
+            &admin,
+            "setOrganizationStatus",
+            status,
+            json!({ "id": team.organization, "status": "DELETED" }),
+        )
+        .await;
+    assert_eq!(user_errors(&payload), vec!["input.status:INVALID_STATUS"]);
+    let (payload, _) = team
+        .mutate(
+            &admin,
+            "setOrganizationStatus",
+            status,
+            json!({ "id": team.organization, "status": "SUSPENDED" }),
+        )
+        .await;
+    assert_eq!(payload["organization"]["status"], "SUSPENDED");
+
+    // Suspended: members still read, nobody writes.
+    let (_, body) = team
+        .api
+        .run(
+            Some(&team.member),
+            "query($id: ID!) { node(id: $id) { id } }",
+            json!({ "id": team.project }),
+        )
+        .await;
+    assert_eq!(body["data"]["node"]["id"], team.project, "{body}");
+    let (_, body) = team
+        .mutate(
+            &team.owner,
+            "createChat",
+            "mutation($input: CreateChatInput!) { createChat(input: $input) { chat { id } } }",
+            json!({ "projectId": team.project }),
+        )
+        .await;
+    assert_eq!(code(&body), "FORBIDDEN", "{body}");
+    team.mutate(
+        &admin,
+        "setOrganizationStatus",
+        status,
+        json!({ "id": team.organization, "status": "ACTIVE" }),
+    )
+    .await;
+    let (payload, body) = team
+        .mutate(
+            &team.owner,
+            "createChat",
+            "mutation($input: CreateChatInput!) { createChat(input: $input) { chat { id } } }",
+            json!({ "projectId": team.project }),
+        )
+        .await;
+    assert!(payload["chat"]["id"].is_string(), "{body}");
+
+    // An update that changes nothing gives the organization back as it is.
+    let (payload, body) = team
+        .mutate(
+            &team.owner,
+            "updateOrganization",
+            UPDATE,
+            json!({ "id": team.organization }),
+        )
+        .await;
+    assert_eq!(payload["organization"]["name"], "Team", "{body}");
+    assert_eq!(
+        names(
+            conn,
+            "SELECT action || ' ' || a.status AS name FROM audit_logs a \
+             WHERE action IN ('organization.plan_change', 'organization.status_change') ORDER BY created_at"
+        )
+        .await,
+        vec![
+            "organization.plan_change failed",
+            "organization.plan_change success",
+            "organization.status_change failed",
+            "organization.status_change success",
+            "organization.status_change success"
+        ]
+    );
 }

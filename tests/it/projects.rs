@@ -176,7 +176,7 @@ async fn projects_are_created_validated_changed_archived_and_deleted() {
 
     let actions = names(
         conn,
-        "SELECT action AS name FROM audit_logs WHERE action LIKE 'project.%' ORDER BY created_at",
+        "SELECT action AS name FROM audit_logs WHERE action LIKE 'project.%' AND status = 'success' ORDER BY created_at",
     )
     .await;
     assert_eq!(
@@ -499,7 +499,7 @@ async fn project_members_are_removed_but_never_the_owner() {
     let conn = &mut db.conn().await;
     let audit = names(
         conn,
-        "SELECT action AS name FROM audit_logs WHERE action = 'project_member.remove'",
+        "SELECT action AS name FROM audit_logs WHERE action = 'project_member.remove' AND status = 'success'",
     )
     .await;
     assert_eq!(audit.len(), 1);

@@ -67,7 +67,15 @@ async fn credentials_are_encrypted_never_shown_and_nothing_secret_is_stored_in_c
         .collect();
     assert_eq!(
         fields,
-        ["id", "name", "credentialType", "lastUsedAt", "createdAt", "updatedAt"]
+        [
+            "id",
+            "name",
+            "credentialType",
+            "keyVersion",
+            "lastUsedAt",
+            "createdAt",
+            "updatedAt"
+        ]
     );
 
     // Stored as ciphertext bound to its row, readable with the key.
