@@ -28,6 +28,8 @@ pub enum TokenKind {
     /// A webhook subscription's signing secret (stored encrypted, not hashed: deliveries
     /// sign with it).
     Webhook,
+    /// An invitation to an organization.
+    Invitation,
 }
 
 impl TokenKind {
@@ -37,6 +39,7 @@ impl TokenKind {
             TokenKind::Refresh => "cgr_",
             TokenKind::Api => "cgk_",
             TokenKind::Webhook => "cgw_",
+            TokenKind::Invitation => "cgi_",
         }
     }
 }

@@ -363,6 +363,27 @@ diesel::table! {
     use diesel::sql_types::*;
     use pgvector::sql_types::*;
 
+    organization_invitations (id) {
+        id -> Uuid,
+        organization_id -> Uuid,
+        email -> Text,
+        role_id -> Uuid,
+        role_scope -> Text,
+        token_hash -> Bytea,
+        invited_by -> Nullable<Uuid>,
+        expires_at -> Timestamptz,
+        accepted_at -> Nullable<Timestamptz>,
+        accepted_by -> Nullable<Uuid>,
+        revoked_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use pgvector::sql_types::*;
+
     organization_members (organization_id, user_id) {
         organization_id -> Uuid,
         user_id -> Uuid,
@@ -747,6 +768,7 @@ diesel::joinable!(message_streams -> chats (chat_id));
 diesel::joinable!(message_streams -> messages (message_id));
 diesel::joinable!(messages -> chats (chat_id));
 diesel::joinable!(messages -> users (user_id));
+diesel::joinable!(organization_invitations -> organizations (organization_id));
 diesel::joinable!(organization_members -> organizations (organization_id));
 diesel::joinable!(platform_configs -> users (updated_by));
 diesel::joinable!(project_members -> projects (project_id));
@@ -793,6 +815,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     message_feedback,
     message_streams,
     messages,
+    organization_invitations,
     organization_members,
     organizations,
     permissions,

@@ -12,6 +12,7 @@ use super::{
     assistant::Assistant,
     chat::Chat,
     file::File,
+    invitation::OrganizationInvitation,
     knowledge::{Datasource, Document, DocumentChunk},
     loaders::Children,
     member::{OrganizationMember, ProjectMember},
@@ -122,6 +123,7 @@ connection_types! {
     Message => MessageConnection, MessageEdge;
     MessageFeedback => MessageFeedbackConnection, MessageFeedbackEdge;
     Organization => OrganizationConnection, OrganizationEdge;
+    OrganizationInvitation => OrganizationInvitationConnection, OrganizationInvitationEdge;
     OrganizationMember => OrganizationMemberConnection, OrganizationMemberEdge;
     Project => ProjectConnection, ProjectEdge;
     ProjectMember => ProjectMemberConnection, ProjectMemberEdge;

@@ -14,6 +14,7 @@ pub mod connection;
 pub mod context;
 pub mod credential;
 pub mod file;
+pub mod invitation;
 pub mod knowledge;
 pub mod loaders;
 pub mod member;
@@ -41,6 +42,7 @@ pub struct Mutation(
     auth::AuthMutation,
     api_token::ApiTokenMutation,
     organization::OrganizationMutation,
+    invitation::InvitationMutation,
     project::ProjectMutation,
     settings::SettingsMutation,
     chat::ChatMutation,

@@ -13,6 +13,7 @@ use super::{
     context::ContextExt,
     credential::Credential,
     file::{File, FileAttachment},
+    invitation::OrganizationInvitation,
     knowledge::{Datasource, Document, DocumentChunk},
     loaders::{
         ChatById, FileById, MessageById, OrganizationById, ProjectById, QuotaByProject, RoleById, SettingsByProject,
@@ -69,6 +70,8 @@ pub enum Node {
     PlatformConfig(PlatformConfig),
     /// A membership in an organization.
     OrganizationMember(OrganizationMember),
+    /// An invitation to an organization.
+    OrganizationInvitation(OrganizationInvitation),
     /// A membership in a project.
     ProjectMember(ProjectMember),
     /// A role.
@@ -281,6 +284,7 @@ pub async fn resolve(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Option
             }
         }
         "Assistant" => listed!(ctx, lists::PROJECT_ASSISTANTS, key, Assistant),
+        "OrganizationInvitation" => listed!(ctx, lists::ORGANIZATION_INVITATIONS, key, OrganizationInvitation),
         "Datasource" => listed!(ctx, lists::PROJECT_DATASOURCES, key, Datasource),
         "Document" => listed!(ctx, lists::PROJECT_DOCUMENTS, key, Document),
         "DocumentChunk" => listed!(ctx, lists::DOCUMENT_CHUNKS, key, DocumentChunk),

@@ -7,11 +7,12 @@ use uuid::Uuid;
 use super::{
     auth::UserError,
     connection::{
-        AuditLogConnection, OrganizationMemberConnection, PageArgs, ProjectConnection, UsageEventConnection,
-        load_connection,
+        AuditLogConnection, OrganizationInvitationConnection, OrganizationMemberConnection, PageArgs,
+        ProjectConnection, UsageEventConnection, load_connection,
     },
     context::ContextExt,
     credential::Credential,
+    invitation::OrganizationInvitation,
     member::OrganizationMember,
     mutation::settle,
     node::{composite_id, global_id, input_id},
@@ -102,6 +103,23 @@ impl Organization {
             Project,
         )
         .await
+    }
+
+    /// Open invitations to this organization, newest first (needs `members.manage`; empty
+    /// otherwise).
+    #[graphql(complexity = "crate::graphql::node::page_cost(first, last, child_complexity)")]
+    async fn invitations(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Returns the first n items (1 to 100; 20 when neither first nor last is given).")]
+        first: Option<i32>,
+        #[graphql(desc = "Returns the items after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Returns the last n items (1 to 100).")] last: Option<i32>,
+        #[graphql(desc = "Returns the items before this cursor.")] before: Option<String>,
+    ) -> Result<OrganizationInvitationConnection> {
+        let args = PageArgs::new(first, after, last, before);
+        let list = lists::ORGANIZATION_INVITATIONS;
+        load_connection(ctx, list, self.0.id, args, Filter::none(), OrganizationInvitation).await
     }
 
     /// Members of this organization, in the order they joined.
@@ -203,7 +221,8 @@ pub enum OrganizationRole {
 }
 
 impl OrganizationRole {
-    fn role_name(self) -> &'static str {
+    /// The role's name in the `roles` table.
+    pub fn role_name(self) -> &'static str {
         match self {
             OrganizationRole::Owner => "owner",
             OrganizationRole::Admin => "admin",

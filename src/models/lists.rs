@@ -83,6 +83,18 @@ pub const ORGANIZATION_MEMBERS: List = List {
     condition: "$3 OR c.organization_id = ANY($6)",
 };
 
+/// Open invitations of an organization, newest first; needs `members.manage` in it.
+pub const ORGANIZATION_INVITATIONS: List = List {
+    name: "Organization.invitations",
+    table: "organization_invitations",
+    parent_column: Some("organization_id"),
+    id_column: "c.id",
+    sort_key: CREATED,
+    descending: true,
+    condition: "c.accepted_at IS NULL AND c.revoked_at IS NULL AND ($3 OR (c.organization_id = ANY($6) \
+                AND c.organization_id IN (SELECT chatgraph_organizations_permitting($5, 'members.manage'))))",
+};
+
 /// Usage records of an organization, newest first; needs `usage.read` in the organization.
 pub const ORGANIZATION_USAGE: List = List {
     name: "Organization.usageEvents",

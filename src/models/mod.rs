@@ -23,6 +23,7 @@ pub mod document;
 pub mod error_log;
 pub mod file;
 pub mod identity;
+pub mod invitation;
 pub mod job;
 pub mod lists;
 pub mod message;

@@ -10,6 +10,7 @@ pub mod auth;
 pub mod chats;
 pub mod credentials;
 pub mod files;
+pub mod invitations;
 pub mod knowledge;
 pub mod members;
 pub mod messages;

@@ -269,7 +269,7 @@ struct Count {
 
 /// The role name of `user_id` in the organization, locking the organization's row first so
 /// that membership changes of one organization run one after another.
-async fn lock_and_role_of(
+pub(super) async fn lock_and_role_of(
     conn: &mut AsyncPgConnection,
     organization_id: Uuid,
     user_id: Uuid,
@@ -304,7 +304,11 @@ async fn owner_count(conn: &mut AsyncPgConnection, organization_id: Uuid) -> App
 }
 
 /// Only owners (and platform admins) make, unmake or remove owners.
-async fn check_owner_rule(conn: &mut AsyncPgConnection, grant: &Grant, touches_owner: bool) -> AppResult<()> {
+pub(super) async fn check_owner_rule(
+    conn: &mut AsyncPgConnection,
+    grant: &Grant,
+    touches_owner: bool,
+) -> AppResult<()> {
     let caller = grant.caller();
     if !touches_owner || (caller.user.is_platform_admin && caller.narrowed_to.is_none()) {
         return Ok(());
@@ -321,7 +325,7 @@ async fn check_owner_rule(conn: &mut AsyncPgConnection, grant: &Grant, touches_o
     }
 }
 
-fn valid_role(role: &str) -> AppResult<()> {
+pub(super) fn valid_role(role: &str) -> AppResult<()> {
     if ROLES.contains(&role) {
         Ok(())
     } else {

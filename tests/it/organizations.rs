@@ -472,3 +472,169 @@ async fn platform_admins_change_plans_and_a_suspended_organization_is_read_only(
         ]
     );
 }
+
+#[tokio::test]
+async fn invitations_let_people_without_an_account_join_once() {
+    let db = TestDb::migrated().await;
+    let team = crate::team::Team::new(&db).await;
+    let invite = "mutation($input: InviteOrganizationMemberInput!) { inviteOrganizationMember(input: $input) { \
+        invitation { id email role { name } invitedBy { email } } token userErrors { field code } } }";
+    let accept = "mutation($input: AcceptInvitationInput!) { acceptInvitation(input: $input) { \
+        member { user { email } role { name } } userErrors { field code } } }";
+    let revoke = "mutation($input: RevokeInvitationInput!) { revokeInvitation(input: $input) { \
+        revokedInvitationId userErrors { field code } } }";
+    let open =
+        "query($id: ID!) { node(id: $id) { ... on Organization { invitations { totalCount nodes { email } } } } }";
+
+    let (payload, _) = team
+        .mutate(
+            &team.owner,
+            "inviteOrganizationMember",
+            invite,
+            json!({ "organizationId": team.organization, "email": "not an address", "role": "MEMBER" }),
+        )
+        .await;
+    assert_eq!(user_errors(&payload), vec!["input.email:INVALID_EMAIL"]);
+    let (payload, _) = team
+        .mutate(
+            &team.owner,
+            "inviteOrganizationMember",
+            invite,
+            json!({ "organizationId": team.organization, "email": "member@example.com", "role": "MEMBER" }),
+        )
+        .await;
+    assert_eq!(user_errors(&payload), vec!["input.email:ALREADY_MEMBER"]);
+    let (_, body) = team
+        .mutate(
+            &team.member,
+            "inviteOrganizationMember",
+            invite,
+            json!({ "organizationId": team.organization, "email": "x@example.com", "role": "MEMBER" }),
+        )
+        .await;
+    assert_eq!(code(&body), "FORBIDDEN", "{body}");
+    let (payload, body) = team
+        .mutate(
+            &team.owner,
+            "inviteOrganizationMember",
+            invite,
+            json!({ "organizationId": team.organization, "email": "Newbie@Example.com", "role": "ADMIN" }),
+        )
+        .await;
+    let token = payload["token"].as_str().expect("token").to_owned();
+    assert!(token.starts_with("cgi_"), "{body}");
+    assert_eq!(payload["invitation"]["invitedBy"]["email"], "owner@example.com");
+    let (payload, _) = team
+        .mutate(
+            &team.owner,
+            "inviteOrganizationMember",
+            invite,
+            json!({ "organizationId": team.organization, "email": "newbie@example.com", "role": "MEMBER" }),
+        )
+        .await;
+    assert_eq!(user_errors(&payload), vec!["input.email:ALREADY_INVITED"]);
+
+    // Only those who manage members see open invitations.
+    let (_, body) = team
+        .api
+        .run(Some(&team.owner), open, json!({ "id": team.organization }))
+        .await;
+    assert_eq!(
+        body["data"]["node"]["invitations"]["nodes"],
+        json!([{ "email": "Newbie@Example.com" }]),
+        "{body}"
+    );
+    let (_, body) = team
+        .api
+        .run(Some(&team.member), open, json!({ "id": team.organization }))
+        .await;
+    assert_eq!(body["data"]["node"]["invitations"]["totalCount"], 0, "{body}");
+
+    // Accepting needs the invited address; then once only.
+    let (_, body) = team
+        .mutate(&team.outsider, "acceptInvitation", accept, json!({ "token": token }))
+        .await;
+    assert_eq!(
+        user_errors(&body["data"]["acceptInvitation"]),
+        vec!["input.token:WRONG_ACCOUNT"]
+    );
+    let newbie = token_of(&team.api.sign_up("newbie@example.com").await);
+    let (_, body) = team
+        .mutate(&newbie, "acceptInvitation", accept, json!({ "token": "cgi_nope" }))
+        .await;
+    assert_eq!(
+        user_errors(&body["data"]["acceptInvitation"]),
+        vec!["input.token:INVALID_INVITATION"]
+    );
+    let (payload, body) = team
+        .mutate(&newbie, "acceptInvitation", accept, json!({ "token": token }))
+        .await;
+    assert_eq!(
+        payload["member"],
+        json!({ "user": { "email": "newbie@example.com" }, "role": { "name": "admin" } }),
+        "{body}"
+    );
+    let (payload, _) = team
+        .mutate(&newbie, "acceptInvitation", accept, json!({ "token": token }))
+        .await;
+    assert_eq!(user_errors(&payload), vec!["input.token:INVALID_INVITATION"]);
+    let (_, body) = team
+        .api
+        .run(
+            Some(&newbie),
+            "{ viewer { organizations { nodes { slug } } } }",
+            json!({}),
+        )
+        .await;
+    let slugs = body["data"]["viewer"]["organizations"]["nodes"].to_string();
+    assert!(slugs.contains("\"team\""), "{body}");
+
+    // A revoked invitation cannot be accepted; revoking is for the organization only.
+    let (payload, _) = team
+        .mutate(
+            &team.owner,
+            "inviteOrganizationMember",
+            invite,
+            json!({ "organizationId": team.organization, "email": "late@example.com", "role": "MEMBER" }),
+        )
+        .await;
+    let (late_id, late_token) = (payload["invitation"]["id"].clone(), payload["token"].clone());
+    let (_, body) = team
+        .mutate(&team.outsider, "revokeInvitation", revoke, json!({ "id": late_id }))
+        .await;
+    assert_eq!(code(&body), "NOT_FOUND", "{body}");
+    let (payload, _) = team
+        .mutate(&team.owner, "revokeInvitation", revoke, json!({ "id": late_id }))
+        .await;
+    assert_eq!(payload["revokedInvitationId"], late_id);
+    let (payload, _) = team
+        .mutate(&team.owner, "revokeInvitation", revoke, json!({ "id": late_id }))
+        .await;
+    assert_eq!(user_errors(&payload), vec!["input.id:INVITATION_CLOSED"]);
+    let late = token_of(&team.api.sign_up("late@example.com").await);
+    let (payload, _) = team
+        .mutate(&late, "acceptInvitation", accept, json!({ "token": late_token }))
+        .await;
+    assert_eq!(user_errors(&payload), vec!["input.token:INVALID_INVITATION"]);
+
+    // Tokens are stored only as hashes.
+    assert!(!db.stores_in_clear(&token));
+    let conn = &mut db.conn().await;
+    assert_eq!(
+        names(
+            conn,
+            "SELECT action || ' ' || status AS name FROM audit_logs WHERE action LIKE 'organization_invitation.%' AND status = 'success' ORDER BY created_at"
+        )
+        .await,
+        vec![
+            "organization_invitation.create success",
+            "organization_invitation.accept success",
+            "organization_invitation.create success",
+            "organization_invitation.revoke success"
+        ]
+    );
+}
+
+fn token_of(signed_up: &Value) -> String {
+    token(signed_up, "accessToken")
+}

@@ -190,6 +190,26 @@ impl TestDb {
         connect(&self.url).await
     }
 
+    /// `pg_dump --data-only` of this database, lower-cased: for checking that no secret is
+    /// stored in clear.
+    pub fn data_dump(&self) -> String {
+        let output = Command::new(pg_bin().join("pg_dump"))
+            .args(["--data-only", "--dbname"])
+            .arg(self.url.expose_secret())
+            .output()
+            .expect("run pg_dump");
+        assert!(output.status.success(), "pg_dump failed");
+        String::from_utf8_lossy(&output.stdout).to_lowercase()
+    }
+
+    /// Whether `secret` appears in the data of this database, as text or as bytes (hex).
+    pub fn stores_in_clear(&self, secret: &str) -> bool {
+        let dump = self.data_dump();
+        let secret = secret.to_lowercase();
+        let hex: String = secret.bytes().map(|b| format!("{b:02x}")).collect();
+        dump.contains(&secret) || dump.contains(&hex)
+    }
+
     /// `pg_dump --schema-only` of this database.
     pub fn schema_dump(&self) -> String {
         let output = Command::new(pg_bin().join("pg_dump"))
