@@ -45,79 +45,65 @@ pub struct NewRateLimitCounter {
 find_by_id!(RateLimitCounterRow, rate_limit_counters);
 insert_returning!(NewRateLimitCounter => RateLimitCounterRow, rate_limit_counters);
 
-impl RateLimitCounterRow {
-    /// Counts one attempt by `subject` in `scope` during the window starting at `window_start`,
-    /// unless the window already holds `limit` attempts. One statement, so concurrent attempts
-    /// cannot slip past the limit. Returns the new count; None when the limit was reached.
-    pub async fn try_count_subject(
-        conn: &mut AsyncPgConnection,
-        subject: &str,
-        scope: &str,
-        window_kind: RateLimitWindow,
-        window_start: DateTime<Utc>,
-        window_end: DateTime<Utc>,
-        limit: i32,
-    ) -> QueryResult<Option<i32>> {
-        use diesel::sql_types::{Int4, Text, Timestamptz};
-        #[derive(QueryableByName)]
-        struct Counted {
-            #[diesel(sql_type = Int4)]
-            request_count: i32,
-        }
-        // Diesel's upsert builder has no WHERE for DO UPDATE; the statement is small enough.
-        let counted: Option<Counted> = diesel::sql_query(
-            "INSERT INTO rate_limit_counters \
-               (subject, scope, window_kind, window_start, window_end, request_count, limit_value) \
-             VALUES ($1, $2, $3, $4, $5, 1, $6) \
-             ON CONFLICT ON CONSTRAINT rate_limit_counters_subject_scope_window_key DO UPDATE \
-               SET request_count = rate_limit_counters.request_count + 1, limit_value = EXCLUDED.limit_value \
-               WHERE rate_limit_counters.request_count < EXCLUDED.limit_value \
-             RETURNING request_count",
-        )
-        .bind::<Text, _>(subject)
-        .bind::<Text, _>(scope)
-        .bind::<Text, _>(window_kind.as_str())
-        .bind::<Timestamptz, _>(window_start)
-        .bind::<Timestamptz, _>(window_end)
-        .bind::<Int4, _>(limit)
-        .get_result(conn)
-        .await
-        .optional()?;
-        Ok(counted.map(|c| c.request_count))
-    }
+/// Whose requests a counter counts.
+#[derive(Debug, Clone, Copy)]
+pub enum Counted<'a> {
+    /// A signed-in user's.
+    User(Uuid),
+    /// Another subject's (`email:<sha-256>`, `ip:<address>`), before anyone is known.
+    Subject(&'a str),
+}
 
-    /// Counts one request by `user_id` in `scope` during the window starting at
-    /// `window_start`, unless the window already holds `limit` requests: the same one-statement
-    /// check-and-count as [`Self::try_count_subject`], for a signed-in user. None: limit reached.
-    pub async fn try_count_user(
+/// One window of one scope: where a request is counted.
+#[derive(Debug, Clone, Copy)]
+pub struct Window<'a> {
+    /// The limited operation, e.g. `messages.post`.
+    pub scope: &'a str,
+    /// Hourly or daily.
+    pub kind: RateLimitWindow,
+    /// When it starts.
+    pub start: DateTime<Utc>,
+    /// When it ends.
+    pub end: DateTime<Utc>,
+}
+
+impl RateLimitCounterRow {
+    /// Counts one request of `owner` in `window`, unless the window already holds `limit`
+    /// requests. One statement (an upsert whose update refuses to count past the limit), so
+    /// concurrent requests cannot slip past it: PostgreSQL re-checks the condition against the
+    /// row each finally updates. Returns the new count; None when the limit was reached.
+    pub async fn try_count(
         conn: &mut AsyncPgConnection,
-        user_id: Uuid,
-        scope: &str,
-        window_kind: RateLimitWindow,
-        window_start: DateTime<Utc>,
-        window_end: DateTime<Utc>,
+        owner: Counted<'_>,
+        window: Window<'_>,
         limit: i32,
     ) -> QueryResult<Option<i32>> {
-        use diesel::sql_types::{Int4, Text, Timestamptz, Uuid as SqlUuid};
+        use diesel::sql_types::{Int4, Nullable, Text, Timestamptz, Uuid as SqlUuid};
         #[derive(QueryableByName)]
-        struct Counted {
+        struct Count {
             #[diesel(sql_type = Int4)]
             request_count: i32,
         }
-        let counted: Option<Counted> = diesel::sql_query(
+        let (user_id, subject, constraint) = match owner {
+            Counted::User(id) => (Some(id), None, "rate_limit_counters_user_scope_window_key"),
+            Counted::Subject(subject) => (None, Some(subject), "rate_limit_counters_subject_scope_window_key"),
+        };
+        // Diesel's upsert builder has no WHERE for DO UPDATE; the statement is small enough.
+        let counted: Option<Count> = diesel::sql_query(format!(
             "INSERT INTO rate_limit_counters \
-               (user_id, scope, window_kind, window_start, window_end, request_count, limit_value) \
-             VALUES ($1, $2, $3, $4, $5, 1, $6) \
-             ON CONFLICT ON CONSTRAINT rate_limit_counters_user_scope_window_key DO UPDATE \
+               (user_id, subject, scope, window_kind, window_start, window_end, request_count, limit_value) \
+             VALUES ($1, $2, $3, $4, $5, $6, 1, $7) \
+             ON CONFLICT ON CONSTRAINT {constraint} DO UPDATE \
                SET request_count = rate_limit_counters.request_count + 1, limit_value = EXCLUDED.limit_value \
                WHERE rate_limit_counters.request_count < EXCLUDED.limit_value \
-             RETURNING request_count",
-        )
-        .bind::<SqlUuid, _>(user_id)
-        .bind::<Text, _>(scope)
-        .bind::<Text, _>(window_kind.as_str())
-        .bind::<Timestamptz, _>(window_start)
-        .bind::<Timestamptz, _>(window_end)
+             RETURNING request_count"
+        ))
+        .bind::<Nullable<SqlUuid>, _>(user_id)
+        .bind::<Nullable<Text>, _>(subject)
+        .bind::<Text, _>(window.scope)
+        .bind::<Text, _>(window.kind.as_str())
+        .bind::<Timestamptz, _>(window.start)
+        .bind::<Timestamptz, _>(window.end)
         .bind::<Int4, _>(limit)
         .get_result(conn)
         .await

@@ -18,7 +18,7 @@ use uuid::Uuid;
 use crate::{
     db::enums::RateLimitWindow,
     error::{AppError, AppResult, FieldError},
-    models::rate_limit::RateLimitCounterRow,
+    models::rate_limit::{Counted, RateLimitCounterRow, Window},
 };
 
 /// Every authorized write.
@@ -119,7 +119,13 @@ pub async fn check(conn: &mut AsyncPgConnection, user_id: Uuid, scope: &str) -> 
     conn.transaction::<_, AppError, _>(async |conn| {
         for (window, limit) in limits {
             let (start, end) = window_bounds(window, now);
-            let counted = RateLimitCounterRow::try_count_user(conn, user_id, scope, window, start, end, limit).await?;
+            let window = Window {
+                scope,
+                kind: window,
+                start,
+                end,
+            };
+            let counted = RateLimitCounterRow::try_count(conn, Counted::User(user_id), window, limit).await?;
             if counted.is_none() {
                 return Err(AppError::RateLimited {
                     retry_after_secs: (end - now).num_seconds().max(1),

@@ -14,7 +14,7 @@ use super::auth::ClientInfo;
 use crate::{
     db::enums::RateLimitWindow,
     error::{AppError, AppResult},
-    models::rate_limit::RateLimitCounterRow,
+    models::rate_limit::{Counted, RateLimitCounterRow, Window},
 };
 
 const SCOPE: &str = "auth.sign_in";
@@ -57,16 +57,13 @@ pub async fn begin(
         checks.push((address.as_str(), limits.per_address));
     }
     for (subject, limit) in checks {
-        let counted = RateLimitCounterRow::try_count_subject(
-            conn,
-            subject,
-            SCOPE,
-            RateLimitWindow::Hourly,
-            window_start,
-            window_end,
-            limit,
-        )
-        .await?;
+        let window = Window {
+            scope: SCOPE,
+            kind: RateLimitWindow::Hourly,
+            start: window_start,
+            end: window_end,
+        };
+        let counted = RateLimitCounterRow::try_count(conn, Counted::Subject(subject), window, limit).await?;
         if counted.is_none() {
             return Err(AppError::RateLimited {
                 retry_after_secs: (window_end - now).num_seconds().max(1),

@@ -7,7 +7,7 @@ use diesel_async::RunQueryDsl;
 use serde_json::{Value, json};
 
 use crate::{
-    support::{TestDb, code, names, user_errors},
+    support::{TestDb, audit_trail, code, names, user_errors},
     team::Team,
 };
 
@@ -37,18 +37,6 @@ async fn chat(team: &Team, token: &str, visibility: &str) -> (Value, String) {
     let chat = &payload["chat"];
     assert!(chat["id"].is_string(), "{body}");
     (chat["id"].clone(), chat["uuid"].as_str().expect("uuid").to_owned())
-}
-
-async fn audit(db: &TestDb, action: &str) -> Vec<String> {
-    let conn = &mut db.conn().await;
-    names(
-        conn,
-        &format!(
-            "SELECT a.status || ':' || coalesce(a.error_message, '') || ':' || coalesce(u.email, '-') AS name \
-             FROM audit_logs a LEFT JOIN users u ON u.id = a.actor_user_id WHERE a.action = '{action}' ORDER BY a.created_at"
-        ),
-    )
-    .await
 }
 
 #[tokio::test]
@@ -178,7 +166,7 @@ async fn messages_are_posted_edited_and_deleted_by_those_who_may() {
     assert_eq!(code(&body), "NOT_FOUND", "{body}");
 
     assert_eq!(
-        audit(&db, "message.post").await,
+        audit_trail(&db, "message.post").await,
         vec![
             "success::member@example.com",
             "failed:INVALID_LENGTH:member@example.com",
@@ -189,14 +177,17 @@ async fn messages_are_posted_edited_and_deleted_by_those_who_may() {
         ]
     );
     assert_eq!(
-        audit(&db, "message.edit").await,
+        audit_trail(&db, "message.edit").await,
         vec![
             "success::member@example.com",
             "failed:FORBIDDEN:owner@example.com",
             "failed:INVALID_LENGTH:member@example.com"
         ]
     );
-    assert_eq!(audit(&db, "message.delete").await[1], "success::owner@example.com");
+    assert_eq!(
+        audit_trail(&db, "message.delete").await[1],
+        "success::owner@example.com"
+    );
 }
 
 #[tokio::test]
@@ -336,19 +327,19 @@ async fn answers_get_one_vote_rating_and_comment_per_user() {
     );
     assert_eq!(names(conn, feedback_rows).await, vec!["1"]);
     assert_eq!(
-        audit(&db, "message_feedback.set").await.len(),
+        audit_trail(&db, "message_feedback.set").await.len(),
         4,
         "three votes and a rating"
     );
     assert_eq!(
-        audit(&db, "message_feedback.rate").await,
+        audit_trail(&db, "message_feedback.rate").await,
         vec![
             "failed:OUT_OF_RANGE:member@example.com",
             "failed:INVALID_LENGTH:member@example.com"
         ]
     );
     assert_eq!(
-        audit(&db, "message_feedback.remove").await,
+        audit_trail(&db, "message_feedback.remove").await,
         vec!["success::member@example.com"]
     );
 }
@@ -513,11 +504,11 @@ async fn artifacts_keep_every_version_and_take_suggestions() {
     assert_eq!(code(&body), "NOT_FOUND", "{body}");
 
     assert_eq!(
-        audit(&db, "artifact.create").await.last().map(String::as_str),
+        audit_trail(&db, "artifact.create").await.last().map(String::as_str),
         Some("success::member@example.com")
     );
     assert_eq!(
-        audit(&db, "artifact.save_version").await,
+        audit_trail(&db, "artifact.save_version").await,
         vec![
             "success::owner@example.com",
             "success::member@example.com",
@@ -526,7 +517,7 @@ async fn artifacts_keep_every_version_and_take_suggestions() {
         ]
     );
     assert_eq!(
-        audit(&db, "artifact_suggestion.resolve").await[0],
+        audit_trail(&db, "artifact_suggestion.resolve").await[0],
         "success::owner@example.com"
     );
 }

@@ -2,7 +2,6 @@
 //! of 10 let exactly 10 through, in every round; the others get RATE_LIMITED with when the
 //! limit resets. Limits are platform configuration, validated like any input.
 
-use chatgraph::models::user::{UserPatch, UserRow};
 use serde_json::json;
 
 use crate::{
@@ -22,18 +21,7 @@ async fn fifty_concurrent_posts_against_a_limit_of_ten_let_exactly_ten_through()
     let team = Team::new(&db).await;
     let admin = token(&team.api.sign_up("admin@example.com").await, "accessToken");
     let conn = &mut db.conn().await;
-    let admin_id = UserRow::find_by_email(conn, "admin@example.com")
-        .await
-        .expect("find")
-        .expect("admin")
-        .id;
-    UserPatch {
-        is_platform_admin: Some(true),
-        ..Default::default()
-    }
-    .apply(conn, admin_id)
-    .await
-    .expect("admin");
+    crate::support::make_platform_admin(&db, "admin@example.com").await;
 
     let (payload, _) = team
         .mutate(

@@ -2,7 +2,6 @@
 //! tokens are theirs alone; credentials need `credentials.manage`; platform configuration
 //! needs a platform admin. Hidden objects are null, never errors.
 
-use chatgraph::models::user::{UserPatch, UserRow};
 use serde_json::{Value, json};
 
 use crate::{
@@ -34,19 +33,7 @@ async fn identity_objects_are_visible_only_to_whom_they_belong() {
     let alice = token(&api.sign_up("alice@example.com").await, "accessToken");
     let bob = token(&api.sign_up("bob@example.com").await, "accessToken");
     let root = token(&api.sign_up("root@example.com").await, "accessToken");
-    let conn = &mut db.conn().await;
-    let root_id = UserRow::find_by_email(conn, "root@example.com")
-        .await
-        .expect("find")
-        .expect("root")
-        .id;
-    UserPatch {
-        is_platform_admin: Some(true),
-        ..Default::default()
-    }
-    .apply(conn, root_id)
-    .await
-    .expect("admin");
+    crate::support::make_platform_admin(&db, "root@example.com").await;
 
     let (_, body) = api
         .run(

@@ -355,18 +355,7 @@ async fn platform_admins_change_plans_and_a_suspended_organization_is_read_only(
     let team = crate::team::Team::new(&db).await;
     let admin = token(&team.api.sign_up("admin@example.com").await, "accessToken");
     let conn = &mut db.conn().await;
-    let admin_id = chatgraph::models::user::UserRow::find_by_email(conn, "admin@example.com")
-        .await
-        .expect("find")
-        .expect("admin")
-        .id;
-    chatgraph::models::user::UserPatch {
-        is_platform_admin: Some(true),
-        ..Default::default()
-    }
-    .apply(conn, admin_id)
-    .await
-    .expect("admin");
+    crate::support::make_platform_admin(&db, "admin@example.com").await;
     let plan = "mutation($input: SetOrganizationPlanInput!) { setOrganizationPlan(input: $input) { \
         organization { id plan status } userErrors { field code } } }";
     let status = "mutation($input: SetOrganizationStatusInput!) { setOrganizationStatus(input: $input) { \

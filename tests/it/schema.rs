@@ -29,6 +29,7 @@ const TABLES: &[&str] = &[
     "message_feedback",
     "message_streams",
     "messages",
+    "organization_invitations",
     "organization_members",
     "organizations",
     "permissions",

@@ -2,13 +2,7 @@
 //! their row) and never shown; no password, token or credential appears anywhere in the
 //! database's bytes; only platform admins read or write `platform_configs`.
 
-use chatgraph::{
-    auth::crypto::Keyring,
-    models::{
-        credential::CredentialRow,
-        user::{UserPatch, UserRow},
-    },
-};
+use chatgraph::{auth::crypto::Keyring, models::credential::CredentialRow};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 
@@ -146,19 +140,7 @@ async fn only_platform_admins_read_and_write_platform_configuration() {
     let api = Api::new(&db).await;
     let user = token(&api.sign_up("user@example.com").await, "accessToken");
     let admin = token(&api.sign_up("admin@example.com").await, "accessToken");
-    let conn = &mut db.conn().await;
-    let admin_id = UserRow::find_by_email(conn, "admin@example.com")
-        .await
-        .expect("find")
-        .expect("admin")
-        .id;
-    UserPatch {
-        is_platform_admin: Some(true),
-        ..Default::default()
-    }
-    .apply(conn, admin_id)
-    .await
-    .expect("promote");
+    crate::support::make_platform_admin(&db, "admin@example.com").await;
 
     let set = "mutation($input: SetPlatformConfigInput!) { setPlatformConfig(input: $input) { platformConfig { key value } userErrors { field code } } }";
     let input = json!({ "input": { "key": "routing_agent", "value": { "model": "gpt-4o-mini", "enabled": true } } });

@@ -378,3 +378,30 @@ pub fn user_errors(payload: &serde_json::Value) -> Vec<String> {
         })
         .collect()
 }
+
+/// The audit trail of `action`, oldest first, as `status:error codes:actor email` strings.
+pub async fn audit_trail(db: &TestDb, action: &str) -> Vec<String> {
+    let conn = &mut db.conn().await;
+    let query = format!(
+        "SELECT a.status || ':' || coalesce(a.error_message, '') || ':' || coalesce(u.email, '-') AS name \
+         FROM audit_logs a LEFT JOIN users u ON u.id = a.actor_user_id WHERE a.action = '{action}' ORDER BY a.created_at"
+    );
+    names(conn, &query).await
+}
+
+/// Makes the user with `email` a platform admin (there is no API for that, by design).
+pub async fn make_platform_admin(db: &TestDb, email: &str) {
+    let conn = &mut db.conn().await;
+    let id = chatgraph::models::user::UserRow::find_by_email(conn, email)
+        .await
+        .expect("find")
+        .expect("user")
+        .id;
+    chatgraph::models::user::UserPatch {
+        is_platform_admin: Some(true),
+        ..Default::default()
+    }
+    .apply(conn, id)
+    .await
+    .expect("platform admin");
+}

@@ -9,21 +9,9 @@ use serde_json::{Value, json};
 
 use crate::{
     auth::{Api, token},
-    support::{TestDb, code, http_settings, names, spawn_app_with, user_errors},
+    support::{TestDb, audit_trail, code, http_settings, names, spawn_app_with, user_errors},
     team::Team,
 };
-
-async fn audit(db: &TestDb, action: &str) -> Vec<String> {
-    let conn = &mut db.conn().await;
-    names(
-        conn,
-        &format!(
-            "SELECT a.status || ':' || coalesce(a.error_message, '') || ':' || coalesce(u.email, '-') AS name \
-             FROM audit_logs a LEFT JOIN users u ON u.id = a.actor_user_id WHERE a.action = '{action}' ORDER BY a.created_at"
-        ),
-    )
-    .await
-}
 
 const CREATE_ASSISTANT: &str = "mutation($input: CreateAssistantInput!) { createAssistant(input: $input) { \
     assistant { id name provider model temperature tools isActive } userErrors { field code } } }";
@@ -122,7 +110,7 @@ async fn assistants_are_created_changed_and_deactivated_by_project_admins() {
     assert_eq!(payload["assistant"]["isActive"], false, "{body}");
 
     assert_eq!(
-        audit(&db, "assistant.create").await,
+        audit_trail(&db, "assistant.create").await,
         vec![
             "failed:INVALID_LENGTH,INVALID_PROVIDER,OUT_OF_RANGE,INVALID_LIST:owner@example.com",
             "success::owner@example.com",
@@ -130,11 +118,11 @@ async fn assistants_are_created_changed_and_deactivated_by_project_admins() {
         ]
     );
     assert_eq!(
-        audit(&db, "assistant.update").await,
+        audit_trail(&db, "assistant.update").await,
         vec!["success::owner@example.com", "failed:NOT_FOUND:outsider@example.com"]
     );
     assert_eq!(
-        audit(&db, "assistant.deactivate").await,
+        audit_trail(&db, "assistant.deactivate").await,
         vec!["success::owner@example.com"]
     );
 }
@@ -209,7 +197,7 @@ async fn repositories_belong_to_the_user_who_connects_them() {
         vec!["0"]
     );
     assert_eq!(
-        audit(&db, "repository.connect").await,
+        audit_trail(&db, "repository.connect").await,
         vec![
             "failed:INVALID_NAME,INVALID_NAME,INVALID_BRANCH:ada@example.com",
             "success::ada@example.com",
@@ -217,7 +205,7 @@ async fn repositories_belong_to_the_user_who_connects_them() {
         ]
     );
     assert_eq!(
-        audit(&db, "repository.disconnect").await,
+        audit_trail(&db, "repository.disconnect").await,
         vec!["failed:NOT_FOUND:bob@example.com", "success::ada@example.com"]
     );
 }
@@ -326,7 +314,7 @@ async fn rotating_a_credential_re_encrypts_it_under_the_current_key() {
     let secret = chatgraph::services::credentials::reveal(&authenticator.keyring, &row).expect("reveal");
     assert_eq!(secrecy::ExposeSecret::expose_secret(&secret), "sk-second");
     assert_eq!(
-        audit(&db, "credential.rotate").await,
+        audit_trail(&db, "credential.rotate").await,
         vec![
             "failed:FORBIDDEN:member@example.com",
             "failed:NOT_FOUND:outsider@example.com",
@@ -499,7 +487,7 @@ async fn datasources_and_documents_are_written_by_those_with_documents_write() {
         vec!["0"]
     );
     assert_eq!(
-        audit(&db, "datasource.create").await,
+        audit_trail(&db, "datasource.create").await,
         vec![
             "failed:INVALID_ID:member@example.com",
             "failed:INVALID_LENGTH,INVALID_JSON:member@example.com",
@@ -507,9 +495,12 @@ async fn datasources_and_documents_are_written_by_those_with_documents_write() {
             "failed:FORBIDDEN:viewer@example.com"
         ]
     );
-    assert_eq!(audit(&db, "document.update").await[0], "success::member@example.com");
     assert_eq!(
-        audit(&db, "datasource.delete").await,
+        audit_trail(&db, "document.update").await[0],
+        "success::member@example.com"
+    );
+    assert_eq!(
+        audit_trail(&db, "datasource.delete").await,
         vec!["success::member@example.com"]
     );
 }
@@ -603,7 +594,7 @@ async fn webhook_secrets_are_shown_once_and_stored_encrypted() {
         .await;
     assert_eq!(payload["deletedWebhookSubscriptionId"], webhook["id"]);
     assert_eq!(
-        audit(&db, "webhook.create").await,
+        audit_trail(&db, "webhook.create").await,
         vec![
             "failed:INVALID_URL,INVALID_LIST:owner@example.com",
             "success::owner@example.com",
@@ -611,7 +602,7 @@ async fn webhook_secrets_are_shown_once_and_stored_encrypted() {
         ]
     );
     assert_eq!(
-        audit(&db, "webhook.delete").await,
+        audit_trail(&db, "webhook.delete").await,
         vec!["failed:NOT_FOUND:outsider@example.com", "success::owner@example.com"]
     );
 }
@@ -682,7 +673,7 @@ async fn analytics_events_are_stored_as_a_batch_or_not_at_all() {
         .await;
     assert_eq!(code(&body), "NOT_FOUND", "{body}");
     assert_eq!(
-        audit(&db, "analytics.track").await,
+        audit_trail(&db, "analytics.track").await,
         vec![
             "failed:INVALID_LENGTH,INVALID_JSON,OUT_OF_RANGE:viewer@example.com",
             "failed:INVALID_BATCH:viewer@example.com",
