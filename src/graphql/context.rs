@@ -85,15 +85,27 @@ impl RequestContext {
         self.scope.get().await
     }
 
-    /// The caller's grant of `permission` in `place`, checked by the authorization core.
-    pub async fn authorize(
+    /// The caller's grant of `permission` in `place`, for reading what needs more than
+    /// visibility (credentials): the same check as [`Self::authorize`], not counted as a write.
+    pub async fn permitted(
         &self,
         conn: &mut AsyncPgConnection,
         place: Place,
         permission: Permission,
     ) -> Result<Grant, AppError> {
         let scope = self.scope().await?;
-        let grant = grant::authorize(conn, self.caller(), &scope, place, permission).await?;
+        grant::authorize(conn, self.caller(), &scope, place, permission).await
+    }
+
+    /// The caller's grant of `permission` in `place` for a write, checked by the
+    /// authorization core and counted against the caller's `writes` rate limit.
+    pub async fn authorize(
+        &self,
+        conn: &mut AsyncPgConnection,
+        place: Place,
+        permission: Permission,
+    ) -> Result<Grant, AppError> {
+        let grant = self.permitted(conn, place, permission).await?;
         rate_limits::check(conn, grant.caller().user.id, rate_limits::WRITES).await?;
         Ok(grant)
     }

@@ -244,7 +244,7 @@ pub async fn resolve(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Option
                 return Ok(None);
             };
             let place = Place::Organization(row.organization_id);
-            match request.authorize(&mut conn, place, Right::CredentialsManage).await {
+            match request.permitted(&mut conn, place, Right::CredentialsManage).await {
                 Ok(_) => Some(Node::Credential(Credential(row))),
                 Err(AppError::NotFound(_) | AppError::Forbidden | AppError::Unauthenticated) => None,
                 Err(other) => return Err(ctx.error(other)),

@@ -199,7 +199,7 @@ impl Organization {
         let mut conn = ctx.conn().await?;
         let result = async {
             let grant = request
-                .authorize(&mut conn, Place::Organization(self.0.id), Permission::CredentialsManage)
+                .permitted(&mut conn, Place::Organization(self.0.id), Permission::CredentialsManage)
                 .await?;
             credentials::list(&mut conn, &grant).await
         }

@@ -188,6 +188,10 @@ async fn messages_are_posted_edited_and_deleted_by_those_who_may() {
         audit_trail(&db, "message.delete").await[1],
         "success::owner@example.com"
     );
+    assert_eq!(
+        audit_trail(&db, "chat.create").await,
+        vec!["success::member@example.com"]
+    );
 }
 
 #[tokio::test]

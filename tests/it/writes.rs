@@ -173,6 +173,21 @@ async fn writes_need_the_right_role_in_the_right_place() {
     )
     .await;
     assert_eq!(titles, ["Announcements"]);
+    // Chat changes are audited, refusals too.
+    let chat_trail = names(
+        conn,
+        "SELECT a.status || ':' || coalesce(a.error_message, '') || ':' || u.email AS name FROM audit_logs a \
+         JOIN users u ON u.id = a.actor_user_id WHERE a.action = 'chat.delete' ORDER BY a.created_at",
+    )
+    .await;
+    assert_eq!(
+        chat_trail,
+        [
+            "failed:FORBIDDEN:carol@team.example",
+            "success::dave@team.example",
+            "failed:NOT_FOUND:dave@team.example"
+        ]
+    );
     let trail = names(
         conn,
         "SELECT a.action || ' ' || (a.details->>'to') || ' ' || u.email AS name FROM audit_logs a \
