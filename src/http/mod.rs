@@ -98,8 +98,28 @@ async fn limit_body(
         )
             .into_response();
     }
-    let request = request.map(|body| axum::body::Body::new(http_body_util::Limited::new(body, limit)));
-    next.run(request).await
+    // A streamed body that passes the limit fails inside whichever extractor reads it; the
+    // flag lets the answer say why (413) instead of the extractor's generic 400.
+    let exceeded = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = exceeded.clone();
+    let request = request.map(|body| {
+        use http_body_util::BodyExt;
+        axum::body::Body::new(http_body_util::Limited::new(body, limit).map_err(move |error| {
+            if error.is::<http_body_util::LengthLimitError>() {
+                flag.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+            error
+        }))
+    });
+    let response = next.run(request).await;
+    if exceeded.load(std::sync::atomic::Ordering::Relaxed) && response.status() == StatusCode::BAD_REQUEST {
+        return (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("the request body is larger than {limit} bytes"),
+        )
+            .into_response();
+    }
+    response
 }
 
 /// Builds the router.

@@ -183,6 +183,22 @@ async fn oversized_bodies_are_refused_and_errors_carry_codes_and_request_ids() {
         .expect("request");
     assert_eq!(response.status(), 413);
 
+    // Without a Content-Length (chunked), the body is cut off as it streams in: 413 as well.
+    let mut stream = tokio::net::TcpStream::connect(address).await.expect("connect");
+    let chunk = format!("{{\"query\": \"{{ apiVersion }} # {huge}\"}}");
+    let request = format!(
+        "POST /graphql HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n\
+         Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n{:x}\r\n{chunk}\r\n0\r\n\r\n",
+        chunk.len()
+    );
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    // The server may answer before it has read everything: a failed write is no failure here.
+    let _ = stream.write_all(request.as_bytes()).await;
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer).await;
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+
     let (_, headers, body) = post(&client, address, json!({ "query": "{ node(id: \"garbage\") { id } }" })).await;
     let error = &body["errors"][0];
     assert_eq!(error["extensions"]["code"], "BAD_USER_INPUT");
