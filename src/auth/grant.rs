@@ -127,15 +127,7 @@ pub async fn authorize(
 ) -> AppResult<Grant> {
     let caller = caller.ok_or(AppError::Unauthenticated)?;
     let (organization_id, project_id) = match place {
-        Place::Organization(id) => {
-            let live = OrganizationRow::find(conn, id)
-                .await?
-                .filter(|o| o.deleted_at.is_none());
-            match live {
-                Some(organization) if scope.sees_organization(id) => (organization.id, None),
-                _ => return Err(AppError::NotFound("organization")),
-            }
-        }
+        Place::Organization(id) => (id, None),
         Place::Project(id) => {
             let live = ProjectRow::find(conn, id).await?.filter(|p| p.deleted_at.is_none());
             match live {
@@ -144,16 +136,22 @@ pub async fn authorize(
             }
         }
     };
+    // One lookup of the organization: whether it is live and visible (an organization place)
+    // and whether it is suspended (read-only for its members; platform admins still act).
+    let organization = OrganizationRow::find(conn, organization_id).await?;
+    if matches!(place, Place::Organization(_))
+        && !organization
+            .as_ref()
+            .is_some_and(|o| o.deleted_at.is_none() && scope.sees_organization(o.id))
+    {
+        return Err(AppError::NotFound("organization"));
+    }
     let permissions = permissions_in(conn, caller, Some(organization_id), project_id).await?;
     if !permissions.iter().any(|p| p == permission.as_str()) {
         return Err(AppError::Forbidden);
     }
-    // A suspended organization is read-only for its members (platform admins still act).
-    if !caller.user.is_platform_admin
-        && OrganizationRow::find(conn, organization_id)
-            .await?
-            .is_some_and(|o| o.status == OrganizationStatus::Suspended)
-    {
+    let suspended = organization.is_some_and(|o| o.status == OrganizationStatus::Suspended);
+    if suspended && !caller.user.is_platform_admin {
         return Err(AppError::Forbidden);
     }
     Ok(Grant {

@@ -10,7 +10,7 @@ use super::{
     auth::UserError,
     connection::{ArtifactConnection, ArtifactSuggestionConnection, PageArgs, load_connection},
     context::ContextExt,
-    mutation::{grant_in_project_of, settle},
+    mutation::{grant_for, settle},
     node::{composite_id, decode_composite_id, global_id, input_id},
 };
 use crate::{
@@ -266,8 +266,14 @@ impl ArtifactMutation {
             let latest = artifacts::latest(&mut conn, id)
                 .await?
                 .ok_or(AppError::NotFound("artifact"))?;
-            let grant =
-                grant_in_project_of(ctx, &mut conn, latest.project_id, Permission::ChatWrite, "artifact").await?;
+            let grant = grant_for(
+                ctx,
+                &mut conn,
+                Place::Project(latest.project_id),
+                Permission::ChatWrite,
+                "artifact",
+            )
+            .await?;
             artifacts::save_version(&mut conn, &grant, request.client(), &latest, input.title, input.content).await
         }
         .await;
@@ -291,8 +297,14 @@ impl ArtifactMutation {
             let version = ArtifactRow::find_version(&mut conn, id, at)
                 .await?
                 .ok_or(AppError::NotFound("artifact"))?;
-            let grant =
-                grant_in_project_of(ctx, &mut conn, version.project_id, Permission::ChatWrite, "artifact").await?;
+            let grant = grant_for(
+                ctx,
+                &mut conn,
+                Place::Project(version.project_id),
+                Permission::ChatWrite,
+                "artifact",
+            )
+            .await?;
             let fields = SuggestionFields {
                 original_text: input.original_text,
                 suggested_text: input.suggested_text,
@@ -324,8 +336,14 @@ impl ArtifactMutation {
             let latest = artifacts::latest(&mut conn, suggestion.artifact_id)
                 .await?
                 .ok_or(AppError::NotFound("suggestion"))?;
-            let grant =
-                grant_in_project_of(ctx, &mut conn, latest.project_id, Permission::ChatWrite, "artifact").await?;
+            let grant = grant_for(
+                ctx,
+                &mut conn,
+                Place::Project(latest.project_id),
+                Permission::ChatWrite,
+                "artifact",
+            )
+            .await?;
             artifacts::resolve(&mut conn, &grant, request.client(), &suggestion).await
         }
         .await;

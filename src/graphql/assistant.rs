@@ -10,7 +10,7 @@ use super::{
     file::FileAttachment,
     loaders::{AttachmentsByAssistant, FeedbackOf, load},
     message::FeedbackSummary,
-    mutation::{change, grant_in_project_of, settle},
+    mutation::{change, grant_for, settle},
     node::{global_id, input_id},
 };
 use crate::{
@@ -181,7 +181,14 @@ impl AssistantMutation {
                 .as_ref()
                 .and_then(|r| r.project_id)
                 .ok_or(AppError::NotFound("assistant"))?;
-            let grant = grant_in_project_of(ctx, &mut conn, project_id, Permission::ProjectUpdate, "assistant").await?;
+            let grant = grant_for(
+                ctx,
+                &mut conn,
+                Place::Project(project_id),
+                Permission::ProjectUpdate,
+                "assistant",
+            )
+            .await?;
             let row = row.ok_or(AppError::NotFound("assistant"))?;
             assistants::update(&mut conn, &grant, request.client(), &row, fields, active).await
         }

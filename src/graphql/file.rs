@@ -8,7 +8,7 @@ use super::{
     auth::UserError,
     context::ContextExt,
     loaders::{FileById, load},
-    mutation::{grant_in_project_of, settle},
+    mutation::{grant_for, settle},
     node::{global_id, input_id},
     scalars::BigInt,
 };
@@ -154,7 +154,7 @@ pub struct FileMutation;
 async fn file_grant(ctx: &Context<'_>, conn: &mut AsyncPgConnection, id: uuid::Uuid) -> AppResult<(FileRow, Grant)> {
     let file = FileRow::find(conn, id).await?.ok_or(AppError::NotFound("file"))?;
     let project_id = file.project_id.ok_or(AppError::NotFound("file"))?;
-    let grant = grant_in_project_of(ctx, conn, project_id, Permission::ChatWrite, "file").await?;
+    let grant = grant_for(ctx, conn, Place::Project(project_id), Permission::ChatWrite, "file").await?;
     Ok((file, grant))
 }
 

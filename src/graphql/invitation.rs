@@ -9,7 +9,7 @@ use super::{
     context::ContextExt,
     loaders::{RoleById, UserById, load},
     member::{OrganizationMember, Role},
-    mutation::settle,
+    mutation::{grant_for, settle},
     node::{global_id, input_id},
     organization::OrganizationRole,
     user::User,
@@ -198,17 +198,8 @@ impl InvitationMutation {
             let invitation = InvitationRow::find(&mut conn, id)
                 .await?
                 .ok_or(AppError::NotFound("invitation"))?;
-            let grant = match request
-                .authorize(
-                    &mut conn,
-                    Place::Organization(invitation.organization_id),
-                    Permission::MembersManage,
-                )
-                .await
-            {
-                Err(AppError::NotFound(_)) => return Err(AppError::NotFound("invitation")),
-                other => other?,
-            };
+            let place = Place::Organization(invitation.organization_id);
+            let grant = grant_for(ctx, &mut conn, place, Permission::MembersManage, "invitation").await?;
             invitations::revoke(&mut conn, &grant, request.client(), &invitation).await?;
             Ok(global_id("OrganizationInvitation", id))
         }

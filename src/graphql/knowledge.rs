@@ -9,7 +9,7 @@ use super::{
     connection::{DocumentChunkConnection, PageArgs, load_connection},
     context::ContextExt,
     loaders::{DatasourceById, DocumentById, load},
-    mutation::{change, grant_in_project_of, settle},
+    mutation::{change, grant_for, settle},
     node::{argument_id, global_id, input_id},
 };
 use crate::{
@@ -409,8 +409,14 @@ impl KnowledgeMutation {
             let row = DatasourceRow::find(&mut conn, id)
                 .await?
                 .ok_or(AppError::NotFound("datasource"))?;
-            let grant =
-                grant_in_project_of(ctx, &mut conn, row.project_id, Permission::DocumentsWrite, "datasource").await?;
+            let grant = grant_for(
+                ctx,
+                &mut conn,
+                Place::Project(row.project_id),
+                Permission::DocumentsWrite,
+                "datasource",
+            )
+            .await?;
             let fields = DatasourceFields {
                 name: input.name,
                 kind: None,
@@ -441,8 +447,14 @@ impl KnowledgeMutation {
             let row = DatasourceRow::find(&mut conn, id)
                 .await?
                 .ok_or(AppError::NotFound("datasource"))?;
-            let grant =
-                grant_in_project_of(ctx, &mut conn, row.project_id, Permission::DocumentsWrite, "datasource").await?;
+            let grant = grant_for(
+                ctx,
+                &mut conn,
+                Place::Project(row.project_id),
+                Permission::DocumentsWrite,
+                "datasource",
+            )
+            .await?;
             knowledge::delete_datasource(&mut conn, &grant, request.client(), &row).await?;
             Ok(global_id("Datasource", id))
         }
@@ -504,8 +516,14 @@ impl KnowledgeMutation {
             let row = DocumentRow::find(&mut conn, id)
                 .await?
                 .ok_or(AppError::NotFound("document"))?;
-            let grant =
-                grant_in_project_of(ctx, &mut conn, row.project_id, Permission::DocumentsWrite, "document").await?;
+            let grant = grant_for(
+                ctx,
+                &mut conn,
+                Place::Project(row.project_id),
+                Permission::DocumentsWrite,
+                "document",
+            )
+            .await?;
             let fields = DocumentFields {
                 title: input.title,
                 source_url: change(input.source_url),
@@ -537,8 +555,14 @@ impl KnowledgeMutation {
             let row = DocumentRow::find(&mut conn, id)
                 .await?
                 .ok_or(AppError::NotFound("document"))?;
-            let grant =
-                grant_in_project_of(ctx, &mut conn, row.project_id, Permission::DocumentsWrite, "document").await?;
+            let grant = grant_for(
+                ctx,
+                &mut conn,
+                Place::Project(row.project_id),
+                Permission::DocumentsWrite,
+                "document",
+            )
+            .await?;
             knowledge::delete_document(&mut conn, &grant, request.client(), &row).await?;
             Ok(global_id("Document", id))
         }

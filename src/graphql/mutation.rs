@@ -6,7 +6,6 @@
 use async_graphql::{Context, MaybeUndefined, Result};
 use diesel_async::AsyncPgConnection;
 use serde_json::json;
-use uuid::Uuid;
 
 use super::{
     auth::{UserError, user_errors},
@@ -46,21 +45,17 @@ pub async fn settle<T>(
     user_errors(result).map_err(|e| ctx.error(e))
 }
 
-/// The caller's grant of `permission` in the project of an existing object (`what`, say
-/// `"document"`): an object in a project the caller cannot see is reported as not found
+/// The caller's grant of `permission` in the place of an existing object (`what`, say
+/// `"document"`): an object in a place the caller cannot see is reported as not found
 /// itself, so ids of other tenants cannot be probed.
-pub async fn grant_in_project_of(
+pub async fn grant_for(
     ctx: &Context<'_>,
     conn: &mut AsyncPgConnection,
-    project_id: Uuid,
+    place: Place,
     permission: Permission,
     what: &'static str,
 ) -> Result<Grant, AppError> {
-    match ctx
-        .request()
-        .authorize(conn, Place::Project(project_id), permission)
-        .await
-    {
+    match ctx.request().authorize(conn, place, permission).await {
         Err(AppError::NotFound(_)) => Err(AppError::NotFound(what)),
         other => other,
     }

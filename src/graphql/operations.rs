@@ -11,7 +11,7 @@ use super::{
     auth::UserError,
     context::ContextExt,
     loaders::{UserById, load},
-    mutation::{grant_in_project_of, settle},
+    mutation::{grant_for, settle},
     node::{argument_id, global_id, input_id},
     user::User,
 };
@@ -418,10 +418,10 @@ impl OperationsMutation {
             let row = WebhookSubscriptionRow::find(&mut conn, key)
                 .await?
                 .ok_or(AppError::NotFound("webhook subscription"))?;
-            let grant = grant_in_project_of(
+            let grant = grant_for(
                 ctx,
                 &mut conn,
-                row.project_id,
+                Place::Project(row.project_id),
                 Permission::ProjectUpdate,
                 "webhook subscription",
             )
