@@ -13,6 +13,7 @@ pub mod chat;
 pub mod connection;
 pub mod context;
 pub mod credential;
+pub mod document_limits;
 pub mod file;
 pub mod invitation;
 pub mod knowledge;
@@ -74,6 +75,7 @@ pub fn schema() -> AppSchema {
     Schema::build(query::Query, Mutation::default(), EmptySubscription)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
+        .extension(document_limits::DocumentLimits)
         .finish()
 }
 

@@ -167,9 +167,14 @@ fn explain_request_errors(errors: &mut [async_graphql::ServerError]) {
 }
 
 /// Whether the operation a request would run is a mutation or subscription (GET may only run
-/// queries). A document that does not parse is left to the executor, which reports it.
+/// queries). A document that does not parse, or that the document limits refuse, is left to
+/// the executor, which reports it.
 fn changes_state(request: &async_graphql::Request) -> bool {
     use async_graphql::parser::types::{DocumentOperations, OperationType};
+    // The parser must not see a document the limits refuse (its recursion is unbounded).
+    if crate::graphql::document_limits::check(&request.query).is_err() {
+        return false;
+    }
     let Ok(document) = async_graphql::parser::parse_query(&request.query) else {
         return false;
     };

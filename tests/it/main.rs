@@ -20,6 +20,7 @@ mod pagination;
 mod projects;
 mod schema;
 mod secrets;
+mod security;
 mod seed;
 mod support;
 mod team;

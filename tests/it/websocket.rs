@@ -10,9 +10,9 @@ use crate::{
     support::TestDb,
 };
 
-type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+pub type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-async fn connect(api: &Api, protocol: &str) -> Socket {
+pub async fn connect(api: &Api, protocol: &str) -> Socket {
     let mut request = format!("ws://{}/graphql", api.address)
         .into_client_request()
         .expect("request");
@@ -31,12 +31,12 @@ async fn connect(api: &Api, protocol: &str) -> Socket {
     socket
 }
 
-async fn send(socket: &mut Socket, message: Value) {
+pub async fn send(socket: &mut Socket, message: Value) {
     socket.send(Message::text(message.to_string())).await.expect("send");
 }
 
 /// The next message: a JSON text frame, or the close frame's code.
-async fn receive(socket: &mut Socket) -> Result<Value, u16> {
+pub async fn receive(socket: &mut Socket) -> Result<Value, u16> {
     loop {
         match socket.next().await {
             Some(Ok(Message::Text(text))) => return Ok(serde_json::from_str(&text).expect("json")),
@@ -47,7 +47,7 @@ async fn receive(socket: &mut Socket) -> Result<Value, u16> {
     }
 }
 
-async fn init(socket: &mut Socket, payload: Value) -> Result<Value, u16> {
+pub async fn init(socket: &mut Socket, payload: Value) -> Result<Value, u16> {
     send(socket, json!({ "type": "connection_init", "payload": payload })).await;
     receive(socket).await
 }

@@ -1,0 +1,163 @@
+//! Bounds on a GraphQL document, checked on its text before the parser sees it.
+//!
+//! The parser recurses once per nesting level of lists, objects, selections and arguments,
+//! and it limits only the nesting of selections: an 18 KB document of 3,000 nested `[` would
+//! overflow the stack and abort the whole process. So every document (HTTP and WebSocket,
+//! through the [`DocumentLimits`] extension, and the HTTP handler's own look at the operation
+//! type) is first scanned by a small lexer that counts its bytes, its tokens and the depth of
+//! its brackets, braces and parentheses, without recursion.
+
+use std::sync::Arc;
+
+use async_graphql::{
+    ServerError, ServerResult, Variables,
+    extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery},
+    parser::types::ExecutableDocument,
+};
+
+/// Largest document accepted, in bytes (GraphiQL's introspection query is about 2 KB).
+pub const MAX_DOCUMENT_BYTES: usize = 64 * 1024;
+/// Most tokens (names, numbers, strings, punctuators) a document may hold.
+pub const MAX_DOCUMENT_TOKENS: usize = 10_000;
+/// Deepest nesting of `[`, `{` and `(` a document may have (selections are further limited
+/// by the depth limit of the schema).
+pub const MAX_DOCUMENT_NESTING: usize = 64;
+
+/// Why a document was refused before parsing.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DocumentTooLarge {
+    /// More bytes than [`MAX_DOCUMENT_BYTES`].
+    #[error("the document is {0} bytes long; at most {MAX_DOCUMENT_BYTES} are accepted")]
+    Bytes(usize),
+    /// More tokens than [`MAX_DOCUMENT_TOKENS`].
+    #[error("the document has more than {MAX_DOCUMENT_TOKENS} tokens")]
+    Tokens,
+    /// Nested deeper than [`MAX_DOCUMENT_NESTING`].
+    #[error("the document nests brackets, braces or parentheses deeper than {MAX_DOCUMENT_NESTING} levels")]
+    Nesting,
+}
+
+/// Checks a document's size, token count and nesting depth, in one pass over its bytes.
+/// Comments and the contents of strings and block strings are skipped; anything the lexer
+/// does not understand is left for the parser to report.
+pub fn check(document: &str) -> Result<(), DocumentTooLarge> {
+    let bytes = document.as_bytes();
+    if bytes.len() > MAX_DOCUMENT_BYTES {
+        return Err(DocumentTooLarge::Bytes(bytes.len()));
+    }
+    let (mut i, mut tokens, mut depth) = (0, 0usize, 0usize);
+    while i < bytes.len() {
+        let byte = bytes[i];
+        let start = i;
+        i += 1;
+        match byte {
+            b' ' | b'\t' | b'\n' | b'\r' | b',' => continue,
+            b'#' => {
+                while i < bytes.len() && !matches!(bytes[i], b'\n' | b'\r') {
+                    i += 1;
+                }
+                continue;
+            }
+            b'"' if bytes[start..].starts_with(b"\"\"\"") => {
+                i = start + 3;
+                while i < bytes.len() && !bytes[i..].starts_with(b"\"\"\"") {
+                    i += if bytes[i..].starts_with(b"\\\"\"\"") { 4 } else { 1 };
+                }
+                i += 3;
+            }
+            b'"' => {
+                while i < bytes.len() && !matches!(bytes[i], b'"' | b'\n' | b'\r') {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+                i += 1;
+            }
+            b'[' | b'{' | b'(' => {
+                depth += 1;
+                if depth > MAX_DOCUMENT_NESTING {
+                    return Err(DocumentTooLarge::Nesting);
+                }
+            }
+            b']' | b'}' | b')' => depth = depth.saturating_sub(1),
+            b'.' if bytes[start..].starts_with(b"...") => i = start + 3,
+            b'_' | b'-' | b'+' | b'.' | b'0'..=b'9' | b'a'..=b'z' | b'A'..=b'Z' => {
+                while i < bytes.len()
+                    && (bytes[i].is_ascii_alphanumeric() || matches!(bytes[i], b'_' | b'.' | b'-' | b'+'))
+                {
+                    i += 1;
+                }
+            }
+            _ => {}
+        }
+        tokens += 1;
+        if tokens > MAX_DOCUMENT_TOKENS {
+            return Err(DocumentTooLarge::Tokens);
+        }
+    }
+    Ok(())
+}
+
+/// The schema extension that applies [`check`] to every document before it is parsed.
+pub struct DocumentLimits;
+
+impl ExtensionFactory for DocumentLimits {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(DocumentLimitsExtension)
+    }
+}
+
+struct DocumentLimitsExtension;
+
+#[async_graphql::async_trait::async_trait]
+impl Extension for DocumentLimitsExtension {
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        check(query).map_err(|refused| ServerError::new(refused.to_string(), None))?;
+        next.run(ctx, query, variables).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn nested(levels: usize) -> String {
+        format!(
+            "{{ nodes(ids: {}\"x\"{}) {{ id }} }}",
+            "[".repeat(levels),
+            "]".repeat(levels)
+        )
+    }
+
+    #[test]
+    fn nesting_is_bounded_and_counted_outside_strings_and_comments() {
+        assert_eq!(check(&nested(3_000)), Err(DocumentTooLarge::Nesting));
+        assert_eq!(check(&nested(MAX_DOCUMENT_NESTING - 2)), Ok(()));
+        assert_eq!(check(&nested(MAX_DOCUMENT_NESTING - 1)), Err(DocumentTooLarge::Nesting));
+        let brackets = "[".repeat(500);
+        assert_eq!(check(&format!("{{ a(s: \"{brackets}\") }}")), Ok(()));
+        assert_eq!(check(&format!("{{ a(s: \"\"\"{brackets} \\\"\"\" \"\"\") }}")), Ok(()));
+        assert_eq!(check(&format!("# {brackets}\n{{ a }}")), Ok(()));
+        // An unterminated string hides nothing: the parser reports it.
+        assert_eq!(
+            check(&format!("{{ a(s: \"x\n{brackets}")),
+            Err(DocumentTooLarge::Nesting)
+        );
+    }
+
+    #[test]
+    fn size_and_tokens_are_bounded() {
+        let many = format!("{{ {} }}", "a ".repeat(MAX_DOCUMENT_TOKENS));
+        assert_eq!(check(&many), Err(DocumentTooLarge::Tokens));
+        let fits = format!("{{ {} }}", "a ".repeat(MAX_DOCUMENT_TOKENS - 2));
+        assert_eq!(check(&fits), Ok(()));
+        let long = format!("{{ a(s: \"{}\") }}", "x".repeat(MAX_DOCUMENT_BYTES));
+        assert!(matches!(check(&long), Err(DocumentTooLarge::Bytes(_))));
+        // Names, numbers and spread count one token each.
+        assert_eq!(check("{ a(n: -1.5e10) ...F }"), Ok(()));
+    }
+}
