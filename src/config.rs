@@ -78,7 +78,7 @@ pub struct ServeConfig {
     /// The keys of one level of a query arrive while its resolvers are polled, which can take
     /// a few milliseconds for hundreds of objects on a busy machine; a batch that starts
     /// before they are all in splits in two (one more SQL statement, never one per row).
-    #[arg(long, env = "CHATGRAPH_LOADER_DELAY_MS", default_value_t = 5)]
+    #[arg(long, env = "CHATGRAPH_LOADER_DELAY_MS", default_value_t = 0)]
     pub loader_delay_ms: u64,
 
     /// Directory with GraphiQL's scripts (fetched by `make setup`); without them the GraphiQL

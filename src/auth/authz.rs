@@ -10,6 +10,7 @@
 //! callers see public chats and nothing else. An API token narrowed to an organization sees
 //! nothing outside it.
 
+use crate::db::cached::cached;
 use diesel::{
     QueryResult, QueryableByName,
     sql_types::{Bool, Uuid as SqlUuid},
@@ -58,7 +59,7 @@ impl Scope {
                 ..Scope::default()
             });
         }
-        let memberships: Vec<Membership> = diesel::sql_query(
+        let memberships: Vec<Membership> = cached(
             "SELECT m.organization_id, coalesce(bool_or(p.name = 'project.read'), false) AS reads_all_projects \
              FROM organization_members m \
              JOIN organizations o ON o.id = m.organization_id AND o.deleted_at IS NULL \
@@ -74,7 +75,7 @@ impl Scope {
             .filter(|m| m.reads_all_projects)
             .map(|m| m.organization_id)
             .collect();
-        let projects: Vec<VisibleProject> = diesel::sql_query(
+        let projects: Vec<VisibleProject> = cached(
             "SELECT p.id, p.organization_id FROM projects p \
              JOIN organizations o ON o.id = p.organization_id AND o.deleted_at IS NULL \
              WHERE p.deleted_at IS NULL AND (p.organization_id = ANY($2) \

@@ -7,6 +7,7 @@
 //! cannot be probed) and holds the permission there (otherwise FORBIDDEN). The grant carries
 //! the place's ids, so a write cannot aim at another place than the one checked.
 
+use crate::db::cached::cached;
 use diesel::{
     QueryableByName,
     sql_types::{Nullable, Text, Uuid as SqlUuid},
@@ -188,7 +189,7 @@ async fn permissions_in(
     organization_id: Option<Uuid>,
     project_id: Option<Uuid>,
 ) -> AppResult<Vec<String>> {
-    let rows: Vec<Name> = diesel::sql_query(
+    let rows: Vec<Name> = cached(
         "SELECT DISTINCT p.name FROM permissions p \
          LEFT JOIN role_permissions rp ON rp.permission_id = p.id \
          WHERE $4 OR rp.role_id IN ( \

@@ -1,6 +1,7 @@
 //! The database: connection pool, the generated Diesel schema, migrations, closed-set enums,
 //! id generation, and the private local PostgreSQL cluster.
 
+pub mod cached;
 pub mod cluster;
 pub mod enums;
 pub mod migrate;
@@ -52,9 +53,7 @@ impl diesel::connection::Instrumentation for StatementCounter {
     fn on_connection_event(&mut self, event: diesel::connection::InstrumentationEvent<'_>) {
         if let diesel::connection::InstrumentationEvent::StartQuery { query, .. } = event {
             let text = query.to_string();
-            if !text.contains(LIVENESS_CHECK)
-                && let Ok(mut statements) = self.0.lock()
-            {
+            if let Ok(mut statements) = self.0.lock() {
                 let tail: String = text
                     .chars()
                     .rev()
@@ -68,11 +67,6 @@ impl diesel::connection::Instrumentation for StatementCounter {
         }
     }
 }
-
-/// The statement the pool runs before it hands out a connection it had before, to make sure
-/// the connection still works (named, so statement counts can leave it out: how many
-/// connections a request takes from the pool depends on timing, not on the query).
-const LIVENESS_CHECK: &str = "SELECT 1 /* chatgraph: pool liveness check */";
 
 /// Builds the pool. Every connection gets the statement timeout; connections are opened
 /// lazily, so this does not touch the database.
@@ -89,7 +83,9 @@ pub fn pool_with_counter(
 ) -> anyhow::Result<Pool> {
     let timeout_ms = statement_timeout.as_millis();
     let mut config = ManagerConfig::default();
-    config.recycling_method = RecyclingMethod::CustomQuery(LIVENESS_CHECK.into());
+    // A connection that failed is marked broken by Diesel and dropped when it comes back; a
+    // round trip to check every healthy one before each use would cost more than it finds.
+    config.recycling_method = RecyclingMethod::Fast;
     config.custom_setup = Box::new(move |url| {
         let counter = counter.clone();
         Box::pin(async move {

@@ -133,7 +133,7 @@ connection_types! {
 }
 
 /// The page that Relay's arguments ask for: the first `first` (default 20) after `after`, or
-/// the last `last` before `before`. Sizes run from 1 to 100; asking for both `first` and
+/// the last `last` before `before`, with its count and flags. Sizes run from 1 to 100; asking for both `first` and
 /// `last`, or for a cursor of another list, is BAD_USER_INPUT.
 pub fn page_request(
     list: &List,
@@ -155,6 +155,8 @@ pub fn page_request(
         from_end,
         after: after.map(|c| decode_cursor(list, "after", c)).transpose()?,
         before: before.map(|c| decode_cursor(list, "before", c)).transpose()?,
+        count: true,
+        probe: true,
     })
 }
 
@@ -236,7 +238,7 @@ where
     C: RelayConnection,
 {
     use super::context::ContextExt;
-    let page = page_request(
+    let mut page = page_request(
         &list,
         args.first,
         args.after.as_deref(),
@@ -244,6 +246,10 @@ where
         args.before.as_deref(),
     )
     .map_err(|e| ctx.error(e))?;
+    // What costs more than the page itself is done only when the query asks for it.
+    let selection = ctx.look_ahead();
+    page.count = selection.field("totalCount").exists();
+    page.probe = selection.field("pageInfo").exists();
     let loaded = ctx
         .loader()
         .load_one(Children::<T>::new(list, parent, page, filter))

@@ -46,7 +46,7 @@ impl RequestContext {
         files: FileStore,
     ) -> Self {
         let scope = LazyScope::new(pool.clone(), caller.clone());
-        let loader = DataLoader::new(DbLoader::new(pool.clone(), scope.clone()), tokio::spawn).delay(loader_delay);
+        let loader = DataLoader::new(DbLoader::new(pool.clone(), scope.clone()), spawn_after_yield).delay(loader_delay);
         RequestContext {
             pool,
             loader,
@@ -127,6 +127,17 @@ impl RequestContext {
     pub fn authenticator(&self) -> &Authenticator {
         &self.authenticator
     }
+}
+
+/// Runs a DataLoader's fetch once the resolvers that asked for it have yielded. The resolvers of
+/// one query level run in one task and ask for their keys in the same poll of it; the fetch,
+/// spawned by the first ask, yields once before it takes the keys, so it finds all of them
+/// without sleeping (a delay, `CHATGRAPH_LOADER_DELAY_MS`, is still an option on top).
+fn spawn_after_yield(fetch: async_graphql::futures_util::future::BoxFuture<'static, ()>) {
+    tokio::spawn(async move {
+        tokio::task::yield_now().await;
+        fetch.await;
+    });
 }
 
 /// Shortcuts for resolvers.

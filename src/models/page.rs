@@ -2,23 +2,26 @@
 //!
 //! A list is ordered by a time or integer expression and the row id (unique, so the order is total
 //! and stable). A page starts after a position and/or ends before one, and holds the first or
-//! the last `size` rows between them. One SQL statement serves a whole batch of parents: a
-//! window partitioned by parent counts each list (for `totalCount` and the page flags) and
-//! numbers the rows between the positions, and only the first `size` + 1 of each parent come
-//! back. Never OFFSET, so deep pages cost what the first one costs.
+//! the last `size` rows between them. One SQL statement serves a whole batch of parents, and
+//! each parent's page in it is an index range scan of `size + 1` rows: never OFFSET, never a
+//! window over the whole list, so the first, the sixth and the last page of a list of 200,000
+//! rows cost what a page of a list of 20 costs. Counting a list (`totalCount`) is the one
+//! cost that grows with its length, and it is paid only when asked for.
 
 use chrono::{DateTime, Utc};
 use diesel::{
     QueryResult, QueryableByName,
     pg::Pg,
-    query_builder::{BoxedSqlQuery, SqlQuery},
     row::NamedRow,
     sql_types::{Array, BigInt, Bool, Nullable, Text, Timestamptz, Uuid as SqlUuid},
 };
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use crate::auth::authz::Scope;
+use crate::{
+    auth::authz::Scope,
+    db::cached::{CachedSql, cached},
+};
 
 /// Where a row stands in its list: its sort key and its id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -40,6 +43,10 @@ pub struct PageRequest {
     pub after: Option<Position>,
     /// Only rows before this position.
     pub before: Option<Position>,
+    /// Count the whole list (`totalCount` was asked for).
+    pub count: bool,
+    /// Find out whether rows lie beyond the cursors (`pageInfo` was asked for).
+    pub probe: bool,
 }
 
 /// One page of a list, in list order.
@@ -47,7 +54,7 @@ pub struct PageRequest {
 pub struct Page<T> {
     /// The rows with their positions.
     pub rows: Vec<(Position, T)>,
-    /// How many rows the whole list holds.
+    /// How many rows the whole list holds (0 unless the page request asked to count).
     pub total: i64,
     /// Whether rows come before this page.
     pub has_previous: bool,
@@ -94,21 +101,39 @@ pub struct List {
     pub condition: &'static str,
 }
 
-/// What a list is ordered by: an expression of the table (alias `c`).
+/// What a list is ordered by: a column of the table (alias `c`), which an index of the
+/// table holds after the parent column and before the id column, so that pages are index
+/// range scans.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SortKey {
-    /// A `timestamptz` expression (compared in microseconds).
+    /// A `timestamptz` column (a cursor holds it in microseconds).
     Time(&'static str),
-    /// An integer expression (such as a chunk's index).
+    /// An integer column (such as a chunk's index).
     Integer(&'static str),
 }
 
 impl SortKey {
-    /// The key as a `bigint` SQL expression.
-    fn sql(self) -> String {
+    /// The column.
+    fn column(self) -> &'static str {
         match self {
-            SortKey::Time(expression) => format!("(extract(epoch FROM {expression}) * 1000000)::bigint"),
-            SortKey::Integer(expression) => format!("({expression})::bigint"),
+            SortKey::Time(column) | SortKey::Integer(column) => column,
+        }
+    }
+
+    /// The key as a `bigint` SQL expression (exact: `extract` gives a numeric).
+    fn as_bigint(self) -> String {
+        match self {
+            SortKey::Time(column) => format!("(extract(epoch FROM {column}) * 1000000)::bigint"),
+            SortKey::Integer(column) => format!("{column}::bigint"),
+        }
+    }
+
+    /// The column's value for a `bigint` key given as `parameter` (an expression of
+    /// parameters only, so the comparison stays an index condition).
+    fn column_value(self, parameter: &str) -> String {
+        match self {
+            SortKey::Time(_) => format!("('epoch'::timestamptz + {parameter}::float8 * interval '1 microsecond')"),
+            SortKey::Integer(_) => format!("{parameter}::bigint"),
         }
     }
 }
@@ -162,7 +187,7 @@ impl Filter {
     }
 
     /// Binds the values in the order of [`Filter::sql`].
-    pub fn bind<'a>(&self, mut query: BoxedSqlQuery<'a, Pg, SqlQuery>) -> BoxedSqlQuery<'a, Pg, SqlQuery> {
+    pub fn bind<'a>(&self, mut query: CachedSql<'a>) -> CachedSql<'a> {
         for (_, value) in &self.0 {
             query = match value.clone() {
                 FilterValue::Bool(v) => query.bind::<Bool, _>(v),
@@ -180,10 +205,10 @@ impl Filter {
 /// empty (then the row's columns are null and only the counts matter).
 struct Ranked<T> {
     row: Option<(Position, T)>,
-    parent: Option<Uuid>,
-    total: i64,
-    until_after: i64,
-    from_before: i64,
+    parent: Uuid,
+    total: Option<i64>,
+    before_after: bool,
+    after_before: bool,
 }
 
 impl<T: QueryableByName<Pg>> QueryableByName<Pg> for Ranked<T> {
@@ -198,10 +223,10 @@ impl<T: QueryableByName<Pg>> QueryableByName<Pg> for Ranked<T> {
         };
         Ok(Ranked {
             row: row_and_position,
-            parent: NamedRow::get::<Nullable<SqlUuid>, _>(row, "summary_parent")?,
-            total: NamedRow::get::<BigInt, _>(row, "page_total")?,
-            until_after: NamedRow::get::<BigInt, _>(row, "page_until_after")?,
-            from_before: NamedRow::get::<BigInt, _>(row, "page_from_before")?,
+            parent: NamedRow::get::<SqlUuid, _>(row, "page_parent")?,
+            total: NamedRow::get::<Nullable<BigInt>, _>(row, "page_total")?,
+            before_after: NamedRow::get::<Bool, _>(row, "page_before_after")?,
+            after_before: NamedRow::get::<Bool, _>(row, "page_after_before")?,
         })
     }
 }
@@ -209,6 +234,13 @@ impl<T: QueryableByName<Pg>> QueryableByName<Pg> for Ranked<T> {
 /// Loads one page of the list of every parent in `parents` (ignored for a root list, which
 /// is returned under `Uuid::nil()`), as `scope` may see them and `filter` narrows them, in
 /// one statement.
+///
+/// Each parent's page is an index range scan of `size + 1` rows (`LATERAL … ORDER BY key, id
+/// LIMIT`), so a page costs what a page costs whatever the list's length, forwards and
+/// backwards. The list's size is counted only when `page.count` asks for it, and whether rows
+/// lie beyond the cursors is probed (one index lookup each) only when `page.probe` does. The
+/// statement's text depends only on the list, the page's shape and the filter's fields, so it
+/// is prepared once per connection.
 pub async fn load_pages<T>(
     conn: &mut AsyncPgConnection,
     scope: &Scope,
@@ -226,56 +258,82 @@ where
     } else {
         ("ASC", "DESC")
     };
-    let (parent_expr, parent_filter) = match list.parent_column {
-        Some(column) => (format!("c.{column}"), format!("c.{column} = ANY($1)")),
-        None => ("NULL::uuid".to_owned(), "TRUE".to_owned()),
+    let order = if page.from_end { backward } else { forward };
+    let rows_of = |parent: &str| {
+        let parent = match list.parent_column {
+            Some(column) => format!("c.{column} = {parent}"),
+            None => "TRUE".to_owned(),
+        };
+        format!(
+            "FROM {table} c WHERE {parent} AND ({condition}) AND {filter}",
+            table = list.table,
+            condition = list.condition,
+            filter = filter.sql(11),
+        )
     };
-    // `base`: the rows the caller may see; `summary`: per parent, the list's size and how many
-    // rows lie at or before `after` and at or after `before` (every parent, even one with no
-    // row); `ranked`: the rows between the positions, numbered per parent in page order.
+    let position = |key: usize| list.sort_key.column_value(&format!("${key}"));
+    let (sort_column, id_column) = (list.sort_key.column(), list.id_column);
+    let after = format!("({sort_column}, {id_column}) {{}} ({}, $8)", position(7));
+    let before = format!("({sort_column}, {id_column}) {{}} ({}, $10)", position(9));
+    let mut bounds = String::new();
+    if page.after.is_some() {
+        bounds += &format!(" AND {}", after.replace("{}", ahead));
+    }
+    if page.before.is_some() {
+        bounds += &format!(" AND {}", before.replace("{}", behind));
+    }
+    let probe = |bound: &str, wanted: bool| {
+        if wanted && page.probe {
+            format!("EXISTS (SELECT 1 {} AND {bound})", rows_of("u.id"))
+        } else {
+            "FALSE".to_owned()
+        }
+    };
+    // `p`: each parent with what the page needs besides its rows (the `OFFSET 0` keeps these
+    // sub-queries once per parent rather than once per row); `page`: the rows between the
+    // positions, in page order, one more than the page holds.
     let sql = format!(
-        "WITH base AS ( \
-           SELECT c.*, {sort_key} AS page_key, {parent_expr} AS page_parent, {id_column} AS page_id \
-           FROM {table} c WHERE {parent_filter} AND ({condition}) AND {filter} \
-         ), summary AS ( \
-           SELECT p.id AS summary_parent, count(base.page_id) AS page_total, \
-             count(base.page_id) FILTER (WHERE $7::bigint IS NOT NULL AND (page_key, page_id) {behind}= ($7, $8)) AS page_until_after, \
-             count(base.page_id) FILTER (WHERE $9::bigint IS NOT NULL AND (page_key, page_id) {ahead}= ($9, $10)) AS page_from_before \
-           FROM unnest($11::uuid[]) AS p(id) LEFT JOIN base ON base.page_parent IS NOT DISTINCT FROM p.id \
-           GROUP BY p.id \
-         ), ranked AS ( \
-           SELECT base.*, row_number() OVER (PARTITION BY page_parent ORDER BY page_key {order}, page_id {order}) AS page_rank \
-           FROM base \
-           WHERE ($7::bigint IS NULL OR (page_key, page_id) {ahead} ($7, $8)) \
-             AND ($9::bigint IS NULL OR (page_key, page_id) {behind} ($9, $10)) \
-         ) \
-         SELECT summary.*, ranked.* FROM summary \
-         LEFT JOIN ranked ON ranked.page_parent IS NOT DISTINCT FROM summary.summary_parent AND ranked.page_rank <= $2 \
-         ORDER BY summary.summary_parent, ranked.page_rank",
-        sort_key = list.sort_key.sql(),
-        id_column = list.id_column,
-        filter = filter.sql(12),
-        table = list.table,
-        condition = list.condition,
-        order = if page.from_end { backward } else { forward },
+        "SELECT p.id AS page_parent, p.total AS page_total, p.before_after AS page_before_after, \
+           p.after_before AS page_after_before, page.* \
+         FROM (SELECT u.id, u.ord, {total} AS total, {before_after} AS before_after, {after_before} AS after_before \
+               FROM unnest($1::uuid[]) WITH ORDINALITY AS u(id, ord) OFFSET 0) p \
+         LEFT JOIN LATERAL ( \
+           SELECT c.*, {key} AS page_key, {id_column} AS page_id {rows}{bounds} \
+           ORDER BY {sort_column} {order}, {id_column} {order} LIMIT $2 \
+         ) page ON TRUE \
+         ORDER BY p.ord, page.page_key {order}, page.page_id {order}",
+        total = if page.count {
+            format!("(SELECT count(*) {})", rows_of("u.id"))
+        } else {
+            "NULL::bigint".to_owned()
+        },
+        before_after = probe(&after.replace("{}", &format!("{behind}=")), page.after.is_some()),
+        after_before = probe(&before.replace("{}", &format!("{ahead}=")), page.before.is_some()),
+        key = list.sort_key.as_bigint(),
+        rows = rows_of("p.id"),
     );
-    let summaries: Vec<Option<Uuid>> = match list.parent_column {
-        Some(_) => parents.iter().copied().map(Some).collect(),
-        None => vec![None],
+    let parents = match list.parent_column {
+        Some(_) => parents.to_vec(),
+        None => vec![Uuid::nil()],
     };
-    let query = bind_all(diesel::sql_query(sql).into_boxed(), scope, parents, page.size + 1, page)
-        .bind::<Array<Nullable<SqlUuid>>, _>(summaries);
+    let query = cached(sql)
+        .bind::<Array<SqlUuid>, _>(parents)
+        .bind::<BigInt, _>(page.size + 1);
+    let query = bind_caller(query, scope)
+        .bind::<Nullable<BigInt>, _>(page.after.map(|p| p.key))
+        .bind::<Nullable<SqlUuid>, _>(page.after.map(|p| p.id))
+        .bind::<Nullable<BigInt>, _>(page.before.map(|p| p.key))
+        .bind::<Nullable<SqlUuid>, _>(page.before.map(|p| p.id));
     let rows: Vec<Ranked<T>> = filter.bind(query).load(conn).await?;
     let mut pages: Vec<(Uuid, Page<T>)> = Vec::new();
     for ranked in rows {
-        let parent = ranked.parent.unwrap_or_else(Uuid::nil);
-        if pages.last().is_none_or(|(last, _)| *last != parent) {
+        if pages.last().is_none_or(|(last, _)| *last != ranked.parent) {
             let mut summary = Page::empty();
-            summary.total = ranked.total;
+            summary.total = ranked.total.unwrap_or_default();
             // Until the rows are counted, the flags hold what lies outside the positions.
-            summary.has_previous = ranked.until_after > 0;
-            summary.has_next = ranked.from_before > 0;
-            pages.push((parent, summary));
+            summary.has_previous = ranked.before_after;
+            summary.has_next = ranked.after_before;
+            pages.push((ranked.parent, summary));
         }
         if let (Some(row), Some((_, current))) = (ranked.row, pages.last_mut()) {
             current.rows.push(row);
@@ -294,27 +352,13 @@ where
     Ok(pages)
 }
 
-/// Binds the parameters of the list query: `$1` parents, `$2` row limit, `$3`..`$6` the
-/// caller's scope (see [`List`]), `$7`..`$10` the positions (`$11` the summary parents and
-/// `$12`.. the filter's values follow).
-fn bind_all<'a>(
-    query: BoxedSqlQuery<'a, Pg, SqlQuery>,
-    scope: &Scope,
-    parents: &[Uuid],
-    limit: i64,
-    page: PageRequest,
-) -> BoxedSqlQuery<'a, Pg, SqlQuery> {
+/// Binds the caller's scope as `$3`..`$6` (see [`List`]), after `$1` and `$2`.
+fn bind_caller<'a>(query: CachedSql<'a>, scope: &Scope) -> CachedSql<'a> {
     query
-        .bind::<Array<SqlUuid>, _>(parents.to_vec())
-        .bind::<BigInt, _>(limit)
         .bind::<Bool, _>(scope.is_admin())
         .bind::<Array<SqlUuid>, _>(scope.project_ids().to_vec())
         .bind::<Nullable<SqlUuid>, _>(scope.user_id())
         .bind::<Array<SqlUuid>, _>(scope.organization_ids().to_vec())
-        .bind::<Nullable<BigInt>, _>(page.after.map(|p| p.key))
-        .bind::<Nullable<SqlUuid>, _>(page.after.map(|p| p.id))
-        .bind::<Nullable<BigInt>, _>(page.before.map(|p| p.key))
-        .bind::<Nullable<SqlUuid>, _>(page.before.map(|p| p.id))
 }
 
 /// Loads the row of `list` whose id column is `id` (and, for a two-part key, whose parent is
@@ -342,14 +386,8 @@ where
         condition = list.condition,
         filter = filter.sql(7),
     );
-    let query = diesel::sql_query(sql)
-        .into_boxed()
-        .bind::<SqlUuid, _>(id)
-        .bind::<Nullable<SqlUuid>, _>(parent)
-        .bind::<Bool, _>(scope.is_admin())
-        .bind::<Array<SqlUuid>, _>(scope.project_ids().to_vec())
-        .bind::<Nullable<SqlUuid>, _>(scope.user_id())
-        .bind::<Array<SqlUuid>, _>(scope.organization_ids().to_vec());
+    let query = cached(sql).bind::<SqlUuid, _>(id).bind::<Nullable<SqlUuid>, _>(parent);
+    let query = bind_caller(query, scope);
     let mut rows: Vec<T> = filter.bind(query).load(conn).await?;
     Ok(rows.pop())
 }

@@ -1,6 +1,7 @@
 //! Request counters per scope and window (hourly, daily), for a user or for another subject
 //! (an email address or a client address, for failed sign-ins).
 
+use crate::db::cached::cached;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
@@ -89,7 +90,7 @@ impl RateLimitCounterRow {
             Counted::Subject(subject) => (None, Some(subject), "rate_limit_counters_subject_scope_window_key"),
         };
         // Diesel's upsert builder has no WHERE for DO UPDATE; the statement is small enough.
-        let counted: Option<Count> = diesel::sql_query(format!(
+        let counted: Option<Count> = cached(format!(
             "INSERT INTO rate_limit_counters \
                (user_id, subject, scope, window_kind, window_start, window_end, request_count, limit_value) \
              VALUES ($1, $2, $3, $4, $5, $6, 1, $7) \

@@ -2,6 +2,7 @@
 //! grouped by day, model, provider or operation, and feedback counts per message or
 //! assistant. Like the lists, each query filters by what the caller may see in SQL.
 
+use crate::db::cached::cached;
 use bigdecimal::BigDecimal;
 use diesel::{
     QueryResult, QueryableByName,
@@ -131,8 +132,7 @@ pub async fn usage(
         condition = owner.condition(),
         filter = filter.sql(6),
     );
-    let query = diesel::sql_query(sql)
-        .into_boxed()
+    let query = cached(sql)
         .bind::<Array<SqlUuid>, _>(parents.to_vec())
         .bind::<Bool, _>(scope.is_admin())
         .bind::<Array<SqlUuid>, _>(scope.project_ids().to_vec())
@@ -196,7 +196,7 @@ pub async fn feedback(
            OR (ch.project_id = ANY($3) AND (ch.visibility = 'project' OR ch.user_id = $4))) \
          GROUP BY 1"
     );
-    diesel::sql_query(sql)
+    cached(sql)
         .bind::<Array<SqlUuid>, _>(parents.to_vec())
         .bind::<Bool, _>(scope.is_admin())
         .bind::<Array<SqlUuid>, _>(scope.project_ids().to_vec())

@@ -5,6 +5,7 @@
 //! runs in one transaction with its audit row, and membership changes of one organization are
 //! serialized by locking its row, so two concurrent demotions cannot remove the last owner.
 
+use crate::db::cached::cached;
 use anyhow::anyhow;
 use chrono::Utc;
 use diesel::{QueryableByName, sql_types::BigInt};
@@ -274,7 +275,7 @@ pub(super) async fn lock_and_role_of(
     organization_id: Uuid,
     user_id: Uuid,
 ) -> AppResult<Option<String>> {
-    diesel::sql_query("SELECT 1::bigint AS count FROM organizations WHERE id = $1 FOR UPDATE")
+    cached("SELECT 1::bigint AS count FROM organizations WHERE id = $1 FOR UPDATE")
         .bind::<diesel::sql_types::Uuid, _>(organization_id)
         .load::<Count>(conn)
         .await?;
@@ -293,7 +294,7 @@ async fn role_of(conn: &mut AsyncPgConnection, organization_id: Uuid, user_id: U
 }
 
 async fn owner_count(conn: &mut AsyncPgConnection, organization_id: Uuid) -> AppResult<i64> {
-    let rows: Vec<Count> = diesel::sql_query(
+    let rows: Vec<Count> = cached(
         "SELECT count(*) AS count FROM organization_members m JOIN roles r ON r.id = m.role_id \
          WHERE m.organization_id = $1 AND r.name = 'owner'",
     )
@@ -394,7 +395,7 @@ pub async fn set_member_role(
         if previous == "owner" && role != "owner" && owner_count(conn, organization_id).await? <= 1 {
             return Err(FieldError::input("role", "LAST_OWNER", "an organization keeps at least one owner").into());
         }
-        let member: OrganizationMemberRow = diesel::sql_query(
+        let member: OrganizationMemberRow = cached(
             "UPDATE organization_members SET role_id = $3 WHERE organization_id = $1 AND user_id = $2 RETURNING *",
         )
         .bind::<diesel::sql_types::Uuid, _>(organization_id)
@@ -431,7 +432,7 @@ pub async fn remove_member(
         if previous == "owner" && owner_count(conn, organization_id).await? <= 1 {
             return Err(FieldError::input("userId", "LAST_OWNER", "an organization keeps at least one owner").into());
         }
-        diesel::sql_query(
+        cached(
             "DELETE FROM project_members WHERE user_id = $2 \
              AND project_id IN (SELECT id FROM projects WHERE organization_id = $1)",
         )
@@ -439,7 +440,7 @@ pub async fn remove_member(
         .bind::<diesel::sql_types::Uuid, _>(user_id)
         .execute(conn)
         .await?;
-        diesel::sql_query("DELETE FROM organization_members WHERE organization_id = $1 AND user_id = $2")
+        cached("DELETE FROM organization_members WHERE organization_id = $1 AND user_id = $2")
             .bind::<diesel::sql_types::Uuid, _>(organization_id)
             .bind::<diesel::sql_types::Uuid, _>(user_id)
             .execute(conn)

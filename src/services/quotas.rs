@@ -3,6 +3,7 @@
 //! the quota row, and each re-checks the limit against the row it finally updates, so no
 //! interleaving lets usage past a limit.
 
+use crate::db::cached::cached;
 use chrono::{DateTime, Utc};
 use diesel::{
     QueryableByName,
@@ -65,7 +66,7 @@ pub async fn debit(conn: &mut AsyncPgConnection, project_id: Uuid, usage: Usage)
         // Stored bytes are a standing amount, not usage of a period: they never reset.
         storage = "q.storage_used_bytes",
     );
-    let debited = diesel::sql_query(sql)
+    let debited = cached(sql)
         .bind::<SqlUuid, _>(project_id)
         .bind::<BigInt, _>(usage.requests)
         .bind::<BigInt, _>(usage.tokens)
@@ -76,7 +77,7 @@ pub async fn debit(conn: &mut AsyncPgConnection, project_id: Uuid, usage: Usage)
         return Ok(());
     }
     // Nothing updated: no quota (unlimited), or a limit refused; say which.
-    let refusals: Vec<Refusal> = diesel::sql_query(
+    let refusals: Vec<Refusal> = cached(
         "SELECT CASE WHEN q.requests_limit IS NOT NULL AND q.requests_used + $2 > q.requests_limit THEN 'requests' \
                      WHEN q.tokens_limit IS NOT NULL AND q.tokens_used + $3 > q.tokens_limit THEN 'tokens' \
                      ELSE 'storage' END AS resource, q.reset_at \
@@ -103,13 +104,11 @@ pub async fn debit(conn: &mut AsyncPgConnection, project_id: Uuid, usage: Usage)
 /// Gives back `storage_bytes` of the project's stored bytes (a file was deleted); never
 /// below zero. A project without a quota has nothing to give back.
 pub async fn credit_storage(conn: &mut AsyncPgConnection, project_id: Uuid, storage_bytes: i64) -> AppResult<()> {
-    diesel::sql_query(
-        "UPDATE project_quotas SET storage_used_bytes = greatest(storage_used_bytes - $2, 0) WHERE project_id = $1",
-    )
-    .bind::<SqlUuid, _>(project_id)
-    .bind::<BigInt, _>(storage_bytes)
-    .execute(conn)
-    .await?;
+    cached("UPDATE project_quotas SET storage_used_bytes = greatest(storage_used_bytes - $2, 0) WHERE project_id = $1")
+        .bind::<SqlUuid, _>(project_id)
+        .bind::<BigInt, _>(storage_bytes)
+        .execute(conn)
+        .await?;
     Ok(())
 }
 
@@ -150,7 +149,7 @@ pub async fn set(
         return Err(AppError::Invalid(errors));
     }
     conn.transaction::<_, AppError, _>(async |conn| {
-        let quota: ProjectQuotaRow = diesel::sql_query(format!(
+        let quota: ProjectQuotaRow = cached(format!(
             "INSERT INTO project_quotas AS q (project_id, tokens_limit, requests_limit, storage_limit_bytes, period, reset_at) \
              VALUES ($1, $2, $3, $4, $5, (SELECT {NEXT_RESET} FROM (SELECT $5::text AS period) q)) \
              ON CONFLICT (project_id) DO UPDATE SET tokens_limit = $2, requests_limit = $3, storage_limit_bytes = $4, \

@@ -9,6 +9,7 @@
 //! interleaving of concurrent requests lets more than the limit through, and a request refused
 //! by the daily window is not counted in the hourly one either.
 
+use crate::db::cached::cached;
 use chrono::{DateTime, Duration, DurationRound, Utc};
 use diesel::{OptionalExtension, QueryableByName, sql_types::Jsonb};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
@@ -109,7 +110,7 @@ fn window_bounds(window: RateLimitWindow, now: DateTime<Utc>) -> (DateTime<Utc>,
 /// Counts one request of `user_id` in `scope`, or refuses it with RATE_LIMITED (with the
 /// seconds until the full window ends) when any window's limit is used up.
 pub async fn check(conn: &mut AsyncPgConnection, user_id: Uuid, scope: &str) -> AppResult<()> {
-    let config: Option<Config> = diesel::sql_query("SELECT value FROM platform_configs WHERE key = $1")
+    let config: Option<Config> = cached("SELECT value FROM platform_configs WHERE key = $1")
         .bind::<diesel::sql_types::Text, _>(CONFIG_KEY)
         .get_result(conn)
         .await

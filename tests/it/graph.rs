@@ -944,13 +944,12 @@ async fn a_wide_query_runs_as_many_statements_at_every_data_size() {
     let db = TestDb::migrated().await;
     let counter = StatementCounter::default();
     let pool = pool_with_counter(&db.url, 4, Duration::from_secs(30), Some(counter.clone())).expect("pool");
-    // A wide loader window (see the depth-4 test in `pagination`): the count is a property of
-    // the query plan, not of timing.
+    // No loader delay (the default): each loader batches the keys of one scheduling round.
     let state = chatgraph::app::AppState {
         pool,
         schema: chatgraph::graphql::schema(),
         authenticator: authenticator(),
-        loader_delay: Duration::from_millis(100),
+        loader_delay: Duration::ZERO,
         files: crate::support::file_store(&crate::support::files_dir()),
     };
     let api = Api {
@@ -996,12 +995,13 @@ async fn a_wide_query_runs_as_many_statements_at_every_data_size() {
         counts.push(statements.len());
     }
     println!("SQL statements of the wide query at 1, 10 and 60 chats: {counts:?}");
-    assert_eq!(
-        counts[0], counts[1],
-        "statement counts at 1, 10 and 60 chats: {counts:?}"
-    );
-    assert_eq!(
-        counts[1], counts[2],
+    // One statement per loader and wave of the query plan: 4 to authenticate and scope the
+    // caller, 29 for the waves of the query. Two waves of one loader (users as members and as
+    // chat owners) may happen to fall into one round and save a statement; per row there is
+    // never one more.
+    let waves = 4 + 29;
+    assert!(
+        counts.iter().all(|&count| count <= waves && count + 1 >= waves),
         "statement counts at 1, 10 and 60 chats: {counts:?}"
     );
 }
