@@ -14,9 +14,11 @@
 //! - [`app`]: wiring the pieces into a running server.
 //! - [`error`]: the one error type and how it reaches clients.
 //! - [`telemetry`]: logging set-up.
+//! - [`bench`]: `chatgraph bench`, the read path under load (dataset, load generator, chart).
 
 pub mod app;
 pub mod auth;
+pub mod bench;
 pub mod config;
 pub mod db;
 pub mod error;

@@ -58,6 +58,9 @@ enum Command {
     },
     /// Print the GraphQL schema (SDL); `schema.graphql` is this output.
     ExportSchema,
+    /// Measure the read path under load on generated data (see docs/benchmarks.md); run it
+    /// from a release build.
+    Bench(chatgraph::bench::BenchConfig),
     /// Control the private local PostgreSQL cluster.
     Cluster {
         #[command(subcommand)]
@@ -114,6 +117,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
             db.close().await?;
             result
         }
+        Command::Bench(config) => chatgraph::bench::run(config).await,
         Command::ExportSchema => {
             print!("{}", graphql::sdl());
             Ok(())

@@ -1,6 +1,6 @@
-//! The authorization core for reads. A [`Scope`] says what one caller may see; the queries
-//! that read tenant data take a `&Scope`, and the only way to get one is [`Scope::load`], so a
-//! read that forgets the check does not compile.
+//! The authorization core for reads. A [`Scope`] says who is reading; the queries that read
+//! tenant data take a `&Scope`, and the only way to get one is [`Scope::of`] a request's
+//! caller, so a read that forgets the check does not compile.
 //!
 //! Rules (data-model.md, Identity and access): a platform admin sees everything. A user sees
 //! the organizations they belong to, and the live projects of an organization where their
@@ -9,101 +9,136 @@
 //! whoever sees its project when `project`, and by its owner only when `private`. Anonymous
 //! callers see public chats and nothing else. An API token narrowed to an organization sees
 //! nothing outside it.
+//!
+//! The rules live in SQL (the `chatgraph_project_readers` and `chatgraph_organization_readers`
+//! views, migration 13, and the conditions below), checked inside each read statement by key:
+//! a request never loads, or ships to PostgreSQL, the list of everything its caller may see,
+//! so its cost does not grow with the number of projects the caller works in, and a change of
+//! rights counts from the next statement on. Every read statement binds the caller as `$3`
+//! (platform admin), `$4` (user id, null when anonymous) and `$5` (the organization an API
+//! token is narrowed to, or null); see [`Scope::bind`].
 
-use crate::db::cached::cached;
 use diesel::{
     QueryResult, QueryableByName,
-    sql_types::{Bool, Uuid as SqlUuid},
+    sql_types::{Bool, Nullable, Uuid as SqlUuid},
 };
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use crate::{db::enums::ChatVisibility, models::chat::ChatRow, services::auth::Caller};
+use crate::{
+    db::{
+        cached::{CachedSql, cached},
+        enums::ChatVisibility,
+    },
+    models::chat::ChatRow,
+    services::auth::Caller,
+};
 
-/// What one caller may read. Built only by [`Scope::load`].
+/// SQL: whether the caller (`$3`..`$5`) sees the project whose id is the expression `$p`.
+macro_rules! sees_project {
+    ($project:expr) => {
+        concat!(
+            "($3 OR EXISTS (SELECT 1 FROM chatgraph_project_readers r WHERE r.project_id = ",
+            $project,
+            " AND r.user_id = $4 AND ($5::uuid IS NULL OR r.organization_id = $5)))"
+        )
+    };
+}
+pub(crate) use sees_project;
+
+/// SQL: whether the caller (`$3`..`$5`) sees the organization whose id is the expression `$o`.
+macro_rules! sees_organization {
+    ($organization:expr) => {
+        concat!(
+            "($3 OR (($5::uuid IS NULL OR ",
+            $organization,
+            " = $5) AND EXISTS (SELECT 1 FROM chatgraph_organization_readers r WHERE r.organization_id = ",
+            $organization,
+            " AND r.user_id = $4)))"
+        )
+    };
+}
+pub(crate) use sees_organization;
+
+/// SQL: whether the caller (`$3`..`$5`) sees the project `$p` and holds the permission
+/// `$permission` (a string literal) there (reads that need more than seeing, such as usage).
+macro_rules! permits_project {
+    ($project:expr, $permission:literal) => {
+        concat!(
+            "($3 OR (",
+            $crate::auth::authz::sees_project!($project),
+            " AND EXISTS (SELECT 1 FROM chatgraph_project_permissions x WHERE x.project_id = ",
+            $project,
+            " AND x.user_id = $4 AND x.permission = '",
+            $permission,
+            "')))"
+        )
+    };
+}
+pub(crate) use permits_project;
+
+/// SQL: whether the caller (`$3`..`$5`) sees the organization `$o` and holds the permission
+/// `$permission` (a string literal) there.
+macro_rules! permits_organization {
+    ($organization:expr, $permission:literal) => {
+        concat!(
+            "($3 OR (",
+            $crate::auth::authz::sees_organization!($organization),
+            " AND EXISTS (SELECT 1 FROM chatgraph_organization_permissions x WHERE x.organization_id = ",
+            $organization,
+            " AND x.user_id = $4 AND x.permission = '",
+            $permission,
+            "')))"
+        )
+    };
+}
+pub(crate) use permits_organization;
+
+/// SQL: whether the caller (`$3`..`$5`) may read the chat of alias `$c` (the rule of
+/// [`Scope::sees_chat`]).
+macro_rules! sees_chat {
+    ($chat:literal) => {
+        concat!(
+            "($3 OR ",
+            $chat,
+            ".visibility = 'public' OR (",
+            $crate::auth::authz::sees_project!(concat!($chat, ".project_id")),
+            " AND (",
+            $chat,
+            ".visibility = 'project' OR ",
+            $chat,
+            ".user_id = $4)))"
+        )
+    };
+}
+pub(crate) use sees_chat;
+
+/// Who is reading: built only by [`Scope::of`].
 #[derive(Debug, Clone, Default)]
 pub struct Scope {
     user_id: Option<Uuid>,
     admin: bool,
-    organization_ids: Vec<Uuid>,
-    project_ids: Vec<Uuid>,
+    narrowed_to: Option<Uuid>,
 }
 
 #[derive(QueryableByName)]
-struct VisibleProject {
-    #[diesel(sql_type = SqlUuid)]
-    id: Uuid,
-    #[diesel(sql_type = SqlUuid)]
-    organization_id: Uuid,
-}
-
-#[derive(QueryableByName)]
-struct Membership {
-    #[diesel(sql_type = SqlUuid)]
-    organization_id: Uuid,
+struct Seen {
     #[diesel(sql_type = Bool)]
-    reads_all_projects: bool,
+    seen: bool,
 }
 
 impl Scope {
-    /// Computes what `caller` (None: anonymous) may read: two queries for a signed-in user.
-    pub async fn load(conn: &mut AsyncPgConnection, caller: Option<&Caller>) -> QueryResult<Scope> {
+    /// The scope of `caller` (None: anonymous). Costs no statement: the rules are checked in
+    /// the statements that read.
+    pub fn of(caller: Option<&Caller>) -> Scope {
         let Some(caller) = caller else {
-            return Ok(Scope::default());
+            return Scope::default();
         };
-        let user_id = caller.user.id;
-        if caller.user.is_platform_admin && caller.narrowed_to.is_none() {
-            return Ok(Scope {
-                user_id: Some(user_id),
-                admin: true,
-                ..Scope::default()
-            });
+        Scope {
+            user_id: Some(caller.user.id),
+            admin: caller.user.is_platform_admin && caller.narrowed_to.is_none(),
+            narrowed_to: caller.narrowed_to,
         }
-        let memberships: Vec<Membership> = cached(
-            "SELECT m.organization_id, coalesce(bool_or(p.name = 'project.read'), false) AS reads_all_projects \
-             FROM organization_members m \
-             JOIN organizations o ON o.id = m.organization_id AND o.deleted_at IS NULL \
-             LEFT JOIN role_permissions rp ON rp.role_id = m.role_id \
-             LEFT JOIN permissions p ON p.id = rp.permission_id \
-             WHERE m.user_id = $1 GROUP BY m.organization_id",
-        )
-        .bind::<SqlUuid, _>(user_id)
-        .load(conn)
-        .await?;
-        let reads_all: Vec<Uuid> = memberships
-            .iter()
-            .filter(|m| m.reads_all_projects)
-            .map(|m| m.organization_id)
-            .collect();
-        let projects: Vec<VisibleProject> = cached(
-            "SELECT p.id, p.organization_id FROM projects p \
-             JOIN organizations o ON o.id = p.organization_id AND o.deleted_at IS NULL \
-             WHERE p.deleted_at IS NULL AND (p.organization_id = ANY($2) \
-               OR p.id IN (SELECT project_id FROM project_members WHERE user_id = $1))",
-        )
-        .bind::<SqlUuid, _>(user_id)
-        .bind::<diesel::sql_types::Array<SqlUuid>, _>(&reads_all)
-        .load(conn)
-        .await?;
-        let mut organization_ids: Vec<Uuid> = memberships.iter().map(|m| m.organization_id).collect();
-        organization_ids.extend(projects.iter().map(|p| p.organization_id));
-        let mut project_ids: Vec<Uuid> = projects.iter().map(|p| p.id).collect();
-        if let Some(only) = caller.narrowed_to {
-            organization_ids.retain(|id| *id == only);
-            project_ids = projects
-                .iter()
-                .filter(|p| p.organization_id == only)
-                .map(|p| p.id)
-                .collect();
-        }
-        organization_ids.sort_unstable();
-        organization_ids.dedup();
-        Ok(Scope {
-            user_id: Some(user_id),
-            admin: false,
-            organization_ids,
-            project_ids,
-        })
     }
 
     /// True for a platform admin (who sees everything).
@@ -116,82 +151,49 @@ impl Scope {
         self.user_id
     }
 
-    /// Organizations the caller may see (empty for an admin, who sees all).
-    pub fn organization_ids(&self) -> &[Uuid] {
-        &self.organization_ids
+    /// Binds the caller as `$3`, `$4` and `$5` of a read statement (after `$1` and `$2`).
+    pub fn bind<'a>(&self, query: CachedSql<'a>) -> CachedSql<'a> {
+        query
+            .bind::<Bool, _>(self.admin)
+            .bind::<Nullable<SqlUuid>, _>(self.user_id)
+            .bind::<Nullable<SqlUuid>, _>(self.narrowed_to)
     }
 
-    /// Live projects the caller may see (empty for an admin, who sees all).
-    pub fn project_ids(&self) -> &[Uuid] {
-        &self.project_ids
+    async fn check(&self, conn: &mut AsyncPgConnection, sql: &'static str, id: Uuid) -> QueryResult<bool> {
+        if self.admin {
+            return Ok(true);
+        }
+        if self.user_id.is_none() {
+            return Ok(false);
+        }
+        let query = self.bind(
+            cached(sql)
+                .bind::<SqlUuid, _>(id)
+                .bind::<Nullable<Bool>, _>(None::<bool>),
+        );
+        Ok(query.get_result::<Seen>(conn).await?.seen)
     }
 
-    /// Whether the caller may see this organization.
-    pub fn sees_organization(&self, id: Uuid) -> bool {
-        self.admin || self.organization_ids.contains(&id)
+    /// Whether the caller may see this organization (one statement unless admin or anonymous).
+    pub async fn sees_organization(&self, conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<bool> {
+        self.check(conn, concat!("SELECT ", sees_organization!("$1"), " AS seen"), id)
+            .await
     }
 
-    /// Whether the caller may see this project.
-    pub fn sees_project(&self, id: Uuid) -> bool {
-        self.admin || self.project_ids.contains(&id)
+    /// Whether the caller may see this live project (one statement unless admin or anonymous).
+    pub async fn sees_project(&self, conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<bool> {
+        self.check(conn, concat!("SELECT ", sees_project!("$1"), " AS seen"), id)
+            .await
     }
 
     /// Whether the caller may see this chat (and so its messages).
-    pub fn sees_chat(&self, chat: &ChatRow) -> bool {
-        self.admin
-            || chat.visibility == ChatVisibility::Public
-            || (self.sees_project(chat.project_id)
-                && (chat.visibility == ChatVisibility::Project || self.user_id == Some(chat.user_id)))
-    }
-}
-
-/// A request's scope, computed on first use (a request that reads no tenant data never pays
-/// for it) and then shared by its resolvers and DataLoaders. A mutation that changes what
-/// its caller may see (a new project, a new membership) calls [`LazyScope::refresh`], so the
-/// payload it returns is read with the rights as they are now.
-#[derive(Clone)]
-pub struct LazyScope {
-    cell: std::sync::Arc<std::sync::Mutex<std::sync::Arc<tokio::sync::OnceCell<std::sync::Arc<Scope>>>>>,
-    caller: Option<Caller>,
-    pool: crate::db::Pool,
-}
-
-impl LazyScope {
-    /// The scope of `caller` (None: anonymous), not computed yet.
-    pub fn new(pool: crate::db::Pool, caller: Option<Caller>) -> Self {
-        LazyScope {
-            cell: Default::default(),
-            caller,
-            pool,
+    pub async fn sees_chat(&self, conn: &mut AsyncPgConnection, chat: &ChatRow) -> QueryResult<bool> {
+        if self.admin || chat.visibility == ChatVisibility::Public {
+            return Ok(true);
         }
-    }
-
-    fn current(&self) -> std::sync::Arc<tokio::sync::OnceCell<std::sync::Arc<Scope>>> {
-        match self.cell.lock() {
-            Ok(cell) => cell.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
+        if chat.visibility == ChatVisibility::Private && self.user_id != Some(chat.user_id) {
+            return Ok(false);
         }
-    }
-
-    /// The scope, computing it on first use.
-    pub async fn get(&self) -> crate::error::AppResult<std::sync::Arc<Scope>> {
-        let cell = self.current();
-        let scope = cell
-            .get_or_try_init(|| async {
-                let mut conn = self.pool.get().await?;
-                let scope = Scope::load(&mut conn, self.caller.as_ref()).await?;
-                Ok::<_, crate::error::AppError>(std::sync::Arc::new(scope))
-            })
-            .await?;
-        Ok(scope.clone())
-    }
-
-    /// Forgets the computed scope: the next read computes it again.
-    pub fn refresh(&self) {
-        let mut cell = match self.cell.lock() {
-            Ok(cell) => cell,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        *cell = Default::default();
+        self.sees_project(conn, chat.project_id).await
     }
 }

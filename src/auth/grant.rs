@@ -132,7 +132,7 @@ pub async fn authorize(
         Place::Project(id) => {
             let live = ProjectRow::find(conn, id).await?.filter(|p| p.deleted_at.is_none());
             match live {
-                Some(project) if scope.sees_project(id) => (project.organization_id, Some(project.id)),
+                Some(project) if scope.sees_project(conn, id).await? => (project.organization_id, Some(project.id)),
                 _ => return Err(AppError::NotFound("project")),
             }
         }
@@ -140,11 +140,11 @@ pub async fn authorize(
     // One lookup of the organization: whether it is live and visible (an organization place)
     // and whether it is suspended (read-only for its members; platform admins still act).
     let organization = OrganizationRow::find(conn, organization_id).await?;
-    if matches!(place, Place::Organization(_))
-        && !organization
-            .as_ref()
-            .is_some_and(|o| o.deleted_at.is_none() && scope.sees_organization(o.id))
-    {
+    let visible = match &organization {
+        Some(o) if o.deleted_at.is_none() => scope.sees_organization(conn, o.id).await?,
+        _ => false,
+    };
+    if matches!(place, Place::Organization(_)) && !visible {
         return Err(AppError::NotFound("organization"));
     }
     let permissions = permissions_in(conn, caller, Some(organization_id), project_id).await?;

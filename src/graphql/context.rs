@@ -7,10 +7,10 @@ use std::sync::Arc;
 use async_graphql::{Context, dataloader::DataLoader};
 use diesel_async::AsyncPgConnection;
 
-use super::loaders::DbLoader;
+use super::{loaders::DbLoader, rounds::RoundCounter};
 use crate::{
     auth::{
-        authz::{LazyScope, Scope},
+        authz::Scope,
         grant::{self, Grant, Permission, Place},
     },
     db::{Pool, PooledConn},
@@ -29,7 +29,8 @@ pub struct RequestContext {
     request_id: String,
     authenticator: Arc<Authenticator>,
     caller: Option<Caller>,
-    scope: LazyScope,
+    scope: Arc<Scope>,
+    rounds: Arc<RoundCounter>,
     client: ClientInfo,
     files: FileStore,
 }
@@ -45,8 +46,13 @@ impl RequestContext {
         loader_delay: std::time::Duration,
         files: FileStore,
     ) -> Self {
-        let scope = LazyScope::new(pool.clone(), caller.clone());
-        let loader = DataLoader::new(DbLoader::new(pool.clone(), scope.clone()), spawn_after_yield).delay(loader_delay);
+        let scope = Arc::new(Scope::of(caller.as_ref()));
+        let rounds = Arc::new(RoundCounter::default());
+        let spawner = {
+            let rounds = rounds.clone();
+            move |fetch| spawn_after_round(&rounds, fetch)
+        };
+        let loader = DataLoader::new(DbLoader::new(pool.clone(), scope.clone()), spawner).delay(loader_delay);
         RequestContext {
             pool,
             loader,
@@ -54,9 +60,16 @@ impl RequestContext {
             authenticator,
             caller,
             scope,
+            rounds,
             client,
             files,
         }
+    }
+
+    /// Counts the polls of this request's execution (wrap it in [`super::rounds::Rounds`]
+    /// with this counter), so its DataLoaders batch by round.
+    pub fn rounds(&self) -> Arc<RoundCounter> {
+        self.rounds.clone()
     }
 
     /// Where uploaded files are kept.
@@ -74,15 +87,10 @@ impl RequestContext {
         self.caller.as_ref()
     }
 
-    /// Recomputes the caller's rights at their next use: called by mutations that change
-    /// them (a new organization or project, a membership), so their payload reads fresh.
-    pub fn refresh_scope(&self) {
-        self.scope.refresh();
-    }
-
-    /// The caller's read scope, computed on first use.
-    pub async fn scope(&self) -> Result<std::sync::Arc<Scope>, AppError> {
-        self.scope.get().await
+    /// The caller's read scope (the rights themselves are checked in each read statement, so
+    /// a mutation that changes them is seen by the reads of its own payload).
+    pub async fn scope(&self) -> Result<Arc<Scope>, AppError> {
+        Ok(self.scope.clone())
     }
 
     /// The caller's grant of `permission` in `place`, for reading what needs more than
@@ -129,13 +137,13 @@ impl RequestContext {
     }
 }
 
-/// Runs a DataLoader's fetch once the resolvers that asked for it have yielded. The resolvers of
-/// one query level run in one task and ask for their keys in the same poll of it; the fetch,
-/// spawned by the first ask, yields once before it takes the keys, so it finds all of them
-/// without sleeping (a delay, `CHATGRAPH_LOADER_DELAY_MS`, is still an option on top).
-fn spawn_after_yield(fetch: async_graphql::futures_util::future::BoxFuture<'static, ()>) {
+/// Runs a DataLoader's fetch once the poll of the request that asked for its first key has
+/// ended, so that it finds every key of that round (see [`super::rounds`]); a delay,
+/// `CHATGRAPH_LOADER_DELAY_MS`, is still an option on top.
+fn spawn_after_round(rounds: &Arc<RoundCounter>, fetch: async_graphql::futures_util::future::BoxFuture<'static, ()>) {
+    let (rounds, round) = (rounds.clone(), rounds.current());
     tokio::spawn(async move {
-        tokio::task::yield_now().await;
+        rounds.after(round).await;
         fetch.await;
     });
 }
@@ -150,18 +158,14 @@ pub trait ContextExt {
         &self.request().loader
     }
 
-    /// A pooled connection, for queries that no loader batches. The caller's scope is
-    /// computed first (with a connection of its own, given back at once): a resolver that
-    /// held its connection while the scope waited for a second one could, under load, leave
-    /// every pooled connection waiting for another.
+    /// A pooled connection, for queries that no loader batches.
     fn conn(&self) -> impl Future<Output = Result<PooledConn, async_graphql::Error>> + Send {
         let pool = self.request().pool.clone();
-        let scope = self.request().scope.clone();
         let request_id = self.request().request_id.clone();
         async move {
-            let error = |e: AppError| e.into_graphql(Some(&request_id));
-            scope.get().await.map_err(error)?;
-            pool.get().await.map_err(|e| error(e.into()))
+            pool.get()
+                .await
+                .map_err(|e| AppError::from(e).into_graphql(Some(&request_id)))
         }
     }
 

@@ -175,9 +175,6 @@ impl InvitationMutation {
             invitations::accept(&mut conn, caller, request.client(), &token).await
         }
         .await;
-        if result.is_ok() {
-            request.refresh_scope();
-        }
         let (member, user_errors) = settle(ctx, &mut conn, "organization_invitation.accept", result).await?;
         Ok(AcceptInvitationPayload {
             member: member.map(OrganizationMember),

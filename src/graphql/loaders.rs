@@ -12,7 +12,7 @@ use async_graphql::dataloader::Loader;
 use uuid::Uuid;
 
 use crate::{
-    auth::authz::{LazyScope, Scope},
+    auth::authz::{Scope, sees_chat, sees_organization, sees_project},
     db::Pool,
     models::{
         assistant::AssistantRow,
@@ -23,7 +23,7 @@ use crate::{
         message::MessageRow,
         message::{MessageFeedbackRow, MessageStreamRow},
         organization::OrganizationRow,
-        page::{Filter, List, Page, PageRequest, load_pages},
+        page::{Filter, List, Page, PageRequest, find_many_visible, load_pages},
         project::{ProjectQuotaRow, ProjectRow, ProjectSettingsRow},
         role::{PermissionRow, RoleRow},
         summary::{self, FeedbackCounts, FeedbackOwner, UsageBucket, UsageGrouping, UsageOwner},
@@ -41,12 +41,12 @@ fn load_error(error: impl Into<anyhow::Error>) -> LoadError {
 /// Loads rows for one request, as its caller may see them.
 pub struct DbLoader {
     pool: Pool,
-    scope: LazyScope,
+    scope: Arc<Scope>,
 }
 
 impl DbLoader {
-    /// A loader over this pool for the caller behind `scope`.
-    pub fn new(pool: Pool, scope: LazyScope) -> Self {
+    /// A loader over this pool for the caller of `scope`.
+    pub fn new(pool: Pool, scope: Arc<Scope>) -> Self {
         DbLoader { pool, scope }
     }
 
@@ -54,14 +54,14 @@ impl DbLoader {
         self.pool.get().await.map_err(load_error)
     }
 
-    async fn scope(&self) -> Result<std::sync::Arc<Scope>, LoadError> {
-        self.scope.get().await.map_err(|e| load_error(anyhow::anyhow!("{e}")))
+    async fn scope(&self) -> Result<Arc<Scope>, LoadError> {
+        Ok(self.scope.clone())
     }
 }
 
 macro_rules! by_id_loader {
-    ($key:ident => $row:ident, visible: $visible:expr) => {
-        /// Loads one row by primary key, if the caller may see it.
+    ($key:ident => $row:ident) => {
+        /// Loads one row by primary key (its resolvers decide who may follow the reference).
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         pub struct $key(pub Uuid);
 
@@ -70,37 +70,51 @@ macro_rules! by_id_loader {
             type Error = LoadError;
 
             async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, $row>, LoadError> {
-                let scope = self.scope().await?;
                 let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
                 let rows = $row::find_many(&mut *self.conn().await?, &ids)
                     .await
                     .map_err(load_error)?;
-                let visible: fn(&Scope, &$row) -> bool = $visible;
-                Ok(rows
-                    .into_iter()
-                    .filter(|row| visible(&scope, row))
-                    .map(|row| ($key(row.id), row))
-                    .collect())
+                Ok(rows.into_iter().map(|row| ($key(row.id), row)).collect())
+            }
+        }
+    };
+    ($key:ident => $row:ident, $table:literal, visible: $condition:expr) => {
+        /// Loads one row by primary key, if the caller may see it (checked in the statement).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub struct $key(pub Uuid);
+
+        impl Loader<$key> for DbLoader {
+            type Value = $row;
+            type Error = LoadError;
+
+            async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, $row>, LoadError> {
+                let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+                let rows: Vec<$row> =
+                    find_many_visible(&mut *self.conn().await?, &self.scope, $table, $condition, &ids)
+                        .await
+                        .map_err(load_error)?;
+                Ok(rows.into_iter().map(|row| ($key(row.id), row)).collect())
             }
         }
     };
 }
 
-by_id_loader!(OrganizationById => OrganizationRow, visible: |scope, row| row.deleted_at.is_none() && scope.sees_organization(row.id));
-by_id_loader!(ProjectById => ProjectRow, visible: |scope, row| row.deleted_at.is_none() && scope.sees_project(row.id));
-by_id_loader!(ChatById => ChatRow, visible: |scope, row| scope.sees_chat(row));
+by_id_loader!(OrganizationById => OrganizationRow, "organizations", visible: concat!("c.deleted_at IS NULL AND ", sees_organization!("c.id")));
+by_id_loader!(ProjectById => ProjectRow, "projects", visible: concat!("c.deleted_at IS NULL AND ", sees_project!("c.id")));
+by_id_loader!(ChatById => ChatRow, "chats", visible: sees_chat!("c"));
 // Rows below are reached only from a visible parent (a chat's assistant, a member's user and
 // role, a chunk's document, an attachment's file); their resolvers decide who may follow the
 // reference, so the loader itself checks only the project where there is one.
-by_id_loader!(UserById => UserRow, visible: |_, _| true);
-by_id_loader!(RoleById => RoleRow, visible: |_, _| true);
-by_id_loader!(AssistantById => AssistantRow, visible: |scope, row| row.project_id.is_none_or(|p| scope.sees_project(p)));
-by_id_loader!(DatasourceById => DatasourceRow, visible: |scope, row| scope.sees_project(row.project_id));
-by_id_loader!(DocumentById => DocumentRow, visible: |scope, row| scope.sees_project(row.project_id));
-by_id_loader!(FileById => FileRow, visible: |scope, row| row.project_id.is_none_or(|p| scope.sees_project(p)) && scope.sees_organization(row.organization_id));
+by_id_loader!(UserById => UserRow);
+by_id_loader!(RoleById => RoleRow);
+by_id_loader!(AssistantById => AssistantRow, "assistants", visible: concat!("c.project_id IS NULL OR ", sees_project!("c.project_id")));
+by_id_loader!(DatasourceById => DatasourceRow, "datasources", visible: sees_project!("c.project_id"));
+by_id_loader!(DocumentById => DocumentRow, "documents", visible: sees_project!("c.project_id"));
+by_id_loader!(FileById => FileRow, "files", visible: concat!(
+    "(c.project_id IS NULL OR ", sees_project!("c.project_id"), ") AND ", sees_organization!("c.organization_id")
+));
 
-/// Loads one message by id, if the caller may see its chat (two statements per batch: the
-/// messages, then their chats).
+/// Loads one message by id, if the caller may see its chat (one statement per batch).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct MessageById(pub Uuid);
 
@@ -109,23 +123,45 @@ impl Loader<MessageById> for DbLoader {
     type Error = LoadError;
 
     async fn load(&self, keys: &[MessageById]) -> Result<HashMap<MessageById, MessageRow>, LoadError> {
-        let scope = self.scope().await?;
-        let mut conn = self.conn().await?;
         let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
-        let messages = MessageRow::find_many(&mut conn, &ids).await.map_err(load_error)?;
-        let chat_ids: Vec<Uuid> = messages.iter().map(|m| m.chat_id).collect();
-        let visible_chats: std::collections::HashSet<Uuid> = ChatRow::find_many(&mut conn, &chat_ids)
-            .await
-            .map_err(load_error)?
-            .into_iter()
-            .filter(|chat| scope.sees_chat(chat))
-            .map(|chat| chat.id)
-            .collect();
-        Ok(messages
-            .into_iter()
-            .filter(|m| visible_chats.contains(&m.chat_id))
-            .map(|m| (MessageById(m.id), m))
-            .collect())
+        let messages: Vec<MessageRow> = find_many_visible(
+            &mut *self.conn().await?,
+            &self.scope,
+            "messages",
+            concat!(
+                "EXISTS (SELECT 1 FROM chats ch WHERE ch.id = c.chat_id AND ",
+                sees_chat!("ch"),
+                ")"
+            ),
+            &ids,
+        )
+        .await
+        .map_err(load_error)?;
+        Ok(messages.into_iter().map(|m| (MessageById(m.id), m)).collect())
+    }
+}
+
+/// Whether the caller sees a project (for fields shown only to those who do, such as a
+/// chat's owner): one statement per batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ProjectSeen(pub Uuid);
+
+impl Loader<ProjectSeen> for DbLoader {
+    type Value = ();
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[ProjectSeen]) -> Result<HashMap<ProjectSeen, ()>, LoadError> {
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        let seen: Vec<ProjectRow> = find_many_visible(
+            &mut *self.conn().await?,
+            &self.scope,
+            "projects",
+            concat!("c.deleted_at IS NULL AND ", sees_project!("c.id")),
+            &ids,
+        )
+        .await
+        .map_err(load_error)?;
+        Ok(seen.into_iter().map(|project| (ProjectSeen(project.id), ())).collect())
     }
 }
 

@@ -10,7 +10,9 @@ use super::{
     connection::{MessageFeedbackConnection, PageArgs, load_connection},
     context::ContextExt,
     file::FileAttachment,
-    loaders::{AttachmentsByMessage, ChatById, FeedbackOf, StreamsByMessage, UserById, ViewerFeedback, load},
+    loaders::{
+        AttachmentsByMessage, ChatById, FeedbackOf, ProjectSeen, StreamsByMessage, UserById, ViewerFeedback, load,
+    },
     mutation::settle,
     node::{global_id, input_id},
     scalars::Decimal,
@@ -123,8 +125,7 @@ impl Message {
         let Some(chat) = load(ctx, ChatById(self.0.chat_id)).await? else {
             return Ok(None);
         };
-        let scope = ctx.request().scope().await.map_err(|e| ctx.error(e))?;
-        if !scope.sees_project(chat.project_id) {
+        if load(ctx, ProjectSeen(chat.project_id)).await?.is_none() {
             return Ok(None);
         }
         Ok(load(ctx, UserById(user_id)).await?.map(User))

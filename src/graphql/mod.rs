@@ -28,6 +28,7 @@ pub mod platform;
 pub mod project;
 pub mod query;
 pub mod repository;
+pub mod rounds;
 pub mod scalars;
 pub mod settings;
 pub mod usage;

@@ -412,9 +412,6 @@ impl OrganizationMutation {
             organizations::create(&mut conn, caller, request.client(), fields).await
         }
         .await;
-        if result.is_ok() {
-            request.refresh_scope();
-        }
         let (organization, user_errors) = settle(ctx, &mut conn, "organization.create", result).await?;
         Ok(OrganizationPayload {
             organization: organization.map(Organization),
@@ -442,9 +439,6 @@ impl OrganizationMutation {
             organizations::update(&mut conn, &grant, request.client(), fields).await
         }
         .await;
-        if result.is_ok() {
-            request.refresh_scope();
-        }
         let (organization, user_errors) = settle(ctx, &mut conn, "organization.update", result).await?;
         Ok(OrganizationPayload {
             organization: organization.map(Organization),
@@ -468,9 +462,6 @@ impl OrganizationMutation {
             organizations::delete(&mut conn, &grant, request.client()).await
         }
         .await;
-        if result.is_ok() {
-            request.refresh_scope();
-        }
         let (deleted, user_errors) = settle(ctx, &mut conn, "organization.delete", result).await?;
         Ok(DeleteOrganizationPayload {
             deleted_organization_id: deleted.map(|id| global_id("Organization", id)),
@@ -495,9 +486,6 @@ impl OrganizationMutation {
             organizations::add_member(&mut conn, &grant, request.client(), &input.email, role).await
         }
         .await;
-        if result.is_ok() {
-            request.refresh_scope();
-        }
         let (member, user_errors) = settle(ctx, &mut conn, "organization_member.add", result).await?;
         Ok(OrganizationMemberPayload {
             member: member.map(OrganizationMember),
@@ -523,9 +511,6 @@ impl OrganizationMutation {
             organizations::set_member_role(&mut conn, &grant, request.client(), user_id, role).await
         }
         .await;
-        if result.is_ok() {
-            request.refresh_scope();
-        }
         let (member, user_errors) = settle(ctx, &mut conn, "organization_member.role_change", result).await?;
         Ok(OrganizationMemberPayload {
             member: member.map(OrganizationMember),
@@ -550,9 +535,6 @@ impl OrganizationMutation {
             organizations::remove_member(&mut conn, &grant, request.client(), user_id).await
         }
         .await;
-        if result.is_ok() {
-            request.refresh_scope();
-        }
         let (removed, user_errors) = settle(ctx, &mut conn, "organization_member.remove", result).await?;
         let organization_id = input_id(&input.organization_id, "Organization", "organizationId").ok();
         Ok(RemoveOrganizationMemberPayload {

@@ -504,9 +504,6 @@ impl ProjectMutation {
             projects::set_status(&mut conn, &grant, request.client(), change).await
         }
         .await;
-        if result.is_ok() {
-            request.refresh_scope();
-        }
         settle(ctx, &mut conn, action, result).await
     }
 }
@@ -535,9 +532,6 @@ impl ProjectMutation {
             projects::create(&mut conn, &grant, request.client(), fields).await
         }
         .await;
-        if result.is_ok() {
-            request.refresh_scope();
-        }
         let (project, user_errors) = settle(ctx, &mut conn, "project.create", result).await?;
         Ok(ProjectPayload {
             project: project.map(Project),
@@ -566,9 +560,6 @@ impl ProjectMutation {
             projects::update(&mut conn, &grant, request.client(), fields).await
         }
         .await;
-        if result.is_ok() {
-            request.refresh_scope();
-        }
         let (project, user_errors) = settle(ctx, &mut conn, "project.update", result).await?;
         Ok(ProjectPayload {
             project: project.map(Project),
@@ -633,9 +624,6 @@ impl ProjectMutation {
             members::set_project_role(&mut conn, &grant, request.client(), user_id, input.role.role_name()).await
         }
         .await;
-        if result.is_ok() {
-            request.refresh_scope();
-        }
         let (member, user_errors) = settle(ctx, &mut conn, "project_member.role_change", result).await?;
         Ok(SetProjectMemberRolePayload {
             membership: member.map(|m| ProjectMembership {
@@ -664,9 +652,6 @@ impl ProjectMutation {
             members::remove_from_project(&mut conn, &grant, request.client(), user_id).await
         }
         .await;
-        if result.is_ok() {
-            request.refresh_scope();
-        }
         let (removed, user_errors) = settle(ctx, &mut conn, "project_member.remove", result).await?;
         let project_id = input_id(&input.project_id, "Project", "projectId").ok();
         Ok(RemoveProjectMemberPayload {

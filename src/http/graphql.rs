@@ -17,7 +17,7 @@ use serde_json::json;
 use super::REQUEST_ID_HEADER;
 use crate::{
     app::AppState,
-    graphql::RequestContext,
+    graphql::{RequestContext, rounds::Rounds},
     services::auth::{self, Caller},
 };
 
@@ -121,7 +121,8 @@ pub async fn execute(
         state.loader_delay,
         state.files.clone(),
     );
-    let mut response = state.schema.execute(request.data(context)).await;
+    let rounds = context.rounds();
+    let mut response = Rounds::new(state.schema.execute(request.data(context)), rounds).await;
 
     // A request error (nothing executed) has errors without a path; field errors have one.
     let request_error = response.is_err() && response.errors.iter().all(|e| e.path.is_empty());

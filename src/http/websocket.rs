@@ -25,7 +25,7 @@ use serde_json::Value;
 use crate::{
     app::AppState,
     error::AppError,
-    graphql::RequestContext,
+    graphql::{RequestContext, rounds::Rounds},
     services::auth::{self, ClientInfo},
 };
 
@@ -77,7 +77,8 @@ impl Executor for OperationExecutor {
                 state.loader_delay,
                 state.files.clone(),
             );
-            state.schema.execute_stream(request.data(context))
+            let rounds = context.rounds();
+            Rounds::new(state.schema.execute_stream(request.data(context)), rounds).boxed()
         })
         .flatten()
         .boxed()

@@ -1,14 +1,15 @@
 //! Every paginated list of the API in one place: its table, parent column, order, and the
 //! SQL condition deciding who sees its rows, so the read rules can be reviewed together.
 //!
-//! Conditions use the parameters of [`super::page::List`]: `$3` platform admin, `$4` the
-//! projects the caller sees, `$5` the caller's user id, `$6` the organizations the caller
-//! sees. A nested list is reached only through a parent the caller sees; each condition still
-//! checks visibility itself. Lists that need a permission beyond seeing the project (usage,
-//! audit logs, webhooks, jobs) ask the `chatgraph_*_permitting` SQL functions (migration 9),
-//! which apply the same role rules as writes.
+//! Conditions are written with the read rules of `auth::authz` (`sees_project!`,
+//! `sees_organization!`, `sees_chat!`, `permits_project!`, `permits_organization!`), over the
+//! caller's parameters `$3`..`$5`. A nested list is reached only through a parent the caller
+//! sees; each condition still checks visibility itself (on the parent, once per parent, where
+//! it names the parent column). Lists that need a permission beyond seeing the place (usage,
+//! audit logs, webhooks, jobs, invitations) apply the same role rules as writes.
 
 use super::page::{List, SortKey};
+use crate::auth::authz::{permits_organization, permits_project, sees_chat, sees_organization, sees_project};
 
 /// Creation time, oldest first: the order of most lists.
 const CREATED: SortKey = SortKey::Time("c.created_at");
@@ -22,7 +23,7 @@ const fn in_project(name: &'static str, table: &'static str, descending: bool) -
         id_column: "c.id",
         sort_key: CREATED,
         descending,
-        condition: "$3 OR c.project_id = ANY($4)",
+        condition: sees_project!("c.project_id"),
     }
 }
 
@@ -34,7 +35,7 @@ pub const ORGANIZATIONS: List = List {
     id_column: "c.id",
     sort_key: CREATED,
     descending: false,
-    condition: "c.deleted_at IS NULL AND ($3 OR c.id = ANY($6))",
+    condition: concat!("c.deleted_at IS NULL AND ", sees_organization!("c.id")),
 };
 
 /// Live organizations a user is a member of, oldest first (only those the caller sees).
@@ -69,7 +70,7 @@ pub const ORGANIZATION_PROJECTS: List = List {
     id_column: "c.id",
     sort_key: CREATED,
     descending: false,
-    condition: "c.deleted_at IS NULL AND ($3 OR c.id = ANY($4))",
+    condition: concat!("c.deleted_at IS NULL AND ", sees_project!("c.id")),
 };
 
 /// Members of an organization, in the order they joined; seen by whoever sees it.
@@ -80,7 +81,7 @@ pub const ORGANIZATION_MEMBERS: List = List {
     id_column: "c.user_id",
     sort_key: SortKey::Time("c.joined_at"),
     descending: false,
-    condition: "$3 OR c.organization_id = ANY($6)",
+    condition: sees_organization!("c.organization_id"),
 };
 
 /// Open invitations of an organization, newest first; needs `members.manage` in it.
@@ -91,8 +92,10 @@ pub const ORGANIZATION_INVITATIONS: List = List {
     id_column: "c.id",
     sort_key: CREATED,
     descending: true,
-    condition: "c.accepted_at IS NULL AND c.revoked_at IS NULL AND ($3 OR (c.organization_id = ANY($6) \
-                AND c.organization_id IN (SELECT chatgraph_organizations_permitting($5, 'members.manage'))))",
+    condition: concat!(
+        "c.accepted_at IS NULL AND c.revoked_at IS NULL AND ",
+        permits_organization!("c.organization_id", "members.manage")
+    ),
 };
 
 /// Usage records of an organization, newest first; needs `usage.read` in the organization.
@@ -103,8 +106,7 @@ pub const ORGANIZATION_USAGE: List = List {
     id_column: "c.id",
     sort_key: SortKey::Time("c.requested_at"),
     descending: true,
-    condition: "$3 OR (c.organization_id = ANY($6) \
-                AND c.organization_id IN (SELECT chatgraph_organizations_permitting($5, 'usage.read')))",
+    condition: permits_organization!("c.organization_id", "usage.read"),
 };
 
 /// Audit records of an organization, newest first; needs `audit.read` in the organization.
@@ -115,14 +117,12 @@ pub const ORGANIZATION_AUDIT_LOGS: List = List {
     id_column: "c.id",
     sort_key: CREATED,
     descending: true,
-    condition: "$3 OR (c.organization_id = ANY($6) \
-                AND c.organization_id IN (SELECT chatgraph_organizations_permitting($5, 'audit.read')))",
+    condition: permits_organization!("c.organization_id", "audit.read"),
 };
 
 /// Chat visibility (the rule of `Scope::sees_chat`): public to all, `project` to those who
 /// see the project, private to the owner.
-const CHAT_VISIBLE: &str =
-    "$3 OR c.visibility = 'public' OR (c.project_id = ANY($4) AND (c.visibility = 'project' OR c.user_id = $5))";
+const CHAT_VISIBLE: &str = sees_chat!("c");
 
 /// Chats of a project, most recently active first.
 pub const PROJECT_CHATS: List = List {
@@ -171,45 +171,42 @@ pub const PROJECT_FILES: List = in_project("Project.files", "files", true);
 
 /// The latest version of each artifact of a project, newest first.
 pub const PROJECT_ARTIFACTS: List = List {
-    condition: "($3 OR c.project_id = ANY($4)) AND NOT EXISTS \
-                (SELECT 1 FROM artifacts v WHERE v.id = c.id AND v.created_at > c.created_at)",
+    condition: concat!(
+        sees_project!("c.project_id"),
+        " AND NOT EXISTS (SELECT 1 FROM artifacts v WHERE v.id = c.id AND v.created_at > c.created_at)"
+    ),
     ..in_project("Project.artifacts", "artifacts", true)
 };
 
 /// Analytics events of a project, newest first; needs `usage.read` there.
 pub const PROJECT_ANALYTICS: List = List {
     sort_key: SortKey::Time("c.occurred_at"),
-    condition: "$3 OR (c.project_id = ANY($4) \
-                AND c.project_id IN (SELECT chatgraph_projects_permitting($5, 'usage.read')))",
+    condition: permits_project!("c.project_id", "usage.read"),
     ..in_project("Project.analyticsEvents", "analytics_events", true)
 };
 
 /// Usage records of a project, newest first; needs `usage.read` there.
 pub const PROJECT_USAGE: List = List {
     sort_key: SortKey::Time("c.requested_at"),
-    condition: "$3 OR (c.project_id = ANY($4) \
-                AND c.project_id IN (SELECT chatgraph_projects_permitting($5, 'usage.read')))",
+    condition: permits_project!("c.project_id", "usage.read"),
     ..in_project("Project.usageEvents", "usage_events", true)
 };
 
 /// Audit records of a project, newest first; needs `audit.read` there.
 pub const PROJECT_AUDIT_LOGS: List = List {
-    condition: "$3 OR (c.project_id = ANY($4) \
-                AND c.project_id IN (SELECT chatgraph_projects_permitting($5, 'audit.read')))",
+    condition: permits_project!("c.project_id", "audit.read"),
     ..in_project("Project.auditLogs", "audit_logs", true)
 };
 
 /// Webhook subscriptions of a project, oldest first; needs `project.update` there.
 pub const PROJECT_WEBHOOKS: List = List {
-    condition: "$3 OR (c.project_id = ANY($4) \
-                AND c.project_id IN (SELECT chatgraph_projects_permitting($5, 'project.update')))",
+    condition: permits_project!("c.project_id", "project.update"),
     ..in_project("Project.webhookSubscriptions", "webhook_subscriptions", false)
 };
 
 /// Background jobs of a project, newest first; needs `project.update` there.
 pub const PROJECT_JOBS: List = List {
-    condition: "$3 OR (c.project_id = ANY($4) \
-                AND c.project_id IN (SELECT chatgraph_projects_permitting($5, 'project.update')))",
+    condition: permits_project!("c.project_id", "project.update"),
     ..in_project("Project.jobs", "jobs", true)
 };
 
@@ -239,8 +236,11 @@ pub const MESSAGE_FEEDBACK: List = List {
     id_column: "c.id",
     sort_key: CREATED,
     descending: true,
-    condition: "$3 OR EXISTS (SELECT 1 FROM chats ch WHERE ch.id = c.chat_id AND (ch.visibility = 'public' \
-                OR (ch.project_id = ANY($4) AND (ch.visibility = 'project' OR ch.user_id = $5))))",
+    condition: concat!(
+        "EXISTS (SELECT 1 FROM chats ch WHERE ch.id = c.chat_id AND ",
+        sees_chat!("ch"),
+        ")"
+    ),
 };
 
 /// Chunks of a document, in document order.
@@ -251,7 +251,7 @@ pub const DOCUMENT_CHUNKS: List = List {
     id_column: "c.id",
     sort_key: SortKey::Integer("c.chunk_index"),
     descending: false,
-    condition: "$3 OR c.project_id = ANY($4)",
+    condition: sees_project!("c.project_id"),
 };
 
 /// Every version of an artifact, oldest first (versions share the id; the position's time
@@ -263,7 +263,7 @@ pub const ARTIFACT_VERSIONS: List = List {
     id_column: "c.id",
     sort_key: CREATED,
     descending: false,
-    condition: "$3 OR c.project_id = ANY($4)",
+    condition: sees_project!("c.project_id"),
 };
 
 /// Suggestions on an artifact (any version), newest first.
@@ -274,7 +274,11 @@ pub const ARTIFACT_SUGGESTIONS: List = List {
     id_column: "c.id",
     sort_key: CREATED,
     descending: true,
-    condition: "$3 OR EXISTS (SELECT 1 FROM artifacts a WHERE a.id = c.artifact_id AND a.project_id = ANY($4))",
+    condition: concat!(
+        "EXISTS (SELECT 1 FROM artifacts a WHERE a.id = c.artifact_id AND ",
+        sees_project!("a.project_id"),
+        ")"
+    ),
 };
 
 /// Code repositories a user connected, newest first: the user's own only.
@@ -285,5 +289,5 @@ pub const USER_REPOSITORIES: List = List {
     id_column: "c.id",
     sort_key: CREATED,
     descending: true,
-    condition: "$3 OR c.user_id = $5",
+    condition: "$3 OR c.user_id = $4",
 };

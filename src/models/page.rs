@@ -76,9 +76,8 @@ impl<T> Page<T> {
 
 /// A paginated list: which table, which column points at the parent (none for a root list),
 /// the sort expression and direction, and the visibility condition. All parts are fixed SQL
-/// written in this crate, never client input. Conditions may use `$3` (the caller is a
-/// platform admin), `$4` (the projects the caller sees), `$5` (the caller's user id, null if
-/// anonymous) and `$6` (the organizations the caller sees); the table's alias is `c`.
+/// written in this crate, never client input. Conditions may use the caller's parameters
+/// `$3`..`$5` (see `auth::authz`); the table's alias is `c`.
 ///
 /// Two lists over the same rows in different orders are two `List`s (`Project.chats` by last
 /// activity and by creation), each with its own name, so their cursors cannot be mixed.
@@ -259,22 +258,27 @@ where
         ("ASC", "DESC")
     };
     let order = if page.from_end { backward } else { forward };
+    // The parent column equals the parent's id, so the condition is written on the parent
+    // where it names that column: PostgreSQL then checks the parent's part of it (such as
+    // whether the caller sees the project) once per parent instead of once per row.
     let rows_of = |parent: &str| {
-        let parent = match list.parent_column {
-            Some(column) => format!("c.{column} = {parent}"),
-            None => "TRUE".to_owned(),
+        let (parent_filter, condition) = match list.parent_column {
+            Some(column) => (
+                format!("c.{column} = {parent}"),
+                on_parent(list.condition, &format!("c.{column}"), parent),
+            ),
+            None => ("TRUE".to_owned(), list.condition.to_owned()),
         };
         format!(
-            "FROM {table} c WHERE {parent} AND ({condition}) AND {filter}",
+            "FROM {table} c WHERE {parent_filter} AND ({condition}) AND {filter}",
             table = list.table,
-            condition = list.condition,
-            filter = filter.sql(11),
+            filter = filter.sql(10),
         )
     };
     let position = |key: usize| list.sort_key.column_value(&format!("${key}"));
     let (sort_column, id_column) = (list.sort_key.column(), list.id_column);
-    let after = format!("({sort_column}, {id_column}) {{}} ({}, $8)", position(7));
-    let before = format!("({sort_column}, {id_column}) {{}} ({}, $10)", position(9));
+    let after = format!("({sort_column}, {id_column}) {{}} ({}, $7)", position(6));
+    let before = format!("({sort_column}, {id_column}) {{}} ({}, $9)", position(8));
     let mut bounds = String::new();
     if page.after.is_some() {
         bounds += &format!(" AND {}", after.replace("{}", ahead));
@@ -319,7 +323,8 @@ where
     let query = cached(sql)
         .bind::<Array<SqlUuid>, _>(parents)
         .bind::<BigInt, _>(page.size + 1);
-    let query = bind_caller(query, scope)
+    let query = scope
+        .bind(query)
         .bind::<Nullable<BigInt>, _>(page.after.map(|p| p.key))
         .bind::<Nullable<SqlUuid>, _>(page.after.map(|p| p.id))
         .bind::<Nullable<BigInt>, _>(page.before.map(|p| p.key))
@@ -352,13 +357,40 @@ where
     Ok(pages)
 }
 
-/// Binds the caller's scope as `$3`..`$6` (see [`List`]), after `$1` and `$2`.
-fn bind_caller<'a>(query: CachedSql<'a>, scope: &Scope) -> CachedSql<'a> {
-    query
-        .bind::<Bool, _>(scope.is_admin())
-        .bind::<Array<SqlUuid>, _>(scope.project_ids().to_vec())
-        .bind::<Nullable<SqlUuid>, _>(scope.user_id())
-        .bind::<Array<SqlUuid>, _>(scope.organization_ids().to_vec())
+/// `condition` with the whole-word occurrences of `column` replaced by `parent`.
+fn on_parent(condition: &str, column: &str, parent: &str) -> String {
+    let mut out = String::with_capacity(condition.len());
+    let mut rest = condition;
+    while let Some(at) = rest.find(column) {
+        let end = at + column.len();
+        let whole = !rest[end..].starts_with(|c: char| c.is_alphanumeric() || c == '_')
+            && !rest[..at].ends_with(|c: char| c.is_alphanumeric() || c == '_' || c == '.');
+        out.push_str(&rest[..at]);
+        out.push_str(if whole { parent } else { column });
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Loads the rows of `table` (alias `c`) whose `id` is one of `ids` and for which `condition`
+/// (on the caller's parameters `$3`..`$5`) holds, in one statement.
+pub async fn find_many_visible<T>(
+    conn: &mut AsyncPgConnection,
+    scope: &Scope,
+    table: &'static str,
+    condition: &'static str,
+    ids: &[Uuid],
+) -> QueryResult<Vec<T>>
+where
+    T: QueryableByName<Pg> + Send + 'static,
+{
+    let sql = format!("SELECT c.* FROM {table} c WHERE c.id = ANY($1) AND ({condition})");
+    // `$2` is not used: the caller's parameters are `$3`..`$5` in every read statement.
+    let query = cached(sql)
+        .bind::<Array<SqlUuid>, _>(ids.to_vec())
+        .bind::<Nullable<Bool>, _>(None::<bool>);
+    scope.bind(query).load(conn).await
 }
 
 /// Loads the row of `list` whose id column is `id` (and, for a two-part key, whose parent is
@@ -384,10 +416,9 @@ where
         table = list.table,
         id_column = list.id_column,
         condition = list.condition,
-        filter = filter.sql(7),
+        filter = filter.sql(6),
     );
-    let query = cached(sql).bind::<SqlUuid, _>(id).bind::<Nullable<SqlUuid>, _>(parent);
-    let query = bind_caller(query, scope);
+    let query = scope.bind(cached(sql).bind::<SqlUuid, _>(id).bind::<Nullable<SqlUuid>, _>(parent));
     let mut rows: Vec<T> = filter.bind(query).load(conn).await?;
     Ok(rows.pop())
 }

@@ -106,6 +106,19 @@ impl RefreshTokenRow {
 }
 
 impl SessionRow {
+    /// The session `id` with its user, in one statement (what every authenticated request
+    /// checks).
+    pub async fn find_with_user(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<(Self, UserRow)>> {
+        use crate::db::schema::users;
+        sessions::table
+            .inner_join(users::table)
+            .filter(sessions::id.eq(id))
+            .select((Self::as_select(), UserRow::as_select()))
+            .first(conn)
+            .await
+            .optional()
+    }
+
     /// Revokes sessions (all of the user's, or one) and every refresh token in them.
     async fn revoke_where(conn: &mut AsyncPgConnection, user_id: Uuid, session_id: Option<Uuid>) -> QueryResult<usize> {
         let now = Utc::now();

@@ -12,7 +12,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::page::Filter;
-use crate::auth::authz::Scope;
+use crate::auth::authz::{Scope, permits_organization, permits_project, sees_chat};
 
 /// Whose usage a summary covers, and who may read it: `usage.read` in the organization or
 /// project, the user themselves, or whoever may read the chat.
@@ -38,22 +38,17 @@ impl UsageOwner {
         }
     }
 
-    /// Parameters: `$2` admin, `$3` visible projects, `$4` user id, `$5` visible organizations.
+    /// Who may read the usage of the parent `p.id`, over the caller's parameters `$3`..`$5`.
     fn condition(self) -> &'static str {
         match self {
-            UsageOwner::Organization => {
-                "$2 OR (c.organization_id = ANY($5) \
-                 AND c.organization_id IN (SELECT chatgraph_organizations_permitting($4, 'usage.read')))"
-            }
-            UsageOwner::Project => {
-                "$2 OR (c.project_id = ANY($3) \
-                 AND c.project_id IN (SELECT chatgraph_projects_permitting($4, 'usage.read')))"
-            }
-            UsageOwner::User => "$2 OR c.user_id = $4",
-            UsageOwner::Chat => {
-                "$2 OR c.chat_id IN (SELECT ch.id FROM chats ch WHERE ch.id = ANY($1) AND (ch.visibility = 'public' \
-                 OR (ch.project_id = ANY($3) AND (ch.visibility = 'project' OR ch.user_id = $4))))"
-            }
+            UsageOwner::Organization => permits_organization!("p.id", "usage.read"),
+            UsageOwner::Project => permits_project!("p.id", "usage.read"),
+            UsageOwner::User => "$3 OR p.id = $4",
+            UsageOwner::Chat => concat!(
+                "EXISTS (SELECT 1 FROM chats ch WHERE ch.id = p.id AND ",
+                sees_chat!("ch"),
+                ")"
+            ),
         }
     }
 }
@@ -125,20 +120,19 @@ pub async fn usage(
            coalesce(sum(c.output_tokens), 0)::bigint AS output_tokens, \
            coalesce(sum(c.total_tokens), 0)::bigint AS total_tokens, \
            coalesce(sum(c.total_cost), 0) AS cost \
-         FROM usage_events c WHERE c.{column} = ANY($1) AND ({condition}) AND {filter} \
+         FROM unnest($1::uuid[]) AS p(id) JOIN usage_events c ON c.{column} = p.id \
+         WHERE ({condition}) AND {filter} \
          GROUP BY 1, 2 ORDER BY 1, 2",
         column = owner.column(),
         key = UsageGrouping::sql(grouping),
         condition = owner.condition(),
         filter = filter.sql(6),
     );
+    // `$2` is not used: the caller's parameters are `$3`..`$5` in every read statement.
     let query = cached(sql)
         .bind::<Array<SqlUuid>, _>(parents.to_vec())
-        .bind::<Bool, _>(scope.is_admin())
-        .bind::<Array<SqlUuid>, _>(scope.project_ids().to_vec())
-        .bind::<Nullable<SqlUuid>, _>(scope.user_id())
-        .bind::<Array<SqlUuid>, _>(scope.organization_ids().to_vec());
-    filter.bind(query).load(conn).await
+        .bind::<Nullable<Bool>, _>(None::<bool>);
+    filter.bind(scope.bind(query)).load(conn).await
 }
 
 /// Votes and ratings on one message, or on every message of an assistant's chats.
@@ -192,15 +186,13 @@ pub async fn feedback(
            count(f.rating) AS ratings, avg(f.rating)::float8 AS average_rating, \
            count(f.comment) FILTER (WHERE f.comment <> '') AS comments \
          FROM message_feedback f JOIN chats ch ON ch.id = f.chat_id \
-         WHERE {parent} = ANY($1) AND ($2 OR ch.visibility = 'public' \
-           OR (ch.project_id = ANY($3) AND (ch.visibility = 'project' OR ch.user_id = $4))) \
-         GROUP BY 1"
+         WHERE {parent} = ANY($1) AND {visible} \
+         GROUP BY 1",
+        visible = sees_chat!("ch"),
     );
-    cached(sql)
+    // `$2` is not used: the caller's parameters are `$3`..`$5` in every read statement.
+    let query = cached(sql)
         .bind::<Array<SqlUuid>, _>(parents.to_vec())
-        .bind::<Bool, _>(scope.is_admin())
-        .bind::<Array<SqlUuid>, _>(scope.project_ids().to_vec())
-        .bind::<Nullable<SqlUuid>, _>(scope.user_id())
-        .load(conn)
-        .await
+        .bind::<Nullable<Bool>, _>(None::<bool>);
+    scope.bind(query).load(conn).await
 }

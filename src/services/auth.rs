@@ -370,7 +370,13 @@ pub async fn authenticate(conn: &mut AsyncPgConnection, auth: &Authenticator, be
             .await?
             .filter(is_active)
             .ok_or(AppError::Unauthenticated)?;
-        ApiTokenRow::touch(conn, token.id).await?;
+        // At most one write per token and minute (and no statement within that minute).
+        if token
+            .last_used_at
+            .is_none_or(|at| at < Utc::now() - chrono::Duration::minutes(1))
+        {
+            ApiTokenRow::touch(conn, token.id).await?;
+        }
         return Ok(Caller {
             user,
             session_id: None,
@@ -379,16 +385,15 @@ pub async fn authenticate(conn: &mut AsyncPgConnection, auth: &Authenticator, be
         });
     }
     let claims = auth.access_tokens.verify(bearer)?;
-    let session = SessionRow::find(conn, claims.sid)
+    let (session, user) = SessionRow::find_with_user(conn, claims.sid)
         .await?
         .ok_or(AppError::Unauthenticated)?;
     if session.user_id != claims.sub || session.revoked_at.is_some() || session.expires_at <= Utc::now() {
         return Err(AppError::Unauthenticated);
     }
-    let user = UserRow::find(conn, claims.sub)
-        .await?
-        .filter(is_active)
-        .ok_or(AppError::Unauthenticated)?;
+    if !is_active(&user) {
+        return Err(AppError::Unauthenticated);
+    }
     Ok(Caller {
         user,
         session_id: Some(session.id),

@@ -111,10 +111,10 @@ pub async fn authorize_change(
     scope: &Scope,
     id: Uuid,
 ) -> AppResult<ChatAccess> {
-    let chat = ChatRow::find(conn, id)
-        .await?
-        .filter(|chat| scope.sees_chat(chat))
-        .ok_or(AppError::NotFound("chat"))?;
+    let chat = ChatRow::find(conn, id).await?.ok_or(AppError::NotFound("chat"))?;
+    if !scope.sees_chat(conn, &chat).await? {
+        return Err(AppError::NotFound("chat"));
+    }
     let grant = match grant::authorize(
         conn,
         caller,

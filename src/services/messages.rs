@@ -185,8 +185,10 @@ pub async fn feedback_target(
         .ok_or(AppError::NotFound("message"))?;
     let chat = ChatRow::find(conn, message.chat_id)
         .await?
-        .filter(|chat| scope.sees_chat(chat))
         .ok_or(AppError::NotFound("message"))?;
+    if !scope.sees_chat(conn, &chat).await? {
+        return Err(AppError::NotFound("message"));
+    }
     if message.role != MessageRole::Assistant || message.status != MessageStatus::Complete {
         return Err(FieldError::input(
             "messageId",

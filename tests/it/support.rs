@@ -297,7 +297,7 @@ pub async fn spawn_app_with(
         pool,
         schema: chatgraph::graphql::schema(),
         authenticator,
-        loader_delay: Duration::from_millis(5),
+        loader_delay: Duration::ZERO,
         files: file_store(&files_dir()),
     };
     serve_state(state, settings).await
@@ -309,7 +309,7 @@ pub async fn spawn_app_with_files(pool: Pool, files: &Path) -> std::net::SocketA
         pool,
         schema: chatgraph::graphql::schema(),
         authenticator: authenticator(),
-        loader_delay: Duration::from_millis(5),
+        loader_delay: Duration::ZERO,
         files: file_store(files),
     };
     serve_state(state, http_settings()).await

@@ -1,0 +1,4 @@
+DROP VIEW chatgraph_organization_permissions;
+DROP VIEW chatgraph_project_permissions;
+DROP VIEW chatgraph_organization_readers;
+DROP VIEW chatgraph_project_readers;
