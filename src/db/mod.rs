@@ -68,7 +68,7 @@ impl diesel::connection::Instrumentation for StatementCounter {
     }
 }
 
-/// Builds the pool. Every connection gets the statement timeout; connections are opened
+/// Builds the pool. Every connection gets the statement timeout and generic plans; connections are opened
 /// lazily, so this does not touch the database.
 pub fn pool(url: &SecretString, size: usize, statement_timeout: Duration) -> anyhow::Result<Pool> {
     pool_with_counter(url, size, statement_timeout, None)
@@ -90,9 +90,16 @@ pub fn pool_with_counter(
         let counter = counter.clone();
         Box::pin(async move {
             let mut conn = AsyncPgConnection::establish(url).await?;
-            conn.batch_execute(&format!("SET statement_timeout = {timeout_ms}"))
-                .await
-                .map_err(ConnectionError::CouldntSetupConfiguration)?;
+            // Statements are prepared once per connection (`db::cached` and Diesel's DSL); left
+            // to itself, PostgreSQL would still plan each run anew ("custom plans", about a
+            // millisecond for a page statement with its read rules) because their parameters
+            // are cheap to plan for. Their plans do not depend on the values, so the first
+            // plan serves every run.
+            conn.batch_execute(&format!(
+                "SET statement_timeout = {timeout_ms}; SET plan_cache_mode = force_generic_plan"
+            ))
+            .await
+            .map_err(ConnectionError::CouldntSetupConfiguration)?;
             if let Some(counter) = counter {
                 conn.set_instrumentation(counter);
             }
