@@ -26,7 +26,10 @@ CREATE VIEW chatgraph_organization_readers AS
     FROM organization_members m
     JOIN organizations o ON o.id = m.organization_id AND o.deleted_at IS NULL
     UNION ALL
-    SELECT organization_id, user_id FROM chatgraph_project_readers;
+    SELECT p.organization_id, pm.user_id
+    FROM project_members pm
+    JOIN projects p ON p.id = pm.project_id AND p.deleted_at IS NULL
+    JOIN organizations o ON o.id = p.organization_id AND o.deleted_at IS NULL;
 
 -- Which permissions a user holds where (the union of their organization and project roles,
 -- as src/auth/grant.rs computes for writes), for reads that need more than seeing the place:

@@ -14,7 +14,10 @@
 //! views, migration 13, and the conditions below), checked inside each read statement by key:
 //! a request never loads, or ships to PostgreSQL, the list of everything its caller may see,
 //! so its cost does not grow with the number of projects the caller works in, and a change of
-//! rights counts from the next statement on. Every read statement binds the caller as `$3`
+//! rights counts from the next statement on. Each check is an `EXISTS (… OFFSET 0)`: the
+//! `OFFSET 0` keeps PostgreSQL from turning it into a hash of everything the caller may read
+//! (what it prefers when it cannot know how much that is), so it stays a few primary-key probes.
+//! Every read statement binds the caller as `$3`
 //! (platform admin), `$4` (user id, null when anonymous) and `$5` (the organization an API
 //! token is narrowed to, or null); see [`Scope::bind`].
 
@@ -40,7 +43,7 @@ macro_rules! sees_project {
         concat!(
             "($3 OR EXISTS (SELECT 1 FROM chatgraph_project_readers r WHERE r.project_id = ",
             $project,
-            " AND r.user_id = $4 AND ($5::uuid IS NULL OR r.organization_id = $5)))"
+            " AND r.user_id = $4 AND ($5::uuid IS NULL OR r.organization_id = $5) OFFSET 0))"
         )
     };
 }
@@ -54,7 +57,7 @@ macro_rules! sees_organization {
             $organization,
             " = $5) AND EXISTS (SELECT 1 FROM chatgraph_organization_readers r WHERE r.organization_id = ",
             $organization,
-            " AND r.user_id = $4)))"
+            " AND r.user_id = $4 OFFSET 0)))"
         )
     };
 }
@@ -71,7 +74,7 @@ macro_rules! permits_project {
             $project,
             " AND x.user_id = $4 AND x.permission = '",
             $permission,
-            "')))"
+            "' OFFSET 0)))"
         )
     };
 }
@@ -88,7 +91,7 @@ macro_rules! permits_organization {
             $organization,
             " AND x.user_id = $4 AND x.permission = '",
             $permission,
-            "')))"
+            "' OFFSET 0)))"
         )
     };
 }

@@ -94,9 +94,10 @@ pub fn pool_with_counter(
             // to itself, PostgreSQL would still plan each run anew ("custom plans", about a
             // millisecond for a page statement with its read rules) because their parameters
             // are cheap to plan for. Their plans do not depend on the values, so the first
-            // plan serves every run.
+            // plan serves every run. JIT compilation, which PostgreSQL starts for statements
+            // it estimates as costly, took 40 ms to save microseconds on these small reads.
             conn.batch_execute(&format!(
-                "SET statement_timeout = {timeout_ms}; SET plan_cache_mode = force_generic_plan"
+                "SET statement_timeout = {timeout_ms}; SET plan_cache_mode = force_generic_plan; SET jit = off"
             ))
             .await
             .map_err(ConnectionError::CouldntSetupConfiguration)?;
