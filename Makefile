@@ -10,7 +10,7 @@ CLUSTERS := $(or $(TMPDIR),/tmp)/chatgraph-$(shell id -u)-$(shell pwd | sha256su
 export CHATGRAPH_TEST_DATA_DIR := $(CLUSTERS)/test
 SCHEMA_PG := $(CLUSTERS)/schema
 
-.PHONY: run test setup check schema fmt lint
+.PHONY: run test setup check schema fmt lint bench
 
 ## Install PostgreSQL 15 with headers, pgvector 0.8 and diesel_cli when missing (idempotent).
 setup:
@@ -41,6 +41,12 @@ schema: setup
 	$(BIN) migrate --database-url "$$url" && diesel print-schema --database-url "$$url" > src/db/schema.rs || status=$$?; \
 	$(BIN) cluster stop --data-dir $(SCHEMA_PG); exit $$status
 	$(BIN) export-schema > schema.graphql
+
+## The read path under load on generated data (release build; see docs/benchmarks.md).
+## The private benchmark cluster lives under .chatgraph/bench; pass flags with ARGS="...".
+bench: setup
+	cargo build --release
+	./target/release/chatgraph bench --chart docs/benchmarks/latency-vs-list-size.svg $(ARGS)
 
 fmt:
 	cargo fmt --all

@@ -455,6 +455,7 @@ diesel::table! {
         joined_at -> Timestamptz,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        organization_id -> Uuid,
     }
 }
 
@@ -771,6 +772,7 @@ diesel::joinable!(messages -> users (user_id));
 diesel::joinable!(organization_invitations -> organizations (organization_id));
 diesel::joinable!(organization_members -> organizations (organization_id));
 diesel::joinable!(platform_configs -> users (updated_by));
+diesel::joinable!(project_members -> organizations (organization_id));
 diesel::joinable!(project_members -> projects (project_id));
 diesel::joinable!(project_quotas -> projects (project_id));
 diesel::joinable!(project_settings -> projects (project_id));

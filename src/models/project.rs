@@ -78,6 +78,8 @@ pub struct ProjectMemberRow {
     pub joined_at: DateTime<Utc>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The project's organization, kept by a trigger (the read rules probe it by index).
+    pub organization_id: Uuid,
 }
 
 /// A new project membership.

@@ -605,3 +605,43 @@ async fn patches_change_only_what_they_name_and_bump_updated_at() {
     assert_eq!(cleared.language, None);
     assert_eq!(cleared.name, tree.project.name);
 }
+
+/// A project membership carries its project's organization (the read rules probe it): set on
+/// insert whatever the writer passes, and moved with the project.
+#[tokio::test]
+async fn a_project_membership_follows_its_projects_organization() {
+    let db = TestDb::migrated().await;
+    let conn = &mut db.conn().await;
+    let tree = fixtures::tree(conn, "acme").await;
+    let other = fixtures::organization("other")
+        .insert(conn)
+        .await
+        .expect("organization");
+    let member = RoleRow::find_by_name(conn, RoleScope::Project, "member")
+        .await
+        .expect("role");
+    let membership = NewProjectMember {
+        project_id: tree.project.id,
+        user_id: tree.user.id,
+        role_id: member.id,
+        added_by: None,
+    }
+    .insert(conn)
+    .await
+    .expect("membership");
+    assert_eq!(membership.organization_id, tree.organization.id);
+
+    use chatgraph::db::schema::{project_members, projects};
+    diesel::update(projects::table.find(tree.project.id))
+        .set(projects::organization_id.eq(other.id))
+        .execute(conn)
+        .await
+        .expect("move the project");
+    let moved: uuid::Uuid = project_members::table
+        .filter(project_members::project_id.eq(tree.project.id))
+        .select(project_members::organization_id)
+        .first(conn)
+        .await
+        .expect("membership");
+    assert_eq!(moved, other.id);
+}
