@@ -26,7 +26,7 @@ use super::{
 };
 use crate::{
     error::{AppError, AppResult},
-    models::page::{Filter, List, Page, PageRequest, Position},
+    models::page::{Count, Filter, List, Page, PageRequest, Position},
 };
 
 /// A connection type: a page of `Node`s with their cursors, the page's flags and the list's
@@ -68,9 +68,20 @@ macro_rules! connection_types {
                 &self.page_info
             }
 
-            /// How many items the whole list holds, whatever the page.
-            async fn total_count(&self) -> i64 {
-                self.total_count
+            /// How many items the whole list holds, whatever the page. Exact by default, at
+            /// a cost that grows with the list's length; with `atMost`, counting stops there
+            /// (a result equal to `atMost` means at least that many), at the cost of that many.
+            async fn total_count(
+                &self,
+                ctx: &async_graphql::Context<'_>,
+                #[graphql(desc = "Count no further than this (1 or more).")] at_most: Option<i32>,
+            ) -> async_graphql::Result<i64> {
+                use super::context::ContextExt;
+                match at_most {
+                    Some(cap) if cap < 1 => Err(ctx.error(AppError::BadUserInput("atMost must be 1 or more".into()))),
+                    Some(cap) => Ok(self.total_count.min(i64::from(cap))),
+                    None => Ok(self.total_count),
+                }
             }
         }
 
@@ -155,7 +166,7 @@ pub fn page_request(
         from_end,
         after: after.map(|c| decode_cursor(list, "after", c)).transpose()?,
         before: before.map(|c| decode_cursor(list, "before", c)).transpose()?,
-        count: true,
+        count: Count::Exact,
         probe: true,
     })
 }
@@ -196,6 +207,29 @@ pub fn connection<T, C: RelayConnection>(list: &List, page: Page<T>, wrap: impl 
         end_cursor: edges.last().map(|(cursor, _)| cursor.clone()),
     };
     C::assemble(edges, page_info, page.total)
+}
+
+/// How far to count for the `totalCount` selections of a connection: not at all when none,
+/// exactly when one asks for an exact count, else up to the largest `atMost`.
+fn count_for(selections: &async_graphql::Lookahead<'_>) -> Count {
+    let mut count = Count::No;
+    for field in selections.selection_fields() {
+        let cap = field.arguments().ok().and_then(|arguments| {
+            arguments
+                .into_iter()
+                .find(|(name, _)| name.as_str() == "atMost")
+                .and_then(|(_, value)| match value {
+                    async_graphql::Value::Number(n) => n.as_i64(),
+                    _ => None,
+                })
+        });
+        count = match (count, cap) {
+            (Count::Exact, _) | (_, None) => Count::Exact,
+            (Count::AtMost(a), Some(b)) => Count::AtMost(a.max(b.max(1))),
+            (Count::No, Some(b)) => Count::AtMost(b.max(1)),
+        };
+    }
+    count
 }
 
 /// Relay's four arguments, as a field received them.
@@ -248,7 +282,7 @@ where
     .map_err(|e| ctx.error(e))?;
     // What costs more than the page itself is done only when the query asks for it.
     let selection = ctx.look_ahead();
-    page.count = selection.field("totalCount").exists();
+    page.count = count_for(&selection.field("totalCount"));
     page.probe = selection.field("pageInfo").exists();
     let loaded = ctx
         .loader()

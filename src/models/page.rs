@@ -43,10 +43,21 @@ pub struct PageRequest {
     pub after: Option<Position>,
     /// Only rows before this position.
     pub before: Option<Position>,
-    /// Count the whole list (`totalCount` was asked for).
-    pub count: bool,
+    /// Whether and how far to count the list (`totalCount` was asked for).
+    pub count: Count,
     /// Find out whether rows lie beyond the cursors (`pageInfo` was asked for).
     pub probe: bool,
+}
+
+/// How far a page request counts its list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Count {
+    /// Not at all.
+    No,
+    /// Every row (the cost grows with the list's length).
+    Exact,
+    /// Up to this many rows (the cost of that many, whatever the list's length).
+    AtMost(i64),
 }
 
 /// One page of a list, in list order.
@@ -236,7 +247,8 @@ impl<T: QueryableByName<Pg>> QueryableByName<Pg> for Ranked<T> {
 ///
 /// Each parent's page is an index range scan of `size + 1` rows (`LATERAL … ORDER BY key, id
 /// LIMIT`), so a page costs what a page costs whatever the list's length, forwards and
-/// backwards. The list's size is counted only when `page.count` asks for it, and whether rows
+/// backwards. The list's size is counted only when `page.count` asks for it (up to a cap if
+/// it gives one), and whether rows
 /// lie beyond the cursors is probed (one index lookup each) only when `page.probe` does. The
 /// statement's text depends only on the list, the page's shape and the filter's fields, so it
 /// is prepared once per connection.
@@ -272,7 +284,7 @@ where
         format!(
             "FROM {table} c WHERE {parent_filter} AND ({condition}) AND {filter}",
             table = list.table,
-            filter = filter.sql(10),
+            filter = filter.sql(11),
         )
     };
     let position = |key: usize| list.sort_key.column_value(&format!("${key}"));
@@ -306,10 +318,10 @@ where
            ORDER BY {sort_column} {order}, {id_column} {order} LIMIT $2 \
          ) page ON TRUE \
          ORDER BY p.ord, page.page_key {order}, page.page_id {order}",
-        total = if page.count {
-            format!("(SELECT count(*) {})", rows_of("u.id"))
-        } else {
-            "NULL::bigint".to_owned()
+        total = match page.count {
+            Count::No => "NULL::bigint".to_owned(),
+            Count::Exact => format!("(SELECT count(*) {})", rows_of("u.id")),
+            Count::AtMost(_) => format!("(SELECT count(*) FROM (SELECT 1 {} LIMIT $10) capped)", rows_of("u.id")),
         },
         before_after = probe(&after.replace("{}", &format!("{behind}=")), page.after.is_some()),
         after_before = probe(&before.replace("{}", &format!("{ahead}=")), page.before.is_some()),
@@ -328,7 +340,11 @@ where
         .bind::<Nullable<BigInt>, _>(page.after.map(|p| p.key))
         .bind::<Nullable<SqlUuid>, _>(page.after.map(|p| p.id))
         .bind::<Nullable<BigInt>, _>(page.before.map(|p| p.key))
-        .bind::<Nullable<SqlUuid>, _>(page.before.map(|p| p.id));
+        .bind::<Nullable<SqlUuid>, _>(page.before.map(|p| p.id))
+        .bind::<Nullable<BigInt>, _>(match page.count {
+            Count::AtMost(cap) => Some(cap),
+            _ => None,
+        });
     let rows: Vec<Ranked<T>> = filter.bind(query).load(conn).await?;
     let mut pages: Vec<(Uuid, Page<T>)> = Vec::new();
     for ranked in rows {

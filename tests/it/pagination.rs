@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use crate::{
     auth::{Api, token},
     fixtures,
-    support::{TestDb, authenticator, http_settings, names, serve_state},
+    support::{TestDb, authenticator, code, http_settings, names, serve_state},
 };
 
 const PAGE: &str = "query($id: ID!, $first: Int, $after: String, $last: Int, $before: String) { node(id: $id) { \
@@ -265,4 +265,30 @@ async fn a_nested_query_runs_as_many_statements_at_every_data_size() {
         counts[0], 5,
         "authentication 1 (session and user), one per level 4: {ran:#?}"
     );
+}
+
+/// `totalCount(atMost:)` counts no further than asked (an exact count below it), an exact
+/// `totalCount` beside it still counts everything, and a cap below 1 is refused.
+#[tokio::test]
+async fn a_capped_count_stops_at_its_cap() {
+    let db = TestDb::migrated().await;
+    let api = Api::new(&db).await;
+    let (admin, project) = project_with_chats(&db, &api, 12).await;
+    let query = "query($id: ID!, $cap: Int) { node(id: $id) { ... on Project { \
+        chats(first: 2) { capped: totalCount(atMost: $cap) nodes { title } } } } }";
+    for (cap, expected) in [(5, 5), (12, 12), (50, 12), (1, 1)] {
+        let (_, body) = api.run(Some(&admin), query, json!({ "id": project, "cap": cap })).await;
+        assert_eq!(
+            body["data"]["node"]["chats"]["capped"], expected,
+            "atMost {cap}: {body}"
+        );
+        assert_eq!(body["data"]["node"]["chats"]["nodes"].as_array().map(Vec::len), Some(2));
+    }
+    let both = "query($id: ID!) { node(id: $id) { ... on Project { \
+        chats(first: 2) { capped: totalCount(atMost: 3) exact: totalCount } } } }";
+    let (_, body) = api.run(Some(&admin), both, json!({ "id": project })).await;
+    assert_eq!(body["data"]["node"]["chats"]["capped"], 3, "{body}");
+    assert_eq!(body["data"]["node"]["chats"]["exact"], 12, "{body}");
+    let (_, body) = api.run(Some(&admin), query, json!({ "id": project, "cap": 0 })).await;
+    assert_eq!(code(&body), "BAD_USER_INPUT", "{body}");
 }
