@@ -140,11 +140,13 @@ pub async fn authorize(
     // One lookup of the organization: whether it is live and visible (an organization place)
     // and whether it is suspended (read-only for its members; platform admins still act).
     let organization = OrganizationRow::find(conn, organization_id).await?;
-    let visible = match &organization {
-        Some(o) if o.deleted_at.is_none() => scope.sees_organization(conn, o.id).await?,
-        _ => false,
+    // A project place was checked above; an organization place is checked here.
+    let visible = match (&place, &organization) {
+        (Place::Project(_), _) => true,
+        (Place::Organization(_), Some(o)) if o.deleted_at.is_none() => scope.sees_organization(conn, o.id).await?,
+        (Place::Organization(_), _) => false,
     };
-    if matches!(place, Place::Organization(_)) && !visible {
+    if !visible {
         return Err(AppError::NotFound("organization"));
     }
     let permissions = permissions_in(conn, caller, Some(organization_id), project_id).await?;

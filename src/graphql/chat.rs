@@ -11,7 +11,7 @@ use super::{
     connection::{ArtifactConnection, MessageConnection, PageArgs, load_connection},
     context::ContextExt,
     file::FileAttachment,
-    loaders::{AssistantById, AttachmentsByChat, ProjectById, ProjectSeen, StreamsByChat, UserById, load},
+    loaders::{AssistantById, AttachmentsByChat, ProjectById, StreamsByChat, UserById, load},
     message::{Message, MessageFilter, MessageStream},
     mutation::settle,
     node::{argument_id, global_id, input_id},
@@ -114,7 +114,7 @@ impl Chat {
     /// The person who started the chat; null for callers outside its project (a public
     /// chat's readers).
     async fn owner(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        if load(ctx, ProjectSeen(self.0.project_id)).await?.is_none() {
+        if load(ctx, ProjectById(self.0.project_id)).await?.is_none() {
             return Ok(None);
         }
         Ok(load(ctx, UserById(self.0.user_id)).await?.map(User))

@@ -53,10 +53,6 @@ impl DbLoader {
     async fn conn(&self) -> Result<crate::db::PooledConn, LoadError> {
         self.pool.get().await.map_err(load_error)
     }
-
-    async fn scope(&self) -> Result<Arc<Scope>, LoadError> {
-        Ok(self.scope.clone())
-    }
 }
 
 macro_rules! by_id_loader {
@@ -138,30 +134,6 @@ impl Loader<MessageById> for DbLoader {
         .await
         .map_err(load_error)?;
         Ok(messages.into_iter().map(|m| (MessageById(m.id), m)).collect())
-    }
-}
-
-/// Whether the caller sees a project (for fields shown only to those who do, such as a
-/// chat's owner): one statement per batch.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct ProjectSeen(pub Uuid);
-
-impl Loader<ProjectSeen> for DbLoader {
-    type Value = ();
-    type Error = LoadError;
-
-    async fn load(&self, keys: &[ProjectSeen]) -> Result<HashMap<ProjectSeen, ()>, LoadError> {
-        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
-        let seen: Vec<ProjectRow> = find_many_visible(
-            &mut *self.conn().await?,
-            &self.scope,
-            "projects",
-            concat!("c.deleted_at IS NULL AND ", sees_project!("c.id")),
-            &ids,
-        )
-        .await
-        .map_err(load_error)?;
-        Ok(seen.into_iter().map(|project| (ProjectSeen(project.id), ())).collect())
     }
 }
 
@@ -325,7 +297,7 @@ where
     type Error = LoadError;
 
     async fn load(&self, keys: &[Children<T>]) -> Result<HashMap<Children<T>, Page<T>>, LoadError> {
-        let scope = self.scope().await?;
+        let scope = self.scope.as_ref();
         let mut conn = self.conn().await?;
         let mut batches: HashMap<(List, PageRequest, Filter), Vec<&Children<T>>> = HashMap::new();
         for key in keys {
@@ -334,7 +306,7 @@ where
         let mut result = HashMap::with_capacity(keys.len());
         for ((list, page, filter), group) in batches {
             let parents: Vec<Uuid> = group.iter().map(|k| k.parent).collect();
-            let mut pages: HashMap<Uuid, Page<T>> = load_pages(&mut conn, &scope, list, &parents, page, &filter)
+            let mut pages: HashMap<Uuid, Page<T>> = load_pages(&mut conn, scope, list, &parents, page, &filter)
                 .await
                 .map_err(load_error)?
                 .into_iter()
@@ -365,7 +337,7 @@ impl Loader<UsageOf> for DbLoader {
     type Error = LoadError;
 
     async fn load(&self, keys: &[UsageOf]) -> Result<HashMap<UsageOf, Vec<UsageBucket>>, LoadError> {
-        let scope = self.scope().await?;
+        let scope = self.scope.as_ref();
         let mut conn = self.conn().await?;
         let mut batches: HashMap<(UsageOwner, Option<UsageGrouping>, Filter), Vec<&UsageOf>> = HashMap::new();
         for key in keys {
@@ -377,7 +349,7 @@ impl Loader<UsageOf> for DbLoader {
         let mut result = HashMap::with_capacity(keys.len());
         for ((owner, grouping, filter), group) in batches {
             let parents: Vec<Uuid> = group.iter().map(|k| k.parent).collect();
-            let buckets = summary::usage(&mut conn, &scope, owner, &parents, grouping, &filter)
+            let buckets = summary::usage(&mut conn, scope, owner, &parents, grouping, &filter)
                 .await
                 .map_err(load_error)?;
             for key in group {
@@ -403,7 +375,7 @@ impl Loader<FeedbackOf> for DbLoader {
     type Error = LoadError;
 
     async fn load(&self, keys: &[FeedbackOf]) -> Result<HashMap<FeedbackOf, FeedbackCounts>, LoadError> {
-        let scope = self.scope().await?;
+        let scope = self.scope.as_ref();
         let mut conn = self.conn().await?;
         let mut result = HashMap::with_capacity(keys.len());
         for owner in [FeedbackOwner::Message, FeedbackOwner::Assistant] {
@@ -411,7 +383,7 @@ impl Loader<FeedbackOf> for DbLoader {
             if parents.is_empty() {
                 continue;
             }
-            for counts in summary::feedback(&mut conn, &scope, owner, &parents)
+            for counts in summary::feedback(&mut conn, scope, owner, &parents)
                 .await
                 .map_err(load_error)?
             {
@@ -440,7 +412,7 @@ impl Loader<ViewerFeedback> for DbLoader {
         use crate::db::schema::message_feedback;
         use diesel::{ExpressionMethods, QueryDsl, SelectableHelper};
         use diesel_async::RunQueryDsl;
-        let Some(user_id) = self.scope().await?.user_id() else {
+        let Some(user_id) = self.scope.user_id() else {
             return Ok(HashMap::new());
         };
         let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();

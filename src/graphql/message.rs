@@ -11,7 +11,7 @@ use super::{
     context::ContextExt,
     file::FileAttachment,
     loaders::{
-        AttachmentsByMessage, ChatById, FeedbackOf, ProjectSeen, StreamsByMessage, UserById, ViewerFeedback, load,
+        AttachmentsByMessage, ChatById, FeedbackOf, ProjectById, StreamsByMessage, UserById, ViewerFeedback, load,
     },
     mutation::settle,
     node::{global_id, input_id},
@@ -125,7 +125,7 @@ impl Message {
         let Some(chat) = load(ctx, ChatById(self.0.chat_id)).await? else {
             return Ok(None);
         };
-        if load(ctx, ProjectSeen(chat.project_id)).await?.is_none() {
+        if load(ctx, ProjectById(chat.project_id)).await?.is_none() {
             return Ok(None);
         }
         Ok(load(ctx, UserById(user_id)).await?.map(User))
