@@ -29,12 +29,12 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::{
+    auth::caller::Caller,
     db::{
         cached::{CachedSql, cached},
         enums::ChatVisibility,
     },
     models::chat::ChatRow,
-    services::auth::Caller,
 };
 
 /// SQL: whether the caller (`$3`..`$5`) sees the project whose id is the expression `$p`.

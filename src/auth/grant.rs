@@ -2,10 +2,15 @@
 //! permissions of their platform roles, their organization role there and their project role
 //! there (`roles`, `role_permissions`); a platform admin holds every permission.
 //!
-//! Every service that changes tenant data takes a [`Grant`], and the only way to get one is
-//! [`authorize`], which checks that the caller may see the place (otherwise NOT_FOUND, so ids
-//! cannot be probed) and holds the permission there (otherwise FORBIDDEN). The grant carries
-//! the place's ids, so a write cannot aim at another place than the one checked.
+//! Every service that changes tenant data takes a [`Grant`] or a [`Granted`] row, and the
+//! only ways to get one are [`authorize`] (a place, for creating something there) and
+//! [`authorize_row`] (an existing row, checked in *its own* place), which check that the
+//! caller may see the place (otherwise NOT_FOUND, so ids cannot be probed) and holds the
+//! permission there (otherwise FORBIDDEN). A grant carries the place's ids and a granted row
+//! carries its grant, so a write cannot aim at another place than the one checked.
+//!
+//! What a row needs beyond its place (a chat's visibility and owner, a message's chat) is
+//! written once, in its [`Placed`] implementation (`auth/placed.rs`).
 
 use crate::db::cached::cached;
 use diesel::{
@@ -17,10 +22,10 @@ use uuid::Uuid;
 
 use super::authz::Scope;
 use crate::{
+    auth::caller::Caller,
     db::enums::OrganizationStatus,
     error::{AppError, AppResult},
     models::{organization::OrganizationRow, project::ProjectRow},
-    services::auth::Caller,
 };
 
 /// A permission of the `permissions` table that writes check.
@@ -110,6 +115,94 @@ impl Grant {
     pub fn allows(&self, permission: Permission) -> bool {
         self.permissions.iter().any(|p| p == permission.as_str())
     }
+}
+
+/// A row that lives in a place: how to find it and where it lies. Implemented in
+/// `auth/placed.rs` for every row a write changes.
+pub trait Placed: Sized + Send + Sync {
+    /// What NOT_FOUND calls it (`"document"`).
+    const NAME: &'static str;
+
+    /// The live row `id` (deleted rows are not found).
+    fn find(conn: &mut AsyncPgConnection, id: Uuid) -> impl Future<Output = AppResult<Option<Self>>> + Send;
+
+    /// The place the row lies in.
+    fn place(&self) -> Place;
+
+    /// Whether the caller sees the row by a rule of its own (a public chat is seen by people
+    /// outside its project, a private one only by its owner); `None`: exactly when they see
+    /// its place. A row seen by its own rule but not writable is FORBIDDEN, not NOT_FOUND.
+    fn seen(
+        &self,
+        _conn: &mut AsyncPgConnection,
+        _scope: &Scope,
+    ) -> impl Future<Output = AppResult<Option<bool>>> + Send {
+        async { Ok(None) }
+    }
+
+    /// What the row asks of a caller beyond `permission` in its place (FORBIDDEN otherwise).
+    fn admits(&self, _grant: &Grant, _permission: Permission) -> bool {
+        true
+    }
+}
+
+/// A row together with the grant that was checked on the row's own place. Made only by
+/// [`authorize_row`]; services that change an existing row take one.
+#[derive(Debug, Clone)]
+pub struct Granted<R> {
+    row: R,
+    grant: Grant,
+}
+
+impl<R> Granted<R> {
+    /// The row as checked.
+    pub fn row(&self) -> &R {
+        &self.row
+    }
+
+    /// The grant on its place.
+    pub fn grant(&self) -> &Grant {
+        &self.grant
+    }
+
+    /// The row, giving up the grant.
+    pub fn into_row(self) -> R {
+        self.row
+    }
+}
+
+impl<R> std::ops::Deref for Granted<R> {
+    type Target = R;
+
+    fn deref(&self) -> &R {
+        &self.row
+    }
+}
+
+/// Row `id` of type `R` and the caller's grant of `permission` in the row's own place: a
+/// row the caller cannot see is NOT_FOUND under its own name (so ids cannot be probed).
+pub async fn authorize_row<R: Placed>(
+    conn: &mut AsyncPgConnection,
+    caller: Option<&Caller>,
+    scope: &Scope,
+    id: Uuid,
+    permission: Permission,
+) -> AppResult<Granted<R>> {
+    caller.ok_or(AppError::Unauthenticated)?;
+    let row = R::find(conn, id).await?.ok_or(AppError::NotFound(R::NAME))?;
+    let seen = row.seen(conn, scope).await?;
+    if seen == Some(false) {
+        return Err(AppError::NotFound(R::NAME));
+    }
+    let grant = match authorize(conn, caller, scope, row.place(), permission).await {
+        Err(AppError::NotFound(_)) if seen == Some(true) => return Err(AppError::Forbidden),
+        Err(AppError::NotFound(_)) => return Err(AppError::NotFound(R::NAME)),
+        other => other?,
+    };
+    if !row.admits(&grant, permission) {
+        return Err(AppError::Forbidden);
+    }
+    Ok(Granted { row, grant })
 }
 
 #[derive(QueryableByName)]

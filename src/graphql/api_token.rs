@@ -5,12 +5,13 @@ use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
 
 use super::{
-    auth::UserError,
-    context::ContextExt,
-    mutation::settle,
-    node::{global_id, input_id},
+    mutation::{UserError, write},
+    node::{global_id, input_id, optional_id},
 };
-use crate::{models::api_token::ApiTokenRow, services::api_tokens};
+use crate::{
+    models::api_token::ApiTokenRow,
+    services::{api_tokens, audit::Action},
+};
 
 /// A long-lived token for scripts and integrations. The token itself is shown once, at
 /// creation; afterwards only its first characters are known.
@@ -111,29 +112,16 @@ impl ApiTokenMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "What to do; see the input type.")] input: CreateApiTokenInput,
     ) -> Result<CreateApiTokenPayload> {
-        let caller = ctx.caller()?;
-        let organization_id = match &input.organization_id {
-            Some(id) => Some(input_id(id, "Organization", "organizationId").map_err(|e| ctx.error(e))?),
-            None => None,
-        };
-        let mut conn = ctx.conn().await?;
-        let result = api_tokens::create(
-            &mut conn,
-            caller,
-            ctx.request().client(),
-            &input.name,
-            organization_id,
-            input.expires_at,
-        )
-        .await;
-        let (created, user_errors) = settle(ctx, &mut conn, "api_token.create", result).await?;
-        let (api_token, token) = match created {
-            Some((row, secret)) => (Some(ApiToken(row)), Some(reveal(secret))),
-            None => (None, None),
-        };
+        let (created, user_errors) = write(ctx, Action::ApiTokenCreate, async |tx| {
+            let caller = tx.caller()?;
+            let organization_id = optional_id(input.organization_id.as_ref(), "Organization", "organizationId")?;
+            api_tokens::create(tx, &caller, &input.name, organization_id, input.expires_at).await
+        })
+        .await?;
+        let (api_token, token) = created.unzip();
         Ok(CreateApiTokenPayload {
-            api_token,
-            token,
+            api_token: api_token.map(ApiToken),
+            token: token.map(reveal),
             user_errors,
         })
     }
@@ -144,11 +132,11 @@ impl ApiTokenMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "What to do; see the input type.")] input: RevokeApiTokenInput,
     ) -> Result<RevokeApiTokenPayload> {
-        let caller = ctx.caller()?;
-        let id = input_id(&input.id, "ApiToken", "id").map_err(|e| ctx.error(e))?;
-        let mut conn = ctx.conn().await?;
-        let result = api_tokens::revoke(&mut conn, caller, ctx.request().client(), id).await;
-        let (revoked, user_errors) = settle(ctx, &mut conn, "api_token.revoke", result).await?;
+        let (revoked, user_errors) = write(ctx, Action::ApiTokenRevoke, async |tx| {
+            let caller = tx.caller()?;
+            api_tokens::revoke(tx, &caller, input_id(&input.id, "ApiToken", "id")?).await
+        })
+        .await?;
         Ok(RevokeApiTokenPayload {
             api_token: revoked.map(ApiToken),
             user_errors,

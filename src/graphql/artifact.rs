@@ -7,22 +7,23 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::{
-    auth::UserError,
     connection::{ArtifactConnection, ArtifactSuggestionConnection, PageArgs, load_connection},
-    context::ContextExt,
-    mutation::{grant_for, settle},
-    node::{composite_id, decode_composite_id, global_id, input_id},
+    mutation::{UserError, write},
+    node::{composite_id, decode_composite_id, global_id, input_id, optional_id},
 };
 use crate::{
     auth::grant::{Permission, Place},
     db::enums::ArtifactKind,
-    error::{AppError, AppResult, FieldError},
+    error::{AppResult, FieldError},
     models::{
         artifact::{ArtifactRow, ArtifactSuggestionRow},
         lists,
         page::Filter,
     },
-    services::artifacts::{self, NewArtifactFields, SuggestionFields},
+    services::{
+        artifacts::{self, NewArtifactFields, SuggestionFields},
+        audit::Action,
+    },
 };
 
 /// The global id of one artifact version.
@@ -219,34 +220,30 @@ pub struct ArtifactMutation;
 
 #[Object]
 impl ArtifactMutation {
-    /// Creates an artifact: its first version.
+    /// Creates an artifact: its first version. Made in a chat, it takes the right to write to
+    /// that chat.
     async fn create_artifact(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "What to do; see the input type.")] input: CreateArtifactInput,
     ) -> Result<ArtifactPayload> {
-        let request = ctx.request();
-        let mut conn = ctx.conn().await?;
-        let result = async {
+        let (artifact, user_errors) = write(ctx, Action::ArtifactCreate, async |tx| {
             let project_id = input_id(&input.project_id, "Project", "projectId")?;
-            let chat_id = input
-                .chat_id
-                .as_ref()
-                .map(|id| input_id(id, "Chat", "chatId"))
-                .transpose()?;
-            let grant = request
-                .authorize(&mut conn, Place::Project(project_id), Permission::ChatWrite)
-                .await?;
+            let chat_id = optional_id(input.chat_id.as_ref(), "Chat", "chatId")?;
+            let grant = tx.grant(Place::Project(project_id), Permission::ChatWrite).await?;
+            let chat = match chat_id {
+                Some(id) => Some(tx.granted_input(id, Permission::ChatWrite, "chatId").await?),
+                None => None,
+            };
             let fields = NewArtifactFields {
-                chat_id,
+                chat,
                 title: input.title,
                 kind: input.kind.unwrap_or(ArtifactKind::Text),
                 content: input.content,
             };
-            artifacts::create(&mut conn, &grant, request.client(), fields).await
-        }
-        .await;
-        let (artifact, user_errors) = settle(ctx, &mut conn, "artifact.create", result).await?;
+            artifacts::create(tx, &grant, fields).await
+        })
+        .await?;
         Ok(ArtifactPayload {
             artifact: artifact.map(Artifact),
             user_errors,
@@ -259,25 +256,12 @@ impl ArtifactMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "What to do; see the input type.")] input: SaveArtifactVersionInput,
     ) -> Result<ArtifactPayload> {
-        let request = ctx.request();
-        let mut conn = ctx.conn().await?;
-        let result = async {
+        let (artifact, user_errors) = write(ctx, Action::ArtifactSaveVersion, async |tx| {
             let (id, _) = version_input(&input.artifact_id, "artifactId")?;
-            let latest = artifacts::latest(&mut conn, id)
-                .await?
-                .ok_or(AppError::NotFound("artifact"))?;
-            let grant = grant_for(
-                ctx,
-                &mut conn,
-                Place::Project(latest.project_id),
-                Permission::ChatWrite,
-                "artifact",
-            )
-            .await?;
-            artifacts::save_version(&mut conn, &grant, request.client(), &latest, input.title, input.content).await
-        }
-        .await;
-        let (artifact, user_errors) = settle(ctx, &mut conn, "artifact.save_version", result).await?;
+            let latest = tx.granted(id, Permission::ChatWrite).await?;
+            artifacts::save_version(tx, &latest, input.title, input.content).await
+        })
+        .await?;
         Ok(ArtifactPayload {
             artifact: artifact.map(Artifact),
             user_errors,
@@ -290,30 +274,17 @@ impl ArtifactMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "What to do; see the input type.")] input: CreateArtifactSuggestionInput,
     ) -> Result<ArtifactSuggestionPayload> {
-        let request = ctx.request();
-        let mut conn = ctx.conn().await?;
-        let result = async {
+        let (suggestion, user_errors) = write(ctx, Action::ArtifactSuggestionCreate, async |tx| {
             let (id, at) = version_input(&input.artifact_version_id, "artifactVersionId")?;
-            let version = ArtifactRow::find_version(&mut conn, id, at)
-                .await?
-                .ok_or(AppError::NotFound("artifact"))?;
-            let grant = grant_for(
-                ctx,
-                &mut conn,
-                Place::Project(version.project_id),
-                Permission::ChatWrite,
-                "artifact",
-            )
-            .await?;
+            let artifact = tx.granted(id, Permission::ChatWrite).await?;
             let fields = SuggestionFields {
                 original_text: input.original_text,
                 suggested_text: input.suggested_text,
                 description: input.description,
             };
-            artifacts::suggest(&mut conn, &grant, request.client(), (id, version.created_at), fields).await
-        }
-        .await;
-        let (suggestion, user_errors) = settle(ctx, &mut conn, "artifact_suggestion.create", result).await?;
+            artifacts::suggest(tx, &artifact, at, fields).await
+        })
+        .await?;
         Ok(ArtifactSuggestionPayload {
             suggestion: suggestion.map(ArtifactSuggestion),
             user_errors,
@@ -326,28 +297,12 @@ impl ArtifactMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "What to do; see the input type.")] input: ResolveArtifactSuggestionInput,
     ) -> Result<ArtifactSuggestionPayload> {
-        let request = ctx.request();
-        let mut conn = ctx.conn().await?;
-        let result = async {
+        let (suggestion, user_errors) = write(ctx, Action::ArtifactSuggestionResolve, async |tx| {
             let id = input_id(&input.id, "ArtifactSuggestion", "id")?;
-            let suggestion = ArtifactSuggestionRow::find(&mut conn, id)
-                .await?
-                .ok_or(AppError::NotFound("suggestion"))?;
-            let latest = artifacts::latest(&mut conn, suggestion.artifact_id)
-                .await?
-                .ok_or(AppError::NotFound("suggestion"))?;
-            let grant = grant_for(
-                ctx,
-                &mut conn,
-                Place::Project(latest.project_id),
-                Permission::ChatWrite,
-                "artifact",
-            )
-            .await?;
-            artifacts::resolve(&mut conn, &grant, request.client(), &suggestion).await
-        }
-        .await;
-        let (suggestion, user_errors) = settle(ctx, &mut conn, "artifact_suggestion.resolve", result).await?;
+            let suggestion = tx.granted(id, Permission::ChatWrite).await?;
+            artifacts::resolve(tx, &suggestion).await
+        })
+        .await?;
         Ok(ArtifactSuggestionPayload {
             suggestion: suggestion.map(ArtifactSuggestion),
             user_errors,

@@ -5,19 +5,19 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::{
-    auth::UserError,
-    context::ContextExt,
     file::FileAttachment,
     loaders::{AttachmentsByAssistant, FeedbackOf, load},
     message::FeedbackSummary,
-    mutation::{change, grant_for, settle},
+    mutation::{UserError, change, write},
     node::{global_id, input_id},
 };
 use crate::{
     auth::grant::{Permission, Place},
-    error::AppError,
     models::{assistant::AssistantRow, summary::FeedbackOwner},
-    services::assistants::{self, AssistantFields},
+    services::{
+        assistants::{self, AssistantFields},
+        audit::Action,
+    },
 };
 
 /// A model with instructions, tools and files, that chats can be started with.
@@ -168,32 +168,17 @@ impl AssistantMutation {
         active: Option<bool>,
     ) -> Result<AssistantPayload> {
         let action = match active {
-            Some(false) => "assistant.deactivate",
-            Some(true) => "assistant.activate",
-            None => "assistant.update",
+            Some(false) => Action::AssistantDeactivate,
+            Some(true) => Action::AssistantActivate,
+            None => Action::AssistantUpdate,
         };
-        let request = ctx.request();
-        let mut conn = ctx.conn().await?;
-        let result = async {
-            let id = input_id(id, "Assistant", "id")?;
-            let row = AssistantRow::find(&mut conn, id).await?;
-            let project_id = row
-                .as_ref()
-                .and_then(|r| r.project_id)
-                .ok_or(AppError::NotFound("assistant"))?;
-            let grant = grant_for(
-                ctx,
-                &mut conn,
-                Place::Project(project_id),
-                Permission::ProjectUpdate,
-                "assistant",
-            )
-            .await?;
-            let row = row.ok_or(AppError::NotFound("assistant"))?;
-            assistants::update(&mut conn, &grant, request.client(), &row, fields, active).await
-        }
-        .await;
-        let (assistant, user_errors) = settle(ctx, &mut conn, action, result).await?;
+        let (assistant, user_errors) = write(ctx, action, async |tx| {
+            let assistant = tx
+                .granted(input_id(id, "Assistant", "id")?, Permission::ProjectUpdate)
+                .await?;
+            assistants::update(tx, &assistant, fields, active).await
+        })
+        .await?;
         Ok(AssistantPayload {
             assistant: assistant.map(Assistant),
             user_errors,
@@ -209,13 +194,9 @@ impl AssistantMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "What to do; see the input type.")] input: CreateAssistantInput,
     ) -> Result<AssistantPayload> {
-        let request = ctx.request();
-        let mut conn = ctx.conn().await?;
-        let result = async {
+        let (assistant, user_errors) = write(ctx, Action::AssistantCreate, async |tx| {
             let project_id = input_id(&input.project_id, "Project", "projectId")?;
-            let grant = request
-                .authorize(&mut conn, Place::Project(project_id), Permission::ProjectUpdate)
-                .await?;
+            let grant = tx.grant(Place::Project(project_id), Permission::ProjectUpdate).await?;
             let fields = AssistantFields {
                 name: Some(input.name),
                 description: input.description,
@@ -225,10 +206,9 @@ impl AssistantMutation {
                 temperature: Some(input.temperature),
                 tools: input.tools,
             };
-            assistants::create(&mut conn, &grant, request.client(), fields).await
-        }
-        .await;
-        let (assistant, user_errors) = settle(ctx, &mut conn, "assistant.create", result).await?;
+            assistants::create(tx, &grant, fields).await
+        })
+        .await?;
         Ok(AssistantPayload {
             assistant: assistant.map(Assistant),
             user_errors,

@@ -1,15 +1,18 @@
-//! Sign-up, sign-in, session refresh and sign-out mutations, and the payload conventions every
-//! mutation follows: one `input` argument, a payload with the changed objects and
-//! `userErrors` for validation and business-rule failures.
+//! Sign-up, sign-in, session refresh and sign-out mutations.
 
 use async_graphql::{Context, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use secrecy::ExposeSecret;
 
-use super::{context::ContextExt, user::User};
+use super::{
+    context::ContextExt,
+    mutation::{UserError, user_errors, write},
+    user::User,
+};
 use crate::{
-    error::{AppError, FieldError},
+    error::FieldError,
     services::{
+        audit::Action,
         auth::{self, IssuedSession, SignUp},
         oidc,
     },
@@ -17,36 +20,6 @@ use crate::{
 
 /// Longest ID token accepted (real ones are 1 to 2 KiB).
 const MAX_ID_TOKEN_BYTES: usize = 16 * 1024;
-
-/// A validation or business-rule failure, for a client to show next to the input it concerns.
-#[derive(SimpleObject)]
-pub struct UserError {
-    /// Path to the input field, e.g. `["input", "email"]`; null when no single field is at fault.
-    pub field: Option<Vec<String>>,
-    /// What is wrong, for people.
-    pub message: String,
-    /// Stable code, for programs (e.g. `EMAIL_TAKEN`, `INVALID_CREDENTIALS`).
-    pub code: String,
-}
-
-impl From<FieldError> for UserError {
-    fn from(error: FieldError) -> Self {
-        UserError {
-            field: Some(error.field).filter(|f| !f.is_empty()),
-            message: error.message,
-            code: error.code.to_owned(),
-        }
-    }
-}
-
-/// Splits a mutation's result into its value and its `userErrors`; other errors stay errors.
-pub fn user_errors<T>(result: Result<T, AppError>) -> Result<(Option<T>, Vec<UserError>), AppError> {
-    match result {
-        Ok(value) => Ok((Some(value), Vec::new())),
-        Err(AppError::Invalid(errors)) => Ok((None, errors.into_iter().map(UserError::from).collect())),
-        Err(other) => Err(other),
-    }
-}
 
 /// A signed-in session: the tokens to use and the user they belong to.
 pub struct AuthSession(IssuedSession);
@@ -240,27 +213,24 @@ impl AuthMutation {
     /// Ends the current session: its refresh token stops working at once, its access tokens
     /// at the next request.
     async fn sign_out(&self, ctx: &Context<'_>) -> Result<SignOutPayload> {
-        let caller = ctx.caller()?;
-        let mut conn = ctx.conn().await?;
-        auth::sign_out(&mut conn, caller, ctx.request().client())
-            .await
-            .map_err(|e| ctx.error(e))?;
+        ctx.caller()?;
+        let (done, user_errors) = write(ctx, Action::AuthSignOut, async |tx| auth::sign_out(tx).await).await?;
         Ok(SignOutPayload {
-            revoked_sessions: 1,
-            user_errors: Vec::new(),
+            revoked_sessions: i32::from(done.is_some()),
+            user_errors,
         })
     }
 
     /// Ends every session of the signed-in user, on every device.
     async fn sign_out_everywhere(&self, ctx: &Context<'_>) -> Result<SignOutPayload> {
-        let caller = ctx.caller()?;
-        let mut conn = ctx.conn().await?;
-        let revoked = auth::sign_out_everywhere(&mut conn, caller, ctx.request().client())
-            .await
-            .map_err(|e| ctx.error(e))?;
+        ctx.caller()?;
+        let (revoked, user_errors) = write(ctx, Action::AuthSignOutEverywhere, async |tx| {
+            auth::sign_out_everywhere(tx).await
+        })
+        .await?;
         Ok(SignOutPayload {
-            revoked_sessions: i32::try_from(revoked).unwrap_or(i32::MAX),
-            user_errors: Vec::new(),
+            revoked_sessions: revoked.map_or(0, |n| i32::try_from(n).unwrap_or(i32::MAX)),
+            user_errors,
         })
     }
 }

@@ -7,13 +7,12 @@ use uuid::Uuid;
 use super::{
     artifact::Artifact,
     assistant::Assistant,
-    auth::UserError,
     connection::{ArtifactConnection, MessageConnection, PageArgs, load_connection},
     context::ContextExt,
     file::FileAttachment,
     loaders::{AssistantById, AttachmentsByChat, ProjectById, StreamsByChat, UserById, load},
     message::{Message, MessageFilter, MessageStream},
-    mutation::settle,
+    mutation::{UserError, write},
     node::{argument_id, global_id, input_id},
     project::Project,
     scalars::{BigInt, Decimal},
@@ -30,7 +29,10 @@ use crate::{
         page::{Filter, FilterValue, List},
         summary::UsageOwner,
     },
-    services::chats::{self, ChatChanges},
+    services::{
+        audit::Action,
+        chats::{self, ChatChanges},
+    },
 };
 
 /// A conversation inside a project.
@@ -355,24 +357,12 @@ impl ChatMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "What to do; see the input type.")] input: CreateChatInput,
     ) -> Result<ChatPayload> {
-        let request = ctx.request();
-        let mut conn = ctx.conn().await?;
-        let result = async {
+        let (chat, user_errors) = write(ctx, Action::ChatCreate, async |tx| {
             let project_id = input_id(&input.project_id, "Project", "projectId")?;
-            let grant = request
-                .authorize(&mut conn, Place::Project(project_id), Permission::ChatWrite)
-                .await?;
-            chats::create(
-                &mut conn,
-                &grant,
-                request.client(),
-                input.title.as_deref(),
-                input.visibility,
-            )
-            .await
-        }
-        .await;
-        let (chat, user_errors) = settle(ctx, &mut conn, "chat.create", result).await?;
+            let grant = tx.grant(Place::Project(project_id), Permission::ChatWrite).await?;
+            chats::create(tx, &grant, input.title.as_deref(), input.visibility).await
+        })
+        .await?;
         Ok(ChatPayload {
             chat: chat.map(Chat),
             user_errors,
@@ -385,20 +375,18 @@ impl ChatMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "What to do; see the input type.")] input: UpdateChatInput,
     ) -> Result<ChatPayload> {
-        let request = ctx.request();
-        let mut conn = ctx.conn().await?;
-        let result = async {
-            let id = input_id(&input.id, "Chat", "id")?;
-            let access = chats::authorize_change(&mut conn, request.caller(), &*request.scope().await?, id).await?;
+        let (chat, user_errors) = write(ctx, Action::ChatUpdate, async |tx| {
+            let chat = tx
+                .granted(input_id(&input.id, "Chat", "id")?, Permission::ChatWrite)
+                .await?;
             let changes = ChatChanges {
                 title: input.title,
                 visibility: input.visibility,
                 is_starred: input.is_starred,
             };
-            chats::update(&mut conn, &access, request.client(), changes).await
-        }
-        .await;
-        let (chat, user_errors) = settle(ctx, &mut conn, "chat.update", result).await?;
+            chats::update(tx, &chat, changes).await
+        })
+        .await?;
         Ok(ChatPayload {
             chat: chat.map(Chat),
             user_errors,
@@ -411,16 +399,14 @@ impl ChatMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "What to do; see the input type.")] input: DeleteChatInput,
     ) -> Result<DeleteChatPayload> {
-        let request = ctx.request();
-        let mut conn = ctx.conn().await?;
-        let result = async {
-            let id = input_id(&input.id, "Chat", "id")?;
-            let access = chats::authorize_change(&mut conn, request.caller(), &*request.scope().await?, id).await?;
-            chats::delete(&mut conn, access, request.client()).await?;
-            Ok(global_id("Chat", id))
-        }
-        .await;
-        let (deleted_chat_id, user_errors) = settle(ctx, &mut conn, "chat.delete", result).await?;
+        let (deleted_chat_id, user_errors) = write(ctx, Action::ChatDelete, async |tx| {
+            let chat = tx
+                .granted(input_id(&input.id, "Chat", "id")?, Permission::ChatWrite)
+                .await?;
+            chats::delete(tx, &chat).await?;
+            Ok(global_id("Chat", chat.id))
+        })
+        .await?;
         Ok(DeleteChatPayload {
             deleted_chat_id,
             user_errors,

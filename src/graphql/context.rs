@@ -17,7 +17,7 @@ use crate::{
     error::AppError,
     services::{
         auth::{Authenticator, Caller, ClientInfo},
-        rate_limits,
+        write::Writer,
     },
     storage::FileStore,
 };
@@ -89,41 +89,29 @@ impl RequestContext {
 
     /// The caller's read scope (the rights themselves are checked in each read statement, so
     /// a mutation that changes them is seen by the reads of its own payload).
-    pub async fn scope(&self) -> Result<Arc<Scope>, AppError> {
-        Ok(self.scope.clone())
+    pub fn scope(&self) -> &Scope {
+        &self.scope
     }
 
     /// The caller's grant of `permission` in `place`, for reading what needs more than
-    /// visibility (credentials): the same check as [`Self::authorize`], not counted as a write.
+    /// visibility (credentials): the check writes make, not counted as a write.
     pub async fn permitted(
         &self,
         conn: &mut AsyncPgConnection,
         place: Place,
         permission: Permission,
     ) -> Result<Grant, AppError> {
-        let scope = self.scope().await?;
-        grant::authorize(conn, self.caller(), &scope, place, permission).await
+        grant::authorize(conn, self.caller(), &self.scope, place, permission).await
     }
 
-    /// The caller's grant of `permission` in `place` for a write, checked by the
-    /// authorization core and counted against the caller's `writes` rate limit.
-    pub async fn authorize(
-        &self,
-        conn: &mut AsyncPgConnection,
-        place: Place,
-        permission: Permission,
-    ) -> Result<Grant, AppError> {
-        let grant = self.permitted(conn, place, permission).await?;
-        rate_limits::check(conn, grant.caller().user.id, rate_limits::WRITES).await?;
-        Ok(grant)
-    }
-
-    /// Counts a request of the signed-in caller against the rate limit of `scope`
-    /// (RATE_LIMITED past it); UNAUTHENTICATED when anonymous.
-    pub async fn limit(&self, conn: &mut AsyncPgConnection, scope: &str) -> Result<&Caller, AppError> {
-        let caller = self.caller().ok_or(AppError::Unauthenticated)?;
-        rate_limits::check(conn, caller.user.id, scope).await?;
-        Ok(caller)
+    /// Who writes, for the write path (`services::write`).
+    pub fn writer(&self) -> Writer {
+        Writer {
+            caller: self.caller.clone().map(Arc::new),
+            scope: self.scope.clone(),
+            client: self.client.clone(),
+            request_id: self.request_id.clone(),
+        }
     }
 
     /// Where the request comes from.

@@ -6,16 +6,15 @@ use chrono::{DateTime, Utc};
 use secrecy::SecretString;
 
 use super::{
-    auth::UserError,
     context::ContextExt,
-    mutation::settle,
+    mutation::{UserError, write},
     node::{global_id, input_id},
 };
 use crate::{
     auth::grant::{Permission, Place},
     db::enums::CredentialType,
     models::credential::CredentialRow,
-    services::credentials,
+    services::{audit::Action, credentials},
 };
 
 /// A secret for an outside service (an API key, a token), kept encrypted. Only its name, type
@@ -122,32 +121,15 @@ impl CredentialMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "What to do; see the input type.")] input: CreateCredentialInput,
     ) -> Result<CredentialPayload> {
-        let request = ctx.request();
-        let mut conn = ctx.conn().await?;
+        let keyring = &ctx.request().authenticator().keyring;
         let secret = SecretString::from(input.secret);
-        let result = async {
+        let (credential, user_errors) = write(ctx, Action::CredentialCreate, async |tx| {
             let organization_id = input_id(&input.organization_id, "Organization", "organizationId")?;
-            let grant = request
-                .authorize(
-                    &mut conn,
-                    Place::Organization(organization_id),
-                    Permission::CredentialsManage,
-                )
-                .await?;
-            let keyring = &request.authenticator().keyring;
-            credentials::create(
-                &mut conn,
-                &grant,
-                keyring,
-                request.client(),
-                &input.name,
-                input.credential_type,
-                &secret,
-            )
-            .await
-        }
-        .await;
-        let (credential, user_errors) = settle(ctx, &mut conn, "credential.create", result).await?;
+            let place = Place::Organization(organization_id);
+            let grant = tx.grant(place, Permission::CredentialsManage).await?;
+            credentials::create(tx, &grant, keyring, &input.name, input.credential_type, &secret).await
+        })
+        .await?;
         Ok(CredentialPayload {
             credential: credential.map(Credential),
             user_errors,
@@ -161,26 +143,15 @@ impl CredentialMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "What to do; see the input type.")] input: RotateCredentialInput,
     ) -> Result<CredentialPayload> {
-        let request = ctx.request();
-        let mut conn = ctx.conn().await?;
+        let keyring = &ctx.request().authenticator().keyring;
         let secret = input.secret.map(SecretString::from);
-        let result = async {
-            let id = input_id(&input.id, "Credential", "id")?;
-            let row = CredentialRow::find(&mut conn, id)
-                .await?
-                .ok_or(crate::error::AppError::NotFound("credential"))?;
-            let grant = request
-                .authorize(
-                    &mut conn,
-                    Place::Organization(row.organization_id),
-                    Permission::CredentialsManage,
-                )
+        let (credential, user_errors) = write(ctx, Action::CredentialRotate, async |tx| {
+            let row = tx
+                .granted(input_id(&input.id, "Credential", "id")?, Permission::CredentialsManage)
                 .await?;
-            let keyring = &request.authenticator().keyring;
-            credentials::rotate(&mut conn, &grant, keyring, request.client(), row, secret.as_ref()).await
-        }
-        .await;
-        let (credential, user_errors) = settle(ctx, &mut conn, "credential.rotate", result).await?;
+            credentials::rotate(tx, keyring, &row, secret.as_ref()).await
+        })
+        .await?;
         Ok(CredentialPayload {
             credential: credential.map(Credential),
             user_errors,
@@ -193,25 +164,14 @@ impl CredentialMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "What to do; see the input type.")] input: DeleteCredentialInput,
     ) -> Result<DeleteCredentialPayload> {
-        let request = ctx.request();
-        let mut conn = ctx.conn().await?;
-        let result = async {
-            let id = input_id(&input.id, "Credential", "id")?;
-            let row = CredentialRow::find(&mut conn, id)
-                .await?
-                .ok_or(crate::error::AppError::NotFound("credential"))?;
-            let grant = request
-                .authorize(
-                    &mut conn,
-                    Place::Organization(row.organization_id),
-                    Permission::CredentialsManage,
-                )
+        let (deleted_credential_id, user_errors) = write(ctx, Action::CredentialDelete, async |tx| {
+            let row = tx
+                .granted(input_id(&input.id, "Credential", "id")?, Permission::CredentialsManage)
                 .await?;
-            credentials::delete(&mut conn, &grant, request.client(), row).await?;
-            Ok(global_id("Credential", id))
-        }
-        .await;
-        let (deleted_credential_id, user_errors) = settle(ctx, &mut conn, "credential.delete", result).await?;
+            credentials::delete(tx, &row).await?;
+            Ok(global_id("Credential", row.id))
+        })
+        .await?;
         Ok(DeleteCredentialPayload {
             deleted_credential_id,
             user_errors,

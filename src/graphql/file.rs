@@ -2,23 +2,21 @@
 
 use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject, Upload};
 use chrono::{DateTime, Utc};
-use diesel_async::AsyncPgConnection;
 
 use super::{
-    auth::UserError,
     context::ContextExt,
     loaders::{FileById, load},
-    mutation::{grant_for, settle},
-    node::{global_id, input_id},
+    mutation::{UserError, write},
+    node::{global_id, input_id, optional_id},
     scalars::BigInt,
 };
 use crate::{
-    auth::grant::{Grant, Permission, Place},
-    error::{AppError, AppResult, FieldError},
-    models::file::{FileAttachmentRow, FileRow},
+    auth::grant::{Granted, Permission, Place},
+    error::{AppError, FieldError},
+    models::file::{AttachmentOfFile, FileAttachmentRow, FileRow},
     services::{
-        files::{self, Target},
-        rate_limits,
+        audit::Action,
+        files::{self, Target, TargetId},
     },
 };
 
@@ -150,14 +148,6 @@ pub struct DeleteFilePayload {
 #[derive(Default)]
 pub struct FileMutation;
 
-/// A file and the `chat.write` grant in its project (NOT_FOUND, as the file, when invisible).
-async fn file_grant(ctx: &Context<'_>, conn: &mut AsyncPgConnection, id: uuid::Uuid) -> AppResult<(FileRow, Grant)> {
-    let file = FileRow::find(conn, id).await?.ok_or(AppError::NotFound("file"))?;
-    let project_id = file.project_id.ok_or(AppError::NotFound("file"))?;
-    let grant = grant_for(ctx, conn, Place::Project(project_id), Permission::ChatWrite, "file").await?;
-    Ok((file, grant))
-}
-
 #[Object]
 impl FileMutation {
     /// Uploads a file into a project. Its content type is detected from its bytes and its
@@ -168,15 +158,12 @@ impl FileMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "What to do; see the input type.")] input: UploadFileInput,
     ) -> Result<FilePayload> {
-        let request = ctx.request();
-        let mut conn = ctx.conn().await?;
-        let result = async {
+        let store = ctx.request().files();
+        let value = input.file.value(ctx);
+        let (file, user_errors) = write(ctx, Action::FileUpload, async |tx| {
             let project_id = input_id(&input.project_id, "Project", "projectId")?;
-            request.limit(&mut conn, rate_limits::UPLOADS).await?;
-            let grant = request
-                .authorize(&mut conn, Place::Project(project_id), Permission::ChatWrite)
-                .await?;
-            let value = input.file.value(ctx).map_err(|_| {
+            let grant = tx.grant(Place::Project(project_id), Permission::ChatWrite).await?;
+            let value = value.map_err(|_| {
                 FieldError::input("file", "INVALID_UPLOAD", "file is not an uploaded file of this request")
             })?;
             let upload = files::Upload {
@@ -184,83 +171,66 @@ impl FileMutation {
                 declared_type: value.content_type,
                 bytes: value.content.to_vec(),
             };
-            files::upload(&mut conn, &grant, request.client(), request.files(), upload).await
-        }
-        .await;
-        let (file, user_errors) = settle(ctx, &mut conn, "file.upload", result).await?;
+            files::upload(tx, &grant, store, upload).await
+        })
+        .await?;
         Ok(FilePayload {
             file: file.map(File),
             user_errors,
         })
     }
 
-    /// Attaches a file to an assistant, a chat or a message of its project.
+    /// Attaches a file to an assistant, a chat or a message of its project; the caller must
+    /// be allowed to change that assistant, or to write to that chat.
     async fn attach_file(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "What to do; see the input type.")] input: AttachFileInput,
     ) -> Result<FileAttachmentPayload> {
-        let request = ctx.request();
-        let mut conn = ctx.conn().await?;
-        let result = async {
+        let (attachment, user_errors) = write(ctx, Action::FileAttach, async |tx| {
             let file_id = input_id(&input.file_id, "File", "fileId")?;
             let targets = [
-                input
-                    .assistant_id
-                    .as_ref()
-                    .map(|id| input_id(id, "Assistant", "assistantId").map(Target::Assistant)),
-                input
-                    .chat_id
-                    .as_ref()
-                    .map(|id| input_id(id, "Chat", "chatId").map(Target::Chat)),
-                input
-                    .message_id
-                    .as_ref()
-                    .map(|id| input_id(id, "Message", "messageId").map(Target::Message)),
+                optional_id(input.assistant_id.as_ref(), "Assistant", "assistantId")?.map(TargetId::Assistant),
+                optional_id(input.chat_id.as_ref(), "Chat", "chatId")?.map(TargetId::Chat),
+                optional_id(input.message_id.as_ref(), "Message", "messageId")?.map(TargetId::Message),
             ];
-            let mut given = targets.into_iter().flatten().collect::<AppResult<Vec<_>>>()?;
-            if given.len() != 1 {
+            let [target] = targets.into_iter().flatten().collect::<Vec<_>>()[..] else {
                 return Err(FieldError {
                     field: vec!["input".into()],
                     message: "give exactly one of assistantId, chatId and messageId".into(),
                     code: "ONE_TARGET",
                 }
                 .into());
-            }
-            let (file, grant) = file_grant(ctx, &mut conn, file_id).await?;
-            let target = given.remove(0);
-            files::attach(&mut conn, &grant, request.client(), &file, target).await
-        }
-        .await;
-        let (attachment, user_errors) = settle(ctx, &mut conn, "file.attach", result).await?;
+            };
+            let file = tx.granted(file_id, Permission::ChatWrite).await?;
+            let target = Target::grant(tx, target).await?;
+            files::attach(tx, &file, &target).await
+        })
+        .await?;
         Ok(FileAttachmentPayload {
             attachment: attachment.map(FileAttachment),
             user_errors,
         })
     }
 
-    /// Removes an attachment; the file stays.
+    /// Removes an attachment; the file stays. Takes the same right as attaching it.
     async fn detach_file(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "What to do; see the input type.")] input: DetachFileInput,
     ) -> Result<DeleteFilePayload> {
-        let request = ctx.request();
-        let mut conn = ctx.conn().await?;
-        let result = async {
+        let (deleted_id, user_errors) = write(ctx, Action::FileDetach, async |tx| {
             let id = input_id(&input.attachment_id, "FileAttachment", "attachmentId")?;
-            let attachment = FileAttachmentRow::find(&mut conn, id)
-                .await?
-                .ok_or(AppError::NotFound("attachment"))?;
-            let (_, grant) = match file_grant(ctx, &mut conn, attachment.file_id).await {
-                Err(AppError::NotFound(_)) => return Err(AppError::NotFound("attachment")),
+            let attachment: Granted<AttachmentOfFile> = tx.granted(id, Permission::ChatWrite).await?;
+            let target = TargetId::of(&attachment.attachment).ok_or(AppError::NotFound("attachment"))?;
+            let target = match Target::grant(tx, target).await {
+                Err(AppError::Invalid(_)) => return Err(AppError::NotFound("attachment")),
                 other => other?,
             };
-            files::detach(&mut conn, &grant, request.client(), &attachment).await?;
+            files::detach(tx, &attachment, &target).await?;
             Ok(global_id("FileAttachment", id))
-        }
-        .await;
-        let (deleted_id, user_errors) = settle(ctx, &mut conn, "file.detach", result).await?;
+        })
+        .await?;
         Ok(DeleteFilePayload {
             deleted_id,
             user_errors,
@@ -274,20 +244,16 @@ impl FileMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "What to do; see the input type.")] input: DeleteFileInput,
     ) -> Result<DeleteFilePayload> {
-        let request = ctx.request();
-        let mut conn = ctx.conn().await?;
-        let result = async {
-            let id = input_id(&input.id, "File", "id")?;
-            let (file, grant) = file_grant(ctx, &mut conn, id).await?;
-            let own = file.uploaded_by == Some(grant.caller().user.id);
-            if !own && !grant.allows(Permission::ProjectUpdate) {
-                return Err(AppError::Forbidden);
-            }
-            files::delete(&mut conn, &grant, request.client(), request.files(), &file).await?;
-            Ok(global_id("File", id))
-        }
-        .await;
-        let (deleted_id, user_errors) = settle(ctx, &mut conn, "file.delete", result).await?;
+        let store = ctx.request().files();
+        let (deleted_id, user_errors) = write(ctx, Action::FileDelete, async |tx| {
+            let file: Granted<FileRow> = tx
+                .granted(input_id(&input.id, "File", "id")?, Permission::ChatWrite)
+                .await?;
+            let file = file.removable()?;
+            files::delete(tx, store, &file).await?;
+            Ok(global_id("File", file.id))
+        })
+        .await?;
         Ok(DeleteFilePayload {
             deleted_id,
             user_errors,

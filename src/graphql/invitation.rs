@@ -5,11 +5,9 @@ use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
 
 use super::{
-    auth::UserError,
-    context::ContextExt,
     loaders::{RoleById, UserById, load},
     member::{OrganizationMember, Role},
-    mutation::{grant_for, settle},
+    mutation::{UserError, write},
     node::{global_id, input_id},
     organization::OrganizationRole,
     user::User,
@@ -18,7 +16,7 @@ use crate::{
     auth::grant::{Permission, Place},
     error::AppError,
     models::invitation::InvitationRow,
-    services::invitations,
+    services::{audit::Action, invitations},
 };
 
 /// An open invitation to join an organization. Its token is shown only to whoever invited.
@@ -130,28 +128,14 @@ impl InvitationMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "What to do; see the input type.")] input: InviteOrganizationMemberInput,
     ) -> Result<InviteOrganizationMemberPayload> {
-        let request = ctx.request();
-        let mut conn = ctx.conn().await?;
-        let result = async {
+        let (invited, user_errors) = write(ctx, Action::InvitationCreate, async |tx| {
             let organization_id = input_id(&input.organization_id, "Organization", "organizationId")?;
-            let grant = request
-                .authorize(
-                    &mut conn,
-                    Place::Organization(organization_id),
-                    Permission::MembersManage,
-                )
+            let grant = tx
+                .grant(Place::Organization(organization_id), Permission::MembersManage)
                 .await?;
-            invitations::invite(
-                &mut conn,
-                &grant,
-                request.client(),
-                &input.email,
-                input.role.role_name(),
-            )
-            .await
-        }
-        .await;
-        let (invited, user_errors) = settle(ctx, &mut conn, "organization_invitation.create", result).await?;
+            invitations::invite(tx, &grant, &input.email, input.role.role_name()).await
+        })
+        .await?;
         let (invitation, token) = invited.unzip();
         Ok(InviteOrganizationMemberPayload {
             invitation: invitation.map(OrganizationInvitation),
@@ -167,15 +151,11 @@ impl InvitationMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "What to do; see the input type.")] input: AcceptInvitationInput,
     ) -> Result<AcceptInvitationPayload> {
-        let request = ctx.request();
-        let mut conn = ctx.conn().await?;
         let token = SecretString::from(input.token);
-        let result = async {
-            let caller = request.limit(&mut conn, crate::services::rate_limits::WRITES).await?;
-            invitations::accept(&mut conn, caller, request.client(), &token).await
-        }
-        .await;
-        let (member, user_errors) = settle(ctx, &mut conn, "organization_invitation.accept", result).await?;
+        let (member, user_errors) = write(ctx, Action::InvitationAccept, async |tx| {
+            invitations::accept(tx, &token).await
+        })
+        .await?;
         Ok(AcceptInvitationPayload {
             member: member.map(OrganizationMember),
             user_errors,
@@ -188,21 +168,13 @@ impl InvitationMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "What to do; see the input type.")] input: RevokeInvitationInput,
     ) -> Result<RevokeInvitationPayload> {
-        let request = ctx.request();
-        let mut conn = ctx.conn().await?;
-        let result = async {
+        let (revoked_invitation_id, user_errors) = write(ctx, Action::InvitationRevoke, async |tx| {
             let id = input_id(&input.id, "OrganizationInvitation", "id")?;
-            let invitation = InvitationRow::find(&mut conn, id)
-                .await?
-                .ok_or(AppError::NotFound("invitation"))?;
-            let place = Place::Organization(invitation.organization_id);
-            let grant = grant_for(ctx, &mut conn, place, Permission::MembersManage, "invitation").await?;
-            invitations::revoke(&mut conn, &grant, request.client(), &invitation).await?;
+            let invitation = tx.granted(id, Permission::MembersManage).await?;
+            invitations::revoke(tx, &invitation).await?;
             Ok(global_id("OrganizationInvitation", id))
-        }
-        .await;
-        let (revoked_invitation_id, user_errors) =
-            settle(ctx, &mut conn, "organization_invitation.revoke", result).await?;
+        })
+        .await?;
         Ok(RevokeInvitationPayload {
             revoked_invitation_id,
             user_errors,

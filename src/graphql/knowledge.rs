@@ -5,24 +5,25 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::{
-    auth::UserError,
     connection::{DocumentChunkConnection, PageArgs, load_connection},
-    context::ContextExt,
     loaders::{DatasourceById, DocumentById, load},
-    mutation::{change, grant_for, settle},
-    node::{argument_id, global_id, input_id},
+    mutation::{UserError, change, write},
+    node::{argument_id, global_id, input_id, optional_id},
 };
 use crate::{
     auth::grant::{Permission, Place},
     db::enums::{DatasourceKind, DatasourceStatus, DocumentStatus},
-    error::{AppError, AppResult},
+    error::AppResult,
     models::{
         datasource::DatasourceRow,
         document::{DocumentChunkRow, DocumentRow},
         lists,
         page::{Filter, FilterValue},
     },
-    services::knowledge::{self, DatasourceFields, DocumentFields},
+    services::{
+        audit::Action,
+        knowledge::{self, DatasourceFields, DocumentFields},
+    },
 };
 
 /// Where documents come from: entered by hand, crawled, synced from a service.
@@ -364,18 +365,10 @@ impl KnowledgeMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "What to do; see the input type.")] input: CreateDatasourceInput,
     ) -> Result<DatasourcePayload> {
-        let request = ctx.request();
-        let mut conn = ctx.conn().await?;
-        let result = async {
+        let (datasource, user_errors) = write(ctx, Action::DatasourceCreate, async |tx| {
             let project_id = input_id(&input.project_id, "Project", "projectId")?;
-            let credential_id = input
-                .credential_id
-                .as_ref()
-                .map(|id| input_id(id, "Credential", "credentialId"))
-                .transpose()?;
-            let grant = request
-                .authorize(&mut conn, Place::Project(project_id), Permission::DocumentsWrite)
-                .await?;
+            let credential_id = optional_id(input.credential_id.as_ref(), "Credential", "credentialId")?;
+            let grant = tx.grant(Place::Project(project_id), Permission::DocumentsWrite).await?;
             let fields = DatasourceFields {
                 name: Some(input.name),
                 kind: input.kind,
@@ -383,10 +376,9 @@ impl KnowledgeMutation {
                 credential_id: Some(credential_id),
                 enabled: None,
             };
-            knowledge::create_datasource(&mut conn, &grant, request.client(), fields).await
-        }
-        .await;
-        let (datasource, user_errors) = settle(ctx, &mut conn, "datasource.create", result).await?;
+            knowledge::create_datasource(tx, &grant, fields).await
+        })
+        .await?;
         Ok(DatasourcePayload {
             datasource: datasource.map(Datasource),
             user_errors,
@@ -399,24 +391,12 @@ impl KnowledgeMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "What to do; see the input type.")] input: UpdateDatasourceInput,
     ) -> Result<DatasourcePayload> {
-        let request = ctx.request();
-        let mut conn = ctx.conn().await?;
-        let result = async {
+        let (datasource, user_errors) = write(ctx, Action::DatasourceUpdate, async |tx| {
             let id = input_id(&input.id, "Datasource", "id")?;
             let credential_id = change(input.credential_id)
-                .map(|id| id.map(|id| input_id(&id, "Credential", "credentialId")).transpose())
+                .map(|id| optional_id(id.as_ref(), "Credential", "credentialId"))
                 .transpose()?;
-            let row = DatasourceRow::find(&mut conn, id)
-                .await?
-                .ok_or(AppError::NotFound("datasource"))?;
-            let grant = grant_for(
-                ctx,
-                &mut conn,
-                Place::Project(row.project_id),
-                Permission::DocumentsWrite,
-                "datasource",
-            )
-            .await?;
+            let datasource = tx.granted(id, Permission::DocumentsWrite).await?;
             let fields = DatasourceFields {
                 name: input.name,
                 kind: None,
@@ -424,10 +404,9 @@ impl KnowledgeMutation {
                 credential_id,
                 enabled: input.enabled,
             };
-            knowledge::update_datasource(&mut conn, &grant, request.client(), &row, fields).await
-        }
-        .await;
-        let (datasource, user_errors) = settle(ctx, &mut conn, "datasource.update", result).await?;
+            knowledge::update_datasource(tx, &datasource, fields).await
+        })
+        .await?;
         Ok(DatasourcePayload {
             datasource: datasource.map(Datasource),
             user_errors,
@@ -440,26 +419,14 @@ impl KnowledgeMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "What to do; see the input type.")] input: DeleteKnowledgeInput,
     ) -> Result<DeleteKnowledgePayload> {
-        let request = ctx.request();
-        let mut conn = ctx.conn().await?;
-        let result = async {
-            let id = input_id(&input.id, "Datasource", "id")?;
-            let row = DatasourceRow::find(&mut conn, id)
-                .await?
-                .ok_or(AppError::NotFound("datasource"))?;
-            let grant = grant_for(
-                ctx,
-                &mut conn,
-                Place::Project(row.project_id),
-                Permission::DocumentsWrite,
-                "datasource",
-            )
-            .await?;
-            knowledge::delete_datasource(&mut conn, &grant, request.client(), &row).await?;
-            Ok(global_id("Datasource", id))
-        }
-        .await;
-        let (deleted_id, user_errors) = settle(ctx, &mut conn, "datasource.delete", result).await?;
+        let (deleted_id, user_errors) = write(ctx, Action::DatasourceDelete, async |tx| {
+            let datasource = tx
+                .granted(input_id(&input.id, "Datasource", "id")?, Permission::DocumentsWrite)
+                .await?;
+            knowledge::delete_datasource(tx, &datasource).await?;
+            Ok(global_id("Datasource", datasource.id))
+        })
+        .await?;
         Ok(DeleteKnowledgePayload {
             deleted_id,
             user_errors,
@@ -472,18 +439,10 @@ impl KnowledgeMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "What to do; see the input type.")] input: CreateDocumentInput,
     ) -> Result<DocumentPayload> {
-        let request = ctx.request();
-        let mut conn = ctx.conn().await?;
-        let result = async {
+        let (document, user_errors) = write(ctx, Action::DocumentCreate, async |tx| {
             let project_id = input_id(&input.project_id, "Project", "projectId")?;
-            let datasource_id = input
-                .datasource_id
-                .as_ref()
-                .map(|id| input_id(id, "Datasource", "datasourceId"))
-                .transpose()?;
-            let grant = request
-                .authorize(&mut conn, Place::Project(project_id), Permission::DocumentsWrite)
-                .await?;
+            let datasource_id = optional_id(input.datasource_id.as_ref(), "Datasource", "datasourceId")?;
+            let grant = tx.grant(Place::Project(project_id), Permission::DocumentsWrite).await?;
             let fields = DocumentFields {
                 datasource_id,
                 external_id: input.external_id,
@@ -493,10 +452,9 @@ impl KnowledgeMutation {
                 mime_type: Some(input.mime_type),
                 metadata: input.metadata.map(|m| m.0),
             };
-            knowledge::create_document(&mut conn, &grant, request.client(), fields).await
-        }
-        .await;
-        let (document, user_errors) = settle(ctx, &mut conn, "document.create", result).await?;
+            knowledge::create_document(tx, &grant, fields).await
+        })
+        .await?;
         Ok(DocumentPayload {
             document: document.map(Document),
             user_errors,
@@ -509,21 +467,10 @@ impl KnowledgeMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "What to do; see the input type.")] input: UpdateDocumentInput,
     ) -> Result<DocumentPayload> {
-        let request = ctx.request();
-        let mut conn = ctx.conn().await?;
-        let result = async {
-            let id = input_id(&input.id, "Document", "id")?;
-            let row = DocumentRow::find(&mut conn, id)
-                .await?
-                .ok_or(AppError::NotFound("document"))?;
-            let grant = grant_for(
-                ctx,
-                &mut conn,
-                Place::Project(row.project_id),
-                Permission::DocumentsWrite,
-                "document",
-            )
-            .await?;
+        let (document, user_errors) = write(ctx, Action::DocumentUpdate, async |tx| {
+            let document = tx
+                .granted(input_id(&input.id, "Document", "id")?, Permission::DocumentsWrite)
+                .await?;
             let fields = DocumentFields {
                 title: input.title,
                 source_url: change(input.source_url),
@@ -532,10 +479,9 @@ impl KnowledgeMutation {
                 metadata: input.metadata.map(|m| m.0),
                 ..Default::default()
             };
-            knowledge::update_document(&mut conn, &grant, request.client(), &row, fields).await
-        }
-        .await;
-        let (document, user_errors) = settle(ctx, &mut conn, "document.update", result).await?;
+            knowledge::update_document(tx, &document, fields).await
+        })
+        .await?;
         Ok(DocumentPayload {
             document: document.map(Document),
             user_errors,
@@ -548,26 +494,14 @@ impl KnowledgeMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "What to do; see the input type.")] input: DeleteKnowledgeInput,
     ) -> Result<DeleteKnowledgePayload> {
-        let request = ctx.request();
-        let mut conn = ctx.conn().await?;
-        let result = async {
-            let id = input_id(&input.id, "Document", "id")?;
-            let row = DocumentRow::find(&mut conn, id)
-                .await?
-                .ok_or(AppError::NotFound("document"))?;
-            let grant = grant_for(
-                ctx,
-                &mut conn,
-                Place::Project(row.project_id),
-                Permission::DocumentsWrite,
-                "document",
-            )
-            .await?;
-            knowledge::delete_document(&mut conn, &grant, request.client(), &row).await?;
-            Ok(global_id("Document", id))
-        }
-        .await;
-        let (deleted_id, user_errors) = settle(ctx, &mut conn, "document.delete", result).await?;
+        let (deleted_id, user_errors) = write(ctx, Action::DocumentDelete, async |tx| {
+            let document = tx
+                .granted(input_id(&input.id, "Document", "id")?, Permission::DocumentsWrite)
+                .await?;
+            knowledge::delete_document(tx, &document).await?;
+            Ok(global_id("Document", document.id))
+        })
+        .await?;
         Ok(DeleteKnowledgePayload {
             deleted_id,
             user_errors,

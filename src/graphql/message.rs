@@ -5,7 +5,6 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::{
-    auth::UserError,
     chat::Chat,
     connection::{MessageFeedbackConnection, PageArgs, load_connection},
     context::ContextExt,
@@ -13,24 +12,24 @@ use super::{
     loaders::{
         AttachmentsByMessage, ChatById, FeedbackOf, ProjectById, StreamsByMessage, UserById, ViewerFeedback, load,
     },
-    mutation::settle,
-    node::{global_id, input_id},
+    mutation::{UserError, write},
+    node::{global_id, input_id, optional_id},
     scalars::Decimal,
     user::User,
 };
 use crate::{
+    auth::grant::{Granted, Permission},
     db::enums::{MessageRole, MessageStatus, StreamStatus},
     error::AppError,
     models::{
         lists,
-        message::{MessageFeedbackRow, MessageRow, MessageStreamRow},
+        message::{ChatMessage, MessageFeedbackRow, MessageRow, MessageStreamRow},
         page::{Filter, FilterValue},
         summary::{FeedbackCounts, FeedbackOwner},
     },
     services::{
-        chats,
+        audit::Action,
         messages::{self, FeedbackChange},
-        rate_limits,
     },
 };
 
@@ -407,30 +406,23 @@ impl MessageMutation {
     /// Runs a feedback change on `message_id` for the signed-in caller.
     async fn feedback(
         ctx: &Context<'_>,
-        action: &str,
+        action: Action,
         message_id: &ID,
         change: Option<FeedbackChange>,
     ) -> Result<MessageFeedbackPayload> {
-        let request = ctx.request();
-        let mut conn = ctx.conn().await?;
-        let result = async {
-            let id = input_id(message_id, "Message", "messageId")?;
-            let caller = request.limit(&mut conn, rate_limits::FEEDBACK).await?;
-            let target = messages::feedback_target(&mut conn, &*request.scope().await?, id).await?;
-            let message = target.0.clone();
+        let (done, user_errors) = write(ctx, action, async |tx| {
+            tx.caller()?;
+            let target = messages::feedback_target(tx, input_id(message_id, "Message", "messageId")?).await?;
             let feedback = match change {
-                Some(change) => {
-                    Some(messages::give_feedback(&mut conn, caller, request.client(), target, change).await?)
-                }
+                Some(change) => Some(messages::give_feedback(tx, &target, change).await?),
                 None => {
-                    messages::remove_feedback(&mut conn, caller, request.client(), target).await?;
+                    messages::remove_feedback(tx, &target).await?;
                     None
                 }
             };
-            Ok((feedback, message))
-        }
-        .await;
-        let (done, user_errors) = settle(ctx, &mut conn, action, result).await?;
+            Ok((feedback, target.message))
+        })
+        .await?;
         let (feedback, message) = done.unzip();
         Ok(MessageFeedbackPayload {
             feedback: feedback.flatten().map(MessageFeedback),
@@ -449,22 +441,13 @@ impl MessageMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "What to do; see the input type.")] input: PostMessageInput,
     ) -> Result<MessagePayload> {
-        let request = ctx.request();
-        let mut conn = ctx.conn().await?;
-        let result = async {
+        let (message, user_errors) = write(ctx, Action::MessagePost, async |tx| {
             let chat_id = input_id(&input.chat_id, "Chat", "chatId")?;
-            let parent_id = input
-                .parent_id
-                .as_ref()
-                .map(|id| input_id(id, "Message", "parentId"))
-                .transpose()?;
-            request.limit(&mut conn, rate_limits::MESSAGES).await?;
-            let access =
-                chats::authorize_change(&mut conn, request.caller(), &*request.scope().await?, chat_id).await?;
-            messages::post(&mut conn, &access, request.client(), &input.content, parent_id).await
-        }
-        .await;
-        let (message, user_errors) = settle(ctx, &mut conn, "message.post", result).await?;
+            let parent_id = optional_id(input.parent_id.as_ref(), "Message", "parentId")?;
+            let chat = tx.granted(chat_id, Permission::ChatWrite).await?;
+            messages::post(tx, &chat, &input.content, parent_id).await
+        })
+        .await?;
         Ok(MessagePayload {
             message: message.map(Message),
             user_errors,
@@ -477,17 +460,13 @@ impl MessageMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "What to do; see the input type.")] input: EditMessageInput,
     ) -> Result<MessagePayload> {
-        let request = ctx.request();
-        let mut conn = ctx.conn().await?;
-        let result = async {
-            let id = input_id(&input.id, "Message", "id")?;
-            request.limit(&mut conn, rate_limits::MESSAGES).await?;
-            let access =
-                messages::authorize_change(&mut conn, request.caller(), &*request.scope().await?, id, true).await?;
-            messages::edit(&mut conn, &access, request.client(), &input.content).await
-        }
-        .await;
-        let (message, user_errors) = settle(ctx, &mut conn, "message.edit", result).await?;
+        let (message, user_errors) = write(ctx, Action::MessageEdit, async |tx| {
+            let message: Granted<ChatMessage> = tx
+                .granted(input_id(&input.id, "Message", "id")?, Permission::ChatWrite)
+                .await?;
+            messages::edit(tx, &message.authored()?, &input.content).await
+        })
+        .await?;
         Ok(MessagePayload {
             message: message.map(Message),
             user_errors,
@@ -500,17 +479,14 @@ impl MessageMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "What to do; see the input type.")] input: DeleteMessageInput,
     ) -> Result<DeleteMessagePayload> {
-        let request = ctx.request();
-        let mut conn = ctx.conn().await?;
-        let result = async {
-            let id = input_id(&input.id, "Message", "id")?;
-            let access =
-                messages::authorize_change(&mut conn, request.caller(), &*request.scope().await?, id, false).await?;
-            messages::delete(&mut conn, &access, request.client()).await?;
-            Ok(global_id("Message", id))
-        }
-        .await;
-        let (deleted_message_id, user_errors) = settle(ctx, &mut conn, "message.delete", result).await?;
+        let (deleted_message_id, user_errors) = write(ctx, Action::MessageDelete, async |tx| {
+            let message: Granted<ChatMessage> = tx
+                .granted(input_id(&input.id, "Message", "id")?, Permission::ChatWrite)
+                .await?;
+            messages::delete(tx, &message).await?;
+            Ok(global_id("Message", message.message.id))
+        })
+        .await?;
         Ok(DeleteMessagePayload {
             deleted_message_id,
             user_errors,
@@ -524,7 +500,7 @@ impl MessageMutation {
         #[graphql(desc = "What to do; see the input type.")] input: VoteMessageInput,
     ) -> Result<MessageFeedbackPayload> {
         let change = FeedbackChange::Vote(input.vote == MessageVote::Up);
-        Self::feedback(ctx, "message_feedback.vote", &input.message_id, Some(change)).await
+        Self::feedback(ctx, Action::FeedbackVote, &input.message_id, Some(change)).await
     }
 
     /// Rates an answer from 1 to 5 with an optional comment (a vote stays).
@@ -537,7 +513,7 @@ impl MessageMutation {
             rating: i16::try_from(input.rating).unwrap_or(i16::MAX),
             comment: input.comment,
         };
-        Self::feedback(ctx, "message_feedback.rate", &input.message_id, Some(change)).await
+        Self::feedback(ctx, Action::FeedbackRate, &input.message_id, Some(change)).await
     }
 
     /// Removes the caller's vote, rating and comment on an answer.
@@ -546,6 +522,6 @@ impl MessageMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "What to do; see the input type.")] input: RemoveMessageFeedbackInput,
     ) -> Result<MessageFeedbackPayload> {
-        Self::feedback(ctx, "message_feedback.remove", &input.message_id, None).await
+        Self::feedback(ctx, Action::FeedbackRemove, &input.message_id, None).await
     }
 }

@@ -1,64 +1,71 @@
-//! What every mutation does with its outcome: validation and business-rule failures go into
-//! the payload's `userErrors`, everything else into top-level `errors`, and every failure of a
-//! signed-in caller is written to the audit trail with its codes. Successes are recorded by
-//! the services, in the transaction of the change itself.
+//! The payload conventions every mutation follows (one `input` argument; a payload with the
+//! changed objects and `userErrors` for validation and business-rule failures) and the one
+//! path every mutation runs through: [`write`].
+//!
+//! ```ignore
+//! async fn update_document(&self, ctx: &Context<'_>, input: UpdateDocumentInput) -> Result<DocumentPayload> {
+//!     let (document, user_errors) = write(ctx, Action::DocumentUpdate, async |tx| {
+//!         let document = tx.granted(input_id(&input.id, "Document", "id")?, Permission::DocumentsWrite).await?;
+//!         knowledge::update_document(tx, &document, fields).await
+//!     })
+//!     .await?;
+//!     Ok(DocumentPayload { document: document.map(Document), user_errors })
+//! }
+//! ```
 
-use async_graphql::{Context, MaybeUndefined, Result};
-use diesel_async::AsyncPgConnection;
-use serde_json::json;
+use async_graphql::{Context, MaybeUndefined, Result, SimpleObject};
 
-use super::{
-    auth::{UserError, user_errors},
-    context::ContextExt,
-};
+use super::context::ContextExt;
 use crate::{
-    auth::grant::{Grant, Permission, Place},
-    error::AppError,
-    services::audit::AuditEvent,
+    error::{AppError, AppResult, FieldError},
+    services::{
+        audit::Action,
+        write::{self, Body, Tx},
+    },
 };
 
-/// Splits a mutation's `result` into its value and `userErrors`, recording a failure as a
-/// failed `action` in the audit trail (its own statement: the change's transaction, if any,
-/// was rolled back). Anonymous failures are not recorded, so they cannot fill the trail.
-pub async fn settle<T>(
-    ctx: &Context<'_>,
-    conn: &mut AsyncPgConnection,
-    action: &str,
-    result: Result<T, AppError>,
-) -> Result<(Option<T>, Vec<UserError>)> {
-    if let (Err(error), Some(caller)) = (&result, ctx.request().caller()) {
-        let codes: Vec<&str> = match error {
-            AppError::Invalid(errors) => errors.iter().map(|e| e.code).collect(),
-            other => vec![other.code()],
-        };
-        let request = ctx.request();
-        let recorded = AuditEvent::new(action)
-            .by(caller)
-            .details(json!({ "codes": codes, "requestId": request.request_id() }))
-            .failed(&codes.join(","))
-            .record(conn, request.client())
-            .await;
-        if let Err(error) = recorded {
-            tracing::warn!(request.id = request.request_id(), audit.action = action, error = %error, "recording a failed mutation");
-        }
-    }
-    user_errors(result).map_err(|e| ctx.error(e))
+/// A validation or business-rule failure, for a client to show next to the input it concerns.
+#[derive(SimpleObject)]
+pub struct UserError {
+    /// Path to the input field, e.g. `["input", "email"]`; null when no single field is at fault.
+    pub field: Option<Vec<String>>,
+    /// What is wrong, for people.
+    pub message: String,
+    /// Stable code, for programs (e.g. `EMAIL_TAKEN`, `INVALID_CREDENTIALS`).
+    pub code: String,
 }
 
-/// The caller's grant of `permission` in the place of an existing object (`what`, say
-/// `"document"`): an object in a place the caller cannot see is reported as not found
-/// itself, so ids of other tenants cannot be probed.
-pub async fn grant_for(
-    ctx: &Context<'_>,
-    conn: &mut AsyncPgConnection,
-    place: Place,
-    permission: Permission,
-    what: &'static str,
-) -> Result<Grant, AppError> {
-    match ctx.request().authorize(conn, place, permission).await {
-        Err(AppError::NotFound(_)) => Err(AppError::NotFound(what)),
-        other => other,
+impl From<FieldError> for UserError {
+    fn from(error: FieldError) -> Self {
+        UserError {
+            field: Some(error.field).filter(|f| !f.is_empty()),
+            message: error.message,
+            code: error.code.to_owned(),
+        }
     }
+}
+
+/// Splits a mutation's result into its value and its `userErrors`; other errors stay errors.
+pub fn user_errors<T>(result: AppResult<T>) -> Result<(Option<T>, Vec<UserError>), AppError> {
+    match result {
+        Ok(value) => Ok((Some(value), Vec::new())),
+        Err(AppError::Invalid(errors)) => Ok((None, errors.into_iter().map(UserError::from).collect())),
+        Err(other) => Err(other),
+    }
+}
+
+/// Runs a mutation's `body` as the write `action` (see [`crate::services::write::run`]: rate
+/// limits, one transaction, the audit row of a failure) and splits the outcome into the
+/// payload's value and `userErrors`; other failures become the request's `errors`.
+pub async fn write<T, F>(ctx: &Context<'_>, action: Action, body: F) -> Result<(Option<T>, Vec<UserError>)>
+where
+    F: for<'t> AsyncFnOnce(&'t mut Tx) -> AppResult<T> + for<'t> Body<&'t mut Tx, AppResult<T>, Fut: Send>,
+    T: Send,
+{
+    let writer = ctx.request().writer();
+    let conn = ctx.conn().await?;
+    let result = write::run(conn, writer, action, body).await;
+    user_errors(result).map_err(|e| ctx.error(e))
 }
 
 /// An optional, nullable input field as a change: `None` when it was left out (keep the

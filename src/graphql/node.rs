@@ -120,9 +120,9 @@ pub enum Node {
 /// sees it in that list, wrapped as a node.
 macro_rules! listed {
     ($ctx:expr, $list:expr, $parent:expr, $key:expr, $filter:expr, $variant:ident) => {{
-        let scope = $ctx.request().scope().await.map_err(|e| $ctx.error(e))?;
+        let scope = $ctx.request().scope();
         let mut conn = $ctx.conn().await?;
-        find_visible(&mut conn, &scope, $list, $parent, $key, &$filter)
+        find_visible(&mut conn, scope, $list, $parent, $key, &$filter)
             .await
             .map_err(|e| $ctx.error(e))?
             .map(|row| Node::$variant($variant(row)))
@@ -375,6 +375,11 @@ pub fn input_id(id: &ID, type_name: &str, field: &str) -> AppResult<Uuid> {
         Ok((kind, key)) if kind == type_name => Ok(key),
         _ => Err(crate::error::FieldError::input(field, "INVALID_ID", format!("not the id of a {type_name}")).into()),
     }
+}
+
+/// Like [`input_id`] for an optional input field.
+pub fn optional_id(id: Option<&ID>, type_name: &str, field: &str) -> AppResult<Option<Uuid>> {
+    id.map(|id| input_id(id, type_name, field)).transpose()
 }
 
 /// The key of a global id of `type_name` given in query argument `argument` (such as

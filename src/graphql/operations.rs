@@ -8,17 +8,16 @@ use serde_json::Value;
 use secrecy::ExposeSecret;
 
 use super::{
-    auth::UserError,
     context::ContextExt,
     loaders::{UserById, load},
-    mutation::{grant_for, settle},
+    mutation::{UserError, write},
     node::{argument_id, global_id, input_id},
     user::User,
 };
 use crate::{
     auth::grant::{Permission, Place},
     db::enums::{JobStatus, Outcome},
-    error::{AppError, AppResult, FieldError},
+    error::{AppResult, FieldError},
     models::{
         analytics_event::AnalyticsEventRow,
         audit_log::AuditLogRow,
@@ -28,7 +27,7 @@ use crate::{
     },
     services::{
         analytics::{self, TrackedEvent},
-        rate_limits,
+        audit::Action,
         webhooks::{self, WebhookFields},
     },
 };
@@ -405,37 +404,23 @@ impl OperationsMutation {
     /// Changes, pauses, resumes (`active`) or deletes (`delete`) subscription `id`.
     async fn change_webhook(
         ctx: &Context<'_>,
-        action: &str,
+        action: Action,
         id: &ID,
         fields: WebhookFields,
         active: Option<bool>,
         delete: bool,
     ) -> Result<WebhookSubscriptionPayload> {
-        let request = ctx.request();
-        let mut conn = ctx.conn().await?;
-        let result = async {
-            let key = input_id(id, "WebhookSubscription", "id")?;
-            let row = WebhookSubscriptionRow::find(&mut conn, key)
-                .await?
-                .ok_or(AppError::NotFound("webhook subscription"))?;
-            let grant = grant_for(
-                ctx,
-                &mut conn,
-                Place::Project(row.project_id),
-                Permission::ProjectUpdate,
-                "webhook subscription",
-            )
-            .await?;
+        let (row, user_errors) = write(ctx, action, async |tx| {
+            let subscription = tx
+                .granted(input_id(id, "WebhookSubscription", "id")?, Permission::ProjectUpdate)
+                .await?;
             if delete {
-                webhooks::delete(&mut conn, &grant, request.client(), &row).await?;
+                webhooks::delete(tx, &subscription).await?;
                 return Ok(None);
             }
-            webhooks::update(&mut conn, &grant, request.client(), &row, fields, active)
-                .await
-                .map(Some)
-        }
-        .await;
-        let (row, user_errors) = settle(ctx, &mut conn, action, result).await?;
+            webhooks::update(tx, &subscription, fields, active).await.map(Some)
+        })
+        .await?;
         let done = row.is_some();
         Ok(WebhookSubscriptionPayload {
             webhook_subscription: row.flatten().map(WebhookSubscription),
@@ -453,23 +438,18 @@ impl OperationsMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "What to do; see the input type.")] input: CreateWebhookSubscriptionInput,
     ) -> Result<CreateWebhookSubscriptionPayload> {
-        let request = ctx.request();
-        let mut conn = ctx.conn().await?;
-        let result = async {
+        let keyring = &ctx.request().authenticator().keyring;
+        let (created, user_errors) = write(ctx, Action::WebhookCreate, async |tx| {
             let project_id = input_id(&input.project_id, "Project", "projectId")?;
-            let grant = request
-                .authorize(&mut conn, Place::Project(project_id), Permission::ProjectUpdate)
-                .await?;
+            let grant = tx.grant(Place::Project(project_id), Permission::ProjectUpdate).await?;
             let fields = WebhookFields {
                 url: Some(input.url),
                 event_types: input.event_types,
                 description: input.description,
             };
-            let keyring = &request.authenticator().keyring;
-            webhooks::create(&mut conn, &grant, keyring, request.client(), fields).await
-        }
-        .await;
-        let (created, user_errors) = settle(ctx, &mut conn, "webhook.create", result).await?;
+            webhooks::create(tx, &grant, keyring, fields).await
+        })
+        .await?;
         let (row, secret) = created.unzip();
         Ok(CreateWebhookSubscriptionPayload {
             webhook_subscription: row.map(WebhookSubscription),
@@ -489,7 +469,7 @@ impl OperationsMutation {
             event_types: input.event_types,
             description: input.description,
         };
-        Self::change_webhook(ctx, "webhook.update", &input.id, fields, None, false).await
+        Self::change_webhook(ctx, Action::WebhookUpdate, &input.id, fields, None, false).await
     }
 
     /// Pauses deliveries to a subscription.
@@ -498,15 +478,8 @@ impl OperationsMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "What to do; see the input type.")] input: WebhookSubscriptionInput,
     ) -> Result<WebhookSubscriptionPayload> {
-        Self::change_webhook(
-            ctx,
-            "webhook.pause",
-            &input.id,
-            WebhookFields::default(),
-            Some(false),
-            false,
-        )
-        .await
+        let fields = WebhookFields::default();
+        Self::change_webhook(ctx, Action::WebhookPause, &input.id, fields, Some(false), false).await
     }
 
     /// Resumes deliveries to a paused subscription (its failure count starts afresh).
@@ -515,15 +488,8 @@ impl OperationsMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "What to do; see the input type.")] input: WebhookSubscriptionInput,
     ) -> Result<WebhookSubscriptionPayload> {
-        Self::change_webhook(
-            ctx,
-            "webhook.resume",
-            &input.id,
-            WebhookFields::default(),
-            Some(true),
-            false,
-        )
-        .await
+        let fields = WebhookFields::default();
+        Self::change_webhook(ctx, Action::WebhookResume, &input.id, fields, Some(true), false).await
     }
 
     /// Deletes a subscription.
@@ -532,36 +498,28 @@ impl OperationsMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "What to do; see the input type.")] input: WebhookSubscriptionInput,
     ) -> Result<WebhookSubscriptionPayload> {
-        Self::change_webhook(ctx, "webhook.delete", &input.id, WebhookFields::default(), None, true).await
+        let fields = WebhookFields::default();
+        Self::change_webhook(ctx, Action::WebhookDelete, &input.id, fields, None, true).await
     }
 
-    /// Stores a batch of product analytics events, all or none. Limited per user
-    /// (`analytics.track`, per batch).
+    /// Stores a batch of product analytics events, all or none; an event about a chat needs
+    /// the right to write to that chat. Limited per user (`analytics.track`, per batch).
     async fn track_events(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "What to do; see the input type.")] input: TrackEventsInput,
     ) -> Result<TrackEventsPayload> {
-        let request = ctx.request();
-        let mut conn = ctx.conn().await?;
-        let result = async {
+        let (accepted, user_errors) = write(ctx, Action::AnalyticsTrack, async |tx| {
             let project_id = input_id(&input.project_id, "Project", "projectId")?;
-            request.limit(&mut conn, rate_limits::EVENTS).await?;
-            let grant = request
-                .authorize(&mut conn, Place::Project(project_id), Permission::ChatRead)
-                .await?;
+            let grant = tx.grant(Place::Project(project_id), Permission::ChatRead).await?;
             let mut events = Vec::with_capacity(input.events.len());
             for (index, event) in input.events.into_iter().enumerate() {
-                let chat_id = match &event.chat_id {
-                    Some(id) => Some(input_id(id, "Chat", "chatId").map_err(|_| {
-                        AppError::from(FieldError {
-                            field: vec!["input".into(), "events".into(), index.to_string(), "chatId".into()],
-                            message: "not the id of a Chat".into(),
-                            code: "INVALID_ID",
-                        })
-                    })?),
-                    None => None,
-                };
+                let chat_id = event.chat_id.as_ref().map(|id| input_id(id, "Chat", "chatId"));
+                let chat_id = chat_id.transpose().map_err(|_| FieldError {
+                    field: vec!["input".into(), "events".into(), index.to_string(), "chatId".into()],
+                    message: "not the id of a Chat".into(),
+                    code: "INVALID_ID",
+                })?;
                 events.push(TrackedEvent {
                     name: event.name,
                     properties: event.properties.map(|p| p.0),
@@ -569,10 +527,9 @@ impl OperationsMutation {
                     chat_id,
                 });
             }
-            analytics::track(&mut conn, &grant, request.client(), events).await
-        }
-        .await;
-        let (accepted, user_errors) = settle(ctx, &mut conn, "analytics.track", result).await?;
+            analytics::track(tx, &grant, events).await
+        })
+        .await?;
         Ok(TrackEventsPayload {
             accepted: accepted.map_or(0, |n| i32::try_from(n).unwrap_or(i32::MAX)),
             user_errors,

@@ -5,7 +5,6 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::{
-    auth::UserError,
     connection::{
         AuditLogConnection, OrganizationInvitationConnection, OrganizationMemberConnection, PageArgs,
         ProjectConnection, UsageEventConnection, load_connection,
@@ -14,19 +13,19 @@ use super::{
     credential::Credential,
     invitation::OrganizationInvitation,
     member::OrganizationMember,
-    mutation::settle,
+    mutation::{UserError, write},
     node::{composite_id, global_id, input_id},
     operations::{AuditLog, AuditLogFilter},
     project::Project,
     usage::{self, UsageEvent, UsageFilter, UsageGroupBy, UsageSummary},
 };
 use crate::{
-    auth::grant::{self, Permission, Place},
+    auth::grant::{Permission, Place},
     db::enums::{OrganizationPlan, OrganizationStatus},
-    error::AppError,
     models::organization::OrganizationRow,
     models::{lists, page::Filter, summary::UsageOwner},
     services::{
+        audit::Action,
         credentials,
         organizations::{self, OrganizationFields},
     },
@@ -195,16 +194,17 @@ impl Organization {
     /// Provider credentials of this organization: name, type and dates, never the secret.
     /// Needs `credentials.manage` (FORBIDDEN otherwise).
     async fn credentials(&self, ctx: &Context<'_>) -> Result<Vec<Credential>> {
-        let request = ctx.request();
         let mut conn = ctx.conn().await?;
-        let result = async {
-            let grant = request
-                .permitted(&mut conn, Place::Organization(self.0.id), Permission::CredentialsManage)
+        let place = Place::Organization(self.0.id);
+        let rows = async {
+            let grant = ctx
+                .request()
+                .permitted(&mut conn, place, Permission::CredentialsManage)
                 .await?;
             credentials::list(&mut conn, &grant).await
         }
-        .await;
-        let rows = result.map_err(|e| ctx.error(e))?;
+        .await
+        .map_err(|e| ctx.error(e))?;
         Ok(rows.into_iter().map(Credential).collect())
     }
 }
@@ -353,20 +353,17 @@ impl OrganizationMutation {
     /// A platform admin's change of plan or status.
     async fn administer(
         ctx: &Context<'_>,
-        action: &str,
+        action: Action,
         id: &ID,
         plan: Option<OrganizationPlan>,
         status: Option<OrganizationStatus>,
     ) -> Result<OrganizationPayload> {
-        let request = ctx.request();
-        let mut conn = ctx.conn().await?;
-        let result = async {
+        let (organization, user_errors) = write(ctx, action, async |tx| {
             let id = input_id(id, "Organization", "id")?;
-            let admin = grant::authorize_platform(&mut conn, request.caller(), Permission::PlatformConfigure).await?;
-            organizations::administer(&mut conn, &admin, request.client(), id, plan, status).await
-        }
-        .await;
-        let (organization, user_errors) = settle(ctx, &mut conn, action, result).await?;
+            let admin = tx.platform(Permission::PlatformConfigure).await?;
+            organizations::administer(tx, &admin, id, plan, status).await
+        })
+        .await?;
         Ok(OrganizationPayload {
             organization: organization.map(Organization),
             user_errors,
@@ -383,7 +380,7 @@ impl OrganizationMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "What to do; see the input type.")] input: SetOrganizationPlanInput,
     ) -> Result<OrganizationPayload> {
-        Self::administer(ctx, "organization.plan_change", &input.id, Some(input.plan), None).await
+        Self::administer(ctx, Action::OrganizationPlanChange, &input.id, Some(input.plan), None).await
     }
 
     /// Suspends an organization or makes it active again. Platform admins only. Audited.
@@ -392,7 +389,14 @@ impl OrganizationMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "What to do; see the input type.")] input: SetOrganizationStatusInput,
     ) -> Result<OrganizationPayload> {
-        Self::administer(ctx, "organization.status_change", &input.id, None, Some(input.status)).await
+        Self::administer(
+            ctx,
+            Action::OrganizationStatusChange,
+            &input.id,
+            None,
+            Some(input.status),
+        )
+        .await
     }
 
     /// Creates an organization with the caller as its owner. Audited.
@@ -401,18 +405,15 @@ impl OrganizationMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "What to do; see the input type.")] input: CreateOrganizationInput,
     ) -> Result<OrganizationPayload> {
-        let request = ctx.request();
-        let mut conn = ctx.conn().await?;
-        let result = async {
-            let caller = request.caller().ok_or(AppError::Unauthenticated)?;
+        let (organization, user_errors) = write(ctx, Action::OrganizationCreate, async |tx| {
+            let caller = tx.caller()?;
             let fields = OrganizationFields {
                 name: Some(input.name),
                 slug: Some(input.slug),
             };
-            organizations::create(&mut conn, caller, request.client(), fields).await
-        }
-        .await;
-        let (organization, user_errors) = settle(ctx, &mut conn, "organization.create", result).await?;
+            organizations::create(tx, &caller, fields).await
+        })
+        .await?;
         Ok(OrganizationPayload {
             organization: organization.map(Organization),
             user_errors,
@@ -425,21 +426,18 @@ impl OrganizationMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "What to do; see the input type.")] input: UpdateOrganizationInput,
     ) -> Result<OrganizationPayload> {
-        let request = ctx.request();
-        let mut conn = ctx.conn().await?;
-        let result = async {
+        let (organization, user_errors) = write(ctx, Action::OrganizationUpdate, async |tx| {
             let id = input_id(&input.id, "Organization", "id")?;
-            let grant = request
-                .authorize(&mut conn, Place::Organization(id), Permission::OrganizationUpdate)
+            let grant = tx
+                .grant(Place::Organization(id), Permission::OrganizationUpdate)
                 .await?;
             let fields = OrganizationFields {
                 name: input.name,
                 slug: input.slug,
             };
-            organizations::update(&mut conn, &grant, request.client(), fields).await
-        }
-        .await;
-        let (organization, user_errors) = settle(ctx, &mut conn, "organization.update", result).await?;
+            organizations::update(tx, &grant, fields).await
+        })
+        .await?;
         Ok(OrganizationPayload {
             organization: organization.map(Organization),
             user_errors,
@@ -452,17 +450,14 @@ impl OrganizationMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "What to do; see the input type.")] input: DeleteOrganizationInput,
     ) -> Result<DeleteOrganizationPayload> {
-        let request = ctx.request();
-        let mut conn = ctx.conn().await?;
-        let result = async {
+        let (deleted, user_errors) = write(ctx, Action::OrganizationDelete, async |tx| {
             let id = input_id(&input.id, "Organization", "id")?;
-            let grant = request
-                .authorize(&mut conn, Place::Organization(id), Permission::OrganizationDelete)
+            let grant = tx
+                .grant(Place::Organization(id), Permission::OrganizationDelete)
                 .await?;
-            organizations::delete(&mut conn, &grant, request.client()).await
-        }
-        .await;
-        let (deleted, user_errors) = settle(ctx, &mut conn, "organization.delete", result).await?;
+            organizations::delete(tx, &grant).await
+        })
+        .await?;
         Ok(DeleteOrganizationPayload {
             deleted_organization_id: deleted.map(|id| global_id("Organization", id)),
             user_errors,
@@ -475,18 +470,13 @@ impl OrganizationMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "What to do; see the input type.")] input: AddOrganizationMemberInput,
     ) -> Result<OrganizationMemberPayload> {
-        let request = ctx.request();
-        let mut conn = ctx.conn().await?;
-        let result = async {
+        let (member, user_errors) = write(ctx, Action::OrganizationMemberAdd, async |tx| {
             let id = input_id(&input.organization_id, "Organization", "organizationId")?;
-            let grant = request
-                .authorize(&mut conn, Place::Organization(id), Permission::MembersManage)
-                .await?;
+            let grant = tx.grant(Place::Organization(id), Permission::MembersManage).await?;
             let role = input.role.role_name();
-            organizations::add_member(&mut conn, &grant, request.client(), &input.email, role).await
-        }
-        .await;
-        let (member, user_errors) = settle(ctx, &mut conn, "organization_member.add", result).await?;
+            organizations::add_member(tx, &grant, &input.email, role).await
+        })
+        .await?;
         Ok(OrganizationMemberPayload {
             member: member.map(OrganizationMember),
             user_errors,
@@ -499,19 +489,14 @@ impl OrganizationMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "What to do; see the input type.")] input: SetOrganizationMemberRoleInput,
     ) -> Result<OrganizationMemberPayload> {
-        let request = ctx.request();
-        let mut conn = ctx.conn().await?;
-        let result = async {
+        let (member, user_errors) = write(ctx, Action::OrganizationMemberRoleChange, async |tx| {
             let id = input_id(&input.organization_id, "Organization", "organizationId")?;
             let user_id = input_id(&input.user_id, "User", "userId")?;
-            let grant = request
-                .authorize(&mut conn, Place::Organization(id), Permission::MembersManage)
-                .await?;
+            let grant = tx.grant(Place::Organization(id), Permission::MembersManage).await?;
             let role = input.role.role_name();
-            organizations::set_member_role(&mut conn, &grant, request.client(), user_id, role).await
-        }
-        .await;
-        let (member, user_errors) = settle(ctx, &mut conn, "organization_member.role_change", result).await?;
+            organizations::set_member_role(tx, &grant, user_id, role).await
+        })
+        .await?;
         Ok(OrganizationMemberPayload {
             member: member.map(OrganizationMember),
             user_errors,
@@ -524,18 +509,13 @@ impl OrganizationMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "What to do; see the input type.")] input: RemoveOrganizationMemberInput,
     ) -> Result<RemoveOrganizationMemberPayload> {
-        let request = ctx.request();
-        let mut conn = ctx.conn().await?;
-        let result = async {
+        let (removed, user_errors) = write(ctx, Action::OrganizationMemberRemove, async |tx| {
             let id = input_id(&input.organization_id, "Organization", "organizationId")?;
             let user_id = input_id(&input.user_id, "User", "userId")?;
-            let grant = request
-                .authorize(&mut conn, Place::Organization(id), Permission::MembersManage)
-                .await?;
-            organizations::remove_member(&mut conn, &grant, request.client(), user_id).await
-        }
-        .await;
-        let (removed, user_errors) = settle(ctx, &mut conn, "organization_member.remove", result).await?;
+            let grant = tx.grant(Place::Organization(id), Permission::MembersManage).await?;
+            organizations::remove_member(tx, &grant, user_id).await
+        })
+        .await?;
         let organization_id = input_id(&input.organization_id, "Organization", "organizationId").ok();
         Ok(RemoveOrganizationMemberPayload {
             removed_member_id: removed

@@ -5,11 +5,15 @@ use async_graphql::{Context, ID, InputObject, Json, Object, Result, SimpleObject
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use super::{auth::UserError, context::ContextExt, mutation::settle, node::global_id};
+use super::{
+    context::ContextExt,
+    mutation::{UserError, write},
+    node::global_id,
+};
 use crate::{
     auth::grant::{self, Permission},
     models::platform_config::PlatformConfigRow,
-    services::platform,
+    services::{audit::Action, platform},
 };
 
 /// One platform-wide configuration entry, such as `routing_agent`.
@@ -76,22 +80,11 @@ impl PlatformMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "What to do; see the input type.")] input: SetPlatformConfigInput,
     ) -> Result<SetPlatformConfigPayload> {
-        let request = ctx.request();
-        let mut conn = ctx.conn().await?;
-        let result = async {
-            let admin = grant::authorize_platform(&mut conn, request.caller(), Permission::PlatformConfigure).await?;
-            platform::set(
-                &mut conn,
-                &admin,
-                request.client(),
-                &input.key,
-                input.value.0,
-                input.description,
-            )
-            .await
-        }
-        .await;
-        let (row, user_errors) = settle(ctx, &mut conn, "platform_config.set", result).await?;
+        let (row, user_errors) = write(ctx, Action::PlatformConfigSet, async |tx| {
+            let admin = tx.platform(Permission::PlatformConfigure).await?;
+            platform::set(tx, &admin, &input.key, input.value.0, input.description).await
+        })
+        .await?;
         Ok(SetPlatformConfigPayload {
             platform_config: row.map(PlatformConfig),
             user_errors,

@@ -7,7 +7,6 @@ use uuid::Uuid;
 use super::{
     artifact::Artifact,
     assistant::Assistant,
-    auth::UserError,
     chat::{Chat, ChatFilter, ChatOrder},
     connection::{
         AnalyticsEventConnection, ArtifactConnection, AssistantConnection, AuditLogConnection, ChatConnection,
@@ -20,7 +19,7 @@ use super::{
     loaders::OrganizationById,
     loaders::{QuotaByProject, SettingsByProject, load},
     member::ProjectMember,
-    mutation::settle,
+    mutation::{UserError, write},
     node::{composite_id, global_id, input_id},
     operations::{AnalyticsEvent, AuditLog, AuditLogFilter, Job, JobFilter, WebhookSubscription},
     organization::Organization,
@@ -34,6 +33,7 @@ use crate::{
     models::project::ProjectRow,
     models::{lists, page::Filter, summary::UsageOwner},
     services::{
+        audit::Action,
         members,
         projects::{self, Lifecycle, ProjectFields},
     },
@@ -490,21 +490,16 @@ impl ProjectMutation {
         change: Lifecycle,
     ) -> Result<(Option<ProjectRow>, Vec<UserError>)> {
         let action = match change {
-            Lifecycle::Archive => "project.archive",
-            Lifecycle::Restore => "project.restore",
-            Lifecycle::Delete => "project.delete",
+            Lifecycle::Archive => Action::ProjectArchive,
+            Lifecycle::Restore => Action::ProjectRestore,
+            Lifecycle::Delete => Action::ProjectDelete,
         };
-        let request = ctx.request();
-        let mut conn = ctx.conn().await?;
-        let result = async {
+        write(ctx, action, async |tx| {
             let id = input_id(&input.id, "Project", "id")?;
-            let grant = request
-                .authorize(&mut conn, Place::Project(id), Permission::ProjectDelete)
-                .await?;
-            projects::set_status(&mut conn, &grant, request.client(), change).await
-        }
-        .await;
-        settle(ctx, &mut conn, action, result).await
+            let grant = tx.grant(Place::Project(id), Permission::ProjectDelete).await?;
+            projects::set_status(tx, &grant, change).await
+        })
+        .await
     }
 }
 
@@ -517,22 +512,17 @@ impl ProjectMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "What to do; see the input type.")] input: CreateProjectInput,
     ) -> Result<ProjectPayload> {
-        let request = ctx.request();
-        let mut conn = ctx.conn().await?;
-        let result = async {
+        let (project, user_errors) = write(ctx, Action::ProjectCreate, async |tx| {
             let id = input_id(&input.organization_id, "Organization", "organizationId")?;
-            let grant = request
-                .authorize(&mut conn, Place::Organization(id), Permission::ProjectCreate)
-                .await?;
+            let grant = tx.grant(Place::Organization(id), Permission::ProjectCreate).await?;
             let fields = ProjectFields {
                 name: Some(input.name),
                 description: input.description,
                 language: input.language,
             };
-            projects::create(&mut conn, &grant, request.client(), fields).await
-        }
-        .await;
-        let (project, user_errors) = settle(ctx, &mut conn, "project.create", result).await?;
+            projects::create(tx, &grant, fields).await
+        })
+        .await?;
         Ok(ProjectPayload {
             project: project.map(Project),
             user_errors,
@@ -545,22 +535,17 @@ impl ProjectMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "What to do; see the input type.")] input: UpdateProjectInput,
     ) -> Result<ProjectPayload> {
-        let request = ctx.request();
-        let mut conn = ctx.conn().await?;
-        let result = async {
+        let (project, user_errors) = write(ctx, Action::ProjectUpdate, async |tx| {
             let id = input_id(&input.id, "Project", "id")?;
-            let grant = request
-                .authorize(&mut conn, Place::Project(id), Permission::ProjectUpdate)
-                .await?;
+            let grant = tx.grant(Place::Project(id), Permission::ProjectUpdate).await?;
             let fields = ProjectFields {
                 name: input.name,
                 description: input.description,
                 language: input.language,
             };
-            projects::update(&mut conn, &grant, request.client(), fields).await
-        }
-        .await;
-        let (project, user_errors) = settle(ctx, &mut conn, "project.update", result).await?;
+            projects::update(tx, &grant, fields).await
+        })
+        .await?;
         Ok(ProjectPayload {
             project: project.map(Project),
             user_errors,
@@ -613,18 +598,15 @@ impl ProjectMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "What to do; see the input type.")] input: SetProjectMemberRoleInput,
     ) -> Result<SetProjectMemberRolePayload> {
-        let request = ctx.request();
-        let mut conn = ctx.conn().await?;
-        let result = async {
+        let (member, user_errors) = write(ctx, Action::ProjectMemberRoleChange, async |tx| {
             let project_id = input_id(&input.project_id, "Project", "projectId")?;
             let user_id = input_id(&input.user_id, "User", "userId")?;
-            let grant = request
-                .authorize(&mut conn, Place::Project(project_id), Permission::ProjectMembersManage)
+            let grant = tx
+                .grant(Place::Project(project_id), Permission::ProjectMembersManage)
                 .await?;
-            members::set_project_role(&mut conn, &grant, request.client(), user_id, input.role.role_name()).await
-        }
-        .await;
-        let (member, user_errors) = settle(ctx, &mut conn, "project_member.role_change", result).await?;
+            members::set_project_role(tx, &grant, user_id, input.role.role_name()).await
+        })
+        .await?;
         Ok(SetProjectMemberRolePayload {
             membership: member.map(|m| ProjectMembership {
                 project_id: global_id("Project", m.project_id),
@@ -641,18 +623,15 @@ impl ProjectMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "What to do; see the input type.")] input: RemoveProjectMemberInput,
     ) -> Result<RemoveProjectMemberPayload> {
-        let request = ctx.request();
-        let mut conn = ctx.conn().await?;
-        let result = async {
+        let (removed, user_errors) = write(ctx, Action::ProjectMemberRemove, async |tx| {
             let project_id = input_id(&input.project_id, "Project", "projectId")?;
             let user_id = input_id(&input.user_id, "User", "userId")?;
-            let grant = request
-                .authorize(&mut conn, Place::Project(project_id), Permission::ProjectMembersManage)
+            let grant = tx
+                .grant(Place::Project(project_id), Permission::ProjectMembersManage)
                 .await?;
-            members::remove_from_project(&mut conn, &grant, request.client(), user_id).await
-        }
-        .await;
-        let (removed, user_errors) = settle(ctx, &mut conn, "project_member.remove", result).await?;
+            members::remove_from_project(tx, &grant, user_id).await
+        })
+        .await?;
         let project_id = input_id(&input.project_id, "Project", "projectId").ok();
         Ok(RemoveProjectMemberPayload {
             removed_member_id: removed

@@ -4,17 +4,14 @@
 use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
 
 use super::{
-    auth::UserError,
-    context::ContextExt,
-    mutation::settle,
+    mutation::{UserError, write},
     node::{global_id, input_id},
     user::Repository,
 };
 use crate::{
     db::enums::RepositoryProvider,
-    error::AppError,
     services::{
-        rate_limits,
+        audit::Action,
         repositories::{self, RepositoryFields},
     },
 };
@@ -64,20 +61,15 @@ pub struct RepositoryMutation;
 impl RepositoryMutation {
     async fn set_active(ctx: &Context<'_>, input: RepositoryInput, active: bool) -> Result<RepositoryPayload> {
         let action = if active {
-            "repository.activate"
+            Action::RepositoryActivate
         } else {
-            "repository.deactivate"
+            Action::RepositoryDeactivate
         };
-        let request = ctx.request();
-        let mut conn = ctx.conn().await?;
-        let result = async {
-            let id = input_id(&input.id, "Repository", "id")?;
-            let caller = request.limit(&mut conn, rate_limits::WRITES).await?;
-            let repository = repositories::own(&mut conn, caller, id).await?;
-            repositories::set_active(&mut conn, caller, request.client(), &repository, active).await
-        }
-        .await;
-        let (repository, user_errors) = settle(ctx, &mut conn, action, result).await?;
+        let (repository, user_errors) = write(ctx, action, async |tx| {
+            let repository = repositories::own(tx, input_id(&input.id, "Repository", "id")?).await?;
+            repositories::set_active(tx, &repository, active).await
+        })
+        .await?;
         Ok(RepositoryPayload {
             repository: repository.map(Repository),
             user_errors,
@@ -93,20 +85,17 @@ impl RepositoryMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "What to do; see the input type.")] input: ConnectRepositoryInput,
     ) -> Result<RepositoryPayload> {
-        let request = ctx.request();
-        let mut conn = ctx.conn().await?;
-        let result = async {
-            let caller = request.limit(&mut conn, rate_limits::WRITES).await?;
+        let (repository, user_errors) = write(ctx, Action::RepositoryConnect, async |tx| {
+            let caller = tx.caller()?;
             let fields = RepositoryFields {
                 provider: input.provider.unwrap_or(RepositoryProvider::Github),
                 owner: input.owner,
                 name: input.name,
                 default_branch: input.default_branch,
             };
-            repositories::connect(&mut conn, caller, request.client(), fields).await
-        }
-        .await;
-        let (repository, user_errors) = settle(ctx, &mut conn, "repository.connect", result).await?;
+            repositories::connect(tx, &caller, fields).await
+        })
+        .await?;
         Ok(RepositoryPayload {
             repository: repository.map(Repository),
             user_errors,
@@ -137,17 +126,12 @@ impl RepositoryMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "What to do; see the input type.")] input: RepositoryInput,
     ) -> Result<DisconnectRepositoryPayload> {
-        let request = ctx.request();
-        let mut conn = ctx.conn().await?;
-        let result = async {
-            let id = input_id(&input.id, "Repository", "id")?;
-            let caller = request.limit(&mut conn, rate_limits::WRITES).await?;
-            let repository = repositories::own(&mut conn, caller, id).await?;
-            repositories::disconnect(&mut conn, caller, request.client(), &repository).await?;
-            Ok::<_, AppError>(global_id("Repository", id))
-        }
-        .await;
-        let (disconnected_repository_id, user_errors) = settle(ctx, &mut conn, "repository.disconnect", result).await?;
+        let (disconnected_repository_id, user_errors) = write(ctx, Action::RepositoryDisconnect, async |tx| {
+            let repository = repositories::own(tx, input_id(&input.id, "Repository", "id")?).await?;
+            repositories::disconnect(tx, &repository).await?;
+            Ok(global_id("Repository", repository.id))
+        })
+        .await?;
         Ok(DisconnectRepositoryPayload {
             disconnected_repository_id,
             user_errors,

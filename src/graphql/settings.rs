@@ -6,9 +6,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::{
-    auth::UserError,
-    context::ContextExt,
-    mutation::{change, settle},
+    mutation::{UserError, change, write},
     node::{global_id, input_id},
     scalars::BigInt,
 };
@@ -17,6 +15,7 @@ use crate::{
     db::enums::QuotaPeriod,
     models::project::{ProjectQuotaRow, ProjectSettingsRow},
     services::{
+        audit::Action,
         projects::{self, SettingsChanges},
         quotas::{self, Limits},
     },
@@ -235,13 +234,9 @@ impl SettingsMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "What to do; see the input type.")] input: UpdateProjectSettingsInput,
     ) -> Result<ProjectSettingsPayload> {
-        let request = ctx.request();
-        let mut conn = ctx.conn().await?;
-        let result = async {
+        let (settings, user_errors) = write(ctx, Action::ProjectSettingsUpdate, async |tx| {
             let id = input_id(&input.project_id, "Project", "projectId")?;
-            let grant = request
-                .authorize(&mut conn, Place::Project(id), Permission::ProjectUpdate)
-                .await?;
+            let grant = tx.grant(Place::Project(id), Permission::ProjectUpdate).await?;
             let changes = SettingsChanges {
                 default_model: change(input.default_model),
                 enabled_models: input.enabled_models,
@@ -255,10 +250,9 @@ impl SettingsMutation {
                 logo_url: change(input.logo_url),
                 custom: input.custom.map(|json| json.0),
             };
-            projects::update_settings(&mut conn, &grant, request.client(), changes).await
-        }
-        .await;
-        let (settings, user_errors) = settle(ctx, &mut conn, "project_settings.update", result).await?;
+            projects::update_settings(tx, &grant, changes).await
+        })
+        .await?;
         Ok(ProjectSettingsPayload {
             settings: settings.map(ProjectSettings),
             user_errors,
@@ -272,23 +266,18 @@ impl SettingsMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "What to do; see the input type.")] input: SetProjectQuotaInput,
     ) -> Result<ProjectQuotaPayload> {
-        let request = ctx.request();
-        let mut conn = ctx.conn().await?;
-        let result = async {
+        let (quota, user_errors) = write(ctx, Action::ProjectQuotaSet, async |tx| {
             let id = input_id(&input.project_id, "Project", "projectId")?;
-            let grant = request
-                .authorize(&mut conn, Place::Project(id), Permission::OrganizationUpdate)
-                .await?;
+            let grant = tx.grant(Place::Project(id), Permission::OrganizationUpdate).await?;
             let limits = Limits {
                 tokens: input.tokens_limit.map(|l| l.0),
                 requests: input.requests_limit.map(|l| l.0),
                 storage_bytes: input.storage_limit_bytes.map(|l| l.0),
                 period: input.period.unwrap_or(QuotaPeriod::Monthly),
             };
-            quotas::set(&mut conn, &grant, request.client(), limits).await
-        }
-        .await;
-        let (quota, user_errors) = settle(ctx, &mut conn, "project_quota.set", result).await?;
+            quotas::set(tx, &grant, limits).await
+        })
+        .await?;
         Ok(ProjectQuotaPayload {
             quota: quota.map(ProjectQuota),
             user_errors,

@@ -55,6 +55,17 @@ impl ArtifactRow {
             .await
     }
 
+    /// The newest version of an artifact.
+    pub async fn latest(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<Self>> {
+        artifacts::table
+            .filter(artifacts::id.eq(id))
+            .order(artifacts::created_at.desc())
+            .select(Self::as_select())
+            .first(conn)
+            .await
+            .optional()
+    }
+
     /// One version by its composite key.
     pub async fn find_version(
         conn: &mut AsyncPgConnection,
@@ -109,3 +120,23 @@ pub struct ArtifactSuggestionPatch {
 find_by_id!(ArtifactSuggestionRow, artifact_suggestions);
 insert_returning!(NewArtifactSuggestion => ArtifactSuggestionRow, artifact_suggestions);
 update_returning!(ArtifactSuggestionPatch => ArtifactSuggestionRow, artifact_suggestions);
+
+/// A suggestion with the newest version of its artifact (whose project it lies in).
+#[derive(Debug, Clone)]
+pub struct SuggestionOnArtifact {
+    /// The suggestion.
+    pub suggestion: ArtifactSuggestionRow,
+    /// The newest version of the artifact it is about.
+    pub artifact: ArtifactRow,
+}
+
+impl SuggestionOnArtifact {
+    /// Suggestion `id` with its artifact.
+    pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<Self>> {
+        let Some(suggestion) = ArtifactSuggestionRow::find(conn, id).await? else {
+            return Ok(None);
+        };
+        let artifact = ArtifactRow::latest(conn, suggestion.artifact_id).await?;
+        Ok(artifact.map(|artifact| SuggestionOnArtifact { suggestion, artifact }))
+    }
+}

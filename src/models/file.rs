@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel_async::RunQueryDsl;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::{find_by_id, insert_returning, update_returning};
@@ -79,3 +79,23 @@ pub struct NewFileAttachment {
 
 find_by_id!(FileAttachmentRow, file_attachments);
 insert_returning!(NewFileAttachment => FileAttachmentRow, file_attachments);
+
+/// An attachment with its file (whose place it lies in).
+#[derive(Debug, Clone)]
+pub struct AttachmentOfFile {
+    /// The attachment.
+    pub attachment: FileAttachmentRow,
+    /// Its file.
+    pub file: FileRow,
+}
+
+impl AttachmentOfFile {
+    /// Attachment `id` with its file.
+    pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<Self>> {
+        let Some(attachment) = FileAttachmentRow::find(conn, id).await? else {
+            return Ok(None);
+        };
+        let file = FileRow::find(conn, attachment.file_id).await?;
+        Ok(file.map(|file| AttachmentOfFile { attachment, file }))
+    }
+}

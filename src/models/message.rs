@@ -3,7 +3,7 @@
 use bigdecimal::BigDecimal;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel_async::RunQueryDsl;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -118,6 +118,26 @@ impl NewMessage {
 }
 
 find_by_id!(MessageRow, messages);
+
+/// A message with its chat (whose place and rules are the message's).
+#[derive(Debug, Clone)]
+pub struct ChatMessage {
+    /// The message.
+    pub message: MessageRow,
+    /// Its chat.
+    pub chat: ChatRow,
+}
+
+impl ChatMessage {
+    /// Message `id` with its chat.
+    pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<Self>> {
+        let Some(message) = MessageRow::find(conn, id).await? else {
+            return Ok(None);
+        };
+        let chat = ChatRow::find(conn, message.chat_id).await?;
+        Ok(chat.map(|chat| ChatMessage { message, chat }))
+    }
+}
 insert_returning!(NewMessage => MessageRow, messages);
 update_returning!(MessagePatch => MessageRow, messages);
 

@@ -1,16 +1,16 @@
 //! Product analytics: `trackEvents` stores a batch of a client's events in a project the
 //! caller may read (a [`Grant`] of `chat.read`), all or none, in one statement, with one audit
-//! row for the batch.
+//! row for the batch. An event about a chat needs the right to write to that chat.
 
 use anyhow::anyhow;
 use chrono::{DateTime, Duration, Utc};
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::RunQueryDsl;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::{audit::AuditEvent, auth::ClientInfo};
+use super::write::{RecordIn, Tx};
 use crate::{
-    auth::grant::Grant,
+    auth::grant::{Grant, Permission},
     db::{new_id, schema::analytics_events},
     error::{AppError, AppResult, FieldError},
     models::{analytics_event::NewAnalyticsEvent, chat::ChatRow},
@@ -45,12 +45,7 @@ fn at(index: usize, field: &str, code: &'static str, message: String) -> FieldEr
 }
 
 /// Stores `events` in the granted project; returns how many were stored.
-pub async fn track(
-    conn: &mut AsyncPgConnection,
-    grant: &Grant,
-    client: &ClientInfo,
-    events: Vec<TrackedEvent>,
-) -> AppResult<usize> {
+pub async fn track(tx: &mut Tx, grant: &Grant, events: Vec<TrackedEvent>) -> AppResult<usize> {
     let project_id = grant
         .project_id()
         .ok_or_else(|| AppError::Internal(anyhow!("events are tracked with a project grant")))?;
@@ -66,12 +61,15 @@ pub async fn track(
     let mut chat_ids: Vec<Uuid> = events.iter().filter_map(|e| e.chat_id).collect();
     chat_ids.sort();
     chat_ids.dedup();
-    let chats_here: Vec<Uuid> = ChatRow::find_many(conn, &chat_ids)
-        .await?
-        .into_iter()
-        .filter(|c| c.project_id == project_id)
-        .map(|c| c.id)
-        .collect();
+    // An event about a chat is a write to that chat: the caller must hold that right.
+    let mut chats_here = Vec::with_capacity(chat_ids.len());
+    for id in chat_ids {
+        match tx.granted::<ChatRow>(id, Permission::ChatWrite).await {
+            Ok(chat) if chat.project_id == project_id => chats_here.push(id),
+            Ok(_) | Err(AppError::NotFound(_) | AppError::Forbidden) => {}
+            Err(other) => return Err(other),
+        }
+    }
     let mut errors = Vec::new();
     let mut rows = Vec::with_capacity(events.len());
     for (index, event) in events.into_iter().enumerate() {
@@ -114,7 +112,7 @@ pub async fn track(
                 index,
                 "chatId",
                 "NOT_FOUND",
-                "chatId is not a chat of this project".into(),
+                "chatId is not a chat of this project that you may write to".into(),
             ));
         }
         rows.push(NewAnalyticsEvent {
@@ -130,19 +128,14 @@ pub async fn track(
     if !errors.is_empty() {
         return Err(AppError::Invalid(errors));
     }
-    conn.transaction::<_, AppError, _>(async |conn| {
-        let stored = diesel::insert_into(analytics_events::table)
-            .values(&rows)
-            .execute(conn)
-            .await?;
-        AuditEvent::new("analytics.track")
-            .by(grant.caller())
-            .within(Some(grant.organization_id()), Some(project_id))
-            .on("project", project_id)
-            .details(json!({ "events": stored }))
-            .record(conn, client)
-            .await?;
-        Ok(stored)
-    })
-    .await
+    let stored = diesel::insert_into(analytics_events::table)
+        .values(&rows)
+        .execute(tx.conn())
+        .await?;
+    tx.audit(grant)
+        .on("project", project_id)
+        .details(json!({ "events": stored }))
+        .record_in(tx)
+        .await?;
+    Ok(stored)
 }

@@ -3,14 +3,13 @@
 //! and revocation are audited.
 
 use chrono::{DateTime, Utc};
-use diesel_async::{AsyncConnection, AsyncPgConnection};
 use secrecy::SecretString;
 use serde_json::json;
 use uuid::Uuid;
 
 use super::{
-    audit::AuditEvent,
-    auth::{Caller, ClientInfo, session_of},
+    auth::{Caller, session_of},
+    write::{RecordIn, Tx},
 };
 use crate::{
     auth::tokens::{self, TokenKind},
@@ -25,9 +24,8 @@ use crate::{
 /// Creates an API token for the caller, optionally narrowed to one of their organizations.
 /// Returns the stored row and the token itself, which is shown only this once.
 pub async fn create(
-    conn: &mut AsyncPgConnection,
+    tx: &mut Tx,
     caller: &Caller,
-    client: &ClientInfo,
     name: &str,
     organization_id: Option<Uuid>,
     expires_at: Option<DateTime<Utc>>,
@@ -44,7 +42,7 @@ pub async fn create(
         ));
     }
     if let Some(organization_id) = organization_id {
-        let memberships = OrganizationMemberRow::for_user(conn, caller.user.id).await?;
+        let memberships = OrganizationMemberRow::for_user(tx.conn(), caller.user.id).await?;
         if !memberships.iter().any(|m| m.organization_id == organization_id) {
             errors.push(FieldError::input("organizationId", "NOT_FOUND", "no such organization"));
         }
@@ -63,53 +61,38 @@ pub async fn create(
         scopes: Vec::new(),
         expires_at,
     };
-    let row = conn
-        .transaction::<_, AppError, _>(async |conn| {
-            let row = new.insert(conn).await?;
-            AuditEvent::new("api_token.create")
-                .by(caller)
-                .on("api_token", row.id)
-                .within(row.organization_id, None)
-                .details(json!({ "name": row.name, "prefix": row.token_prefix }))
-                .record(conn, client)
-                .await?;
-            Ok(row)
-        })
+    let row = new.insert(tx.conn()).await?;
+    tx.event()
+        .on("api_token", row.id)
+        .within(row.organization_id, None)
+        .details(json!({ "name": row.name, "prefix": row.token_prefix }))
+        .record_in(tx)
         .await?;
     Ok((row, token.secret))
 }
 
 /// Revokes one of the caller's API tokens; it stops working at the next request. Another
 /// user's token is reported as not found.
-pub async fn revoke(
-    conn: &mut AsyncPgConnection,
-    caller: &Caller,
-    client: &ClientInfo,
-    id: Uuid,
-) -> AppResult<ApiTokenRow> {
+pub async fn revoke(tx: &mut Tx, caller: &Caller, id: Uuid) -> AppResult<ApiTokenRow> {
     session_of(caller)?;
-    let token = ApiTokenRow::find(conn, id)
+    let token = ApiTokenRow::find(tx.conn(), id)
         .await?
         .filter(|t| t.user_id == caller.user.id)
         .ok_or_else(|| AppError::from(FieldError::input("id", "NOT_FOUND", "no such API token")))?;
     if token.revoked_at.is_some() {
         return Ok(token);
     }
-    conn.transaction::<_, AppError, _>(async |conn| {
-        let revoked = ApiTokenPatch {
-            revoked_at: Some(Some(Utc::now())),
-            ..Default::default()
-        }
-        .apply(conn, token.id)
+    let revoked = ApiTokenPatch {
+        revoked_at: Some(Some(Utc::now())),
+        ..Default::default()
+    }
+    .apply(tx.conn(), token.id)
+    .await?;
+    tx.event()
+        .on("api_token", token.id)
+        .within(token.organization_id, None)
+        .details(json!({ "name": token.name, "prefix": token.token_prefix }))
+        .record_in(tx)
         .await?;
-        AuditEvent::new("api_token.revoke")
-            .by(caller)
-            .on("api_token", token.id)
-            .within(token.organization_id, None)
-            .details(json!({ "name": token.name, "prefix": token.token_prefix }))
-            .record(conn, client)
-            .await?;
-        Ok(revoked)
-    })
-    .await
+    Ok(revoked)
 }

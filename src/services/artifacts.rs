@@ -1,21 +1,26 @@
 //! Writing artifacts and suggestions, with a [`Grant`] of `chat.write` in the artifact's
 //! project. Saving a version inserts a new row with the artifact's id (versions are never
-//! changed); suggestions are made on one version and resolved once. Each change and its
-//! audit row are one transaction.
+//! changed); suggestions are made on one version and resolved once. An artifact made in a
+//! chat takes the right to write to that chat.
 
 use anyhow::anyhow;
 use chrono::{DateTime, Utc};
-use diesel_async::{AsyncConnection, AsyncPgConnection};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::{audit::AuditEvent, auth::ClientInfo};
+use super::{
+    audit::AuditEvent,
+    write::{RecordIn, Tx},
+};
 use crate::{
-    auth::grant::Grant,
+    auth::grant::{Grant, Granted},
     db::{enums::ArtifactKind, new_id},
     error::{AppError, AppResult, FieldError},
     models::{
-        artifact::{ArtifactRow, ArtifactSuggestionPatch, ArtifactSuggestionRow, NewArtifact, NewArtifactSuggestion},
+        artifact::{
+            ArtifactRow, ArtifactSuggestionPatch, ArtifactSuggestionRow, NewArtifact, NewArtifactSuggestion,
+            SuggestionOnArtifact,
+        },
         chat::ChatRow,
     },
 };
@@ -52,17 +57,14 @@ fn project_of(grant: &Grant) -> AppResult<Uuid> {
         .ok_or_else(|| AppError::Internal(anyhow!("an artifact change needs a project grant")))
 }
 
-fn audit(grant: &Grant, action: &str, id: Uuid) -> AuditEvent {
-    AuditEvent::new(action)
-        .by(grant.caller())
-        .within(Some(grant.organization_id()), grant.project_id())
-        .on("artifact", id)
+fn audit(tx: &Tx, grant: &Grant, id: Uuid) -> AuditEvent {
+    tx.audit(grant).on("artifact", id)
 }
 
 /// What a new artifact holds.
 pub struct NewArtifactFields {
-    /// The chat it was made in: one of the granted project.
-    pub chat_id: Option<Uuid>,
+    /// The chat it was made in: one of the granted project that the caller may write to.
+    pub chat: Option<Granted<ChatRow>>,
     /// 1 to 500 characters.
     pub title: String,
     /// What it holds.
@@ -72,53 +74,35 @@ pub struct NewArtifactFields {
 }
 
 /// Creates an artifact (its first version) in the granted project.
-pub async fn create(
-    conn: &mut AsyncPgConnection,
-    grant: &Grant,
-    client: &ClientInfo,
-    fields: NewArtifactFields,
-) -> AppResult<ArtifactRow> {
+pub async fn create(tx: &mut Tx, grant: &Grant, fields: NewArtifactFields) -> AppResult<ArtifactRow> {
     let project_id = project_of(grant)?;
     let title = checked(&fields.title, fields.content.as_deref())?;
-    if let Some(chat_id) = fields.chat_id {
-        let chat = ChatRow::find(conn, chat_id).await?;
-        if chat.is_none_or(|c| c.project_id != project_id) {
-            return Err(FieldError::input("chatId", "NOT_FOUND", "chatId is not a chat of this project").into());
-        }
+    if fields.chat.as_ref().is_some_and(|c| c.project_id != project_id) {
+        return Err(FieldError::input("chatId", "NOT_FOUND", "chatId is not a chat of this project").into());
     }
     let new = NewArtifact {
         id: new_id(),
         created_at: None,
         project_id,
-        chat_id: fields.chat_id,
+        chat_id: fields.chat.as_ref().map(|c| c.id),
         user_id: grant.caller().user.id,
         title,
         kind: fields.kind,
         content: fields.content,
     };
-    conn.transaction::<_, AppError, _>(async |conn| {
-        let row = new.insert(conn).await?;
-        audit(grant, "artifact.create", row.id)
-            .details(json!({ "kind": row.kind.as_str() }))
-            .record(conn, client)
-            .await?;
-        Ok(row)
-    })
-    .await
+    let row = new.insert(tx.conn()).await?;
+    audit(tx, grant, row.id)
+        .details(json!({ "kind": row.kind.as_str() }))
+        .record_in(tx)
+        .await?;
+    Ok(row)
 }
 
-/// The newest version of artifact `id`, when there is one.
-pub async fn latest(conn: &mut AsyncPgConnection, id: Uuid) -> AppResult<Option<ArtifactRow>> {
-    Ok(ArtifactRow::versions(conn, id).await?.pop())
-}
-
-/// Saves a new version of `latest` (the newest version, of the granted project): a new row
-/// with the same id; an omitted title keeps the latest one.
+/// Saves a new version of an artifact (`latest`, its newest version): a new row with the
+/// same id; an omitted title keeps the latest one.
 pub async fn save_version(
-    conn: &mut AsyncPgConnection,
-    grant: &Grant,
-    client: &ClientInfo,
-    latest: &ArtifactRow,
+    tx: &mut Tx,
+    latest: &Granted<ArtifactRow>,
     title: Option<String>,
     content: Option<String>,
 ) -> AppResult<ArtifactRow> {
@@ -130,30 +114,27 @@ pub async fn save_version(
         created_at: Some(at),
         project_id: latest.project_id,
         chat_id: latest.chat_id,
-        user_id: grant.caller().user.id,
+        user_id: latest.grant().caller().user.id,
         title,
         kind: latest.kind,
         content,
     };
-    conn.transaction::<_, AppError, _>(async |conn| {
-        let row = new.insert(conn).await.map_err(|e| {
-            crate::error::constraint_error(
-                e,
-                &[crate::error::ConstraintRule {
-                    constraint: "artifacts_pkey",
-                    field: "artifactId",
-                    code: "CONFLICT",
-                    message: "another version was saved at the same moment; try again",
-                }],
-            )
-        })?;
-        audit(grant, "artifact.save_version", row.id)
-            .details(json!({ "version": row.created_at }))
-            .record(conn, client)
-            .await?;
-        Ok(row)
-    })
-    .await
+    let row = new.insert(tx.conn()).await.map_err(|e| {
+        crate::error::constraint_error(
+            e,
+            &[crate::error::ConstraintRule {
+                constraint: "artifacts_pkey",
+                field: "artifactId",
+                code: "CONFLICT",
+                message: "another version was saved at the same moment; try again",
+            }],
+        )
+    })?;
+    audit(tx, latest.grant(), row.id)
+        .details(json!({ "version": row.created_at }))
+        .record_in(tx)
+        .await?;
+    Ok(row)
 }
 
 /// What a suggestion says.
@@ -166,14 +147,18 @@ pub struct SuggestionFields {
     pub description: Option<String>,
 }
 
-/// Makes a suggestion on `version` (of the granted project).
+/// Makes a suggestion on the version of `artifact` saved at `at`.
 pub async fn suggest(
-    conn: &mut AsyncPgConnection,
-    grant: &Grant,
-    client: &ClientInfo,
-    version: (Uuid, DateTime<Utc>),
+    tx: &mut Tx,
+    artifact: &Granted<ArtifactRow>,
+    at: DateTime<Utc>,
     fields: SuggestionFields,
 ) -> AppResult<ArtifactSuggestionRow> {
+    let version = ArtifactRow::find_version(tx.conn(), artifact.id, at)
+        .await?
+        .ok_or(AppError::NotFound("artifact"))?;
+    let version = (version.id, version.created_at);
+    let grant = artifact.grant();
     let mut errors = Vec::new();
     for (name, text) in [
         ("originalText", &fields.original_text),
@@ -200,40 +185,30 @@ pub async fn suggest(
         suggested_text: fields.suggested_text,
         description: fields.description.filter(|d| !d.trim().is_empty()),
     };
-    conn.transaction::<_, AppError, _>(async |conn| {
-        let row = new.insert(conn).await?;
-        audit(grant, "artifact_suggestion.create", version.0)
-            .details(json!({ "suggestionId": row.id }))
-            .record(conn, client)
-            .await?;
-        Ok(row)
-    })
-    .await
+    let row = new.insert(tx.conn()).await?;
+    audit(tx, grant, version.0)
+        .details(json!({ "suggestionId": row.id }))
+        .record_in(tx)
+        .await?;
+    Ok(row)
 }
 
-/// Marks `suggestion` (of the granted project) as resolved.
-pub async fn resolve(
-    conn: &mut AsyncPgConnection,
-    grant: &Grant,
-    client: &ClientInfo,
-    suggestion: &ArtifactSuggestionRow,
-) -> AppResult<ArtifactSuggestionRow> {
+/// Marks a suggestion as resolved.
+pub async fn resolve(tx: &mut Tx, on: &Granted<SuggestionOnArtifact>) -> AppResult<ArtifactSuggestionRow> {
+    let suggestion = &on.suggestion;
     if suggestion.is_resolved {
         return Err(FieldError::input("id", "ALREADY_RESOLVED", "the suggestion is resolved already").into());
     }
-    conn.transaction::<_, AppError, _>(async |conn| {
-        let row = ArtifactSuggestionPatch {
-            is_resolved: Some(true),
-        }
-        .apply(conn, suggestion.id)
+    let row = ArtifactSuggestionPatch {
+        is_resolved: Some(true),
+    }
+    .apply(tx.conn(), suggestion.id)
+    .await?;
+    audit(tx, on.grant(), suggestion.artifact_id)
+        .details(json!({ "suggestionId": row.id }))
+        .record_in(tx)
         .await?;
-        audit(grant, "artifact_suggestion.resolve", suggestion.artifact_id)
-            .details(json!({ "suggestionId": row.id }))
-            .record(conn, client)
-            .await?;
-        Ok(row)
-    })
-    .await
+    Ok(row)
 }
 
 #[cfg(test)]

@@ -1,14 +1,16 @@
 //! Writing a project's assistants (a model with instructions and tools), with a [`Grant`] of
 //! `project.update`: create, update, deactivate and reactivate. Inputs are checked as the
-//! table's constraints would; each change and its audit row are one transaction.
+//! table's constraints would; each change and its audit row are one write (`services::write`).
 
 use anyhow::anyhow;
-use diesel_async::{AsyncConnection, AsyncPgConnection};
 use serde_json::{Value, json};
 
-use super::{audit::AuditEvent, auth::ClientInfo};
+use super::{
+    audit::AuditEvent,
+    write::{RecordIn, Tx},
+};
 use crate::{
-    auth::grant::Grant,
+    auth::grant::{Grant, Granted},
     db::new_id,
     error::{AppError, AppResult, FieldError},
     models::assistant::{AssistantPatch, AssistantRow, NewAssistant},
@@ -115,20 +117,12 @@ fn tools_json(tools: Vec<String>) -> Value {
     Value::Array(tools.into_iter().map(|t| Value::String(t.trim().to_owned())).collect())
 }
 
-fn audit(grant: &Grant, action: &str, row: &AssistantRow) -> AuditEvent {
-    AuditEvent::new(action)
-        .by(grant.caller())
-        .within(Some(grant.organization_id()), grant.project_id())
-        .on("assistant", row.id)
+fn audit(tx: &Tx, grant: &Grant, row: &AssistantRow) -> AuditEvent {
+    tx.audit(grant).on("assistant", row.id)
 }
 
 /// Creates an assistant of the granted project. Name, provider and model are required.
-pub async fn create(
-    conn: &mut AsyncPgConnection,
-    grant: &Grant,
-    client: &ClientInfo,
-    fields: AssistantFields,
-) -> AppResult<AssistantRow> {
+pub async fn create(tx: &mut Tx, grant: &Grant, fields: AssistantFields) -> AppResult<AssistantRow> {
     let project_id = grant
         .project_id()
         .ok_or_else(|| AppError::Internal(anyhow!("an assistant is created with a project grant")))?;
@@ -159,35 +153,22 @@ pub async fn create(
         external_id: None,
         created_by: Some(grant.caller().user.id),
     };
-    conn.transaction::<_, AppError, _>(async |conn| {
-        let row = new.insert(conn).await?;
-        audit(grant, "assistant.create", &row)
-            .details(json!({ "name": row.name, "model": row.model }))
-            .record(conn, client)
-            .await?;
-        Ok(row)
-    })
-    .await
+    let row = new.insert(tx.conn()).await?;
+    audit(tx, grant, &row)
+        .details(json!({ "name": row.name, "model": row.model }))
+        .record_in(tx)
+        .await?;
+    Ok(row)
 }
 
-/// Changes an assistant of the granted project; `active` deactivates or reactivates it.
+/// Changes an assistant; `active` deactivates or reactivates it.
 pub async fn update(
-    conn: &mut AsyncPgConnection,
-    grant: &Grant,
-    client: &ClientInfo,
-    assistant: &AssistantRow,
+    tx: &mut Tx,
+    assistant: &Granted<AssistantRow>,
     fields: AssistantFields,
     active: Option<bool>,
 ) -> AppResult<AssistantRow> {
-    if assistant.project_id != grant.project_id() {
-        return Err(AppError::NotFound("assistant"));
-    }
     let fields = validated(fields)?;
-    let action = match active {
-        Some(false) => "assistant.deactivate",
-        Some(true) => "assistant.activate",
-        None => "assistant.update",
-    };
     let changed: Vec<&str> = [
         ("name", fields.name.is_some()),
         ("description", fields.description.is_some()),
@@ -201,7 +182,7 @@ pub async fn update(
     .filter_map(|(name, given)| given.then_some(name))
     .collect();
     if changed.is_empty() && active.is_none() {
-        return Ok(assistant.clone());
+        return Ok(assistant.row().clone());
     }
     let patch = AssistantPatch {
         name: fields.name,
@@ -213,13 +194,10 @@ pub async fn update(
         tools: fields.tools.map(tools_json),
         is_active: active,
     };
-    conn.transaction::<_, AppError, _>(async |conn| {
-        let row = patch.apply(conn, assistant.id).await?;
-        audit(grant, action, &row)
-            .details(json!({ "changed": changed }))
-            .record(conn, client)
-            .await?;
-        Ok(row)
-    })
-    .await
+    let row = patch.apply(tx.conn(), assistant.id).await?;
+    audit(tx, assistant.grant(), &row)
+        .details(json!({ "changed": changed }))
+        .record_in(tx)
+        .await?;
+    Ok(row)
 }

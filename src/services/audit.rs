@@ -9,11 +9,193 @@ use diesel_async::AsyncPgConnection;
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::auth::{Caller, ClientInfo};
+use crate::auth::caller::{Caller, ClientInfo};
 use crate::{
     db::{enums::Outcome, new_id},
     models::audit_log::NewAuditLog,
 };
+
+macro_rules! actions {
+    ($($(#[$doc:meta])* $name:ident = $text:literal,)*) => {
+        /// What an audit row records: one variant per kind of event, so the change and the
+        /// record of its failure name the same action (a typo cannot split the trail).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum Action {
+            $($(#[$doc])* $name,)*
+        }
+
+        impl Action {
+            /// Every action, in the order declared.
+            pub const ALL: &'static [Action] = &[$(Action::$name,)*];
+
+            /// The dotted name stored in `audit_logs.action`.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Action::$name => $text,)*
+                }
+            }
+        }
+    };
+}
+
+actions! {
+    /// `auth.sign_up`
+    AuthSignUp = "auth.sign_up",
+    /// `auth.sign_in`
+    AuthSignIn = "auth.sign_in",
+    /// `auth.refresh_token_reused`
+    AuthRefreshTokenReused = "auth.refresh_token_reused",
+    /// `auth.sign_out`
+    AuthSignOut = "auth.sign_out",
+    /// `auth.sign_out_everywhere`
+    AuthSignOutEverywhere = "auth.sign_out_everywhere",
+    /// `api_token.create`
+    ApiTokenCreate = "api_token.create",
+    /// `api_token.revoke`
+    ApiTokenRevoke = "api_token.revoke",
+    /// `organization.create`
+    OrganizationCreate = "organization.create",
+    /// `organization.update`
+    OrganizationUpdate = "organization.update",
+    /// `organization.plan_change`
+    OrganizationPlanChange = "organization.plan_change",
+    /// `organization.status_change`
+    OrganizationStatusChange = "organization.status_change",
+    /// `organization.delete`
+    OrganizationDelete = "organization.delete",
+    /// `organization_member.add`
+    OrganizationMemberAdd = "organization_member.add",
+    /// `organization_member.role_change`
+    OrganizationMemberRoleChange = "organization_member.role_change",
+    /// `organization_member.remove`
+    OrganizationMemberRemove = "organization_member.remove",
+    /// `organization_invitation.create`
+    InvitationCreate = "organization_invitation.create",
+    /// `organization_invitation.accept`
+    InvitationAccept = "organization_invitation.accept",
+    /// `organization_invitation.revoke`
+    InvitationRevoke = "organization_invitation.revoke",
+    /// `project.create`
+    ProjectCreate = "project.create",
+    /// `project.update`
+    ProjectUpdate = "project.update",
+    /// `project.archive`
+    ProjectArchive = "project.archive",
+    /// `project.restore`
+    ProjectRestore = "project.restore",
+    /// `project.delete`
+    ProjectDelete = "project.delete",
+    /// `project_settings.update`
+    ProjectSettingsUpdate = "project_settings.update",
+    /// `project_quota.set`
+    ProjectQuotaSet = "project_quota.set",
+    /// `project_member.role_change`
+    ProjectMemberRoleChange = "project_member.role_change",
+    /// `project_member.remove`
+    ProjectMemberRemove = "project_member.remove",
+    /// `chat.create`
+    ChatCreate = "chat.create",
+    /// `chat.update`
+    ChatUpdate = "chat.update",
+    /// `chat.delete`
+    ChatDelete = "chat.delete",
+    /// `message.post`
+    MessagePost = "message.post",
+    /// `message.edit`
+    MessageEdit = "message.edit",
+    /// `message.delete`
+    MessageDelete = "message.delete",
+    /// `message_feedback.vote`
+    FeedbackVote = "message_feedback.vote",
+    /// `message_feedback.rate`
+    FeedbackRate = "message_feedback.rate",
+    /// `message_feedback.remove`
+    FeedbackRemove = "message_feedback.remove",
+    /// `artifact.create`
+    ArtifactCreate = "artifact.create",
+    /// `artifact.save_version`
+    ArtifactSaveVersion = "artifact.save_version",
+    /// `artifact_suggestion.create`
+    ArtifactSuggestionCreate = "artifact_suggestion.create",
+    /// `artifact_suggestion.resolve`
+    ArtifactSuggestionResolve = "artifact_suggestion.resolve",
+    /// `assistant.create`
+    AssistantCreate = "assistant.create",
+    /// `assistant.update`
+    AssistantUpdate = "assistant.update",
+    /// `assistant.deactivate`
+    AssistantDeactivate = "assistant.deactivate",
+    /// `assistant.activate`
+    AssistantActivate = "assistant.activate",
+    /// `repository.connect`
+    RepositoryConnect = "repository.connect",
+    /// `repository.activate`
+    RepositoryActivate = "repository.activate",
+    /// `repository.deactivate`
+    RepositoryDeactivate = "repository.deactivate",
+    /// `repository.disconnect`
+    RepositoryDisconnect = "repository.disconnect",
+    /// `datasource.create`
+    DatasourceCreate = "datasource.create",
+    /// `datasource.update`
+    DatasourceUpdate = "datasource.update",
+    /// `datasource.delete`
+    DatasourceDelete = "datasource.delete",
+    /// `document.create`
+    DocumentCreate = "document.create",
+    /// `document.update`
+    DocumentUpdate = "document.update",
+    /// `document.delete`
+    DocumentDelete = "document.delete",
+    /// `webhook.create`
+    WebhookCreate = "webhook.create",
+    /// `webhook.update`
+    WebhookUpdate = "webhook.update",
+    /// `webhook.pause`
+    WebhookPause = "webhook.pause",
+    /// `webhook.resume`
+    WebhookResume = "webhook.resume",
+    /// `webhook.delete`
+    WebhookDelete = "webhook.delete",
+    /// `analytics.track`
+    AnalyticsTrack = "analytics.track",
+    /// `file.upload`
+    FileUpload = "file.upload",
+    /// `file.attach`
+    FileAttach = "file.attach",
+    /// `file.detach`
+    FileDetach = "file.detach",
+    /// `file.delete`
+    FileDelete = "file.delete",
+    /// `credential.create`
+    CredentialCreate = "credential.create",
+    /// `credential.rotate`
+    CredentialRotate = "credential.rotate",
+    /// `credential.delete`
+    CredentialDelete = "credential.delete",
+    /// `platform_config.set`
+    PlatformConfigSet = "platform_config.set",
+}
+
+impl Action {
+    /// The rate-limit scope this action also counts against, besides `writes`.
+    pub fn rate_scope(self) -> Option<&'static str> {
+        use super::rate_limits;
+        match self {
+            Action::MessagePost | Action::MessageEdit => Some(rate_limits::MESSAGES),
+            Action::FeedbackVote | Action::FeedbackRate | Action::FeedbackRemove => Some(rate_limits::FEEDBACK),
+            Action::FileUpload => Some(rate_limits::UPLOADS),
+            Action::AnalyticsTrack => Some(rate_limits::EVENTS),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Action {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// One event for the audit trail, built up and then [recorded](Self::record).
 #[derive(Debug, Clone)]
@@ -21,15 +203,15 @@ use crate::{
 pub struct AuditEvent(NewAuditLog);
 
 impl AuditEvent {
-    /// A successful `action` (dotted, e.g. `auth.sign_in`).
-    pub fn new(action: &str) -> Self {
+    /// A successful `action`.
+    pub fn new(action: Action) -> Self {
         AuditEvent(NewAuditLog {
             id: new_id(),
             organization_id: None,
             project_id: None,
             actor_user_id: None,
             api_token_id: None,
-            action: action.to_owned(),
+            action: action.as_str().to_owned(),
             resource_type: None,
             resource_id: None,
             details: Value::Object(Default::default()),

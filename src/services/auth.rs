@@ -9,14 +9,16 @@
 
 use chrono::{DateTime, Duration, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
-use ipnet::IpNet;
 use secrecy::SecretString;
 use serde_json::json;
 use uuid::Uuid;
 
+pub use crate::auth::caller::{Caller, ClientInfo};
+
 use super::{
-    audit::AuditEvent,
+    audit::{Action, AuditEvent},
     sign_in_limits::{self, SignInLimits},
+    write::{RecordIn, Tx},
 };
 use crate::{
     auth::{
@@ -55,15 +57,6 @@ pub struct Authenticator {
     pub oidc: OidcProviders,
 }
 
-/// Where a request comes from, recorded with sessions (and audit rows).
-#[derive(Debug, Clone, Default)]
-pub struct ClientInfo {
-    /// The client's address.
-    pub ip_address: Option<IpNet>,
-    /// The client's `User-Agent`.
-    pub user_agent: Option<String>,
-}
-
 /// A signed-in session as handed to the client.
 pub struct IssuedSession {
     /// The signed-in user.
@@ -78,19 +71,6 @@ pub struct IssuedSession {
     pub refresh_token: SecretString,
     /// When the refresh token expires.
     pub refresh_expires_at: DateTime<Utc>,
-}
-
-/// Who is making a request.
-#[derive(Debug, Clone)]
-pub struct Caller {
-    /// The user.
-    pub user: UserRow,
-    /// The session, when the caller uses an access token.
-    pub session_id: Option<Uuid>,
-    /// The API token, when the caller uses one.
-    pub api_token_id: Option<Uuid>,
-    /// The organization an API token is narrowed to: the caller sees nothing outside it.
-    pub narrowed_to: Option<Uuid>,
 }
 
 /// What sign-up asks for.
@@ -146,7 +126,7 @@ pub async fn sign_up(
                 }
             })?;
             create_personal_workspace(conn, &user).await?;
-            log_in(conn, auth, user.id, client, AuditEvent::new("auth.sign_up")).await
+            log_in(conn, auth, user.id, client, AuditEvent::new(Action::AuthSignUp)).await
         })
         .await?;
     issue(auth, user, refresh)
@@ -168,7 +148,7 @@ pub async fn sign_in(
         Ok(attempt) => attempt,
         Err(error) => {
             if matches!(error, AppError::RateLimited { .. }) {
-                AuditEvent::new("auth.sign_in")
+                AuditEvent::new(Action::AuthSignIn)
                     .details(json!({ "email": email }))
                     .failed("too many failed sign-ins")
                     .record(conn, client)
@@ -194,7 +174,7 @@ pub async fn sign_in(
                 Some(_) if !password_ok => "wrong password",
                 Some(_) => "account not active",
             };
-            AuditEvent::new("auth.sign_in")
+            AuditEvent::new(Action::AuthSignIn)
                 .by_user(other.map(|u| u.id))
                 .details(json!({ "email": email }))
                 .failed(reason)
@@ -206,7 +186,7 @@ pub async fn sign_in(
     attempt.succeeded(conn).await?;
     let (user, refresh) = conn
         .transaction::<_, AppError, _>(async |conn| {
-            log_in(conn, auth, user.id, client, AuditEvent::new("auth.sign_in")).await
+            log_in(conn, auth, user.id, client, AuditEvent::new(Action::AuthSignIn)).await
         })
         .await?;
     issue(auth, user, refresh)
@@ -256,7 +236,7 @@ pub async fn refresh(
             };
             if token.used_at.is_some() || token.revoked_at.is_some() {
                 SessionRow::revoke(conn, token.user_id, token.session_id).await?;
-                AuditEvent::new("auth.refresh_token_reused")
+                AuditEvent::new(Action::AuthRefreshTokenReused)
                     .by_user(Some(token.user_id))
                     .on("session", token.session_id)
                     .failed("a used refresh token was presented again; the session is revoked")
@@ -316,18 +296,11 @@ pub async fn refresh(
 }
 
 /// Ends the caller's session.
-pub async fn sign_out(conn: &mut AsyncPgConnection, caller: &Caller, client: &ClientInfo) -> AppResult<()> {
-    let session_id = session_of(caller)?;
-    conn.transaction::<_, AppError, _>(async |conn| {
-        SessionRow::revoke(conn, caller.user.id, session_id).await?;
-        AuditEvent::new("auth.sign_out")
-            .by(caller)
-            .on("session", session_id)
-            .record(conn, client)
-            .await?;
-        Ok(())
-    })
-    .await
+pub async fn sign_out(tx: &mut Tx) -> AppResult<()> {
+    let caller = tx.caller()?;
+    let session_id = session_of(&caller)?;
+    SessionRow::revoke(tx.conn(), caller.user.id, session_id).await?;
+    tx.event().on("session", session_id).record_in(tx).await
 }
 
 /// Sessions manage themselves and API tokens; an API token may not.
@@ -338,21 +311,14 @@ pub(crate) fn session_of(caller: &Caller) -> AppResult<Uuid> {
 }
 
 /// Ends every session of the caller; returns how many were ended.
-pub async fn sign_out_everywhere(
-    conn: &mut AsyncPgConnection,
-    caller: &Caller,
-    client: &ClientInfo,
-) -> AppResult<usize> {
-    conn.transaction::<_, AppError, _>(async |conn| {
-        let revoked = SessionRow::revoke_all(conn, caller.user.id).await?;
-        AuditEvent::new("auth.sign_out_everywhere")
-            .by(caller)
-            .details(json!({ "revokedSessions": revoked }))
-            .record(conn, client)
-            .await?;
-        Ok(revoked)
-    })
-    .await
+pub async fn sign_out_everywhere(tx: &mut Tx) -> AppResult<usize> {
+    let caller = tx.caller()?;
+    let revoked = SessionRow::revoke_all(tx.conn(), caller.user.id).await?;
+    tx.event()
+        .details(json!({ "revokedSessions": revoked }))
+        .record_in(tx)
+        .await?;
+    Ok(revoked)
 }
 
 /// The caller behind a bearer token: an API token that is neither revoked nor expired, or an

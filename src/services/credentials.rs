@@ -4,13 +4,16 @@
 //! secret: only name, type and dates.
 
 use anyhow::anyhow;
-use diesel_async::{AsyncConnection, AsyncPgConnection};
+use diesel_async::AsyncPgConnection;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 
-use super::{audit::AuditEvent, auth::ClientInfo};
+use super::write::{RecordIn, Tx};
 use crate::{
-    auth::{crypto::Keyring, grant::Grant},
+    auth::{
+        crypto::Keyring,
+        grant::{Grant, Granted},
+    },
     db::{enums::CredentialType, new_id},
     error::{AppError, AppResult, FieldError},
     models::credential::{CredentialPatch, CredentialRow, NewCredential},
@@ -21,10 +24,9 @@ pub const MAX_SECRET_BYTES: usize = 16 * 1024;
 
 /// Stores a new credential of the granted organization.
 pub async fn create(
-    conn: &mut AsyncPgConnection,
+    tx: &mut Tx,
     grant: &Grant,
     keyring: &Keyring,
-    client: &ClientInfo,
     name: &str,
     credential_type: CredentialType,
     secret: &SecretString,
@@ -54,27 +56,22 @@ pub async fn create(
         key_version,
         created_by: Some(grant.caller().user.id),
     };
-    conn.transaction::<_, AppError, _>(async |conn| {
-        let row = new.insert(conn).await.map_err(|e| match e {
-            diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _) => {
-                AppError::from(FieldError::input(
-                    "name",
-                    "NAME_TAKEN",
-                    "the organization already has a credential with this name",
-                ))
-            }
-            other => other.into(),
-        })?;
-        AuditEvent::new("credential.create")
-            .by(grant.caller())
-            .within(Some(row.organization_id), None)
-            .on("credential", row.id)
-            .details(json!({ "name": row.name, "type": row.credential_type.as_str() }))
-            .record(conn, client)
-            .await?;
-        Ok(row)
-    })
-    .await
+    let row = new.insert(tx.conn()).await.map_err(|e| match e {
+        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _) => {
+            AppError::from(FieldError::input(
+                "name",
+                "NAME_TAKEN",
+                "the organization already has a credential with this name",
+            ))
+        }
+        other => other.into(),
+    })?;
+    tx.audit(grant)
+        .on("credential", row.id)
+        .details(json!({ "name": row.name, "type": row.credential_type.as_str() }))
+        .record_in(tx)
+        .await?;
+    Ok(row)
 }
 
 /// The credentials of the granted organization (their secrets stay encrypted).
@@ -82,43 +79,25 @@ pub async fn list(conn: &mut AsyncPgConnection, grant: &Grant) -> AppResult<Vec<
     Ok(CredentialRow::for_organization(conn, grant.organization_id()).await?)
 }
 
-/// Deletes a credential of the granted organization; another organization's is not found.
-pub async fn delete(
-    conn: &mut AsyncPgConnection,
-    grant: &Grant,
-    client: &ClientInfo,
-    row: CredentialRow,
-) -> AppResult<()> {
-    if row.organization_id != grant.organization_id() {
-        return Err(AppError::NotFound("credential"));
-    }
-    conn.transaction::<_, AppError, _>(async |conn| {
-        CredentialRow::delete(conn, row.id).await?;
-        AuditEvent::new("credential.delete")
-            .by(grant.caller())
-            .within(Some(row.organization_id), None)
-            .on("credential", row.id)
-            .details(json!({ "name": row.name }))
-            .record(conn, client)
-            .await?;
-        Ok(())
-    })
-    .await
+/// Deletes a credential.
+pub async fn delete(tx: &mut Tx, row: &Granted<CredentialRow>) -> AppResult<()> {
+    CredentialRow::delete(tx.conn(), row.id).await?;
+    tx.audit(row.grant())
+        .on("credential", row.id)
+        .details(json!({ "name": row.name }))
+        .record_in(tx)
+        .await?;
+    Ok(())
 }
 
-/// Rotates a credential of the granted organization: re-encrypts its secret (or `secret`,
+/// Rotates a credential: re-encrypts its secret (or `secret`,
 /// when a new one is given) under the keyring's current key version, with a fresh nonce.
 pub async fn rotate(
-    conn: &mut AsyncPgConnection,
-    grant: &Grant,
+    tx: &mut Tx,
     keyring: &Keyring,
-    client: &ClientInfo,
-    row: CredentialRow,
+    row: &Granted<CredentialRow>,
     secret: Option<&SecretString>,
 ) -> AppResult<CredentialRow> {
-    if row.organization_id != grant.organization_id() {
-        return Err(AppError::NotFound("credential"));
-    }
     let plaintext = match secret {
         Some(secret) => {
             let secret = secret.expose_secret();
@@ -132,7 +111,7 @@ pub async fn rotate(
             }
             SecretString::from(secret.to_owned())
         }
-        None => reveal(keyring, &row)?,
+        None => reveal(keyring, row)?,
     };
     let (encrypted_data, key_version) = keyring.encrypt(
         plaintext.expose_secret().as_bytes(),
@@ -143,23 +122,18 @@ pub async fn rotate(
         key_version: Some(key_version),
         ..Default::default()
     };
-    conn.transaction::<_, AppError, _>(async |conn| {
-        let rotated = patch.apply(conn, row.id).await?;
-        AuditEvent::new("credential.rotate")
-            .by(grant.caller())
-            .within(Some(row.organization_id), None)
-            .on("credential", row.id)
-            .details(json!({
-                "name": row.name,
-                "fromKeyVersion": row.key_version,
-                "toKeyVersion": key_version,
-                "newSecret": secret.is_some(),
-            }))
-            .record(conn, client)
-            .await?;
-        Ok(rotated)
-    })
-    .await
+    let rotated = patch.apply(tx.conn(), row.id).await?;
+    tx.audit(row.grant())
+        .on("credential", row.id)
+        .details(json!({
+            "name": row.name,
+            "fromKeyVersion": row.key_version,
+            "toKeyVersion": key_version,
+            "newSecret": secret.is_some(),
+        }))
+        .record_in(tx)
+        .await?;
+    Ok(rotated)
 }
 
 /// The secret of a credential, for calling its provider (never for the API).

@@ -1,28 +1,28 @@
 //! Files: upload (with a [`Grant`] of `chat.write` in the project), attach to an assistant,
-//! chat or message of the same project, detach, delete.
+//! chat or message of the same project that the caller may change, detach (with the same
+//! right), delete.
 //!
 //! An upload is checked (not empty, within the size limit, a plain file name), its content
 //! type is read from its bytes (never from its name or the client's claim, except that a
 //! text file may keep a declared `text/*` type), and its SHA-256 recorded. The bytes are
-//! stored first, then the row, the storage quota debit and the audit row are written in one
-//! transaction; when that fails the stored bytes are deleted again, so a failed upload leaves
-//! nothing behind. Deleting removes the row (and gives the storage back) first and the bytes
-//! after the commit.
+//! stored first, then the row, the storage quota debit and the audit row are written in the
+//! write's transaction; when that fails the stored bytes are deleted again, so a failed upload
+//! leaves nothing behind. Deleting removes the row (and gives the storage back) first and the
+//! bytes after the commit.
 
 use anyhow::anyhow;
 use diesel::{ExpressionMethods, QueryDsl};
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::RunQueryDsl;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::{
-    audit::AuditEvent,
-    auth::ClientInfo,
     quotas::{self, Usage},
+    write::{RecordIn, Tx},
 };
 use crate::{
-    auth::grant::Grant,
+    auth::grant::{Grant, Granted, Permission},
     db::{
         new_id,
         schema::{file_attachments, files},
@@ -31,8 +31,8 @@ use crate::{
     models::{
         assistant::AssistantRow,
         chat::ChatRow,
-        file::{FileAttachmentRow, FileRow, NewFile, NewFileAttachment},
-        message::MessageRow,
+        file::{AttachmentOfFile, FileAttachmentRow, FileRow, NewFile, NewFileAttachment},
+        message::ChatMessage,
     },
     storage::FileStore,
 };
@@ -102,13 +102,7 @@ pub fn sniff_content_type(bytes: &[u8], declared: Option<&str>) -> String {
 }
 
 /// Stores an upload in the granted project.
-pub async fn upload(
-    conn: &mut AsyncPgConnection,
-    grant: &Grant,
-    client: &ClientInfo,
-    store: &FileStore,
-    upload: Upload,
-) -> AppResult<FileRow> {
+pub async fn upload(tx: &mut Tx, grant: &Grant, store: &FileStore, upload: Upload) -> AppResult<FileRow> {
     let project_id = grant
         .project_id()
         .ok_or_else(|| AppError::Internal(anyhow!("a file is uploaded with a project grant")))?;
@@ -148,73 +142,136 @@ pub async fn upload(
         external_id: None,
     };
     store.put(&new.storage_key, upload.bytes).await?;
-    let stored = conn
-        .transaction::<_, AppError, _>(async |conn| {
-            let usage = Usage {
-                storage_bytes: size,
-                ..Default::default()
-            };
-            quotas::debit(conn, project_id, usage).await?;
-            let row = new.insert(conn).await?;
-            AuditEvent::new("file.upload")
-                .by(grant.caller())
-                .within(Some(grant.organization_id()), Some(project_id))
-                .on("file", row.id)
-                .details(json!({ "filename": row.filename, "contentType": row.content_type, "bytes": size, "sha256": row.sha256 }))
-                .record(conn, client)
-                .await?;
-            Ok(row)
-        })
-        .await;
+    let key = new.storage_key.clone();
+    let stored = record_upload(tx, grant, project_id, new).await;
+    // The transaction rolls back; the bytes must go too, so a failed upload leaves nothing.
     if stored.is_err()
-        && let Err(error) = store.delete(&new.storage_key).await
+        && let Err(error) = store.delete(&key).await
     {
-        tracing::error!(file.key = new.storage_key, error = %error, "removing the bytes of a failed upload");
+        tracing::error!(file.key = key, error = %error, "removing the bytes of a failed upload");
     }
     stored
 }
 
-/// Deletes a file of the granted project: its row and attachments (giving its storage back),
-/// then its bytes.
-pub async fn delete(
-    conn: &mut AsyncPgConnection,
-    grant: &Grant,
-    client: &ClientInfo,
-    store: &FileStore,
-    file: &FileRow,
-) -> AppResult<()> {
-    let project_id = grant
-        .project_id()
-        .ok_or_else(|| AppError::Internal(anyhow!("a file is deleted with a project grant")))?;
-    conn.transaction::<_, AppError, _>(async |conn| {
-        diesel::delete(files::table.find(file.id)).execute(conn).await?;
-        quotas::credit_storage(conn, project_id, file.size_bytes).await?;
-        AuditEvent::new("file.delete")
-            .by(grant.caller())
-            .within(Some(grant.organization_id()), Some(project_id))
-            .on("file", file.id)
-            .details(json!({ "filename": file.filename, "bytes": file.size_bytes }))
-            .record(conn, client)
-            .await?;
-        Ok(())
-    })
-    .await?;
+/// The rows of an upload whose bytes are stored: the storage debit, the file, the audit row.
+async fn record_upload(tx: &mut Tx, grant: &Grant, project_id: Uuid, new: NewFile) -> AppResult<FileRow> {
+    let usage = Usage {
+        storage_bytes: new.size_bytes,
+        ..Default::default()
+    };
+    quotas::debit(tx.conn(), project_id, usage).await?;
+    let row = new.insert(tx.conn()).await?;
+    tx.audit(grant)
+        .on("file", row.id)
+        .details(json!({ "filename": row.filename, "contentType": row.content_type, "bytes": row.size_bytes, "sha256": row.sha256 }))
+        .record_in(tx)
+        .await?;
+    Ok(row)
+}
+
+/// Deletes a file (checked as [`Granted::removable`]): its row and attachments, giving its
+/// storage back, and its bytes once that has committed.
+pub async fn delete(tx: &mut Tx, store: &FileStore, file: &Granted<FileRow>) -> AppResult<()> {
+    let project_id = file.project_id.unwrap_or_default();
+    diesel::delete(files::table.find(file.id)).execute(tx.conn()).await?;
+    quotas::credit_storage(tx.conn(), project_id, file.size_bytes).await?;
+    tx.audit(file.grant())
+        .on("file", file.id)
+        .details(json!({ "filename": file.filename, "bytes": file.size_bytes }))
+        .record_in(tx)
+        .await?;
     // The row is gone; bytes left behind by a failure here are unreachable, not lost data.
-    if let Err(error) = store.delete(&file.storage_key).await {
-        tracing::error!(file.key = file.storage_key, error = %error, "removing the bytes of a deleted file");
-    }
+    let (store, key) = (store.clone(), file.storage_key.clone());
+    tx.after_commit(async move {
+        if let Err(error) = store.delete(&key).await {
+            tracing::error!(file.key = key, error = %error, "removing the bytes of a deleted file");
+        }
+    });
     Ok(())
 }
 
-/// What a file is attached to: exactly one of them.
+/// What a file is attached to, by id.
 #[derive(Debug, Clone, Copy)]
-pub enum Target {
+pub enum TargetId {
     /// An assistant (its knowledge files).
     Assistant(Uuid),
     /// A chat.
     Chat(Uuid),
     /// A message.
     Message(Uuid),
+}
+
+/// What a file is attached to, with the caller's right to change it: an assistant needs
+/// `project.update`, a chat or message the right to write to that chat.
+pub enum Target {
+    /// An assistant.
+    Assistant(Granted<AssistantRow>),
+    /// A chat.
+    Chat(Granted<ChatRow>),
+    /// A message.
+    Message(Box<Granted<ChatMessage>>),
+}
+
+impl Target {
+    /// Target `id`, checked: NOT_FOUND (on its input field) when the caller cannot see it.
+    pub async fn grant(tx: &mut Tx, id: TargetId) -> AppResult<Target> {
+        let (field, _) = id.names();
+        Ok(match id {
+            TargetId::Assistant(id) => Target::Assistant(tx.granted_input(id, Permission::ProjectUpdate, field).await?),
+            TargetId::Chat(id) => Target::Chat(tx.granted_input(id, Permission::ChatWrite, field).await?),
+            TargetId::Message(id) => {
+                Target::Message(Box::new(tx.granted_input(id, Permission::ChatWrite, field).await?))
+            }
+        })
+    }
+
+    /// The project it lies in.
+    fn project_id(&self) -> Option<Uuid> {
+        match self {
+            Target::Assistant(a) => a.project_id,
+            Target::Chat(c) => Some(c.project_id),
+            Target::Message(m) => Some(m.chat.project_id),
+        }
+    }
+
+    /// Its id.
+    fn id(&self) -> TargetId {
+        match self {
+            Target::Assistant(a) => TargetId::Assistant(a.id),
+            Target::Chat(c) => TargetId::Chat(c.id),
+            Target::Message(m) => TargetId::Message(m.message.id),
+        }
+    }
+}
+
+impl TargetId {
+    /// The input field naming it, and what it is.
+    fn names(self) -> (&'static str, &'static str) {
+        match self {
+            TargetId::Assistant(_) => ("assistantId", "assistant"),
+            TargetId::Chat(_) => ("chatId", "chat"),
+            TargetId::Message(_) => ("messageId", "message"),
+        }
+    }
+
+    /// The attachment's three target columns.
+    fn columns(self) -> (Option<Uuid>, Option<Uuid>, Option<Uuid>) {
+        match self {
+            TargetId::Assistant(id) => (Some(id), None, None),
+            TargetId::Chat(id) => (None, Some(id), None),
+            TargetId::Message(id) => (None, None, Some(id)),
+        }
+    }
+
+    /// The target of an attachment row.
+    pub fn of(attachment: &FileAttachmentRow) -> Option<TargetId> {
+        match (attachment.assistant_id, attachment.chat_id, attachment.message_id) {
+            (Some(id), ..) => Some(TargetId::Assistant(id)),
+            (_, Some(id), _) => Some(TargetId::Chat(id)),
+            (.., Some(id)) => Some(TargetId::Message(id)),
+            _ => None,
+        }
+    }
 }
 
 const ATTACHED: &[ConstraintRule] = &[
@@ -238,32 +295,10 @@ const ATTACHED: &[ConstraintRule] = &[
     },
 ];
 
-/// The project of an attachment target, when it exists.
-async fn project_of_target(conn: &mut AsyncPgConnection, target: Target) -> AppResult<Option<Uuid>> {
-    Ok(match target {
-        Target::Assistant(id) => AssistantRow::find(conn, id).await?.and_then(|a| a.project_id),
-        Target::Chat(id) => ChatRow::find(conn, id).await?.map(|c| c.project_id),
-        Target::Message(id) => match MessageRow::find(conn, id).await? {
-            Some(message) => ChatRow::find(conn, message.chat_id).await?.map(|c| c.project_id),
-            None => None,
-        },
-    })
-}
-
-/// Attaches a file of the granted project to `target`, which must be in the same project.
-pub async fn attach(
-    conn: &mut AsyncPgConnection,
-    grant: &Grant,
-    client: &ClientInfo,
-    file: &FileRow,
-    target: Target,
-) -> AppResult<FileAttachmentRow> {
-    let (field, what) = match target {
-        Target::Assistant(_) => ("assistantId", "assistant"),
-        Target::Chat(_) => ("chatId", "chat"),
-        Target::Message(_) => ("messageId", "message"),
-    };
-    if project_of_target(conn, target).await? != file.project_id {
+/// Attaches a file to `target`, which must lie in the file's project.
+pub async fn attach(tx: &mut Tx, file: &Granted<FileRow>, target: &Target) -> AppResult<FileAttachmentRow> {
+    let (field, what) = target.id().names();
+    if target.project_id() != file.project_id {
         return Err(FieldError::input(
             field,
             "NOT_FOUND",
@@ -271,11 +306,7 @@ pub async fn attach(
         )
         .into());
     }
-    let (assistant_id, chat_id, message_id) = match target {
-        Target::Assistant(id) => (Some(id), None, None),
-        Target::Chat(id) => (None, Some(id), None),
-        Target::Message(id) => (None, None, Some(id)),
-    };
+    let (assistant_id, chat_id, message_id) = target.id().columns();
     let new = NewFileAttachment {
         id: new_id(),
         file_id: file.id,
@@ -283,41 +314,33 @@ pub async fn attach(
         chat_id,
         message_id,
     };
-    conn.transaction::<_, AppError, _>(async |conn| {
-        let row = new.insert(conn).await.map_err(|e| constraint_error(e, ATTACHED))?;
-        AuditEvent::new("file.attach")
-            .by(grant.caller())
-            .within(Some(grant.organization_id()), grant.project_id())
-            .on("file", file.id)
-            .details(json!({ "attachmentId": row.id, what: assistant_id.or(chat_id).or(message_id) }))
-            .record(conn, client)
-            .await?;
-        Ok(row)
-    })
-    .await
+    let row = new.insert(tx.conn()).await.map_err(|e| constraint_error(e, ATTACHED))?;
+    tx.audit(file.grant())
+        .on("file", file.id)
+        .details(json!({ "attachmentId": row.id, what: assistant_id.or(chat_id).or(message_id) }))
+        .record_in(tx)
+        .await?;
+    Ok(row)
 }
 
-/// Removes an attachment of a file of the granted project (the file stays).
-pub async fn detach(
-    conn: &mut AsyncPgConnection,
-    grant: &Grant,
-    client: &ClientInfo,
-    attachment: &FileAttachmentRow,
-) -> AppResult<()> {
-    conn.transaction::<_, AppError, _>(async |conn| {
-        diesel::delete(file_attachments::table.filter(file_attachments::id.eq(attachment.id)))
-            .execute(conn)
-            .await?;
-        AuditEvent::new("file.detach")
-            .by(grant.caller())
-            .within(Some(grant.organization_id()), grant.project_id())
-            .on("file", attachment.file_id)
-            .details(json!({ "attachmentId": attachment.id }))
-            .record(conn, client)
-            .await?;
-        Ok(())
-    })
-    .await
+/// Removes an attachment (the file stays); the caller must also hold the right to change
+/// what it is attached to (`target`, which must be the attachment's own).
+pub async fn detach(tx: &mut Tx, attachment: &Granted<AttachmentOfFile>, target: &Target) -> AppResult<()> {
+    let row = &attachment.attachment;
+    if TargetId::of(row).map(TargetId::columns) != Some(target.id().columns()) {
+        return Err(AppError::Internal(anyhow!(
+            "detach checked another target than the attachment's"
+        )));
+    }
+    diesel::delete(file_attachments::table.filter(file_attachments::id.eq(row.id)))
+        .execute(tx.conn())
+        .await?;
+    tx.audit(attachment.grant())
+        .on("file", row.file_id)
+        .details(json!({ "attachmentId": row.id }))
+        .record_in(tx)
+        .await?;
+    Ok(())
 }
 
 #[cfg(test)]

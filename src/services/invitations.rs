@@ -4,18 +4,17 @@
 //! pass on as they like: chatgraph sends no mail) and stored only as its SHA-256.
 
 use chrono::{Duration, Utc};
-use diesel_async::{AsyncConnection, AsyncPgConnection};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 
+use super::write::{RecordIn, Tx};
 use super::{
-    audit::AuditEvent,
-    auth::{Caller, ClientInfo, validate_email},
+    auth::validate_email,
     organizations::{check_owner_rule, lock_and_role_of, valid_role},
 };
 use crate::{
     auth::{
-        grant::Grant,
+        grant::{Grant, Granted},
         tokens::{self, TokenKind},
     },
     db::{enums::RoleScope, new_id},
@@ -49,13 +48,7 @@ fn invalid_token() -> AppError {
 
 /// Invites `email` into the granted organization with `role`; returns the invitation and its
 /// token (shown once).
-pub async fn invite(
-    conn: &mut AsyncPgConnection,
-    grant: &Grant,
-    client: &ClientInfo,
-    email: &str,
-    role: &str,
-) -> AppResult<(InvitationRow, SecretString)> {
+pub async fn invite(tx: &mut Tx, grant: &Grant, email: &str, role: &str) -> AppResult<(InvitationRow, SecretString)> {
     let email = email.trim().to_owned();
     let mut errors = Vec::new();
     errors.extend(validate_email(&email).err());
@@ -67,16 +60,16 @@ pub async fn invite(
         return Err(AppError::Invalid(errors));
     }
     let organization_id = grant.organization_id();
-    if let Some(user) = UserRow::find_by_email(conn, &email).await?
-        && OrganizationMemberRow::for_user(conn, user.id)
+    if let Some(user) = UserRow::find_by_email(tx.conn(), &email).await?
+        && OrganizationMemberRow::for_user(tx.conn(), user.id)
             .await?
             .iter()
             .any(|m| m.organization_id == organization_id)
     {
         return Err(FieldError::input("email", "ALREADY_MEMBER", "this user is already a member").into());
     }
-    check_owner_rule(conn, grant, role == "owner").await?;
-    let role_row = RoleRow::find_by_name(conn, RoleScope::Organization, role).await?;
+    check_owner_rule(tx.conn(), grant, role == "owner").await?;
+    let role_row = RoleRow::find_by_name(tx.conn(), RoleScope::Organization, role).await?;
     let token = tokens::generate(TokenKind::Invitation);
     let new = NewInvitation {
         id: new_id(),
@@ -87,86 +80,68 @@ pub async fn invite(
         invited_by: Some(grant.caller().user.id),
         expires_at: Utc::now() + Duration::days(LIFETIME_DAYS),
     };
-    conn.transaction::<_, AppError, _>(async |conn| {
-        let row = new
-            .insert(conn)
-            .await
-            .map_err(|e| constraint_error(e, &[OPEN_ALREADY]))?;
-        AuditEvent::new("organization_invitation.create")
-            .by(grant.caller())
-            .within(Some(organization_id), None)
-            .on("organization_invitation", row.id)
-            .details(json!({ "email": row.email, "role": role }))
-            .record(conn, client)
-            .await?;
-        Ok((row, token.secret))
-    })
-    .await
+    let row = new
+        .insert(tx.conn())
+        .await
+        .map_err(|e| constraint_error(e, &[OPEN_ALREADY]))?;
+    tx.audit(grant)
+        .on("organization_invitation", row.id)
+        .details(json!({ "email": row.email, "role": role }))
+        .record_in(tx)
+        .await?;
+    Ok((row, token.secret))
 }
 
 /// Accepts an invitation for the signed-in caller, whose email must be the invited one:
 /// they become a member with the invited role. Returns the membership.
-pub async fn accept(
-    conn: &mut AsyncPgConnection,
-    caller: &Caller,
-    client: &ClientInfo,
-    token: &SecretString,
-) -> AppResult<OrganizationMemberRow> {
+pub async fn accept(tx: &mut Tx, token: &SecretString) -> AppResult<OrganizationMemberRow> {
+    let caller = tx.caller()?;
     let hash = tokens::hash(token.expose_secret().trim());
-    conn.transaction::<_, AppError, _>(async |conn| {
-        let invitation = InvitationRow::lock_by_token_hash(conn, &hash)
-            .await?
-            .filter(|i| i.is_open(Utc::now()))
-            .ok_or_else(invalid_token)?;
-        if !invitation.email.eq_ignore_ascii_case(&caller.user.email) {
-            // Not telling who was invited: the token alone does not reveal the address.
-            return Err(FieldError::input(
-                "token",
-                "WRONG_ACCOUNT",
-                "sign in with the invited email address to accept this invitation",
-            )
-            .into());
-        }
-        let organization_id = invitation.organization_id;
-        if lock_and_role_of(conn, organization_id, caller.user.id).await?.is_some() {
-            return Err(FieldError::input("token", "ALREADY_MEMBER", "you are already a member").into());
-        }
-        let member = NewOrganizationMember {
-            organization_id,
-            user_id: caller.user.id,
-            role_id: invitation.role_id,
-            invited_by: invitation.invited_by,
-        }
-        .insert(conn)
+    let invitation = InvitationRow::lock_by_token_hash(tx.conn(), &hash)
+        .await?
+        .filter(|i| i.is_open(Utc::now()))
+        .ok_or_else(invalid_token)?;
+    if !invitation.email.eq_ignore_ascii_case(&caller.user.email) {
+        // Not telling who was invited: the token alone does not reveal the address.
+        return Err(FieldError::input(
+            "token",
+            "WRONG_ACCOUNT",
+            "sign in with the invited email address to accept this invitation",
+        )
+        .into());
+    }
+    let organization_id = invitation.organization_id;
+    if lock_and_role_of(tx.conn(), organization_id, caller.user.id)
+        .await?
+        .is_some()
+    {
+        return Err(FieldError::input("token", "ALREADY_MEMBER", "you are already a member").into());
+    }
+    let member = NewOrganizationMember {
+        organization_id,
+        user_id: caller.user.id,
+        role_id: invitation.role_id,
+        invited_by: invitation.invited_by,
+    }
+    .insert(tx.conn())
+    .await?;
+    InvitationPatch {
+        accepted_at: Some(Some(Utc::now())),
+        accepted_by: Some(Some(caller.user.id)),
+        ..Default::default()
+    }
+    .apply(tx.conn(), invitation.id)
+    .await?;
+    tx.event()
+        .within(Some(organization_id), None)
+        .on("organization_invitation", invitation.id)
+        .record_in(tx)
         .await?;
-        InvitationPatch {
-            accepted_at: Some(Some(Utc::now())),
-            accepted_by: Some(Some(caller.user.id)),
-            ..Default::default()
-        }
-        .apply(conn, invitation.id)
-        .await?;
-        AuditEvent::new("organization_invitation.accept")
-            .by(caller)
-            .within(Some(organization_id), None)
-            .on("organization_invitation", invitation.id)
-            .record(conn, client)
-            .await?;
-        Ok(member)
-    })
-    .await
+    Ok(member)
 }
 
-/// Revokes an open invitation of the granted organization.
-pub async fn revoke(
-    conn: &mut AsyncPgConnection,
-    grant: &Grant,
-    client: &ClientInfo,
-    invitation: &InvitationRow,
-) -> AppResult<InvitationRow> {
-    if invitation.organization_id != grant.organization_id() {
-        return Err(AppError::NotFound("invitation"));
-    }
+/// Revokes an open invitation.
+pub async fn revoke(tx: &mut Tx, invitation: &Granted<InvitationRow>) -> AppResult<InvitationRow> {
     if invitation.accepted_at.is_some() || invitation.revoked_at.is_some() {
         return Err(FieldError::input(
             "id",
@@ -175,21 +150,16 @@ pub async fn revoke(
         )
         .into());
     }
-    conn.transaction::<_, AppError, _>(async |conn| {
-        let row = InvitationPatch {
-            revoked_at: Some(Some(Utc::now())),
-            ..Default::default()
-        }
-        .apply(conn, invitation.id)
+    let row = InvitationPatch {
+        revoked_at: Some(Some(Utc::now())),
+        ..Default::default()
+    }
+    .apply(tx.conn(), invitation.id)
+    .await?;
+    tx.audit(invitation.grant())
+        .on("organization_invitation", row.id)
+        .details(json!({ "email": row.email }))
+        .record_in(tx)
         .await?;
-        AuditEvent::new("organization_invitation.revoke")
-            .by(grant.caller())
-            .within(Some(grant.organization_id()), None)
-            .on("organization_invitation", row.id)
-            .details(json!({ "email": row.email }))
-            .record(conn, client)
-            .await?;
-        Ok(row)
-    })
-    .await
+    Ok(row)
 }

@@ -5,14 +5,14 @@
 
 use anyhow::anyhow;
 use diesel::{ExpressionMethods, QueryDsl};
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::{audit::AuditEvent, auth::ClientInfo};
+use super::write::{RecordIn, Tx};
 use crate::{
-    auth::grant::Grant,
+    auth::grant::{Grant, Granted},
     db::{
         enums::{DatasourceKind, DatasourceStatus, DocumentStatus},
         new_id,
@@ -42,13 +42,6 @@ fn project_of(grant: &Grant) -> AppResult<Uuid> {
     grant
         .project_id()
         .ok_or_else(|| AppError::Internal(anyhow!("a knowledge change needs a project grant")))
-}
-
-fn audit(grant: &Grant, action: &str, resource: &str, id: Uuid) -> AuditEvent {
-    AuditEvent::new(action)
-        .by(grant.caller())
-        .within(Some(grant.organization_id()), grant.project_id())
-        .on(resource, id)
 }
 
 fn check_object(errors: &mut Vec<FieldError>, field: &str, value: Option<&Value>) {
@@ -131,17 +124,12 @@ async fn check_datasource(conn: &mut AsyncPgConnection, grant: &Grant, fields: &
 }
 
 /// Creates a datasource in the granted project.
-pub async fn create_datasource(
-    conn: &mut AsyncPgConnection,
-    grant: &Grant,
-    client: &ClientInfo,
-    mut fields: DatasourceFields,
-) -> AppResult<DatasourceRow> {
+pub async fn create_datasource(tx: &mut Tx, grant: &Grant, mut fields: DatasourceFields) -> AppResult<DatasourceRow> {
     let project_id = project_of(grant)?;
     if fields.name.is_none() {
         return Err(FieldError::input("name", "REQUIRED", "name is required").into());
     }
-    check_datasource(conn, grant, &mut fields).await?;
+    check_datasource(tx.conn(), grant, &mut fields).await?;
     let new = NewDatasource {
         id: new_id(),
         project_id,
@@ -150,26 +138,23 @@ pub async fn create_datasource(
         config: fields.config.unwrap_or_else(|| json!({})),
         credential_id: fields.credential_id.flatten(),
     };
-    conn.transaction::<_, AppError, _>(async |conn| {
-        let row = new.insert(conn).await?;
-        audit(grant, "datasource.create", "datasource", row.id)
-            .details(json!({ "name": row.name, "kind": row.kind.as_str() }))
-            .record(conn, client)
-            .await?;
-        Ok(row)
-    })
-    .await
+    let row = new.insert(tx.conn()).await?;
+    tx.audit(grant)
+        .on("datasource", row.id)
+        .details(json!({ "name": row.name, "kind": row.kind.as_str() }))
+        .record_in(tx)
+        .await?;
+    Ok(row)
 }
 
 /// Changes a datasource of the granted project.
 pub async fn update_datasource(
-    conn: &mut AsyncPgConnection,
-    grant: &Grant,
-    client: &ClientInfo,
-    datasource: &DatasourceRow,
+    tx: &mut Tx,
+    datasource: &Granted<DatasourceRow>,
     mut fields: DatasourceFields,
 ) -> AppResult<DatasourceRow> {
-    check_datasource(conn, grant, &mut fields).await?;
+    let grant = datasource.grant();
+    check_datasource(tx.conn(), grant, &mut fields).await?;
     let status = fields.enabled.map(|on| {
         if on {
             DatasourceStatus::Idle
@@ -189,37 +174,28 @@ pub async fn update_datasource(
         ..Default::default()
     };
     if patch.name.is_none() && patch.config.is_none() && patch.credential_id.is_none() && patch.status.is_none() {
-        return Ok(datasource.clone());
+        return Ok(datasource.row().clone());
     }
-    conn.transaction::<_, AppError, _>(async |conn| {
-        let row = patch.apply(conn, datasource.id).await?;
-        audit(grant, "datasource.update", "datasource", row.id)
-            .details(details)
-            .record(conn, client)
-            .await?;
-        Ok(row)
-    })
-    .await
+    let row = patch.apply(tx.conn(), datasource.id).await?;
+    tx.audit(grant)
+        .on("datasource", row.id)
+        .details(details)
+        .record_in(tx)
+        .await?;
+    Ok(row)
 }
 
 /// Deletes a datasource of the granted project with its documents.
-pub async fn delete_datasource(
-    conn: &mut AsyncPgConnection,
-    grant: &Grant,
-    client: &ClientInfo,
-    datasource: &DatasourceRow,
-) -> AppResult<()> {
-    conn.transaction::<_, AppError, _>(async |conn| {
-        diesel::delete(datasources::table.find(datasource.id))
-            .execute(conn)
-            .await?;
-        audit(grant, "datasource.delete", "datasource", datasource.id)
-            .details(json!({ "name": datasource.name }))
-            .record(conn, client)
-            .await?;
-        Ok(())
-    })
-    .await
+pub async fn delete_datasource(tx: &mut Tx, datasource: &Granted<DatasourceRow>) -> AppResult<()> {
+    diesel::delete(datasources::table.find(datasource.id))
+        .execute(tx.conn())
+        .await?;
+    tx.audit(datasource.grant())
+        .on("datasource", datasource.id)
+        .details(json!({ "name": datasource.name }))
+        .record_in(tx)
+        .await?;
+    Ok(())
 }
 
 /// What document changes take; `None` leaves a field as it is.
@@ -307,17 +283,12 @@ fn content_hash(content: &str) -> String {
 }
 
 /// Creates a document (pending ingestion) in the granted project.
-pub async fn create_document(
-    conn: &mut AsyncPgConnection,
-    grant: &Grant,
-    client: &ClientInfo,
-    mut fields: DocumentFields,
-) -> AppResult<DocumentRow> {
+pub async fn create_document(tx: &mut Tx, grant: &Grant, mut fields: DocumentFields) -> AppResult<DocumentRow> {
     let project_id = project_of(grant)?;
     if fields.title.is_none() {
         return Err(FieldError::input("title", "REQUIRED", "title is required").into());
     }
-    check_document(conn, project_id, &mut fields).await?;
+    check_document(tx.conn(), project_id, &mut fields).await?;
     let content = fields.content.unwrap_or_default();
     let new = NewDocument {
         id: new_id(),
@@ -333,29 +304,25 @@ pub async fn create_document(
         status: DocumentStatus::Pending,
         indexed_at: None,
     };
-    conn.transaction::<_, AppError, _>(async |conn| {
-        let row = new
-            .insert(conn)
-            .await
-            .map_err(|e| constraint_error(e, &[EXTERNAL_ID_TAKEN]))?;
-        audit(grant, "document.create", "document", row.id)
-            .details(json!({ "title": row.title, "bytes": row.content.len() }))
-            .record(conn, client)
-            .await?;
-        Ok(row)
-    })
-    .await
+    let row = new
+        .insert(tx.conn())
+        .await
+        .map_err(|e| constraint_error(e, &[EXTERNAL_ID_TAKEN]))?;
+    tx.audit(grant)
+        .on("document", row.id)
+        .details(json!({ "title": row.title, "bytes": row.content.len() }))
+        .record_in(tx)
+        .await?;
+    Ok(row)
 }
 
 /// Changes a document of the granted project; new content makes it pending again.
 pub async fn update_document(
-    conn: &mut AsyncPgConnection,
-    grant: &Grant,
-    client: &ClientInfo,
-    document: &DocumentRow,
+    tx: &mut Tx,
+    document: &Granted<DocumentRow>,
     mut fields: DocumentFields,
 ) -> AppResult<DocumentRow> {
-    check_document(conn, document.project_id, &mut fields).await?;
+    check_document(tx.conn(), document.project_id, &mut fields).await?;
     let new_content = fields.content.filter(|c| *c != document.content);
     let details = json!({
         "title": fields.title.is_some(), "content": new_content.is_some(),
@@ -377,38 +344,31 @@ pub async fn update_document(
         && patch.mime_type.is_none()
         && patch.metadata.is_none()
     {
-        return Ok(document.clone());
+        return Ok(document.row().clone());
     }
-    conn.transaction::<_, AppError, _>(async |conn| {
-        if patch.content.is_some() {
-            diesel::delete(document_chunks::table.filter(document_chunks::document_id.eq(document.id)))
-                .execute(conn)
-                .await?;
-        }
-        let row = patch.apply(conn, document.id).await?;
-        audit(grant, "document.update", "document", row.id)
-            .details(details)
-            .record(conn, client)
+    if patch.content.is_some() {
+        diesel::delete(document_chunks::table.filter(document_chunks::document_id.eq(document.id)))
+            .execute(tx.conn())
             .await?;
-        Ok(row)
-    })
-    .await
+    }
+    let row = patch.apply(tx.conn(), document.id).await?;
+    tx.audit(document.grant())
+        .on("document", row.id)
+        .details(details)
+        .record_in(tx)
+        .await?;
+    Ok(row)
 }
 
 /// Deletes a document of the granted project with its chunks.
-pub async fn delete_document(
-    conn: &mut AsyncPgConnection,
-    grant: &Grant,
-    client: &ClientInfo,
-    document: &DocumentRow,
-) -> AppResult<()> {
-    conn.transaction::<_, AppError, _>(async |conn| {
-        diesel::delete(documents::table.find(document.id)).execute(conn).await?;
-        audit(grant, "document.delete", "document", document.id)
-            .details(json!({ "title": document.title }))
-            .record(conn, client)
-            .await?;
-        Ok(())
-    })
-    .await
+pub async fn delete_document(tx: &mut Tx, document: &Granted<DocumentRow>) -> AppResult<()> {
+    diesel::delete(documents::table.find(document.id))
+        .execute(tx.conn())
+        .await?;
+    tx.audit(document.grant())
+        .on("document", document.id)
+        .details(json!({ "title": document.title }))
+        .record_in(tx)
+        .await?;
+    Ok(())
 }

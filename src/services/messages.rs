@@ -1,24 +1,23 @@
-//! Writing messages and feedback. A user message is posted into a chat the caller may change
-//! (see [`chats::authorize_change`]), edited by its author only, and deleted by its author or
-//! anyone who may change the chat. Feedback (a vote, a rating with a comment) is one row per
-//! user and message, on an answer in a chat the caller may read. Each change and its audit
-//! row are one transaction. Model answers are not produced here (see the streaming issue).
+//! Writing messages and feedback. A user message is posted into a chat the caller may write
+//! to (a [`Granted`] chat), edited by its author only, and deleted by anyone who may write to
+//! the chat. Feedback (a vote, a rating with a comment) is one row per
+//! user and message, on an answer in a chat the caller may read. Model answers are not produced here (see the streaming issue).
 
 use diesel::{
     ExpressionMethods, QueryDsl, SelectableHelper,
     upsert::{excluded, on_constraint},
 };
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::RunQueryDsl;
 use serde_json::json;
 use uuid::Uuid;
 
 use super::{
     audit::AuditEvent,
-    auth::{Caller, ClientInfo},
-    chats::{self, ChatAccess},
+    chats,
+    write::{RecordIn, Tx},
 };
 use crate::{
-    auth::authz::Scope,
+    auth::grant::Granted,
     db::{
         enums::{MessageRole, MessageStatus},
         new_id,
@@ -27,7 +26,7 @@ use crate::{
     error::{AppError, AppResult, FieldError},
     models::{
         chat::{ChatPatch, ChatRow},
-        message::{MessageFeedbackRow, MessagePatch, MessageRow, NewMessage, NewMessageFeedback},
+        message::{ChatMessage, MessageFeedbackRow, MessagePatch, MessageRow, NewMessage, NewMessageFeedback},
     },
 };
 
@@ -51,112 +50,73 @@ fn valid_content(content: &str) -> AppResult<String> {
 /// Posts a user message by the caller into a chat checked by [`chats::authorize_change`];
 /// `parent_id`, when given, must be a message of the same chat.
 pub async fn post(
-    conn: &mut AsyncPgConnection,
-    access: &ChatAccess,
-    client: &ClientInfo,
+    tx: &mut Tx,
+    chat: &Granted<ChatRow>,
     content: &str,
     parent_id: Option<Uuid>,
 ) -> AppResult<MessageRow> {
     let content = valid_content(content)?;
-    let chat_id = access.chat().id;
+    let chat_id = chat.id;
     if let Some(parent) = parent_id {
-        let parent = MessageRow::find(conn, parent).await?;
+        let parent = MessageRow::find(tx.conn(), parent).await?;
         if parent.is_none_or(|p| p.chat_id != chat_id) {
             return Err(FieldError::input("parentId", "NOT_FOUND", "parentId is not a message of this chat").into());
         }
     }
     let new = NewMessage {
         parent_id,
-        ..NewMessage::text(chat_id, Some(access.caller().user.id), MessageRole::User, &content)
+        ..NewMessage::text(
+            chat_id,
+            Some(chat.grant().caller().user.id),
+            MessageRole::User,
+            &content,
+        )
     };
-    conn.transaction::<_, AppError, _>(async |conn| {
-        let message = new.insert(conn).await?;
-        ChatPatch {
-            last_message_at: Some(Some(message.created_at)),
-            ..Default::default()
-        }
-        .apply(conn, chat_id)
-        .await?;
-        access
-            .audit("message.post")
-            .details(json!({ "messageId": message.id, "length": content.chars().count() }))
-            .record(conn, client)
-            .await?;
-        Ok(message)
-    })
-    .await
-}
-
-/// A message and the right to change it: its chat is one the caller may change, and for an
-/// edit the caller wrote it.
-pub struct MessageAccess {
-    chat: ChatAccess,
-    message: MessageRow,
-}
-
-/// Checks that the caller may change message `id`: NOT_FOUND when its chat is invisible,
-/// FORBIDDEN unless they may change the chat (an edit also needs them to be its author).
-pub async fn authorize_change(
-    conn: &mut AsyncPgConnection,
-    caller: Option<&Caller>,
-    scope: &Scope,
-    id: Uuid,
-    edit: bool,
-) -> AppResult<MessageAccess> {
-    let message = MessageRow::find(conn, id).await?.ok_or(AppError::NotFound("message"))?;
-    let chat = match chats::authorize_change(conn, caller, scope, message.chat_id).await {
-        Err(AppError::NotFound(_)) => return Err(AppError::NotFound("message")),
-        other => other?,
-    };
-    let own = message.user_id == Some(chat.caller().user.id);
-    if edit && (!own || message.role != MessageRole::User) {
-        return Err(AppError::Forbidden);
+    let message = new.insert(tx.conn()).await?;
+    ChatPatch {
+        last_message_at: Some(Some(message.created_at)),
+        ..Default::default()
     }
-    Ok(MessageAccess { chat, message })
+    .apply(tx.conn(), chat_id)
+    .await?;
+    chats::audit(tx, chat)
+        .details(json!({ "messageId": message.id, "length": content.chars().count() }))
+        .record_in(tx)
+        .await?;
+    Ok(message)
 }
 
-/// Replaces the text of a message checked for an edit.
-pub async fn edit(
-    conn: &mut AsyncPgConnection,
-    access: &MessageAccess,
-    client: &ClientInfo,
-    content: &str,
-) -> AppResult<MessageRow> {
+/// Replaces the text of a message (checked as [`Granted::authored`]).
+pub async fn edit(tx: &mut Tx, message: &Granted<ChatMessage>, content: &str) -> AppResult<MessageRow> {
     let content = valid_content(content)?;
     let patch = MessagePatch {
         parts: Some(json!([{ "type": "text", "text": content }])),
         content: Some(content),
         ..Default::default()
     };
-    conn.transaction::<_, AppError, _>(async |conn| {
-        let message = patch.apply(conn, access.message.id).await?;
-        access
-            .chat
-            .audit("message.edit")
-            .details(json!({ "messageId": message.id }))
-            .record(conn, client)
-            .await?;
-        Ok(message)
-    })
-    .await
+    let row = patch.apply(tx.conn(), message.message.id).await?;
+    audit(tx, message).record_in(tx).await?;
+    Ok(row)
 }
 
-/// Deletes a message checked by [`authorize_change`] (answers to it stay, unparented).
-pub async fn delete(conn: &mut AsyncPgConnection, access: &MessageAccess, client: &ClientInfo) -> AppResult<()> {
+/// Deletes a message of a chat the caller may write to (answers to it stay, unparented).
+pub async fn delete(tx: &mut Tx, message: &Granted<ChatMessage>) -> AppResult<()> {
     use crate::db::schema::messages;
-    conn.transaction::<_, AppError, _>(async |conn| {
-        diesel::delete(messages::table.find(access.message.id))
-            .execute(conn)
-            .await?;
-        access
-            .chat
-            .audit("message.delete")
-            .details(json!({ "messageId": access.message.id, "role": access.message.role.as_str() }))
-            .record(conn, client)
-            .await?;
-        Ok(())
-    })
-    .await
+    diesel::delete(messages::table.find(message.message.id))
+        .execute(tx.conn())
+        .await?;
+    audit(tx, message)
+        .details(json!({ "messageId": message.message.id, "role": message.message.role.as_str() }))
+        .record_in(tx)
+        .await?;
+    Ok(())
+}
+
+/// An audit event of this write on `message`'s chat.
+fn audit(tx: &Tx, message: &Granted<ChatMessage>) -> AuditEvent {
+    tx.audit(message.grant())
+        .on("chat", message.chat.id)
+        .details(json!({ "messageId": message.message.id }))
 }
 
 /// What feedback sets.
@@ -175,20 +135,14 @@ pub enum FeedbackChange {
 
 /// The answer `message_id` as the signed-in caller may give feedback on it: an assistant
 /// message in a chat they may read (NOT_FOUND otherwise).
-pub async fn feedback_target(
-    conn: &mut AsyncPgConnection,
-    scope: &Scope,
-    message_id: Uuid,
-) -> AppResult<(MessageRow, ChatRow)> {
-    let message = MessageRow::find(conn, message_id)
-        .await?
-        .ok_or(AppError::NotFound("message"))?;
-    let chat = ChatRow::find(conn, message.chat_id)
-        .await?
-        .ok_or(AppError::NotFound("message"))?;
-    if !scope.sees_chat(conn, &chat).await? {
-        return Err(AppError::NotFound("message"));
-    }
+pub async fn feedback_target(tx: &mut Tx, message_id: Uuid) -> AppResult<ChatMessage> {
+    let found = ChatMessage::find(tx.conn(), message_id).await?;
+    let scope = tx.scope();
+    let target = match found {
+        Some(target) if scope.sees_chat(tx.conn(), &target.chat).await? => target,
+        _ => return Err(AppError::NotFound("message")),
+    };
+    let message = &target.message;
     if message.role != MessageRole::Assistant || message.status != MessageStatus::Complete {
         return Err(FieldError::input(
             "messageId",
@@ -197,18 +151,17 @@ pub async fn feedback_target(
         )
         .into());
     }
-    Ok((message, chat))
+    Ok(target)
 }
 
 /// Sets the caller's feedback on an answer found by [`feedback_target`] (one row per user and
 /// message, created on first use; concurrent calls meet in the unique constraint).
 pub async fn give_feedback(
-    conn: &mut AsyncPgConnection,
-    caller: &Caller,
-    client: &ClientInfo,
-    (message, chat): (MessageRow, ChatRow),
+    tx: &mut Tx,
+    ChatMessage { message, chat }: &ChatMessage,
     change: FeedbackChange,
 ) -> AppResult<MessageFeedbackRow> {
+    let caller = tx.caller()?;
     let (is_upvoted, rating, comment) = match change {
         FeedbackChange::Vote(up) => (Some(up), None, None),
         FeedbackChange::Rate { rating, comment } => {
@@ -240,63 +193,51 @@ pub async fn give_feedback(
         comment,
     };
     let details = json!({ "messageId": message.id, "upvoted": is_upvoted, "rating": rating });
-    conn.transaction::<_, AppError, _>(async |conn| {
-        use message_feedback::dsl as f;
-        let upsert = diesel::insert_into(message_feedback::table)
-            .values(&new)
-            .on_conflict(on_constraint("message_feedback_message_id_user_id_key"))
-            .do_update();
-        // A vote leaves the rating as it is, and a rating the vote.
-        let row: MessageFeedbackRow = if is_upvoted.is_some() {
-            upsert
-                .set(f::is_upvoted.eq(excluded(f::is_upvoted)))
-                .returning(MessageFeedbackRow::as_returning())
-                .get_result(conn)
-                .await?
-        } else {
-            upsert
-                .set((f::rating.eq(excluded(f::rating)), f::comment.eq(excluded(f::comment))))
-                .returning(MessageFeedbackRow::as_returning())
-                .get_result(conn)
-                .await?
-        };
-        AuditEvent::new("message_feedback.set")
-            .by(caller)
-            .on("message", message.id)
-            .details(details)
-            .record(conn, client)
-            .await?;
-        Ok(row)
-    })
-    .await
+    use message_feedback::dsl as f;
+    let upsert = diesel::insert_into(message_feedback::table)
+        .values(&new)
+        .on_conflict(on_constraint("message_feedback_message_id_user_id_key"))
+        .do_update();
+    // A vote leaves the rating as it is, and a rating the vote.
+    let row: MessageFeedbackRow = if is_upvoted.is_some() {
+        upsert
+            .set(f::is_upvoted.eq(excluded(f::is_upvoted)))
+            .returning(MessageFeedbackRow::as_returning())
+            .get_result(tx.conn())
+            .await?
+    } else {
+        upsert
+            .set((f::rating.eq(excluded(f::rating)), f::comment.eq(excluded(f::comment))))
+            .returning(MessageFeedbackRow::as_returning())
+            .get_result(tx.conn())
+            .await?
+    };
+    tx.event()
+        .on("message", message.id)
+        .details(details)
+        .record_in(tx)
+        .await?;
+    Ok(row)
 }
 
 /// Removes the caller's feedback (vote, rating and comment) on an answer. True when there was
 /// some.
-pub async fn remove_feedback(
-    conn: &mut AsyncPgConnection,
-    caller: &Caller,
-    client: &ClientInfo,
-    (message, _): (MessageRow, ChatRow),
-) -> AppResult<bool> {
+pub async fn remove_feedback(tx: &mut Tx, target: &ChatMessage) -> AppResult<bool> {
+    let (caller, message) = (tx.caller()?, &target.message);
     use message_feedback::dsl as f;
-    conn.transaction::<_, AppError, _>(async |conn| {
-        let removed = diesel::delete(
-            message_feedback::table
-                .filter(f::message_id.eq(message.id))
-                .filter(f::user_id.eq(caller.user.id)),
-        )
-        .execute(conn)
+    let removed = diesel::delete(
+        message_feedback::table
+            .filter(f::message_id.eq(message.id))
+            .filter(f::user_id.eq(caller.user.id)),
+    )
+    .execute(tx.conn())
+    .await?;
+    tx.event()
+        .on("message", message.id)
+        .details(json!({ "removed": removed > 0 }))
+        .record_in(tx)
         .await?;
-        AuditEvent::new("message_feedback.remove")
-            .by(caller)
-            .on("message", message.id)
-            .details(json!({ "removed": removed > 0 }))
-            .record(conn, client)
-            .await?;
-        Ok(removed > 0)
-    })
-    .await
+    Ok(removed > 0)
 }
 
 #[cfg(test)]

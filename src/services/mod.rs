@@ -1,5 +1,7 @@
-//! Workflows that span tables: authentication (with its limits and audit trail), and seeding
-//! the platform admin and demo data.
+//! Workflows that span tables, one file per domain. Every change runs inside the one write
+//! path ([`write::run`]) and takes a [`write::Tx`]; a change of an existing row takes it as a
+//! [`Granted`](crate::auth::grant::Granted) row. Also authentication (with its limits and audit
+//! trail) and seeding the platform admin and demo data.
 
 pub mod analytics;
 pub mod api_tokens;
@@ -24,3 +26,4 @@ pub mod repositories;
 pub mod seed;
 pub mod sign_in_limits;
 pub mod webhooks;
+pub mod write;

@@ -8,7 +8,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection};
 use serde_json::json;
 
 use super::{
-    audit::AuditEvent,
+    audit::{Action, AuditEvent},
     auth::{self, Authenticator, ClientInfo, IssuedSession},
 };
 use crate::{
@@ -42,7 +42,7 @@ pub async fn sign_in_with_id_token(
             if !auth::is_active(&user) {
                 return Err(FieldError::input("idToken", "ACCOUNT_DISABLED", "this account cannot sign in").into());
             }
-            let event = AuditEvent::new("auth.sign_in").details(json!({ "provider": provider }));
+            let event = AuditEvent::new(Action::AuthSignIn).details(json!({ "provider": provider }));
             auth::log_in(conn, authenticator, user.id, client, event).await
         })
         .await;
@@ -59,7 +59,7 @@ async fn audit_refusal(conn: &mut AsyncPgConnection, client: &ClientInfo, provid
         return error;
     };
     let codes: Vec<&str> = errors.iter().map(|e| e.code).collect();
-    let recorded = AuditEvent::new("auth.sign_in")
+    let recorded = AuditEvent::new(Action::AuthSignIn)
         .details(json!({ "provider": provider }))
         .failed(&codes.join(", "))
         .record(conn, client)

@@ -9,14 +9,12 @@ use crate::db::cached::cached;
 use anyhow::anyhow;
 use chrono::Utc;
 use diesel::{QueryableByName, sql_types::BigInt};
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::{
-    audit::AuditEvent,
-    auth::{Caller, ClientInfo},
-};
+use super::auth::Caller;
+use super::write::{RecordIn, Tx};
 use crate::{
     auth::grant::Grant,
     db::{
@@ -89,12 +87,7 @@ fn slug_taken(error: diesel::result::Error) -> AppError {
 }
 
 /// Creates an organization with the caller as its owner.
-pub async fn create(
-    conn: &mut AsyncPgConnection,
-    caller: &Caller,
-    client: &ClientInfo,
-    fields: OrganizationFields,
-) -> AppResult<OrganizationRow> {
+pub async fn create(tx: &mut Tx, caller: &Caller, fields: OrganizationFields) -> AppResult<OrganizationRow> {
     let mut errors = Vec::new();
     if fields.name.is_none() {
         errors.push(FieldError::input("name", "REQUIRED", "name is required"));
@@ -108,81 +101,66 @@ pub async fn create(
     let (Some(name), Some(slug)) = validated(fields)? else {
         return Err(AppError::Internal(anyhow!("validated fields lost a value")));
     };
-    let owner = RoleRow::find_by_name(conn, RoleScope::Organization, "owner").await?;
-    conn.transaction::<_, AppError, _>(async |conn| {
-        let organization = NewOrganization {
-            id: new_id(),
-            name,
-            slug,
-            plan: None,
-            is_personal: false,
-            metadata: None,
-        }
-        .insert(conn)
-        .await
-        .map_err(slug_taken)?;
-        NewOrganizationMember {
-            organization_id: organization.id,
-            user_id: caller.user.id,
-            role_id: owner.id,
-            invited_by: None,
-        }
-        .insert(conn)
-        .await?;
-        AuditEvent::new("organization.create")
-            .by(caller)
-            .within(Some(organization.id), None)
-            .on("organization", organization.id)
-            .details(json!({ "slug": organization.slug }))
-            .record(conn, client)
-            .await?;
-        Ok(organization)
-    })
+    let owner = RoleRow::find_by_name(tx.conn(), RoleScope::Organization, "owner").await?;
+    let organization = NewOrganization {
+        id: new_id(),
+        name,
+        slug,
+        plan: None,
+        is_personal: false,
+        metadata: None,
+    }
+    .insert(tx.conn())
     .await
+    .map_err(slug_taken)?;
+    NewOrganizationMember {
+        organization_id: organization.id,
+        user_id: caller.user.id,
+        role_id: owner.id,
+        invited_by: None,
+    }
+    .insert(tx.conn())
+    .await?;
+    tx.event()
+        .within(Some(organization.id), None)
+        .on("organization", organization.id)
+        .details(json!({ "slug": organization.slug }))
+        .record_in(tx)
+        .await?;
+    Ok(organization)
 }
 
 /// Renames the granted organization or changes its slug.
-pub async fn update(
-    conn: &mut AsyncPgConnection,
-    grant: &Grant,
-    client: &ClientInfo,
-    fields: OrganizationFields,
-) -> AppResult<OrganizationRow> {
+pub async fn update(tx: &mut Tx, grant: &Grant, fields: OrganizationFields) -> AppResult<OrganizationRow> {
     let (name, slug) = validated(fields)?;
     let id = grant.organization_id();
-    conn.transaction::<_, AppError, _>(async |conn| {
-        let organization = OrganizationPatch {
-            name: name.clone(),
-            slug: slug.clone(),
-            ..Default::default()
-        }
-        .apply(conn, id)
-        .await
-        .map_err(slug_taken)?;
-        AuditEvent::new("organization.update")
-            .by(grant.caller())
-            .within(Some(id), None)
-            .on("organization", id)
-            .details(json!({ "name": name, "slug": slug }))
-            .record(conn, client)
-            .await?;
-        Ok(organization)
-    })
+    let organization = OrganizationPatch {
+        name: name.clone(),
+        slug: slug.clone(),
+        ..Default::default()
+    }
+    .apply(tx.conn(), id)
     .await
+    .map_err(slug_taken)?;
+    tx.audit(grant)
+        .on("organization", id)
+        .details(json!({ "name": name, "slug": slug }))
+        .record_in(tx)
+        .await?;
+    Ok(organization)
 }
 
 /// Changes an organization's plan or status (active or suspended). `admin` must come from
 /// `grant::authorize_platform`: this is the platform's decision, not the tenant's. A
 /// suspended organization's data stays readable, and every write in it is refused.
 pub async fn administer(
-    conn: &mut AsyncPgConnection,
-    admin: &Caller,
-    client: &ClientInfo,
+    tx: &mut Tx,
+    _admin: &Caller,
     id: Uuid,
     plan: Option<OrganizationPlan>,
     status: Option<OrganizationStatus>,
 ) -> AppResult<OrganizationRow> {
-    let organization = OrganizationRow::find(conn, id)
+    let organization = OrganizationRow::find(tx.conn(), id)
         .await?
         .filter(|o| o.deleted_at.is_none())
         .ok_or(AppError::NotFound("organization"))?;
@@ -194,42 +172,32 @@ pub async fn administer(
         )
         .into());
     }
-    let (action, details) = match (plan, status) {
-        (Some(plan), _) => (
-            "organization.plan_change",
-            json!({ "from": organization.plan.as_str(), "to": plan.as_str() }),
-        ),
-        (None, Some(status)) => (
-            "organization.status_change",
-            json!({ "from": organization.status.as_str(), "to": status.as_str() }),
-        ),
+    let details = match (plan, status) {
+        (Some(plan), _) => json!({ "from": organization.plan.as_str(), "to": plan.as_str() }),
+        (None, Some(status)) => json!({ "from": organization.status.as_str(), "to": status.as_str() }),
         (None, None) => return Ok(organization),
     };
-    conn.transaction::<_, AppError, _>(async |conn| {
-        let row = OrganizationPatch {
-            plan,
-            status,
-            ..Default::default()
-        }
-        .apply(conn, id)
+    let row = OrganizationPatch {
+        plan,
+        status,
+        ..Default::default()
+    }
+    .apply(tx.conn(), id)
+    .await?;
+    tx.event()
+        .within(Some(id), None)
+        .on("organization", id)
+        .details(details)
+        .record_in(tx)
         .await?;
-        AuditEvent::new(action)
-            .by(admin)
-            .within(Some(id), None)
-            .on("organization", id)
-            .details(details)
-            .record(conn, client)
-            .await?;
-        Ok(row)
-    })
-    .await
+    Ok(row)
 }
 
 /// Soft-deletes the granted organization: hidden from every list at once, kept for recovery
 /// and for its records. A personal organization goes only with its user.
-pub async fn delete(conn: &mut AsyncPgConnection, grant: &Grant, client: &ClientInfo) -> AppResult<Uuid> {
+pub async fn delete(tx: &mut Tx, grant: &Grant) -> AppResult<Uuid> {
     let id = grant.organization_id();
-    let organization = OrganizationRow::find(conn, id)
+    let organization = OrganizationRow::find(tx.conn(), id)
         .await?
         .ok_or(AppError::NotFound("organization"))?;
     if organization.is_personal {
@@ -240,23 +208,15 @@ pub async fn delete(conn: &mut AsyncPgConnection, grant: &Grant, client: &Client
         )
         .into());
     }
-    conn.transaction::<_, AppError, _>(async |conn| {
-        OrganizationPatch {
-            status: Some(OrganizationStatus::Deleted),
-            deleted_at: Some(Some(Utc::now())),
-            ..Default::default()
-        }
-        .apply(conn, id)
-        .await?;
-        AuditEvent::new("organization.delete")
-            .by(grant.caller())
-            .within(Some(id), None)
-            .on("organization", id)
-            .record(conn, client)
-            .await?;
-        Ok(id)
-    })
-    .await
+    OrganizationPatch {
+        status: Some(OrganizationStatus::Deleted),
+        deleted_at: Some(Some(Utc::now())),
+        ..Default::default()
+    }
+    .apply(tx.conn(), id)
+    .await?;
+    tx.audit(grant).on("organization", id).record_in(tx).await?;
+    Ok(id)
 }
 
 /// Organization roles that can be given.
@@ -335,124 +295,96 @@ pub(super) fn valid_role(role: &str) -> AppResult<()> {
 }
 
 /// Adds an existing user, found by email, to the granted organization with `role`.
-pub async fn add_member(
-    conn: &mut AsyncPgConnection,
-    grant: &Grant,
-    client: &ClientInfo,
-    email: &str,
-    role: &str,
-) -> AppResult<OrganizationMemberRow> {
+pub async fn add_member(tx: &mut Tx, grant: &Grant, email: &str, role: &str) -> AppResult<OrganizationMemberRow> {
     valid_role(role)?;
     let organization_id = grant.organization_id();
-    let Some(user) = UserRow::find_by_email(conn, email.trim())
+    let Some(user) = UserRow::find_by_email(tx.conn(), email.trim())
         .await?
         .filter(|u| u.deleted_at.is_none())
     else {
         return Err(FieldError::input("email", "USER_NOT_FOUND", "no user has this email address").into());
     };
-    check_owner_rule(conn, grant, role == "owner").await?;
-    let role_row = RoleRow::find_by_name(conn, RoleScope::Organization, role).await?;
-    conn.transaction::<_, AppError, _>(async |conn| {
-        if lock_and_role_of(conn, organization_id, user.id).await?.is_some() {
-            return Err(FieldError::input("email", "ALREADY_MEMBER", "this user is already a member").into());
-        }
-        let member = NewOrganizationMember {
-            organization_id,
-            user_id: user.id,
-            role_id: role_row.id,
-            invited_by: Some(grant.caller().user.id),
-        }
-        .insert(conn)
+    check_owner_rule(tx.conn(), grant, role == "owner").await?;
+    let role_row = RoleRow::find_by_name(tx.conn(), RoleScope::Organization, role).await?;
+    if lock_and_role_of(tx.conn(), organization_id, user.id).await?.is_some() {
+        return Err(FieldError::input("email", "ALREADY_MEMBER", "this user is already a member").into());
+    }
+    let member = NewOrganizationMember {
+        organization_id,
+        user_id: user.id,
+        role_id: role_row.id,
+        invited_by: Some(grant.caller().user.id),
+    }
+    .insert(tx.conn())
+    .await?;
+    tx.audit(grant)
+        .on("user", user.id)
+        .details(json!({ "role": role }))
+        .record_in(tx)
         .await?;
-        AuditEvent::new("organization_member.add")
-            .by(grant.caller())
-            .within(Some(organization_id), None)
-            .on("user", user.id)
-            .details(json!({ "role": role }))
-            .record(conn, client)
-            .await?;
-        Ok(member)
-    })
-    .await
+    Ok(member)
 }
 
 /// Changes a member's role; the last owner cannot step down.
 pub async fn set_member_role(
-    conn: &mut AsyncPgConnection,
+    tx: &mut Tx,
     grant: &Grant,
-    client: &ClientInfo,
     user_id: Uuid,
     role: &str,
 ) -> AppResult<OrganizationMemberRow> {
     valid_role(role)?;
     let organization_id = grant.organization_id();
-    let role_row = RoleRow::find_by_name(conn, RoleScope::Organization, role).await?;
-    conn.transaction::<_, AppError, _>(async |conn| {
-        let Some(previous) = lock_and_role_of(conn, organization_id, user_id).await? else {
-            return Err(FieldError::input("userId", "NOT_A_MEMBER", "no such member of the organization").into());
-        };
-        check_owner_rule(conn, grant, role == "owner" || previous == "owner").await?;
-        if previous == "owner" && role != "owner" && owner_count(conn, organization_id).await? <= 1 {
-            return Err(FieldError::input("role", "LAST_OWNER", "an organization keeps at least one owner").into());
-        }
-        let member: OrganizationMemberRow = cached(
-            "UPDATE organization_members SET role_id = $3 WHERE organization_id = $1 AND user_id = $2 RETURNING *",
-        )
-        .bind::<diesel::sql_types::Uuid, _>(organization_id)
-        .bind::<diesel::sql_types::Uuid, _>(user_id)
-        .bind::<diesel::sql_types::Uuid, _>(role_row.id)
-        .get_result(conn)
-        .await?;
-        AuditEvent::new("organization_member.role_change")
-            .by(grant.caller())
-            .within(Some(organization_id), None)
-            .on("user", user_id)
-            .details(json!({ "from": previous, "to": role }))
-            .record(conn, client)
+    let role_row = RoleRow::find_by_name(tx.conn(), RoleScope::Organization, role).await?;
+    let Some(previous) = lock_and_role_of(tx.conn(), organization_id, user_id).await? else {
+        return Err(FieldError::input("userId", "NOT_A_MEMBER", "no such member of the organization").into());
+    };
+    check_owner_rule(tx.conn(), grant, role == "owner" || previous == "owner").await?;
+    if previous == "owner" && role != "owner" && owner_count(tx.conn(), organization_id).await? <= 1 {
+        return Err(FieldError::input("role", "LAST_OWNER", "an organization keeps at least one owner").into());
+    }
+    let member: OrganizationMemberRow =
+        cached("UPDATE organization_members SET role_id = $3 WHERE organization_id = $1 AND user_id = $2 RETURNING *")
+            .bind::<diesel::sql_types::Uuid, _>(organization_id)
+            .bind::<diesel::sql_types::Uuid, _>(user_id)
+            .bind::<diesel::sql_types::Uuid, _>(role_row.id)
+            .get_result(tx.conn())
             .await?;
-        Ok(member)
-    })
-    .await
+    tx.audit(grant)
+        .on("user", user_id)
+        .details(json!({ "from": previous, "to": role }))
+        .record_in(tx)
+        .await?;
+    Ok(member)
 }
 
 /// Removes a member (and their memberships in the organization's projects); the last owner
 /// cannot be removed.
-pub async fn remove_member(
-    conn: &mut AsyncPgConnection,
-    grant: &Grant,
-    client: &ClientInfo,
-    user_id: Uuid,
-) -> AppResult<Uuid> {
+pub async fn remove_member(tx: &mut Tx, grant: &Grant, user_id: Uuid) -> AppResult<Uuid> {
     let organization_id = grant.organization_id();
-    conn.transaction::<_, AppError, _>(async |conn| {
-        let Some(previous) = lock_and_role_of(conn, organization_id, user_id).await? else {
-            return Err(FieldError::input("userId", "NOT_A_MEMBER", "no such member of the organization").into());
-        };
-        check_owner_rule(conn, grant, previous == "owner").await?;
-        if previous == "owner" && owner_count(conn, organization_id).await? <= 1 {
-            return Err(FieldError::input("userId", "LAST_OWNER", "an organization keeps at least one owner").into());
-        }
-        cached(
-            "DELETE FROM project_members WHERE user_id = $2 \
-             AND project_id IN (SELECT id FROM projects WHERE organization_id = $1)",
-        )
+    let Some(previous) = lock_and_role_of(tx.conn(), organization_id, user_id).await? else {
+        return Err(FieldError::input("userId", "NOT_A_MEMBER", "no such member of the organization").into());
+    };
+    check_owner_rule(tx.conn(), grant, previous == "owner").await?;
+    if previous == "owner" && owner_count(tx.conn(), organization_id).await? <= 1 {
+        return Err(FieldError::input("userId", "LAST_OWNER", "an organization keeps at least one owner").into());
+    }
+    cached(
+        "DELETE FROM project_members WHERE user_id = $2 \
+         AND project_id IN (SELECT id FROM projects WHERE organization_id = $1)",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(organization_id)
+    .bind::<diesel::sql_types::Uuid, _>(user_id)
+    .execute(tx.conn())
+    .await?;
+    cached("DELETE FROM organization_members WHERE organization_id = $1 AND user_id = $2")
         .bind::<diesel::sql_types::Uuid, _>(organization_id)
         .bind::<diesel::sql_types::Uuid, _>(user_id)
-        .execute(conn)
+        .execute(tx.conn())
         .await?;
-        cached("DELETE FROM organization_members WHERE organization_id = $1 AND user_id = $2")
-            .bind::<diesel::sql_types::Uuid, _>(organization_id)
-            .bind::<diesel::sql_types::Uuid, _>(user_id)
-            .execute(conn)
-            .await?;
-        AuditEvent::new("organization_member.remove")
-            .by(grant.caller())
-            .within(Some(organization_id), None)
-            .on("user", user_id)
-            .details(json!({ "role": previous }))
-            .record(conn, client)
-            .await?;
-        Ok(user_id)
-    })
-    .await
+    tx.audit(grant)
+        .on("user", user_id)
+        .details(json!({ "role": previous }))
+        .record_in(tx)
+        .await?;
+    Ok(user_id)
 }

@@ -1,12 +1,11 @@
 //! Platform-wide configuration (`platform_configs`): read and written only by holders of
 //! `platform.configure` (platform admins). Changes are audited.
 
-use diesel_async::{AsyncConnection, AsyncPgConnection};
 use serde_json::{Value, json};
 
 use super::{
-    audit::AuditEvent,
-    auth::{Caller, ClientInfo},
+    auth::Caller,
+    write::{RecordIn, Tx},
 };
 use crate::{
     db::new_id,
@@ -19,9 +18,8 @@ pub const MAX_VALUE_BYTES: usize = 64 * 1024;
 
 /// Sets a configuration entry. `admin` must come from `grant::authorize_platform`.
 pub async fn set(
-    conn: &mut AsyncPgConnection,
+    tx: &mut Tx,
     admin: &Caller,
-    client: &ClientInfo,
     key: &str,
     value: Value,
     description: Option<String>,
@@ -59,15 +57,11 @@ pub async fn set(
         description: description.unwrap_or_default(),
         updated_by: Some(admin.user.id),
     };
-    conn.transaction::<_, AppError, _>(async |conn| {
-        let row = PlatformConfigRow::upsert(conn, &new).await?;
-        AuditEvent::new("platform_config.set")
-            .by(admin)
-            .on("platform_config", row.id)
-            .details(json!({ "key": row.key }))
-            .record(conn, client)
-            .await?;
-        Ok(row)
-    })
-    .await
+    let row = PlatformConfigRow::upsert(tx.conn(), &new).await?;
+    tx.event()
+        .on("platform_config", row.id)
+        .details(json!({ "key": row.key }))
+        .record_in(tx)
+        .await?;
+    Ok(row)
 }

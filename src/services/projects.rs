@@ -7,16 +7,18 @@
 
 use anyhow::anyhow;
 use chrono::Utc;
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel::ExpressionMethods;
+use diesel_async::RunQueryDsl;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::{audit::AuditEvent, auth::ClientInfo};
+use super::write::{RecordIn, Tx};
 use crate::{
     auth::grant::Grant,
     db::{
         enums::{ProjectStatus, RoleScope},
         new_id,
+        schema::project_settings,
     },
     error::{AppError, AppResult, ConstraintRule, FieldError, constraint_error},
     models::{
@@ -95,55 +97,48 @@ fn validated(fields: ProjectFields) -> AppResult<ProjectFields> {
 }
 
 /// Creates a project in the granted organization, with the caller as its owner.
-pub async fn create(
-    conn: &mut AsyncPgConnection,
-    grant: &Grant,
-    client: &ClientInfo,
-    fields: ProjectFields,
-) -> AppResult<ProjectRow> {
+pub async fn create(tx: &mut Tx, grant: &Grant, fields: ProjectFields) -> AppResult<ProjectRow> {
     if fields.name.is_none() {
         return Err(FieldError::input("name", "REQUIRED", "name is required").into());
     }
     let fields = validated(fields)?;
-    let owner = RoleRow::find_by_name(conn, RoleScope::Project, "owner").await?;
+    let owner = RoleRow::find_by_name(tx.conn(), RoleScope::Project, "owner").await?;
     let caller = grant.caller();
-    conn.transaction::<_, AppError, _>(async |conn| {
-        let project = NewProject {
-            id: new_id(),
-            organization_id: grant.organization_id(),
-            name: fields.name.unwrap_or_default(),
-            description: fields.description.unwrap_or_default(),
-            icon_url: None,
-            is_default: false,
-            language: fields.language.filter(|l| !l.is_empty()),
-            created_by: Some(caller.user.id),
-        }
-        .insert(conn)
-        .await
-        .map_err(|e| constraint_error(e, &[NAME_TAKEN]))?;
-        NewProjectMember {
-            project_id: project.id,
-            user_id: caller.user.id,
-            role_id: owner.id,
-            added_by: None,
-        }
-        .insert(conn)
-        .await?;
-        diesel::sql_query("INSERT INTO project_settings (project_id, updated_by) VALUES ($1, $2)")
-            .bind::<diesel::sql_types::Uuid, _>(project.id)
-            .bind::<diesel::sql_types::Uuid, _>(caller.user.id)
-            .execute(conn)
-            .await?;
-        AuditEvent::new("project.create")
-            .by(caller)
-            .within(Some(project.organization_id), Some(project.id))
-            .on("project", project.id)
-            .details(json!({ "name": project.name }))
-            .record(conn, client)
-            .await?;
-        Ok(project)
-    })
+    let project = NewProject {
+        id: new_id(),
+        organization_id: grant.organization_id(),
+        name: fields.name.unwrap_or_default(),
+        description: fields.description.unwrap_or_default(),
+        icon_url: None,
+        is_default: false,
+        language: fields.language.filter(|l| !l.is_empty()),
+        created_by: Some(caller.user.id),
+    }
+    .insert(tx.conn())
     .await
+    .map_err(|e| constraint_error(e, &[NAME_TAKEN]))?;
+    NewProjectMember {
+        project_id: project.id,
+        user_id: caller.user.id,
+        role_id: owner.id,
+        added_by: None,
+    }
+    .insert(tx.conn())
+    .await?;
+    diesel::insert_into(project_settings::table)
+        .values((
+            project_settings::project_id.eq(project.id),
+            project_settings::updated_by.eq(caller.user.id),
+        ))
+        .execute(tx.conn())
+        .await?;
+    tx.event()
+        .within(Some(project.organization_id), Some(project.id))
+        .on("project", project.id)
+        .details(json!({ "name": project.name }))
+        .record_in(tx)
+        .await?;
+    Ok(project)
 }
 
 fn project_of(grant: &Grant) -> AppResult<Uuid> {
@@ -153,12 +148,7 @@ fn project_of(grant: &Grant) -> AppResult<Uuid> {
 }
 
 /// Changes the granted project's name, description or language.
-pub async fn update(
-    conn: &mut AsyncPgConnection,
-    grant: &Grant,
-    client: &ClientInfo,
-    fields: ProjectFields,
-) -> AppResult<ProjectRow> {
+pub async fn update(tx: &mut Tx, grant: &Grant, fields: ProjectFields) -> AppResult<ProjectRow> {
     let fields = validated(fields)?;
     let details =
         json!({ "name": fields.name, "description": fields.description.is_some(), "language": fields.language });
@@ -168,7 +158,7 @@ pub async fn update(
         language: fields.language.map(|l| Some(l).filter(|l| !l.is_empty())),
         ..Default::default()
     };
-    changed(conn, grant, client, "project.update", patch, details).await
+    changed(tx, grant, patch, details).await
 }
 
 /// What `set_status` does.
@@ -184,18 +174,15 @@ pub enum Lifecycle {
 
 /// Archives, restores or soft-deletes the granted project. The organization's default
 /// project is never deleted.
-pub async fn set_status(
-    conn: &mut AsyncPgConnection,
-    grant: &Grant,
-    client: &ClientInfo,
-    change: Lifecycle,
-) -> AppResult<ProjectRow> {
+pub async fn set_status(tx: &mut Tx, grant: &Grant, change: Lifecycle) -> AppResult<ProjectRow> {
     let id = project_of(grant)?;
-    let project = ProjectRow::find(conn, id).await?.ok_or(AppError::NotFound("project"))?;
-    let (status, action) = match change {
-        Lifecycle::Archive => (ProjectStatus::Archived, "project.archive"),
-        Lifecycle::Restore => (ProjectStatus::Active, "project.restore"),
-        Lifecycle::Delete => (ProjectStatus::Deleted, "project.delete"),
+    let project = ProjectRow::find(tx.conn(), id)
+        .await?
+        .ok_or(AppError::NotFound("project"))?;
+    let status = match change {
+        Lifecycle::Archive => ProjectStatus::Archived,
+        Lifecycle::Restore => ProjectStatus::Active,
+        Lifecycle::Delete => ProjectStatus::Deleted,
     };
     if change == Lifecycle::Delete && project.is_default {
         return Err(FieldError::input(
@@ -210,42 +197,18 @@ pub async fn set_status(
         deleted_at: (change == Lifecycle::Delete).then(|| Some(Utc::now())),
         ..Default::default()
     };
-    changed(
-        conn,
-        grant,
-        client,
-        action,
-        patch,
-        json!({ "from": project.status.as_str() }),
-    )
-    .await
+    changed(tx, grant, patch, json!({ "from": project.status.as_str() })).await
 }
 
-/// Applies `patch` to the granted project with its audit row, in one transaction.
-async fn changed(
-    conn: &mut AsyncPgConnection,
-    grant: &Grant,
-    client: &ClientInfo,
-    action: &str,
-    patch: ProjectPatch,
-    details: Value,
-) -> AppResult<ProjectRow> {
+/// Applies `patch` to the granted project with its audit row.
+async fn changed(tx: &mut Tx, grant: &Grant, patch: ProjectPatch, details: Value) -> AppResult<ProjectRow> {
     let id = project_of(grant)?;
-    conn.transaction::<_, AppError, _>(async |conn| {
-        let project = patch
-            .apply(conn, id)
-            .await
-            .map_err(|e| constraint_error(e, &[NAME_TAKEN]))?;
-        AuditEvent::new(action)
-            .by(grant.caller())
-            .within(Some(project.organization_id), Some(id))
-            .on("project", id)
-            .details(details)
-            .record(conn, client)
-            .await?;
-        Ok(project)
-    })
-    .await
+    let project = patch
+        .apply(tx.conn(), id)
+        .await
+        .map_err(|e| constraint_error(e, &[NAME_TAKEN]))?;
+    tx.audit(grant).on("project", id).details(details).record_in(tx).await?;
+    Ok(project)
 }
 
 /// Settings changes; `None` leaves a value, `Some(None)` clears a nullable one.
@@ -369,12 +332,7 @@ fn check_settings(changes: &SettingsChanges) -> Vec<FieldError> {
 }
 
 /// Changes the granted project's settings (creating the row on first use).
-pub async fn update_settings(
-    conn: &mut AsyncPgConnection,
-    grant: &Grant,
-    client: &ClientInfo,
-    changes: SettingsChanges,
-) -> AppResult<ProjectSettingsRow> {
+pub async fn update_settings(tx: &mut Tx, grant: &Grant, changes: SettingsChanges) -> AppResult<ProjectSettingsRow> {
     let id = project_of(grant)?;
     let errors = check_settings(&changes);
     if !errors.is_empty() {
@@ -411,20 +369,16 @@ pub async fn update_settings(
         custom: changes.custom,
         updated_by: Some(Some(caller.user.id)),
     };
-    conn.transaction::<_, AppError, _>(async |conn| {
-        diesel::sql_query("INSERT INTO project_settings (project_id) VALUES ($1) ON CONFLICT DO NOTHING")
-            .bind::<diesel::sql_types::Uuid, _>(id)
-            .execute(conn)
-            .await?;
-        let settings = patch.apply(conn, id).await?;
-        AuditEvent::new("project_settings.update")
-            .by(caller)
-            .within(Some(grant.organization_id()), Some(id))
-            .on("project", id)
-            .details(json!({ "changed": changed }))
-            .record(conn, client)
-            .await?;
-        Ok(settings)
-    })
-    .await
+    diesel::insert_into(project_settings::table)
+        .values(project_settings::project_id.eq(id))
+        .on_conflict_do_nothing()
+        .execute(tx.conn())
+        .await?;
+    let settings = patch.apply(tx.conn(), id).await?;
+    tx.audit(grant)
+        .on("project", id)
+        .details(json!({ "changed": changed }))
+        .record_in(tx)
+        .await?;
+    Ok(settings)
 }

@@ -9,11 +9,11 @@ use diesel::{
     QueryableByName,
     sql_types::{BigInt, Timestamptz, Uuid as SqlUuid},
 };
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::{audit::AuditEvent, auth::ClientInfo};
+use super::write::{RecordIn, Tx};
 use crate::{
     auth::grant::Grant,
     db::enums::QuotaPeriod,
@@ -127,12 +127,7 @@ pub struct Limits {
 
 /// Sets the granted project's quota limits (creating the quota on first use; usage so far is
 /// kept). Needs `organization.update` (organization owners and admins).
-pub async fn set(
-    conn: &mut AsyncPgConnection,
-    grant: &Grant,
-    client: &ClientInfo,
-    limits: Limits,
-) -> AppResult<ProjectQuotaRow> {
+pub async fn set(tx: &mut Tx, grant: &Grant, limits: Limits) -> AppResult<ProjectQuotaRow> {
     let project_id = grant
         .project_id()
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("a quota is set with a project grant")))?;
@@ -148,29 +143,24 @@ pub async fn set(
     if !errors.is_empty() {
         return Err(AppError::Invalid(errors));
     }
-    conn.transaction::<_, AppError, _>(async |conn| {
-        let quota: ProjectQuotaRow = cached(format!(
-            "INSERT INTO project_quotas AS q (project_id, tokens_limit, requests_limit, storage_limit_bytes, period, reset_at) \
-             VALUES ($1, $2, $3, $4, $5, (SELECT {NEXT_RESET} FROM (SELECT $5::text AS period) q)) \
-             ON CONFLICT (project_id) DO UPDATE SET tokens_limit = $2, requests_limit = $3, storage_limit_bytes = $4, \
-               period = $5 RETURNING *"
-        ))
-        .bind::<SqlUuid, _>(project_id)
-        .bind::<diesel::sql_types::Nullable<BigInt>, _>(limits.tokens)
-        .bind::<diesel::sql_types::Nullable<BigInt>, _>(limits.requests)
-        .bind::<diesel::sql_types::Nullable<BigInt>, _>(limits.storage_bytes)
-        .bind::<diesel::sql_types::Text, _>(limits.period.as_str())
-        .get_result(conn)
+    let quota: ProjectQuotaRow = cached(format!(
+        "INSERT INTO project_quotas AS q (project_id, tokens_limit, requests_limit, storage_limit_bytes, period, reset_at) \
+         VALUES ($1, $2, $3, $4, $5, (SELECT {NEXT_RESET} FROM (SELECT $5::text AS period) q)) \
+         ON CONFLICT (project_id) DO UPDATE SET tokens_limit = $2, requests_limit = $3, storage_limit_bytes = $4, \
+           period = $5 RETURNING *"
+    ))
+    .bind::<SqlUuid, _>(project_id)
+    .bind::<diesel::sql_types::Nullable<BigInt>, _>(limits.tokens)
+    .bind::<diesel::sql_types::Nullable<BigInt>, _>(limits.requests)
+    .bind::<diesel::sql_types::Nullable<BigInt>, _>(limits.storage_bytes)
+    .bind::<diesel::sql_types::Text, _>(limits.period.as_str())
+    .get_result(tx.conn())
+    .await?;
+    tx.audit(grant)
+        .on("project", project_id)
+        .details(json!({ "tokens": limits.tokens, "requests": limits.requests,
+            "storageBytes": limits.storage_bytes, "period": limits.period.as_str() }))
+        .record_in(tx)
         .await?;
-        AuditEvent::new("project_quota.set")
-            .by(grant.caller())
-            .within(Some(grant.organization_id()), Some(project_id))
-            .on("project", project_id)
-            .details(json!({ "tokens": limits.tokens, "requests": limits.requests,
-                "storageBytes": limits.storage_bytes, "period": limits.period.as_str() }))
-            .record(conn, client)
-            .await?;
-        Ok(quota)
-    })
-    .await
+    Ok(quota)
 }

@@ -3,13 +3,11 @@
 //! not found. Each change and its audit row are one transaction.
 
 use diesel::QueryDsl;
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::RunQueryDsl;
 use serde_json::json;
 
-use super::{
-    audit::AuditEvent,
-    auth::{Caller, ClientInfo},
-};
+use super::auth::Caller;
+use super::write::{RecordIn, Tx};
 use crate::{
     db::{enums::RepositoryProvider, new_id, schema::repositories},
     error::{AppError, AppResult, ConstraintRule, FieldError, constraint_error},
@@ -45,12 +43,7 @@ fn valid_branch(branch: &str) -> bool {
 }
 
 /// Connects a repository for the caller; its URL is derived from provider, owner and name.
-pub async fn connect(
-    conn: &mut AsyncPgConnection,
-    caller: &Caller,
-    client: &ClientInfo,
-    fields: RepositoryFields,
-) -> AppResult<RepositoryRow> {
+pub async fn connect(tx: &mut Tx, caller: &Caller, fields: RepositoryFields) -> AppResult<RepositoryRow> {
     let mut errors = Vec::new();
     let owner_ok = (1..=100).contains(&fields.owner.len())
         && !fields.owner.starts_with('-')
@@ -99,75 +92,48 @@ pub async fn connect(
         url,
         default_branch: branch,
     };
-    conn.transaction::<_, AppError, _>(async |conn| {
-        let row = new.insert(conn).await.map_err(|e| constraint_error(e, &[CONNECTED]))?;
-        AuditEvent::new("repository.connect")
-            .by(caller)
-            .on("repository", row.id)
-            .details(json!({ "owner": row.owner, "name": row.name }))
-            .record(conn, client)
-            .await?;
-        Ok(row)
-    })
-    .await
+    let row = new
+        .insert(tx.conn())
+        .await
+        .map_err(|e| constraint_error(e, &[CONNECTED]))?;
+    tx.event()
+        .on("repository", row.id)
+        .details(json!({ "owner": row.owner, "name": row.name }))
+        .record_in(tx)
+        .await?;
+    Ok(row)
 }
 
 /// The caller's repository `id`; anyone else's is not found.
-pub async fn own(conn: &mut AsyncPgConnection, caller: &Caller, id: uuid::Uuid) -> AppResult<RepositoryRow> {
-    RepositoryRow::find(conn, id)
+pub async fn own(tx: &mut Tx, id: uuid::Uuid) -> AppResult<RepositoryRow> {
+    let caller = tx.caller()?;
+    RepositoryRow::find(tx.conn(), id)
         .await?
         .filter(|r| r.user_id == caller.user.id)
         .ok_or(AppError::NotFound("repository"))
 }
 
 /// Deactivates (assistants stop reading it) or reactivates one of the caller's repositories.
-pub async fn set_active(
-    conn: &mut AsyncPgConnection,
-    caller: &Caller,
-    client: &ClientInfo,
-    repository: &RepositoryRow,
-    active: bool,
-) -> AppResult<RepositoryRow> {
-    let action = if active {
-        "repository.activate"
-    } else {
-        "repository.deactivate"
-    };
-    conn.transaction::<_, AppError, _>(async |conn| {
-        let row = RepositoryPatch {
-            is_active: Some(active),
-            ..Default::default()
-        }
-        .apply(conn, repository.id)
-        .await?;
-        AuditEvent::new(action)
-            .by(caller)
-            .on("repository", row.id)
-            .record(conn, client)
-            .await?;
-        Ok(row)
-    })
-    .await
+pub async fn set_active(tx: &mut Tx, repository: &RepositoryRow, active: bool) -> AppResult<RepositoryRow> {
+    let row = RepositoryPatch {
+        is_active: Some(active),
+        ..Default::default()
+    }
+    .apply(tx.conn(), repository.id)
+    .await?;
+    tx.event().on("repository", row.id).record_in(tx).await?;
+    Ok(row)
 }
 
 /// Disconnects (deletes) one of the caller's repositories.
-pub async fn disconnect(
-    conn: &mut AsyncPgConnection,
-    caller: &Caller,
-    client: &ClientInfo,
-    repository: &RepositoryRow,
-) -> AppResult<()> {
-    conn.transaction::<_, AppError, _>(async |conn| {
-        diesel::delete(repositories::table.find(repository.id))
-            .execute(conn)
-            .await?;
-        AuditEvent::new("repository.disconnect")
-            .by(caller)
-            .on("repository", repository.id)
-            .details(json!({ "owner": repository.owner, "name": repository.name }))
-            .record(conn, client)
-            .await?;
-        Ok(())
-    })
-    .await
+pub async fn disconnect(tx: &mut Tx, repository: &RepositoryRow) -> AppResult<()> {
+    diesel::delete(repositories::table.find(repository.id))
+        .execute(tx.conn())
+        .await?;
+    tx.event()
+        .on("repository", repository.id)
+        .details(json!({ "owner": repository.owner, "name": repository.name }))
+        .record_in(tx)
+        .await?;
+    Ok(())
 }

@@ -1,20 +1,22 @@
 //! Webhook subscriptions of a project, with a [`Grant`] of `project.update`: create (a
 //! signing secret is generated, shown once and stored AES-256-GCM encrypted, bound to the
-//! row's id), update, pause and resume, delete. Each change and its audit row are one
-//! transaction; the secret never enters the audit trail.
+//! row's id), update, pause and resume, delete. The secret never enters the audit trail.
 
 use anyhow::anyhow;
 use diesel::QueryDsl;
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::RunQueryDsl;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::{audit::AuditEvent, auth::ClientInfo};
+use super::{
+    audit::AuditEvent,
+    write::{RecordIn, Tx},
+};
 use crate::{
     auth::{
         crypto::Keyring,
-        grant::Grant,
+        grant::{Grant, Granted},
         tokens::{self, TokenKind},
     },
     db::{new_id, schema::webhook_subscriptions},
@@ -77,11 +79,8 @@ fn validated(fields: WebhookFields) -> AppResult<WebhookFields> {
     }
 }
 
-fn audit(grant: &Grant, action: &str, id: Uuid) -> AuditEvent {
-    AuditEvent::new(action)
-        .by(grant.caller())
-        .within(Some(grant.organization_id()), grant.project_id())
-        .on("webhook_subscription", id)
+fn audit(tx: &Tx, grant: &Grant, id: Uuid) -> AuditEvent {
+    tx.audit(grant).on("webhook_subscription", id)
 }
 
 /// The associated data binding a webhook secret's ciphertext to its row.
@@ -92,10 +91,9 @@ pub fn associated_data(id: Uuid) -> Vec<u8> {
 /// Creates a subscription of the granted project; returns it with its signing secret (shown
 /// to the caller once, stored only encrypted).
 pub async fn create(
-    conn: &mut AsyncPgConnection,
+    tx: &mut Tx,
     grant: &Grant,
     keyring: &Keyring,
-    client: &ClientInfo,
     fields: WebhookFields,
 ) -> AppResult<(WebhookSubscriptionRow, SecretString)> {
     let project_id = grant
@@ -118,34 +116,24 @@ pub async fn create(
         description: fields.description.unwrap_or_default(),
         created_by: Some(grant.caller().user.id),
     };
-    conn.transaction::<_, AppError, _>(async |conn| {
-        let row = new.insert(conn).await?;
-        audit(grant, "webhook.create", row.id)
-            .details(json!({ "url": row.url, "eventTypes": row.event_types }))
-            .record(conn, client)
-            .await?;
-        Ok((row, secret))
-    })
-    .await
+    let row = new.insert(tx.conn()).await?;
+    audit(tx, grant, row.id)
+        .details(json!({ "url": row.url, "eventTypes": row.event_types }))
+        .record_in(tx)
+        .await?;
+    Ok((row, secret))
 }
 
 /// Changes, pauses (`active: false`) or resumes a subscription of the granted project.
 pub async fn update(
-    conn: &mut AsyncPgConnection,
-    grant: &Grant,
-    client: &ClientInfo,
-    subscription: &WebhookSubscriptionRow,
+    tx: &mut Tx,
+    subscription: &Granted<WebhookSubscriptionRow>,
     fields: WebhookFields,
     active: Option<bool>,
 ) -> AppResult<WebhookSubscriptionRow> {
     let fields = validated(fields)?;
-    let action = match active {
-        Some(false) => "webhook.pause",
-        Some(true) => "webhook.resume",
-        None => "webhook.update",
-    };
     if fields.url.is_none() && fields.event_types.is_none() && fields.description.is_none() && active.is_none() {
-        return Ok(subscription.clone());
+        return Ok(subscription.row().clone());
     }
     let details = json!({ "url": fields.url, "eventTypes": fields.event_types, "active": active });
     let patch = WebhookSubscriptionPatch {
@@ -157,33 +145,22 @@ pub async fn update(
         consecutive_failures: (active == Some(true)).then_some(0),
         ..Default::default()
     };
-    conn.transaction::<_, AppError, _>(async |conn| {
-        let row = patch.apply(conn, subscription.id).await?;
-        audit(grant, action, row.id)
-            .details(details)
-            .record(conn, client)
-            .await?;
-        Ok(row)
-    })
-    .await
+    let row = patch.apply(tx.conn(), subscription.id).await?;
+    audit(tx, subscription.grant(), row.id)
+        .details(details)
+        .record_in(tx)
+        .await?;
+    Ok(row)
 }
 
 /// Deletes a subscription of the granted project.
-pub async fn delete(
-    conn: &mut AsyncPgConnection,
-    grant: &Grant,
-    client: &ClientInfo,
-    subscription: &WebhookSubscriptionRow,
-) -> AppResult<()> {
-    conn.transaction::<_, AppError, _>(async |conn| {
-        diesel::delete(webhook_subscriptions::table.find(subscription.id))
-            .execute(conn)
-            .await?;
-        audit(grant, "webhook.delete", subscription.id)
-            .details(json!({ "url": subscription.url }))
-            .record(conn, client)
-            .await?;
-        Ok(())
-    })
-    .await
+pub async fn delete(tx: &mut Tx, subscription: &Granted<WebhookSubscriptionRow>) -> AppResult<()> {
+    diesel::delete(webhook_subscriptions::table.find(subscription.id))
+        .execute(tx.conn())
+        .await?;
+    audit(tx, subscription.grant(), subscription.id)
+        .details(json!({ "url": subscription.url }))
+        .record_in(tx)
+        .await?;
+    Ok(())
 }

@@ -330,13 +330,27 @@ async fn answers_get_one_vote_rating_and_comment_per_user() {
         "{body}"
     );
     assert_eq!(names(conn, feedback_rows).await, vec!["1"]);
+    // Successes and failures of one mutation share its action (they used to be split
+    // between `message_feedback.set` and `message_feedback.vote`/`.rate`).
     assert_eq!(
-        audit_trail(&db, "message_feedback.set").await.len(),
-        4,
-        "three votes and a rating"
+        audit_trail(&db, "message_feedback.vote").await,
+        vec![
+            "success::member@example.com",
+            "success::viewer@example.com",
+            "success::member@example.com",
+            "failed:NOT_AN_ANSWER:member@example.com",
+            "failed:NOT_FOUND:outsider@example.com"
+        ],
+        "three votes and two refusals"
+    );
+    let rated = audit_trail(&db, "message_feedback.rate").await;
+    assert_eq!(
+        rated.iter().filter(|r| r.starts_with("success:")).count(),
+        1,
+        "one rating: {rated:?}"
     );
     assert_eq!(
-        audit_trail(&db, "message_feedback.rate").await,
+        rated.iter().filter(|r| r.starts_with("failed:")).collect::<Vec<_>>(),
         vec![
             "failed:OUT_OF_RANGE:member@example.com",
             "failed:INVALID_LENGTH:member@example.com"

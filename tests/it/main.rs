@@ -8,6 +8,7 @@ mod cluster;
 mod constraints;
 mod content;
 mod fixtures;
+mod granted;
 mod graph;
 mod http;
 mod isolation;

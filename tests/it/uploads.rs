@@ -17,7 +17,14 @@ const UPLOAD: &str = "mutation($input: UploadFileInput!) { uploadFile(input: $in
     file { id filename contentType sizeBytes sha256 } userErrors { field code } } }";
 
 /// Posts `bytes` as the `file` of `uploadFile` (multipart: operations, map, the file part).
-async fn upload(api: &Api, token: &str, project: &Value, name: &str, mime: &str, bytes: Vec<u8>) -> (u16, Value) {
+pub(crate) async fn upload(
+    api: &Api,
+    token: &str,
+    project: &Value,
+    name: &str,
+    mime: &str,
+    bytes: Vec<u8>,
+) -> (u16, Value) {
     let operations = json!({ "query": UPLOAD, "variables": { "input": { "projectId": project, "file": null } } });
     let form = reqwest::multipart::Form::new()
         .text("operations", operations.to_string())
@@ -59,7 +66,7 @@ fn stored(dir: &Path) -> Vec<PathBuf> {
     found
 }
 
-async fn team_with_files(db: &TestDb) -> (Team, PathBuf) {
+pub(crate) async fn team_with_files(db: &TestDb) -> (Team, PathBuf) {
     let dir = files_dir();
     let api = Api {
         client: reqwest::Client::new(),

@@ -1,0 +1,244 @@
+//! Where every row a write changes lies, and what it asks beyond its place: the one list of
+//! rules behind [`Granted`](super::grant::Granted). "May write to this chat" is written here
+//! once (see the chat), and every write that touches a chat or its messages asks for it.
+
+use diesel_async::AsyncPgConnection;
+use uuid::Uuid;
+
+use super::{
+    authz::Scope,
+    grant::{Grant, Granted, Permission, Place, Placed},
+};
+use crate::{
+    db::enums::MessageRole,
+    error::{AppError, AppResult},
+    models::{
+        artifact::{ArtifactRow, SuggestionOnArtifact},
+        assistant::AssistantRow,
+        chat::ChatRow,
+        credential::CredentialRow,
+        datasource::DatasourceRow,
+        document::DocumentRow,
+        file::{AttachmentOfFile, FileRow},
+        invitation::InvitationRow,
+        message::ChatMessage,
+        organization::OrganizationRow,
+        project::ProjectRow,
+        webhook::WebhookSubscriptionRow,
+    },
+};
+
+/// `Placed` for a row of a project (`project_id`) found by `find`.
+macro_rules! in_project {
+    ($row:ty, $name:literal) => {
+        impl Placed for $row {
+            const NAME: &'static str = $name;
+
+            async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> AppResult<Option<Self>> {
+                Ok(<$row>::find(conn, id).await?)
+            }
+
+            fn place(&self) -> Place {
+                Place::Project(self.project_id)
+            }
+        }
+    };
+}
+
+in_project!(DatasourceRow, "datasource");
+in_project!(DocumentRow, "document");
+in_project!(WebhookSubscriptionRow, "webhook subscription");
+
+impl Placed for ProjectRow {
+    const NAME: &'static str = "project";
+
+    async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> AppResult<Option<Self>> {
+        Ok(ProjectRow::find(conn, id).await?.filter(|p| p.deleted_at.is_none()))
+    }
+
+    fn place(&self) -> Place {
+        Place::Project(self.id)
+    }
+}
+
+impl Placed for OrganizationRow {
+    const NAME: &'static str = "organization";
+
+    async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> AppResult<Option<Self>> {
+        Ok(OrganizationRow::find(conn, id)
+            .await?
+            .filter(|o| o.deleted_at.is_none()))
+    }
+
+    fn place(&self) -> Place {
+        Place::Organization(self.id)
+    }
+}
+
+impl Placed for CredentialRow {
+    const NAME: &'static str = "credential";
+
+    async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> AppResult<Option<Self>> {
+        Ok(CredentialRow::find(conn, id).await?)
+    }
+
+    fn place(&self) -> Place {
+        Place::Organization(self.organization_id)
+    }
+}
+
+impl Placed for InvitationRow {
+    const NAME: &'static str = "invitation";
+
+    async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> AppResult<Option<Self>> {
+        Ok(InvitationRow::find(conn, id).await?)
+    }
+
+    fn place(&self) -> Place {
+        Place::Organization(self.organization_id)
+    }
+}
+
+impl Placed for AssistantRow {
+    const NAME: &'static str = "assistant";
+
+    /// Only project assistants are changed through the API (platform and organization
+    /// assistants come from configuration).
+    async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> AppResult<Option<Self>> {
+        Ok(AssistantRow::find(conn, id).await?.filter(|a| a.project_id.is_some()))
+    }
+
+    fn place(&self) -> Place {
+        match (self.project_id, self.organization_id) {
+            (Some(project), _) => Place::Project(project),
+            (None, Some(organization)) => Place::Organization(organization),
+            // Found only with a project (see `find`).
+            (None, None) => Place::Project(Uuid::nil()),
+        }
+    }
+}
+
+impl Placed for FileRow {
+    const NAME: &'static str = "file";
+
+    /// Only project files are managed through the API.
+    async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> AppResult<Option<Self>> {
+        Ok(FileRow::find(conn, id).await?.filter(|f| f.project_id.is_some()))
+    }
+
+    fn place(&self) -> Place {
+        Place::Project(self.project_id.unwrap_or_default())
+    }
+}
+
+/// An attachment lies where its file does.
+impl Placed for AttachmentOfFile {
+    const NAME: &'static str = "attachment";
+
+    async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> AppResult<Option<Self>> {
+        Ok(AttachmentOfFile::find(conn, id)
+            .await?
+            .filter(|a| a.file.project_id.is_some()))
+    }
+
+    fn place(&self) -> Place {
+        self.file.place()
+    }
+}
+
+/// An artifact, as its newest version.
+impl Placed for ArtifactRow {
+    const NAME: &'static str = "artifact";
+
+    async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> AppResult<Option<Self>> {
+        Ok(ArtifactRow::latest(conn, id).await?)
+    }
+
+    fn place(&self) -> Place {
+        Place::Project(self.project_id)
+    }
+}
+
+impl Placed for SuggestionOnArtifact {
+    const NAME: &'static str = "suggestion";
+
+    async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> AppResult<Option<Self>> {
+        Ok(SuggestionOnArtifact::find(conn, id).await?)
+    }
+
+    fn place(&self) -> Place {
+        Place::Project(self.artifact.project_id)
+    }
+}
+
+/// A chat: seen by its own rule (a private chat only by its owner, a public one by anyone),
+/// and written with `chat.write` in its project by its owner, or by whoever may also update
+/// the project. A chat seen but not writable is FORBIDDEN.
+impl Placed for ChatRow {
+    const NAME: &'static str = "chat";
+
+    async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> AppResult<Option<Self>> {
+        Ok(ChatRow::find(conn, id).await?)
+    }
+
+    fn place(&self) -> Place {
+        Place::Project(self.project_id)
+    }
+
+    async fn seen(&self, conn: &mut AsyncPgConnection, scope: &Scope) -> AppResult<Option<bool>> {
+        Ok(Some(scope.sees_chat(conn, self).await?))
+    }
+
+    fn admits(&self, grant: &Grant, _permission: Permission) -> bool {
+        owns_or_manages(grant, Some(self.user_id))
+    }
+}
+
+/// A message follows its chat's rules.
+impl Placed for ChatMessage {
+    const NAME: &'static str = "message";
+
+    async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> AppResult<Option<Self>> {
+        Ok(ChatMessage::find(conn, id).await?)
+    }
+
+    fn place(&self) -> Place {
+        self.chat.place()
+    }
+
+    async fn seen(&self, conn: &mut AsyncPgConnection, scope: &Scope) -> AppResult<Option<bool>> {
+        self.chat.seen(conn, scope).await
+    }
+
+    fn admits(&self, grant: &Grant, permission: Permission) -> bool {
+        self.chat.admits(grant, permission)
+    }
+}
+
+impl Granted<ChatMessage> {
+    /// Only its author changes what a message says, and only their own (user) messages.
+    pub fn authored(self) -> AppResult<Self> {
+        let own = self.message.user_id == Some(self.grant().caller().user.id);
+        if own && self.message.role == MessageRole::User {
+            Ok(self)
+        } else {
+            Err(AppError::Forbidden)
+        }
+    }
+}
+
+impl Granted<FileRow> {
+    /// Removing a file takes its uploader or someone who may also update the project.
+    pub fn removable(self) -> AppResult<Self> {
+        if owns_or_manages(self.grant(), self.uploaded_by) {
+            Ok(self)
+        } else {
+            Err(AppError::Forbidden)
+        }
+    }
+}
+
+/// The caller owns the thing (`owner`) or holds `project.update` in its place as well.
+fn owns_or_manages(grant: &Grant, owner: Option<Uuid>) -> bool {
+    owner == Some(grant.caller().user.id) || grant.allows(Permission::ProjectUpdate)
+}
