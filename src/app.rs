@@ -159,7 +159,7 @@ async fn serve_on(config: &ServeConfig, database: &Database) -> anyhow::Result<(
         let mut conn = pool.get().await?;
         seed::seed_demo(&mut conn)
             .await
-            .map_err(|e| anyhow::anyhow!("loading demo data: {e}"))?;
+            .map_err(|e| anyhow::anyhow!("loading demo data: {e:?}"))?;
         tracing::info!(
             "demo data loaded (users admin@example.com, user@example.com, pm@example.com; password {})",
             seed::DEMO_PASSWORD

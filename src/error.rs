@@ -11,32 +11,30 @@ use async_graphql::ErrorExtensions;
 pub type AppResult<T> = Result<T, AppError>;
 
 /// Every way a request can fail, as the client sees it.
-#[derive(Debug, thiserror::Error)]
+///
+/// It has no `Display` on purpose: async-graphql turns anything displayable into an error
+/// with `?`, which would drop the code and show an internal error's text. The one conversion
+/// is [`From<AppError> for async_graphql::Error`](#impl-From<AppError>-for-Error), which goes
+/// through [`AppError::into_graphql`] with the request's id.
+#[derive(Debug)]
 pub enum AppError {
     /// No such object, or the caller may not see it (the two are never told apart).
-    #[error("{0} not found")]
     NotFound(&'static str),
     /// The input is malformed or out of range.
-    #[error("{0}")]
     BadUserInput(String),
     /// Validation or business-rule failures tied to input fields. Mutations return them as
     /// `userErrors` in their payload; elsewhere they are BAD_USER_INPUT.
-    #[error("{}", .0.iter().map(|e| e.message.as_str()).collect::<Vec<_>>().join("; "))]
     Invalid(Vec<FieldError>),
     /// The request needs a signed-in caller.
-    #[error("authentication required")]
     Unauthenticated,
     /// The caller may see the object but not do this to it.
-    #[error("not allowed")]
     Forbidden,
     /// Too many attempts; the client may try again after this many seconds.
-    #[error("too many attempts; try again in {retry_after_secs} seconds")]
     RateLimited {
         /// Seconds until the limit lifts.
         retry_after_secs: i64,
     },
     /// A project's quota would be exceeded; it resets at `resets_at`.
-    #[error("the project's {resource} quota is used up until {resets_at}")]
     QuotaExceeded {
         /// Which limit: `requests`, `tokens` or `storage`.
         resource: &'static str,
@@ -44,8 +42,7 @@ pub enum AppError {
         resets_at: chrono::DateTime<chrono::Utc>,
     },
     /// Anything else: a bug or an infrastructure failure. Never shown to clients.
-    #[error(transparent)]
-    Internal(#[from] anyhow::Error),
+    Internal(anyhow::Error),
 }
 
 impl AppError {
@@ -62,6 +59,24 @@ impl AppError {
         }
     }
 
+    /// What the client reads (internal errors are never described).
+    pub fn message(&self) -> String {
+        match self {
+            AppError::NotFound(what) => format!("{what} not found"),
+            AppError::BadUserInput(message) => message.clone(),
+            AppError::Invalid(errors) => errors.iter().map(|e| e.message.as_str()).collect::<Vec<_>>().join("; "),
+            AppError::Unauthenticated => "authentication required".to_owned(),
+            AppError::Forbidden => "not allowed".to_owned(),
+            AppError::RateLimited { retry_after_secs } => {
+                format!("too many attempts; try again in {retry_after_secs} seconds")
+            }
+            AppError::QuotaExceeded { resource, resets_at } => {
+                format!("the project's {resource} quota is used up until {resets_at}")
+            }
+            AppError::Internal(_) => "internal error".to_owned(),
+        }
+    }
+
     /// Converts into a GraphQL error. Internal errors are logged here, once, and their text
     /// replaced by a neutral message carrying the request id.
     pub fn into_graphql(self, request_id: Option<&str>) -> async_graphql::Error {
@@ -74,7 +89,7 @@ impl AppError {
                     None => "internal error".to_owned(),
                 }
             }
-            other => other.to_string(),
+            other => other.message(),
         };
         let retry_after = match &self {
             AppError::RateLimited { retry_after_secs } => Some(*retry_after_secs),
@@ -155,6 +170,35 @@ pub fn constraint_error(error: diesel::result::Error, rules: &[ConstraintRule]) 
         return FieldError::input(rule.field, rule.code, rule.message).into();
     }
     error.into()
+}
+
+impl From<anyhow::Error> for AppError {
+    fn from(error: anyhow::Error) -> Self {
+        AppError::Internal(error)
+    }
+}
+
+impl From<AppError> for anyhow::Error {
+    /// For the command line: an internal error as it is, any other as its message.
+    fn from(error: AppError) -> Self {
+        match error {
+            AppError::Internal(error) => error,
+            other => anyhow::anyhow!(other.message()),
+        }
+    }
+}
+
+tokio::task_local! {
+    /// The id of the request being executed, for errors converted with `?`.
+    pub static REQUEST_ID: String;
+}
+
+impl From<AppError> for async_graphql::Error {
+    /// `?` in a resolver: the error with its code and the request's id (see [`REQUEST_ID`]).
+    fn from(error: AppError) -> Self {
+        let id = REQUEST_ID.try_with(Clone::clone).ok();
+        error.into_graphql(id.as_deref())
+    }
 }
 
 impl From<FieldError> for AppError {

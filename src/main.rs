@@ -149,7 +149,7 @@ async fn seed_database(db: &Database, config: &DatabaseConfig, admin: &AdminConf
         (Some(email), Some(password)) => {
             let user = seed::seed_admin(&mut conn, email, password)
                 .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
+                .map_err(anyhow::Error::from)?;
             println!("platform administrator {} is ready", user.email);
         }
         (None, None) if demo => {}
@@ -160,7 +160,7 @@ async fn seed_database(db: &Database, config: &DatabaseConfig, admin: &AdminConf
     if demo {
         match seed::seed_demo(&mut conn)
             .await
-            .map_err(|e| anyhow::anyhow!("{e}"))
+            .map_err(anyhow::Error::from)
             .context("loading demo data")?
         {
             seed::DemoSeed::Loaded { .. } => println!("demo data loaded"),

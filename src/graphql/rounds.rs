@@ -69,15 +69,18 @@ impl RoundCounter {
 pub struct Rounds<T> {
     inner: Pin<Box<T>>,
     counter: Arc<RoundCounter>,
+    request_id: String,
 }
 
 impl<T> Rounds<T> {
-    /// Counts the polls of `inner` with `counter`.
-    pub fn new(inner: T, counter: Arc<RoundCounter>) -> Self {
+    /// Counts the polls of `inner` with `counter`; while it is polled, the request's id is
+    /// [`crate::error::REQUEST_ID`] (for errors that resolvers convert with `?`).
+    pub fn new(inner: T, counter: Arc<RoundCounter>, request_id: &str) -> Self {
         counter.counting.store(true, Ordering::Release);
         Rounds {
             inner: Box::pin(inner),
             counter,
+            request_id: request_id.to_owned(),
         }
     }
 }
@@ -111,10 +114,12 @@ impl<T> Rounds<T> {
             woken: AtomicBool::new(false),
             task: cx.waker().clone(),
         });
-        let polled = poll(
-            self.inner.as_mut(),
-            &mut Context::from_waker(&Waker::from(waker.clone())),
-        );
+        let polled = crate::error::REQUEST_ID.sync_scope(self.request_id.clone(), || {
+            poll(
+                self.inner.as_mut(),
+                &mut Context::from_waker(&Waker::from(waker.clone())),
+            )
+        });
         if polled.is_ready() || !waker.woken.load(Ordering::Acquire) {
             self.counter.end_round();
         }
@@ -170,7 +175,7 @@ mod tests {
             tx.send(()).ok();
             fetch.await.expect("fetch")
         };
-        let seen_at = Rounds::new(request, counter.clone()).await;
+        let seen_at = Rounds::new(request, counter.clone(), "test").await;
         assert!(rx.await.is_ok());
         assert!(seen_at >= 1, "the fetch ran after round 0 ended");
     }

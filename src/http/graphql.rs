@@ -121,8 +121,8 @@ pub async fn execute(
         state.loader_delay,
         state.files.clone(),
     );
-    let rounds = context.rounds();
-    let mut response = Rounds::new(state.schema.execute(request.data(context)), rounds).await;
+    let (rounds, request_id) = (context.rounds(), context.request_id().to_owned());
+    let mut response = Rounds::new(state.schema.execute(request.data(context)), rounds, &request_id).await;
 
     // A request error (nothing executed) has errors without a path; field errors have one.
     let request_error = response.is_err() && response.errors.iter().all(|e| e.path.is_empty());
@@ -214,7 +214,7 @@ async fn caller(state: &AppState, headers: &HeaderMap) -> Result<Option<Caller>,
             Err((StatusCode::UNAUTHORIZED, "invalid or expired access token"))
         }
         Err(error) => {
-            tracing::error!(error = %error, "authentication failed");
+            tracing::error!(error = ?error, "authentication failed");
             Err((StatusCode::INTERNAL_SERVER_ERROR, "internal error"))
         }
     }

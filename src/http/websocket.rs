@@ -77,8 +77,8 @@ impl Executor for OperationExecutor {
                 state.loader_delay,
                 state.files.clone(),
             );
-            let rounds = context.rounds();
-            Rounds::new(state.schema.execute_stream(request.data(context)), rounds).boxed()
+            let (rounds, request_id) = (context.rounds(), context.request_id().to_owned());
+            Rounds::new(state.schema.execute_stream(request.data(context)), rounds, &request_id).boxed()
         })
         .flatten()
         .boxed()
@@ -159,7 +159,7 @@ pub async fn upgrade(state: AppState, peer: Option<SocketAddr>, request: axum::e
                         authenticate(&auth_state, token).await.map_err(|error| match error {
                             AppError::Unauthenticated => async_graphql::Error::new("invalid or expired access token"),
                             other => {
-                                tracing::error!(error = %other, "WebSocket authentication failed");
+                                tracing::error!(error = ?other, "WebSocket authentication failed");
                                 async_graphql::Error::new("internal error")
                             }
                         })?;

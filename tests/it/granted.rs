@@ -267,3 +267,23 @@ async fn writes_into_a_chat_take_the_right_to_write_to_that_chat() {
         .await;
     assert!(payload["attachment"]["id"].is_string(), "{body}");
 }
+
+#[tokio::test]
+async fn an_error_returned_with_question_mark_keeps_its_code_and_request_id() {
+    // `Organization.credentials` returns the authorization core's error with `?`: the
+    // conversion (`From<AppError> for async_graphql::Error`) must keep the stable code and
+    // the request id, as `ctx.error` does.
+    let db = TestDb::migrated().await;
+    let team = Team::new(&db).await;
+    let (_, body) = team
+        .api
+        .run(
+            Some(&team.member),
+            "query($id: ID!) { node(id: $id) { ... on Organization { credentials { id } } } }",
+            json!({ "id": team.organization }),
+        )
+        .await;
+    assert_eq!(code(&body), "FORBIDDEN", "{body}");
+    assert_eq!(body["errors"][0]["message"], "not allowed", "{body}");
+    assert!(body["errors"][0]["extensions"]["requestId"].is_string(), "{body}");
+}

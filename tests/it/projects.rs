@@ -369,7 +369,7 @@ async fn quotas_are_set_by_organization_admins_and_hold_under_concurrent_debits(
             match task.await.expect("task") {
                 Ok(()) => passed += 1,
                 Err(chatgraph::error::AppError::QuotaExceeded { resource, .. }) => assert_eq!(resource, "requests"),
-                Err(other) => panic!("round {round}: {other}"),
+                Err(other) => panic!("round {round}: {other:?}"),
             }
         }
         assert_eq!(passed, 10, "round {round}");
