@@ -13,7 +13,7 @@ use super::{
     loaders::{AssistantById, AttachmentsByChat, ProjectById, StreamsByChat, UserById, load},
     message::{Message, MessageFilter, MessageStream},
     mutation::{UserError, write},
-    node::{argument_id, global_id, input_id},
+    node::{global_id, input_id, optional_argument_id},
     project::Project,
     scalars::{BigInt, Decimal},
     usage::{self, UsageFilter, UsageGroupBy, UsageSummary},
@@ -25,8 +25,9 @@ use crate::{
     error::{AppError, AppResult},
     models::{
         chat::ChatRow,
+        filters::ChatConditions,
         lists,
-        page::{Filter, FilterValue, List},
+        page::{Filter, List},
         summary::UsageOwner,
     },
     services::{
@@ -210,37 +211,19 @@ pub struct ChatFilter {
 }
 
 impl ChatFilter {
-    /// The SQL conditions of this filter.
+    /// The conditions of this filter.
     pub fn conditions(self) -> AppResult<Filter> {
-        let assistant = self
-            .assistant_id
-            .map(|id| argument_id(&id, "Assistant", "filter.assistantId"))
-            .transpose()?;
-        Ok(Filter::none()
-            .with("c.is_starred = $?", self.is_starred, FilterValue::Bool)
-            .with(
-                "c.visibility = $?",
-                self.visibility.map(|v| v.as_str().to_owned()),
-                FilterValue::Text,
-            )
-            .with(
-                "strpos(lower(c.title), lower($?)) > 0",
-                self.title_contains,
-                FilterValue::Text,
-            )
-            .with("c.assistant_id = $?", assistant, FilterValue::Uuid)
-            .with("c.created_at >= $?", self.created_after, FilterValue::Time)
-            .with("c.created_at < $?", self.created_before, FilterValue::Time)
-            .with(
-                "coalesce(c.last_message_at, c.created_at) >= $?",
-                self.active_after,
-                FilterValue::Time,
-            )
-            .with(
-                "coalesce(c.last_message_at, c.created_at) < $?",
-                self.active_before,
-                FilterValue::Time,
-            ))
+        Ok(ChatConditions {
+            is_starred: self.is_starred,
+            visibility: self.visibility,
+            title_contains: self.title_contains,
+            assistant_id: optional_argument_id(self.assistant_id.as_ref(), "Assistant", "filter.assistantId")?,
+            created_after: self.created_after,
+            created_before: self.created_before,
+            active_after: self.active_after,
+            active_before: self.active_before,
+        }
+        .into())
     }
 }
 

@@ -8,7 +8,7 @@ use super::{
     connection::{DocumentChunkConnection, PageArgs, load_connection},
     loaders::{DatasourceById, DocumentById, load},
     mutation::{UserError, change, write},
-    node::{argument_id, global_id, input_id, optional_id},
+    node::{global_id, input_id, optional_argument_id, optional_id},
 };
 use crate::{
     auth::grant::{Permission, Place},
@@ -17,8 +17,9 @@ use crate::{
     models::{
         datasource::DatasourceRow,
         document::{DocumentChunkRow, DocumentRow},
+        filters::DocumentConditions,
         lists,
-        page::{Filter, FilterValue},
+        page::Filter,
     },
     services::{
         audit::Action,
@@ -85,24 +86,14 @@ pub struct DocumentFilter {
 }
 
 impl DocumentFilter {
-    /// The SQL conditions of this filter.
+    /// The conditions of this filter.
     pub fn conditions(self) -> AppResult<Filter> {
-        let datasource = self
-            .datasource_id
-            .map(|id| argument_id(&id, "Datasource", "filter.datasourceId"))
-            .transpose()?;
-        Ok(Filter::none()
-            .with("c.datasource_id = $?", datasource, FilterValue::Uuid)
-            .with(
-                "c.status = $?",
-                self.status.map(|s| s.as_str().to_owned()),
-                FilterValue::Text,
-            )
-            .with(
-                "strpos(lower(c.title), lower($?)) > 0",
-                self.title_contains,
-                FilterValue::Text,
-            ))
+        Ok(DocumentConditions {
+            datasource_id: optional_argument_id(self.datasource_id.as_ref(), "Datasource", "filter.datasourceId")?,
+            status: self.status,
+            title_contains: self.title_contains,
+        }
+        .into())
     }
 }
 

@@ -12,7 +12,7 @@ use async_graphql::dataloader::Loader;
 use uuid::Uuid;
 
 use crate::{
-    auth::authz::{Scope, sees_chat, sees_organization, sees_project},
+    auth::authz::Scope,
     db::Pool,
     models::{
         assistant::AssistantRow,
@@ -20,6 +20,7 @@ use crate::{
         datasource::DatasourceRow,
         document::DocumentRow,
         file::{FileAttachmentRow, FileRow},
+        lists,
         message::MessageRow,
         message::{MessageFeedbackRow, MessageStreamRow},
         organization::OrganizationRow,
@@ -74,7 +75,7 @@ macro_rules! by_id_loader {
             }
         }
     };
-    ($key:ident => $row:ident, $table:literal, visible: $condition:expr) => {
+    ($key:ident => $row:ident, $by_id:expr) => {
         /// Loads one row by primary key, if the caller may see it (checked in the statement).
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         pub struct $key(pub Uuid);
@@ -85,30 +86,27 @@ macro_rules! by_id_loader {
 
             async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, $row>, LoadError> {
                 let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
-                let rows: Vec<$row> =
-                    find_many_visible(&mut *self.conn().await?, &self.scope, $table, $condition, &ids)
-                        .await
-                        .map_err(load_error)?;
+                let rows: Vec<$row> = find_many_visible(&mut *self.conn().await?, &self.scope, &$by_id, &ids)
+                    .await
+                    .map_err(load_error)?;
                 Ok(rows.into_iter().map(|row| ($key(row.id), row)).collect())
             }
         }
     };
 }
 
-by_id_loader!(OrganizationById => OrganizationRow, "organizations", visible: concat!("c.deleted_at IS NULL AND ", sees_organization!("c.id")));
-by_id_loader!(ProjectById => ProjectRow, "projects", visible: concat!("c.deleted_at IS NULL AND ", sees_project!("c.id")));
-by_id_loader!(ChatById => ChatRow, "chats", visible: sees_chat!("c"));
+by_id_loader!(OrganizationById => OrganizationRow, lists::ORGANIZATION_BY_ID);
+by_id_loader!(ProjectById => ProjectRow, lists::PROJECT_BY_ID);
+by_id_loader!(ChatById => ChatRow, lists::CHAT_BY_ID);
 // Rows below are reached only from a visible parent (a chat's assistant, a member's user and
 // role, a chunk's document, an attachment's file); their resolvers decide who may follow the
 // reference, so the loader itself checks only the project where there is one.
 by_id_loader!(UserById => UserRow);
 by_id_loader!(RoleById => RoleRow);
-by_id_loader!(AssistantById => AssistantRow, "assistants", visible: concat!("c.project_id IS NULL OR ", sees_project!("c.project_id")));
-by_id_loader!(DatasourceById => DatasourceRow, "datasources", visible: sees_project!("c.project_id"));
-by_id_loader!(DocumentById => DocumentRow, "documents", visible: sees_project!("c.project_id"));
-by_id_loader!(FileById => FileRow, "files", visible: concat!(
-    "(c.project_id IS NULL OR ", sees_project!("c.project_id"), ") AND ", sees_organization!("c.organization_id")
-));
+by_id_loader!(AssistantById => AssistantRow, lists::ASSISTANT_BY_ID);
+by_id_loader!(DatasourceById => DatasourceRow, lists::DATASOURCE_BY_ID);
+by_id_loader!(DocumentById => DocumentRow, lists::DOCUMENT_BY_ID);
+by_id_loader!(FileById => FileRow, lists::FILE_BY_ID);
 
 /// Loads one message by id, if the caller may see its chat (one statement per batch).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -120,19 +118,10 @@ impl Loader<MessageById> for DbLoader {
 
     async fn load(&self, keys: &[MessageById]) -> Result<HashMap<MessageById, MessageRow>, LoadError> {
         let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
-        let messages: Vec<MessageRow> = find_many_visible(
-            &mut *self.conn().await?,
-            &self.scope,
-            "messages",
-            concat!(
-                "EXISTS (SELECT 1 FROM chats ch WHERE ch.id = c.chat_id AND ",
-                sees_chat!("ch"),
-                ")"
-            ),
-            &ids,
-        )
-        .await
-        .map_err(load_error)?;
+        let messages: Vec<MessageRow> =
+            find_many_visible(&mut *self.conn().await?, &self.scope, &lists::MESSAGE_BY_ID, &ids)
+                .await
+                .map_err(load_error)?;
         Ok(messages.into_iter().map(|m| (MessageById(m.id), m)).collect())
     }
 }

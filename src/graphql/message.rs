@@ -22,9 +22,10 @@ use crate::{
     db::enums::{MessageRole, MessageStatus, StreamStatus},
     error::AppError,
     models::{
+        filters::MessageConditions,
         lists,
         message::{ChatMessage, MessageFeedbackRow, MessageRow, MessageStreamRow},
-        page::{Filter, FilterValue},
+        page::Filter,
         summary::{FeedbackCounts, FeedbackOwner},
     },
     services::{
@@ -43,19 +44,13 @@ pub struct MessageFilter {
 }
 
 impl MessageFilter {
-    /// The SQL conditions of this filter.
+    /// The conditions of this filter.
     pub fn conditions(self) -> Filter {
-        Filter::none()
-            .with(
-                "c.role = $?",
-                self.role.map(|r| r.as_str().to_owned()),
-                FilterValue::Text,
-            )
-            .with(
-                "c.status = $?",
-                self.status.map(|s| s.as_str().to_owned()),
-                FilterValue::Text,
-            )
+        MessageConditions {
+            role: self.role,
+            status: self.status,
+        }
+        .into()
     }
 }
 

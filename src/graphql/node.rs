@@ -36,9 +36,10 @@ use crate::{
         api_token::ApiTokenRow,
         credential::CredentialRow,
         file::FileAttachmentRow,
+        filters::VersionAt,
         lists,
         message::MessageStreamRow,
-        page::{Filter, FilterValue, find_visible},
+        page::{Filter, find_visible},
         platform_config::PlatformConfigRow,
         role::PermissionRow,
         session::SessionRow,
@@ -166,7 +167,7 @@ async fn resolve_composite(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<
                 .ok()
                 .and_then(chrono::DateTime::from_timestamp_micros)
                 .ok_or_else(invalid)?;
-            let version = Filter::none().with("c.created_at = $?", Some(at), FilterValue::Time);
+            let version = Filter::from(VersionAt(at));
             listed!(ctx, lists::ARTIFACT_VERSIONS, None, first, version, Artifact)
         }
         _ => return Err(invalid()),
@@ -380,6 +381,11 @@ pub fn input_id(id: &ID, type_name: &str, field: &str) -> AppResult<Uuid> {
 /// Like [`input_id`] for an optional input field.
 pub fn optional_id(id: Option<&ID>, type_name: &str, field: &str) -> AppResult<Option<Uuid>> {
     id.map(|id| input_id(id, type_name, field)).transpose()
+}
+
+/// Like [`argument_id`] for an optional argument.
+pub fn optional_argument_id(id: Option<&ID>, type_name: &str, argument: &str) -> AppResult<Option<Uuid>> {
+    id.map(|id| argument_id(id, type_name, argument)).transpose()
 }
 
 /// The key of a global id of `type_name` given in query argument `argument` (such as

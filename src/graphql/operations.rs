@@ -11,7 +11,7 @@ use super::{
     context::ContextExt,
     loaders::{UserById, load},
     mutation::{UserError, write},
-    node::{argument_id, global_id, input_id},
+    node::{global_id, input_id, optional_argument_id},
     user::User,
 };
 use crate::{
@@ -21,8 +21,9 @@ use crate::{
     models::{
         analytics_event::AnalyticsEventRow,
         audit_log::AuditLogRow,
+        filters::{AuditLogConditions, JobConditions},
         job::JobRow,
-        page::{Filter, FilterValue},
+        page::Filter,
         webhook::WebhookSubscriptionRow,
     },
     services::{
@@ -96,15 +97,13 @@ pub struct JobFilter {
 }
 
 impl JobFilter {
-    /// The SQL conditions of this filter.
+    /// The conditions of this filter.
     pub fn conditions(self) -> Filter {
-        Filter::none()
-            .with(
-                "c.status = $?",
-                self.status.map(|s| s.as_str().to_owned()),
-                FilterValue::Text,
-            )
-            .with("c.kind = $?", self.kind, FilterValue::Text)
+        JobConditions {
+            status: self.status,
+            kind: self.kind,
+        }
+        .into()
     }
 }
 
@@ -225,19 +224,17 @@ pub struct AuditLogFilter {
 }
 
 impl AuditLogFilter {
-    /// The SQL conditions of this filter.
+    /// The conditions of this filter.
     pub fn conditions(self) -> AppResult<Filter> {
-        let actor = self
-            .actor_id
-            .map(|id| argument_id(&id, "User", "filter.actorId"))
-            .transpose()?;
-        Ok(Filter::none()
-            .with("c.action = $?", self.action, FilterValue::Text)
-            .with("c.actor_user_id = $?", actor, FilterValue::Uuid)
-            .with("c.resource_type = $?", self.resource_type, FilterValue::Text)
-            .with("c.resource_id = $?", self.resource_id, FilterValue::Text)
-            .with("c.created_at >= $?", self.from, FilterValue::Time)
-            .with("c.created_at < $?", self.to, FilterValue::Time))
+        Ok(AuditLogConditions {
+            action: self.action,
+            actor_id: optional_argument_id(self.actor_id.as_ref(), "User", "filter.actorId")?,
+            resource_type: self.resource_type,
+            resource_id: self.resource_id,
+            from: self.from,
+            to: self.to,
+        }
+        .into())
     }
 }
 

@@ -8,14 +8,15 @@ use uuid::Uuid;
 use super::{
     context::ContextExt,
     loaders::{UsageOf, load},
-    node::{argument_id, global_id},
+    node::{global_id, optional_argument_id},
     scalars::{BigInt, Decimal},
 };
 use crate::{
     db::enums::{Outcome, UsageOperation},
     error::AppResult,
     models::{
-        page::{Filter, FilterValue},
+        filters::UsageConditions,
+        page::Filter,
         summary::{UsageBucket, UsageGrouping, UsageOwner},
         usage_event::UsageEventRow,
     },
@@ -39,23 +40,17 @@ pub struct UsageFilter {
 }
 
 impl UsageFilter {
-    /// The SQL conditions of this filter.
+    /// The conditions of this filter.
     pub fn conditions(self) -> AppResult<Filter> {
-        let user = self
-            .user_id
-            .map(|id| argument_id(&id, "User", "filter.userId"))
-            .transpose()?;
-        Ok(Filter::none()
-            .with("c.requested_at >= $?", self.from, FilterValue::Time)
-            .with("c.requested_at < $?", self.to, FilterValue::Time)
-            .with(
-                "c.operation = $?",
-                self.operation.map(|o| o.as_str().to_owned()),
-                FilterValue::Text,
-            )
-            .with("c.model = $?", self.model, FilterValue::Text)
-            .with("c.provider = $?", self.provider, FilterValue::Text)
-            .with("c.user_id = $?", user, FilterValue::Uuid))
+        Ok(UsageConditions {
+            from: self.from,
+            to: self.to,
+            operation: self.operation,
+            model: self.model,
+            provider: self.provider,
+            user_id: optional_argument_id(self.user_id.as_ref(), "User", "filter.userId")?,
+        }
+        .into())
     }
 }
 

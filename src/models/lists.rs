@@ -291,3 +291,69 @@ pub const USER_REPOSITORIES: List = List {
     descending: true,
     condition: "$3 OR c.user_id = $4",
 };
+
+/// A table read by id, and when the caller sees one of its rows (the rule its lists use).
+#[derive(Debug, Clone, Copy)]
+pub struct ById {
+    /// The table.
+    pub table: &'static str,
+    /// The condition on `c`, the row, over the scope's parameters.
+    pub visible: &'static str,
+}
+
+/// Live organizations the caller sees.
+pub const ORGANIZATION_BY_ID: ById = ById {
+    table: "organizations",
+    visible: concat!("c.deleted_at IS NULL AND ", sees_organization!("c.id")),
+};
+
+/// Live projects the caller sees.
+pub const PROJECT_BY_ID: ById = ById {
+    table: "projects",
+    visible: concat!("c.deleted_at IS NULL AND ", sees_project!("c.id")),
+};
+
+/// Chats the caller sees.
+pub const CHAT_BY_ID: ById = ById {
+    table: "chats",
+    visible: sees_chat!("c"),
+};
+
+/// Messages of chats the caller sees.
+pub const MESSAGE_BY_ID: ById = ById {
+    table: "messages",
+    visible: concat!(
+        "EXISTS (SELECT 1 FROM chats ch WHERE ch.id = c.chat_id AND ",
+        sees_chat!("ch"),
+        ")"
+    ),
+};
+
+/// Assistants of the platform, or of a project the caller sees.
+pub const ASSISTANT_BY_ID: ById = ById {
+    table: "assistants",
+    visible: concat!("c.project_id IS NULL OR ", sees_project!("c.project_id")),
+};
+
+/// Datasources of projects the caller sees.
+pub const DATASOURCE_BY_ID: ById = ById {
+    table: "datasources",
+    visible: sees_project!("c.project_id"),
+};
+
+/// Documents of projects the caller sees.
+pub const DOCUMENT_BY_ID: ById = ById {
+    table: "documents",
+    visible: sees_project!("c.project_id"),
+};
+
+/// Files of organizations (and projects) the caller sees.
+pub const FILE_BY_ID: ById = ById {
+    table: "files",
+    visible: concat!(
+        "(c.project_id IS NULL OR ",
+        sees_project!("c.project_id"),
+        ") AND ",
+        sees_organization!("c.organization_id")
+    ),
+};

@@ -22,6 +22,7 @@ pub mod datasource;
 pub mod document;
 pub mod error_log;
 pub mod file;
+pub mod filters;
 pub mod identity;
 pub mod invitation;
 pub mod job;

@@ -175,7 +175,12 @@ impl Filter {
     }
 
     /// Adds `sql` (with `$?` standing for the value) when the client gave a value.
-    pub fn with<V>(mut self, sql: &'static str, value: Option<V>, wrap: impl FnOnce(V) -> FilterValue) -> Self {
+    pub(in crate::models) fn with<V>(
+        mut self,
+        sql: &'static str,
+        value: Option<V>,
+        wrap: impl FnOnce(V) -> FilterValue,
+    ) -> Self {
         if let Some(value) = value {
             self.0.push((sql, wrap(value)));
         }
@@ -394,14 +399,16 @@ fn on_parent(condition: &str, column: &str, parent: &str) -> String {
 pub async fn find_many_visible<T>(
     conn: &mut AsyncPgConnection,
     scope: &Scope,
-    table: &'static str,
-    condition: &'static str,
+    by_id: &super::lists::ById,
     ids: &[Uuid],
 ) -> QueryResult<Vec<T>>
 where
     T: QueryableByName<Pg> + Send + 'static,
 {
-    let sql = format!("SELECT c.* FROM {table} c WHERE c.id = ANY($1) AND ({condition})");
+    let sql = format!(
+        "SELECT c.* FROM {} c WHERE c.id = ANY($1) AND ({})",
+        by_id.table, by_id.visible
+    );
     // `$2` is not used: the caller's parameters are `$3`..`$5` in every read statement.
     let query = cached(sql)
         .bind::<Array<SqlUuid>, _>(ids.to_vec())
