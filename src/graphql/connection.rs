@@ -8,21 +8,25 @@ use async_graphql::{Object, connection::PageInfo};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 
 use super::{
+    analytics_event::AnalyticsEvent,
     artifact::{Artifact, ArtifactSuggestion},
     assistant::Assistant,
+    audit_log::AuditLog,
     chat::Chat,
+    datasource::Datasource,
+    document::{Document, DocumentChunk},
     file::File,
     invitation::OrganizationInvitation,
-    knowledge::{Datasource, Document, DocumentChunk},
+    job::Job,
     loaders::Children,
     member::{OrganizationMember, ProjectMember},
     message::{Message, MessageFeedback},
     node::{DEFAULT_PAGE_SIZE, checked_size},
-    operations::{AnalyticsEvent, AuditLog, Job, WebhookSubscription},
     organization::Organization,
     project::Project,
+    repository::Repository,
     usage::UsageEvent,
-    user::Repository,
+    webhook::WebhookSubscription,
 };
 use crate::{
     error::{AppError, AppResult},

@@ -5,24 +5,27 @@
 //! (`loaders`), and GraphQL types that wrap rows and resolve fields (`organization`,
 //! `project`, `chat`, `message`).
 
+pub mod analytics_event;
 pub mod api_token;
 pub mod artifact;
 pub mod assistant;
+pub mod audit_log;
 pub mod auth;
 pub mod chat;
 pub mod connection;
 pub mod context;
 pub mod credential;
+pub mod datasource;
+pub mod document;
 pub mod document_limits;
 pub mod file;
 pub mod invitation;
-pub mod knowledge;
+pub mod job;
 pub mod loaders;
 pub mod member;
 pub mod message;
 pub mod mutation;
 pub mod node;
-pub mod operations;
 pub mod organization;
 pub mod platform;
 pub mod project;
@@ -33,6 +36,7 @@ pub mod scalars;
 pub mod settings;
 pub mod usage;
 pub mod user;
+pub mod webhook;
 
 use async_graphql::{EmptySubscription, MergedObject, Schema};
 
@@ -52,8 +56,10 @@ pub struct Mutation(
     artifact::ArtifactMutation,
     assistant::AssistantMutation,
     repository::RepositoryMutation,
-    knowledge::KnowledgeMutation,
-    operations::OperationsMutation,
+    datasource::DatasourceMutation,
+    document::DocumentMutation,
+    webhook::WebhookMutation,
+    analytics_event::AnalyticsMutation,
     file::FileMutation,
     credential::CredentialMutation,
     platform::PlatformMutation,

@@ -6,28 +6,33 @@ use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use uuid::Uuid;
 
 use super::{
+    analytics_event::AnalyticsEvent,
     api_token::ApiToken,
     artifact::{Artifact, ArtifactSuggestion},
     assistant::Assistant,
+    audit_log::AuditLog,
     chat::Chat,
     context::ContextExt,
     credential::Credential,
+    datasource::Datasource,
+    document::{Document, DocumentChunk},
     file::{File, FileAttachment},
     invitation::OrganizationInvitation,
-    knowledge::{Datasource, Document, DocumentChunk},
+    job::Job,
     loaders::{
         ChatById, FileById, MessageById, OrganizationById, ProjectById, QuotaByProject, RoleById, SettingsByProject,
         load,
     },
     member::{OrganizationMember, Permission, ProjectMember, Role},
     message::{Message, MessageFeedback, MessageStream},
-    operations::{AnalyticsEvent, AuditLog, Job, WebhookSubscription},
     organization::Organization,
     platform::PlatformConfig,
     project::Project,
+    repository::Repository,
     settings::{ProjectQuota, ProjectSettings},
     usage::UsageEvent,
-    user::{Repository, Session, User},
+    user::{Session, User},
+    webhook::WebhookSubscription,
 };
 use crate::{
     auth::grant::{self, Permission as Right, Place},

@@ -1,20 +1,72 @@
-//! Mutations on the signed-in user's code repositories (the `Repository` type lives with
-//! `User`, whose list it is).
+//! `Repository`: a code repository the signed-in user connected, and its mutations.
 
 use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
+use chrono::{DateTime, Utc};
 
 use super::{
     mutation::{UserError, write},
     node::{global_id, input_id},
-    user::Repository,
 };
 use crate::{
     db::enums::RepositoryProvider,
+    models::repository::RepositoryRow,
     services::{
         audit::Action,
         repositories::{self, RepositoryFields},
     },
 };
+
+/// A code repository a user connected (for code-aware assistants).
+pub struct Repository(pub RepositoryRow);
+
+/// A code repository a user connected (for code-aware assistants).
+#[Object]
+impl Repository {
+    /// Globally unique, opaque id of this object.
+    pub async fn id(&self) -> ID {
+        global_id("Repository", self.0.id)
+    }
+
+    /// Where it is hosted.
+    async fn provider(&self) -> RepositoryProvider {
+        self.0.provider
+    }
+
+    /// Owner (user or organization) on the host.
+    async fn owner(&self) -> &str {
+        &self.0.owner
+    }
+
+    /// Repository name.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    /// Web address.
+    async fn url(&self) -> &str {
+        &self.0.url
+    }
+
+    /// Branch used by default.
+    async fn default_branch(&self) -> &str {
+        &self.0.default_branch
+    }
+
+    /// Whether assistants may use it.
+    async fn is_active(&self) -> bool {
+        self.0.is_active
+    }
+
+    /// When an assistant last read it.
+    async fn last_accessed_at(&self) -> Option<DateTime<Utc>> {
+        self.0.last_accessed_at
+    }
+
+    /// When it was connected.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
 
 /// Input of `connectRepository`.
 #[derive(InputObject)]

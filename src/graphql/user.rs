@@ -15,12 +15,11 @@ use super::{
     node::global_id,
     organization::Organization,
     project::Project,
+    repository::Repository,
     usage::{self, UsageFilter, UsageGroupBy, UsageSummary},
 };
-use crate::db::enums::RepositoryProvider;
 use crate::models::{
-    api_token::ApiTokenRow, lists, page::Filter, repository::RepositoryRow, session::SessionRow, summary::UsageOwner,
-    user::UserRow,
+    api_token::ApiTokenRow, lists, page::Filter, session::SessionRow, summary::UsageOwner, user::UserRow,
 };
 
 /// A person who signs in. Their password hash and external ids are never exposed.
@@ -229,57 +228,5 @@ impl Session {
     /// When it ends unless refreshed.
     async fn expires_at(&self) -> DateTime<Utc> {
         self.row.expires_at
-    }
-}
-
-/// A code repository a user connected (for code-aware assistants).
-pub struct Repository(pub RepositoryRow);
-
-/// A code repository a user connected (for code-aware assistants).
-#[Object]
-impl Repository {
-    /// Globally unique, opaque id of this object.
-    pub async fn id(&self) -> ID {
-        global_id("Repository", self.0.id)
-    }
-
-    /// Where it is hosted.
-    async fn provider(&self) -> RepositoryProvider {
-        self.0.provider
-    }
-
-    /// Owner (user or organization) on the host.
-    async fn owner(&self) -> &str {
-        &self.0.owner
-    }
-
-    /// Repository name.
-    async fn name(&self) -> &str {
-        &self.0.name
-    }
-
-    /// Web address.
-    async fn url(&self) -> &str {
-        &self.0.url
-    }
-
-    /// Branch used by default.
-    async fn default_branch(&self) -> &str {
-        &self.0.default_branch
-    }
-
-    /// Whether assistants may use it.
-    async fn is_active(&self) -> bool {
-        self.0.is_active
-    }
-
-    /// When an assistant last read it.
-    async fn last_accessed_at(&self) -> Option<DateTime<Utc>> {
-        self.0.last_accessed_at
-    }
-
-    /// When it was connected.
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
     }
 }

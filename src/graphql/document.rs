@@ -1,9 +1,11 @@
-//! Knowledge: `Datasource`, `Document` and `DocumentChunk`, and the document filter.
+//! `Document` and its `DocumentChunk`s (one model file, `models/document.rs`), the document
+//! filter, and the document mutations.
 
 use async_graphql::{Context, ID, InputObject, Json, MaybeUndefined, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
+use super::datasource::{Datasource, DeleteKnowledgeInput, DeleteKnowledgePayload};
 use super::{
     connection::{DocumentChunkConnection, PageArgs, load_connection},
     loaders::{DatasourceById, DocumentById, load},
@@ -12,10 +14,9 @@ use super::{
 };
 use crate::{
     auth::grant::{Permission, Place},
-    db::enums::{DatasourceKind, DatasourceStatus, DocumentStatus},
+    db::enums::DocumentStatus,
     error::AppResult,
     models::{
-        datasource::DatasourceRow,
         document::{DocumentChunkRow, DocumentRow},
         filters::DocumentConditions,
         lists,
@@ -23,56 +24,9 @@ use crate::{
     },
     services::{
         audit::Action,
-        knowledge::{self, DatasourceFields, DocumentFields},
+        knowledge::{self, DocumentFields},
     },
 };
-
-/// Where documents come from: entered by hand, crawled, synced from a service.
-pub struct Datasource(pub DatasourceRow);
-
-/// Where documents come from: entered by hand, crawled, synced from a service.
-#[Object]
-impl Datasource {
-    /// Globally unique, opaque id of this object.
-    pub async fn id(&self) -> ID {
-        global_id("Datasource", self.0.id)
-    }
-
-    /// Display name.
-    async fn name(&self) -> &str {
-        &self.0.name
-    }
-
-    /// What kind of source it is.
-    async fn kind(&self) -> DatasourceKind {
-        self.0.kind
-    }
-
-    /// Source settings (URLs, schedules; never secrets, which live in credentials).
-    async fn config(&self) -> Json<&Value> {
-        Json(&self.0.config)
-    }
-
-    /// Sync state.
-    async fn status(&self) -> DatasourceStatus {
-        self.0.status
-    }
-
-    /// When the last sync finished.
-    async fn last_synced_at(&self) -> Option<DateTime<Utc>> {
-        self.0.last_synced_at
-    }
-
-    /// Why the last sync failed, if it did.
-    async fn last_error(&self) -> Option<&str> {
-        self.0.last_error.as_deref()
-    }
-
-    /// When it was created.
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
-    }
-}
 
 /// Which documents to list. All conditions must hold.
 #[derive(InputObject, Default)]
@@ -242,43 +196,6 @@ impl DocumentChunk {
     }
 }
 
-/// Input of `createDatasource`.
-#[derive(InputObject)]
-pub struct CreateDatasourceInput {
-    /// The project (needs `documents.write` there).
-    pub project_id: ID,
-    /// Name (1 to 200 characters).
-    pub name: String,
-    /// Where its documents come from; MANUAL when omitted.
-    pub kind: Option<DatasourceKind>,
-    /// Connector settings, a JSON object of at most 64 KiB (secrets go in a credential).
-    pub config: Option<Json<Value>>,
-    /// A credential of the project's organization the connector signs in with.
-    pub credential_id: Option<ID>,
-}
-
-/// Input of `updateDatasource`. Omitted fields stay as they are.
-#[derive(InputObject)]
-pub struct UpdateDatasourceInput {
-    /// The datasource to change.
-    pub id: ID,
-    /// Name (1 to 200 characters).
-    pub name: Option<String>,
-    /// Connector settings (replaces them).
-    pub config: Option<Json<Value>>,
-    /// A credential of the organization; null unlinks it.
-    pub credential_id: MaybeUndefined<ID>,
-    /// False disables syncing, true enables it again.
-    pub enabled: Option<bool>,
-}
-
-/// Input of `deleteDatasource` and `deleteDocument`.
-#[derive(InputObject)]
-pub struct DeleteKnowledgeInput {
-    /// The datasource (with its documents) or document to delete.
-    pub id: ID,
-}
-
 /// Input of `createDocument`.
 #[derive(InputObject)]
 pub struct CreateDocumentInput {
@@ -317,15 +234,6 @@ pub struct UpdateDocumentInput {
     pub metadata: Option<Json<Value>>,
 }
 
-/// The result of `createDatasource` and `updateDatasource`.
-#[derive(SimpleObject)]
-pub struct DatasourcePayload {
-    /// The datasource as it is now, unless there were user errors.
-    pub datasource: Option<Datasource>,
-    /// What was wrong with the input.
-    pub user_errors: Vec<UserError>,
-}
-
 /// The result of `createDocument` and `updateDocument`.
 #[derive(SimpleObject)]
 pub struct DocumentPayload {
@@ -334,96 +242,12 @@ pub struct DocumentPayload {
     /// What was wrong with the input.
     pub user_errors: Vec<UserError>,
 }
-
-/// The result of `deleteDatasource` and `deleteDocument`.
-#[derive(SimpleObject)]
-pub struct DeleteKnowledgePayload {
-    /// The id of the deleted object (for removing it from client caches).
-    pub deleted_id: Option<ID>,
-    /// What was wrong with the input.
-    pub user_errors: Vec<UserError>,
-}
-
-/// Datasource and document mutations (ingestion into chunks comes with its own issue).
+/// Document mutations (ingestion into chunks comes with its own issue).
 #[derive(Default)]
-pub struct KnowledgeMutation;
+pub struct DocumentMutation;
 
 #[Object]
-impl KnowledgeMutation {
-    /// Creates a datasource in a project.
-    async fn create_datasource(
-        &self,
-        ctx: &Context<'_>,
-        #[graphql(desc = "What to do; see the input type.")] input: CreateDatasourceInput,
-    ) -> Result<DatasourcePayload> {
-        let (datasource, user_errors) = write(ctx, Action::DatasourceCreate, async |tx| {
-            let project_id = input_id(&input.project_id, "Project", "projectId")?;
-            let credential_id = optional_id(input.credential_id.as_ref(), "Credential", "credentialId")?;
-            let grant = tx.grant(Place::Project(project_id), Permission::DocumentsWrite).await?;
-            let fields = DatasourceFields {
-                name: Some(input.name),
-                kind: input.kind,
-                config: input.config.map(|c| c.0),
-                credential_id: Some(credential_id),
-                enabled: None,
-            };
-            knowledge::create_datasource(tx, &grant, fields).await
-        })
-        .await?;
-        Ok(DatasourcePayload {
-            datasource: datasource.map(Datasource),
-            user_errors,
-        })
-    }
-
-    /// Changes a datasource: name, settings, credential, enabled.
-    async fn update_datasource(
-        &self,
-        ctx: &Context<'_>,
-        #[graphql(desc = "What to do; see the input type.")] input: UpdateDatasourceInput,
-    ) -> Result<DatasourcePayload> {
-        let (datasource, user_errors) = write(ctx, Action::DatasourceUpdate, async |tx| {
-            let id = input_id(&input.id, "Datasource", "id")?;
-            let credential_id = change(input.credential_id)
-                .map(|id| optional_id(id.as_ref(), "Credential", "credentialId"))
-                .transpose()?;
-            let datasource = tx.granted(id, Permission::DocumentsWrite).await?;
-            let fields = DatasourceFields {
-                name: input.name,
-                kind: None,
-                config: input.config.map(|c| c.0),
-                credential_id,
-                enabled: input.enabled,
-            };
-            knowledge::update_datasource(tx, &datasource, fields).await
-        })
-        .await?;
-        Ok(DatasourcePayload {
-            datasource: datasource.map(Datasource),
-            user_errors,
-        })
-    }
-
-    /// Deletes a datasource with its documents.
-    async fn delete_datasource(
-        &self,
-        ctx: &Context<'_>,
-        #[graphql(desc = "What to do; see the input type.")] input: DeleteKnowledgeInput,
-    ) -> Result<DeleteKnowledgePayload> {
-        let (deleted_id, user_errors) = write(ctx, Action::DatasourceDelete, async |tx| {
-            let datasource = tx
-                .granted(input_id(&input.id, "Datasource", "id")?, Permission::DocumentsWrite)
-                .await?;
-            knowledge::delete_datasource(tx, &datasource).await?;
-            Ok(global_id("Datasource", datasource.id))
-        })
-        .await?;
-        Ok(DeleteKnowledgePayload {
-            deleted_id,
-            user_errors,
-        })
-    }
-
+impl DocumentMutation {
     /// Creates a document, PENDING until ingestion.
     async fn create_document(
         &self,
