@@ -10,8 +10,8 @@ use tokio::net::TcpListener;
 use crate::{
     auth::{crypto, oidc::OidcProviders, tokens::AccessTokens},
     config::{AuthConfig, DatabaseConfig, ServeConfig},
-    db::{self, Pool, cluster::LocalCluster, migrate},
-    graphql::{self, AppSchema},
+    db::{self, cluster::LocalCluster, migrate},
+    graphql::{self},
     http::{self, HttpSettings},
     services::{auth::Authenticator, seed, sign_in_limits::SignInLimits},
     storage::FileStore,
@@ -20,21 +20,7 @@ use crate::{
 /// The database name used in the private local cluster.
 pub const LOCAL_DATABASE: &str = "chatgraph";
 
-/// Shared, immutable state of the server.
-#[derive(Clone)]
-pub struct AppState {
-    /// The connection pool.
-    pub pool: Pool,
-    /// The executable schema.
-    pub schema: AppSchema,
-    /// Token settings.
-    pub authenticator: Arc<Authenticator>,
-    /// How long a DataLoader waits for more keys before it runs a batch (see
-    /// `ServeConfig::loader_delay_ms`).
-    pub loader_delay: Duration,
-    /// Where uploaded files are kept.
-    pub files: FileStore,
-}
+pub use crate::http::AppState;
 
 /// The file store of `config`: its storage URL, or the `files` directory of the data dir.
 pub fn file_store(config: &crate::config::FilesConfig, data_dir: &Path) -> anyhow::Result<FileStore> {

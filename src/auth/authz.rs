@@ -154,6 +154,18 @@ impl Scope {
         self.user_id
     }
 
+    /// Whether `user_id` is the caller: sessions, API tokens and repositories are read by
+    /// their owner only.
+    pub fn is_caller(&self, user_id: Uuid) -> bool {
+        self.user_id == Some(user_id)
+    }
+
+    /// Whether the caller reads user `id` directly (`node`): themselves, or a platform admin.
+    /// Everyone else meets users only through a visible membership or authorship.
+    pub fn sees_user(&self, id: Uuid) -> bool {
+        self.is_caller(id) || self.admin
+    }
+
     /// Binds the caller as `$3`, `$4` and `$5` of a read statement (after `$1` and `$2`).
     pub fn bind<'a>(&self, query: CachedSql<'a>) -> CachedSql<'a> {
         query

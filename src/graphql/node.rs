@@ -192,7 +192,6 @@ pub async fn resolve(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Option
     let loader = ctx.loader();
     let request = ctx.request();
     let caller = request.caller();
-    let owned_by_caller = |user_id: Uuid| caller.is_some_and(|c| c.user.id == user_id);
     let node = match type_name.as_str() {
         "Organization" => loader
             .load_one(OrganizationById(key))
@@ -215,8 +214,7 @@ pub async fn resolve(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Option
             .map_err(|e| ctx.error(e))?
             .map(|r| Node::Message(Message(r))),
         "User" => {
-            let admin = caller.is_some_and(|c| c.user.is_platform_admin && c.narrowed_to.is_none());
-            if !owned_by_caller(key) && !admin {
+            if !request.scope().sees_user(key) {
                 return Ok(None);
             }
             let mut conn = ctx.conn().await?;
@@ -230,7 +228,7 @@ pub async fn resolve(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Option
             SessionRow::find(&mut conn, key)
                 .await
                 .map_err(|e| ctx.error(e))?
-                .filter(|s| owned_by_caller(s.user_id))
+                .filter(|s| request.scope().is_caller(s.user_id))
                 .map(|row| {
                     let current = caller.is_some_and(|c| c.session_id == Some(row.id));
                     Node::Session(Session { row, current })
@@ -241,7 +239,7 @@ pub async fn resolve(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Option
             ApiTokenRow::find(&mut conn, key)
                 .await
                 .map_err(|e| ctx.error(e))?
-                .filter(|t| owned_by_caller(t.user_id))
+                .filter(|t| request.scope().is_caller(t.user_id))
                 .map(|r| Node::ApiToken(ApiToken(r)))
         }
         "Credential" => {

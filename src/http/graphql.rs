@@ -14,9 +14,9 @@ use axum::{
 };
 use serde_json::json;
 
+use super::AppState;
 use super::REQUEST_ID_HEADER;
 use crate::{
-    app::AppState,
     graphql::{RequestContext, rounds::Rounds},
     services::auth::{self, Caller},
 };

@@ -4,7 +4,8 @@
 use axum::{Json, extract::State, http::StatusCode};
 use serde_json::{Value, json};
 
-use crate::{app::AppState, db::migrate};
+use super::AppState;
+use crate::db::migrate;
 
 /// The process is up.
 pub async fn healthz() -> Json<Value> {

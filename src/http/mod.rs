@@ -6,7 +6,7 @@ pub mod graphql;
 pub mod health;
 pub mod websocket;
 
-use std::{path::PathBuf, time::Duration};
+use std::{path::PathBuf, sync::Arc, time::Duration};
 
 use axum::{
     Router,
@@ -23,7 +23,23 @@ use tower_http::{
     trace::TraceLayer,
 };
 
-use crate::app::AppState;
+use crate::{db::Pool, graphql::AppSchema, services::auth::Authenticator, storage::FileStore};
+
+/// Shared, immutable state of the server.
+#[derive(Clone)]
+pub struct AppState {
+    /// The connection pool.
+    pub pool: Pool,
+    /// The executable schema.
+    pub schema: AppSchema,
+    /// Token settings.
+    pub authenticator: Arc<Authenticator>,
+    /// How long a DataLoader waits for more keys before it runs a batch (see
+    /// `ServeConfig::loader_delay_ms`).
+    pub loader_delay: Duration,
+    /// Where uploaded files are kept.
+    pub files: FileStore,
+}
 
 /// The header carrying each request's id (set if the client did not send one).
 pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");

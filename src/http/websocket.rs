@@ -22,8 +22,8 @@ use axum::{
 };
 use serde_json::Value;
 
+use super::AppState;
 use crate::{
-    app::AppState,
     error::AppError,
     graphql::{RequestContext, rounds::Rounds},
     services::auth::{self, ClientInfo},

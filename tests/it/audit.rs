@@ -5,7 +5,7 @@
 use serde_json::{Value, json};
 
 use crate::{
-    auth::{Api, PASSWORD, token},
+    support::{Api, PASSWORD, token},
     support::{TestDb, names},
 };
 
@@ -152,7 +152,7 @@ async fn the_audit_trail_is_append_only_but_outlives_what_it_mentions() {
     use diesel_async::RunQueryDsl;
     let db = TestDb::migrated().await;
     let conn = &mut db.conn().await;
-    let user = crate::fixtures::user("gone@example.com")
+    let user = crate::support::fixtures::user("gone@example.com")
         .insert(conn)
         .await
         .expect("user");

@@ -1,8 +1,6 @@
 //! Authentication over HTTP: sign-up, sign-in, refresh rotation with reuse detection,
 //! sign-out, and what a bearer token unlocks. Stored secrets are hashes only.
 
-use std::net::SocketAddr;
-
 use chatgraph::{
     auth::tokens,
     db::{enums::UserStatus, schema},
@@ -12,85 +10,7 @@ use diesel::{ExpressionMethods, QueryDsl};
 use diesel_async::RunQueryDsl;
 use serde_json::{Value, json};
 
-use crate::support::{TestDb, http_settings, names, spawn_app};
-
-pub struct Api {
-    pub client: reqwest::Client,
-    pub address: SocketAddr,
-}
-
-impl Api {
-    pub async fn new(db: &TestDb) -> Api {
-        Api {
-            client: reqwest::Client::new(),
-            address: spawn_app(db.pool(), http_settings()).await,
-        }
-    }
-
-    /// Runs a query; returns the HTTP status and the body.
-    pub async fn run(&self, token: Option<&str>, query: &str, variables: Value) -> (u16, Value) {
-        let mut request = self
-            .client
-            .post(format!("http://{}/graphql", self.address))
-            .header("user-agent", "chatgraph-tests")
-            .json(&json!({ "query": query, "variables": variables }));
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        let response = request.send().await.expect("request");
-        (response.status().as_u16(), response.json().await.expect("json"))
-    }
-
-    pub async fn sign_up(&self, email: &str) -> Value {
-        let (_, body) = self
-            .run(
-                None,
-                SIGN_UP,
-                json!({ "input": { "email": email, "password": PASSWORD, "name": "Ada" } }),
-            )
-            .await;
-        body["data"]["signUp"].clone()
-    }
-
-    pub async fn sign_in(&self, email: &str, password: &str) -> Value {
-        let (_, body) = self
-            .run(
-                None,
-                SIGN_IN,
-                json!({ "input": { "email": email, "password": password } }),
-            )
-            .await;
-        body["data"]["signIn"].clone()
-    }
-
-    pub async fn refresh(&self, refresh_token: &str) -> Value {
-        self.run(None, REFRESH, json!({ "input": { "refreshToken": refresh_token } }))
-            .await
-            .1
-    }
-
-    pub async fn viewer(&self, token: &str) -> (u16, Value) {
-        self.run(
-            Some(token),
-            "{ viewer { email organizations { nodes { slug } } } }",
-            json!({}),
-        )
-        .await
-    }
-}
-
-pub const PASSWORD: &str = "a long enough passphrase";
-const SESSION: &str = "session { accessToken refreshToken expiresAt user { email } } userErrors { field message code }";
-const SIGN_UP: &str = "mutation($input: SignUpInput!) { signUp(input: $input) { session { accessToken refreshToken expiresAt user { email } } userErrors { field message code } } }";
-const SIGN_IN: &str = "mutation($input: SignInInput!) { signIn(input: $input) { session { accessToken refreshToken expiresAt user { email } } userErrors { field message code } } }";
-const REFRESH: &str = "mutation($input: RefreshSessionInput!) { refreshSession(input: $input) { session { accessToken refreshToken } userErrors { code } } }";
-
-pub fn token(payload: &Value, name: &str) -> String {
-    payload["session"][name]
-        .as_str()
-        .unwrap_or_else(|| panic!("no {name} in {payload}"))
-        .to_owned()
-}
+use crate::support::{Api, PASSWORD, SESSION, SIGN_IN, SIGN_UP, TestDb, names, token};
 
 #[tokio::test]
 async fn sign_up_creates_a_personal_workspace_and_a_session() {
@@ -387,7 +307,7 @@ async fn api_token_input_is_validated_and_expiry_is_enforced() {
     let session = token(&api.sign_up("hedy@example.com").await, "accessToken");
     let foreign_org = {
         let conn = &mut db.conn().await;
-        crate::fixtures::organization("foreign")
+        crate::support::fixtures::organization("foreign")
             .insert(conn)
             .await
             .expect("org")

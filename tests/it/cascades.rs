@@ -17,7 +17,7 @@ use diesel::{ExpressionMethods, QueryDsl};
 use diesel_async::RunQueryDsl;
 use serde_json::json;
 
-use crate::{fixtures, support::TestDb};
+use crate::support::{TestDb, fixtures};
 
 #[tokio::test]
 async fn deleting_a_chat_removes_its_messages_feedback_and_streams_but_keeps_usage() {

@@ -15,7 +15,7 @@ use chrono::Utc;
 use diesel::result::{DatabaseErrorKind, Error};
 use diesel_async::RunQueryDsl;
 
-use crate::{fixtures, support::TestDb};
+use crate::support::{TestDb, fixtures};
 
 /// The constraint a failed statement violated.
 fn violated<T: std::fmt::Debug>(result: Result<T, Error>) -> (DatabaseErrorKind, String) {

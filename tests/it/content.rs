@@ -7,8 +7,8 @@ use diesel_async::RunQueryDsl;
 use serde_json::{Value, json};
 
 use crate::{
+    support::Team,
     support::{TestDb, audit_trail, code, names, user_errors},
-    team::Team,
 };
 
 const CREATE_CHAT: &str =

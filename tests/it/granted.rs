@@ -7,8 +7,8 @@
 use serde_json::{Value, json};
 
 use crate::{
+    support::Team,
     support::{TestDb, code, user_errors},
-    team::Team,
     uploads::{team_with_files, upload},
 };
 

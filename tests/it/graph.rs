@@ -15,8 +15,8 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::{
-    auth::{Api, token},
-    fixtures,
+    support::fixtures,
+    support::{Api, token},
     support::{TestDb, authenticator, http_settings, names, serve_state},
 };
 

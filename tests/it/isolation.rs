@@ -17,9 +17,9 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::{
-    auth::{Api, token},
-    fixtures,
     support::TestDb,
+    support::fixtures,
+    support::{Api, token},
 };
 
 struct World {

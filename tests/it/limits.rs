@@ -5,9 +5,9 @@
 use serde_json::json;
 
 use crate::{
-    auth::{Api, token},
+    support::Team,
+    support::{Api, token},
     support::{TestDb, code, names, user_errors},
-    team::Team,
 };
 
 const SET_CONFIG: &str = "mutation($input: SetPlatformConfigInput!) { setPlatformConfig(input: $input) { \

@@ -1,17 +1,20 @@
 //! Integration tests against a real PostgreSQL with pgvector (see `support`). One binary, so
 //! the crate links once; nextest runs each test in its own process, in parallel.
 
+mod analytics;
+mod assistants;
 mod audit;
 mod auth;
 mod cascades;
 mod cluster;
 mod constraints;
 mod content;
-mod fixtures;
+mod credentials;
 mod granted;
 mod graph;
 mod http;
 mod isolation;
+mod knowledge;
 mod limits;
 mod models;
 mod nodes;
@@ -19,13 +22,13 @@ mod oidc;
 mod organizations;
 mod pagination;
 mod projects;
+mod repositories;
 mod schema;
 mod secrets;
 mod security;
 mod seed;
 mod support;
-mod team;
 mod uploads;
+mod webhooks;
 mod websocket;
-mod workspace;
 mod writes;

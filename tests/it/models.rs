@@ -21,7 +21,7 @@ use pgvector::VectorExpressionMethods;
 use pretty_assertions::assert_eq;
 use serde_json::json;
 
-use crate::{fixtures, support::TestDb};
+use crate::support::{TestDb, fixtures};
 
 /// Inserts `$new`, then reads it back with `$row::find` and checks both are equal.
 macro_rules! round_trip {

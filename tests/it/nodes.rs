@@ -5,8 +5,8 @@
 use serde_json::{Value, json};
 
 use crate::{
-    auth::{Api, token},
     support::TestDb,
+    support::{Api, token},
 };
 
 const NODES: &str = "query($ids: [ID!]!) { nodes(ids: $ids) { __typename id } }";

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::{
-    auth::Api,
+    support::Api,
     support::{TestDb, authenticator_with_oidc, http_settings, names, spawn_app_with},
 };
 

@@ -5,7 +5,7 @@
 use serde_json::{Value, json};
 
 use crate::{
-    auth::{Api, token},
+    support::{Api, token},
     support::{TestDb, code, names, user_errors},
 };
 
@@ -352,7 +352,7 @@ async fn two_owners_demoting_each_other_at_once_leave_one_owner() {
 #[tokio::test]
 async fn platform_admins_change_plans_and_a_suspended_organization_is_read_only() {
     let db = TestDb::migrated().await;
-    let team = crate::team::Team::new(&db).await;
+    let team = crate::support::Team::new(&db).await;
     let admin = token(&team.api.sign_up("admin@example.com").await, "accessToken");
     let conn = &mut db.conn().await;
     crate::support::make_platform_admin(&db, "admin@example.com").await;
@@ -465,7 +465,7 @@ async fn platform_admins_change_plans_and_a_suspended_organization_is_read_only(
 #[tokio::test]
 async fn invitations_let_people_without_an_account_join_once() {
     let db = TestDb::migrated().await;
-    let team = crate::team::Team::new(&db).await;
+    let team = crate::support::Team::new(&db).await;
     let invite = "mutation($input: InviteOrganizationMemberInput!) { inviteOrganizationMember(input: $input) { \
         invitation { id email role { name } invitedBy { email } } token userErrors { field code } } }";
     let accept = "mutation($input: AcceptInvitationInput!) { acceptInvitation(input: $input) { \

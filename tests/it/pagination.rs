@@ -13,8 +13,8 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde_json::{Value, json};
 
 use crate::{
-    auth::{Api, token},
-    fixtures,
+    support::fixtures,
+    support::{Api, token},
     support::{TestDb, authenticator, code, http_settings, names, serve_state},
 };
 

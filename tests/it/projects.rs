@@ -4,7 +4,7 @@
 use serde_json::json;
 
 use crate::{
-    auth::{Api, token},
+    support::{Api, token},
     support::{TestDb, code, names, user_errors},
 };
 

@@ -7,7 +7,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 
 use crate::{
-    auth::{Api, PASSWORD, token},
+    support::{Api, PASSWORD, token},
     support::{TEST_ENCRYPTION_KEY, TestDb, code},
 };
 

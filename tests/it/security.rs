@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use crate::{
-    auth::Api,
+    support::Api,
     support::{TestDb, code},
     websocket::{connect, init, receive, send},
 };

@@ -8,9 +8,9 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::{
-    auth::Api,
+    support::Api,
+    support::Team,
     support::{MAX_UPLOAD_BYTES, TestDb, code, files_dir, names, spawn_app_with_files, user_errors},
-    team::Team,
 };
 
 const UPLOAD: &str = "mutation($input: UploadFileInput!) { uploadFile(input: $input) { \

@@ -6,8 +6,8 @@ use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest, http::HeaderValue};
 
 use crate::{
-    auth::{Api, token},
     support::TestDb,
+    support::{Api, token},
 };
 
 pub type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
@@ -104,7 +104,7 @@ async fn websocket_clients_authenticate_in_connection_init() {
     assert_eq!(after["errors"][0]["extensions"]["code"], "UNAUTHENTICATED", "{after}");
 
     // The legacy graphql-ws subprotocol (subscriptions-transport-ws) works too.
-    let fresh = api.sign_in("ws@example.com", crate::auth::PASSWORD).await;
+    let fresh = api.sign_in("ws@example.com", crate::support::PASSWORD).await;
     let mut legacy = connect(&api, "graphql-ws").await;
     let ack = init(
         &mut legacy,

@@ -9,8 +9,8 @@ use chatgraph::{
 use serde_json::{Value, json};
 
 use crate::{
-    auth::{Api, token},
-    fixtures,
+    support::fixtures,
+    support::{Api, token},
     support::{TestDb, code, names},
 };
 

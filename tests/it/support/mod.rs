@@ -8,6 +8,13 @@
 
 #![allow(dead_code)]
 
+mod api;
+pub mod fixtures;
+mod team;
+
+pub use api::{Api, PASSWORD, SESSION, SIGN_IN, SIGN_UP, token};
+pub use team::Team;
+
 use std::{
     fs,
     path::{Path, PathBuf},

@@ -4,10 +4,7 @@
 
 use serde_json::{Value, json};
 
-use crate::{
-    auth::{Api, token},
-    support::TestDb,
-};
+use super::{Api, TestDb, token};
 
 /// Who is who, with their access tokens and the ids of the shared organization and project.
 pub struct Team {
