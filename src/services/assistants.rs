@@ -201,3 +201,40 @@ pub async fn update(
         .await?;
     Ok(row)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_field_rule_is_checked_at_once() {
+        let fields = AssistantFields {
+            name: Some(" ".into()),
+            provider: Some("Open AI".into()),
+            model: Some("gpt".into()),
+            temperature: Some(Some(2.5)),
+            ..Default::default()
+        };
+        match validated(fields) {
+            Err(AppError::Invalid(errors)) => {
+                let codes: Vec<_> = errors.iter().map(|e| (e.field[1].as_str(), e.code)).collect();
+                assert_eq!(
+                    codes,
+                    vec![
+                        ("name", "INVALID_LENGTH"),
+                        ("provider", "INVALID_PROVIDER"),
+                        ("temperature", "OUT_OF_RANGE")
+                    ]
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        let fields = AssistantFields {
+            name: Some(" Helper ".into()),
+            provider: Some("openai".into()),
+            temperature: Some(Some(0.7)),
+            ..Default::default()
+        };
+        assert_eq!(validated(fields).ok().and_then(|f| f.name).as_deref(), Some("Helper"));
+    }
+}

@@ -269,3 +269,21 @@ impl AuditEvent {
         self.0.insert(conn).await.map(drop)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn actions_are_distinct_dotted_names() {
+        let mut names: Vec<&str> = Action::ALL.iter().map(|a| a.as_str()).collect();
+        assert!(names.iter().all(|n| {
+            let (domain, verb) = n.split_once('.').expect("dotted");
+            !domain.is_empty() && !verb.is_empty() && n.chars().all(|c| c.is_ascii_lowercase() || c == '_' || c == '.')
+        }));
+        let count = names.len();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), count, "two actions share a name");
+    }
+}

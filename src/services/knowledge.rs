@@ -372,3 +372,29 @@ pub async fn delete_document(tx: &mut Tx, document: &Granted<DocumentRow>) -> Ap
         .await?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_and_json_objects_are_checked() {
+        let mut errors = Vec::new();
+        check_url(&mut errors, "sourceUrl", Some("https://example.com/a"));
+        check_url(&mut errors, "sourceUrl", Some("http://example.com/a"));
+        check_object(&mut errors, "metadata", Some(&json!({ "a": 1 })));
+        assert!(errors.is_empty(), "{errors:?}");
+        check_url(&mut errors, "sourceUrl", Some("file:///etc/passwd"));
+        check_object(&mut errors, "metadata", Some(&json!([1, 2])));
+        check_object(&mut errors, "config", Some(&json!({ "a": "x".repeat(MAX_JSON_BYTES) })));
+        let codes: Vec<_> = errors.iter().map(|e| (e.field[1].as_str(), e.code)).collect();
+        assert_eq!(
+            codes,
+            vec![
+                ("sourceUrl", "INVALID_URL"),
+                ("metadata", "INVALID_JSON"),
+                ("config", "TOO_LARGE")
+            ]
+        );
+    }
+}

@@ -388,3 +388,38 @@ pub async fn remove_member(tx: &mut Tx, grant: &Grant, user_id: Uuid) -> AppResu
         .await?;
     Ok(user_id)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs_follow_the_database_rule() {
+        for good in ["a", "acme", "acme-2", &"x".repeat(64)] {
+            assert!(valid_slug(good), "{good}");
+        }
+        for bad in ["", "-acme", "acme-", "Acme", "ac me", "acmé", &"x".repeat(65)] {
+            assert!(!valid_slug(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn names_are_trimmed_and_every_problem_is_reported() {
+        let fields = OrganizationFields {
+            name: Some("  Acme  ".into()),
+            slug: Some("acme".into()),
+        };
+        assert_eq!(validated(fields).ok(), Some((Some("Acme".into()), Some("acme".into()))));
+        let fields = OrganizationFields {
+            name: Some("   ".into()),
+            slug: Some("-bad".into()),
+        };
+        match validated(fields) {
+            Err(AppError::Invalid(errors)) => {
+                let codes: Vec<_> = errors.iter().map(|e| e.code).collect();
+                assert_eq!(codes, vec!["INVALID_LENGTH", "INVALID_SLUG"]);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}

@@ -137,3 +137,18 @@ pub async fn disconnect(tx: &mut Tx, repository: &RepositoryRow) -> AppResult<()
         .await?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn branch_names_are_plain_git_refs() {
+        for good in ["main", "release/1.2", "feature_x-y"] {
+            assert!(valid_branch(good), "{good}");
+        }
+        for bad in ["", "-main", "/main", "main/", "main.", "a..b", "with space", "ü"] {
+            assert!(!valid_branch(bad), "{bad}");
+        }
+    }
+}

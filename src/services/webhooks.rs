@@ -164,3 +164,58 @@ pub async fn delete(tx: &mut Tx, subscription: &Granted<WebhookSubscriptionRow>)
         .await?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn codes(fields: WebhookFields) -> Vec<(String, &'static str)> {
+        match validated(fields) {
+            Ok(_) => Vec::new(),
+            Err(AppError::Invalid(errors)) => errors.into_iter().map(|e| (e.field[1].clone(), e.code)).collect(),
+            Err(other) => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn urls_are_https_event_types_dotted_and_descriptions_short() {
+        let good = WebhookFields {
+            url: Some("https://hooks.example.com/in".into()),
+            event_types: Some(vec!["message.created".into(), "chat.deleted".into()]),
+            description: Some("ours".into()),
+        };
+        assert!(codes(good).is_empty());
+        for url in [
+            "http://hooks.example.com/in",
+            "https://",
+            "ftp://x.example.com",
+            "not a url",
+        ] {
+            let fields = WebhookFields {
+                url: Some(url.into()),
+                ..Default::default()
+            };
+            assert_eq!(codes(fields), vec![("url".to_owned(), "INVALID_URL")], "{url}");
+        }
+        for types in [
+            vec!["Message.Created".to_owned()],
+            vec!["a..b".to_owned()],
+            vec!["x".to_owned(); 33],
+        ] {
+            let fields = WebhookFields {
+                event_types: Some(types.clone()),
+                ..Default::default()
+            };
+            assert_eq!(
+                codes(fields),
+                vec![("eventTypes".to_owned(), "INVALID_LIST")],
+                "{types:?}"
+            );
+        }
+        let long = WebhookFields {
+            description: Some("é".repeat(501)),
+            ..Default::default()
+        };
+        assert_eq!(codes(long), vec![("description".to_owned(), "INVALID_LENGTH")]);
+    }
+}
