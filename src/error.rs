@@ -190,7 +190,7 @@ impl From<AppError> for anyhow::Error {
 
 tokio::task_local! {
     /// The id of the request being executed, for errors converted with `?`.
-    pub static REQUEST_ID: String;
+    pub static REQUEST_ID: std::sync::Arc<str>;
 }
 
 impl From<AppError> for async_graphql::Error {

@@ -69,7 +69,7 @@ impl RoundCounter {
 pub struct Rounds<T> {
     inner: Pin<Box<T>>,
     counter: Arc<RoundCounter>,
-    request_id: String,
+    request_id: Arc<str>,
 }
 
 impl<T> Rounds<T> {
@@ -80,7 +80,7 @@ impl<T> Rounds<T> {
         Rounds {
             inner: Box::pin(inner),
             counter,
-            request_id: request_id.to_owned(),
+            request_id: Arc::from(request_id),
         }
     }
 }
