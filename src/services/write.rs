@@ -193,7 +193,11 @@ where
             }
         },
         Err(error) => {
-            Manager::rollback_transaction(&mut *tx.conn).await?;
+            // The caller hears why the write failed; a failed rollback only breaks the
+            // connection (the pool then drops it), so it is logged, not returned.
+            if let Err(rollback) = Manager::rollback_transaction(&mut *tx.conn).await {
+                tracing::error!(request.id = tx.writer.request_id, error = %rollback, "rolling back a failed write");
+            }
             Err(error)
         }
     }
