@@ -97,8 +97,25 @@ async fn a_write_on_an_existing_object_is_checked_in_that_objects_place() {
     )
     .await;
 
-    // The outsider holds every right in their own workspace, and none here: each write on
-    // one of these objects is NOT_FOUND, never FORBIDDEN (which would confirm the id).
+    let suggestion = made(
+        &team,
+        "createArtifactSuggestion",
+        "mutation($input: CreateArtifactSuggestionInput!) { createArtifactSuggestion(input: $input) { suggestion { id } } }",
+        json!({ "artifactVersionId": artifact, "originalText": "v1", "suggestedText": "v2" }),
+        "suggestion",
+    )
+    .await;
+    let invitation = made(
+        &team,
+        "inviteOrganizationMember",
+        "mutation($input: InviteOrganizationMemberInput!) { inviteOrganizationMember(input: $input) { invitation { id } } }",
+        json!({ "organizationId": team.organization, "email": "newcomer@example.com", "role": "MEMBER" }),
+        "invitation",
+    )
+    .await;
+
+    // The outsider holds every right in their own workspace, and none here: each of these
+    // writes on one of these objects is NOT_FOUND, never FORBIDDEN (which would confirm the id).
     let writes = [
         ("updateChat", "UpdateChatInput", json!({ "id": chat, "title": "x" })),
         ("deleteChat", "DeleteChatInput", json!({ "id": chat })),
@@ -126,6 +143,7 @@ async fn a_write_on_an_existing_object_is_checked_in_that_objects_place() {
             json!({ "id": assistant, "name": "x" }),
         ),
         ("deactivateAssistant", "AssistantStateInput", json!({ "id": assistant })),
+        ("activateAssistant", "AssistantStateInput", json!({ "id": assistant })),
         (
             "saveArtifactVersion",
             "SaveArtifactVersionInput",
@@ -137,13 +155,35 @@ async fn a_write_on_an_existing_object_is_checked_in_that_objects_place() {
             json!({ "id": webhook, "description": "x" }),
         ),
         (
+            "pauseWebhookSubscription",
+            "WebhookSubscriptionInput",
+            json!({ "id": webhook }),
+        ),
+        (
+            "resumeWebhookSubscription",
+            "WebhookSubscriptionInput",
+            json!({ "id": webhook }),
+        ),
+        (
             "deleteWebhookSubscription",
             "WebhookSubscriptionInput",
             json!({ "id": webhook }),
         ),
+        (
+            "createArtifactSuggestion",
+            "CreateArtifactSuggestionInput",
+            json!({ "artifactVersionId": artifact, "originalText": "v1", "suggestedText": "x" }),
+        ),
+        (
+            "resolveArtifactSuggestion",
+            "ResolveArtifactSuggestionInput",
+            json!({ "id": suggestion }),
+        ),
+        ("revokeInvitation", "RevokeInvitationInput", json!({ "id": invitation })),
         ("rotateCredential", "RotateCredentialInput", json!({ "id": credential })),
         ("deleteCredential", "DeleteCredentialInput", json!({ "id": credential })),
     ];
+    assert_eq!(writes.len(), 21);
     for (field, input_type, input) in &writes {
         let query = format!("mutation($input: {input_type}!) {{ {field}(input: $input) {{ __typename }} }}");
         let (_, body) = team
@@ -158,7 +198,7 @@ async fn a_write_on_an_existing_object_is_checked_in_that_objects_place() {
         .run(
             Some(&team.owner),
             "query($ids: [ID!]!) { nodes(ids: $ids) { __typename } }",
-            json!({ "ids": [chat, message, datasource, document, assistant, webhook, credential] }),
+            json!({ "ids": [chat, message, datasource, document, assistant, webhook, credential, suggestion, invitation] }),
         )
         .await;
     let found = body["data"]["nodes"]
@@ -167,7 +207,7 @@ async fn a_write_on_an_existing_object_is_checked_in_that_objects_place() {
         .iter()
         .filter(|n| n.is_object())
         .count();
-    assert_eq!(found, 7, "{body}");
+    assert_eq!(found, 9, "{body}");
 }
 
 const ATTACH: &str = "mutation($input: AttachFileInput!) { attachFile(input: $input) { \
