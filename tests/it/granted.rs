@@ -4,6 +4,7 @@
 //! (attaching files, detaching them, artifacts, analytics events) take the right to write to
 //! that chat, not only a right somewhere in its project.
 
+use chatgraph::graphql::node::{decode_global_id, global_id};
 use serde_json::{Value, json};
 
 use crate::{
@@ -184,6 +185,7 @@ async fn a_write_on_an_existing_object_is_checked_in_that_objects_place() {
         ("deleteCredential", "DeleteCredentialInput", json!({ "id": credential })),
     ];
     assert_eq!(writes.len(), 21);
+    let mut compared = 0;
     for (field, input_type, input) in &writes {
         let query = format!("mutation($input: {input_type}!) {{ {field}(input: $input) {{ __typename }} }}");
         let (_, body) = team
@@ -191,7 +193,22 @@ async fn a_write_on_an_existing_object_is_checked_in_that_objects_place() {
             .run(Some(&team.outsider), &query, json!({ "input": input }))
             .await;
         assert_eq!(code(&body), "NOT_FOUND", "{field} by an outsider: {body}");
+        // Another tenant's object and one that does not exist answer alike, word for word.
+        let Some(absent) = absent_twin(input) else { continue };
+        let (_, missing) = team
+            .api
+            .run(Some(&team.outsider), &query, json!({ "input": absent }))
+            .await;
+        assert_eq!(
+            body["errors"][0]["message"], missing["errors"][0]["message"],
+            "{field}: {body} / {missing}"
+        );
+        compared += 1;
     }
+    assert_eq!(
+        compared, 19,
+        "all but the two writes that take a composite artifact version id"
+    );
     // And nothing changed: the owner still reads every object as it was.
     let (_, body) = team
         .api
@@ -208,6 +225,18 @@ async fn a_write_on_an_existing_object_is_checked_in_that_objects_place() {
         .filter(|n| n.is_object())
         .count();
     assert_eq!(found, 9, "{body}");
+}
+
+/// `input` with its id replaced by a fresh id of the same type (None for composite ids).
+fn absent_twin(input: &Value) -> Option<Value> {
+    let (key, id) = input
+        .as_object()?
+        .iter()
+        .find(|(k, _)| k.ends_with("id") || k.ends_with("Id"))?;
+    let (type_name, _) = decode_global_id(&async_graphql::ID(id.as_str()?.to_owned())).ok()?;
+    let mut twin = input.clone();
+    twin[key] = json!(global_id(&type_name, uuid::Uuid::new_v4()).0);
+    Some(twin)
 }
 
 const ATTACH: &str = "mutation($input: AttachFileInput!) { attachFile(input: $input) { \
