@@ -96,6 +96,35 @@ pub fn check(document: &str) -> Result<(), DocumentTooLarge> {
     Ok(())
 }
 
+/// Why a document or its variables holding U+0000 is refused.
+pub const NUL_REFUSED: &str = "text may not contain the NUL character (U+0000)";
+
+/// Whether `query` holds a NUL character, raw or escaped in a string (`\u0000`, `\u{0}`).
+/// PostgreSQL stores no NUL in text or JSON, so such input is refused at the edge instead of
+/// failing deep inside as an internal error.
+fn has_nul(query: &str) -> bool {
+    query.contains('\0')
+        || query.match_indices("\\u").any(|(at, _)| {
+            let rest = &query[at + 2..];
+            let hex = match rest.strip_prefix('{') {
+                Some(braced) => braced.split('}').next().unwrap_or_default(),
+                None => rest.get(..4).unwrap_or_default(),
+            };
+            !hex.is_empty() && hex.chars().all(|c| c.is_ascii_hexdigit()) && u32::from_str_radix(hex, 16) == Ok(0)
+        })
+}
+
+/// Whether a variable's value holds a NUL character in any string or object key.
+fn holds_nul(value: &async_graphql::Value) -> bool {
+    use async_graphql::Value;
+    match value {
+        Value::String(text) => text.contains('\0'),
+        Value::List(items) => items.iter().any(holds_nul),
+        Value::Object(fields) => fields.iter().any(|(key, value)| key.contains('\0') || holds_nul(value)),
+        _ => false,
+    }
+}
+
 /// The schema extension that applies [`check`] to every document before it is parsed.
 pub struct DocumentLimits;
 
@@ -117,6 +146,9 @@ impl Extension for DocumentLimitsExtension {
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
         check(query).map_err(|refused| ServerError::new(refused.to_string(), None))?;
+        if has_nul(query) || variables.values().any(holds_nul) {
+            return Err(ServerError::new(NUL_REFUSED, None));
+        }
         next.run(ctx, query, variables).await
     }
 }
@@ -147,6 +179,19 @@ mod tests {
             check(&format!("{{ a(s: \"x\n{brackets}")),
             Err(DocumentTooLarge::Nesting)
         );
+    }
+
+    #[test]
+    fn nul_characters_are_found_raw_escaped_and_in_variables() {
+        assert!(has_nul("{ a(x: \"\u{0}\") }"));
+        assert!(has_nul(r#"{ a(x: "a\u0000b") }"#));
+        assert!(has_nul(r#"{ a(x: "\u{0000}") }"#));
+        assert!(!has_nul(r#"{ a(x: "a\u0041b \u{0041} \u00e9") }"#));
+        let value =
+            async_graphql::Value::from_json(serde_json::json!({ "a": [1, { "b": "x\u{0}y" }] })).expect("value");
+        assert!(holds_nul(&value));
+        let value = async_graphql::Value::from_json(serde_json::json!({ "a": "fine" })).expect("value");
+        assert!(!holds_nul(&value));
     }
 
     #[test]

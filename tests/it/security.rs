@@ -60,3 +60,47 @@ async fn a_deeply_nested_document_is_refused_before_parsing_and_the_server_keeps
     assert_eq!((status, body["errors"].is_null()), (200, true), "{body}");
     assert!(body["data"]["apiVersion"].is_string(), "{body}");
 }
+
+#[tokio::test]
+async fn a_nul_character_anywhere_in_the_input_is_bad_input_not_an_internal_error() {
+    // PostgreSQL stores no U+0000 in text or JSON; the review found eleven mutations and a
+    // filter answering INTERNAL for one. It is refused at the edge, for everyone alike.
+    let db = TestDb::migrated().await;
+    let api = Api::new(&db).await;
+    let sign_in = "mutation($input: SignInInput!) { signIn(input: $input) { userErrors { code } } }";
+    let cases = [
+        (
+            sign_in,
+            json!({ "input": { "email": "a\u{0}@example.com", "password": "whatever" } }),
+        ),
+        (
+            "mutation($input: TrackEventsInput!) { trackEvents(input: $input) { accepted } }",
+            json!({ "input": { "projectId": "x", "events": [{ "name": "a", "properties": { "k": "v\u{0}" } }] } }),
+        ),
+        (
+            r#"{ viewer { chats(filter: { titleContains: "a\u0000" }) { totalCount } } }"#,
+            json!({}),
+        ),
+    ];
+    for (query, variables) in cases {
+        let (status, body) = api.run(None, query, variables).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(code(&body), "BAD_USER_INPUT", "{query}: {body}");
+        assert_eq!(
+            body["errors"][0]["message"],
+            "text may not contain the NUL character (U+0000)"
+        );
+    }
+    // The same input without the NUL goes through to the resolver as usual.
+    let (_, body) = api
+        .run(
+            None,
+            sign_in,
+            json!({ "input": { "email": "a@example.com", "password": "whatever" } }),
+        )
+        .await;
+    assert_eq!(
+        body["data"]["signIn"]["userErrors"][0]["code"], "INVALID_CREDENTIALS",
+        "{body}"
+    );
+}
