@@ -8,7 +8,7 @@
 //! rows cost what a page of a list of 20 costs. Counting a list (`totalCount`) is the one
 //! cost that grows with its length, and it is paid only when asked for.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use diesel::{
     QueryResult, QueryableByName,
     pg::Pg,
@@ -208,7 +208,7 @@ impl Filter {
                 FilterValue::Bool(v) => query.bind::<Bool, _>(v),
                 FilterValue::Text(v) => query.bind::<Text, _>(v),
                 FilterValue::Uuid(v) => query.bind::<SqlUuid, _>(v),
-                FilterValue::Time(v) => query.bind::<Timestamptz, _>(v),
+                FilterValue::Time(v) => query.bind::<Timestamptz, _>(storable(v)),
                 FilterValue::Texts(v) => query.bind::<Array<Text>, _>(v),
             };
         }
@@ -340,11 +340,16 @@ where
     let query = cached(sql)
         .bind::<Array<SqlUuid>, _>(parents)
         .bind::<BigInt, _>(page.size + 1);
+    // A cursor is the client's to forge: its time is kept inside what PostgreSQL stores.
+    let key = |position: Position| match list.sort_key {
+        SortKey::Time(_) => storable_micros(position.key),
+        SortKey::Integer(_) => position.key,
+    };
     let query = scope
         .bind(query)
-        .bind::<Nullable<BigInt>, _>(page.after.map(|p| p.key))
+        .bind::<Nullable<BigInt>, _>(page.after.map(key))
         .bind::<Nullable<SqlUuid>, _>(page.after.map(|p| p.id))
-        .bind::<Nullable<BigInt>, _>(page.before.map(|p| p.key))
+        .bind::<Nullable<BigInt>, _>(page.before.map(key))
         .bind::<Nullable<SqlUuid>, _>(page.before.map(|p| p.id))
         .bind::<Nullable<BigInt>, _>(match page.count {
             Count::AtMost(cap) => Some(cap),
@@ -444,4 +449,25 @@ where
     let query = scope.bind(cached(sql).bind::<SqlUuid, _>(id).bind::<Nullable<SqlUuid>, _>(parent));
     let mut rows: Vec<T> = filter.bind(query).load(conn).await?;
     Ok(rows.pop())
+}
+
+/// The earliest time PostgreSQL's `timestamptz` holds, rounded up to a whole year (4713 BC).
+fn earliest_storable() -> DateTime<Utc> {
+    NaiveDate::from_ymd_opt(-4712, 1, 1)
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc())
+        .unwrap_or(DateTime::<Utc>::MIN_UTC)
+}
+
+/// `time`, moved into the range PostgreSQL stores (it holds years up to 294276, past what
+/// chrono represents, so only the lower end moves). A bound before every stored row selects
+/// the same rows as the earliest storable time, so filters and cursors keep their meaning
+/// instead of failing as an internal error.
+pub fn storable(time: DateTime<Utc>) -> DateTime<Utc> {
+    time.max(earliest_storable())
+}
+
+/// [`storable`] for a time in microseconds since the epoch (as cursors hold it).
+fn storable_micros(micros: i64) -> i64 {
+    micros.max(earliest_storable().timestamp_micros())
 }

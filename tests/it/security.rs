@@ -104,3 +104,29 @@ async fn a_nul_character_anywhere_in_the_input_is_bad_input_not_an_internal_erro
         "{body}"
     );
 }
+
+#[tokio::test]
+async fn times_postgresql_cannot_store_select_as_the_earliest_time_does() {
+    // The review sent dates before 4713 BC (which PostgreSQL cannot store) to filters and a
+    // forged cursor; they came back INTERNAL. A bound before every row selects every row.
+    let db = TestDb::migrated().await;
+    let api = Api::new(&db).await;
+    let access = crate::support::token(&api.sign_up("dates@example.com").await, "accessToken");
+    let ancient = "-5000-01-01T00:00:00Z";
+    let (_, body) = api
+        .run(
+            Some(&access),
+            "query($t: DateTime!) { viewer { projects(first: 1) { nodes { \
+               after: chats(filter: { createdAfter: $t }) { totalCount } \
+               before: chats(filter: { createdBefore: $t }) { totalCount } } } \
+               usageSummary(filter: { to: $t }) { totals { requests } } } }",
+            json!({ "t": ancient }),
+        )
+        .await;
+    assert_eq!(body["errors"], Value::Null, "{body}");
+    let viewer = &body["data"]["viewer"];
+    let project = &viewer["projects"]["nodes"][0];
+    assert_eq!(project["after"]["totalCount"], json!(1), "the default chat: {body}");
+    assert_eq!(project["before"]["totalCount"], json!(0), "{body}");
+    assert_eq!(viewer["usageSummary"]["totals"]["requests"], json!("0"), "{body}");
+}
