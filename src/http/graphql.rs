@@ -6,7 +6,8 @@
 
 use std::net::SocketAddr;
 
-use async_graphql_axum::GraphQLRequest;
+use async_graphql::ParseRequestError;
+use async_graphql_axum::{GraphQLRequest, rejection::GraphQLRejection};
 use axum::{
     extract::{ConnectInfo, FromRequestParts, State},
     http::{HeaderMap, HeaderValue, Method, StatusCode, header, request::Parts},
@@ -84,9 +85,15 @@ pub async fn execute(
     PeerAddr(peer): PeerAddr,
     method: Method,
     headers: HeaderMap,
-    request: GraphQLRequest,
+    request: Result<GraphQLRequest, GraphQLRejection>,
 ) -> Response {
-    let request = request.into_inner();
+    let request = match request {
+        Ok(request) => request.into_inner(),
+        Err(GraphQLRejection(ParseRequestError::PayloadTooLarge)) => {
+            return StatusCode::PAYLOAD_TOO_LARGE.into_response();
+        }
+        Err(GraphQLRejection(error)) => return unreadable(&error, &headers),
+    };
     if method == Method::GET && changes_state(&request) {
         return (
             StatusCode::METHOD_NOT_ALLOWED,
@@ -218,6 +225,34 @@ async fn caller(state: &AppState, headers: &HeaderMap) -> Result<Option<Caller>,
             Err((StatusCode::INTERNAL_SERVER_ERROR, "internal error"))
         }
     }
+}
+
+/// A body that is not a GraphQL request: 400 with a GraphQL error that says what was expected
+/// (never the parser's debug text).
+fn unreadable(error: &ParseRequestError, headers: &HeaderMap) -> Response {
+    let message = match error {
+        ParseRequestError::UnsupportedBatch => "batched requests are not supported: send one operation per request",
+        ParseRequestError::InvalidFilesMap(_)
+        | ParseRequestError::InvalidMultipart(_)
+        | ParseRequestError::MissingOperatorsPart
+        | ParseRequestError::MissingMapPart
+        | ParseRequestError::NotUpload
+        | ParseRequestError::MissingFiles => {
+            "the multipart body does not follow the GraphQL multipart request specification"
+        }
+        _ => "the body is not a GraphQL request: send JSON with a `query` string (and `variables`, `operationName`)",
+    };
+    let request_id = headers
+        .get(REQUEST_ID_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let body = json!({ "errors": [{ "message": message, "extensions": { "code": "BAD_USER_INPUT", "requestId": request_id } }] });
+    (
+        StatusCode::BAD_REQUEST,
+        [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        body.to_string(),
+    )
+        .into_response()
 }
 
 /// A GraphQL-shaped error response outside execution (authentication).

@@ -388,3 +388,38 @@ async fn responses_follow_graphql_over_http() {
         406
     );
 }
+
+#[tokio::test]
+async fn an_unreadable_body_is_a_graphql_error_with_a_code_not_debug_text() {
+    let db = TestDb::migrated().await;
+    let address = spawn_app(db.pool(), http_settings()).await;
+    let client = reqwest::Client::new();
+    for (body, expected) in [
+        (
+            r#"{"query": "{ __typename }", "variables": "\q"}"#,
+            "the body is not a GraphQL request",
+        ),
+        (
+            r#"[{"query": "{ __typename }"}, {"query": "{ __typename }"}]"#,
+            "batched requests are not supported",
+        ),
+        ("not json at all", "the body is not a GraphQL request"),
+    ] {
+        let response = client
+            .post(format!("http://{address}/graphql"))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status().as_u16(), 400, "{body}");
+        let answer: Value = response.json().await.expect("a JSON answer");
+        assert_eq!(answer["errors"][0]["extensions"]["code"], "BAD_USER_INPUT", "{answer}");
+        let message = answer["errors"][0]["message"].as_str().unwrap_or_default();
+        assert!(message.starts_with(expected), "{message}");
+        assert!(
+            !message.contains("Error(") && !message.contains("InvalidRequest"),
+            "{message}"
+        );
+    }
+}
