@@ -87,11 +87,17 @@ pub async fn execute(
     headers: HeaderMap,
     request: Result<GraphQLRequest, GraphQLRejection>,
 ) -> Response {
+    // Too large first (whatever the media type), then the media type, then the body itself.
+    if let Err(GraphQLRejection(ParseRequestError::PayloadTooLarge)) = request {
+        return StatusCode::PAYLOAD_TOO_LARGE.into_response();
+    }
+    if method == Method::POST
+        && let Some(refusal) = refused_content_type(&headers)
+    {
+        return refusal;
+    }
     let request = match request {
         Ok(request) => request.into_inner(),
-        Err(GraphQLRejection(ParseRequestError::PayloadTooLarge)) => {
-            return StatusCode::PAYLOAD_TOO_LARGE.into_response();
-        }
         Err(GraphQLRejection(error)) => return unreadable(&error, &headers),
     };
     if method == Method::GET && changes_state(&request) {
@@ -225,6 +231,55 @@ async fn caller(state: &AppState, headers: &HeaderMap) -> Result<Option<Caller>,
             Err((StatusCode::INTERNAL_SERVER_ERROR, "internal error"))
         }
     }
+}
+
+/// Headers that a browser form cannot send without a CORS preflight; a multipart request must
+/// carry one (as Apollo's CSRF prevention asks), so a cross-site form cannot run a mutation.
+const PREFLIGHT_HEADERS: [&str; 2] = ["apollo-require-preflight", "x-apollo-operation-name"];
+
+/// Refuses a POST whose body a cross-site page could send without a preflight: `text/plain`,
+/// form encodings or no content type (415), and multipart without a preflight header (400).
+/// JSON (`application/json`, `application/graphql+json`) needs no header: browsers preflight it.
+fn refused_content_type(headers: &HeaderMap) -> Option<Response> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    let (status, message) = match essence.as_str() {
+        "application/json" | "application/graphql+json" => return None,
+        "multipart/form-data" if PREFLIGHT_HEADERS.iter().any(|h| headers.contains_key(*h)) => return None,
+        "multipart/form-data" => (
+            StatusCode::BAD_REQUEST,
+            "a multipart request must carry an `Apollo-Require-Preflight: true` header (protection against cross-site request forgery)",
+        ),
+        _ => (
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "send the request as `Content-Type: application/json` (or GraphQL multipart for uploads)",
+        ),
+    };
+    let request_id = headers
+        .get(REQUEST_ID_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    Some(error_response(status, message, request_id))
+}
+
+/// A GraphQL error response outside execution: `status`, one error with `message`,
+/// `BAD_USER_INPUT` and the request id.
+fn error_response(status: StatusCode, message: &str, request_id: &str) -> Response {
+    let body = json!({ "errors": [{ "message": message, "extensions": { "code": "BAD_USER_INPUT", "requestId": request_id } }] });
+    (
+        status,
+        [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        body.to_string(),
+    )
+        .into_response()
 }
 
 /// A body that is not a GraphQL request: 400 with a GraphQL error that says what was expected

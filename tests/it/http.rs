@@ -423,3 +423,55 @@ async fn an_unreadable_body_is_a_graphql_error_with_a_code_not_debug_text() {
         );
     }
 }
+
+#[tokio::test]
+async fn bodies_a_cross_site_form_could_send_are_refused() {
+    // As Apollo's CSRF prevention: a browser sends text/plain, form encodings and multipart
+    // cross-site without a preflight, so they must not execute; JSON is preflighted.
+    let db = TestDb::migrated().await;
+    let address = spawn_app(db.pool(), http_settings()).await;
+    let client = reqwest::Client::new();
+    let url = format!("http://{address}/graphql");
+    let body = r#"{"query": "{ __typename }"}"#;
+    for content_type in [Some("text/plain"), Some("application/x-www-form-urlencoded"), None] {
+        let mut request = client.post(&url).body(body);
+        if let Some(content_type) = content_type {
+            request = request.header("content-type", content_type);
+        }
+        let response = request.send().await.expect("request");
+        assert_eq!(response.status().as_u16(), 415, "{content_type:?}");
+        let answer: Value = response.json().await.expect("a JSON answer");
+        assert_eq!(answer["errors"][0]["extensions"]["code"], "BAD_USER_INPUT", "{answer}");
+        assert_eq!(answer["data"], Value::Null, "nothing ran: {answer}");
+    }
+    // Multipart needs a header a form cannot set.
+    let form = || {
+        reqwest::multipart::Form::new()
+            .text("operations", body)
+            .text("map", "{}")
+    };
+    let response = client.post(&url).multipart(form()).send().await.expect("request");
+    assert_eq!(response.status().as_u16(), 400);
+    let answer: Value = response.json().await.expect("a JSON answer");
+    let message = answer["errors"][0]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("Apollo-Require-Preflight"), "{answer}");
+    let response = client
+        .post(&url)
+        .header("apollo-require-preflight", "true")
+        .multipart(form())
+        .send()
+        .await
+        .expect("request");
+    let answer: Value = response.json().await.expect("a JSON answer");
+    assert_eq!(answer["data"]["__typename"], "Query", "{answer}");
+    // JSON runs, with or without parameters on its media type.
+    let response = client
+        .post(&url)
+        .header("content-type", "application/json; charset=utf-8")
+        .body(body)
+        .send()
+        .await
+        .expect("request");
+    let answer: Value = response.json().await.expect("a JSON answer");
+    assert_eq!(answer["data"]["__typename"], "Query", "{answer}");
+}

@@ -40,6 +40,7 @@ pub(crate) async fn upload(
         .client
         .post(format!("http://{}/graphql", api.address))
         .bearer_auth(token)
+        .header("apollo-require-preflight", "true")
         .multipart(form)
         .send()
         .await
