@@ -28,9 +28,9 @@ use crate::{
     },
 };
 
-/// `Placed` for a row of a project (`project_id`) found by `find`.
-macro_rules! in_project {
-    ($row:ty, $name:literal) => {
+/// `Placed` for a row found by its `find` that lies in the place its column names.
+macro_rules! placed {
+    ($row:ty, $name:literal, $place:ident($column:ident)) => {
         impl Placed for $row {
             const NAME: &'static str = $name;
 
@@ -39,15 +39,17 @@ macro_rules! in_project {
             }
 
             fn place(&self) -> Place {
-                Place::Project(self.project_id)
+                Place::$place(self.$column)
             }
         }
     };
 }
 
-in_project!(DatasourceRow, "datasource");
-in_project!(DocumentRow, "document");
-in_project!(WebhookSubscriptionRow, "webhook subscription");
+placed!(DatasourceRow, "datasource", Project(project_id));
+placed!(DocumentRow, "document", Project(project_id));
+placed!(WebhookSubscriptionRow, "webhook subscription", Project(project_id));
+placed!(CredentialRow, "credential", Organization(organization_id));
+placed!(InvitationRow, "invitation", Organization(organization_id));
 
 impl Placed for ProjectRow {
     const NAME: &'static str = "project";
@@ -72,30 +74,6 @@ impl Placed for OrganizationRow {
 
     fn place(&self) -> Place {
         Place::Organization(self.id)
-    }
-}
-
-impl Placed for CredentialRow {
-    const NAME: &'static str = "credential";
-
-    async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> AppResult<Option<Self>> {
-        Ok(CredentialRow::find(conn, id).await?)
-    }
-
-    fn place(&self) -> Place {
-        Place::Organization(self.organization_id)
-    }
-}
-
-impl Placed for InvitationRow {
-    const NAME: &'static str = "invitation";
-
-    async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> AppResult<Option<Self>> {
-        Ok(InvitationRow::find(conn, id).await?)
-    }
-
-    fn place(&self) -> Place {
-        Place::Organization(self.organization_id)
     }
 }
 

@@ -267,16 +267,28 @@ fn refused_content_type(headers: &HeaderMap) -> Option<Response> {
         .get(REQUEST_ID_HEADER)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
-    Some(error_response(status, message, request_id))
+    Some(error_response(
+        status,
+        "BAD_USER_INPUT",
+        message,
+        request_id,
+        MediaType::Json.content_type(),
+    ))
 }
 
-/// A GraphQL error response outside execution: `status`, one error with `message`,
-/// `BAD_USER_INPUT` and the request id.
-fn error_response(status: StatusCode, message: &str, request_id: &str) -> Response {
-    let body = json!({ "errors": [{ "message": message, "extensions": { "code": "BAD_USER_INPUT", "requestId": request_id } }] });
+/// A GraphQL error response outside execution: `status`, one error with `message`, `code`
+/// and the request id, as `content_type`.
+fn error_response(
+    status: StatusCode,
+    code: &str,
+    message: &str,
+    request_id: &str,
+    content_type: &'static str,
+) -> Response {
+    let body = json!({ "errors": [{ "message": message, "extensions": { "code": code, "requestId": request_id } }] });
     (
         status,
-        [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        [(header::CONTENT_TYPE, HeaderValue::from_static(content_type))],
         body.to_string(),
     )
         .into_response()
@@ -316,11 +328,7 @@ fn with_media_type((status, message): (StatusCode, &'static str), media: MediaTy
         StatusCode::UNAUTHORIZED => "UNAUTHENTICATED",
         _ => "INTERNAL",
     };
-    let body = json!({ "errors": [{ "message": message, "extensions": { "code": code, "requestId": request_id } }] });
-    let mut response = (status, body.to_string()).into_response();
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(media.content_type()));
+    let mut response = error_response(status, code, message, request_id, media.content_type());
     if status == StatusCode::UNAUTHORIZED {
         response
             .headers_mut()

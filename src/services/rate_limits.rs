@@ -107,18 +107,26 @@ fn window_bounds(window: RateLimitWindow, now: DateTime<Utc>) -> (DateTime<Utc>,
     (start, start + length)
 }
 
-/// Counts one request of `user_id` in `scope`, or refuses it with RATE_LIMITED (with the
-/// seconds until the full window ends) when any window's limit is used up.
-pub async fn check(conn: &mut AsyncPgConnection, user_id: Uuid, scope: &str) -> AppResult<()> {
+/// Counts one request of `user_id` in each of `scopes`, or refuses it with RATE_LIMITED (with
+/// the seconds until the full window ends) when any window's limit is used up; a refused
+/// request is counted nowhere (one configuration read, one transaction).
+pub async fn check(conn: &mut AsyncPgConnection, user_id: Uuid, scopes: &[&str]) -> AppResult<()> {
     let config: Option<Config> = cached("SELECT value FROM platform_configs WHERE key = $1")
         .bind::<diesel::sql_types::Text, _>(CONFIG_KEY)
         .get_result(conn)
         .await
         .optional()?;
-    let limits = limits_of(scope, config.as_ref().map(|c| &c.value));
+    let limits: Vec<_> = scopes
+        .iter()
+        .flat_map(|scope| {
+            limits_of(scope, config.as_ref().map(|c| &c.value))
+                .into_iter()
+                .map(move |(window, limit)| (*scope, window, limit))
+        })
+        .collect();
     let now = Utc::now();
     conn.transaction::<_, AppError, _>(async |conn| {
-        for (window, limit) in limits {
+        for (scope, window, limit) in limits {
             let (start, end) = window_bounds(window, now);
             let window = Window {
                 scope,

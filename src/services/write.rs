@@ -175,10 +175,11 @@ where
     T: Send,
 {
     if let Some(caller) = tx.writer.caller.clone() {
-        rate_limits::check(&mut tx.conn, caller.user.id, rate_limits::WRITES).await?;
-        if let Some(scope) = tx.action.rate_scope() {
-            rate_limits::check(&mut tx.conn, caller.user.id, scope).await?;
-        }
+        let scopes = match tx.action.rate_scope() {
+            Some(scope) => vec![rate_limits::WRITES, scope],
+            None => vec![rate_limits::WRITES],
+        };
+        rate_limits::check(&mut tx.conn, caller.user.id, &scopes).await?;
     }
     type Manager = <AsyncPgConnection as AsyncConnection>::TransactionManager;
     Manager::begin_transaction(&mut *tx.conn).await?;
