@@ -13,7 +13,13 @@ use crate::{
     db::{self, cluster::LocalCluster, migrate},
     graphql::{self},
     http::{self, HttpSettings},
-    services::{auth::Authenticator, seed, sign_in_limits::SignInLimits},
+    pubsub::PubSub,
+    services::{
+        auth::Authenticator,
+        generation::{self, Generations},
+        seed,
+        sign_in_limits::SignInLimits,
+    },
     storage::FileStore,
 };
 
@@ -163,6 +169,20 @@ async fn serve_on(config: &ServeConfig, database: &Database) -> anyhow::Result<(
     };
     let authenticator = Arc::new(authenticator(&config.auth, &config.database.cluster.data_dir)?);
     let files = file_store(&config.files, &config.database.cluster.data_dir)?;
+    anyhow::ensure!(
+        config.models.stream_lease_secs > 0,
+        "CHATGRAPH_STREAM_LEASE_SECS must be positive"
+    );
+    let generations = Generations::start_service(
+        pool.clone(),
+        config.models.providers()?,
+        authenticator.clone(),
+        PubSub::listen(&database.url),
+        generation::Settings {
+            lease: Duration::from_secs(config.models.stream_lease_secs),
+            ..generation::Settings::default()
+        },
+    );
     let app = http::router(
         AppState {
             pool,
@@ -170,6 +190,7 @@ async fn serve_on(config: &ServeConfig, database: &Database) -> anyhow::Result<(
             authenticator,
             loader_delay: Duration::from_millis(config.loader_delay_ms),
             files,
+            generations,
         },
         &settings,
     );

@@ -74,6 +74,9 @@ pub struct ServeConfig {
     #[command(flatten)]
     pub files: FilesConfig,
 
+    #[command(flatten)]
+    pub models: ModelsConfig,
+
     /// How long a DataLoader waits for more keys before it loads a batch, in milliseconds.
     /// The keys of one level of a query arrive while its resolvers are polled, which can take
     /// a few milliseconds for hundreds of objects on a busy machine; a batch that starts
@@ -85,6 +88,40 @@ pub struct ServeConfig {
     /// page loads its scripts from the unpkg CDN.
     #[arg(long, env = "CHATGRAPH_GRAPHIQL_ASSETS", default_value = "vendor/graphiql")]
     pub graphiql_assets: PathBuf,
+}
+
+/// The model providers and how answers stream (see `providers::registry` and
+/// `docs/streaming.md`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct ModelsConfig {
+    /// The model providers, a JSON list (`[{"name", "kind": "openai", "base_url",
+    /// "api_key" | "api_key_env", "models": [{"id", "context_window", "input_per_mtok",
+    /// "output_per_mtok", "cached_input_per_mtok"}]}]`).
+    #[arg(long, env = "CHATGRAPH_PROVIDERS", hide_env_values = true)]
+    pub providers: Option<String>,
+
+    /// Whether the built-in offline model (`offline`) is offered.
+    #[arg(long, env = "CHATGRAPH_OFFLINE_MODEL", default_value_t = true, action = clap::ArgAction::Set)]
+    pub offline_model: bool,
+
+    /// How many words a second the offline model emits (0: as fast as it can).
+    #[arg(long, env = "CHATGRAPH_OFFLINE_TOKENS_PER_SEC", default_value_t = 40.0)]
+    pub offline_tokens_per_sec: f64,
+
+    /// How long a generation whose server stopped stays `streaming` before any replica marks
+    /// it failed (`interrupted`), in seconds.
+    #[arg(long, env = "CHATGRAPH_STREAM_LEASE_SECS", default_value_t = 30)]
+    pub stream_lease_secs: u64,
+}
+
+impl ModelsConfig {
+    /// The providers this configuration names.
+    pub fn providers(&self) -> anyhow::Result<crate::providers::registry::Providers> {
+        crate::providers::registry::Providers::from_config(
+            self.providers.as_deref(),
+            self.offline_model.then_some(self.offline_tokens_per_sec),
+        )
+    }
 }
 
 /// Where uploaded files are kept, and how large they may be.

@@ -30,6 +30,7 @@ pub mod graphql;
 pub mod http;
 pub mod models;
 pub mod providers;
+pub mod pubsub;
 pub mod services;
 pub mod storage;
 pub mod telemetry;

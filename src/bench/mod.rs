@@ -366,12 +366,21 @@ async fn statement_counts(
         sign_in_failures_per_email: 10,
         sign_in_failures_per_address: 100,
     };
+    let authenticator = Arc::new(app::authenticator(&auth, state_dir)?);
+    let generations = crate::services::generation::Generations::start_service(
+        pool.clone(),
+        crate::providers::registry::Providers::offline(0.0),
+        authenticator.clone(),
+        crate::pubsub::PubSub::local(),
+        crate::services::generation::Settings::default(),
+    );
     let state = AppState {
         pool,
         schema: graphql::schema(),
-        authenticator: Arc::new(app::authenticator(&auth, state_dir)?),
+        authenticator,
         loader_delay: Duration::ZERO,
         files: crate::storage::FileStore::local(&state_dir.join("files"), 1)?,
+        generations,
     };
     let settings = HttpSettings {
         max_body_bytes: 1 << 20,

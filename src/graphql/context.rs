@@ -9,6 +9,7 @@ use diesel_async::AsyncPgConnection;
 
 use super::{loaders::DbLoader, rounds::RoundCounter};
 use crate::{
+    app::AppState,
     auth::{
         authz::Scope,
         grant::{self, Grant, Permission, Place},
@@ -17,6 +18,7 @@ use crate::{
     error::AppError,
     services::{
         auth::{Authenticator, Caller, ClientInfo},
+        generation::Generations,
         write::Writer,
     },
     storage::FileStore,
@@ -33,19 +35,13 @@ pub struct RequestContext {
     rounds: Arc<RoundCounter>,
     client: ClientInfo,
     files: FileStore,
+    generations: Generations,
 }
 
 impl RequestContext {
-    /// A context for one request by `caller` (None: anonymous).
-    pub fn new(
-        pool: Pool,
-        request_id: String,
-        authenticator: Arc<Authenticator>,
-        caller: Option<Caller>,
-        client: ClientInfo,
-        loader_delay: std::time::Duration,
-        files: FileStore,
-    ) -> Self {
+    /// A context for one request to the server of `state` by `caller` (None: anonymous).
+    pub fn new(state: &AppState, request_id: String, caller: Option<Caller>, client: ClientInfo) -> Self {
+        let (pool, loader_delay) = (state.pool.clone(), state.loader_delay);
         let scope = Arc::new(Scope::of(caller.as_ref()));
         let rounds = Arc::new(RoundCounter::default());
         let spawner = {
@@ -57,12 +53,13 @@ impl RequestContext {
             pool,
             loader,
             request_id,
-            authenticator,
+            authenticator: state.authenticator.clone(),
             caller,
             scope,
             rounds,
             client,
-            files,
+            files: state.files.clone(),
+            generations: state.generations.clone(),
         }
     }
 
@@ -75,6 +72,11 @@ impl RequestContext {
     /// Where uploaded files are kept.
     pub fn files(&self) -> &FileStore {
         &self.files
+    }
+
+    /// Model answers being generated and followed.
+    pub fn generations(&self) -> &Generations {
+        &self.generations
     }
 
     /// The id of this request (also in the `x-request-id` response header).
@@ -102,6 +104,11 @@ impl RequestContext {
         permission: Permission,
     ) -> Result<Grant, AppError> {
         grant::authorize(conn, self.caller(), &self.scope, place, permission).await
+    }
+
+    /// The caller's read scope, shared (for work that outlives the request's resolvers).
+    pub fn shared_scope(&self) -> Arc<Scope> {
+        self.scope.clone()
     }
 
     /// Who writes, for the write path (`services::write`).

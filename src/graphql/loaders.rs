@@ -190,6 +190,7 @@ rows_by_column!(SettingsByProject => ProjectSettingsRow, project_settings.projec
 rows_by_column!(QuotaByProject => ProjectQuotaRow, project_quotas.project_id);
 rows_by_column!(StreamsByChat => Vec<MessageStreamRow>, message_streams.chat_id, order: created_at);
 rows_by_column!(StreamsByMessage => Vec<MessageStreamRow>, message_streams.message_id, order: created_at);
+rows_by_column!(ChildrenOf => Vec<MessageRow>, messages.parent_id, order: created_at);
 rows_by_column!(AttachmentsByChat => Vec<FileAttachmentRow>, file_attachments.chat_id, order: created_at);
 rows_by_column!(AttachmentsByMessage => Vec<FileAttachmentRow>, file_attachments.message_id, order: created_at);
 rows_by_column!(AttachmentsByAssistant => Vec<FileAttachmentRow>, file_attachments.assistant_id, order: created_at);

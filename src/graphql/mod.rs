@@ -34,11 +34,12 @@ pub mod repository;
 pub mod rounds;
 pub mod scalars;
 pub mod settings;
+pub mod subscription;
 pub mod usage;
 pub mod user;
 pub mod webhook;
 
-use async_graphql::{EmptySubscription, MergedObject, Schema};
+use async_graphql::{MergedObject, Schema};
 
 pub use context::RequestContext;
 
@@ -66,7 +67,7 @@ pub struct Mutation(
 );
 
 /// The executable schema.
-pub type AppSchema = Schema<query::Query, Mutation, EmptySubscription>;
+pub type AppSchema = Schema<query::Query, Mutation, subscription::Subscription>;
 
 /// Deepest query accepted. 16 is what the introspection query of GraphiQL and code generators
 /// needs (nine levels of type references); data queries rarely go past 10.
@@ -79,7 +80,7 @@ pub const MAX_COMPLEXITY: usize = 500_000;
 /// Builds the schema. Request-scoped data (database pool, loaders, request id) is attached
 /// to each request, never to the schema, so no state is shared between callers.
 pub fn schema() -> AppSchema {
-    Schema::build(query::Query, Mutation::default(), EmptySubscription)
+    Schema::build(query::Query, Mutation::default(), subscription::Subscription)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
         .extension(document_limits::DocumentLimits)

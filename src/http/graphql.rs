@@ -125,15 +125,7 @@ pub async fn execute(
         Err(response) => return with_media_type(response, media, &request_id),
     };
     let client = super::websocket::client_info(peer, &headers);
-    let context = RequestContext::new(
-        state.pool.clone(),
-        request_id,
-        state.authenticator.clone(),
-        caller,
-        client,
-        state.loader_delay,
-        state.files.clone(),
-    );
+    let context = RequestContext::new(&state, request_id, caller, client);
     let (rounds, request_id) = (context.rounds(), context.request_id().to_owned());
     let mut response = Rounds::new(state.schema.execute(request.data(context)), rounds, &request_id).await;
 

@@ -23,7 +23,9 @@ use tower_http::{
     trace::TraceLayer,
 };
 
-use crate::{db::Pool, graphql::AppSchema, services::auth::Authenticator, storage::FileStore};
+use crate::{
+    db::Pool, graphql::AppSchema, services::auth::Authenticator, services::generation::Generations, storage::FileStore,
+};
 
 /// Shared, immutable state of the server.
 #[derive(Clone)]
@@ -39,6 +41,8 @@ pub struct AppState {
     pub loader_delay: Duration,
     /// Where uploaded files are kept.
     pub files: FileStore,
+    /// Model answers being generated and followed.
+    pub generations: Generations,
 }
 
 /// The header carrying each request's id (set if the client did not send one).

@@ -68,15 +68,7 @@ impl Executor for OperationExecutor {
                     Err(error) => return stream::once(async move { error_response(error, &request_id) }).boxed(),
                 },
             };
-            let context = RequestContext::new(
-                state.pool.clone(),
-                request_id,
-                state.authenticator.clone(),
-                caller,
-                connection.client,
-                state.loader_delay,
-                state.files.clone(),
-            );
+            let context = RequestContext::new(&state, request_id, caller, connection.client);
             let (rounds, request_id) = (context.rounds(), context.request_id().to_owned());
             Rounds::new(state.schema.execute_stream(request.data(context)), rounds, &request_id).boxed()
         })

@@ -239,3 +239,16 @@ pub struct ProjectQuotaPatch {
 }
 
 insert_returning!(NewProjectQuota => ProjectQuotaRow, project_quotas);
+
+impl ProjectSettingsRow {
+    /// The settings of a project.
+    pub async fn find(conn: &mut diesel_async::AsyncPgConnection, project_id: Uuid) -> QueryResult<Option<Self>> {
+        use diesel::OptionalExtension;
+        project_settings::table
+            .find(project_id)
+            .select(Self::as_select())
+            .first(conn)
+            .await
+            .optional()
+    }
+}

@@ -105,6 +105,12 @@ actions! {
     MessageEdit = "message.edit",
     /// `message.delete`
     MessageDelete = "message.delete",
+    /// `message.send` (a user message and the model's answer to it)
+    MessageSend = "message.send",
+    /// `message.regenerate`
+    MessageRegenerate = "message.regenerate",
+    /// `message.stop` (stopping a generation)
+    MessageStop = "message.stop",
     /// `message_feedback.vote`
     FeedbackVote = "message_feedback.vote",
     /// `message_feedback.rate`
@@ -182,7 +188,9 @@ impl Action {
     pub fn rate_scope(self) -> Option<&'static str> {
         use super::rate_limits;
         match self {
-            Action::MessagePost | Action::MessageEdit => Some(rate_limits::MESSAGES),
+            Action::MessagePost | Action::MessageEdit | Action::MessageSend | Action::MessageRegenerate => {
+                Some(rate_limits::MESSAGES)
+            }
             Action::FeedbackVote | Action::FeedbackRate | Action::FeedbackRemove => Some(rate_limits::FEEDBACK),
             Action::FileUpload => Some(rate_limits::UPLOADS),
             Action::AnalyticsTrack => Some(rate_limits::EVENTS),

@@ -368,6 +368,29 @@ pub async fn authenticate(conn: &mut AsyncPgConnection, auth: &Authenticator, be
     })
 }
 
+/// Whether `caller` is still signed in: the session (or API token) neither revoked nor
+/// expired, and the user still active. For connections that outlive a request
+/// (subscriptions), checked again now and then.
+pub async fn still_signed_in(conn: &mut AsyncPgConnection, caller: &Caller) -> AppResult<bool> {
+    let now = Utc::now();
+    if let Some(session_id) = caller.session_id {
+        let found = SessionRow::find_with_user(conn, session_id).await?;
+        return Ok(found.is_some_and(|(session, user)| {
+            session.revoked_at.is_none() && session.expires_at > now && is_active(&user)
+        }));
+    }
+    if let Some(token_id) = caller.api_token_id {
+        let Some(token) = ApiTokenRow::find(conn, token_id).await? else {
+            return Ok(false);
+        };
+        let user = UserRow::find(conn, token.user_id).await?;
+        return Ok(token.revoked_at.is_none()
+            && token.expires_at.is_none_or(|at| at > now)
+            && user.as_ref().is_some_and(is_active));
+    }
+    Ok(false)
+}
+
 pub(super) fn is_active(user: &UserRow) -> bool {
     user.status == UserStatus::Active && user.deleted_at.is_none()
 }

@@ -15,6 +15,9 @@ use crate::{
     models::chat::{ChatPatch, ChatRow, NewChat},
 };
 
+/// The title of a chat created without one (answers title it after the first exchange).
+pub const DEFAULT_TITLE: &str = "New chat";
+
 /// Longest chat title.
 pub const MAX_TITLE: usize = 500;
 
@@ -41,7 +44,7 @@ pub async fn create(
         .ok_or_else(|| AppError::Internal(anyhow!("a chat is created with a project grant")))?;
     let title = match title {
         Some(title) => valid_title(title)?,
-        None => "New chat".to_owned(),
+        None => DEFAULT_TITLE.to_owned(),
     };
     let new = NewChat {
         id: new_id(),

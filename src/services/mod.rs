@@ -12,6 +12,7 @@ pub mod auth;
 pub mod chats;
 pub mod credentials;
 pub mod files;
+pub mod generation;
 pub mod invitations;
 pub mod knowledge;
 pub mod members;

@@ -52,15 +52,31 @@ struct Refusal {
 /// time) when any limit would be passed. A project without a quota row is unlimited. One
 /// `UPDATE` checks, resets an ended period and debits.
 pub async fn debit(conn: &mut AsyncPgConnection, project_id: Uuid, usage: Usage) -> AppResult<()> {
+    if add(conn, project_id, usage, true).await? > 0 {
+        return Ok(());
+    }
+    refusal(conn, project_id, usage).await
+}
+
+/// Adds `usage` to the project's quota without checking the limits: what a finished model
+/// answer used is consumed whether or not it fits (its request was checked by [`debit`]
+/// before it started, and the next request is refused once a limit is passed).
+pub async fn record(conn: &mut AsyncPgConnection, project_id: Uuid, usage: Usage) -> AppResult<()> {
+    add(conn, project_id, usage, false).await?;
+    Ok(())
+}
+
+/// Adds `usage`, within the limits when `checked`; the number of quota rows updated.
+async fn add(conn: &mut AsyncPgConnection, project_id: Uuid, usage: Usage, checked: bool) -> AppResult<usize> {
     let used = |column: &str| format!("(CASE WHEN q.reset_at <= now() THEN 0 ELSE q.{column} END)");
     let sql = format!(
         "UPDATE project_quotas q SET \
            requests_used = {requests} + $2, tokens_used = {tokens} + $3, storage_used_bytes = {storage} + $4, \
            reset_at = CASE WHEN q.reset_at <= now() THEN {NEXT_RESET} ELSE q.reset_at END \
-         WHERE q.project_id = $1 \
-           AND (q.requests_limit IS NULL OR {requests} + $2 <= q.requests_limit) \
+         WHERE q.project_id = $1 AND ($5 OR \
+           ((q.requests_limit IS NULL OR {requests} + $2 <= q.requests_limit) \
            AND (q.tokens_limit IS NULL OR {tokens} + $3 <= q.tokens_limit) \
-           AND (q.storage_limit_bytes IS NULL OR {storage} + $4 <= q.storage_limit_bytes)",
+           AND (q.storage_limit_bytes IS NULL OR {storage} + $4 <= q.storage_limit_bytes)))",
         requests = used("requests_used"),
         tokens = used("tokens_used"),
         // Stored bytes are a standing amount, not usage of a period: they never reset.
@@ -71,12 +87,14 @@ pub async fn debit(conn: &mut AsyncPgConnection, project_id: Uuid, usage: Usage)
         .bind::<BigInt, _>(usage.requests)
         .bind::<BigInt, _>(usage.tokens)
         .bind::<BigInt, _>(usage.storage_bytes)
+        .bind::<diesel::sql_types::Bool, _>(!checked)
         .execute(conn)
         .await?;
-    if debited > 0 {
-        return Ok(());
-    }
-    // Nothing updated: no quota (unlimited), or a limit refused; say which.
+    Ok(debited)
+}
+
+/// Why [`add`] updated nothing: no quota (unlimited: Ok), or the limit that refused.
+async fn refusal(conn: &mut AsyncPgConnection, project_id: Uuid, usage: Usage) -> AppResult<()> {
     let refusals: Vec<Refusal> = cached(
         "SELECT CASE WHEN q.requests_limit IS NOT NULL AND q.requests_used + $2 > q.requests_limit THEN 'requests' \
                      WHEN q.tokens_limit IS NOT NULL AND q.tokens_used + $3 > q.tokens_limit THEN 'tokens' \

@@ -27,6 +27,7 @@ mod schema;
 mod secrets;
 mod security;
 mod seed;
+mod streaming;
 mod support;
 mod uploads;
 mod webhooks;

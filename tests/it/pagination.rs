@@ -183,13 +183,11 @@ async fn a_nested_query_runs_as_many_statements_at_every_data_size() {
     let pool = pool_with_counter(&db.url, 4, Duration::from_secs(30), Some(counter.clone())).expect("pool");
     // No loader delay (the default): the keys of a level are asked for in one poll of the
     // request's task, and each loader batches the keys of one scheduling round.
-    let state = chatgraph::app::AppState {
+    let state = crate::support::app_state(
         pool,
-        schema: chatgraph::graphql::schema(),
-        authenticator: authenticator(),
-        loader_delay: Duration::ZERO,
-        files: crate::support::file_store(&crate::support::files_dir()),
-    };
+        authenticator(),
+        crate::support::file_store(&crate::support::files_dir()),
+    );
     let api = Api {
         client: reqwest::Client::new(),
         address: serve_state(state, http_settings()).await,

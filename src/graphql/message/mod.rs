@@ -11,7 +11,8 @@ use super::{
     context::ContextExt,
     file::FileAttachment,
     loaders::{
-        AttachmentsByMessage, ChatById, FeedbackOf, ProjectById, StreamsByMessage, UserById, ViewerFeedback, load,
+        AttachmentsByMessage, ChatById, ChildrenOf, FeedbackOf, MessageById, ProjectById, StreamsByMessage, UserById,
+        ViewerFeedback, load,
     },
     mutation::{UserError, write},
     node::{global_id, input_id, optional_id},
@@ -19,10 +20,11 @@ use super::{
     user::User,
 };
 use crate::{
-    auth::grant::{Granted, Permission},
+    auth::grant::{Granted, Permission, Place},
     db::enums::{MessageRole, MessageStatus, StreamStatus},
-    error::AppError,
+    error::{AppError, FieldError},
     models::{
+        chat::ChatRow,
         filters::MessageConditions,
         lists,
         message::{ChatMessage, MessageFeedbackRow, MessageRow, MessageStreamRow},
@@ -31,7 +33,10 @@ use crate::{
     },
     services::{
         audit::Action,
+        chats,
+        generation::answer,
         messages::{self, FeedbackChange},
+        write::RecordIn,
     },
 };
 
@@ -93,6 +98,43 @@ impl Message {
     /// The model that wrote it (assistant messages).
     async fn model(&self) -> Option<&str> {
         self.0.model.as_deref()
+    }
+
+    /// The provider of the model that wrote it (assistant messages).
+    async fn provider(&self) -> Option<&str> {
+        self.0.provider.as_deref()
+    }
+
+    /// Of `inputTokens`, those served from the provider's prompt cache.
+    async fn cached_input_tokens(&self) -> Option<i32> {
+        self.0.cached_input_tokens
+    }
+
+    /// Why generation failed (status `FAILED`), in words fit for the person who asked.
+    async fn error(&self) -> Option<&str> {
+        self.0.error.as_deref()
+    }
+
+    /// The message this one answers or follows; null for the first of a conversation.
+    async fn parent(&self, ctx: &Context<'_>) -> Result<Option<Message>> {
+        let Some(parent) = self.0.parent_id else {
+            return Ok(None);
+        };
+        Ok(load(ctx, MessageById(parent)).await?.map(Message))
+    }
+
+    /// Every message with the same parent, oldest first, this one included: the branches a
+    /// regenerated answer (or an edited question) creates, for "2 of 3" navigation.
+    async fn siblings(&self, ctx: &Context<'_>) -> Result<Vec<Message>> {
+        let Some(parent) = self.0.parent_id else {
+            return Ok(vec![Message(self.0.clone())]);
+        };
+        let rows = load(ctx, ChildrenOf(parent)).await?.unwrap_or_default();
+        Ok(rows
+            .into_iter()
+            .filter(|m| m.chat_id == self.0.chat_id)
+            .map(Message)
+            .collect())
     }
 
     /// Tokens read to produce it (assistant messages).

@@ -94,6 +94,55 @@ pub struct MessageFeedbackPayload {
     pub user_errors: Vec<UserError>,
 }
 
+/// Input of `sendMessage`.
+#[derive(InputObject)]
+pub struct SendMessageInput {
+    /// The chat to post into (the caller's own, or any with `project.update`); omit it and
+    /// give `projectId` to start a new chat with this message.
+    pub chat_id: Option<ID>,
+    /// The project of a new chat, when `chatId` is omitted.
+    pub project_id: Option<ID>,
+    /// The text (1 to 100,000 characters).
+    pub content: String,
+    /// The message this one follows (branching); by default the chat's latest message.
+    pub parent_id: Option<ID>,
+    /// The model, `provider/model` or a model id (see `Project.models`); by default the
+    /// chat's, its assistant's, the project's default, or the offline model.
+    pub model: Option<String>,
+}
+
+/// The result of `sendMessage`.
+#[derive(SimpleObject)]
+pub struct SendMessagePayload {
+    /// The chat (new when the message started it).
+    pub chat: Option<Chat>,
+    /// The stored user message.
+    pub user_message: Option<Message>,
+    /// The answer, `STREAMING`: follow it with `messageStream(messageId: ...)`.
+    pub assistant_message: Option<Message>,
+    /// What was wrong with the input.
+    pub user_errors: Vec<UserError>,
+}
+
+/// Input of `regenerateMessage` and `stopGeneration`.
+#[derive(InputObject)]
+pub struct AnswerInput {
+    /// An answer (an assistant message) in a chat the caller may write to.
+    pub message_id: ID,
+}
+
+/// The result of `regenerateMessage` and `stopGeneration`.
+#[derive(SimpleObject)]
+pub struct AnswerPayload {
+    /// The answer: the new one (regenerate, `STREAMING`), or the stopped one as it ended.
+    pub message: Option<Message>,
+    /// What was wrong with the input.
+    pub user_errors: Vec<UserError>,
+}
+
+/// How long `stopGeneration` waits for the generation to end before it answers.
+const STOP_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Message and feedback mutations.
 #[derive(Default)]
 pub struct MessageMutation;
@@ -145,6 +194,123 @@ impl MessageMutation {
         })
         .await?;
         Ok(MessagePayload {
+            message: message.map(Message),
+            user_errors,
+        })
+    }
+
+    /// Posts a user message and starts the model's answer, returning at once: the answer is
+    /// `STREAMING`; follow it with `messageStream`. Checks, before anything is stored: the
+    /// right to write to the chat, the `messages.post` rate limit, the project's quota, the
+    /// model and that the message fits its context window. Without `chatId`, starts a chat
+    /// in `projectId`.
+    async fn send_message(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to do; see the input type.")] input: SendMessageInput,
+    ) -> Result<SendMessagePayload> {
+        let generations = ctx.request().generations().clone();
+        let (sent, user_errors) = write(ctx, Action::MessageSend, async |tx| {
+            let parent_id = optional_id(input.parent_id.as_ref(), "Message", "parentId")?;
+            let chat: Granted<ChatRow> = match (&input.chat_id, &input.project_id) {
+                (Some(chat_id), _) => {
+                    tx.granted(input_id(chat_id, "Chat", "chatId")?, Permission::ChatWrite)
+                        .await?
+                }
+                (None, Some(project_id)) => {
+                    let project_id = input_id(project_id, "Project", "projectId")?;
+                    let grant = tx.grant(Place::Project(project_id), Permission::ChatWrite).await?;
+                    let chat = chats::create(tx, &grant, None, None).await?;
+                    tx.granted(chat.id, Permission::ChatWrite).await?
+                }
+                (None, None) => {
+                    return Err(
+                        FieldError::input("chatId", "REQUIRED", "give chatId, or projectId for a new chat").into(),
+                    );
+                }
+            };
+            let (question, answer) = answer::send(
+                tx,
+                &generations,
+                &chat,
+                &input.content,
+                parent_id,
+                input.model.as_deref(),
+            )
+            .await?;
+            Ok((chat.into_row(), question, answer))
+        })
+        .await?;
+        let (chat, question, answer) = match sent {
+            Some((chat, question, answer)) => (Some(Chat(chat)), Some(Message(question)), Some(Message(answer))),
+            None => (None, None, None),
+        };
+        Ok(SendMessagePayload {
+            chat,
+            user_message: question,
+            assistant_message: answer,
+            user_errors,
+        })
+    }
+
+    /// Starts another answer to the message an answer answered: a sibling (same parent),
+    /// `STREAMING`. The earlier answer stays (see `Message.siblings`).
+    async fn regenerate_message(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to do; see the input type.")] input: AnswerInput,
+    ) -> Result<AnswerPayload> {
+        let generations = ctx.request().generations().clone();
+        let (message, user_errors) = write(ctx, Action::MessageRegenerate, async |tx| {
+            let answer: Granted<ChatMessage> = tx
+                .granted_input(
+                    input_id(&input.message_id, "Message", "messageId")?,
+                    Permission::ChatWrite,
+                    "messageId",
+                )
+                .await?;
+            answer::regenerate(tx, &generations, &answer).await
+        })
+        .await?;
+        Ok(AnswerPayload {
+            message: message.map(Message),
+            user_errors,
+        })
+    }
+
+    /// Stops a generation: the answer ends `CANCELLED` with the text so far. Closing a
+    /// subscription does not stop it; this does, on whichever server generates it.
+    async fn stop_generation(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to do; see the input type.")] input: AnswerInput,
+    ) -> Result<AnswerPayload> {
+        let generations = ctx.request().generations().clone();
+        let (stopped, user_errors) = write(ctx, Action::MessageStop, async |tx| {
+            let answer: Granted<ChatMessage> = tx
+                .granted_input(
+                    input_id(&input.message_id, "Message", "messageId")?,
+                    Permission::ChatWrite,
+                    "messageId",
+                )
+                .await?;
+            answer::stoppable(&answer)?;
+            tx.audit(answer.grant())
+                .on("chat", answer.chat.id)
+                .details(serde_json::json!({ "messageId": answer.message.id }))
+                .record_in(tx)
+                .await?;
+            Ok(answer.message.id)
+        })
+        .await?;
+        let message = match stopped {
+            Some(id) => {
+                generations.stop(id).await.map_err(|e| ctx.error(e))?;
+                generations.settled(id, STOP_WAIT).await.map_err(|e| ctx.error(e))?
+            }
+            None => None,
+        };
+        Ok(AnswerPayload {
             message: message.map(Message),
             user_errors,
         })

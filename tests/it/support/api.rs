@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 
 use super::{TestDb, http_settings, spawn_app};
 
+#[derive(Clone)]
 pub struct Api {
     pub client: reqwest::Client,
     pub address: SocketAddr,

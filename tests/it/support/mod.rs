@@ -300,26 +300,36 @@ pub async fn spawn_app_with(
     settings: chatgraph::http::HttpSettings,
     authenticator: std::sync::Arc<chatgraph::services::auth::Authenticator>,
 ) -> std::net::SocketAddr {
-    let state = chatgraph::app::AppState {
+    serve_state(app_state(pool, authenticator, file_store(&files_dir())), settings).await
+}
+
+/// The state of an in-process server: the offline model only (as fast as it can), notices
+/// delivered within the process.
+pub fn app_state(
+    pool: Pool,
+    authenticator: std::sync::Arc<chatgraph::services::auth::Authenticator>,
+    files: chatgraph::storage::FileStore,
+) -> chatgraph::app::AppState {
+    let generations = chatgraph::services::generation::Generations::start_service(
+        pool.clone(),
+        chatgraph::providers::registry::Providers::offline(0.0),
+        authenticator.clone(),
+        chatgraph::pubsub::PubSub::local(),
+        chatgraph::services::generation::Settings::default(),
+    );
+    chatgraph::app::AppState {
         pool,
         schema: chatgraph::graphql::schema(),
         authenticator,
         loader_delay: Duration::ZERO,
-        files: file_store(&files_dir()),
-    };
-    serve_state(state, settings).await
+        files,
+        generations,
+    }
 }
 
 /// Serves the app with its uploaded files in `files` (a directory the test can inspect).
 pub async fn spawn_app_with_files(pool: Pool, files: &Path) -> std::net::SocketAddr {
-    let state = chatgraph::app::AppState {
-        pool,
-        schema: chatgraph::graphql::schema(),
-        authenticator: authenticator(),
-        loader_delay: Duration::ZERO,
-        files: file_store(files),
-    };
-    serve_state(state, http_settings()).await
+    serve_state(app_state(pool, authenticator(), file_store(files)), http_settings()).await
 }
 
 /// Serves the app with this state on a loopback port, as `chatgraph serve` does.

@@ -1,0 +1,165 @@
+//! The built-in offline model (`offline/offline`): a real, deterministic text generator that
+//! needs no key and no network, so the demo, the tests and the benchmarks stream answers
+//! anywhere. Its answer is derived from the prompt (the same prompt gives the same text),
+//! emitted word by word at a configured rate. It is not a language model and says so.
+
+use std::time::Duration;
+
+use async_graphql::futures_util::{StreamExt, stream};
+use sha2::{Digest, Sha256};
+
+use super::{ChatModel, Chunk, ChunkStream, CompletionRequest, Role};
+
+/// The provider and model name.
+pub const NAME: &str = "offline";
+
+/// Words the generator draws from.
+const WORDS: &[&str] = &[
+    "context",
+    "stream",
+    "token",
+    "answer",
+    "project",
+    "model",
+    "offline",
+    "graph",
+    "query",
+    "chat",
+    "message",
+    "document",
+    "search",
+    "vector",
+    "latency",
+    "quota",
+    "replica",
+    "resume",
+    "delta",
+    "provider",
+    "prompt",
+    "workspace",
+    "team",
+    "schema",
+    "cursor",
+    "signal",
+    "memory",
+    "summary",
+    "detail",
+    "example",
+];
+
+/// The offline model, emitting `tokens_per_sec` words a second (0: as fast as it can).
+#[derive(Debug, Clone, Copy)]
+pub struct OfflineModel {
+    /// Words per second.
+    pub tokens_per_sec: f64,
+}
+
+impl OfflineModel {
+    /// The words of the answer to `request`, each with its leading space: a first sentence
+    /// quoting the last user message, then 20 to 59 words chosen by a hash of the prompt.
+    pub fn answer(request: &CompletionRequest) -> Vec<String> {
+        let last = request
+            .messages
+            .iter()
+            .rev()
+            .find(|m| m.role == Role::User)
+            .map(|m| m.content.as_str())
+            .unwrap_or("");
+        let quoted: String = last.split_whitespace().take(12).collect::<Vec<_>>().join(" ");
+        let mut hasher = Sha256::new();
+        for message in &request.messages {
+            hasher.update(message.role.as_str());
+            hasher.update([0]);
+            hasher.update(&message.content);
+            hasher.update([0]);
+        }
+        let seed = hasher.finalize();
+        let mut words: Vec<String> = format!("Offline model answering \"{quoted}\":")
+            .split(' ')
+            .enumerate()
+            .map(|(i, w)| if i == 0 { w.to_owned() } else { format!(" {w}") })
+            .collect();
+        let count = 20 + usize::from(seed[0]) % 40;
+        let mut state = u64::from_le_bytes(seed[1..9].try_into().unwrap_or_default());
+        for _ in 0..count {
+            // A linear congruential step (Knuth's MMIX constants) per word.
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            let index = usize::try_from(state >> 33).unwrap_or_default() % WORDS.len();
+            words.push(format!(" {}", WORDS[index]));
+        }
+        if let Some(last) = words.last_mut() {
+            last.push('.');
+        }
+        if let Some(max) = request.max_tokens {
+            words.truncate(usize::try_from(max).unwrap_or(usize::MAX).max(1));
+        }
+        words
+    }
+}
+
+impl ChatModel for OfflineModel {
+    fn complete(&self, request: CompletionRequest) -> ChunkStream {
+        let words = Self::answer(&request);
+        let truncated = request
+            .max_tokens
+            .is_some_and(|max| usize::try_from(max).is_ok_and(|max| words.len() >= max));
+        let pause = (self.tokens_per_sec > 0.0).then(|| Duration::from_secs_f64(1.0 / self.tokens_per_sec));
+        let end = Chunk::End {
+            finish_reason: if truncated { "length" } else { "stop" }.to_owned(),
+            usage: None,
+        };
+        stream::iter(words.into_iter().map(Chunk::Delta).chain([end]))
+            .then(move |chunk| async move {
+                if let (Some(pause), Chunk::Delta(_)) = (pause, &chunk) {
+                    tokio::time::sleep(pause).await;
+                }
+                Ok(chunk)
+            })
+            .boxed()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::providers::PromptMessage;
+
+    fn request(text: &str) -> CompletionRequest {
+        CompletionRequest {
+            model: NAME.into(),
+            messages: vec![PromptMessage {
+                role: Role::User,
+                content: text.into(),
+            }],
+            ..Default::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn the_offline_answer_is_derived_from_the_prompt_and_streamed_word_by_word() {
+        let model = OfflineModel { tokens_per_sec: 0.0 };
+        let chunks: Vec<_> = model.complete(request("What is a graph?")).collect().await;
+        let text: String = chunks
+            .iter()
+            .filter_map(|c| match c {
+                Ok(Chunk::Delta(d)) => Some(d.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert!(
+            text.starts_with("Offline model answering \"What is a graph?\":"),
+            "{text}"
+        );
+        assert!(chunks.len() > 20);
+        assert!(matches!(chunks.last(), Some(Ok(Chunk::End { finish_reason, .. })) if finish_reason == "stop"));
+        assert_eq!(OfflineModel::answer(&request("What is a graph?")).concat(), text);
+        assert_ne!(OfflineModel::answer(&request("Another question")).concat(), text);
+        let short = OfflineModel::answer(&CompletionRequest {
+            max_tokens: Some(3),
+            ..request("x")
+        });
+        assert_eq!(short.len(), 3);
+    }
+}

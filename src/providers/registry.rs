@@ -1,0 +1,334 @@
+//! The model providers a server may call, from `CHATGRAPH_PROVIDERS` (a JSON list):
+//!
+//! ```json
+//! [{"name": "openai", "kind": "openai", "base_url": "https://api.openai.com/v1",
+//!   "api_key_env": "OPENAI_API_KEY",
+//!   "models": [{"id": "gpt-4o-mini", "context_window": 128000,
+//!               "input_per_mtok": 0.15, "output_per_mtok": 0.6, "cached_input_per_mtok": 0.075}]}]
+//! ```
+//!
+//! `api_key` holds the key itself, `api_key_env` names the variable that does (better: the key
+//! stays out of the JSON). `timeouts` (`connect_ms`, `first_token_ms`, `idle_ms`) is optional.
+//! The built-in provider `offline` with model `offline` is always there unless
+//! `CHATGRAPH_OFFLINE_MODEL=false`. A model is named `provider/model`, or by its id alone when
+//! one provider has it.
+
+use std::{str::FromStr, sync::Arc};
+
+use anyhow::{Context, bail, ensure};
+use bigdecimal::BigDecimal;
+use secrecy::SecretString;
+use serde::Deserialize;
+
+use super::{
+    ChatModel, TokenUsage,
+    offline::{self, OfflineModel},
+    openai::{OpenAiProvider, Timeouts},
+};
+
+/// One model of a provider, with its prices.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelConfig {
+    /// The id the provider knows it by.
+    pub id: String,
+    /// Tokens of prompt plus answer it accepts.
+    pub context_window: i64,
+    /// US dollars per million prompt tokens.
+    #[serde(default)]
+    pub input_per_mtok: f64,
+    /// US dollars per million answer tokens.
+    #[serde(default)]
+    pub output_per_mtok: f64,
+    /// US dollars per million cached prompt tokens (the input price when not given).
+    pub cached_input_per_mtok: Option<f64>,
+}
+
+/// The kinds of provider.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProviderKind {
+    /// The OpenAI chat completions API (and everything compatible with it).
+    Openai,
+}
+
+/// One entry of `CHATGRAPH_PROVIDERS`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderConfig {
+    /// The provider's name (`openai`, `ollama`, ...).
+    pub name: String,
+    /// Its API.
+    pub kind: ProviderKind,
+    /// Its base URL, up to and including the version (`https://api.openai.com/v1`).
+    pub base_url: String,
+    /// The key itself.
+    pub api_key: Option<String>,
+    /// The environment variable holding the key.
+    pub api_key_env: Option<String>,
+    /// Its timeouts.
+    #[serde(default)]
+    pub timeouts: Timeouts,
+    /// The models offered.
+    pub models: Vec<ModelConfig>,
+}
+
+/// How a provider is called.
+#[derive(Clone)]
+pub enum Backend {
+    /// The built-in offline model.
+    Offline(OfflineModel),
+    /// An OpenAI-compatible endpoint.
+    OpenAi(OpenAiProvider),
+}
+
+impl Backend {
+    /// The model, with `api_key` instead of the configured key when given (an organization's
+    /// own credential; the offline model needs none).
+    pub fn model(&self, api_key: Option<SecretString>) -> Arc<dyn ChatModel> {
+        match (self, api_key) {
+            (Backend::Offline(model), _) => Arc::new(*model),
+            (Backend::OpenAi(provider), Some(key)) => Arc::new(provider.with_key(key)),
+            (Backend::OpenAi(provider), None) => Arc::new(provider.clone()),
+        }
+    }
+
+    /// True for OpenAI-compatible backends (whose key an organization may bring).
+    pub fn takes_openai_key(&self) -> bool {
+        matches!(self, Backend::OpenAi(_))
+    }
+}
+
+/// A provider and its models.
+#[derive(Clone)]
+pub struct Provider {
+    /// Its name.
+    pub name: String,
+    /// How to call it.
+    pub backend: Backend,
+    /// Its models.
+    pub models: Vec<ModelConfig>,
+}
+
+/// A model found by name.
+#[derive(Clone)]
+pub struct ResolvedModel {
+    /// The provider's name.
+    pub provider: String,
+    /// The model and prices.
+    pub config: ModelConfig,
+    /// How to call it.
+    pub backend: Backend,
+}
+
+impl ResolvedModel {
+    /// `provider/model`.
+    pub fn name(&self) -> String {
+        format!("{}/{}", self.provider, self.config.id)
+    }
+
+    /// What `usage` costs, in US dollars: (input, output), cached prompt tokens at their price.
+    pub fn cost(&self, usage: TokenUsage) -> (BigDecimal, BigDecimal) {
+        let price = |per_mtok: f64| BigDecimal::from_str(&per_mtok.to_string()).unwrap_or_default();
+        let million = BigDecimal::from(1_000_000);
+        let cached = usage.cached.clamp(0, usage.input);
+        let cached_price = self.config.cached_input_per_mtok.unwrap_or(self.config.input_per_mtok);
+        let input = (BigDecimal::from(usage.input - cached) * price(self.config.input_per_mtok)
+            + BigDecimal::from(cached) * price(cached_price))
+            / &million;
+        let output = BigDecimal::from(usage.output) * price(self.config.output_per_mtok) / &million;
+        (input.with_scale(8), output.with_scale(8))
+    }
+}
+
+/// Every provider a server may call.
+#[derive(Clone, Default)]
+pub struct Providers {
+    providers: Vec<Provider>,
+}
+
+/// The offline model's context window.
+pub const OFFLINE_CONTEXT_WINDOW: i64 = 8_192;
+
+impl Providers {
+    /// Only the offline model, at `tokens_per_sec`.
+    pub fn offline(tokens_per_sec: f64) -> Self {
+        Providers {
+            providers: vec![Provider {
+                name: offline::NAME.to_owned(),
+                backend: Backend::Offline(OfflineModel { tokens_per_sec }),
+                models: vec![ModelConfig {
+                    id: offline::NAME.to_owned(),
+                    context_window: OFFLINE_CONTEXT_WINDOW,
+                    input_per_mtok: 0.0,
+                    output_per_mtok: 0.0,
+                    cached_input_per_mtok: None,
+                }],
+            }],
+        }
+    }
+
+    /// The providers of `json` (`CHATGRAPH_PROVIDERS`), after the offline model when
+    /// `offline_tokens_per_sec` is given. Keys named by `api_key_env` are read here.
+    pub fn from_config(json: Option<&str>, offline_tokens_per_sec: Option<f64>) -> anyhow::Result<Self> {
+        let mut providers = match offline_tokens_per_sec {
+            Some(rate) => {
+                ensure!(
+                    rate.is_finite() && rate >= 0.0,
+                    "CHATGRAPH_OFFLINE_TOKENS_PER_SEC must be 0 or more"
+                );
+                Self::offline(rate)
+            }
+            None => Providers::default(),
+        };
+        let configs: Vec<ProviderConfig> = match json.map(str::trim).filter(|j| !j.is_empty()) {
+            Some(json) => serde_json::from_str(json).context("CHATGRAPH_PROVIDERS is not a valid provider list")?,
+            None => Vec::new(),
+        };
+        for config in configs {
+            providers.add(config)?;
+        }
+        Ok(providers)
+    }
+
+    fn add(&mut self, config: ProviderConfig) -> anyhow::Result<()> {
+        let name = config.name.trim().to_owned();
+        ensure!(
+            !name.is_empty() && !name.contains('/'),
+            "a provider name must be non-empty without '/'"
+        );
+        ensure!(
+            self.providers.iter().all(|p| p.name != name),
+            "provider {name} is configured twice"
+        );
+        ensure!(!config.models.is_empty(), "provider {name} has no models");
+        for model in &config.models {
+            ensure!(
+                model.context_window > 0,
+                "{name}/{}: context_window must be positive",
+                model.id
+            );
+            ensure!(
+                [
+                    model.input_per_mtok,
+                    model.output_per_mtok,
+                    model.cached_input_per_mtok.unwrap_or(0.0)
+                ]
+                .iter()
+                .all(|p| p.is_finite() && *p >= 0.0),
+                "{name}/{}: prices must be 0 or more",
+                model.id
+            );
+        }
+        let api_key = match (&config.api_key, &config.api_key_env) {
+            (Some(_), Some(_)) => bail!("provider {name}: give api_key or api_key_env, not both"),
+            (Some(key), None) => Some(SecretString::from(key.clone())),
+            (None, Some(var)) => Some(SecretString::from(
+                std::env::var(var).with_context(|| format!("provider {name}: {var} is not set"))?,
+            )),
+            (None, None) => None,
+        };
+        let backend = match config.kind {
+            ProviderKind::Openai => Backend::OpenAi(OpenAiProvider::new(&config.base_url, api_key, config.timeouts)?),
+        };
+        self.providers.push(Provider {
+            name,
+            backend,
+            models: config.models,
+        });
+        Ok(())
+    }
+
+    /// Every provider.
+    pub fn all(&self) -> &[Provider] {
+        &self.providers
+    }
+
+    /// The model named `provider/model`, or `model` when exactly that id is offered (the first
+    /// provider offering it wins).
+    pub fn find(&self, name: &str) -> Option<ResolvedModel> {
+        let (provider, id) = match name.split_once('/') {
+            Some((provider, id)) if self.providers.iter().any(|p| p.name == provider) => (Some(provider), id),
+            _ => (None, name),
+        };
+        self.providers
+            .iter()
+            .filter(|p| provider.is_none_or(|name| p.name == name))
+            .find_map(|p| {
+                p.models.iter().find(|m| m.id == id).map(|m| ResolvedModel {
+                    provider: p.name.clone(),
+                    config: m.clone(),
+                    backend: p.backend.clone(),
+                })
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CONFIG: &str = r#"[{"name": "local", "kind": "openai", "base_url": "http://127.0.0.1:9/v1",
+        "api_key": "sk-test", "models": [{"id": "gpt-4o-mini", "context_window": 128000,
+        "input_per_mtok": 0.15, "output_per_mtok": 0.6, "cached_input_per_mtok": 0.075}]}]"#;
+
+    #[test]
+    fn models_are_found_by_provider_and_id_or_by_id_alone() {
+        let providers = Providers::from_config(Some(CONFIG), Some(40.0)).expect("providers");
+        assert_eq!(
+            providers.find("local/gpt-4o-mini").map(|m| m.name()).as_deref(),
+            Some("local/gpt-4o-mini")
+        );
+        assert_eq!(
+            providers.find("gpt-4o-mini").map(|m| m.provider).as_deref(),
+            Some("local")
+        );
+        assert_eq!(
+            providers.find("offline").map(|m| m.name()).as_deref(),
+            Some("offline/offline")
+        );
+        assert!(providers.find("local/offline").is_none());
+        assert!(providers.find("gpt-5").is_none());
+        let without_offline = Providers::from_config(Some(CONFIG), None).expect("providers");
+        assert!(without_offline.find("offline").is_none());
+    }
+
+    #[test]
+    fn bad_provider_lists_are_refused_with_a_reason() {
+        for (json, reason) in [
+            ("{", "not a valid provider list"),
+            (
+                r#"[{"name": "a", "kind": "anthropic", "base_url": "x", "models": []}]"#,
+                "not a valid",
+            ),
+            (
+                r#"[{"name": "a", "kind": "openai", "base_url": "x", "models": []}]"#,
+                "has no models",
+            ),
+            (
+                r#"[{"name": "a", "kind": "openai", "base_url": "x", "api_key_env": "CHATGRAPH_TEST_UNSET_KEY", "models": [{"id": "m", "context_window": 1}]}]"#,
+                "is not set",
+            ),
+            (
+                r#"[{"name": "a", "kind": "openai", "base_url": "x", "models": [{"id": "m", "context_window": 0}]}]"#,
+                "context_window",
+            ),
+        ] {
+            let error = Providers::from_config(Some(json), None).err().expect(json);
+            assert!(format!("{error:#}").contains(reason), "{json}: {error:#}");
+        }
+    }
+
+    #[test]
+    fn cost_prices_cached_prompt_tokens_at_their_own_rate() {
+        let providers = Providers::from_config(Some(CONFIG), None).expect("providers");
+        let model = providers.find("gpt-4o-mini").expect("model");
+        let (input, output) = model.cost(TokenUsage {
+            input: 1_000_000,
+            output: 2_000_000,
+            cached: 500_000,
+        });
+        assert_eq!(input, BigDecimal::from_str("0.1125").expect("decimal").with_scale(8));
+        assert_eq!(output, BigDecimal::from_str("1.2").expect("decimal").with_scale(8));
+    }
+}

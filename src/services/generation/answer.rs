@@ -1,0 +1,208 @@
+//! Starting answers: `sendMessage` (a user message and the answer to it) and
+//! `regenerateMessage` (another answer to the same message, a sibling). Everything is checked
+//! and stored in the write's transaction (the model, the quota, the prompt's fit, the rows),
+//! and the generation starts only once that commits.
+
+use diesel::{ExpressionMethods, OptionalExtension, QueryDsl};
+use diesel_async::RunQueryDsl;
+use serde_json::json;
+use uuid::Uuid;
+
+use super::{Generations, Job, prompt::Framing};
+use crate::{
+    auth::grant::Granted,
+    db::{
+        enums::{MessageRole, MessageStatus},
+        new_id,
+        schema::messages as message_rows,
+    },
+    error::{AppResult, FieldError},
+    models::{
+        chat::ChatRow,
+        message::{ChatMessage, MessageRow, NewMessage, NewMessageStream},
+    },
+    pubsub::{self, ChatChange, Notice},
+    services::{
+        chats::DEFAULT_TITLE,
+        messages,
+        quotas::{self, Usage},
+        write::{RecordIn, Tx},
+    },
+};
+
+/// Posts `content` into the chat and starts the answer; (user message, assistant message).
+/// Without `parent_id` the message follows the chat's latest message.
+pub async fn send(
+    tx: &mut Tx,
+    generations: &Generations,
+    chat: &Granted<ChatRow>,
+    content: &str,
+    parent_id: Option<Uuid>,
+    model: Option<&str>,
+) -> AppResult<(MessageRow, MessageRow)> {
+    let framing = Framing::of(tx.conn(), chat).await?;
+    let model = framing.choose(generations.providers(), chat, model)?;
+    quotas::debit(
+        tx.conn(),
+        chat.project_id,
+        Usage {
+            requests: 1,
+            ..Usage::default()
+        },
+    )
+    .await?;
+    let parent_id = match parent_id {
+        Some(id) => Some(id),
+        None => latest(tx, chat.id).await?,
+    };
+    let question = messages::post(tx, chat, content, parent_id).await?;
+    let organization_id = chat.grant().organization_id();
+    let answer = start(
+        tx,
+        generations,
+        (chat.row(), organization_id),
+        &framing,
+        model,
+        &question,
+    )
+    .await?;
+    pubsub::publish(tx.conn(), added(chat.id, question.id)).await?;
+    Ok((question, answer))
+}
+
+/// Starts another answer to the message `answer` answered (a sibling of it).
+pub async fn regenerate(
+    tx: &mut Tx,
+    generations: &Generations,
+    answer: &Granted<ChatMessage>,
+) -> AppResult<MessageRow> {
+    let (old, chat) = (&answer.message, &answer.chat);
+    let question = match old.parent_id {
+        Some(parent) if old.role == MessageRole::Assistant && old.status != MessageStatus::Streaming => {
+            MessageRow::find(tx.conn(), parent).await?
+        }
+        _ => None,
+    };
+    let Some(question) = question else {
+        return Err(FieldError::input(
+            "messageId",
+            "NOT_AN_ANSWER",
+            "only a finished answer to a message can be regenerated",
+        )
+        .into());
+    };
+    let framing = Framing::of(tx.conn(), chat).await?;
+    let requested = old
+        .provider
+        .as_ref()
+        .zip(old.model.as_ref())
+        .map(|(p, m)| format!("{p}/{m}"));
+    let model = match requested.as_deref().and_then(|name| generations.providers().find(name)) {
+        Some(model) if framing.allows(&model) => model,
+        _ => framing.choose(generations.providers(), chat, None)?,
+    };
+    quotas::debit(
+        tx.conn(),
+        chat.project_id,
+        Usage {
+            requests: 1,
+            ..Usage::default()
+        },
+    )
+    .await?;
+    let organization_id = answer.grant().organization_id();
+    let new = start(tx, generations, (chat, organization_id), &framing, model, &question).await?;
+    tx.audit(answer.grant())
+        .on("chat", chat.id)
+        .details(json!({ "messageId": new.id, "regenerates": old.id }))
+        .record_in(tx)
+        .await?;
+    Ok(new)
+}
+
+/// The chat's latest message, which a new message follows by default.
+async fn latest(tx: &mut Tx, chat_id: Uuid) -> AppResult<Option<Uuid>> {
+    use message_rows::dsl as m;
+    Ok(message_rows::table
+        .filter(m::chat_id.eq(chat_id))
+        .order((m::created_at.desc(), m::id.desc()))
+        .select(m::id)
+        .first(tx.conn())
+        .await
+        .optional()?)
+}
+
+fn added(chat_id: Uuid, message_id: Uuid) -> Notice {
+    Notice::Chat {
+        chat_id,
+        change: ChatChange::MessageAdded,
+        message_id: Some(message_id),
+    }
+}
+
+/// Stores a `streaming` answer to `question` and its stream row, and starts generating it
+/// once the transaction commits.
+async fn start(
+    tx: &mut Tx,
+    generations: &Generations,
+    (chat, organization_id): (&ChatRow, Uuid),
+    framing: &Framing,
+    model: crate::providers::registry::ResolvedModel,
+    question: &MessageRow,
+) -> AppResult<MessageRow> {
+    let request = framing.request(tx.conn(), &model, question.id).await?;
+    let api_key =
+        super::prompt::organization_key(tx.conn(), &generations.authenticator().keyring, organization_id, &model)
+            .await?;
+    let answer = NewMessage {
+        parent_id: Some(question.id),
+        status: MessageStatus::Streaming,
+        parts: Some(json!([])),
+        model: Some(model.config.id.clone()),
+        provider: Some(model.provider.clone()),
+        ..NewMessage::text(chat.id, None, MessageRole::Assistant, "")
+    }
+    .insert(tx.conn())
+    .await?;
+    NewMessageStream {
+        id: new_id(),
+        chat_id: chat.id,
+        message_id: answer.id,
+    }
+    .insert(tx.conn())
+    .await?;
+    pubsub::publish(tx.conn(), added(chat.id, answer.id)).await?;
+    pubsub::publish(
+        tx.conn(),
+        Notice::Chat {
+            chat_id: chat.id,
+            change: ChatChange::StreamStarted,
+            message_id: Some(answer.id),
+        },
+    )
+    .await?;
+    let caller = tx.caller()?;
+    let job = Job {
+        message_id: answer.id,
+        chat_id: chat.id,
+        project_id: chat.project_id,
+        organization_id,
+        user_id: Some(caller.user.id),
+        api_token_id: caller.api_token_id,
+        model,
+        api_key,
+        request,
+        retitle: chat.title == DEFAULT_TITLE,
+    };
+    let generations = generations.clone();
+    tx.after_commit(async move { generations.start(job) });
+    Ok(answer)
+}
+
+/// The answer `message_id` as a `streaming` message the caller may stop.
+pub fn stoppable(message: &Granted<ChatMessage>) -> AppResult<()> {
+    if message.message.status != MessageStatus::Streaming {
+        return Err(FieldError::input("messageId", "NOT_STREAMING", "the message is not being generated").into());
+    }
+    Ok(())
+}

@@ -1,0 +1,172 @@
+//! Following one message's text as events: the text after a sequence number, then live
+//! deltas, then one last event with the final status and row.
+//!
+//! The contract: the concatenated deltas a follower receives are exactly the final text,
+//! wherever it joins. It holds by construction: a follower keeps the byte offset it has
+//! delivered up to, and every event carries the text from there to what the cell holds now,
+//! so a replay, a hand-over to live text and a resync after a missed wake-up all read the
+//! same growing text. Nothing is queued per follower: a slow one reads everything that
+//! accumulated at its next event.
+
+use std::{sync::Arc, time::Duration};
+
+use async_graphql::futures_util::{Stream, future::BoxFuture, stream};
+use tokio::time::Instant;
+
+use super::{Generations, Live};
+use crate::{
+    db::enums::MessageStatus,
+    error::{AppError, AppResult, FieldError},
+    models::message::MessageRow,
+};
+
+/// How long a follower of another replica's generation waits for a wake-up before it reads
+/// the table anyway (a notice lost with a dropped connection costs at most this).
+pub const POLL: Duration = Duration::from_secs(2);
+
+/// One event of a followed message.
+#[derive(Debug, Clone)]
+pub struct StreamEvent {
+    /// Bytes of text up to the end of this delta.
+    pub seq: usize,
+    /// Text after the previous event's `seq`.
+    pub delta: String,
+    /// `streaming` until the last event.
+    pub status: MessageStatus,
+    /// The final row, on the last event.
+    pub message: Option<MessageRow>,
+}
+
+/// Checks, now and then while following, that the follower may still read the message.
+pub type AccessCheck = Box<dyn FnMut() -> BoxFuture<'static, AppResult<()>> + Send>;
+
+/// How often access is checked again while following.
+pub const ACCESS_CHECK: Duration = Duration::from_secs(5);
+
+struct Follower {
+    generations: Generations,
+    live: Arc<Live>,
+    progress: tokio::sync::watch::Receiver<super::Progress>,
+    message_id: uuid::Uuid,
+    sent: usize,
+    last_event: Option<Instant>,
+    last_check: Instant,
+    check: AccessCheck,
+    done: bool,
+}
+
+impl Generations {
+    /// The events of `message` after byte `after` (from the start when None). A bad `after`
+    /// (negative, inside a character, past the end of a finished text) is an input error.
+    pub fn follow(
+        &self,
+        message: &MessageRow,
+        after: Option<i32>,
+        check: AccessCheck,
+    ) -> AppResult<impl Stream<Item = AppResult<StreamEvent>> + Send + use<>> {
+        let live = self.live(message);
+        let progress = live.progress();
+        let sent = match after {
+            None => 0,
+            Some(after) => {
+                let after = usize::try_from(after).map_err(|_| bad_after("afterSeq must be 0 or more"))?;
+                let finished = progress.status != MessageStatus::Streaming;
+                if after > progress.len && finished {
+                    return Err(bad_after("afterSeq is past the end of the message"));
+                }
+                if after <= progress.len && live.slice(after, progress.len).is_none() {
+                    return Err(bad_after("afterSeq is not a sequence number of this message"));
+                }
+                after
+            }
+        };
+        let follower = Follower {
+            generations: self.clone(),
+            progress: live.watch(),
+            live,
+            message_id: message.id,
+            sent,
+            last_event: None,
+            last_check: Instant::now(),
+            check,
+            done: false,
+        };
+        Ok(stream::unfold(follower, |mut follower| async move {
+            let event = follower.next().await?;
+            Some((event, follower))
+        }))
+    }
+}
+
+fn bad_after(message: &str) -> AppError {
+    FieldError {
+        field: vec!["afterSeq".into()],
+        message: message.into(),
+        code: "INVALID_SEQ",
+    }
+    .into()
+}
+
+impl Follower {
+    async fn next(&mut self) -> Option<AppResult<StreamEvent>> {
+        if self.done {
+            return None;
+        }
+        let coalesce = self.generations.settings().coalesce;
+        loop {
+            if self.last_check.elapsed() >= ACCESS_CHECK {
+                self.last_check = Instant::now();
+                if let Err(error) = (self.check)().await {
+                    self.done = true;
+                    return Some(Err(error));
+                }
+            }
+            let progress = *self.progress.borrow_and_update();
+            if progress.status != MessageStatus::Streaming {
+                self.done = true;
+                return Some(self.last(progress.len, progress.status).await);
+            }
+            if progress.len > self.sent {
+                // Deltas closer together than `coalesce` go out as one event.
+                let wait = self
+                    .last_event
+                    .map_or(Duration::ZERO, |at| coalesce.saturating_sub(at.elapsed()));
+                if !wait.is_zero() {
+                    tokio::time::sleep(wait).await;
+                    continue;
+                }
+                let delta = self.live.slice(self.sent, progress.len).unwrap_or_default();
+                self.sent = progress.len;
+                self.last_event = Some(Instant::now());
+                return Some(Ok(StreamEvent {
+                    seq: progress.len,
+                    delta,
+                    status: MessageStatus::Streaming,
+                    message: None,
+                }));
+            }
+            tokio::select! {
+                _ = self.progress.changed() => {}
+                () = tokio::time::sleep(POLL) => {
+                    self.generations.refresh(self.message_id, false).await;
+                }
+            }
+        }
+    }
+
+    /// The last event: the rest of the text, the final status and the row.
+    async fn last(&mut self, len: usize, status: MessageStatus) -> AppResult<StreamEvent> {
+        let row = MessageRow::find(&mut *self.generations.pool().get().await?, self.message_id).await?;
+        // The row is the truth at the end (a follower of another replica may have missed the
+        // last flush); it only ever extends what was sent.
+        let text = row.as_ref().map_or_else(|| self.live.text(), |r| r.content.clone());
+        let delta = text.get(self.sent..).map(str::to_owned).unwrap_or_default();
+        self.sent = text.len().max(len);
+        Ok(StreamEvent {
+            seq: text.len(),
+            delta,
+            status: row.as_ref().map_or(status, |r| r.status),
+            message: row,
+        })
+    }
+}

@@ -1,0 +1,481 @@
+//! Model answers: generating them in the background and following them live.
+//!
+//! `sendMessage` stores an assistant message with status `streaming` and a `message_streams`
+//! row, then hands a [`Job`] to [`Generations::start`]. The generation runs in a task of this
+//! process ([`run`]): its text grows in a [`Live`] cell that local subscribers read at once,
+//! and is flushed to the message row every [`Settings::flush_every`] with a `NOTIFY`, so
+//! subscribers on other replicas follow it from the table ([`follow`]). The end (text, status,
+//! tokens, cost, usage event, chat totals, quota) is written in one transaction.
+//!
+//! Every flush (and a heartbeat when the model is silent) renews the stream's lease
+//! (`message_streams.updated_at`). Each process reaps streams whose lease ran out: their
+//! messages become `failed` with finish reason `interrupted`, their text so far kept. The
+//! sequence number of an event is the length in bytes (UTF-8) of the text up to the end of its
+//! delta, so any replica can answer "the text after N" from what it has.
+
+pub mod answer;
+pub mod follow;
+pub mod prompt;
+mod run;
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex, PoisonError, RwLock, Weak},
+    time::{Duration, Instant},
+};
+
+use diesel::{
+    QueryableByName,
+    sql_types::{Array, BigInt, Text, Uuid as SqlUuid},
+};
+use diesel_async::RunQueryDsl;
+use secrecy::SecretString;
+use tokio::sync::watch;
+use uuid::Uuid;
+
+use crate::{
+    db::{Pool, cached::cached, enums::MessageStatus},
+    error::AppResult,
+    models::message::MessageRow,
+    providers::{
+        CompletionRequest,
+        registry::{Providers, ResolvedModel},
+    },
+    pubsub::{CHANNEL, Notice, PubSub},
+    services::auth::Authenticator,
+};
+
+/// Timings of generation and following.
+#[derive(Debug, Clone, Copy)]
+pub struct Settings {
+    /// How often generated text is written to the message row (and other replicas woken).
+    pub flush_every: Duration,
+    /// How long a stream whose process stopped renewing it stays `streaming`.
+    pub lease: Duration,
+    /// Shortest time between two events to one subscriber: deltas arriving faster are merged.
+    pub coalesce: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            flush_every: Duration::from_millis(250),
+            lease: Duration::from_secs(30),
+            coalesce: Duration::from_millis(25),
+        }
+    }
+}
+
+/// How far a stream has come: the length of its text and its status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    /// Bytes of text so far.
+    pub len: usize,
+    /// `streaming` until the end.
+    pub status: MessageStatus,
+}
+
+/// The text of one generation as this process knows it: its own generation's (always
+/// current) or another replica's (as last read from the table).
+pub struct Live {
+    text: RwLock<String>,
+    progress: watch::Sender<Progress>,
+    refreshed: Mutex<Option<Instant>>,
+}
+
+impl Live {
+    fn new(text: String, status: MessageStatus) -> Self {
+        let progress = Progress {
+            len: text.len(),
+            status,
+        };
+        Live {
+            text: RwLock::new(text),
+            progress: watch::Sender::new(progress),
+            refreshed: Mutex::new(None),
+        }
+    }
+
+    fn append(&self, delta: &str) {
+        let len = {
+            let mut text = self.text.write().unwrap_or_else(PoisonError::into_inner);
+            text.push_str(delta);
+            text.len()
+        };
+        self.progress.send_modify(|p| p.len = len);
+    }
+
+    /// Takes what the table says: longer text (stored text only grows) and the status.
+    fn update(&self, stored: &str, status: MessageStatus) {
+        let len = {
+            let mut text = self.text.write().unwrap_or_else(PoisonError::into_inner);
+            if stored.len() > text.len() && stored.starts_with(text.as_str()) {
+                *text = stored.to_owned();
+            }
+            text.len()
+        };
+        self.progress.send_if_modified(|p| {
+            // A stream ends once: a stale read never makes it streaming again.
+            let status = if p.status == MessageStatus::Streaming {
+                status
+            } else {
+                p.status
+            };
+            let changed = p.len != len || p.status != status;
+            *p = Progress { len, status };
+            changed
+        });
+    }
+
+    fn finish(&self, status: MessageStatus) {
+        self.progress.send_modify(|p| p.status = status);
+    }
+
+    /// The text from byte `from` to byte `to` (None when those are not character boundaries).
+    pub fn slice(&self, from: usize, to: usize) -> Option<String> {
+        self.text
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(from..to)
+            .map(str::to_owned)
+    }
+
+    /// The whole text so far.
+    pub fn text(&self) -> String {
+        self.text.read().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    /// Where it stands.
+    pub fn progress(&self) -> Progress {
+        *self.progress.borrow()
+    }
+
+    /// Changes from now on.
+    pub fn watch(&self) -> watch::Receiver<Progress> {
+        self.progress.subscribe()
+    }
+}
+
+/// What one generation needs, prepared (and authorized) by `sendMessage`.
+pub struct Job {
+    /// The assistant message being written.
+    pub message_id: Uuid,
+    /// Its chat.
+    pub chat_id: Uuid,
+    /// The chat's project.
+    pub project_id: Uuid,
+    /// The project's organization.
+    pub organization_id: Uuid,
+    /// Who asked.
+    pub user_id: Option<Uuid>,
+    /// The API token used, if any.
+    pub api_token_id: Option<Uuid>,
+    /// The model.
+    pub model: ResolvedModel,
+    /// The organization's own key for it, when it has one.
+    pub api_key: Option<SecretString>,
+    /// The prompt.
+    pub request: CompletionRequest,
+    /// Whether to title the chat after this answer (it still has the default title).
+    pub retitle: bool,
+}
+
+/// What this process knows of one stream.
+struct Entry {
+    live: Weak<Live>,
+    /// Some while this process generates it: send `true` to stop.
+    stop: Option<watch::Sender<bool>>,
+}
+
+struct Inner {
+    pool: Pool,
+    providers: Providers,
+    authenticator: Arc<Authenticator>,
+    pubsub: PubSub,
+    settings: Settings,
+    streams: Mutex<HashMap<Uuid, Entry>>,
+}
+
+/// The generations of this process and the streams it follows.
+#[derive(Clone)]
+pub struct Generations {
+    inner: Arc<Inner>,
+}
+
+impl Generations {
+    /// Generations with these providers, woken by `pubsub`. Starts the background task that
+    /// renews this process's leases, reaps expired ones and takes notices.
+    pub fn start_service(
+        pool: Pool,
+        providers: Providers,
+        authenticator: Arc<Authenticator>,
+        pubsub: PubSub,
+        settings: Settings,
+    ) -> Self {
+        let generations = Generations {
+            inner: Arc::new(Inner {
+                pool,
+                providers,
+                authenticator,
+                pubsub,
+                settings,
+                streams: Mutex::new(HashMap::new()),
+            }),
+        };
+        tokio::spawn(notices(Arc::downgrade(&generations.inner)));
+        tokio::spawn(leases(Arc::downgrade(&generations.inner)));
+        generations
+    }
+
+    /// The providers.
+    pub fn providers(&self) -> &Providers {
+        &self.inner.providers
+    }
+
+    /// The token and encryption settings (for an organization's own provider key).
+    pub fn authenticator(&self) -> &Authenticator {
+        &self.inner.authenticator
+    }
+
+    /// The timings.
+    pub fn settings(&self) -> Settings {
+        self.inner.settings
+    }
+
+    /// Starts generating `job` (its message and stream rows are committed).
+    pub fn start(&self, job: Job) {
+        let live = Arc::new(Live::new(String::new(), MessageStatus::Streaming));
+        let (stop, stopped) = watch::channel(false);
+        self.inner.lock().insert(
+            job.message_id,
+            Entry {
+                live: Arc::downgrade(&live),
+                stop: Some(stop),
+            },
+        );
+        tokio::spawn(run::run(self.inner.clone(), job, live, stopped));
+    }
+
+    /// Asks the generation of `message_id` to stop, here or on the replica running it. It ends
+    /// with status `cancelled`, its text so far kept.
+    pub async fn stop(&self, message_id: Uuid) -> AppResult<()> {
+        if self.inner.stop_local(message_id) {
+            return Ok(());
+        }
+        let mut conn = self.inner.pool.get().await?;
+        crate::pubsub::publish(&mut conn, Notice::Stop(message_id)).await?;
+        Ok(())
+    }
+
+    /// Waits until `message_id` is no longer streaming, at most `timeout`; its row then.
+    pub async fn settled(&self, message_id: Uuid, timeout: Duration) -> AppResult<Option<MessageRow>> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let row = MessageRow::find(&mut *self.inner.pool.get().await?, message_id).await?;
+            if row.as_ref().is_none_or(|r| r.status != MessageStatus::Streaming) || Instant::now() >= deadline {
+                return Ok(row);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// The live cell of `message` (as read now): this process's own generation, a shared cell
+    /// following another replica's, or a finished one.
+    pub fn live(&self, message: &MessageRow) -> Arc<Live> {
+        let mut streams = self.inner.lock();
+        if let Some(live) = streams.get(&message.id).and_then(|e| e.live.upgrade()) {
+            return live;
+        }
+        let live = Arc::new(Live::new(message.content.clone(), message.status));
+        if message.status == MessageStatus::Streaming {
+            streams.retain(|_, e| e.live.strong_count() > 0);
+            streams.insert(
+                message.id,
+                Entry {
+                    live: Arc::downgrade(&live),
+                    stop: None,
+                },
+            );
+        }
+        live
+    }
+
+    /// Re-reads a followed stream of another replica from the table (at most once a
+    /// [`Settings::flush_every`] per process when `eager` is false).
+    pub async fn refresh(&self, message_id: Uuid, eager: bool) {
+        self.inner.refresh(message_id, eager).await;
+    }
+
+    /// True when this process generates `message_id`.
+    pub fn is_local(&self, message_id: Uuid) -> bool {
+        self.inner.lock().get(&message_id).is_some_and(|e| e.stop.is_some())
+    }
+
+    /// The pool.
+    pub fn pool(&self) -> &Pool {
+        &self.inner.pool
+    }
+}
+
+impl Inner {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, Entry>> {
+        self.streams.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn stop_local(&self, message_id: Uuid) -> bool {
+        match self.lock().get(&message_id).and_then(|e| e.stop.as_ref()) {
+            Some(stop) => {
+                stop.send_replace(true);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Forgets this process's generation of `message_id` (it ended).
+    fn forget(&self, message_id: Uuid) {
+        self.lock().remove(&message_id);
+    }
+
+    /// The cell of a stream followed from another replica, if anyone still follows it.
+    fn followed(&self, message_id: Uuid) -> Option<Arc<Live>> {
+        self.lock()
+            .get(&message_id)
+            .filter(|e| e.stop.is_none())
+            .and_then(|e| e.live.upgrade())
+    }
+
+    async fn refresh(&self, message_id: Uuid, eager: bool) {
+        let Some(live) = self.followed(message_id) else {
+            return;
+        };
+        {
+            let mut refreshed = live.refreshed.lock().unwrap_or_else(PoisonError::into_inner);
+            if !eager && refreshed.is_some_and(|at| at.elapsed() < self.settings.flush_every) {
+                return;
+            }
+            *refreshed = Some(Instant::now());
+        }
+        let row = match self.pool.get().await {
+            Ok(mut conn) => MessageRow::find(&mut conn, message_id).await,
+            Err(error) => {
+                tracing::warn!(error = %error, "cannot refresh a followed stream");
+                return;
+            }
+        };
+        match row {
+            Ok(Some(row)) => live.update(&row.content, row.status),
+            // Deleted while streaming: it ends as it was.
+            Ok(None) => live.finish(MessageStatus::Failed),
+            Err(error) => tracing::warn!(error = %error, message.id = %message_id, "cannot refresh a followed stream"),
+        }
+    }
+
+    fn local_ids(&self) -> Vec<Uuid> {
+        self.lock()
+            .iter()
+            .filter(|(_, e)| e.stop.is_some())
+            .map(|(id, _)| *id)
+            .collect()
+    }
+
+    fn followed_ids(&self) -> Vec<Uuid> {
+        self.lock()
+            .iter()
+            .filter(|(_, e)| e.stop.is_none() && e.live.strong_count() > 0)
+            .map(|(id, _)| *id)
+            .collect()
+    }
+}
+
+/// Takes notices: stops asked for this process's generations, and wake-ups of followed
+/// streams (all of them after a reconnection).
+async fn notices(inner: Weak<Inner>) {
+    let Some(mut receiver) = inner.upgrade().map(|i| i.pubsub.subscribe()) else {
+        return;
+    };
+    loop {
+        let notice = receiver.recv().await;
+        let Some(inner) = inner.upgrade() else {
+            return;
+        };
+        match notice {
+            Ok(Notice::Stop(id)) => {
+                inner.stop_local(id);
+            }
+            Ok(Notice::Stream(id)) => inner.refresh(id, true).await,
+            Ok(Notice::Resync) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                for id in inner.followed_ids() {
+                    inner.refresh(id, true).await;
+                }
+            }
+            Ok(Notice::Chat { .. }) => {}
+            Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+        }
+    }
+}
+
+#[derive(QueryableByName)]
+struct Reaped {
+    #[diesel(sql_type = SqlUuid)]
+    message_id: Uuid,
+}
+
+/// The error of a message whose generation was interrupted.
+pub const INTERRUPTED: &str = "the answer was interrupted (the server generating it stopped)";
+
+/// Renews the leases of this process's generations and reaps expired ones of any process,
+/// every sixth of a lease.
+async fn leases(inner: Weak<Inner>) {
+    loop {
+        let Some(every) = inner
+            .upgrade()
+            .map(|i| (i.settings.lease / 6).max(Duration::from_millis(200)))
+        else {
+            return;
+        };
+        tokio::time::sleep(every).await;
+        let Some(inner) = inner.upgrade() else {
+            return;
+        };
+        if let Err(error) = renew_and_reap(&inner).await {
+            tracing::warn!(error = ?error, "cannot renew or reap stream leases");
+        }
+    }
+}
+
+async fn renew_and_reap(inner: &Inner) -> AppResult<()> {
+    let mut conn = inner.pool.get().await?;
+    let local = inner.local_ids();
+    if !local.is_empty() {
+        cached("UPDATE message_streams SET updated_at = now() WHERE message_id = ANY($1) AND status = 'active'")
+            .bind::<Array<SqlUuid>, _>(&local)
+            .execute(&mut conn)
+            .await?;
+    }
+    let lease_ms = i64::try_from(inner.settings.lease.as_millis()).unwrap_or(i64::MAX);
+    let reaped: Vec<Reaped> = cached(format!(
+        "WITH stale AS ( \
+           SELECT id, message_id FROM message_streams \
+           WHERE status = 'active' AND updated_at < now() - $1 * interval '1 millisecond' \
+             AND message_id <> ALL($2) \
+           FOR UPDATE SKIP LOCKED), \
+         m AS (UPDATE messages SET status = 'failed', finish_reason = 'interrupted', error = $3 \
+               WHERE id IN (SELECT message_id FROM stale) AND status = 'streaming' RETURNING id, chat_id), \
+         s AS (UPDATE message_streams SET status = 'failed', error = $3, finished_at = now(), updated_at = now() \
+               WHERE id IN (SELECT id FROM stale) RETURNING message_id) \
+         SELECT m.id AS message_id, \
+           pg_notify('{CHANNEL}', 's:' || m.id::text)::text AS stream, \
+           pg_notify('{CHANNEL}', 'c:' || m.chat_id::text || ':finished:' || m.id::text)::text AS chat \
+         FROM m JOIN s ON s.message_id = m.id"
+    ))
+    .bind::<BigInt, _>(lease_ms)
+    .bind::<Array<SqlUuid>, _>(&local)
+    .bind::<Text, _>(INTERRUPTED)
+    .load(&mut conn)
+    .await?;
+    for row in reaped {
+        tracing::warn!(message.id = %row.message_id, "reaped an interrupted generation");
+    }
+    Ok(())
+}

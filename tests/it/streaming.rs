@@ -1,0 +1,507 @@
+//! Model answers end to end: `sendMessage`, `messageStream` over a real WebSocket (several
+//! join points, `afterSeq`, two servers on one database), stop, regenerate, refusals before
+//! anything is stored, the reaper, and the OpenAI-compatible provider against a loopback SSE
+//! server.
+
+use std::time::Duration;
+
+use chatgraph::{
+    providers::registry::Providers,
+    pubsub::PubSub,
+    services::generation::{Generations, Settings},
+};
+use serde_json::{Value, json};
+
+use crate::{
+    support::{Api, Team, TestDb, app_state, authenticator, file_store, files_dir, http_settings, serve_state},
+    websocket::{Socket, connect, init, receive, send},
+};
+
+/// A server on `db` with these providers, listening for other servers' notices.
+pub async fn server(db: &TestDb, providers: Providers, settings: Settings) -> Api {
+    let pool = db.pool();
+    let authenticator = authenticator();
+    let mut state = app_state(pool.clone(), authenticator.clone(), file_store(&files_dir()));
+    state.generations = Generations::start_service(pool, providers, authenticator, PubSub::listen(&db.url), settings);
+    Api {
+        client: reqwest::Client::new(),
+        address: serve_state(state, http_settings()).await,
+    }
+}
+
+/// The offline model at `rate` words a second.
+fn offline(rate: f64) -> Providers {
+    Providers::offline(rate)
+}
+
+const SEND: &str = "mutation($input: SendMessageInput!) { sendMessage(input: $input) { \
+    chat { id title } userMessage { id content } assistantMessage { id status } userErrors { code field message } } }";
+
+const STREAM: &str = "subscription($id: ID!, $after: Int) { messageStream(messageId: $id, afterSeq: $after) { \
+    seq delta status message { content status finishReason inputTokens outputTokens cost model provider } } }";
+
+/// Sends `content` into a new chat of the team's project; the payload.
+async fn send_new(team: &Team, token: &str, content: &str) -> Value {
+    let (payload, body) = team
+        .mutate(
+            token,
+            "sendMessage",
+            SEND,
+            json!({ "projectId": team.project, "content": content }),
+        )
+        .await;
+    assert_eq!(payload["userErrors"], json!([]), "{body}");
+    payload
+}
+
+/// A signed-in graphql-transport-ws connection.
+async fn socket(api: &Api, token: &str) -> Socket {
+    let mut socket = connect(api, "graphql-transport-ws").await;
+    let ack = init(&mut socket, json!({ "Authorization": format!("Bearer {token}") })).await;
+    assert_eq!(ack.expect("ack")["type"], "connection_ack");
+    socket
+}
+
+/// Starts `messageStream` on `socket` as operation `id`.
+async fn subscribe(socket: &mut Socket, id: &str, message: &Value, after: Option<i64>) {
+    send(
+        socket,
+        json!({ "id": id, "type": "subscribe", "payload": { "query": STREAM, "variables": { "id": message, "after": after } } }),
+    )
+    .await;
+}
+
+/// The events of operation `id` until it completes (at most 30 s).
+async fn collect(socket: &mut Socket, id: &str) -> Vec<Value> {
+    let mut events = Vec::new();
+    tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            let message = receive(socket).await.expect("message");
+            assert_eq!(message["id"], id, "{message}");
+            match message["type"].as_str() {
+                Some("next") => {
+                    assert!(message["payload"].get("errors").is_none(), "{message}");
+                    events.push(message["payload"]["data"]["messageStream"].clone());
+                }
+                Some("complete") => break,
+                _ => panic!("unexpected {message}"),
+            }
+        }
+    })
+    .await
+    .expect("the stream completes");
+    events
+}
+
+/// The concatenated deltas of `events`, checking that `seq` grows by each delta's length.
+fn joined(events: &[Value], after: usize) -> String {
+    let mut text = String::new();
+    let mut seq = after;
+    for event in events {
+        let delta = event["delta"].as_str().expect("delta");
+        text.push_str(delta);
+        seq += delta.len();
+        assert_eq!(event["seq"].as_u64(), Some(seq as u64), "{event}");
+    }
+    text
+}
+
+#[tokio::test]
+async fn an_answer_streams_over_websocket_and_its_deltas_are_exactly_the_final_text() {
+    let db = TestDb::migrated().await;
+    let team = Team::on(server(&db, offline(200.0), Settings::default()).await).await;
+    let sent = send_new(&team, &team.member, "How do graphs stream?").await;
+    assert_eq!(sent["assistantMessage"]["status"], "STREAMING");
+    assert_eq!(sent["userMessage"]["content"], "How do graphs stream?");
+    let answer = sent["assistantMessage"]["id"].clone();
+
+    let mut socket = socket(&team.api, &team.member).await;
+    subscribe(&mut socket, "1", &answer, None).await;
+    let events = collect(&mut socket, "1").await;
+    assert!(events.len() > 3, "the answer arrives in pieces: {events:?}");
+    let last = events.last().expect("last");
+    assert_eq!(last["status"], "COMPLETE");
+    assert!(
+        events[..events.len() - 1]
+            .iter()
+            .all(|e| e["status"] == "STREAMING" && e["message"].is_null())
+    );
+    let message = &last["message"];
+    assert_eq!(joined(&events, 0), message["content"].as_str().expect("content"));
+    assert!(
+        message["content"]
+            .as_str()
+            .expect("content")
+            .starts_with("Offline model answering \"How do graphs stream?\"")
+    );
+    assert_eq!(message["status"], "COMPLETE");
+    assert_eq!(message["finishReason"], "stop");
+    assert_eq!(
+        (message["provider"].as_str(), message["model"].as_str()),
+        (Some("offline"), Some("offline"))
+    );
+    assert!(message["inputTokens"].as_i64().expect("input") > 5, "{message}");
+    assert!(message["outputTokens"].as_i64().expect("output") > 20, "{message}");
+
+    // Accounting: one usage event, the chat's totals, the project's quota usage.
+    let conn = &mut db.conn().await;
+    let (events_count, tokens): (i64, i64) = diesel_async::RunQueryDsl::get_result(
+        diesel::sql_query(
+            "SELECT count(*)::bigint AS a, coalesce(sum(total_tokens), 0)::bigint AS b FROM usage_events WHERE operation = 'chat'",
+        )
+        .into_boxed::<diesel::pg::Pg>(),
+        conn,
+    )
+    .await
+    .map(|row: Pair| (row.a, row.b))
+    .expect("usage");
+    assert_eq!(events_count, 1);
+    assert_eq!(
+        tokens,
+        message["inputTokens"].as_i64().expect("in") + message["outputTokens"].as_i64().expect("out")
+    );
+    let (_, chat) = team
+        .api
+        .run(
+            Some(&team.member),
+            "query($id: ID!) { node(id: $id) { ... on Chat { title totalOutputTokens } } }",
+            json!({ "id": sent["chat"]["id"] }),
+        )
+        .await;
+    assert_eq!(
+        chat["data"]["node"]["totalOutputTokens"]
+            .as_str()
+            .and_then(|t| t.parse::<i64>().ok()),
+        message["outputTokens"].as_i64(),
+        "{chat}"
+    );
+
+    // Subscribing to a finished answer: one event with the whole text.
+    subscribe(&mut socket, "2", &answer, None).await;
+    let again = collect(&mut socket, "2").await;
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0]["delta"], message["content"]);
+    assert_eq!(again[0]["status"], "COMPLETE");
+
+    // The chat was titled after its first answer (it had the default title).
+    let titled = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            let (_, body) = team
+                .api
+                .run(
+                    Some(&team.member),
+                    "query($id: ID!) { node(id: $id) { ... on Chat { title } } }",
+                    json!({ "id": sent["chat"]["id"] }),
+                )
+                .await;
+            let title = body["data"]["node"]["title"].as_str().unwrap_or_default().to_owned();
+            if title != "New chat" {
+                return title;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("a title");
+    assert!(title_words(&titled) <= 16, "{titled}");
+}
+
+fn title_words(title: &str) -> usize {
+    title.split_whitespace().count()
+}
+
+#[derive(diesel::QueryableByName)]
+struct Pair {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    a: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    b: i64,
+}
+
+#[tokio::test]
+async fn subscribers_joining_at_any_moment_or_after_a_seq_get_no_gap_and_no_duplicate() {
+    let db = TestDb::migrated().await;
+    let team = Team::on(server(&db, offline(60.0), Settings::default()).await).await;
+    let sent = send_new(&team, &team.owner, "Tell me about replicas").await;
+    let answer = sent["assistantMessage"]["id"].clone();
+
+    // One follower from the start; others join every 80 ms, without and with afterSeq.
+    let mut first = socket(&team.api, &team.owner).await;
+    subscribe(&mut first, "a", &answer, None).await;
+    let mut seen = Vec::new();
+    let mut joiners = Vec::new();
+    for round in 0..6 {
+        let message = receive(&mut first).await.expect("event");
+        let event = message["payload"]["data"]["messageStream"].clone();
+        let done = event["status"] != "STREAMING";
+        seen.push(event.clone());
+        if done {
+            break;
+        }
+        let seq = event["seq"].as_i64().expect("seq");
+        let api = team.api.clone();
+        let (token, answer) = (team.owner.clone(), answer.clone());
+        // Even rounds resume after the seq just seen; odd ones join with nothing.
+        let after = (round % 2 == 0).then_some(seq);
+        joiners.push(tokio::spawn(async move {
+            let mut socket = socket(&api, &token).await;
+            subscribe(&mut socket, "j", &answer, after).await;
+            (after, collect(&mut socket, "j").await)
+        }));
+        tokio::time::sleep(Duration::from_millis(80)).await;
+    }
+    seen.extend(collect(&mut first, "a").await);
+    let last = seen.last().expect("last").clone();
+    let content = last["message"]["content"].as_str().expect("content").to_owned();
+    assert_eq!(joined(&seen, 0), content);
+    assert!(!joiners.is_empty());
+    for joiner in joiners {
+        let (after, events) = joiner.await.expect("joiner");
+        let after = after.map_or(0, |a| a as usize);
+        assert_eq!(
+            format!("{}{}", &content[..after], joined(&events, after)),
+            content,
+            "joined after {after}"
+        );
+        assert_eq!(events.last().expect("last")["status"], "COMPLETE");
+    }
+}
+
+#[tokio::test]
+async fn a_stream_generated_on_one_server_is_followed_from_another() {
+    let db = TestDb::migrated().await;
+    let a = server(&db, offline(60.0), Settings::default()).await;
+    let b = server(&db, offline(60.0), Settings::default()).await;
+    let team = Team::on(a).await;
+    let sent = send_new(&team, &team.owner, "Across replicas").await;
+    let answer = sent["assistantMessage"]["id"].clone();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let mut on_b = socket(&b, &team.owner).await;
+    subscribe(&mut on_b, "b", &answer, None).await;
+    let events = collect(&mut on_b, "b").await;
+    let last = events.last().expect("last");
+    assert_eq!(last["status"], "COMPLETE");
+    assert_eq!(
+        joined(&events, 0),
+        last["message"]["content"].as_str().expect("content")
+    );
+    assert!(
+        events.len() > 2,
+        "live events arrived from the other server: {events:?}"
+    );
+
+    // A stop sent to B stops a generation running on A.
+    let sent = send_new(&team, &team.owner, "Stop me from elsewhere").await;
+    let answer = sent["assistantMessage"]["id"].clone();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let (_, body) = b
+        .run(
+            Some(&team.owner),
+            "mutation($input: AnswerInput!) { stopGeneration(input: $input) { message { status content finishReason } userErrors { code } } }",
+            json!({ "input": { "messageId": answer } }),
+        )
+        .await;
+    let stopped = &body["data"]["stopGeneration"]["message"];
+    assert_eq!(stopped["status"], "CANCELLED", "{body}");
+    assert_eq!(stopped["finishReason"], "cancelled");
+    assert!(
+        stopped["content"]
+            .as_str()
+            .expect("content")
+            .starts_with("Offline model"),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn stop_keeps_the_text_and_regenerate_adds_a_sibling() {
+    let db = TestDb::migrated().await;
+    let team = Team::on(server(&db, offline(40.0), Settings::default()).await).await;
+    let sent = send_new(&team, &team.member, "A long answer please").await;
+    let answer = sent["assistantMessage"]["id"].clone();
+    let mut socket = socket(&team.api, &team.member).await;
+    subscribe(&mut socket, "s", &answer, None).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (payload, body) = team
+        .mutate(
+            &team.member,
+            "stopGeneration",
+            "mutation($input: AnswerInput!) { stopGeneration(input: $input) { message { id status content } userErrors { code } } }",
+            json!({ "messageId": answer }),
+        )
+        .await;
+    assert_eq!(payload["message"]["status"], "CANCELLED", "{body}");
+    let kept = payload["message"]["content"].as_str().expect("content").to_owned();
+    assert!(kept.starts_with("Offline model"), "{kept}");
+    let events = collect(&mut socket, "s").await;
+    assert_eq!(events.last().expect("last")["status"], "CANCELLED");
+    assert_eq!(joined(&events, 0), kept, "the subscriber saw exactly the kept text");
+
+    // Stopping again: the answer is not streaming any more.
+    let (payload, _) = team
+        .mutate(
+            &team.member,
+            "stopGeneration",
+            "mutation($input: AnswerInput!) { stopGeneration(input: $input) { message { id } userErrors { code } } }",
+            json!({ "messageId": answer }),
+        )
+        .await;
+    assert_eq!(payload["userErrors"][0]["code"], "NOT_STREAMING");
+
+    // Regenerate: a sibling of the stopped answer, under the same user message.
+    let (payload, body) = team
+        .mutate(
+            &team.member,
+            "regenerateMessage",
+            "mutation($input: AnswerInput!) { regenerateMessage(input: $input) { message { id status parent { id } } userErrors { code } } }",
+            json!({ "messageId": answer }),
+        )
+        .await;
+    assert_eq!(payload["message"]["status"], "STREAMING", "{body}");
+    assert_eq!(payload["message"]["parent"]["id"], sent["userMessage"]["id"], "{body}");
+    let sibling = payload["message"]["id"].clone();
+    assert_ne!(sibling, answer);
+    subscribe(&mut socket, "r", &sibling, None).await;
+    let events = collect(&mut socket, "r").await;
+    let last = events.last().expect("last");
+    assert_eq!(last["status"], "COMPLETE");
+    assert_eq!(
+        joined(&events, 0),
+        last["message"]["content"].as_str().expect("content")
+    );
+
+    // Neither a viewer of the project nor an outsider sees the member's private chat: for
+    // them the answer does not exist.
+    for (token, code) in [(&team.viewer, "NOT_FOUND"), (&team.outsider, "NOT_FOUND")] {
+        let (payload, body) = team
+            .mutate(
+                token,
+                "regenerateMessage",
+                "mutation($input: AnswerInput!) { regenerateMessage(input: $input) { message { id } userErrors { code } } }",
+                json!({ "messageId": sibling }),
+            )
+            .await;
+        let code_seen = payload["userErrors"][0]["code"]
+            .as_str()
+            .or(body["errors"][0]["extensions"]["code"].as_str());
+        assert_eq!(code_seen, Some(code), "{body}");
+    }
+}
+
+/// Messages stored in the database.
+async fn message_count(db: &TestDb) -> i64 {
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let rows: Vec<Count> = diesel_async::RunQueryDsl::load(
+        diesel::sql_query("SELECT count(*)::bigint AS n FROM messages"),
+        &mut db.conn().await,
+    )
+    .await
+    .expect("count");
+    rows[0].n
+}
+
+#[tokio::test]
+async fn refusals_come_before_anything_is_stored() {
+    let db = TestDb::migrated().await;
+    let team = Team::on(server(&db, offline(0.0), Settings::default()).await).await;
+    let (payload, _) = team
+        .mutate(
+            &team.member,
+            "sendMessage",
+            SEND,
+            json!({ "projectId": team.project, "content": "hi", "model": "nobody/gpt-9" }),
+        )
+        .await;
+    assert_eq!(payload["userErrors"][0]["code"], "UNKNOWN_MODEL");
+    assert_eq!(payload["userErrors"][0]["field"], json!(["input", "model"]));
+    assert_eq!(message_count(&db).await, 0);
+
+    // A viewer may read but not write.
+    let (payload, body) = team
+        .mutate(
+            &team.viewer,
+            "sendMessage",
+            SEND,
+            json!({ "projectId": team.project, "content": "hi" }),
+        )
+        .await;
+    assert!(payload["userMessage"].is_null(), "{body}");
+    assert_eq!(message_count(&db).await, 0);
+
+    // One request a period: the second is refused and stores nothing.
+    let (payload, body) = team
+        .mutate(
+            &team.owner,
+            "setProjectQuota",
+            "mutation($input: SetProjectQuotaInput!) { setProjectQuota(input: $input) { userErrors { code } } }",
+            json!({ "projectId": team.project, "requestsLimit": 1 }),
+        )
+        .await;
+    assert_eq!(payload["userErrors"], json!([]), "{body}");
+    send_new(&team, &team.member, "first").await;
+    let stored = message_count(&db).await;
+    assert_eq!(stored, 2);
+    let (payload, body) = team
+        .mutate(
+            &team.member,
+            "sendMessage",
+            SEND,
+            json!({ "projectId": team.project, "content": "second" }),
+        )
+        .await;
+    let code = payload["userErrors"][0]["code"]
+        .as_str()
+        .or(body["errors"][0]["extensions"]["code"].as_str());
+    assert_eq!(code, Some("QUOTA_EXCEEDED"), "{body}");
+    assert_eq!(message_count(&db).await, stored);
+}
+
+#[tokio::test]
+async fn an_interrupted_generation_is_failed_by_any_server_with_its_text_kept() {
+    let db = TestDb::migrated().await;
+    let conn = &mut db.conn().await;
+    let tree = crate::support::fixtures::tree(conn, "reaped").await;
+    // A streaming answer whose server stopped renewing its lease a minute ago.
+    let message_id = chatgraph::db::new_id();
+    diesel_async::SimpleAsyncConnection::batch_execute(
+        conn,
+        &format!(
+            "INSERT INTO messages (id, chat_id, role, content, status) VALUES ('{message_id}', '{chat}', 'assistant', 'half an ans', 'streaming'); \
+             INSERT INTO message_streams (id, chat_id, message_id, updated_at) VALUES (gen_random_uuid(), '{chat}', '{message_id}', now() - interval '1 minute')",
+            chat = tree.chat.id
+        ),
+    )
+    .await
+    .expect("insert");
+    let _server = server(
+        &db,
+        offline(0.0),
+        Settings {
+            lease: Duration::from_secs(1),
+            ..Settings::default()
+        },
+    )
+    .await;
+    let row = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            let row = chatgraph::models::message::MessageRow::find(conn, message_id)
+                .await
+                .expect("find")
+                .expect("row");
+            if row.status != chatgraph::db::enums::MessageStatus::Streaming {
+                return row;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await
+    .expect("reaped within the bound");
+    assert_eq!(row.status, chatgraph::db::enums::MessageStatus::Failed);
+    assert_eq!(row.finish_reason.as_deref(), Some("interrupted"));
+    assert_eq!(row.content, "half an ans");
+}
