@@ -38,7 +38,7 @@ const SEND: &str = "mutation($input: SendMessageInput!) { sendMessage(input: $in
     chat { id title } userMessage { id content } assistantMessage { id status } userErrors { code field message } } }";
 
 const STREAM: &str = "subscription($id: ID!, $after: Int) { messageStream(messageId: $id, afterSeq: $after) { \
-    seq delta status message { content status finishReason inputTokens outputTokens cost model provider } } }";
+    seq delta status message { content status finishReason error inputTokens outputTokens cachedInputTokens cost model provider } } }";
 
 /// Sends `content` into a new chat of the team's project; the payload.
 async fn send_new(team: &Team, token: &str, content: &str) -> Value {
@@ -504,4 +504,176 @@ async fn an_interrupted_generation_is_failed_by_any_server_with_its_text_kept() 
     assert_eq!(row.status, chatgraph::db::enums::MessageStatus::Failed);
     assert_eq!(row.finish_reason.as_deref(), Some("interrupted"));
     assert_eq!(row.content, "half an ans");
+}
+
+/// What the loopback provider saw: the `Authorization` header of each request.
+type Seen = std::sync::Arc<std::sync::Mutex<Vec<String>>>;
+
+/// An OpenAI-compatible server on loopback whose behaviour is chosen by the model asked for:
+/// `normal` (text, a finish reason, a usage chunk, `[DONE]`), `broken` (text, then the
+/// connection drops), `limited` (429 with a long Retry-After), `slow` (no first token in
+/// time), `stall` (text, then silence) and `context` (the prompt is too long).
+async fn loopback_provider() -> (String, Seen) {
+    use axum::{body::Body, http::StatusCode, response::IntoResponse, routing::post};
+    let seen: Seen = Default::default();
+    let app = axum::Router::new()
+        .route(
+            "/v1/chat/completions",
+            post(
+                |axum::extract::State(seen): axum::extract::State<Seen>,
+                 headers: axum::http::HeaderMap,
+                 axum::Json(body): axum::Json<Value>| async move {
+                    let auth = headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or("");
+                    seen.lock().expect("seen").push(auth.to_owned());
+                    assert_eq!(body["stream"], true);
+                    assert_eq!(body["stream_options"]["include_usage"], true);
+                    let chunk = |text: &str| {
+                        format!("data: {}\n\n", json!({ "choices": [{ "index": 0, "delta": { "content": text } }] }))
+                    };
+                    let finish = format!(
+                        "data: {}\n\n",
+                        json!({ "choices": [{ "index": 0, "delta": {}, "finish_reason": "stop" }] })
+                    );
+                    let usage = format!(
+                        "data: {}\n\n",
+                        json!({ "choices": [], "usage": { "prompt_tokens": 11, "completion_tokens": 7, "prompt_tokens_details": { "cached_tokens": 3 } } })
+                    );
+                    let sse = |parts: Vec<Result<String, std::io::Error>>, pause: Option<Duration>| {
+                        let stream = async_graphql::futures_util::stream::iter(parts.into_iter().enumerate()).then(
+                            move |(i, part)| async move {
+                                if let (Some(pause), true) = (pause, i == 1) {
+                                    tokio::time::sleep(pause).await;
+                                }
+                                part
+                            },
+                        );
+                        ([("content-type", "text/event-stream")], Body::from_stream(stream)).into_response()
+                    };
+                    match body["model"].as_str().unwrap_or("") {
+                        "normal" => sse(
+                            vec![
+                                Ok(chunk("Hello")),
+                                Ok(chunk(", wörld")),
+                                Ok(finish),
+                                Ok(usage),
+                                Ok("data: [DONE]\n\n".into()),
+                            ],
+                            None,
+                        ),
+                        "broken" => sse(
+                            vec![Ok(chunk("Half")), Err(std::io::Error::other("cut"))],
+                            Some(Duration::from_millis(200)),
+                        ),
+                        "stall" => sse(vec![Ok(chunk("Hi")), Ok(chunk(" late"))], Some(Duration::from_secs(5))),
+                        "slow" => {
+                            tokio::time::sleep(Duration::from_secs(5)).await;
+                            sse(vec![Ok(chunk("too late"))], None)
+                        }
+                        "limited" => (StatusCode::TOO_MANY_REQUESTS, [("retry-after", "60")], "slow down").into_response(),
+                        _ => (
+                            StatusCode::BAD_REQUEST,
+                            r#"{"error":{"code":"context_length_exceeded","message":"internal detail sk-configured"}}"#,
+                        )
+                            .into_response(),
+                    }
+                },
+            ),
+        )
+        .with_state(seen.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let address = listener.local_addr().expect("address");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (format!("http://{address}/v1"), seen)
+}
+
+use async_graphql::futures_util::StreamExt;
+
+#[tokio::test]
+async fn the_openai_compatible_provider_streams_accounts_and_fails_clearly() {
+    let (base_url, seen) = loopback_provider().await;
+    let model = |id: &str| json!({ "id": id, "context_window": 4096, "input_per_mtok": 1.0, "output_per_mtok": 2.0, "cached_input_per_mtok": 0.5 });
+    let models: Vec<Value> = ["normal", "broken", "stall", "slow", "limited", "context"]
+        .map(model)
+        .into();
+    let config = json!([{
+        "name": "loop", "kind": "openai", "base_url": base_url, "api_key": "sk-configured",
+        "timeouts": { "connect_ms": 1000, "first_token_ms": 700, "idle_ms": 700 },
+        "models": models,
+    }]);
+    let providers = Providers::from_config(Some(&config.to_string()), None).expect("providers");
+    let db = TestDb::migrated().await;
+    let team = Team::on(server(&db, providers, Settings::default()).await).await;
+    let mut socket = socket(&team.api, &team.member).await;
+    let mut answer = async |model: &str| -> Value {
+        let (payload, body) = team
+            .mutate(
+                &team.member,
+                "sendMessage",
+                SEND,
+                json!({ "projectId": team.project, "content": "hi", "model": format!("loop/{model}") }),
+            )
+            .await;
+        assert_eq!(payload["userErrors"], json!([]), "{body}");
+        subscribe(&mut socket, model, &payload["assistantMessage"]["id"], None).await;
+        let events = collect(&mut socket, model).await;
+        let last = events.last().expect("last").clone();
+        assert_eq!(
+            joined(&events, 0),
+            last["message"]["content"].as_str().expect("content")
+        );
+        last
+    };
+
+    let normal = answer("normal").await;
+    assert_eq!(normal["status"], "COMPLETE");
+    let message = &normal["message"];
+    assert_eq!(message["content"], "Hello, wörld");
+    // Tokens from the provider's usage report; the cost from the configured prices:
+    // 8 fresh input tokens at $1, 3 cached at $0.50, 7 output at $2 per million: $0.0000235,
+    // kept to the column's six decimals.
+    assert_eq!(
+        (message["inputTokens"].as_i64(), message["outputTokens"].as_i64()),
+        (Some(11), Some(7))
+    );
+    assert_eq!(message["cachedInputTokens"], 3);
+    assert_eq!(message["cost"], "0.000024");
+    assert_eq!(seen.lock().expect("seen")[0], "Bearer sk-configured");
+
+    for (model, error) in [
+        ("broken", "the model provider could not be reached"),
+        (
+            "stall",
+            "the model provider did not answer in time (no chunk for too long)",
+        ),
+        ("slow", "the model provider did not answer in time (no first token)"),
+        (
+            "limited",
+            "the model provider is rate limiting requests; retry after 60 s",
+        ),
+        ("context", "the conversation is longer than the model's context window"),
+    ] {
+        let last = answer(model).await;
+        assert_eq!(last["status"], "FAILED", "{model}: {last}");
+        assert_eq!(last["message"]["error"], error, "{model}");
+        assert!(!last.to_string().contains("sk-"), "no key material: {last}");
+    }
+    // Text received before a failure is kept.
+    let broken = answer("broken").await;
+    assert_eq!(broken["message"]["content"], "Half");
+
+    // An organization's own OpenAI key replaces the configured one for its requests.
+    let (payload, body) = team
+        .mutate(
+            &team.owner,
+            "createCredential",
+            "mutation($input: CreateCredentialInput!) { createCredential(input: $input) { credential { id } userErrors { code } } }",
+            json!({ "organizationId": team.organization, "name": "Our key", "credentialType": "OPENAI", "secret": "sk-organization" }),
+        )
+        .await;
+    assert_eq!(payload["userErrors"], json!([]), "{body}");
+    answer("normal").await;
+    assert_eq!(
+        seen.lock().expect("seen").last().map(String::as_str),
+        Some("Bearer sk-organization")
+    );
 }
