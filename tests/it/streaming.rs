@@ -677,3 +677,52 @@ async fn the_openai_compatible_provider_streams_accounts_and_fails_clearly() {
         Some("Bearer sk-organization")
     );
 }
+
+#[tokio::test]
+async fn a_follower_who_signs_out_gets_an_error_and_the_end_while_the_answer_goes_on() {
+    let db = TestDb::migrated().await;
+    let settings = Settings {
+        access_check: Duration::from_millis(200),
+        ..Settings::default()
+    };
+    let team = Team::on(server(&db, offline(20.0), settings).await).await;
+    let sent = send_new(&team, &team.member, "Keep talking").await;
+    let answer = sent["assistantMessage"]["id"].clone();
+    let mut socket = socket(&team.api, &team.member).await;
+    subscribe(&mut socket, "x", &answer, None).await;
+    let first = receive(&mut socket).await.expect("first event");
+    assert_eq!(first["payload"]["data"]["messageStream"]["status"], "STREAMING", "{first}");
+    let (_, body) = team.api.run(Some(&team.member), "mutation { signOut { userErrors { code } } }", json!({})).await;
+    assert!(body["errors"].is_null(), "{body}");
+    // An error event, then the end; long before the answer is done.
+    let error = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            let message = receive(&mut socket).await.expect("message");
+            if message["payload"]["errors"].is_array() {
+                return message;
+            }
+            assert_eq!(message["type"], "next", "{message}");
+        }
+    })
+    .await
+    .expect("an error event");
+    assert_eq!(error["payload"]["errors"][0]["extensions"]["code"], "UNAUTHENTICATED", "{error}");
+    assert_eq!(receive(&mut socket).await.expect("complete")["type"], "complete");
+    // Closing the subscription did not stop the generation: the answer is still saved.
+    let mut conn = db.conn().await;
+    let id = chatgraph::graphql::node::decode_global_id(&async_graphql::ID(answer.as_str().expect("id").to_owned()))
+        .expect("uuid")
+        .1;
+    let row = tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            let row = chatgraph::models::message::MessageRow::find(&mut conn, id).await.expect("find").expect("row");
+            if row.status != chatgraph::db::enums::MessageStatus::Streaming {
+                return row;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await
+    .expect("the answer ends");
+    assert_eq!(row.status, chatgraph::db::enums::MessageStatus::Complete);
+}

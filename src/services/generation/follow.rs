@@ -40,8 +40,6 @@ pub struct StreamEvent {
 /// Checks, now and then while following, that the follower may still read the message.
 pub type AccessCheck = Box<dyn FnMut() -> BoxFuture<'static, AppResult<()>> + Send>;
 
-/// How often access is checked again while following.
-pub const ACCESS_CHECK: Duration = Duration::from_secs(5);
 
 struct Follower {
     generations: Generations,
@@ -114,7 +112,7 @@ impl Follower {
         }
         let coalesce = self.generations.settings().coalesce;
         loop {
-            if self.last_check.elapsed() >= ACCESS_CHECK {
+            if self.last_check.elapsed() >= self.generations.settings().access_check {
                 self.last_check = Instant::now();
                 if let Err(error) = (self.check)().await {
                     self.done = true;

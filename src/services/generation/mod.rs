@@ -54,6 +54,8 @@ pub struct Settings {
     pub lease: Duration,
     /// Shortest time between two events to one subscriber: deltas arriving faster are merged.
     pub coalesce: Duration,
+    /// How often a follower's right to read is checked again.
+    pub access_check: Duration,
 }
 
 impl Default for Settings {
@@ -62,6 +64,7 @@ impl Default for Settings {
             flush_every: Duration::from_millis(250),
             lease: Duration::from_secs(30),
             coalesce: Duration::from_millis(25),
+            access_check: Duration::from_secs(5),
         }
     }
 }
