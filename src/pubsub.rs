@@ -132,6 +132,24 @@ pub async fn publish(conn: &mut AsyncPgConnection, notice: Notice) -> diesel::Qu
     Ok(())
 }
 
+/// Sends the notice that `change` happened in chat `chat_id` (see [`publish`]).
+pub async fn chat_changed(
+    conn: &mut AsyncPgConnection,
+    chat_id: Uuid,
+    change: ChatChange,
+    message_id: Option<Uuid>,
+) -> diesel::QueryResult<()> {
+    publish(
+        conn,
+        Notice::Chat {
+            chat_id,
+            change,
+            message_id,
+        },
+    )
+    .await
+}
+
 /// The notices of this process, fanned out to every local listener.
 #[derive(Clone)]
 pub struct PubSub {

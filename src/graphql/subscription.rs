@@ -1,20 +1,31 @@
-//! The subscription root: following an answer while it is generated (`messageStream`).
+//! The subscription root: following an answer while it is generated (`messageStream`) and
+//! the changes of a chat (`chatEvents`).
 //! Read access is checked when a subscription starts and again every few seconds; a follower
 //! who lost it (signed out, removed from the project) gets an error event and the end.
 
 use std::sync::Arc;
 
 use async_graphql::{
-    Context, ID, Result, SimpleObject, Subscription,
-    futures_util::{Stream, StreamExt},
+    Context, Enum, ID, Result, SimpleObject, Subscription,
+    futures_util::{Stream, StreamExt, stream},
 };
+use uuid::Uuid;
 
-use super::{context::ContextExt, message::Message, node::input_id};
+use super::{
+    chat::Chat,
+    context::ContextExt,
+    message::Message,
+    node::{global_id, input_id},
+};
 use crate::{
     auth::authz::Scope,
     db::{Pool, enums::MessageStatus},
     error::AppError,
-    models::{chat::ChatRow, message::ChatMessage},
+    models::{
+        chat::ChatRow,
+        message::{ChatMessage, MessageRow},
+    },
+    pubsub::{ChatChange, Notice},
     services::{
         auth::{self, Caller},
         generation::follow::{AccessCheck, StreamEvent},
@@ -46,6 +57,52 @@ impl From<StreamEvent> for MessageStreamEvent {
             message: event.message.map(Message),
         }
     }
+}
+
+/// What happened in a chat.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+pub enum ChatEventKind {
+    /// A message was added (a user message, or an answer that starts streaming).
+    MessageAdded,
+    /// A message's text or status changed (an edit).
+    MessageUpdated,
+    /// A message was deleted (`message` is null; see `messageId`).
+    MessageDeleted,
+    /// An answer started streaming: follow it with `messageStream`.
+    StreamStarted,
+    /// An answer finished (complete, failed or cancelled).
+    StreamFinished,
+    /// The chat's title changed.
+    ChatRenamed,
+    /// Events may have been missed (the server reconnected to the database, or this
+    /// subscriber fell far behind): read the chat again.
+    Resync,
+}
+
+impl From<ChatChange> for ChatEventKind {
+    fn from(change: ChatChange) -> Self {
+        match change {
+            ChatChange::MessageAdded => ChatEventKind::MessageAdded,
+            ChatChange::MessageUpdated => ChatEventKind::MessageUpdated,
+            ChatChange::MessageDeleted => ChatEventKind::MessageDeleted,
+            ChatChange::StreamStarted => ChatEventKind::StreamStarted,
+            ChatChange::StreamFinished => ChatEventKind::StreamFinished,
+            ChatChange::ChatRenamed => ChatEventKind::ChatRenamed,
+        }
+    }
+}
+
+/// One change in a chat, for keeping every open tab of it in sync.
+#[derive(SimpleObject)]
+pub struct ChatEvent {
+    /// What happened.
+    pub kind: ChatEventKind,
+    /// The chat as it is now.
+    pub chat: Chat,
+    /// The message concerned as it is now (null when deleted, or for chat-wide events).
+    pub message: Option<Message>,
+    /// The id of the message concerned (also for a deleted one).
+    pub message_id: Option<ID>,
 }
 
 /// Live events.
@@ -98,6 +155,106 @@ impl Subscription {
                 .map(MessageStreamEvent::from)
                 .map_err(|e| e.into_graphql(Some(&request_id)))
         }))
+    }
+
+    /// Changes in a chat as they happen on any server (messages added, edited, deleted;
+    /// answers started and finished; renames), so every tab of a chat stays in sync. Ends
+    /// with an error event when the caller can no longer read the chat.
+    async fn chat_events(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The chat to follow.")] chat_id: ID,
+    ) -> Result<impl Stream<Item = Result<ChatEvent>> + use<>> {
+        let request = ctx.request();
+        let id = input_id(&chat_id, "Chat", "chatId").map_err(|e| ctx.error(e))?;
+        let generations = request.generations().clone();
+        // Listening starts before the check, so nothing between the two is missed.
+        let notices = generations.notices();
+        let mut conn = ctx.conn().await?;
+        let scope = request.shared_scope();
+        let chat = match ChatRow::find(&mut conn, id).await.map_err(|e| ctx.error(e))? {
+            Some(chat) if scope.sees_chat(&mut conn, &chat).await.map_err(|e| ctx.error(e))? => chat,
+            _ => return Err(ctx.error(AppError::NotFound("chat"))),
+        };
+        drop(conn);
+        let follower = ChatFollower {
+            notices,
+            chat_id: chat.id,
+            pool: generations.pool().clone(),
+            check: access_check(generations.pool().clone(), request.caller().cloned(), scope, chat),
+            every: generations.settings().access_check,
+            done: false,
+        };
+        let request_id = request.request_id().to_owned();
+        Ok(stream::unfold(follower, |mut follower| async move {
+            let event = follower.next().await?;
+            Some((event, follower))
+        })
+        .map(move |event| event.map_err(|e| e.into_graphql(Some(&request_id)))))
+    }
+}
+
+/// The events of one chat for one follower, with access checked on each event and every
+/// `access_check` interval.
+struct ChatFollower {
+    notices: tokio::sync::broadcast::Receiver<Notice>,
+    chat_id: Uuid,
+    pool: Pool,
+    check: AccessCheck,
+    every: std::time::Duration,
+    done: bool,
+}
+
+impl ChatFollower {
+    async fn next(&mut self) -> Option<Result<ChatEvent, AppError>> {
+        use tokio::sync::broadcast::error::RecvError;
+        if self.done {
+            return None;
+        }
+        loop {
+            let notice = tokio::select! {
+                notice = self.notices.recv() => notice,
+                () = tokio::time::sleep(self.every) => {
+                    if let Err(error) = (self.check)().await {
+                        self.done = true;
+                        return Some(Err(error));
+                    }
+                    continue;
+                }
+            };
+            let (kind, message_id) = match notice {
+                Ok(Notice::Chat {
+                    chat_id,
+                    change,
+                    message_id,
+                }) if chat_id == self.chat_id => (ChatEventKind::from(change), message_id),
+                Ok(Notice::Resync) | Err(RecvError::Lagged(_)) => (ChatEventKind::Resync, None),
+                Ok(_) => continue,
+                Err(RecvError::Closed) => return None,
+            };
+            if let Err(error) = (self.check)().await {
+                self.done = true;
+                return Some(Err(error));
+            }
+            return Some(self.event(kind, message_id).await);
+        }
+    }
+
+    async fn event(&self, kind: ChatEventKind, message_id: Option<Uuid>) -> Result<ChatEvent, AppError> {
+        let mut conn = self.pool.get().await?;
+        let chat = ChatRow::find(&mut conn, self.chat_id)
+            .await?
+            .ok_or(AppError::NotFound("chat"))?;
+        let message = match message_id {
+            Some(id) => MessageRow::find(&mut conn, id).await?.filter(|m| m.chat_id == chat.id),
+            None => None,
+        };
+        Ok(ChatEvent {
+            kind,
+            chat: Chat(chat),
+            message: message.map(Message),
+            message_id: message_id.map(|id| global_id("Message", id)),
+        })
     }
 }
 

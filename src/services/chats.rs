@@ -13,6 +13,7 @@ use crate::{
     db::{enums::ChatVisibility, new_id},
     error::{AppError, AppResult, FieldError},
     models::chat::{ChatPatch, ChatRow, NewChat},
+    pubsub::{self, ChatChange},
 };
 
 /// The title of a chat created without one (answers title it after the first exchange).
@@ -82,8 +83,12 @@ pub async fn update(tx: &mut Tx, chat: &Granted<ChatRow>, changes: ChatChanges) 
         is_starred: changes.is_starred,
         ..Default::default()
     };
+    let renamed = patch.title.is_some();
     let row = patch.apply(tx.conn(), chat.id).await?;
     audit(tx, chat).details(details).record_in(tx).await?;
+    if renamed {
+        pubsub::chat_changed(tx.conn(), chat.id, ChatChange::ChatRenamed, None).await?;
+    }
     Ok(row)
 }
 

@@ -28,6 +28,7 @@ use crate::{
         chat::{ChatPatch, ChatRow},
         message::{ChatMessage, MessageFeedbackRow, MessagePatch, MessageRow, NewMessage, NewMessageFeedback},
     },
+    pubsub::{self, ChatChange},
 };
 
 /// Longest message a user may post, in characters.
@@ -83,6 +84,7 @@ pub async fn post(
         .details(json!({ "messageId": message.id, "length": content.chars().count() }))
         .record_in(tx)
         .await?;
+    pubsub::chat_changed(tx.conn(), chat_id, ChatChange::MessageAdded, Some(message.id)).await?;
     Ok(message)
 }
 
@@ -96,6 +98,7 @@ pub async fn edit(tx: &mut Tx, message: &Granted<ChatMessage>, content: &str) ->
     };
     let row = patch.apply(tx.conn(), message.message.id).await?;
     audit(tx, message).record_in(tx).await?;
+    pubsub::chat_changed(tx.conn(), row.chat_id, ChatChange::MessageUpdated, Some(row.id)).await?;
     Ok(row)
 }
 
@@ -109,6 +112,13 @@ pub async fn delete(tx: &mut Tx, message: &Granted<ChatMessage>) -> AppResult<()
         .details(json!({ "messageId": message.message.id, "role": message.message.role.as_str() }))
         .record_in(tx)
         .await?;
+    pubsub::chat_changed(
+        tx.conn(),
+        message.chat.id,
+        ChatChange::MessageDeleted,
+        Some(message.message.id),
+    )
+    .await?;
     Ok(())
 }
 

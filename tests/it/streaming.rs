@@ -691,8 +691,18 @@ async fn a_follower_who_signs_out_gets_an_error_and_the_end_while_the_answer_goe
     let mut socket = socket(&team.api, &team.member).await;
     subscribe(&mut socket, "x", &answer, None).await;
     let first = receive(&mut socket).await.expect("first event");
-    assert_eq!(first["payload"]["data"]["messageStream"]["status"], "STREAMING", "{first}");
-    let (_, body) = team.api.run(Some(&team.member), "mutation { signOut { userErrors { code } } }", json!({})).await;
+    assert_eq!(
+        first["payload"]["data"]["messageStream"]["status"], "STREAMING",
+        "{first}"
+    );
+    let (_, body) = team
+        .api
+        .run(
+            Some(&team.member),
+            "mutation { signOut { userErrors { code } } }",
+            json!({}),
+        )
+        .await;
     assert!(body["errors"].is_null(), "{body}");
     // An error event, then the end; long before the answer is done.
     let error = tokio::time::timeout(Duration::from_secs(5), async {
@@ -706,7 +716,10 @@ async fn a_follower_who_signs_out_gets_an_error_and_the_end_while_the_answer_goe
     })
     .await
     .expect("an error event");
-    assert_eq!(error["payload"]["errors"][0]["extensions"]["code"], "UNAUTHENTICATED", "{error}");
+    assert_eq!(
+        error["payload"]["errors"][0]["extensions"]["code"], "UNAUTHENTICATED",
+        "{error}"
+    );
     assert_eq!(receive(&mut socket).await.expect("complete")["type"], "complete");
     // Closing the subscription did not stop the generation: the answer is still saved.
     let mut conn = db.conn().await;
@@ -715,7 +728,10 @@ async fn a_follower_who_signs_out_gets_an_error_and_the_end_while_the_answer_goe
         .1;
     let row = tokio::time::timeout(Duration::from_secs(20), async {
         loop {
-            let row = chatgraph::models::message::MessageRow::find(&mut conn, id).await.expect("find").expect("row");
+            let row = chatgraph::models::message::MessageRow::find(&mut conn, id)
+                .await
+                .expect("find")
+                .expect("row");
             if row.status != chatgraph::db::enums::MessageStatus::Streaming {
                 return row;
             }
@@ -725,4 +741,76 @@ async fn a_follower_who_signs_out_gets_an_error_and_the_end_while_the_answer_goe
     .await
     .expect("the answer ends");
     assert_eq!(row.status, chatgraph::db::enums::MessageStatus::Complete);
+}
+
+#[tokio::test]
+async fn chat_events_keep_every_tab_in_sync_across_servers() {
+    let db = TestDb::migrated().await;
+    let a = server(&db, offline(0.0), Settings::default()).await;
+    let b = server(&db, offline(0.0), Settings::default()).await;
+    let team = Team::on(a).await;
+    let (payload, body) = team
+        .mutate(
+            &team.member,
+            "createChat",
+            "mutation($input: CreateChatInput!) { createChat(input: $input) { chat { id } userErrors { code } } }",
+            json!({ "projectId": team.project }),
+        )
+        .await;
+    let chat = payload["chat"]["id"].clone();
+    assert!(chat.is_string(), "{body}");
+
+    // A tab on server B follows the chat; an outsider may not.
+    let mut tab = socket(&b, &team.member).await;
+    let query =
+        "subscription($id: ID!) { chatEvents(chatId: $id) { kind messageId message { role status } chat { title } } }";
+    send(
+        &mut tab,
+        json!({ "id": "c", "type": "subscribe", "payload": { "query": query, "variables": { "id": chat } } }),
+    )
+    .await;
+    let mut outsider = socket(&b, &team.outsider).await;
+    send(
+        &mut outsider,
+        json!({ "id": "o", "type": "subscribe", "payload": { "query": query, "variables": { "id": chat } } }),
+    )
+    .await;
+    let refused = receive(&mut outsider).await.expect("refusal");
+    assert_eq!(
+        refused["payload"]["errors"][0]["extensions"]["code"], "NOT_FOUND",
+        "{refused}"
+    );
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    // On server A: a message and its answer, then a rename.
+    let (payload, body) = team
+        .mutate(
+            &team.member,
+            "sendMessage",
+            SEND,
+            json!({ "chatId": chat, "content": "Sync my tabs" }),
+        )
+        .await;
+    assert_eq!(payload["userErrors"], json!([]), "{body}");
+    let mut kinds = Vec::new();
+    let wanted = [
+        "MESSAGE_ADDED",
+        "MESSAGE_ADDED",
+        "STREAM_STARTED",
+        "STREAM_FINISHED",
+        "CHAT_RENAMED",
+    ];
+    tokio::time::timeout(Duration::from_secs(15), async {
+        while kinds.len() < wanted.len() {
+            let message = receive(&mut tab).await.expect("event");
+            let event = &message["payload"]["data"]["chatEvents"];
+            if event["kind"] == "STREAM_FINISHED" {
+                assert_eq!(event["message"]["status"], "COMPLETE", "{event}");
+            }
+            kinds.push(event["kind"].as_str().expect("kind").to_owned());
+        }
+    })
+    .await
+    .expect("every event");
+    assert_eq!(kinds, wanted);
 }

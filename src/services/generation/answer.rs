@@ -21,7 +21,7 @@ use crate::{
         chat::ChatRow,
         message::{ChatMessage, MessageRow, NewMessage, NewMessageStream},
     },
-    pubsub::{self, ChatChange, Notice},
+    pubsub::{self, ChatChange},
     services::{
         chats::DEFAULT_TITLE,
         messages,
@@ -66,7 +66,6 @@ pub async fn send(
         &question,
     )
     .await?;
-    pubsub::publish(tx.conn(), added(chat.id, question.id)).await?;
     Ok((question, answer))
 }
 
@@ -132,14 +131,6 @@ async fn latest(tx: &mut Tx, chat_id: Uuid) -> AppResult<Option<Uuid>> {
         .optional()?)
 }
 
-fn added(chat_id: Uuid, message_id: Uuid) -> Notice {
-    Notice::Chat {
-        chat_id,
-        change: ChatChange::MessageAdded,
-        message_id: Some(message_id),
-    }
-}
-
 /// Stores a `streaming` answer to `question` and its stream row, and starts generating it
 /// once the transaction commits.
 async fn start(
@@ -171,16 +162,8 @@ async fn start(
     }
     .insert(tx.conn())
     .await?;
-    pubsub::publish(tx.conn(), added(chat.id, answer.id)).await?;
-    pubsub::publish(
-        tx.conn(),
-        Notice::Chat {
-            chat_id: chat.id,
-            change: ChatChange::StreamStarted,
-            message_id: Some(answer.id),
-        },
-    )
-    .await?;
+    pubsub::chat_changed(tx.conn(), chat.id, ChatChange::MessageAdded, Some(answer.id)).await?;
+    pubsub::chat_changed(tx.conn(), chat.id, ChatChange::StreamStarted, Some(answer.id)).await?;
     let caller = tx.caller()?;
     let job = Job {
         message_id: answer.id,

@@ -38,8 +38,7 @@ pub struct StreamEvent {
 }
 
 /// Checks, now and then while following, that the follower may still read the message.
-pub type AccessCheck = Box<dyn FnMut() -> BoxFuture<'static, AppResult<()>> + Send>;
-
+pub type AccessCheck = Box<dyn FnMut() -> BoxFuture<'static, AppResult<()>> + Send + Sync>;
 
 struct Follower {
     generations: Generations,

@@ -240,6 +240,11 @@ impl Generations {
         &self.inner.authenticator
     }
 
+    /// This process's notices from now on (every replica's changes, see [`crate::pubsub`]).
+    pub fn notices(&self) -> tokio::sync::broadcast::Receiver<Notice> {
+        self.inner.pubsub.subscribe()
+    }
+
     /// The timings.
     pub fn settings(&self) -> Settings {
         self.inner.settings

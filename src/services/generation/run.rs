@@ -252,15 +252,7 @@ async fn finish(inner: &Inner, job: &Job, live: &Live, end: End, timing: Timing)
                 )
                 .await?;
                 pubsub::publish(conn, Notice::Stream(job.message_id)).await?;
-                pubsub::publish(
-                    conn,
-                    Notice::Chat {
-                        chat_id: job.chat_id,
-                        change: ChatChange::StreamFinished,
-                        message_id: Some(job.message_id),
-                    },
-                )
-                .await?;
+                pubsub::chat_changed(conn, job.chat_id, ChatChange::StreamFinished, Some(job.message_id)).await?;
                 Ok(Some(status))
             }
         })
