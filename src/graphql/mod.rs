@@ -24,6 +24,7 @@ pub mod job;
 pub mod loaders;
 pub mod member;
 pub mod message;
+pub mod model;
 pub mod mutation;
 pub mod node;
 pub mod organization;

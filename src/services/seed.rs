@@ -177,8 +177,8 @@ async fn insert_demo(conn: &mut AsyncPgConnection, password_hash: &str) -> Resul
     }
     NewProjectSettings {
         project_id: project.id,
-        default_model: Some("chatgraph-offline".into()),
-        enabled_models: vec!["chatgraph-offline".into(), "gpt-4o-mini".into()],
+        default_model: Some("offline/offline".into()),
+        enabled_models: vec!["offline/offline".into(), "gpt-4o-mini".into()],
         enabled_tools: vec!["document_search".into()],
         temperature: Some(0.7),
         max_tokens: Some(1024),
@@ -211,7 +211,7 @@ async fn insert_demo(conn: &mut AsyncPgConnection, password_hash: &str) -> Resul
         description: "Answers from the help center documents.".into(),
         instructions: "Answer briefly and cite the help center.".into(),
         provider: "offline".into(),
-        model: "chatgraph-offline".into(),
+        model: crate::providers::offline::NAME.into(),
         temperature: Some(0.3),
         tools: json!([{ "type": "document_search" }]),
         external_id: None,
@@ -254,7 +254,7 @@ async fn insert_demo(conn: &mut AsyncPgConnection, password_hash: &str) -> Resul
             user_id: owner.id,
             assistant_id: Some(assistant.id),
             title: title.into(),
-            model: Some("chatgraph-offline".into()),
+            model: Some("offline/offline".into()),
             visibility,
             is_default: index == 0,
             external_id: None,
@@ -274,7 +274,7 @@ async fn insert_demo(conn: &mut AsyncPgConnection, password_hash: &str) -> Resul
             let cost = BigDecimal::from(input_tokens + output_tokens) / BigDecimal::from(1_000_000);
             let answered = NewMessage {
                 parent_id: Some(asked.id),
-                model: Some("chatgraph-offline".into()),
+                model: Some(crate::providers::offline::NAME.into()),
                 provider: Some("offline".into()),
                 input_tokens: Some(input_tokens as i32),
                 output_tokens: Some(output_tokens as i32),
@@ -293,7 +293,7 @@ async fn insert_demo(conn: &mut AsyncPgConnection, password_hash: &str) -> Resul
                 api_token_id: None,
                 operation: UsageOperation::Chat,
                 provider: "offline".into(),
-                model: "chatgraph-offline".into(),
+                model: crate::providers::offline::NAME.into(),
                 input_tokens,
                 output_tokens,
                 cached_input_tokens: 0,

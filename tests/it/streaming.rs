@@ -420,6 +420,19 @@ async fn refusals_come_before_anything_is_stored() {
     assert_eq!(payload["userErrors"][0]["code"], "UNKNOWN_MODEL");
     assert_eq!(payload["userErrors"][0]["field"], json!(["input", "model"]));
     assert_eq!(message_count(&db).await, 0);
+    // What the project offers instead.
+    let (_, body) = team
+        .api
+        .run(
+            Some(&team.member),
+            "query($id: ID!) { node(id: $id) { ... on Project { models { name provider contextWindow isDefault } } } }",
+            json!({ "id": team.project }),
+        )
+        .await;
+    assert_eq!(
+        body["data"]["node"]["models"],
+        json!([{ "name": "offline/offline", "provider": "offline", "contextWindow": 8192, "isDefault": false }])
+    );
 
     // A viewer may read but not write.
     let (payload, body) = team

@@ -23,6 +23,7 @@ use super::{
     loaders::OrganizationById,
     loaders::{QuotaByProject, SettingsByProject, load},
     member::ProjectMember,
+    model::Model,
     mutation::{UserError, write},
     node::{composite_id, global_id, input_id},
     organization::Organization,
@@ -36,6 +37,7 @@ use crate::{
     error::AppError,
     models::project::ProjectRow,
     models::{lists, page::Filter, summary::UsageOwner},
+    services::generation::prompt::Framing,
     services::{
         audit::Action,
         members,
@@ -154,6 +156,33 @@ impl Project {
     /// Generation defaults, models, tools and branding.
     async fn settings(&self, ctx: &Context<'_>) -> Result<Option<ProjectSettings>> {
         Ok(load(ctx, SettingsByProject(self.0.id)).await?.map(ProjectSettings))
+    }
+
+    /// The models this project may answer with: every configured one, or those its settings
+    /// enable (`enabledModels`), with context windows and prices.
+    async fn models(&self, ctx: &Context<'_>) -> Result<Vec<Model>> {
+        let framing = Framing {
+            assistant: None,
+            settings: load(ctx, SettingsByProject(self.0.id)).await?,
+        };
+        let default = framing.settings.as_ref().and_then(|s| s.default_model.clone());
+        let providers = ctx.request().generations().providers();
+        Ok(providers
+            .all()
+            .iter()
+            .flat_map(|p| {
+                p.models
+                    .iter()
+                    .filter_map(|m| providers.find(&format!("{}/{}", p.name, m.id)))
+            })
+            .filter(|m| framing.allows(m))
+            .map(|model| Model {
+                is_default: default
+                    .as_ref()
+                    .is_some_and(|d| *d == model.name() || *d == model.config.id),
+                model,
+            })
+            .collect())
     }
 
     /// Token, request and storage limits and their status; null when the project has none.
