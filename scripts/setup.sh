@@ -69,7 +69,7 @@ fi
 # 4. GraphiQL assets, served by chatgraph from vendor/graphiql when present.
 cd "$(dirname "$0")/.."
 assets=vendor/graphiql
-wanted="graphiql@3.8.3 react@18.3.1 react-dom@18.3.1"
+wanted="graphiql@3.8.3 react@18.3.1 react-dom@18.3.1 graphql-ws@5.16.0"
 if [ "$(cat "$assets/VERSIONS" 2>/dev/null)" != "$wanted" ]; then
   if command -v npm >/dev/null; then
     log "fetching $wanted"
@@ -80,6 +80,7 @@ if [ "$(cat "$assets/VERSIONS" 2>/dev/null)" != "$wanted" ]; then
     mv "$packs"/package/graphiql.min.js "$packs"/package/graphiql.min.css "$assets"/
     tar -xzf "$packs"/react-1*.tgz -C "$packs" package/umd/react.production.min.js
     tar -xzf "$packs"/react-dom-*.tgz -C "$packs" package/umd/react-dom.production.min.js
+    tar -xzf "$packs"/graphql-ws-*.tgz -C "$packs" package/umd/graphql-ws.min.js
     mv "$packs"/package/umd/*.js "$assets"/
     rm -rf "$packs"
     echo "$wanted" > "$assets/VERSIONS"

@@ -11,7 +11,7 @@ use std::{path::PathBuf, sync::Arc, time::Duration};
 use axum::{
     Router,
     http::{HeaderName, StatusCode},
-    response::Html,
+    response::{Html, IntoResponse},
     routing::get,
 };
 use tower::ServiceBuilder;
@@ -176,12 +176,32 @@ pub fn router(state: AppState, settings: &HttpSettings) -> Router {
                 async move || page
             }),
         )
-        .route("/graphiql", get(async move || page));
+        .route(
+            "/graphiql",
+            get({
+                let page = page.clone();
+                async move || page
+            }),
+        );
     if local_assets {
         router = router.nest_service(graphiql::ASSETS_PATH, ServeDir::new(&settings.graphiql_assets));
     }
     router
-        .route("/graphql", get(websocket::get).post(graphql::execute))
+        .route(
+            "/graphql",
+            get(
+                async move |state: axum::extract::State<AppState>,
+                            peer: graphql::PeerAddr,
+                            request: axum::extract::Request| {
+                    // A browser opening the endpoint gets the playground, not a 406.
+                    if graphiql::wants_page(request.headers()) {
+                        return page.into_response();
+                    }
+                    websocket::get(state, peer, request).await
+                },
+            )
+            .post(graphql::execute),
+        )
         .route("/schema.graphql", get(graphql::sdl))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))

@@ -276,6 +276,25 @@ async fn graphiql_uses_local_assets_when_present_and_the_cdn_otherwise() {
         page.contains("https://unpkg.com/graphiql@3.8.3/graphiql.min.js"),
         "{page}"
     );
+    // Subscriptions run from the page over graphql-ws, and it signs in by itself.
+    assert!(page.contains("graphqlWs.createClient") && page.contains("signIn(input: $input)"));
+    // A browser opening the endpoint itself gets the page; API clients still get GraphQL.
+    let client = reqwest::Client::new();
+    let opened = client
+        .get(format!("http://{without}/graphql"))
+        .header("accept", "text/html,application/xhtml+xml,*/*;q=0.8")
+        .send()
+        .await
+        .expect("page");
+    assert_eq!(opened.status(), 200);
+    assert!(opened.text().await.expect("html").contains("graphqlWs.createClient"));
+    let api = client
+        .get(format!("http://{without}/graphql?query=%7B__typename%7D"))
+        .header("accept", "application/json")
+        .send()
+        .await
+        .expect("query");
+    assert_eq!(api.json::<Value>().await.expect("json")["data"]["__typename"], "Query");
 
     let assets = std::env::temp_dir().join(format!("graphiql-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&assets).expect("dir");
@@ -284,6 +303,7 @@ async fn graphiql_uses_local_assets_when_present_and_the_cdn_otherwise() {
         "react-dom.production.min.js",
         "graphiql.min.js",
         "graphiql.min.css",
+        "graphql-ws.min.js",
     ] {
         std::fs::write(assets.join(file), format!("/* {file} */")).expect("asset");
     }
