@@ -105,11 +105,17 @@ pub struct ChatEvent {
     pub message_id: Option<ID>,
 }
 
+/// The `Last-Event-ID` of a reconnecting server-sent-events client: `messageStream`
+/// resumes after it when no `afterSeq` is given.
+#[derive(Debug, Clone, Copy)]
+pub struct LastEventId(pub i32);
+
 /// Live events.
 #[derive(Default)]
 pub struct Subscription;
 
-/// Live events over WebSocket (graphql-transport-ws or graphql-ws) at `/graphql`.
+/// Live events at `/graphql`: over WebSocket (graphql-transport-ws or graphql-ws), or as
+/// server-sent events (`Accept: text/event-stream`).
 #[Subscription]
 impl Subscription {
     /// The answer `messageId` as it is generated: without `afterSeq`, first one event with
@@ -146,6 +152,7 @@ impl Subscription {
             scope,
             target.chat,
         );
+        let after_seq = after_seq.or_else(|| ctx.data_opt::<LastEventId>().map(|id| id.0));
         let events = generations
             .follow(&target.message, after_seq, check)
             .map_err(|e| ctx.error(e))?;

@@ -108,6 +108,19 @@ pub async fn execute(
         )
             .into_response();
     }
+    if super::sse::wanted(&headers) {
+        let request_id = headers
+            .get(REQUEST_ID_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let caller = match caller(&state, &headers).await {
+            Ok(caller) => caller,
+            Err(refusal) => return refusal.into_response(),
+        };
+        let client = super::websocket::client_info(peer, &headers);
+        return super::sse::respond(&state, &headers, request, caller, client, request_id);
+    }
     let Some(media) = negotiate(headers.get(header::ACCEPT).and_then(|v| v.to_str().ok())) else {
         return (
             StatusCode::NOT_ACCEPTABLE,

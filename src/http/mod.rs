@@ -4,6 +4,7 @@
 pub mod graphiql;
 pub mod graphql;
 pub mod health;
+pub mod sse;
 pub mod websocket;
 
 use std::{path::PathBuf, sync::Arc, time::Duration};

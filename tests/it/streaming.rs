@@ -827,3 +827,70 @@ async fn chat_events_keep_every_tab_in_sync_across_servers() {
     .expect("every event");
     assert_eq!(kinds, wanted);
 }
+
+/// Opens `messageStream` over server-sent events, resuming after `last_event_id` when given.
+async fn sse(
+    api: &Api,
+    token: &str,
+    message: &Value,
+    last_event_id: Option<&str>,
+) -> impl async_graphql::futures_util::Stream<Item = eventsource_stream::Event> {
+    use eventsource_stream::Eventsource;
+    let mut request = api
+        .client
+        .post(format!("http://{}/graphql", api.address))
+        .bearer_auth(token)
+        .header("accept", "text/event-stream")
+        .json(&json!({ "query": STREAM, "variables": { "id": message } }));
+    if let Some(id) = last_event_id {
+        request = request.header("last-event-id", id);
+    }
+    let response = request.send().await.expect("sse");
+    assert_eq!(response.status(), 200);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .expect("type")
+            .starts_with("text/event-stream")
+    );
+    response.bytes_stream().eventsource().map(|event| event.expect("event"))
+}
+
+#[tokio::test]
+async fn server_sent_events_stream_an_answer_and_resume_after_last_event_id() {
+    let db = TestDb::migrated().await;
+    let team = Team::on(server(&db, offline(60.0), Settings::default()).await).await;
+    let sent = send_new(&team, &team.member, "Over SSE").await;
+    let answer = sent["assistantMessage"]["id"].clone();
+
+    // Read three events, then drop the connection.
+    let mut text = String::new();
+    let mut last_id = String::new();
+    {
+        let events = sse(&team.api, &team.member, &answer, None).await;
+        let mut events = std::pin::pin!(events);
+        for _ in 0..3 {
+            let event = events.next().await.expect("event");
+            assert_eq!(event.event, "next");
+            let data: Value = serde_json::from_str(&event.data).expect("json");
+            let stream = &data["data"]["messageStream"];
+            assert_eq!(stream["seq"].to_string(), event.id, "the event id is its seq");
+            text.push_str(stream["delta"].as_str().expect("delta"));
+            last_id = event.id;
+        }
+    }
+    // Reconnect with Last-Event-ID: exactly the rest, then `complete`.
+    let events = sse(&team.api, &team.member, &answer, Some(&last_id)).await;
+    let mut events = std::pin::pin!(events);
+    let mut last = Value::Null;
+    while let Some(event) = events.next().await {
+        if event.event == "complete" {
+            break;
+        }
+        let data: Value = serde_json::from_str(&event.data).expect("json");
+        last = data["data"]["messageStream"].clone();
+        text.push_str(last["delta"].as_str().expect("delta"));
+    }
+    assert_eq!(last["status"], "COMPLETE");
+    assert_eq!(text, last["message"]["content"].as_str().expect("content"));
+}
