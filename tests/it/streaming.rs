@@ -894,3 +894,92 @@ async fn server_sent_events_stream_an_answer_and_resume_after_last_event_id() {
     assert_eq!(last["status"], "COMPLETE");
     assert_eq!(text, last["message"]["content"].as_str().expect("content"));
 }
+
+#[tokio::test]
+async fn after_kill_9_of_the_generating_server_its_answer_fails_with_the_flushed_text_kept() {
+    use secrecy::ExposeSecret;
+    let db = TestDb::migrated().await;
+    let port = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("port");
+        probe.local_addr().expect("address").port()
+    };
+    let data_dir = files_dir();
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_chatgraph"))
+        .arg("serve")
+        .env("DATABASE_URL", db.url.expose_secret())
+        .env("CHATGRAPH_LISTEN", format!("127.0.0.1:{port}"))
+        .env("CHATGRAPH_DATA_DIR", &data_dir)
+        .env("CHATGRAPH_OFFLINE_TOKENS_PER_SEC", "8")
+        .env("CHATGRAPH_STREAM_LEASE_SECS", "1")
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("chatgraph serve");
+    let api = Api {
+        client: reqwest::Client::new(),
+        address: format!("127.0.0.1:{port}").parse().expect("address"),
+    };
+    tokio::time::timeout(Duration::from_secs(30), async {
+        while !reqwest::get(format!("http://{}/readyz", api.address))
+            .await
+            .is_ok_and(|r| r.status() == reqwest::StatusCode::OK)
+        {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await
+    .expect("the server is ready");
+    let team = Team::on(api).await;
+    let sent = send_new(&team, &team.member, "Survive a crash").await;
+    let id = chatgraph::graphql::node::decode_global_id(&async_graphql::ID(
+        sent["assistantMessage"]["id"].as_str().expect("id").to_owned(),
+    ))
+    .expect("uuid")
+    .1;
+    // Some text is flushed (every 250 ms at 8 words a second), then the process dies.
+    tokio::time::sleep(Duration::from_millis(1_200)).await;
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id().expect("pid")).expect("pid"));
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL).expect("kill -9");
+    child.wait().await.expect("reaped");
+    let conn = &mut db.conn().await;
+    let before = chatgraph::models::message::MessageRow::find(conn, id)
+        .await
+        .expect("find")
+        .expect("row");
+    assert_eq!(before.status, chatgraph::db::enums::MessageStatus::Streaming);
+
+    // Another server on the same database fails it once the lease has run out.
+    let _other = server(
+        &db,
+        offline(0.0),
+        Settings {
+            lease: Duration::from_secs(1),
+            ..Settings::default()
+        },
+    )
+    .await;
+    let row = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            let row = chatgraph::models::message::MessageRow::find(conn, id)
+                .await
+                .expect("find")
+                .expect("row");
+            if row.status != chatgraph::db::enums::MessageStatus::Streaming {
+                return row;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await
+    .expect("failed within the lease bound");
+    assert_eq!(row.status, chatgraph::db::enums::MessageStatus::Failed);
+    assert_eq!(row.finish_reason.as_deref(), Some("interrupted"));
+    assert!(
+        row.content.starts_with("Offline model answering \"Survive a crash\""),
+        "{}",
+        row.content
+    );
+    assert_eq!(row.content, before.content, "the flushed text is kept as it was");
+    let _ = std::fs::remove_dir_all(data_dir);
+}
