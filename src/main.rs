@@ -61,6 +61,9 @@ enum Command {
     /// Measure the read path under load on generated data (see docs/benchmarks.md); run it
     /// from a release build.
     Bench(chatgraph::bench::BenchConfig),
+    /// Measure streaming (see docs/benchmarks.md): fan-out delay to many subscribers of one
+    /// answer, server memory per idle WebSocket, sendMessage latency. Run from a release build.
+    BenchStream(chatgraph::bench::stream::StreamBenchConfig),
     /// Control the private local PostgreSQL cluster.
     Cluster {
         #[command(subcommand)]
@@ -118,6 +121,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
             result
         }
         Command::Bench(config) => chatgraph::bench::run(config).await,
+        Command::BenchStream(config) => chatgraph::bench::stream::run(config).await,
         Command::ExportSchema => {
             print!("{}", graphql::sdl());
             Ok(())

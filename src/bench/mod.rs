@@ -15,6 +15,7 @@
 pub mod chart;
 pub mod dataset;
 pub mod load;
+pub mod stream;
 
 use std::{path::PathBuf, process::Stdio, sync::Arc, time::Duration};
 
@@ -93,7 +94,7 @@ struct Scenario {
 
 /// Runs the benchmark and prints its report.
 pub async fn run(config: BenchConfig) -> anyhow::Result<()> {
-    let (url, cluster) = database(&config).await?;
+    let (url, cluster) = database(&config.cluster, config.bench_database_url.as_deref()).await?;
     let result = measure(&config, &url).await;
     if let Some(cluster) = cluster {
         tokio::task::spawn_blocking(move || cluster.stop()).await??;
@@ -102,12 +103,15 @@ pub async fn run(config: BenchConfig) -> anyhow::Result<()> {
 }
 
 /// An empty, migrated database for the benchmark, and the cluster to stop afterwards.
-async fn database(config: &BenchConfig) -> anyhow::Result<(SecretString, Option<LocalCluster>)> {
+pub(crate) async fn database(
+    cluster_config: &ClusterConfig,
+    database_url: Option<&str>,
+) -> anyhow::Result<(SecretString, Option<LocalCluster>)> {
     use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
-    let (url, cluster) = match &config.bench_database_url {
-        Some(url) => (SecretString::from(url.clone()), None),
+    let (url, cluster) = match database_url {
+        Some(url) => (SecretString::from(url.to_owned()), None),
         None => {
-            let cluster = LocalCluster::new(&config.cluster.data_dir.join("bench"), &config.cluster.pg_bin)?;
+            let cluster = LocalCluster::new(&cluster_config.data_dir.join("bench"), &cluster_config.pg_bin)?;
             let started = tokio::task::spawn_blocking({
                 let cluster = cluster.clone();
                 move || cluster.ensure_running()
@@ -123,7 +127,7 @@ async fn database(config: &BenchConfig) -> anyhow::Result<(SecretString, Option<
             (cluster.url(BENCH_DATABASE), started.then_some(cluster))
         }
     };
-    if config.bench_database_url.is_some() {
+    if database_url.is_some() {
         let mut conn = AsyncPgConnection::establish(url.expose_secret()).await?;
         conn.batch_execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
             .await?;
@@ -314,7 +318,7 @@ async fn user_ids(conn: &mut diesel_async::AsyncPgConnection) -> anyhow::Result<
 }
 
 /// Starts `chatgraph serve` on a free loopback port; returns the process and its address.
-async fn start_server(
+pub(crate) async fn start_server(
     url: &SecretString,
     jwt_secret: &str,
     state_dir: &std::path::Path,

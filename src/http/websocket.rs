@@ -29,6 +29,11 @@ use crate::{
     services::auth::{self, ClientInfo},
 };
 
+/// The read buffer of a connection (it grows for a larger message, up to the cap).
+pub const READ_BUFFER_BYTES: usize = 4 * 1024;
+/// Largest message a client may send (a GraphQL operation with its variables).
+pub const MAX_MESSAGE_BYTES: usize = 256 * 1024;
+
 /// What a connection keeps from its `connection_init`: the bearer token (checked again for
 /// every operation) and where the client is.
 #[derive(Clone)]
@@ -142,6 +147,12 @@ pub async fn upgrade(state: AppState, peer: Option<SocketAddr>, request: axum::e
     let client = client_info(peer, &parts.headers);
     upgrade
         .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
+        // An idle connection should cost little: tungstenite's default read buffer alone is
+        // 128 KiB. Messages are small GraphQL operations; a larger one closes the connection.
+        .read_buffer_size(READ_BUFFER_BYTES)
+        .write_buffer_size(0)
+        .max_message_size(MAX_MESSAGE_BYTES)
+        .max_frame_size(MAX_MESSAGE_BYTES)
         .on_upgrade(move |socket: WebSocket| {
             let auth_state = state.clone();
             GraphQLWebSocket::new(socket, OperationExecutor { state }, protocol)

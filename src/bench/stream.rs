@@ -1,0 +1,308 @@
+//! `chatgraph bench-stream`: streaming, measured on loopback (issue 13's benchmark).
+//! - **Fan-out delay**: `--subscribers` graphql-transport-ws clients follow one answer of the
+//!   offline model; each live delta's delay is the time from the generator appending the text
+//!   to a client receiving it (both clocks in this process: the server runs in-process here,
+//!   and a watcher on the answer's live text records when each length was reached).
+//! - **Idle WebSockets**: the resident memory of a `chatgraph serve` child process before and
+//!   after `--idle` clients connected and initialised (graphql-transport-ws).
+//! - **`sendMessage`**: `--sends` calls one after another against that child process, p50/p99.
+
+use std::{collections::HashMap, sync::Arc, time::Duration};
+
+use anyhow::Context;
+use async_graphql::futures_util::{SinkExt, StreamExt};
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use tokio::{sync::Mutex, time::Instant};
+use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest, http::HeaderValue};
+use uuid::Uuid;
+
+use super::load;
+use crate::{
+    app::{self, AppState},
+    config::{AuthConfig, ClusterConfig},
+    db, graphql,
+    http::{self, HttpSettings},
+    models::message::MessageRow,
+    providers::registry::Providers,
+    pubsub::PubSub,
+    services::generation::{Generations, Settings},
+};
+
+/// Settings of `chatgraph bench-stream`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct StreamBenchConfig {
+    /// Where the private cluster lives (the benchmark uses a database of its own in it).
+    #[command(flatten)]
+    pub cluster: ClusterConfig,
+    /// Clients following one answer.
+    #[arg(long, default_value_t = 1_000)]
+    pub subscribers: usize,
+    /// The offline model's rate during the fan-out, words a second.
+    #[arg(long, default_value_t = 20.0)]
+    pub tokens_per_sec: f64,
+    /// Idle WebSocket connections held open against the server process.
+    #[arg(long, default_value_t = 10_000)]
+    pub idle: usize,
+    /// `sendMessage` calls timed.
+    #[arg(long, default_value_t = 200)]
+    pub sends: usize,
+}
+
+type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+const SEND: &str = "mutation($input: SendMessageInput!) { sendMessage(input: $input) { assistantMessage { uuid } userErrors { message } } }";
+
+/// Runs the benchmark and prints its report.
+pub async fn run(config: StreamBenchConfig) -> anyhow::Result<()> {
+    let (url, cluster) = super::database(&config.cluster, None).await?;
+    let result = measure(&config, &url).await;
+    if let Some(cluster) = cluster {
+        tokio::task::spawn_blocking(move || cluster.stop()).await??;
+    }
+    result
+}
+
+async fn measure(config: &StreamBenchConfig, url: &SecretString) -> anyhow::Result<()> {
+    let jwt_secret = format!("benchmark-{}-{}", Uuid::new_v4(), Uuid::new_v4());
+    let state_dir = std::env::temp_dir().join(format!("chatgraph-bench-stream-{}", Uuid::new_v4()));
+    std::fs::create_dir_all(&state_dir)?;
+    let (child, address) = super::start_server(url, &jwt_secret, &state_dir, 10).await?;
+    let endpoint = format!("http://{address}/graphql");
+    let client = reqwest::Client::new();
+    let (token, project) = user(&client, &endpoint).await?;
+
+    eprintln!("bench-stream: {} sendMessage calls", config.sends);
+    let mut latencies = Vec::with_capacity(config.sends);
+    for i in 0..config.sends {
+        let body = json!({ "query": SEND, "variables": { "input": { "projectId": project, "content": format!("Question {i}") } } });
+        let started = Instant::now();
+        load::once(&client, &endpoint, Some(&token), &body).await?;
+        latencies.push(started.elapsed());
+    }
+    let sends = percentiles(&mut latencies);
+
+    eprintln!("bench-stream: {} idle WebSockets", config.idle);
+    let pid = child.id().context("the server's pid")?;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let before = rss_kib(pid)?;
+    let mut idle = Vec::with_capacity(config.idle);
+    for _ in 0..config.idle {
+        idle.push(connect(&address, &token).await?);
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let after = rss_kib(pid)?;
+    drop(idle);
+    drop(child);
+
+    eprintln!("bench-stream: fan-out to {} subscribers", config.subscribers);
+    let delays = fan_out(config, url, &jwt_secret, &state_dir).await?;
+    let _ = std::fs::remove_dir_all(&state_dir);
+
+    println!("## Streaming benchmark\n");
+    println!("| measure | value |\n|---|---|");
+    println!(
+        "| `sendMessage` ({} calls, sequential) | p50 {:.1} ms, p99 {:.1} ms |",
+        config.sends, sends.0, sends.1
+    );
+    println!(
+        "| server RSS with {} idle graphql-transport-ws connections | {:.0} MiB → {:.0} MiB (+{:.1} KiB each) |",
+        config.idle,
+        before as f64 / 1024.0,
+        after as f64 / 1024.0,
+        after.saturating_sub(before) as f64 / config.idle.max(1) as f64
+    );
+    println!(
+        "| delta delay, {} subscribers of one answer ({} samples) | p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms |",
+        config.subscribers, delays.0, delays.1, delays.2, delays.3
+    );
+    Ok(())
+}
+
+/// A signed-up user's token and the id of their default project.
+async fn user(client: &reqwest::Client, endpoint: &str) -> anyhow::Result<(String, String)> {
+    let email = format!("stream-{}@bench.example", Uuid::new_v4().simple());
+    let data = load::once(
+        client,
+        endpoint,
+        None,
+        &json!({
+            "query": "mutation($input: SignUpInput!) { signUp(input: $input) { session { accessToken } } }",
+            "variables": { "input": { "email": email, "password": "benchmark passphrase", "name": "Bench" } },
+        }),
+    )
+    .await?;
+    let token = data["signUp"]["session"]["accessToken"]
+        .as_str()
+        .context("no access token")?
+        .to_owned();
+    let data = load::once(
+        client,
+        endpoint,
+        Some(&token),
+        &json!({ "query": "{ organizations(first: 1) { nodes { projects(first: 1) { nodes { id } } } } }" }),
+    )
+    .await?;
+    let project = data["organizations"]["nodes"][0]["projects"]["nodes"][0]["id"]
+        .as_str()
+        .context("no project")?
+        .to_owned();
+    Ok((token, project))
+}
+
+/// A graphql-transport-ws connection, initialised with `token`.
+async fn connect(address: &str, token: &str) -> anyhow::Result<Socket> {
+    let mut request = format!("ws://{address}/graphql").into_client_request()?;
+    request.headers_mut().insert(
+        "sec-websocket-protocol",
+        HeaderValue::from_static("graphql-transport-ws"),
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(request).await?;
+    let init = json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {token}") } });
+    socket.send(Message::text(init.to_string())).await?;
+    match socket.next().await {
+        Some(Ok(Message::Text(text))) if text.contains("connection_ack") => Ok(socket),
+        other => anyhow::bail!("no connection_ack: {other:?}"),
+    }
+}
+
+/// The resident memory of process `pid`, in KiB.
+fn rss_kib(pid: u32) -> anyhow::Result<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        .context("no VmRSS")
+}
+
+/// p50 and p99 in milliseconds.
+fn percentiles(samples: &mut [Duration]) -> (f64, f64) {
+    samples.sort();
+    let at = |q: f64| {
+        samples
+            .get(((samples.len() as f64 - 1.0) * q).round() as usize)
+            .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+    };
+    (at(0.5), at(0.99))
+}
+
+/// (samples, p50, p99, max) of the delay from appending text to a subscriber receiving it.
+async fn fan_out(
+    config: &StreamBenchConfig,
+    url: &SecretString,
+    jwt_secret: &str,
+    state_dir: &std::path::Path,
+) -> anyhow::Result<(usize, f64, f64, f64)> {
+    let pool = db::pool(url, 10, Duration::from_secs(60))?;
+    let auth = AuthConfig {
+        jwt_secret: Some(jwt_secret.to_owned()),
+        access_token_ttl_secs: 900,
+        refresh_token_ttl_days: 30,
+        encryption_key: None,
+        oidc_providers: None,
+        sign_in_failures_per_email: 10,
+        sign_in_failures_per_address: 100,
+    };
+    let authenticator = Arc::new(app::authenticator(&auth, state_dir)?);
+    let generations = Generations::start_service(
+        pool.clone(),
+        Providers::offline(config.tokens_per_sec),
+        authenticator.clone(),
+        PubSub::listen(url),
+        Settings::default(),
+    );
+    let state = AppState {
+        pool: pool.clone(),
+        schema: graphql::schema(),
+        authenticator,
+        loader_delay: Duration::ZERO,
+        files: crate::storage::FileStore::local(&state_dir.join("files"), 1)?,
+        generations: generations.clone(),
+    };
+    let settings = HttpSettings {
+        max_body_bytes: 1 << 20,
+        max_upload_bytes: 1,
+        request_timeout: Duration::from_secs(60),
+        graphiql_assets: state_dir.to_owned(),
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let address = listener.local_addr()?.to_string();
+    let app = http::router(state, &settings);
+    let served = tokio::spawn(async move { axum::serve(listener, app).await });
+    let endpoint = format!("http://{address}/graphql");
+    let client = reqwest::Client::new();
+    let (token, project) = user(&client, &endpoint).await?;
+
+    // Every subscriber connects first, so that they all join the answer near its start.
+    let mut sockets = Vec::with_capacity(config.subscribers);
+    for _ in 0..config.subscribers {
+        sockets.push(connect(&address, &token).await?);
+    }
+    let body = json!({ "query": SEND, "variables": { "input": { "projectId": project, "content": "A long answer for many readers" } } });
+    let data = load::once(&client, &endpoint, Some(&token), &body).await?;
+    let id: Uuid = data["sendMessage"]["assistantMessage"]["uuid"]
+        .as_str()
+        .context("no answer")?
+        .parse()?;
+    // When each length of the answer's text was reached, watched in this process.
+    let reached: Arc<Mutex<HashMap<usize, Instant>>> = Arc::default();
+    let row = MessageRow::find(&mut *pool.get().await?, id)
+        .await?
+        .context("no answer row")?;
+    let live = generations.live(&row);
+    let watcher = {
+        let reached = reached.clone();
+        let mut progress = live.watch();
+        tokio::spawn(async move {
+            while progress.changed().await.is_ok() {
+                let now = Instant::now();
+                let len = progress.borrow_and_update().len;
+                reached.lock().await.entry(len).or_insert(now);
+            }
+        })
+    };
+    let query = "subscription($id: ID!) { messageStream(messageId: $id) { seq status } }";
+    let message_id = graphql::node::global_id("Message", id);
+    let mut readers = Vec::with_capacity(sockets.len());
+    for mut socket in sockets {
+        let subscribe =
+            json!({ "id": "1", "type": "subscribe", "payload": { "query": query, "variables": { "id": message_id } } });
+        socket.send(Message::text(subscribe.to_string())).await?;
+        readers.push(tokio::spawn(async move {
+            let mut received = Vec::new();
+            let mut first = true;
+            while let Some(Ok(message)) = socket.next().await {
+                let Message::Text(text) = message else { continue };
+                let at = Instant::now();
+                let value: Value = serde_json::from_str(&text).unwrap_or_default();
+                if value["type"] != "next" {
+                    break;
+                }
+                let event = &value["payload"]["data"]["messageStream"];
+                // The first event replays what was there when the subscriber joined.
+                if !first && event["status"] == "STREAMING" {
+                    received.push((event["seq"].as_u64().unwrap_or_default() as usize, at));
+                }
+                first = false;
+            }
+            received
+        }));
+    }
+    let mut delays = Vec::new();
+    for reader in readers {
+        let received = reader.await?;
+        let reached = reached.lock().await;
+        for (seq, at) in received {
+            if let Some(emitted) = reached.get(&seq) {
+                delays.push(at.saturating_duration_since(*emitted));
+            }
+        }
+    }
+    watcher.abort();
+    served.abort();
+    let samples = delays.len();
+    let (p50, p99) = percentiles(&mut delays);
+    let max = delays.last().map_or(0.0, |d| d.as_secs_f64() * 1000.0);
+    Ok((samples, p50, p99, max))
+}
