@@ -318,6 +318,41 @@ async fn user_ids(conn: &mut diesel_async::AsyncPgConnection) -> anyhow::Result<
 }
 
 /// Starts `chatgraph serve` on a free loopback port; returns the process and its address.
+/// The token settings of an in-process benchmark server: the child server's JWT secret, so
+/// that tokens work on both.
+pub(crate) fn authenticator(
+    jwt_secret: &str,
+    state_dir: &std::path::Path,
+) -> anyhow::Result<Arc<crate::services::auth::Authenticator>> {
+    let auth = AuthConfig {
+        jwt_secret: Some(jwt_secret.to_owned()),
+        access_token_ttl_secs: 900,
+        refresh_token_ttl_days: 30,
+        encryption_key: None,
+        oidc_providers: None,
+        sign_in_failures_per_email: 10,
+        sign_in_failures_per_address: 100,
+    };
+    Ok(Arc::new(app::authenticator(&auth, state_dir)?))
+}
+
+/// Serves `state` on a loopback port in this process; the address and the serving task.
+pub(crate) async fn serve_in_process(
+    state: AppState,
+    state_dir: &std::path::Path,
+) -> anyhow::Result<(String, tokio::task::JoinHandle<std::io::Result<()>>)> {
+    let settings = HttpSettings {
+        max_body_bytes: 1 << 20,
+        max_upload_bytes: 1,
+        request_timeout: Duration::from_secs(60),
+        graphiql_assets: state_dir.to_owned(),
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let address = listener.local_addr()?.to_string();
+    let app = http::router(state, &settings);
+    Ok((address, tokio::spawn(async move { axum::serve(listener, app).await })))
+}
+
 pub(crate) async fn start_server(
     url: &SecretString,
     jwt_secret: &str,
@@ -361,16 +396,7 @@ async fn statement_counts(
 ) -> anyhow::Result<Vec<usize>> {
     let counter = StatementCounter::default();
     let pool = db::pool_with_counter(url, 4, Duration::from_secs(60), Some(counter.clone()))?;
-    let auth = AuthConfig {
-        jwt_secret: Some(jwt_secret.to_owned()),
-        access_token_ttl_secs: 900,
-        refresh_token_ttl_days: 30,
-        encryption_key: None,
-        oidc_providers: None,
-        sign_in_failures_per_email: 10,
-        sign_in_failures_per_address: 100,
-    };
-    let authenticator = Arc::new(app::authenticator(&auth, state_dir)?);
+    let authenticator = authenticator(jwt_secret, state_dir)?;
     let generations = crate::services::generation::Generations::start_service(
         pool.clone(),
         crate::providers::registry::Providers::offline(0.0),
@@ -386,16 +412,8 @@ async fn statement_counts(
         files: crate::storage::FileStore::local(&state_dir.join("files"), 1)?,
         generations,
     };
-    let settings = HttpSettings {
-        max_body_bytes: 1 << 20,
-        max_upload_bytes: 1,
-        request_timeout: Duration::from_secs(60),
-        graphiql_assets: state_dir.to_owned(),
-    };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let endpoint = format!("http://{}/graphql", listener.local_addr()?);
-    let app = http::router(state, &settings);
-    let served = tokio::spawn(async move { axum::serve(listener, app).await });
+    let (address, served) = serve_in_process(state, state_dir).await?;
+    let endpoint = format!("http://{address}/graphql");
     let client = reqwest::Client::new();
     let mut counts = Vec::new();
     for scenario in scenarios {

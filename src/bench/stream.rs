@@ -19,10 +19,9 @@ use uuid::Uuid;
 
 use super::load;
 use crate::{
-    app::{self, AppState},
-    config::{AuthConfig, ClusterConfig},
+    app::AppState,
+    config::ClusterConfig,
     db, graphql,
-    http::{self, HttpSettings},
     models::message::MessageRow,
     providers::registry::Providers,
     pubsub::PubSub,
@@ -195,16 +194,7 @@ async fn fan_out(
     state_dir: &std::path::Path,
 ) -> anyhow::Result<(usize, f64, f64, f64)> {
     let pool = db::pool(url, 10, Duration::from_secs(60))?;
-    let auth = AuthConfig {
-        jwt_secret: Some(jwt_secret.to_owned()),
-        access_token_ttl_secs: 900,
-        refresh_token_ttl_days: 30,
-        encryption_key: None,
-        oidc_providers: None,
-        sign_in_failures_per_email: 10,
-        sign_in_failures_per_address: 100,
-    };
-    let authenticator = Arc::new(app::authenticator(&auth, state_dir)?);
+    let authenticator = super::authenticator(jwt_secret, state_dir)?;
     let generations = Generations::start_service(
         pool.clone(),
         Providers::offline(config.tokens_per_sec),
@@ -220,16 +210,7 @@ async fn fan_out(
         files: crate::storage::FileStore::local(&state_dir.join("files"), 1)?,
         generations: generations.clone(),
     };
-    let settings = HttpSettings {
-        max_body_bytes: 1 << 20,
-        max_upload_bytes: 1,
-        request_timeout: Duration::from_secs(60),
-        graphiql_assets: state_dir.to_owned(),
-    };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let address = listener.local_addr()?.to_string();
-    let app = http::router(state, &settings);
-    let served = tokio::spawn(async move { axum::serve(listener, app).await });
+    let (address, served) = super::serve_in_process(state, state_dir).await?;
     let endpoint = format!("http://{address}/graphql");
     let client = reqwest::Client::new();
     let (token, project) = user(&client, &endpoint).await?;

@@ -108,12 +108,12 @@ pub async fn execute(
         )
             .into_response();
     }
+    let request_id = headers
+        .get(REQUEST_ID_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
     if super::sse::wanted(&headers) {
-        let request_id = headers
-            .get(REQUEST_ID_HEADER)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_owned();
         let caller = match caller(&state, &headers).await {
             Ok(caller) => caller,
             Err(refusal) => return refusal.into_response(),
@@ -128,11 +128,6 @@ pub async fn execute(
         )
             .into_response();
     };
-    let request_id = headers
-        .get(REQUEST_ID_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
     let caller = match caller(&state, &headers).await {
         Ok(caller) => caller,
         Err(response) => return with_media_type(response, media, &request_id),

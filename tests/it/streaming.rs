@@ -29,6 +29,15 @@ pub async fn server(db: &TestDb, providers: Providers, settings: Settings) -> Ap
     }
 }
 
+/// A server with a one-second lease, which soon fails answers whose server stopped.
+async fn reaper(db: &TestDb) -> Api {
+    let lease = Settings {
+        lease: Duration::from_secs(1),
+        ..Settings::default()
+    };
+    server(db, offline(0.0), lease).await
+}
+
 /// The offline model at `rate` words a second.
 fn offline(rate: f64) -> Providers {
     Providers::offline(rate)
@@ -104,6 +113,28 @@ fn joined(events: &[Value], after: usize) -> String {
         assert_eq!(event["seq"].as_u64(), Some(seq as u64), "{event}");
     }
     text
+}
+
+/// The row of message `id` once it is no longer streaming (at most `within`).
+async fn ended(
+    conn: &mut diesel_async::AsyncPgConnection,
+    id: uuid::Uuid,
+    within: Duration,
+) -> chatgraph::models::message::MessageRow {
+    tokio::time::timeout(within, async {
+        loop {
+            let row = chatgraph::models::message::MessageRow::find(conn, id)
+                .await
+                .expect("find")
+                .expect("row");
+            if row.status != chatgraph::db::enums::MessageStatus::Streaming {
+                return row;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await
+    .expect("the answer ends in time")
 }
 
 #[tokio::test]
@@ -491,29 +522,8 @@ async fn an_interrupted_generation_is_failed_by_any_server_with_its_text_kept() 
     )
     .await
     .expect("insert");
-    let _server = server(
-        &db,
-        offline(0.0),
-        Settings {
-            lease: Duration::from_secs(1),
-            ..Settings::default()
-        },
-    )
-    .await;
-    let row = tokio::time::timeout(Duration::from_secs(10), async {
-        loop {
-            let row = chatgraph::models::message::MessageRow::find(conn, message_id)
-                .await
-                .expect("find")
-                .expect("row");
-            if row.status != chatgraph::db::enums::MessageStatus::Streaming {
-                return row;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    })
-    .await
-    .expect("reaped within the bound");
+    let _server = reaper(&db).await;
+    let row = ended(conn, message_id, Duration::from_secs(10)).await;
     assert_eq!(row.status, chatgraph::db::enums::MessageStatus::Failed);
     assert_eq!(row.finish_reason.as_deref(), Some("interrupted"));
     assert_eq!(row.content, "half an ans");
@@ -739,20 +749,7 @@ async fn a_follower_who_signs_out_gets_an_error_and_the_end_while_the_answer_goe
     let id = chatgraph::graphql::node::decode_global_id(&async_graphql::ID(answer.as_str().expect("id").to_owned()))
         .expect("uuid")
         .1;
-    let row = tokio::time::timeout(Duration::from_secs(20), async {
-        loop {
-            let row = chatgraph::models::message::MessageRow::find(&mut conn, id)
-                .await
-                .expect("find")
-                .expect("row");
-            if row.status != chatgraph::db::enums::MessageStatus::Streaming {
-                return row;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    })
-    .await
-    .expect("the answer ends");
+    let row = ended(&mut conn, id, Duration::from_secs(20)).await;
     assert_eq!(row.status, chatgraph::db::enums::MessageStatus::Complete);
 }
 
@@ -950,29 +947,8 @@ async fn after_kill_9_of_the_generating_server_its_answer_fails_with_the_flushed
     assert_eq!(before.status, chatgraph::db::enums::MessageStatus::Streaming);
 
     // Another server on the same database fails it once the lease has run out.
-    let _other = server(
-        &db,
-        offline(0.0),
-        Settings {
-            lease: Duration::from_secs(1),
-            ..Settings::default()
-        },
-    )
-    .await;
-    let row = tokio::time::timeout(Duration::from_secs(10), async {
-        loop {
-            let row = chatgraph::models::message::MessageRow::find(conn, id)
-                .await
-                .expect("find")
-                .expect("row");
-            if row.status != chatgraph::db::enums::MessageStatus::Streaming {
-                return row;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    })
-    .await
-    .expect("failed within the lease bound");
+    let _other = reaper(&db).await;
+    let row = ended(conn, id, Duration::from_secs(10)).await;
     assert_eq!(row.status, chatgraph::db::enums::MessageStatus::Failed);
     assert_eq!(row.finish_reason.as_deref(), Some("interrupted"));
     assert!(

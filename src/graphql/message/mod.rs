@@ -22,7 +22,7 @@ use super::{
 use crate::{
     auth::grant::{Granted, Permission, Place},
     db::enums::{MessageRole, MessageStatus, StreamStatus},
-    error::{AppError, FieldError},
+    error::{AppError, AppResult, FieldError},
     models::{
         chat::ChatRow,
         filters::MessageConditions,
@@ -36,7 +36,7 @@ use crate::{
         chats,
         generation::answer,
         messages::{self, FeedbackChange},
-        write::RecordIn,
+        write::{RecordIn, Tx},
     },
 };
 

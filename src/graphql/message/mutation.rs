@@ -131,6 +131,14 @@ pub struct AnswerInput {
     pub message_id: ID,
 }
 
+impl AnswerInput {
+    /// The answer, as a message of a chat the caller may write to.
+    async fn granted(&self, tx: &mut Tx) -> AppResult<Granted<ChatMessage>> {
+        let id = input_id(&self.message_id, "Message", "messageId")?;
+        tx.granted_input(id, Permission::ChatWrite, "messageId").await
+    }
+}
+
 /// The result of `regenerateMessage` and `stopGeneration`.
 #[derive(SimpleObject)]
 pub struct AnswerPayload {
@@ -262,13 +270,7 @@ impl MessageMutation {
     ) -> Result<AnswerPayload> {
         let generations = ctx.request().generations().clone();
         let (message, user_errors) = write(ctx, Action::MessageRegenerate, async |tx| {
-            let answer: Granted<ChatMessage> = tx
-                .granted_input(
-                    input_id(&input.message_id, "Message", "messageId")?,
-                    Permission::ChatWrite,
-                    "messageId",
-                )
-                .await?;
+            let answer = input.granted(tx).await?;
             answer::regenerate(tx, &generations, &answer).await
         })
         .await?;
@@ -287,13 +289,7 @@ impl MessageMutation {
     ) -> Result<AnswerPayload> {
         let generations = ctx.request().generations().clone();
         let (stopped, user_errors) = write(ctx, Action::MessageStop, async |tx| {
-            let answer: Granted<ChatMessage> = tx
-                .granted_input(
-                    input_id(&input.message_id, "Message", "messageId")?,
-                    Permission::ChatWrite,
-                    "messageId",
-                )
-                .await?;
+            let answer = input.granted(tx).await?;
             answer::stoppable(&answer)?;
             tx.audit(answer.grant())
                 .on("chat", answer.chat.id)

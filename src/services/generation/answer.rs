@@ -42,15 +42,6 @@ pub async fn send(
 ) -> AppResult<(MessageRow, MessageRow)> {
     let framing = Framing::of(tx.conn(), chat).await?;
     let model = framing.choose(generations.providers(), chat, model)?;
-    quotas::debit(
-        tx.conn(),
-        chat.project_id,
-        Usage {
-            requests: 1,
-            ..Usage::default()
-        },
-    )
-    .await?;
     let parent_id = match parent_id {
         Some(id) => Some(id),
         None => latest(tx, chat.id).await?,
@@ -100,15 +91,6 @@ pub async fn regenerate(
         Some(model) if framing.allows(&model) => model,
         _ => framing.choose(generations.providers(), chat, None)?,
     };
-    quotas::debit(
-        tx.conn(),
-        chat.project_id,
-        Usage {
-            requests: 1,
-            ..Usage::default()
-        },
-    )
-    .await?;
     let organization_id = answer.grant().organization_id();
     let new = start(tx, generations, (chat, organization_id), &framing, model, &question).await?;
     tx.audit(answer.grant())
@@ -141,6 +123,12 @@ async fn start(
     model: crate::providers::registry::ResolvedModel,
     question: &MessageRow,
 ) -> AppResult<MessageRow> {
+    // One model request of the project's quota, refused before anything more is stored.
+    let one = Usage {
+        requests: 1,
+        ..Usage::default()
+    };
+    quotas::debit(tx.conn(), chat.project_id, one).await?;
     let request = framing.request(tx.conn(), &model, question.id).await?;
     let api_key =
         super::prompt::organization_key(tx.conn(), &generations.authenticator().keyring, organization_id, &model)
