@@ -10,7 +10,7 @@ CLUSTERS := $(or $(TMPDIR),/tmp)/chatgraph-$(shell id -u)-$(shell pwd | sha256su
 export CHATGRAPH_TEST_DATA_DIR := $(CLUSTERS)/test
 SCHEMA_PG := $(CLUSTERS)/schema
 
-.PHONY: run test setup check schema fmt lint bench
+.PHONY: run test setup check schema fmt lint bench bench-stream
 
 ## Install PostgreSQL 15 with headers, pgvector 0.8 and diesel_cli when missing (idempotent).
 setup:
@@ -53,3 +53,9 @@ fmt:
 
 lint:
 	cargo clippy --all-targets -- -D warnings
+
+## Streaming (release build; see docs/benchmarks.md): fan-out delay to 1,000 subscribers of
+## one answer, server memory with 10,000 idle WebSockets, sendMessage latency.
+bench-stream: setup
+	cargo build --release
+	./target/release/chatgraph bench-stream $(ARGS)
