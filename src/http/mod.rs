@@ -5,6 +5,7 @@ pub mod graphiql;
 pub mod graphql;
 pub mod health;
 pub mod sse;
+pub mod transport_ws;
 pub mod websocket;
 
 use std::{path::PathBuf, sync::Arc, time::Duration};

@@ -37,7 +37,7 @@ pub const MAX_MESSAGE_BYTES: usize = 256 * 1024;
 /// What a connection keeps from its `connection_init`: the bearer token (checked again for
 /// every operation) and where the client is.
 #[derive(Clone)]
-struct Connection {
+pub(super) struct Connection {
     bearer: Option<String>,
     client: ClientInfo,
 }
@@ -55,31 +55,40 @@ impl Executor for OperationExecutor {
     }
 
     fn execute_stream(&self, request: Request, session_data: Option<Arc<Data>>) -> BoxStream<'static, Response> {
-        let state = self.state.clone();
         let connection = session_data
             .as_ref()
             .and_then(|data| data.get(&std::any::TypeId::of::<Connection>()))
             .and_then(|any| any.downcast_ref::<Connection>())
             .cloned();
-        stream::once(async move {
-            let Some(connection) = connection else {
-                return stream::once(async { error_response(AppError::Unauthenticated, "") }).boxed();
-            };
-            let request_id = uuid::Uuid::new_v4().to_string();
-            let caller = match &connection.bearer {
-                None => None,
-                Some(bearer) => match authenticate(&state, bearer).await {
-                    Ok(caller) => Some(caller),
-                    Err(error) => return stream::once(async move { error_response(error, &request_id) }).boxed(),
-                },
-            };
-            let context = RequestContext::new(&state, request_id, caller, connection.client);
-            let (rounds, request_id) = (context.rounds(), context.request_id().to_owned());
-            Rounds::new(state.schema.execute_stream(request.data(context)), rounds, &request_id).boxed()
-        })
-        .flatten()
-        .boxed()
+        operation(self.state.clone(), connection, request)
     }
+}
+
+/// The results of one operation of a connection, run with a fresh request context (loaders,
+/// scope) after checking the connection's token again.
+pub(super) fn operation(
+    state: AppState,
+    connection: Option<Connection>,
+    request: Request,
+) -> BoxStream<'static, Response> {
+    stream::once(async move {
+        let Some(connection) = connection else {
+            return stream::once(async { error_response(AppError::Unauthenticated, "") }).boxed();
+        };
+        let request_id = uuid::Uuid::new_v4().to_string();
+        let caller = match &connection.bearer {
+            None => None,
+            Some(bearer) => match authenticate(&state, bearer).await {
+                Ok(caller) => Some(caller),
+                Err(error) => return stream::once(async move { error_response(error, &request_id) }).boxed(),
+            },
+        };
+        let context = RequestContext::new(&state, request_id, caller, connection.client);
+        let (rounds, request_id) = (context.rounds(), context.request_id().to_owned());
+        Rounds::new(state.schema.execute_stream(request.data(context)), rounds, &request_id).boxed()
+    })
+    .flatten()
+    .boxed()
 }
 
 async fn authenticate(state: &AppState, bearer: &str) -> Result<auth::Caller, AppError> {
@@ -145,6 +154,18 @@ pub async fn upgrade(state: AppState, peer: Option<SocketAddr>, request: axum::e
         Err(rejection) => return rejection.into_response(),
     };
     let client = client_info(peer, &parts.headers);
+    // The subprotocol chosen as `GraphQLProtocol` chooses it: the client's first known one.
+    let transport_ws = parts
+        .headers
+        .get(header::SEC_WEBSOCKET_PROTOCOL)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|offered| {
+            offered
+                .split(',')
+                .map(str::trim)
+                .find(|p| *p == "graphql-transport-ws" || *p == "graphql-ws")
+        })
+        == Some("graphql-transport-ws");
     upgrade
         .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
         // An idle connection should cost little: tungstenite's default read buffer alone is
@@ -153,26 +174,39 @@ pub async fn upgrade(state: AppState, peer: Option<SocketAddr>, request: axum::e
         .write_buffer_size(0)
         .max_message_size(MAX_MESSAGE_BYTES)
         .max_frame_size(MAX_MESSAGE_BYTES)
-        .on_upgrade(move |socket: WebSocket| {
+        .on_upgrade(move |socket: WebSocket| async move {
+            if transport_ws {
+                // graphql-transport-ws: our own handler, which follows every MUST of the protocol.
+                return super::transport_ws::serve(socket, state, client).await;
+            }
             let auth_state = state.clone();
             GraphQLWebSocket::new(socket, OperationExecutor { state }, protocol)
                 .on_connection_init(move |payload| async move {
-                    let bearer = bearer_of(&payload).map_err(async_graphql::Error::new)?;
-                    if let Some(token) = &bearer {
-                        authenticate(&auth_state, token).await.map_err(|error| match error {
-                            AppError::Unauthenticated => async_graphql::Error::new("invalid or expired access token"),
-                            other => {
-                                tracing::error!(error = ?other, "WebSocket authentication failed");
-                                async_graphql::Error::new("internal error")
-                            }
-                        })?;
-                    }
+                    let connection = accept(&auth_state, &payload, client)
+                        .await
+                        .map_err(async_graphql::Error::new)?;
                     let mut data = Data::default();
-                    data.insert(Connection { bearer, client });
+                    data.insert(connection);
                     Ok(data)
                 })
                 .serve()
+                .await
         })
+}
+
+/// The connection a `connection_init` payload opens, or why it is refused (a bad token).
+pub(super) async fn accept(state: &AppState, payload: &Value, client: ClientInfo) -> Result<Connection, &'static str> {
+    let bearer = bearer_of(payload)?;
+    if let Some(token) = &bearer {
+        authenticate(state, token).await.map_err(|error| match error {
+            AppError::Unauthenticated => "invalid or expired access token",
+            other => {
+                tracing::error!(error = ?other, "WebSocket authentication failed");
+                "internal error"
+            }
+        })?;
+    }
+    Ok(Connection { bearer, client })
 }
 
 /// Where a request comes from: the peer address and the `User-Agent` (at most 512 characters).

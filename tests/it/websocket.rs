@@ -100,8 +100,19 @@ async fn websocket_clients_authenticate_in_connection_init() {
     // Signing out ends what the open connection may do at its next operation.
     api.run(Some(&access), "mutation { signOut { revokedSessions } }", json!({}))
         .await;
-    let after = viewer(&mut socket, "2").await;
-    assert_eq!(after["errors"][0]["extensions"]["code"], "UNAUTHENTICATED", "{after}");
+    // The operation cannot run: the protocol's `error` message, nothing after it.
+    send(
+        &mut socket,
+        json!({ "id": "2", "type": "subscribe", "payload": { "query": "{ viewer { email } }" } }),
+    )
+    .await;
+    let after = receive(&mut socket).await.expect("error");
+    assert_eq!(
+        (after["type"].as_str(), after["id"].as_str()),
+        (Some("error"), Some("2")),
+        "{after}"
+    );
+    assert_eq!(after["payload"][0]["extensions"]["code"], "UNAUTHENTICATED", "{after}");
 
     // The legacy graphql-ws subprotocol (subscriptions-transport-ws) works too.
     let fresh = api.sign_in("ws@example.com", crate::support::PASSWORD).await;
@@ -120,4 +131,110 @@ async fn websocket_clients_authenticate_in_connection_init() {
     let data = receive(&mut legacy).await.expect("data");
     assert_eq!(data["type"], "data");
     assert_eq!(data["payload"]["data"]["viewer"]["email"], "ws@example.com");
+}
+
+/// The close code the server ends the connection with (after `messages` are sent).
+async fn closed_with(api: &Api, messages: &[Value]) -> u16 {
+    let mut socket = connect(api, "graphql-transport-ws").await;
+    for message in messages {
+        send(&mut socket, message.clone()).await;
+    }
+    tokio::time::timeout(std::time::Duration::from_secs(15), async {
+        loop {
+            if let Err(code) = receive(&mut socket).await {
+                return code;
+            }
+        }
+    })
+    .await
+    .expect("closed")
+}
+
+#[tokio::test]
+async fn graphql_transport_ws_follows_every_must_of_the_protocol() {
+    let db = TestDb::migrated().await;
+    let api = Api::new(&db).await;
+    let init = json!({ "type": "connection_init" });
+    let subscribe = |id: &str, query: &str| json!({ "id": id, "type": "subscribe", "payload": { "query": query } });
+
+    // Not JSON, or not a message of the protocol: 4400.
+    let mut socket = connect(&api, "graphql-transport-ws").await;
+    socket.send(Message::text("not json")).await.expect("send");
+    assert_eq!(receive(&mut socket).await, Err(4400));
+    assert_eq!(closed_with(&api, &[json!({ "type": "shout" })]).await, 4400);
+    assert_eq!(
+        closed_with(&api, &[json!({ "type": "subscribe", "id": "1" })]).await,
+        4400
+    );
+    // Subscribe before the acknowledgement: 4401.
+    assert_eq!(closed_with(&api, &[subscribe("1", "{ apiVersion }")]).await, 4401);
+    // A refused init payload: 4403.
+    assert_eq!(
+        closed_with(
+            &api,
+            &[json!({ "type": "connection_init", "payload": { "Authorization": "Bearer nope" } })]
+        )
+        .await,
+        4403
+    );
+    // Two inits: 4429.
+    assert_eq!(closed_with(&api, &[init.clone(), init.clone()]).await, 4429);
+    // No init within the timeout: 4408 (ten seconds).
+    assert_eq!(closed_with(&api, &[]).await, 4408);
+
+    let mut socket = connect(&api, "graphql-transport-ws").await;
+    send(&mut socket, init.clone()).await;
+    assert_eq!(receive(&mut socket).await.expect("ack")["type"], "connection_ack");
+    // ping gets pong (with the payload).
+    send(&mut socket, json!({ "type": "ping", "payload": { "n": 1 } })).await;
+    assert_eq!(
+        receive(&mut socket).await.expect("pong"),
+        json!({ "type": "pong", "payload": { "n": 1 } })
+    );
+    // An operation that cannot run: `error`, not `next` with errors.
+    send(&mut socket, subscribe("bad", "{ noSuchField }")).await;
+    let error = receive(&mut socket).await.expect("error");
+    assert_eq!(
+        (error["type"].as_str(), error["id"].as_str()),
+        (Some("error"), Some("bad")),
+        "{error}"
+    );
+    assert!(error["payload"][0]["message"].is_string());
+    // A result: `next`, then `complete`.
+    send(&mut socket, subscribe("ok", "{ apiVersion }")).await;
+    assert_eq!(receive(&mut socket).await.expect("next")["type"], "next");
+    assert_eq!(
+        receive(&mut socket).await.expect("complete"),
+        json!({ "id": "ok", "type": "complete" })
+    );
+    // `complete` from the client stops an operation; its id may then be used again, but an id
+    // in use closes the connection with 4409.
+    let signed_up = api.sign_up("protocol@example.com").await;
+    let (_, body) = api
+        .run(
+            Some(&token(&signed_up, "accessToken")),
+            "{ viewer { chats(first: 1) { nodes { id } } } }",
+            json!({}),
+        )
+        .await;
+    let chat = body["data"]["viewer"]["chats"]["nodes"][0]["id"].clone();
+    assert!(chat.is_string(), "{body}");
+    let mut socket = connect(&api, "graphql-transport-ws").await;
+    let ack = init_with(&mut socket, &token(&signed_up, "accessToken")).await;
+    assert_eq!(ack["type"], "connection_ack");
+    let follow = json!({ "id": "chat", "type": "subscribe", "payload": {
+        "query": "subscription($id: ID!) { chatEvents(chatId: $id) { kind } }", "variables": { "id": chat } } });
+    send(&mut socket, follow.clone()).await;
+    send(&mut socket, json!({ "id": "chat", "type": "complete" })).await;
+    send(&mut socket, follow.clone()).await;
+    send(&mut socket, json!({ "type": "ping" })).await;
+    assert_eq!(receive(&mut socket).await.expect("pong")["type"], "pong");
+    send(&mut socket, follow).await;
+    assert_eq!(receive(&mut socket).await, Err(4409));
+}
+
+async fn init_with(socket: &mut Socket, access: &str) -> Value {
+    init(socket, json!({ "Authorization": format!("Bearer {access}") }))
+        .await
+        .expect("ack")
 }

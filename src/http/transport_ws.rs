@@ -1,0 +1,218 @@
+//! The graphql-transport-ws protocol (what graphql-ws, Apollo and Relay clients speak),
+//! following every MUST of its specification: `connection_init` within 10 seconds (else
+//! close 4408) and only once (4429); a refused init payload closes with 4403; `subscribe`
+//! before the acknowledgement closes with 4401; an id already in use closes with 4409; a
+//! message that is not JSON or not of the protocol closes with 4400. An operation that cannot
+//! run (a syntax or validation error) gets an `error` message, results get `next` and the
+//! end `complete`; the client's `complete` stops an operation; `ping` gets `pong`. At most
+//! [`MAX_OPERATIONS`] operations run at once per connection.
+
+use std::{collections::HashMap, time::Duration};
+
+use async_graphql::futures_util::StreamExt;
+use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+
+use super::{
+    AppState,
+    websocket::{Connection, accept, operation},
+};
+use crate::services::auth::ClientInfo;
+
+/// How long a client has to send `connection_init`.
+pub const INIT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Operations one connection may run at once.
+pub const MAX_OPERATIONS: usize = 100;
+/// How often the server pings an idle connection.
+pub const PING_EVERY: Duration = Duration::from_secs(30);
+
+/// A message from the client.
+#[derive(Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum Incoming {
+    ConnectionInit {
+        payload: Option<Value>,
+    },
+    Ping {
+        payload: Option<Value>,
+    },
+    Pong {},
+    Subscribe {
+        id: String,
+        payload: Box<async_graphql::Request>,
+    },
+    Complete {
+        id: String,
+    },
+}
+
+/// What an operation task reports.
+enum Outgoing {
+    /// A message to send.
+    Send(Value),
+    /// Operation `id` ended (its last message was sent).
+    Ended(String),
+}
+
+/// Serves one connection until either side closes it.
+pub async fn serve(mut socket: WebSocket, state: AppState, client: ClientInfo) {
+    let code = run(&mut socket, state, client).await;
+    if let Some((code, reason)) = code {
+        let _ = socket
+            .send(Message::Close(Some(CloseFrame {
+                code,
+                reason: reason.into(),
+            })))
+            .await;
+    }
+}
+
+/// The protocol loop; the close code and reason when the server closes.
+async fn run(socket: &mut WebSocket, state: AppState, client: ClientInfo) -> Option<(u16, String)> {
+    let deadline = tokio::time::Instant::now() + INIT_TIMEOUT;
+    let mut connection: Option<Connection> = None;
+    let mut client = Some(client);
+    let (sender, mut outgoing) = mpsc::channel::<Outgoing>(64);
+    let mut operations: HashMap<String, tokio::task::AbortHandle> = HashMap::new();
+    let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + PING_EVERY, PING_EVERY);
+    let result = loop {
+        let incoming = tokio::select! {
+            message = socket.recv() => message,
+            () = tokio::time::sleep_until(deadline), if connection.is_none() => {
+                break Some((4408, "Connection initialisation timeout".to_owned()));
+            }
+            Some(out) = outgoing.recv() => {
+                let message = match out {
+                    Outgoing::Send(message) => message,
+                    Outgoing::Ended(id) => {
+                        operations.remove(&id);
+                        continue;
+                    }
+                };
+                if socket.send(Message::text(message.to_string())).await.is_err() {
+                    break None;
+                }
+                continue;
+            }
+            _ = ping.tick(), if connection.is_some() => {
+                if socket.send(Message::text(json!({ "type": "ping" }).to_string())).await.is_err() {
+                    break None;
+                }
+                continue;
+            }
+        };
+        let text = match incoming {
+            None | Some(Err(_)) | Some(Ok(Message::Close(_))) => break None,
+            Some(Ok(Message::Text(text))) => text,
+            Some(Ok(Message::Binary(_))) => break Some((4400, "Binary messages are not supported".to_owned())),
+            Some(Ok(_)) => continue,
+        };
+        let message: Incoming = match serde_json::from_str(text.as_str()) {
+            Ok(message) => message,
+            Err(_) => break Some((4400, "Invalid message received".to_owned())),
+        };
+        match message {
+            Incoming::ConnectionInit { payload } => {
+                if connection.is_some() {
+                    break Some((4429, "Too many initialisation requests".to_owned()));
+                }
+                let payload = payload.unwrap_or(Value::Null);
+                match accept(&state, &payload, client.take().unwrap_or_default()).await {
+                    Ok(accepted) => connection = Some(accepted),
+                    Err(reason) => break Some((4403, format!("Forbidden: {reason}"))),
+                }
+                if socket
+                    .send(Message::text(json!({ "type": "connection_ack" }).to_string()))
+                    .await
+                    .is_err()
+                {
+                    break None;
+                }
+            }
+            Incoming::Ping { payload } => {
+                let pong = match payload {
+                    Some(payload) => json!({ "type": "pong", "payload": payload }),
+                    None => json!({ "type": "pong" }),
+                };
+                if socket.send(Message::text(pong.to_string())).await.is_err() {
+                    break None;
+                }
+            }
+            Incoming::Pong {} => {}
+            Incoming::Subscribe { id, payload } => {
+                let Some(connection) = &connection else {
+                    break Some((4401, "Unauthorized".to_owned()));
+                };
+                if operations.contains_key(&id) {
+                    break Some((4409, format!("Subscriber for {id} already exists")));
+                }
+                if operations.len() >= MAX_OPERATIONS {
+                    let refusal = json!({ "id": id, "type": "error", "payload": [{
+                        "message": format!("at most {MAX_OPERATIONS} operations may run at once on one connection"),
+                        "extensions": { "code": "TOO_MANY_OPERATIONS" },
+                    }] });
+                    if socket.send(Message::text(refusal.to_string())).await.is_err() {
+                        break None;
+                    }
+                    continue;
+                }
+                let task = tokio::spawn(forward(
+                    id.clone(),
+                    operation(state.clone(), Some(connection.clone()), *payload),
+                    sender.clone(),
+                ));
+                operations.insert(id, task.abort_handle());
+            }
+            Incoming::Complete { id } => {
+                if let Some(task) = operations.remove(&id) {
+                    task.abort();
+                }
+            }
+        }
+    };
+    for task in operations.values() {
+        task.abort();
+    }
+    result
+}
+
+/// Sends the results of operation `id`: an `error` message when it could not run at all,
+/// else `next` for each result and then `complete`.
+async fn forward(
+    id: String,
+    mut results: async_graphql::futures_util::stream::BoxStream<'static, async_graphql::Response>,
+    sender: mpsc::Sender<Outgoing>,
+) {
+    let mut first = true;
+    while let Some(response) = results.next().await {
+        // A request error (nothing ran: syntax, validation, a refused token) has errors
+        // without a path and no data: the protocol says `error`, and nothing after it.
+        let refused = first
+            && response.data == async_graphql::Value::Null
+            && !response.errors.is_empty()
+            && response.errors.iter().all(|e| e.path.is_empty());
+        first = false;
+        if refused {
+            let errors = serde_json::to_value(&response.errors).unwrap_or(Value::Null);
+            let _ = sender
+                .send(Outgoing::Send(json!({ "id": id, "type": "error", "payload": errors })))
+                .await;
+            let _ = sender.send(Outgoing::Ended(id)).await;
+            return;
+        }
+        let payload = serde_json::to_value(&response).unwrap_or(Value::Null);
+        if sender
+            .send(Outgoing::Send(json!({ "id": id, "type": "next", "payload": payload })))
+            .await
+            .is_err()
+        {
+            return;
+        }
+    }
+    let _ = sender
+        .send(Outgoing::Send(json!({ "id": id, "type": "complete" })))
+        .await;
+    let _ = sender.send(Outgoing::Ended(id)).await;
+}
