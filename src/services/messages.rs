@@ -1,7 +1,8 @@
 //! Writing messages and feedback. A user message is posted into a chat the caller may write
 //! to (a [`Granted`] chat), edited by its author only, and deleted by anyone who may write to
 //! the chat. Feedback (a vote, a rating with a comment) is one row per
-//! user and message, on an answer in a chat the caller may read. Model answers are not produced here (see the streaming issue).
+//! user and message, on an answer in a chat the caller may read. Model answers are started in
+//! `services::generation`.
 
 use diesel::{
     ExpressionMethods, QueryDsl, SelectableHelper,

@@ -314,11 +314,6 @@ impl Generations {
         self.inner.refresh(message_id, eager).await;
     }
 
-    /// True when this process generates `message_id`.
-    pub fn is_local(&self, message_id: Uuid) -> bool {
-        self.inner.lock().get(&message_id).is_some_and(|e| e.stop.is_some())
-    }
-
     /// The pool.
     pub fn pool(&self) -> &Pool {
         &self.inner.pool

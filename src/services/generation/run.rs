@@ -174,11 +174,7 @@ async fn finish(inner: &Inner, job: &Job, live: &Live, end: End, timing: Timing)
             Some(error.to_string()),
             None,
         ),
-        End::Taken => {
-            let mut conn = inner.pool.get().await?;
-            let row = crate::models::message::MessageRow::find(&mut conn, job.message_id).await?;
-            return Ok(row.map_or(MessageStatus::Failed, |r| r.status));
-        }
+        End::Taken => return stored_status(&mut *inner.pool.get().await?, job).await,
     };
     // Tokens from the provider's report, else counted (nothing when nothing was produced).
     let usage = reported.unwrap_or_else(|| counted(&job.model.config.id, &job.request, &text));
@@ -259,11 +255,14 @@ async fn finish(inner: &Inner, job: &Job, live: &Live, end: End, timing: Timing)
         .await?;
     match status {
         Some(status) => Ok(status),
-        None => {
-            let row = crate::models::message::MessageRow::find(&mut conn, job.message_id).await?;
-            Ok(row.map_or(MessageStatus::Failed, |r| r.status))
-        }
+        None => stored_status(&mut conn, job).await,
     }
+}
+
+/// The status another process gave the answer (it ended it first).
+async fn stored_status(conn: &mut AsyncPgConnection, job: &Job) -> Result<MessageStatus, AppError> {
+    let row = crate::models::message::MessageRow::find(conn, job.message_id).await?;
+    Ok(row.map_or(MessageStatus::Failed, |r| r.status))
 }
 
 /// Tokens counted with the tokenizer: the prompt and the answer, or nothing when no text was
