@@ -39,6 +39,8 @@ pub enum Notice {
         /// The message concerned.
         message_id: Option<Uuid>,
     },
+    /// The platform's providers changed (platform configuration entry `providers`).
+    Providers,
     /// The listening connection was re-established: notices may have been missed.
     Resync,
 }
@@ -90,6 +92,7 @@ impl Notice {
                 change.as_str(),
                 message_id.map(|id| id.to_string()).unwrap_or_default()
             ),
+            Notice::Providers => "p".to_owned(),
             Notice::Resync => "r".to_owned(),
         }
     }
@@ -116,6 +119,7 @@ impl Notice {
                     message_id,
                 }
             }
+            "p" => Notice::Providers,
             "r" => Notice::Resync,
             _ => return None,
         };
@@ -249,6 +253,7 @@ mod tests {
         for notice in [
             Notice::Stream(a),
             Notice::Stop(a),
+            Notice::Providers,
             Notice::Resync,
             Notice::Chat {
                 chat_id: a,

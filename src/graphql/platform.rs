@@ -13,6 +13,7 @@ use super::{
 use crate::{
     auth::grant::{self, Permission},
     models::platform_config::PlatformConfigRow,
+    providers::registry,
     services::{audit::Action, platform},
 };
 
@@ -80,11 +81,16 @@ impl PlatformMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "What to do; see the input type.")] input: SetPlatformConfigInput,
     ) -> Result<SetPlatformConfigPayload> {
+        let generations = ctx.request().generations();
+        let configured = generations.configured_providers();
         let (row, user_errors) = write(ctx, Action::PlatformConfigSet, async |tx| {
             let admin = tx.platform(Permission::PlatformConfigure).await?;
-            platform::set(tx, &admin, &input.key, input.value.0, input.description).await
+            platform::set(tx, &admin, &input.key, input.value.0, input.description, configured).await
         })
         .await?;
+        if row.as_ref().is_some_and(|r| r.key == registry::PLATFORM_KEY) {
+            generations.reload_providers().await;
+        }
         Ok(SetPlatformConfigPayload {
             platform_config: row.map(PlatformConfig),
             user_errors,

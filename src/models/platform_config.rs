@@ -56,6 +56,16 @@ impl PlatformConfigRow {
             .await
     }
 
+    /// The value of the entry `key`, if set.
+    pub async fn value_of(conn: &mut diesel_async::AsyncPgConnection, key: &str) -> QueryResult<Option<Value>> {
+        platform_configs::table
+            .filter(platform_configs::key.eq(key))
+            .select(platform_configs::value)
+            .first(conn)
+            .await
+            .optional()
+    }
+
     /// Sets the entry `key` (creating it when missing).
     pub async fn upsert(conn: &mut diesel_async::AsyncPgConnection, new: &NewPlatformConfig) -> QueryResult<Self> {
         diesel::insert_into(platform_configs::table)

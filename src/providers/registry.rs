@@ -12,6 +12,10 @@
 //! The built-in provider `offline` with model `offline` is always there unless
 //! `CHATGRAPH_OFFLINE_MODEL=false`. A model is named `provider/model`, or by its id alone when
 //! one provider has it.
+//!
+//! Platform admins add providers at run time with the same list in the platform configuration
+//! entry `providers` ([`PLATFORM_KEY`]); there a key is named by `api_key_env` only, because
+//! platform configuration is readable through the API.
 
 use std::{str::FromStr, sync::Arc};
 
@@ -147,6 +151,9 @@ pub struct Providers {
     providers: Vec<Provider>,
 }
 
+/// The platform configuration entry holding providers added at run time.
+pub const PLATFORM_KEY: &str = "providers";
+
 /// The offline model's context window.
 pub const OFFLINE_CONTEXT_WINDOW: i64 = 8_192;
 
@@ -186,6 +193,24 @@ impl Providers {
             None => Vec::new(),
         };
         for config in configs {
+            providers.add(config)?;
+        }
+        Ok(providers)
+    }
+
+    /// These providers and those of the platform configuration entry `value` (see
+    /// [`PLATFORM_KEY`]), which may not rename or replace one of these.
+    pub fn with_platform(&self, value: &serde_json::Value) -> anyhow::Result<Self> {
+        let configs: Vec<ProviderConfig> =
+            serde_json::from_value(value.clone()).context("not a valid provider list")?;
+        let mut providers = self.clone();
+        for config in configs {
+            ensure!(
+                config.api_key.is_none(),
+                "provider {}: api_key is not accepted in platform configuration (it is readable \
+                 through the API); name the variable holding the key with api_key_env",
+                config.name
+            );
             providers.add(config)?;
         }
         Ok(providers)
@@ -316,6 +341,34 @@ mod tests {
         ] {
             let error = Providers::from_config(Some(json), None).err().expect(json);
             assert!(format!("{error:#}").contains(reason), "{json}: {error:#}");
+        }
+    }
+
+    #[test]
+    fn platform_providers_add_to_the_configured_ones_without_keys_in_the_value() {
+        let configured = Providers::from_config(Some(CONFIG), Some(40.0)).expect("providers");
+        let added = configured
+            .with_platform(&serde_json::json!([{"name": "lab", "kind": "openai",
+                "base_url": "http://127.0.0.1:9/v1", "models": [{"id": "m", "context_window": 4096}]}]))
+            .expect("platform providers");
+        assert_eq!(added.find("lab/m").map(|m| m.name()).as_deref(), Some("lab/m"));
+        assert!(added.find("local/gpt-4o-mini").is_some() && added.find("offline").is_some());
+        for (value, reason) in [
+            (serde_json::json!({"name": "lab"}), "not a valid provider list"),
+            (
+                serde_json::json!([{"name": "lab", "kind": "openai", "base_url": "http://x/v1",
+                    "api_key": "sk-secret", "models": [{"id": "m", "context_window": 1}]}]),
+                "api_key is not accepted",
+            ),
+            (
+                serde_json::json!([{"name": "local", "kind": "openai", "base_url": "http://x/v1",
+                    "models": [{"id": "m", "context_window": 1}]}]),
+                "configured twice",
+            ),
+        ] {
+            let error = configured.with_platform(&value).err().expect("refused");
+            let text = format!("{error:#}");
+            assert!(text.contains(reason) && !text.contains("sk-secret"), "{text}");
         }
     }
 

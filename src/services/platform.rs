@@ -11,18 +11,22 @@ use crate::{
     db::new_id,
     error::{AppError, AppResult, FieldError},
     models::platform_config::{NewPlatformConfig, PlatformConfigRow},
+    providers::registry::{self, Providers},
+    pubsub::{self, Notice},
 };
 
 /// Largest configuration value accepted, serialised, in bytes.
 pub const MAX_VALUE_BYTES: usize = 64 * 1024;
 
 /// Sets a configuration entry. `admin` must come from `grant::authorize_platform`.
+/// `configured` are the server's own providers, which the entry `providers` adds to.
 pub async fn set(
     tx: &mut Tx,
     admin: &Caller,
     key: &str,
     value: Value,
     description: Option<String>,
+    configured: &Providers,
 ) -> AppResult<PlatformConfigRow> {
     let mut errors = Vec::new();
     let key_ok = key.len() <= 128
@@ -47,6 +51,11 @@ pub async fn set(
     if key == super::rate_limits::CONFIG_KEY {
         errors.extend(super::rate_limits::check_config(&value));
     }
+    if key == registry::PLATFORM_KEY
+        && let Err(error) = configured.with_platform(&value)
+    {
+        errors.push(FieldError::input("value", "INVALID_PROVIDERS", format!("{error:#}")));
+    }
     if !errors.is_empty() {
         return Err(AppError::Invalid(errors));
     }
@@ -58,6 +67,10 @@ pub async fn set(
         updated_by: Some(admin.user.id),
     };
     let row = PlatformConfigRow::upsert(tx.conn(), &new).await?;
+    if key == registry::PLATFORM_KEY {
+        // Every replica reloads its providers when this commits.
+        pubsub::publish(tx.conn(), Notice::Providers).await?;
+    }
     tx.event()
         .on("platform_config", row.id)
         .details(json!({ "key": row.key }))

@@ -959,3 +959,77 @@ async fn after_kill_9_of_the_generating_server_its_answer_fails_with_the_flushed
     assert_eq!(row.content, before.content, "the flushed text is kept as it was");
     let _ = std::fs::remove_dir_all(data_dir);
 }
+
+/// The models of the team's project, as `provider/model` names, read through `api`.
+async fn model_names(api: &Api, token: &str, project: &Value) -> Vec<String> {
+    let (_, body) = api
+        .run(
+            Some(token),
+            "query($id: ID!) { node(id: $id) { ... on Project { models { name } } } }",
+            json!({ "id": project }),
+        )
+        .await;
+    body["data"]["node"]["models"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{body}"))
+        .iter()
+        .map(|m| m["name"].as_str().expect("name").to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn platform_admins_add_providers_at_run_time_on_every_replica() {
+    const SET: &str = "mutation($input: SetPlatformConfigInput!) { setPlatformConfig(input: $input) { \
+        platformConfig { key } userErrors { field code message } } }";
+    let (base_url, _) = loopback_provider().await;
+    let db = TestDb::migrated().await;
+    let team = Team::on(server(&db, offline(0.0), Settings::default()).await).await;
+    let replica = server(&db, offline(0.0), Settings::default()).await;
+    let admin = crate::support::token(&team.api.sign_up("root@example.com").await, "accessToken");
+    crate::support::make_platform_admin(&db, "root@example.com").await;
+    assert_eq!(model_names(&replica, &team.member, &team.project).await, ["offline/offline"]);
+
+    // A key in the value would be readable through the API: refused, and not echoed.
+    let lab = |key: Option<&str>| {
+        let mut provider = json!({ "name": "lab", "kind": "openai", "base_url": base_url,
+            "models": [{ "id": "normal", "context_window": 4096 }] });
+        if let Some(key) = key {
+            provider["api_key"] = json!(key);
+        }
+        json!({ "key": "providers", "value": [provider] })
+    };
+    let (payload, body) = team.mutate(&admin, "setPlatformConfig", SET, lab(Some("sk-leak"))).await;
+    assert_eq!(payload["userErrors"][0]["code"], "INVALID_PROVIDERS", "{body}");
+    assert!(!body.to_string().contains("sk-leak"), "{body}");
+    let (payload, body) = team.mutate(&team.member, "setPlatformConfig", SET, lab(None)).await;
+    assert!(payload.is_null() || payload["platformConfig"].is_null(), "{body}");
+
+    let (payload, body) = team.mutate(&admin, "setPlatformConfig", SET, lab(None)).await;
+    assert_eq!(payload["userErrors"], json!([]), "{body}");
+    assert_eq!(
+        model_names(&team.api, &team.member, &team.project).await,
+        ["offline/offline", "lab/normal"]
+    );
+    // The other replica reloads when it hears of the change.
+    let heard = tokio::time::timeout(Duration::from_secs(10), async {
+        while model_names(&replica, &team.member, &team.project).await.len() < 2 {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await;
+    assert!(heard.is_ok(), "the replica did not reload its providers");
+
+    let (payload, body) = team
+        .mutate(
+            &team.member,
+            "sendMessage",
+            SEND,
+            json!({ "projectId": team.project, "content": "hi", "model": "lab/normal" }),
+        )
+        .await;
+    assert_eq!(payload["userErrors"], json!([]), "{body}");
+    let id = payload["assistantMessage"]["id"].as_str().expect("id").to_owned();
+    let id = chatgraph::graphql::node::decode_global_id(&async_graphql::ID(id)).expect("uuid").1;
+    let row = ended(&mut db.conn().await, id, Duration::from_secs(10)).await;
+    assert_eq!((row.content.as_str(), row.provider.as_deref()), ("Hello, wörld", Some("lab")));
+}

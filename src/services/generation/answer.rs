@@ -41,7 +41,7 @@ pub async fn send(
     model: Option<&str>,
 ) -> AppResult<(MessageRow, MessageRow)> {
     let framing = Framing::of(tx.conn(), chat).await?;
-    let model = framing.choose(generations.providers(), chat, model)?;
+    let model = framing.choose(&generations.providers(), chat, model)?;
     let parent_id = match parent_id {
         Some(id) => Some(id),
         None => latest(tx, chat.id).await?,
@@ -89,7 +89,7 @@ pub async fn regenerate(
         .map(|(p, m)| format!("{p}/{m}"));
     let model = match requested.as_deref().and_then(|name| generations.providers().find(name)) {
         Some(model) if framing.allows(&model) => model,
-        _ => framing.choose(generations.providers(), chat, None)?,
+        _ => framing.choose(&generations.providers(), chat, None)?,
     };
     let organization_id = answer.grant().organization_id();
     let new = start(tx, generations, (chat, organization_id), &framing, model, &question).await?;

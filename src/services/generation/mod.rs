@@ -36,10 +36,10 @@ use uuid::Uuid;
 use crate::{
     db::{Pool, cached::cached, enums::MessageStatus},
     error::AppResult,
-    models::message::MessageRow,
+    models::{message::MessageRow, platform_config::PlatformConfigRow},
     providers::{
         CompletionRequest,
-        registry::{Providers, ResolvedModel},
+        registry::{PLATFORM_KEY, Providers, ResolvedModel},
     },
     pubsub::{CHANNEL, Notice, PubSub},
     services::auth::Authenticator,
@@ -192,7 +192,10 @@ struct Entry {
 
 struct Inner {
     pool: Pool,
-    providers: Providers,
+    /// The providers of the server's configuration.
+    configured: Providers,
+    /// Those and the platform configuration's (see [`Generations::reload_providers`]).
+    providers: std::sync::RwLock<Arc<Providers>>,
     authenticator: Arc<Authenticator>,
     pubsub: PubSub,
     settings: Settings,
@@ -218,7 +221,8 @@ impl Generations {
         let generations = Generations {
             inner: Arc::new(Inner {
                 pool,
-                providers,
+                providers: std::sync::RwLock::new(Arc::new(providers.clone())),
+                configured: providers,
                 authenticator,
                 pubsub,
                 settings,
@@ -230,9 +234,20 @@ impl Generations {
         generations
     }
 
-    /// The providers.
-    pub fn providers(&self) -> &Providers {
-        &self.inner.providers
+    /// The providers, as of the last reload.
+    pub fn providers(&self) -> Arc<Providers> {
+        self.inner.providers.read().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    /// The providers of the server's configuration (without the platform configuration's).
+    pub fn configured_providers(&self) -> &Providers {
+        &self.inner.configured
+    }
+
+    /// Reads the platform configuration's providers again (done at start, after
+    /// `setPlatformConfig` and on every replica when it notices the change).
+    pub async fn reload_providers(&self) {
+        self.inner.reload_providers().await;
     }
 
     /// The token and encryption settings (for an organization's own provider key).
@@ -374,6 +389,28 @@ impl Inner {
         }
     }
 
+    async fn reload_providers(&self) {
+        let value = match self.pool.get().await {
+            Ok(mut conn) => PlatformConfigRow::value_of(&mut conn, PLATFORM_KEY).await,
+            Err(error) => {
+                tracing::warn!(error = %error, "cannot read the platform's providers");
+                return;
+            }
+        };
+        let providers = match value {
+            Ok(None) => self.configured.clone(),
+            Ok(Some(value)) => self.configured.with_platform(&value).unwrap_or_else(|error| {
+                tracing::warn!(error = %format!("{error:#}"), "the platform's providers are not used");
+                self.configured.clone()
+            }),
+            Err(error) => {
+                tracing::warn!(error = %error, "cannot read the platform's providers");
+                return;
+            }
+        };
+        *self.providers.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(providers);
+    }
+
     fn local_ids(&self) -> Vec<Uuid> {
         self.lock()
             .iter()
@@ -397,6 +434,9 @@ async fn notices(inner: Weak<Inner>) {
     let Some(mut receiver) = inner.upgrade().map(|i| i.pubsub.subscribe()) else {
         return;
     };
+    if let Some(inner) = inner.upgrade() {
+        inner.reload_providers().await;
+    }
     loop {
         let notice = receiver.recv().await;
         let Some(inner) = inner.upgrade() else {
@@ -407,7 +447,9 @@ async fn notices(inner: Weak<Inner>) {
                 inner.stop_local(id);
             }
             Ok(Notice::Stream(id)) => inner.refresh(id, true).await,
+            Ok(Notice::Providers) => inner.reload_providers().await,
             Ok(Notice::Resync) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                inner.reload_providers().await;
                 for id in inner.followed_ids() {
                     inner.refresh(id, true).await;
                 }
