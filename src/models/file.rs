@@ -99,3 +99,19 @@ impl AttachmentOfFile {
         Ok(file.map(|file| AttachmentOfFile { attachment, file }))
     }
 }
+
+impl FileRow {
+    /// The files attached to each of `message_ids`: (message id, file), oldest attachment first.
+    pub async fn attached_to_messages(
+        conn: &mut AsyncPgConnection,
+        message_ids: &[Uuid],
+    ) -> QueryResult<Vec<(Option<Uuid>, FileRow)>> {
+        file_attachments::table
+            .inner_join(files::table)
+            .filter(file_attachments::message_id.eq_any(message_ids))
+            .order((file_attachments::created_at, file_attachments::id))
+            .select((file_attachments::message_id, FileRow::as_select()))
+            .load(conn)
+            .await
+    }
+}

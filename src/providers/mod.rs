@@ -37,13 +37,26 @@ impl Role {
     }
 }
 
-/// One message of a prompt (attachments arrive as text parts of its content).
+/// One message of a prompt: its text, then further text parts (attached files, rendered).
 #[derive(Debug, Clone, PartialEq)]
 pub struct PromptMessage {
     /// Who says it.
     pub role: Role,
     /// What is said.
     pub content: String,
+    /// Text parts after `content`, such as attached files.
+    pub parts: Vec<String>,
+}
+
+impl PromptMessage {
+    /// A message of text alone.
+    pub fn text(role: Role, content: impl Into<String>) -> Self {
+        PromptMessage {
+            role,
+            content: content.into(),
+            parts: Vec::new(),
+        }
+    }
 }
 
 /// What a completion is asked for.

@@ -56,25 +56,32 @@ pub struct OfflineModel {
 
 impl OfflineModel {
     /// The words of the answer to `request`, each with its leading space: a first sentence
-    /// quoting the last user message, then 20 to 59 words chosen by a hash of the prompt.
+    /// quoting the last user message (and counting its attached parts), then 20 to 59 words
+    /// chosen by a hash of the prompt.
     pub fn answer(request: &CompletionRequest) -> Vec<String> {
-        let last = request
-            .messages
-            .iter()
-            .rev()
-            .find(|m| m.role == Role::User)
-            .map(|m| m.content.as_str())
-            .unwrap_or("");
-        let quoted: String = last.split_whitespace().take(12).collect::<Vec<_>>().join(" ");
+        let last = request.messages.iter().rev().find(|m| m.role == Role::User);
+        let quoted: String = last
+            .map_or("", |m| m.content.as_str())
+            .split_whitespace()
+            .take(12)
+            .collect::<Vec<_>>()
+            .join(" ");
+        let attached = match last.map_or(0, |m| m.parts.len()) {
+            0 => String::new(),
+            1 => " with 1 attachment".to_owned(),
+            n => format!(" with {n} attachments"),
+        };
         let mut hasher = Sha256::new();
         for message in &request.messages {
             hasher.update(message.role.as_str());
             hasher.update([0]);
-            hasher.update(&message.content);
-            hasher.update([0]);
+            for text in std::iter::once(&message.content).chain(&message.parts) {
+                hasher.update(text);
+                hasher.update([0]);
+            }
         }
         let seed = hasher.finalize();
-        let mut words: Vec<String> = format!("Offline model answering \"{quoted}\":")
+        let mut words: Vec<String> = format!("Offline model answering \"{quoted}\"{attached}:")
             .split(' ')
             .enumerate()
             .map(|(i, w)| if i == 0 { w.to_owned() } else { format!(" {w}") })
@@ -129,10 +136,7 @@ mod tests {
     fn request(text: &str) -> CompletionRequest {
         CompletionRequest {
             model: NAME.into(),
-            messages: vec![PromptMessage {
-                role: Role::User,
-                content: text.into(),
-            }],
+            messages: vec![PromptMessage::text(Role::User, text)],
             ..Default::default()
         }
     }

@@ -89,7 +89,16 @@ impl OpenAiProvider {
         let messages: Vec<Value> = request
             .messages
             .iter()
-            .map(|m| json!({ "role": m.role.as_str(), "content": m.content }))
+            .map(|m| {
+                if m.parts.is_empty() {
+                    return json!({ "role": m.role.as_str(), "content": m.content });
+                }
+                let parts: Vec<Value> = std::iter::once(&m.content)
+                    .chain(&m.parts)
+                    .map(|text| json!({ "type": "text", "text": text }))
+                    .collect();
+                json!({ "role": m.role.as_str(), "content": parts })
+            })
             .collect();
         let mut body = json!({
             "model": request.model,
@@ -373,20 +382,27 @@ mod tests {
     }
 
     #[test]
-    fn the_request_asks_for_a_stream_with_usage() {
+    fn the_request_asks_for_a_stream_with_usage_and_sends_attachments_as_text_parts() {
         let body = OpenAiProvider::body(&CompletionRequest {
             model: "gpt-4o-mini".into(),
-            messages: vec![super::super::PromptMessage {
-                role: super::super::Role::User,
-                content: "hi".into(),
-            }],
+            messages: vec![
+                super::super::PromptMessage::text(super::super::Role::User, "hi"),
+                super::super::PromptMessage {
+                    parts: vec!["file text".into()],
+                    ..super::super::PromptMessage::text(super::super::Role::User, "see the file")
+                },
+            ],
             temperature: Some(0.5),
             top_p: None,
             max_tokens: Some(10),
         });
         assert_eq!(body["stream"], true);
         assert_eq!(body["stream_options"]["include_usage"], true);
-        assert_eq!(body["messages"][0]["role"], "user");
+        assert_eq!(body["messages"][0], json!({ "role": "user", "content": "hi" }));
+        assert_eq!(
+            body["messages"][1]["content"],
+            json!([{ "type": "text", "text": "see the file" }, { "type": "text", "text": "file text" }])
+        );
         assert_eq!(body["max_tokens"], 10);
         assert!(body.get("top_p").is_none());
     }

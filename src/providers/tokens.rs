@@ -21,7 +21,11 @@ pub fn count(model: &str, text: &str) -> i64 {
 
 /// Tokens of a prompt message for `model`.
 pub fn count_message(model: &str, message: &PromptMessage) -> i64 {
-    count(model, &message.content).saturating_add(PER_MESSAGE)
+    message
+        .parts
+        .iter()
+        .fold(count(model, &message.content), |sum, part| sum.saturating_add(count(model, part)))
+        .saturating_add(PER_MESSAGE)
 }
 
 #[cfg(test)]

@@ -530,7 +530,8 @@ async fn an_interrupted_generation_is_failed_by_any_server_with_its_text_kept() 
 }
 
 /// What the loopback provider saw: the `Authorization` header of each request.
-type Seen = std::sync::Arc<std::sync::Mutex<Vec<String>>>;
+/// The authorization header and body of each request the loopback provider received.
+type Seen = std::sync::Arc<std::sync::Mutex<Vec<(String, Value)>>>;
 
 /// An OpenAI-compatible server on loopback whose behaviour is chosen by the model asked for:
 /// `normal` (text, a finish reason, a usage chunk, `[DONE]`), `broken` (text, then the
@@ -547,7 +548,7 @@ async fn loopback_provider() -> (String, Seen) {
                  headers: axum::http::HeaderMap,
                  axum::Json(body): axum::Json<Value>| async move {
                     let auth = headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or("");
-                    seen.lock().expect("seen").push(auth.to_owned());
+                    seen.lock().expect("seen").push((auth.to_owned(), body.clone()));
                     assert_eq!(body["stream"], true);
                     assert_eq!(body["stream_options"]["include_usage"], true);
                     let chunk = |text: &str| {
@@ -660,7 +661,7 @@ async fn the_openai_compatible_provider_streams_accounts_and_fails_clearly() {
     );
     assert_eq!(message["cachedInputTokens"], 3);
     assert_eq!(message["cost"], "0.000024");
-    assert_eq!(seen.lock().expect("seen")[0], "Bearer sk-configured");
+    assert_eq!(seen.lock().expect("seen")[0].0, "Bearer sk-configured");
 
     for (model, error) in [
         ("broken", "the model provider could not be reached"),
@@ -696,7 +697,7 @@ async fn the_openai_compatible_provider_streams_accounts_and_fails_clearly() {
     assert_eq!(payload["userErrors"], json!([]), "{body}");
     answer("normal").await;
     assert_eq!(
-        seen.lock().expect("seen").last().map(String::as_str),
+        seen.lock().expect("seen").last().map(|(auth, _)| auth.as_str()),
         Some("Bearer sk-organization")
     );
 }
@@ -1032,4 +1033,105 @@ async fn platform_admins_add_providers_at_run_time_on_every_replica() {
     let id = chatgraph::graphql::node::decode_global_id(&async_graphql::ID(id)).expect("uuid").1;
     let row = ended(&mut db.conn().await, id, Duration::from_secs(10)).await;
     assert_eq!((row.content.as_str(), row.provider.as_deref()), ("Hello, wörld", Some("lab")));
+}
+
+#[tokio::test]
+async fn attached_files_reach_the_model_as_text_parts_of_their_message() {
+    let (base_url, seen) = loopback_provider().await;
+    let config = json!([{ "name": "loop", "kind": "openai", "base_url": base_url,
+        "models": [{ "id": "normal", "context_window": 100000 }] }]);
+    let providers = Providers::from_config(Some(&config.to_string()), Some(0.0)).expect("providers");
+    let db = TestDb::migrated().await;
+    let team = Team::on(server(&db, providers, Settings::default()).await).await;
+    let upload = async |project: &Value, name: &str, mime: &str, bytes: &[u8]| -> Value {
+        let (_, body) = crate::uploads::upload(&team.api, &team.owner, project, name, mime, bytes.to_vec()).await;
+        body["data"]["uploadFile"]["file"]["id"].clone()
+    };
+    let notes = upload(&team.project, "notes.md", "text/markdown", "# Plan\nShip on Friday.".as_bytes()).await;
+    let image = upload(&team.project, "logo.png", "image/png", b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR").await;
+    let (_, body) = team
+        .api
+        .run(
+            Some(&team.owner),
+            "mutation($input: CreateProjectInput!) { createProject(input: $input) { project { id } } }",
+            json!({ "input": { "organizationId": team.organization, "name": "Elsewhere" } }),
+        )
+        .await;
+    let elsewhere = body["data"]["createProject"]["project"]["id"].clone();
+    let foreign = upload(&elsewhere, "secret.txt", "text/plain", b"not for this chat").await;
+
+    let send = async |model: &str, files: Value| {
+        team.mutate(
+            &team.owner,
+            "sendMessage",
+            SEND,
+            json!({ "projectId": team.project, "content": "When do we ship?", "model": model, "fileIds": files }),
+        )
+        .await
+    };
+    // Another project's file, a file id that is not one, too many files: refused, nothing stored.
+    let many: Vec<Value> = (0..11)
+        .map(|_| json!(chatgraph::graphql::node::global_id("File", uuid::Uuid::new_v4()).to_string()))
+        .collect();
+    for (files, code) in [
+        (json!([foreign]), "NOT_FOUND"),
+        (json!([team.project]), "INVALID_ID"),
+        (json!(many), "TOO_MANY_FILES"),
+    ] {
+        let (payload, body) = send("offline", files).await;
+        assert_eq!(payload["userErrors"][0]["code"], code, "{body}");
+        assert!(payload["userMessage"].is_null(), "{body}");
+    }
+    let requests = seen.lock().expect("seen").len();
+
+    let (payload, body) = send("loop/normal", json!([notes, image])).await;
+    assert_eq!(payload["userErrors"], json!([]), "{body}");
+    let request = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            if let Some((_, body)) = seen.lock().expect("seen").get(requests) {
+                return body.clone();
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("the provider was called");
+    let messages = request["messages"].as_array().expect("messages");
+    let asked = &messages.last().expect("the question")["content"];
+    assert_eq!(asked[0], json!({ "type": "text", "text": "When do we ship?" }), "{request}");
+    assert_eq!(
+        asked[1]["text"],
+        "Attached file \"notes.md\" (text/markdown, 22 bytes):\n# Plan\nShip on Friday.",
+        "{request}"
+    );
+    assert!(
+        asked[2]["text"].as_str().is_some_and(|t| t.starts_with("Attached file \"logo.png\" (image/png")
+            && t.ends_with("not a text file; its content is not shown.")),
+        "{request}"
+    );
+    // The message shows its attachments.
+    let (_, body) = team
+        .api
+        .run(
+            Some(&team.owner),
+            "query($id: ID!) { node(id: $id) { ... on Message { attachments { file { filename } } } } }",
+            json!({ "id": payload["userMessage"]["id"] }),
+        )
+        .await;
+    assert_eq!(
+        body["data"]["node"]["attachments"],
+        json!([{ "file": { "filename": "notes.md" } }, { "file": { "filename": "logo.png" } }]),
+        "{body}"
+    );
+
+    // The offline model says what it was given; the same file twice is one attachment.
+    let sent = send("offline", json!([notes, notes])).await.0;
+    let id = sent["assistantMessage"]["id"].as_str().expect("id").to_owned();
+    let id = chatgraph::graphql::node::decode_global_id(&async_graphql::ID(id)).expect("uuid").1;
+    let row = ended(&mut db.conn().await, id, Duration::from_secs(10)).await;
+    assert!(
+        row.content.starts_with("Offline model answering \"When do we ship?\" with 1 attachment:"),
+        "{}",
+        row.content
+    );
 }

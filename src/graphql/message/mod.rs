@@ -34,7 +34,7 @@ use crate::{
     services::{
         audit::Action,
         chats,
-        generation::answer,
+        generation::answer::{self, Question},
         messages::{self, FeedbackChange},
         write::{RecordIn, Tx},
     },

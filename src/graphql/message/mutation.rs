@@ -109,6 +109,9 @@ pub struct SendMessageInput {
     /// The model, `provider/model` or a model id (see `Project.models`); by default the
     /// chat's, its assistant's, the project's default, or the offline model.
     pub model: Option<String>,
+    /// Files of the chat's project (from `uploadFile`) to attach, at most 10: text files
+    /// reach the model as text parts of this message (64 KiB each at most).
+    pub file_ids: Option<Vec<ID>>,
 }
 
 /// The result of `sendMessage`.
@@ -218,6 +221,7 @@ impl MessageMutation {
         #[graphql(desc = "What to do; see the input type.")] input: SendMessageInput,
     ) -> Result<SendMessagePayload> {
         let generations = ctx.request().generations().clone();
+        let files = ctx.request().files();
         let (sent, user_errors) = write(ctx, Action::MessageSend, async |tx| {
             let parent_id = optional_id(input.parent_id.as_ref(), "Message", "parentId")?;
             let chat: Granted<ChatRow> = match (&input.chat_id, &input.project_id) {
@@ -237,15 +241,19 @@ impl MessageMutation {
                     );
                 }
             };
-            let (question, answer) = answer::send(
-                tx,
-                &generations,
-                &chat,
-                &input.content,
+            let file_ids = input
+                .file_ids
+                .iter()
+                .flatten()
+                .map(|id| input_id(id, "File", "fileIds"))
+                .collect::<AppResult<_>>()?;
+            let question = Question {
+                content: &input.content,
                 parent_id,
-                input.model.as_deref(),
-            )
-            .await?;
+                model: input.model.as_deref(),
+                file_ids,
+            };
+            let (question, answer) = answer::send(tx, (&generations, files), &chat, question).await?;
             Ok((chat.into_row(), question, answer))
         })
         .await?;
@@ -269,9 +277,10 @@ impl MessageMutation {
         #[graphql(desc = "What to do; see the input type.")] input: AnswerInput,
     ) -> Result<AnswerPayload> {
         let generations = ctx.request().generations().clone();
+        let files = ctx.request().files();
         let (message, user_errors) = write(ctx, Action::MessageRegenerate, async |tx| {
             let answer = input.granted(tx).await?;
-            answer::regenerate(tx, &generations, &answer).await
+            answer::regenerate(tx, (&generations, files), &answer).await
         })
         .await?;
         Ok(AnswerPayload {

@@ -19,6 +19,7 @@ use crate::{
     error::{AppResult, FieldError},
     models::{
         chat::ChatRow,
+        file::{FileRow, NewFileAttachment},
         message::{ChatMessage, MessageRow, NewMessage, NewMessageStream},
     },
     pubsub::{self, ChatChange},
@@ -28,42 +29,95 @@ use crate::{
         quotas::{self, Usage},
         write::{RecordIn, Tx},
     },
+    storage::FileStore,
 };
 
-/// Posts `content` into the chat and starts the answer; (user message, assistant message).
-/// Without `parent_id` the message follows the chat's latest message.
+/// Most files one message may carry.
+pub const MAX_FILES: usize = 10;
+
+/// What a person sends.
+#[derive(Debug, Default)]
+pub struct Question<'a> {
+    /// The text.
+    pub content: &'a str,
+    /// The message it follows; by default the chat's latest.
+    pub parent_id: Option<Uuid>,
+    /// The model asked for, `provider/model` or an id.
+    pub model: Option<&'a str>,
+    /// Files of the chat's project to attach (their text goes to the model).
+    pub file_ids: Vec<Uuid>,
+}
+
+/// Posts the question into the chat, attaches its files and starts the answer; (user
+/// message, assistant message).
 pub async fn send(
     tx: &mut Tx,
-    generations: &Generations,
+    (generations, files): (&Generations, &FileStore),
     chat: &Granted<ChatRow>,
-    content: &str,
-    parent_id: Option<Uuid>,
-    model: Option<&str>,
+    question: Question<'_>,
 ) -> AppResult<(MessageRow, MessageRow)> {
     let framing = Framing::of(tx.conn(), chat).await?;
-    let model = framing.choose(&generations.providers(), chat, model)?;
-    let parent_id = match parent_id {
+    let model = framing.choose(&generations.providers(), chat, question.model)?;
+    let attached = attachable(tx, chat.project_id, &question.file_ids).await?;
+    let parent_id = match question.parent_id {
         Some(id) => Some(id),
         None => latest(tx, chat.id).await?,
     };
-    let question = messages::post(tx, chat, content, parent_id).await?;
+    let posted = messages::post(tx, chat, question.content, parent_id).await?;
+    for file_id in attached {
+        NewFileAttachment {
+            id: new_id(),
+            file_id,
+            assistant_id: None,
+            chat_id: None,
+            message_id: Some(posted.id),
+        }
+        .insert(tx.conn())
+        .await?;
+    }
     let organization_id = chat.grant().organization_id();
     let answer = start(
         tx,
-        generations,
+        (generations, files),
         (chat.row(), organization_id),
         &framing,
         model,
-        &question,
+        &posted,
     )
     .await?;
-    Ok((question, answer))
+    Ok((posted, answer))
+}
+
+/// The distinct `file_ids`, each a file of project `project_id` (any other id, visible
+/// elsewhere or not at all, is the same NOT_FOUND).
+async fn attachable(tx: &mut Tx, project_id: Uuid, file_ids: &[Uuid]) -> AppResult<Vec<Uuid>> {
+    let mut ids: Vec<Uuid> = Vec::new();
+    for id in file_ids {
+        if !ids.contains(id) {
+            ids.push(*id);
+        }
+    }
+    if ids.len() > MAX_FILES {
+        return Err(FieldError::input(
+            "fileIds",
+            "TOO_MANY_FILES",
+            format!("a message may carry at most {MAX_FILES} files"),
+        )
+        .into());
+    }
+    for id in &ids {
+        let file = FileRow::find(tx.conn(), *id).await?;
+        if file.is_none_or(|f| f.project_id != Some(project_id)) {
+            return Err(FieldError::input("fileIds", "NOT_FOUND", "file not found in this chat's project").into());
+        }
+    }
+    Ok(ids)
 }
 
 /// Starts another answer to the message `answer` answered (a sibling of it).
 pub async fn regenerate(
     tx: &mut Tx,
-    generations: &Generations,
+    (generations, files): (&Generations, &FileStore),
     answer: &Granted<ChatMessage>,
 ) -> AppResult<MessageRow> {
     let (old, chat) = (&answer.message, &answer.chat);
@@ -92,7 +146,7 @@ pub async fn regenerate(
         _ => framing.choose(&generations.providers(), chat, None)?,
     };
     let organization_id = answer.grant().organization_id();
-    let new = start(tx, generations, (chat, organization_id), &framing, model, &question).await?;
+    let new = start(tx, (generations, files), (chat, organization_id), &framing, model, &question).await?;
     tx.audit(answer.grant())
         .on("chat", chat.id)
         .details(json!({ "messageId": new.id, "regenerates": old.id }))
@@ -117,7 +171,7 @@ async fn latest(tx: &mut Tx, chat_id: Uuid) -> AppResult<Option<Uuid>> {
 /// once the transaction commits.
 async fn start(
     tx: &mut Tx,
-    generations: &Generations,
+    (generations, files): (&Generations, &FileStore),
     (chat, organization_id): (&ChatRow, Uuid),
     framing: &Framing,
     model: crate::providers::registry::ResolvedModel,
@@ -129,7 +183,7 @@ async fn start(
         ..Usage::default()
     };
     quotas::debit(tx.conn(), chat.project_id, one).await?;
-    let request = framing.request(tx.conn(), &model, question.id).await?;
+    let request = framing.request(tx.conn(), files, &model, question.id).await?;
     let api_key =
         super::prompt::organization_key(tx.conn(), &generations.authenticator().keyring, organization_id, &model)
             .await?;

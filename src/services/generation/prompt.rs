@@ -14,7 +14,7 @@ use crate::{
     },
     error::{AppResult, FieldError},
     models::{
-        assistant::AssistantRow, chat::ChatRow, credential::CredentialRow, message::MessageRow,
+        assistant::AssistantRow, chat::ChatRow, credential::CredentialRow, file::FileRow, message::MessageRow,
         project::ProjectSettingsRow,
     },
     providers::{
@@ -23,6 +23,7 @@ use crate::{
         tokens,
     },
     services::credentials,
+    storage::FileStore,
 };
 
 /// Most messages of a conversation followed back from the newest.
@@ -128,10 +129,12 @@ impl Framing {
     }
 
     /// The completion request for an answer to `leaf` (the user's message), with the
-    /// conversation up to it trimmed to the model's window.
+    /// conversation up to it trimmed to the model's window; files attached to its messages
+    /// (read from `files`) are text parts of them.
     pub async fn request(
         &self,
         conn: &mut AsyncPgConnection,
+        files: &FileStore,
         model: &ResolvedModel,
         leaf: Uuid,
     ) -> AppResult<CompletionRequest> {
@@ -151,10 +154,11 @@ impl Framing {
         let max_tokens = settings.and_then(|s| s.max_tokens).and_then(|t| u32::try_from(t).ok());
         let window = model.config.context_window;
         let reserve = max_tokens.map_or((window / 4).min(ANSWER_RESERVE), i64::from);
-        let system = self.instructions().map(|content| PromptMessage {
-            role: Role::System,
-            content,
-        });
+        let system = self
+            .instructions()
+            .map(|content| PromptMessage::text(Role::System, content));
+        let ids: Vec<Uuid> = chain.iter().map(|m| m.id).collect();
+        let mut attached = FileRow::attached_to_messages(conn, &ids).await?;
         let mut budget = window
             - reserve
             - system
@@ -166,6 +170,10 @@ impl Framing {
             if row.content.is_empty() || row.status == MessageStatus::Streaming {
                 continue;
             }
+            let mut parts = Vec::new();
+            for (_, file) in attached.extract_if(.., |(message_id, _)| *message_id == Some(row.id)) {
+                parts.push(attachment_text(files, &file).await);
+            }
             let message = PromptMessage {
                 role: match row.role {
                     MessageRole::System => Role::System,
@@ -174,6 +182,7 @@ impl Framing {
                     MessageRole::Tool => Role::Tool,
                 },
                 content: row.content,
+                parts,
             };
             let cost = tokens::count_message(&model.config.id, &message);
             if cost > budget {
@@ -203,6 +212,56 @@ impl Framing {
             top_p: settings.and_then(|s| s.top_p),
             max_tokens,
         })
+    }
+}
+
+/// Most bytes of one attached file's text given to a model.
+pub const MAX_ATTACHMENT_BYTES: usize = 64 * 1024;
+
+/// True for content types whose bytes are text a model can read as they are.
+fn is_text(content_type: &str) -> bool {
+    let essence = content_type.split(';').next().unwrap_or("").trim();
+    essence.starts_with("text/")
+        || essence.ends_with("+json")
+        || essence.ends_with("+xml")
+        || [
+            "application/json",
+            "application/x-ndjson",
+            "application/xml",
+            "application/yaml",
+            "application/x-yaml",
+            "application/csv",
+            "application/javascript",
+            "application/sql",
+            "application/toml",
+        ]
+        .contains(&essence)
+}
+
+/// The text part of an attached file: its name and type, then its text (at most
+/// [`MAX_ATTACHMENT_BYTES`]), or a line saying why its content is not given.
+async fn attachment_text(files: &FileStore, file: &FileRow) -> String {
+    let header = format!(
+        "Attached file \"{}\" ({}, {} bytes)",
+        file.filename, file.content_type, file.size_bytes
+    );
+    if !is_text(&file.content_type) {
+        return format!("{header}: not a text file; its content is not shown.");
+    }
+    match files.get(&file.storage_key).await {
+        Ok(bytes) => {
+            let shown = &bytes[..bytes.len().min(MAX_ATTACHMENT_BYTES)];
+            let cut = if shown.len() < bytes.len() {
+                format!("\n[cut after {MAX_ATTACHMENT_BYTES} bytes]")
+            } else {
+                String::new()
+            };
+            format!("{header}:\n{}{cut}", String::from_utf8_lossy(shown))
+        }
+        Err(error) => {
+            tracing::warn!(error = %format!("{error:#}"), file.id = %file.id, "cannot read an attached file");
+            format!("{header}: it could not be read.")
+        }
     }
 }
 

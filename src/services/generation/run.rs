@@ -341,14 +341,14 @@ async fn retitle(inner: &Inner, job: &Job, answer: &str) -> Result<(), AppError>
     let request = CompletionRequest {
         model: job.model.config.id.clone(),
         messages: vec![
-            PromptMessage {
-                role: Role::System,
-                content: "Write a title of at most six words for this conversation. Answer with the title only.".into(),
-            },
-            PromptMessage {
-                role: Role::User,
-                content: format!("{}\n\n{}", clip(&question, 500), clip(answer, 500)),
-            },
+            PromptMessage::text(
+                Role::System,
+                "Write a title of at most six words for this conversation. Answer with the title only.",
+            ),
+            PromptMessage::text(
+                Role::User,
+                format!("{}\n\n{}", clip(&question, 500), clip(answer, 500)),
+            ),
         ],
         max_tokens: Some(16),
         ..Default::default()
