@@ -5,7 +5,8 @@
 #     package against PostgreSQL 15;
 #   - diesel_cli (postgres only), used by the test that checks src/db/schema.rs;
 #   - GraphiQL and React (pinned versions, from the npm registry) under vendor/graphiql, so the
-#     GraphiQL page works without a CDN; without npm the page falls back to the CDN.
+#     GraphiQL page works without a CDN; without npm the page falls back to the CDN;
+#   - headless Chromium (Debian package), which the tests drive to use GraphiQL as a person does.
 # A second run does nothing. Needs root (or sudo) only when something is missing.
 set -euo pipefail
 
@@ -21,7 +22,7 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "$@"
 }
 
-# 1. PostgreSQL 15 server and headers.
+# 1. PostgreSQL 15 server and headers (and Chromium for the browser test).
 missing=()
 [ -x "$PG_BIN/postgres" ] || missing+=(postgresql-15)
 [ -f /usr/include/postgresql/15/server/postgres.h ] || missing+=(postgresql-server-dev-15)
@@ -29,6 +30,7 @@ command -v make >/dev/null || missing+=(make)
 command -v gcc >/dev/null || missing+=(gcc)
 command -v dpkg-source >/dev/null || missing+=(dpkg-dev)
 [ -f /usr/include/postgresql/libpq-fe.h ] || missing+=(libpq-dev)
+command -v chromium >/dev/null || missing+=(chromium)
 if [ ${#missing[@]} -gt 0 ]; then
   log "installing ${missing[*]}"
   apt_install "${missing[@]}"

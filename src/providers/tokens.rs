@@ -24,7 +24,9 @@ pub fn count_message(model: &str, message: &PromptMessage) -> i64 {
     message
         .parts
         .iter()
-        .fold(count(model, &message.content), |sum, part| sum.saturating_add(count(model, part)))
+        .fold(count(model, &message.content), |sum, part| {
+            sum.saturating_add(count(model, part))
+        })
         .saturating_add(PER_MESSAGE)
 }
 

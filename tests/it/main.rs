@@ -21,6 +21,7 @@ mod nodes;
 mod oidc;
 mod organizations;
 mod pagination;
+mod playground;
 mod projects;
 mod repositories;
 mod schema;

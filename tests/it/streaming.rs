@@ -19,13 +19,23 @@ use crate::{
 
 /// A server on `db` with these providers, listening for other servers' notices.
 pub async fn server(db: &TestDb, providers: Providers, settings: Settings) -> Api {
+    server_with(db, providers, settings, http_settings()).await
+}
+
+/// Like [`server`], with these HTTP settings.
+pub async fn server_with(
+    db: &TestDb,
+    providers: Providers,
+    settings: Settings,
+    http: chatgraph::http::HttpSettings,
+) -> Api {
     let pool = db.pool();
     let authenticator = authenticator();
     let mut state = app_state(pool.clone(), authenticator.clone(), file_store(&files_dir()));
     state.generations = Generations::start_service(pool, providers, authenticator, PubSub::listen(&db.url), settings);
     Api {
         client: reqwest::Client::new(),
-        address: serve_state(state, http_settings()).await,
+        address: serve_state(state, http).await,
     }
 }
 
@@ -988,7 +998,10 @@ async fn platform_admins_add_providers_at_run_time_on_every_replica() {
     let replica = server(&db, offline(0.0), Settings::default()).await;
     let admin = crate::support::token(&team.api.sign_up("root@example.com").await, "accessToken");
     crate::support::make_platform_admin(&db, "root@example.com").await;
-    assert_eq!(model_names(&replica, &team.member, &team.project).await, ["offline/offline"]);
+    assert_eq!(
+        model_names(&replica, &team.member, &team.project).await,
+        ["offline/offline"]
+    );
 
     // A key in the value would be readable through the API: refused, and not echoed.
     let lab = |key: Option<&str>| {
@@ -999,7 +1012,9 @@ async fn platform_admins_add_providers_at_run_time_on_every_replica() {
         }
         json!({ "key": "providers", "value": [provider] })
     };
-    let (payload, body) = team.mutate(&admin, "setPlatformConfig", SET, lab(Some("sk-leak"))).await;
+    let (payload, body) = team
+        .mutate(&admin, "setPlatformConfig", SET, lab(Some("sk-leak")))
+        .await;
     assert_eq!(payload["userErrors"][0]["code"], "INVALID_PROVIDERS", "{body}");
     assert!(!body.to_string().contains("sk-leak"), "{body}");
     let (payload, body) = team.mutate(&team.member, "setPlatformConfig", SET, lab(None)).await;
@@ -1030,9 +1045,14 @@ async fn platform_admins_add_providers_at_run_time_on_every_replica() {
         .await;
     assert_eq!(payload["userErrors"], json!([]), "{body}");
     let id = payload["assistantMessage"]["id"].as_str().expect("id").to_owned();
-    let id = chatgraph::graphql::node::decode_global_id(&async_graphql::ID(id)).expect("uuid").1;
+    let id = chatgraph::graphql::node::decode_global_id(&async_graphql::ID(id))
+        .expect("uuid")
+        .1;
     let row = ended(&mut db.conn().await, id, Duration::from_secs(10)).await;
-    assert_eq!((row.content.as_str(), row.provider.as_deref()), ("Hello, wörld", Some("lab")));
+    assert_eq!(
+        (row.content.as_str(), row.provider.as_deref()),
+        ("Hello, wörld", Some("lab"))
+    );
 }
 
 #[tokio::test]
@@ -1047,7 +1067,13 @@ async fn attached_files_reach_the_model_as_text_parts_of_their_message() {
         let (_, body) = crate::uploads::upload(&team.api, &team.owner, project, name, mime, bytes.to_vec()).await;
         body["data"]["uploadFile"]["file"]["id"].clone()
     };
-    let notes = upload(&team.project, "notes.md", "text/markdown", "# Plan\nShip on Friday.".as_bytes()).await;
+    let notes = upload(
+        &team.project,
+        "notes.md",
+        "text/markdown",
+        "# Plan\nShip on Friday.".as_bytes(),
+    )
+    .await;
     let image = upload(&team.project, "logo.png", "image/png", b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR").await;
     let (_, body) = team
         .api
@@ -1098,15 +1124,20 @@ async fn attached_files_reach_the_model_as_text_parts_of_their_message() {
     .expect("the provider was called");
     let messages = request["messages"].as_array().expect("messages");
     let asked = &messages.last().expect("the question")["content"];
-    assert_eq!(asked[0], json!({ "type": "text", "text": "When do we ship?" }), "{request}");
     assert_eq!(
-        asked[1]["text"],
-        "Attached file \"notes.md\" (text/markdown, 22 bytes):\n# Plan\nShip on Friday.",
+        asked[0],
+        json!({ "type": "text", "text": "When do we ship?" }),
+        "{request}"
+    );
+    assert_eq!(
+        asked[1]["text"], "Attached file \"notes.md\" (text/markdown, 22 bytes):\n# Plan\nShip on Friday.",
         "{request}"
     );
     assert!(
-        asked[2]["text"].as_str().is_some_and(|t| t.starts_with("Attached file \"logo.png\" (image/png")
-            && t.ends_with("not a text file; its content is not shown.")),
+        asked[2]["text"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("Attached file \"logo.png\" (image/png")
+                && t.ends_with("not a text file; its content is not shown.")),
         "{request}"
     );
     // The message shows its attachments.
@@ -1127,10 +1158,13 @@ async fn attached_files_reach_the_model_as_text_parts_of_their_message() {
     // The offline model says what it was given; the same file twice is one attachment.
     let sent = send("offline", json!([notes, notes])).await.0;
     let id = sent["assistantMessage"]["id"].as_str().expect("id").to_owned();
-    let id = chatgraph::graphql::node::decode_global_id(&async_graphql::ID(id)).expect("uuid").1;
+    let id = chatgraph::graphql::node::decode_global_id(&async_graphql::ID(id))
+        .expect("uuid")
+        .1;
     let row = ended(&mut db.conn().await, id, Duration::from_secs(10)).await;
     assert!(
-        row.content.starts_with("Offline model answering \"When do we ship?\" with 1 attachment:"),
+        row.content
+            .starts_with("Offline model answering \"When do we ship?\" with 1 attachment:"),
         "{}",
         row.content
     );

@@ -146,7 +146,15 @@ pub async fn regenerate(
         _ => framing.choose(&generations.providers(), chat, None)?,
     };
     let organization_id = answer.grant().organization_id();
-    let new = start(tx, (generations, files), (chat, organization_id), &framing, model, &question).await?;
+    let new = start(
+        tx,
+        (generations, files),
+        (chat, organization_id),
+        &framing,
+        model,
+        &question,
+    )
+    .await?;
     tx.audit(answer.grant())
         .on("chat", chat.id)
         .details(json!({ "messageId": new.id, "regenerates": old.id }))

@@ -236,7 +236,11 @@ impl Generations {
 
     /// The providers, as of the last reload.
     pub fn providers(&self) -> Arc<Providers> {
-        self.inner.providers.read().unwrap_or_else(PoisonError::into_inner).clone()
+        self.inner
+            .providers
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// The providers of the server's configuration (without the platform configuration's).

@@ -345,10 +345,7 @@ async fn retitle(inner: &Inner, job: &Job, answer: &str) -> Result<(), AppError>
                 Role::System,
                 "Write a title of at most six words for this conversation. Answer with the title only.",
             ),
-            PromptMessage::text(
-                Role::User,
-                format!("{}\n\n{}", clip(&question, 500), clip(answer, 500)),
-            ),
+            PromptMessage::text(Role::User, format!("{}\n\n{}", clip(&question, 500), clip(answer, 500))),
         ],
         max_tokens: Some(16),
         ..Default::default()

@@ -9,6 +9,7 @@
 #![allow(dead_code)]
 
 mod api;
+pub mod browser;
 pub mod fixtures;
 mod team;
 
