@@ -50,8 +50,8 @@ enum Incoming {
 
 /// What an operation task reports.
 enum Outgoing {
-    /// A message to send.
-    Send(Value),
+    /// A message to send, serialised.
+    Send(String),
     /// Operation `id` ended (its last message was sent).
     Ended(String),
 }
@@ -91,7 +91,7 @@ async fn run(socket: &mut WebSocket, state: AppState, client: ClientInfo) -> Opt
                         continue;
                     }
                 };
-                if socket.send(Message::text(message.to_string())).await.is_err() {
+                if socket.send(Message::text(message)).await.is_err() {
                     break None;
                 }
                 continue;
@@ -195,24 +195,30 @@ async fn forward(
             && response.errors.iter().all(|e| e.path.is_empty());
         first = false;
         if refused {
-            let errors = serde_json::to_value(&response.errors).unwrap_or(Value::Null);
-            let _ = sender
-                .send(Outgoing::Send(json!({ "id": id, "type": "error", "payload": errors })))
-                .await;
+            let _ = sender.send(Outgoing::Send(message(&id, "error", &response.errors))).await;
             let _ = sender.send(Outgoing::Ended(id)).await;
             return;
         }
-        let payload = serde_json::to_value(&response).unwrap_or(Value::Null);
-        if sender
-            .send(Outgoing::Send(json!({ "id": id, "type": "next", "payload": payload })))
-            .await
-            .is_err()
-        {
+        // Serialised once, straight from the response (each of many subscribers of one
+        // answer pays this per event).
+        if sender.send(Outgoing::Send(message(&id, "next", &response))).await.is_err() {
             return;
         }
     }
     let _ = sender
-        .send(Outgoing::Send(json!({ "id": id, "type": "complete" })))
+        .send(Outgoing::Send(json!({ "id": id, "type": "complete" }).to_string()))
         .await;
     let _ = sender.send(Outgoing::Ended(id)).await;
+}
+
+/// The message `{"id", "type", "payload"}`, serialised.
+fn message(id: &str, kind: &str, payload: &impl serde::Serialize) -> String {
+    #[derive(serde::Serialize)]
+    struct Message<'a, P> {
+        id: &'a str,
+        #[serde(rename = "type")]
+        kind: &'a str,
+        payload: &'a P,
+    }
+    serde_json::to_string(&Message { id, kind, payload }).unwrap_or_default()
 }
