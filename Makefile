@@ -19,7 +19,7 @@ setup:
 ## Serve GraphiQL and the API on http://127.0.0.1:8080/ with the demo data (private cluster
 ## under .chatgraph/ unless DATABASE_URL is set).
 run: setup
-	cargo run -- serve
+	CHATGRAPH_INTROSPECTION=$${CHATGRAPH_INTROSPECTION:-on} cargo run -- serve
 
 ## Every check and test: formatting, lints, unit and integration tests against real PostgreSQL.
 test: setup

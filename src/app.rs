@@ -52,8 +52,8 @@ pub fn authenticator(config: &AuthConfig, data_dir: &Path) -> anyhow::Result<Aut
         "CHATGRAPH_REFRESH_TOKEN_TTL_DAYS must be positive"
     );
     anyhow::ensure!(
-        config.sign_in_failures_per_email > 0 && config.sign_in_failures_per_address > 0,
-        "CHATGRAPH_SIGN_IN_FAILURES_PER_EMAIL and CHATGRAPH_SIGN_IN_FAILURES_PER_ADDRESS must be positive"
+        config.sign_in_failures_per_email_and_address > 0 && config.sign_in_failures_per_address > 0,
+        "CHATGRAPH_SIGN_IN_FAILURES_PER_EMAIL_AND_ADDRESS and CHATGRAPH_SIGN_IN_FAILURES_PER_ADDRESS must be positive"
     );
     let encryption_key = match &config.encryption_key {
         Some(key) => SecretString::from(key.clone()),
@@ -72,7 +72,7 @@ pub fn authenticator(config: &AuthConfig, data_dir: &Path) -> anyhow::Result<Aut
         )?,
         refresh_lifetime: chrono::Duration::days(config.refresh_token_ttl_days),
         sign_in_limits: SignInLimits {
-            per_email: config.sign_in_failures_per_email,
+            per_email_address: config.sign_in_failures_per_email_and_address,
             per_address: config.sign_in_failures_per_address,
         },
     })
@@ -166,6 +166,7 @@ async fn serve_on(config: &ServeConfig, database: &Database) -> anyhow::Result<(
         max_upload_bytes: config.files.max_upload_bytes,
         request_timeout: Duration::from_secs(config.request_timeout_secs),
         graphiql_assets: config.graphiql_assets.clone(),
+        trusted_proxies: config.trusted_proxies.clone(),
     };
     let authenticator = Arc::new(authenticator(&config.auth, &config.database.cluster.data_dir)?);
     let files = file_store(&config.files, &config.database.cluster.data_dir)?;
@@ -186,7 +187,7 @@ async fn serve_on(config: &ServeConfig, database: &Database) -> anyhow::Result<(
     let app = http::router(
         AppState {
             pool,
-            schema: graphql::schema(),
+            schema: graphql::schema_with(config.introspection),
             authenticator,
             loader_delay: Duration::from_millis(config.loader_delay_ms),
             files,

@@ -6,6 +6,8 @@ use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use secrecy::SecretString;
 
+use crate::graphql::document_limits::Introspection;
+
 /// Where the database is and how to talk to it.
 #[derive(Debug, Clone, clap::Args)]
 pub struct DatabaseConfig {
@@ -63,6 +65,16 @@ pub struct ServeConfig {
     /// Largest request body accepted, in bytes.
     #[arg(long, env = "CHATGRAPH_MAX_BODY_BYTES", default_value_t = 1 << 20)]
     pub max_body_bytes: usize,
+
+    /// Proxies (addresses or CIDR ranges, comma-separated) whose `X-Forwarded-For` names
+    /// the client; unset, none is trusted and the TCP peer is the client.
+    #[arg(long, env = "CHATGRAPH_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_proxy)]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+
+    /// Who may introspect the schema (`__schema`, `__type`): `on` (everyone; `make run` sets
+    /// it), `authenticated` (signed-in callers) or `off`. `/schema.graphql` stays public.
+    #[arg(long, env = "CHATGRAPH_INTROSPECTION", value_enum, default_value_t = Introspection::Authenticated)]
+    pub introspection: Introspection,
 
     /// Longest a request may take before it is answered with 408, in seconds.
     #[arg(long, env = "CHATGRAPH_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
@@ -166,9 +178,10 @@ pub struct AuthConfig {
     #[arg(long, env = "CHATGRAPH_OIDC_PROVIDERS")]
     pub oidc_providers: Option<String>,
 
-    /// Failed sign-ins allowed per email address and hour.
-    #[arg(long, env = "CHATGRAPH_SIGN_IN_FAILURES_PER_EMAIL", default_value_t = 10)]
-    pub sign_in_failures_per_email: i32,
+    /// Failed sign-ins allowed per email and client address pair and hour (after the third,
+    /// each waits twice as long as the last).
+    #[arg(long, env = "CHATGRAPH_SIGN_IN_FAILURES_PER_EMAIL_AND_ADDRESS", default_value_t = 10)]
+    pub sign_in_failures_per_email_and_address: i32,
 
     /// Failed sign-ins allowed per client address and hour.
     #[arg(long, env = "CHATGRAPH_SIGN_IN_FAILURES_PER_ADDRESS", default_value_t = 100)]
@@ -185,4 +198,12 @@ pub struct AdminConfig {
     /// Password of that administrator (at least 12 characters).
     #[arg(long, env = "CHATGRAPH_ADMIN_PASSWORD", hide_env_values = true)]
     pub admin_password: Option<String>,
+}
+
+/// One trusted proxy: an address (`10.0.0.7`) or a CIDR range (`10.0.0.0/8`).
+fn parse_proxy(text: &str) -> Result<ipnet::IpNet, String> {
+    let text = text.trim();
+    text.parse::<ipnet::IpNet>()
+        .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("{text:?} is not an address or a CIDR range"))
 }

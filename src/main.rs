@@ -37,7 +37,7 @@ struct Cli {
 enum Command {
     /// Serve the GraphQL API (migrates first; with no DATABASE_URL, runs a private
     /// PostgreSQL cluster and loads the demo data on first start).
-    Serve(ServeConfig),
+    Serve(Box<ServeConfig>),
     /// Apply pending migrations (a fast no-op when there are none).
     Migrate {
         #[command(flatten)]
@@ -97,7 +97,7 @@ async fn main() -> ExitCode {
 
 async fn run(command: Command) -> anyhow::Result<()> {
     match command {
-        Command::Serve(config) => app::serve(config).await,
+        Command::Serve(config) => app::serve(*config).await,
         Command::Migrate { database, revert_all } => {
             let db = Database::open(&database).await?;
             let result = if revert_all {

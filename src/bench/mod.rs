@@ -330,7 +330,7 @@ pub(crate) fn authenticator(
         refresh_token_ttl_days: 30,
         encryption_key: None,
         oidc_providers: None,
-        sign_in_failures_per_email: 10,
+        sign_in_failures_per_email_and_address: 10,
         sign_in_failures_per_address: 100,
     };
     Ok(Arc::new(app::authenticator(&auth, state_dir)?))
@@ -346,6 +346,7 @@ pub(crate) async fn serve_in_process(
         max_upload_bytes: 1,
         request_timeout: Duration::from_secs(60),
         graphiql_assets: state_dir.to_owned(),
+        trusted_proxies: Vec::new(),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let address = listener.local_addr()?.to_string();

@@ -2,7 +2,10 @@
 //! requests, so cached rows never leak between callers), the caller, where the request comes
 //! from, and the request id used in logs and in internal-error messages.
 
-use std::sync::Arc;
+use std::{
+    ops::{Deref, DerefMut},
+    sync::Arc,
+};
 
 use async_graphql::{Context, dataloader::DataLoader};
 use diesel_async::AsyncPgConnection;
@@ -24,9 +27,35 @@ use crate::{
     storage::FileStore,
 };
 
+/// Most pooled connections the resolvers of one request hold at once: 300 aliased root
+/// fields take turns on these instead of emptying the pool. (Its DataLoaders take one per
+/// batch, a statement per level; a mutation, which runs alone, takes one for its transaction.)
+pub const MAX_REQUEST_CONNECTIONS: usize = 2;
+
+/// A pooled connection held within the request's [`MAX_REQUEST_CONNECTIONS`].
+pub struct RequestConn {
+    conn: PooledConn,
+    _permit: tokio::sync::OwnedSemaphorePermit,
+}
+
+impl Deref for RequestConn {
+    type Target = AsyncPgConnection;
+
+    fn deref(&self) -> &AsyncPgConnection {
+        &self.conn
+    }
+}
+
+impl DerefMut for RequestConn {
+    fn deref_mut(&mut self) -> &mut AsyncPgConnection {
+        &mut self.conn
+    }
+}
+
 /// Request-scoped data, attached to every GraphQL request.
 pub struct RequestContext {
     pool: Pool,
+    connections: Arc<tokio::sync::Semaphore>,
     loader: DataLoader<DbLoader>,
     request_id: String,
     authenticator: Arc<Authenticator>,
@@ -51,6 +80,7 @@ impl RequestContext {
         let loader = DataLoader::new(DbLoader::new(pool.clone(), scope.clone()), spawner).delay(loader_delay);
         RequestContext {
             pool,
+            connections: Arc::new(tokio::sync::Semaphore::new(MAX_REQUEST_CONNECTIONS)),
             loader,
             request_id,
             authenticator: state.authenticator.clone(),
@@ -67,6 +97,32 @@ impl RequestContext {
     /// with this counter), so its DataLoaders batch by round.
     pub fn rounds(&self) -> Arc<RoundCounter> {
         self.rounds.clone()
+    }
+
+    /// A pooled connection within the request's [`MAX_REQUEST_CONNECTIONS`] (it waits for
+    /// its turn).
+    pub fn conn(&self) -> impl Future<Output = Result<RequestConn, async_graphql::Error>> + Send + use<> {
+        let (pool, connections) = (self.pool.clone(), self.connections.clone());
+        let request_id = self.request_id.clone();
+        async move {
+            let permit = connections.acquire_owned().await.map_err(|_| {
+                AppError::Internal(anyhow::anyhow!("request connections closed")).into_graphql(Some(&request_id))
+            })?;
+            let conn = pool
+                .get()
+                .await
+                .map_err(|e| AppError::from(e).into_graphql(Some(&request_id)))?;
+            Ok(RequestConn { conn, _permit: permit })
+        }
+    }
+
+    /// A pooled connection outside the request's cap, for the write path (a mutation runs
+    /// alone, and holds it for its transaction).
+    pub async fn write_conn(&self) -> Result<PooledConn, async_graphql::Error> {
+        self.pool
+            .get()
+            .await
+            .map_err(|e| AppError::from(e).into_graphql(Some(&self.request_id)))
     }
 
     /// Where uploaded files are kept.
@@ -153,15 +209,10 @@ pub trait ContextExt {
         &self.request().loader
     }
 
-    /// A pooled connection, for queries that no loader batches.
-    fn conn(&self) -> impl Future<Output = Result<PooledConn, async_graphql::Error>> + Send {
-        let pool = self.request().pool.clone();
-        let request_id = self.request().request_id.clone();
-        async move {
-            pool.get()
-                .await
-                .map_err(|e| AppError::from(e).into_graphql(Some(&request_id)))
-        }
+    /// A pooled connection, for queries that no loader batches, within the request's
+    /// [`MAX_REQUEST_CONNECTIONS`] (it waits for its turn).
+    fn conn(&self) -> impl Future<Output = Result<RequestConn, async_graphql::Error>> + Send {
+        self.request().conn()
     }
 
     /// The caller, or UNAUTHENTICATED.

@@ -6,13 +6,17 @@
 //! through the [`DocumentLimits`] extension, and the HTTP handler's own look at the operation
 //! type) is first scanned by a small lexer that counts its bytes, its tokens and the depth of
 //! its brackets, braces and parentheses, without recursion.
+//!
+//! Once parsed, a document is bounded in what is cheap to write and costly to answer
+//! (OWASP's GraphQL cheat sheet): aliases, root fields per operation and `__schema` fields;
+//! and introspection is allowed to whom [`Introspection`] says.
 
-use std::sync::Arc;
+use std::{collections::HashSet, sync::Arc};
 
 use async_graphql::{
-    ServerError, ServerResult, Variables,
+    ErrorExtensionValues, Name, Positioned, ServerError, ServerResult, Variables,
     extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery},
-    parser::types::ExecutableDocument,
+    parser::types::{ExecutableDocument, Selection, SelectionSet},
 };
 
 /// Largest document accepted, in bytes (GraphiQL's introspection query is about 2 KB).
@@ -125,16 +129,141 @@ fn holds_nul(value: &async_graphql::Value) -> bool {
     }
 }
 
-/// The schema extension that applies [`check`] to every document before it is parsed.
-pub struct DocumentLimits;
+/// Most aliased fields a document may hold.
+pub const MAX_ALIASES: usize = 100;
+/// Most fields an operation may select at its root (fragments expanded).
+pub const MAX_ROOT_FIELDS: usize = 100;
+/// Most `__schema` fields a document may hold (the whole schema, each time).
+pub const MAX_SCHEMA_FIELDS: usize = 1;
 
-impl ExtensionFactory for DocumentLimits {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(DocumentLimitsExtension)
+/// Who may ask the schema about itself with `__schema` and `__type` (`__typename` is always
+/// allowed): `CHATGRAPH_INTROSPECTION`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Introspection {
+    /// Everyone (development: GraphiQL's documentation before signing in).
+    On,
+    /// Signed-in callers only.
+    #[default]
+    Authenticated,
+    /// Nobody.
+    Off,
+}
+
+/// What a parsed document asks for, as far as the limits care.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Shape {
+    aliases: usize,
+    /// The most root fields of one operation.
+    root_fields: usize,
+    schema_fields: usize,
+    /// Whether any operation selects `__schema` or `__type` at its root.
+    introspects: bool,
+}
+
+impl Shape {
+    fn of(document: &ExecutableDocument) -> Shape {
+        let mut shape = Shape::default();
+        for (_, operation) in document.operations.iter() {
+            shape.aliases += aliases(&operation.node.selection_set);
+            let mut names = Vec::new();
+            root_fields(document, &operation.node.selection_set, &mut HashSet::new(), &mut names);
+            shape.root_fields = shape.root_fields.max(names.len());
+            shape.schema_fields += names.iter().filter(|n| n.as_str() == "__schema").count();
+            shape.introspects |= names.iter().any(|n| n.as_str() == "__schema" || n.as_str() == "__type");
+        }
+        for fragment in document.fragments.values() {
+            shape.aliases += aliases(&fragment.node.selection_set);
+        }
+        shape
+    }
+
+    /// Why the document is refused, if it is: (message, code).
+    fn refused(&self, introspection: Introspection, signed_in: bool) -> Option<(String, &'static str)> {
+        if self.aliases > MAX_ALIASES {
+            return Some((
+                format!("the document has more than {MAX_ALIASES} aliases"),
+                "BAD_USER_INPUT",
+            ));
+        }
+        if self.root_fields > MAX_ROOT_FIELDS {
+            return Some((
+                format!("an operation selects more than {MAX_ROOT_FIELDS} root fields"),
+                "BAD_USER_INPUT",
+            ));
+        }
+        if self.schema_fields > MAX_SCHEMA_FIELDS {
+            return Some((
+                format!("a document may select __schema at most {MAX_SCHEMA_FIELDS} time"),
+                "BAD_USER_INPUT",
+            ));
+        }
+        match (self.introspects, introspection, signed_in) {
+            (true, Introspection::Off, _) => Some(("introspection is disabled on this server".to_owned(), "FORBIDDEN")),
+            (true, Introspection::Authenticated, false) => Some((
+                "sign in to introspect the schema (or read /schema.graphql)".to_owned(),
+                "UNAUTHENTICATED",
+            )),
+            _ => None,
+        }
     }
 }
 
-struct DocumentLimitsExtension;
+/// Aliased fields in a selection set and below (fragment spreads not followed: each
+/// fragment's own are counted once).
+fn aliases(set: &Positioned<SelectionSet>) -> usize {
+    set.node
+        .items
+        .iter()
+        .map(|item| match &item.node {
+            Selection::Field(field) => usize::from(field.node.alias.is_some()) + aliases(&field.node.selection_set),
+            Selection::InlineFragment(fragment) => aliases(&fragment.node.selection_set),
+            Selection::FragmentSpread(_) => 0,
+        })
+        .sum()
+}
+
+/// The names of the fields a root selection set selects, through its fragments (each
+/// fragment followed once).
+fn root_fields<'a>(
+    document: &'a ExecutableDocument,
+    set: &'a Positioned<SelectionSet>,
+    followed: &mut HashSet<&'a Name>,
+    names: &mut Vec<&'a Name>,
+) {
+    for item in &set.node.items {
+        match &item.node {
+            Selection::Field(field) => names.push(&field.node.name.node),
+            Selection::InlineFragment(fragment) => root_fields(document, &fragment.node.selection_set, followed, names),
+            Selection::FragmentSpread(spread) => {
+                let name = &spread.node.fragment_name.node;
+                if followed.insert(name)
+                    && let Some(fragment) = document.fragments.get(name)
+                {
+                    root_fields(document, &fragment.node.selection_set, followed, names);
+                }
+            }
+        }
+    }
+}
+
+/// The schema extension that applies [`check`] to every document before it is parsed, and
+/// the limits on aliases, root fields and introspection after.
+pub struct DocumentLimits {
+    /// Who may introspect.
+    pub introspection: Introspection,
+}
+
+impl ExtensionFactory for DocumentLimits {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(DocumentLimitsExtension {
+            introspection: self.introspection,
+        })
+    }
+}
+
+struct DocumentLimitsExtension {
+    introspection: Introspection,
+}
 
 #[async_graphql::async_trait::async_trait]
 impl Extension for DocumentLimitsExtension {
@@ -149,7 +278,18 @@ impl Extension for DocumentLimitsExtension {
         if has_nul(query) || variables.values().any(holds_nul) {
             return Err(ServerError::new(NUL_REFUSED, None));
         }
-        next.run(ctx, query, variables).await
+        let document = next.run(ctx, query, variables).await?;
+        let signed_in = ctx
+            .data_opt::<super::RequestContext>()
+            .is_some_and(|request| request.caller().is_some());
+        if let Some((message, code)) = Shape::of(&document).refused(self.introspection, signed_in) {
+            let mut error = ServerError::new(message, None);
+            let mut extensions = ErrorExtensionValues::default();
+            extensions.set("code", code);
+            error.extensions = Some(extensions);
+            return Err(error);
+        }
+        Ok(document)
     }
 }
 
@@ -192,6 +332,50 @@ mod tests {
         assert!(holds_nul(&value));
         let value = async_graphql::Value::from_json(serde_json::json!({ "a": "fine" })).expect("value");
         assert!(!holds_nul(&value));
+    }
+
+    fn shape(document: &str) -> Shape {
+        Shape::of(&async_graphql::parser::parse_query(document).expect("parses"))
+    }
+
+    #[test]
+    fn aliases_root_fields_and_introspection_are_counted_through_fragments() {
+        let aliased: String = (0..3).map(|i| format!("a{i}: apiVersion ")).collect();
+        let document = format!(
+            "query {{ {aliased} ...R ... on Query {{ viewer {{ x: id }} }} }} \
+             fragment R on Query {{ __schema {{ types {{ name }} }} y: apiVersion ...R }}"
+        );
+        assert_eq!(
+            shape(&document),
+            Shape {
+                aliases: 5,
+                root_fields: 6,
+                schema_fields: 1,
+                introspects: true
+            }
+        );
+        assert!(!shape("{ __typename apiVersion }").introspects);
+        let many: String = (0..=MAX_ALIASES).map(|i| format!("a{i}: apiVersion ")).collect();
+        let refused = shape(&format!("{{ {many} }}")).refused(Introspection::On, true);
+        assert!(refused.is_some_and(|(m, _)| m.contains("aliases")));
+        let twice = shape("{ a: __schema { queryType { name } } b: __schema { queryType { name } } }");
+        assert!(twice.refused(Introspection::On, true).is_some());
+    }
+
+    #[test]
+    fn introspection_is_allowed_as_configured() {
+        let introspecting = shape("{ __type(name: \"Query\") { name } }");
+        assert_eq!(introspecting.refused(Introspection::On, false), None);
+        assert_eq!(introspecting.refused(Introspection::Authenticated, true), None);
+        assert_eq!(
+            introspecting.refused(Introspection::Authenticated, false).map(|r| r.1),
+            Some("UNAUTHENTICATED")
+        );
+        assert_eq!(
+            introspecting.refused(Introspection::Off, true).map(|r| r.1),
+            Some("FORBIDDEN")
+        );
+        assert_eq!(shape("{ __typename }").refused(Introspection::Off, false), None);
     }
 
     #[test]

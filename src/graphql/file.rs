@@ -166,10 +166,19 @@ impl FileMutation {
             let value = value.map_err(|_| {
                 FieldError::input("file", "INVALID_UPLOAD", "file is not an uploaded file of this request")
             })?;
+            // The part was streamed to a temporary file; read it only once the grant holds.
+            let mut content = value.content;
+            let bytes = tokio::task::spawn_blocking(move || {
+                let mut bytes = Vec::new();
+                std::io::Read::read_to_end(&mut content, &mut bytes).map(|_| bytes)
+            })
+            .await
+            .map_err(|error| AppError::Internal(error.into()))?
+            .map_err(|error| AppError::Internal(error.into()))?;
             let upload = files::Upload {
                 filename: value.filename,
                 declared_type: value.content_type,
-                bytes: value.content.to_vec(),
+                bytes,
             };
             files::upload(tx, &grant, store, upload).await
         })

@@ -78,13 +78,20 @@ pub const MAX_DEPTH: usize = 16;
 /// for (like GitHub's 500,000 nodes): `first: 100` three levels deep is refused.
 pub const MAX_COMPLEXITY: usize = 500_000;
 
-/// Builds the schema. Request-scoped data (database pool, loaders, request id) is attached
-/// to each request, never to the schema, so no state is shared between callers.
+/// Builds the schema with introspection for everyone (development and tests; `serve` uses
+/// [`schema_with`] and its configuration).
 pub fn schema() -> AppSchema {
+    schema_with(document_limits::Introspection::On)
+}
+
+/// Builds the schema, introspectable as `introspection` says. Request-scoped data (database
+/// pool, loaders, request id) is attached to each request, never to the schema, so no state
+/// is shared between callers.
+pub fn schema_with(introspection: document_limits::Introspection) -> AppSchema {
     Schema::build(query::Query, Mutation::default(), subscription::Subscription)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
-        .extension(document_limits::DocumentLimits)
+        .extension(document_limits::DocumentLimits { introspection })
         .finish()
 }
 

@@ -63,7 +63,7 @@ where
     T: Send,
 {
     let writer = ctx.request().writer();
-    let conn = ctx.conn().await?;
+    let conn = ctx.request().write_conn().await?;
     let result = write::run(conn, writer, action, body).await;
     user_errors(result).map_err(|e| ctx.error(e))
 }

@@ -4,35 +4,137 @@
 //! acceptable), and with `application/graphql-response+json` a request that could not be
 //! executed at all (parse or validation errors) is answered with 400.
 
-use std::net::SocketAddr;
+use std::{
+    net::{IpAddr, SocketAddr},
+    sync::Arc,
+};
 
-use async_graphql::ParseRequestError;
-use async_graphql_axum::{GraphQLRequest, rejection::GraphQLRejection};
+use ipnet::IpNet;
+
+use async_graphql::{ParseRequestError, http::MultipartOptions};
 use axum::{
-    extract::{ConnectInfo, FromRequestParts, State},
+    extract::{ConnectInfo, FromRequest, FromRequestParts, State},
     http::{HeaderMap, HeaderValue, Method, StatusCode, header, request::Parts},
     response::{IntoResponse, Response},
 };
 use serde_json::json;
 
-use super::AppState;
-use super::REQUEST_ID_HEADER;
+use super::{AppState, BodyLimits, MAX_FILES_PER_REQUEST, REQUEST_ID_HEADER};
 use crate::{
     graphql::{RequestContext, rounds::Rounds},
     services::auth::{self, Caller},
 };
 
-/// The peer's address, when the server runs with connect info (`chatgraph serve` does).
-pub struct PeerAddr(pub Option<SocketAddr>);
+/// The client's address: the TCP peer (when the server runs with connect info, as
+/// `chatgraph serve` does), or, when the peer is a trusted proxy, the address it forwarded
+/// (see [`client_address`]).
+pub struct PeerAddr(pub Option<IpAddr>);
+
+/// The proxies whose `X-Forwarded-For` is believed (`CHATGRAPH_TRUSTED_PROXIES`), a request
+/// extension set by the router.
+#[derive(Debug, Clone, Default)]
+pub struct TrustedProxies(pub Arc<[IpNet]>);
 
 impl<S: Send + Sync> FromRequestParts<S> for PeerAddr {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(PeerAddr(
-            parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0),
-        ))
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|info| info.0.ip());
+        let trusted = parts.extensions.get::<TrustedProxies>().cloned().unwrap_or_default();
+        let forwarded: Vec<&str> = parts
+            .headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        Ok(PeerAddr(client_address(peer, &forwarded, &trusted.0)))
     }
+}
+
+/// The client's address behind trusted proxies: from the peer, walk `X-Forwarded-For` (its
+/// header lines in order, each a comma-separated list) from the right while the address at
+/// hand is a trusted proxy; the first untrusted one is the client. An entry that is not an
+/// address stops the walk at the proxy that added it. With no trusted proxy the header is
+/// ignored: anyone can write it.
+pub fn client_address(peer: Option<IpAddr>, forwarded: &[&str], trusted: &[IpNet]) -> Option<IpAddr> {
+    let mut client = peer?;
+    let hops = forwarded.iter().flat_map(|line| line.split(',')).rev();
+    for hop in hops {
+        if !trusted.iter().any(|net| net.contains(&client)) {
+            break;
+        }
+        match hop.trim().parse::<IpAddr>() {
+            Ok(address) => client = address,
+            Err(_) => break,
+        }
+    }
+    Some(client)
+}
+
+/// The GraphQL request of an HTTP request: from the query string of a GET, else from the
+/// body (JSON, or the GraphQL multipart request spec with each file streamed to a temporary
+/// file, at most [`BodyLimits::file`] bytes each).
+pub struct ReadRequest(pub Result<async_graphql::Request, ParseRequestError>);
+
+impl<S: Send + Sync> FromRequest<S> for ReadRequest {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request(request: axum::extract::Request, _state: &S) -> Result<Self, Self::Rejection> {
+        use async_graphql::futures_util::TryStreamExt;
+        use tokio_util::compat::TokioAsyncReadCompatExt;
+        if request.method() == Method::GET {
+            let query = request.uri().query().unwrap_or_default();
+            return Ok(ReadRequest(async_graphql::http::parse_query_string(query).map_err(
+                |_| ParseRequestError::Io(std::io::Error::other("the query string is not a GraphQL request")),
+            )));
+        }
+        // One byte more than a file may hold still reaches the upload, which refuses it with
+        // a user error (FILE_TOO_LARGE, audited); a larger part ends the request with 413.
+        let file = request
+            .extensions()
+            .get::<BodyLimits>()
+            .map_or(usize::MAX, |limits| limits.file.saturating_add(1));
+        let content_type = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let body = request.into_body().into_data_stream().map_err(std::io::Error::other);
+        let options = MultipartOptions::default()
+            .max_file_size(file)
+            .max_num_files(MAX_FILES_PER_REQUEST);
+        let read = async_graphql::http::receive_batch_body(
+            content_type,
+            tokio_util::io::StreamReader::new(body).compat(),
+            options,
+        )
+        .await
+        .and_then(async_graphql::BatchRequest::into_single);
+        Ok(ReadRequest(read))
+    }
+}
+
+/// Why a multipart request is refused once read: the plain body limit applies to all but
+/// its files (so multipart is no way around it), and it carries at most
+/// [`MAX_FILES_PER_REQUEST`] files.
+fn refused_multipart(request: &async_graphql::Request, limits: Option<&BodyLimits>) -> Option<(StatusCode, String)> {
+    if request.uploads.len() > MAX_FILES_PER_REQUEST {
+        return Some((
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("a request may carry at most {MAX_FILES_PER_REQUEST} files"),
+        ));
+    }
+    let plain = limits.map_or(usize::MAX, |l| l.plain);
+    let operation = request.query.len() + serde_json::to_vec(&request.variables).map_or(0, |v| v.len());
+    (operation > plain).then(|| {
+        (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("the operation of a multipart request may be at most {plain} bytes (its files excepted)"),
+        )
+    })
 }
 
 /// The response media types of GraphQL over HTTP.
@@ -85,11 +187,21 @@ pub async fn execute(
     PeerAddr(peer): PeerAddr,
     method: Method,
     headers: HeaderMap,
-    request: Result<GraphQLRequest, GraphQLRejection>,
+    limits: Option<axum::Extension<BodyLimits>>,
+    ReadRequest(request): ReadRequest,
 ) -> Response {
     // Too large first (whatever the media type), then the media type, then the body itself.
-    if let Err(GraphQLRejection(ParseRequestError::PayloadTooLarge)) = request {
-        return StatusCode::PAYLOAD_TOO_LARGE.into_response();
+    if let Err(ParseRequestError::PayloadTooLarge) = request {
+        let request_id = request_id_of(&headers);
+        let message = "the request body, or one of its files, is larger than this server accepts";
+        let content_type = MediaType::Json.content_type();
+        return error_response(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "BAD_USER_INPUT",
+            message,
+            request_id,
+            content_type,
+        );
     }
     if method == Method::POST
         && let Some(refusal) = refused_content_type(&headers)
@@ -97,9 +209,21 @@ pub async fn execute(
         return refusal;
     }
     let request = match request {
-        Ok(request) => request.into_inner(),
-        Err(GraphQLRejection(error)) => return unreadable(&error, &headers),
+        Ok(request) => request,
+        Err(error) => return unreadable(&error, &headers),
     };
+    if is_multipart(&headers)
+        && let Some((status, message)) = refused_multipart(&request, limits.as_deref())
+    {
+        let request_id = request_id_of(&headers);
+        return error_response(
+            status,
+            "BAD_USER_INPUT",
+            &message,
+            request_id,
+            MediaType::Json.content_type(),
+        );
+    }
     if method == Method::GET && changes_state(&request) {
         return (
             StatusCode::METHOD_NOT_ALLOWED,
@@ -108,11 +232,7 @@ pub async fn execute(
         )
             .into_response();
     }
-    let request_id = headers
-        .get(REQUEST_ID_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
+    let request_id = request_id_of(&headers).to_owned();
     if super::sse::wanted(&headers) {
         let caller = match caller(&state, &headers).await {
             Ok(caller) => caller,
@@ -233,6 +353,22 @@ async fn caller(state: &AppState, headers: &HeaderMap) -> Result<Option<Caller>,
     }
 }
 
+/// The request id the middleware set (empty without it).
+fn request_id_of(headers: &HeaderMap) -> &str {
+    headers
+        .get(REQUEST_ID_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+}
+
+/// True for a `multipart/form-data` body.
+pub(super) fn is_multipart(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("multipart/form-data"))
+}
+
 /// Headers that a browser form cannot send without a CORS preflight; a multipart request must
 /// carry one (as Apollo's CSRF prevention asks), so a cross-site form cannot run a mutation.
 const PREFLIGHT_HEADERS: [&str; 2] = ["apollo-require-preflight", "x-apollo-operation-name"];
@@ -263,10 +399,7 @@ fn refused_content_type(headers: &HeaderMap) -> Option<Response> {
             "send the request as `Content-Type: application/json` (or GraphQL multipart for uploads)",
         ),
     };
-    let request_id = headers
-        .get(REQUEST_ID_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
+    let request_id = request_id_of(headers);
     Some(error_response(
         status,
         "BAD_USER_INPUT",
@@ -309,10 +442,7 @@ fn unreadable(error: &ParseRequestError, headers: &HeaderMap) -> Response {
         }
         _ => "the body is not a GraphQL request: send JSON with a `query` string (and `variables`, `operationName`)",
     };
-    let request_id = headers
-        .get(REQUEST_ID_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
+    let request_id = request_id_of(headers);
     let body = json!({ "errors": [{ "message": message, "extensions": { "code": "BAD_USER_INPUT", "requestId": request_id } }] });
     (
         StatusCode::BAD_REQUEST,
@@ -347,7 +477,38 @@ pub async fn sdl(State(state): State<AppState>) -> impl IntoResponse {
 
 #[cfg(test)]
 mod tests {
-    use super::{MediaType::*, negotiate};
+    use std::net::IpAddr;
+
+    use ipnet::IpNet;
+
+    use super::{MediaType::*, client_address, negotiate};
+
+    #[test]
+    fn the_client_address_is_forwarded_only_by_trusted_proxies() {
+        let ip = |s: &str| s.parse::<IpAddr>().expect("address");
+        let trusted: Vec<IpNet> = vec!["10.0.0.0/8".parse().expect("net"), "192.0.2.1/32".parse().expect("net")];
+        let peer = Some(ip("10.1.2.3"));
+        // No trusted proxies: the header is anyone's to write.
+        assert_eq!(client_address(peer, &["203.0.113.9"], &[]), peer);
+        // A trusted peer forwards; a spoofed entry left of the real client is ignored.
+        assert_eq!(
+            client_address(peer, &["6.6.6.6, 203.0.113.9"], &trusted),
+            Some(ip("203.0.113.9"))
+        );
+        // Two trusted hops, over two header lines.
+        assert_eq!(
+            client_address(peer, &["203.0.113.9", "192.0.2.1"], &trusted),
+            Some(ip("203.0.113.9"))
+        );
+        // An untrusted peer's header is ignored.
+        assert_eq!(
+            client_address(Some(ip("198.51.100.7")), &["203.0.113.9"], &trusted),
+            Some(ip("198.51.100.7"))
+        );
+        // Garbage stops at the proxy that passed it on.
+        assert_eq!(client_address(peer, &["nonsense"], &trusted), peer);
+        assert_eq!(client_address(None, &["203.0.113.9"], &trusted), None);
+    }
 
     #[test]
     fn accept_headers_pick_the_media_type() {

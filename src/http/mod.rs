@@ -62,6 +62,8 @@ pub struct HttpSettings {
     pub request_timeout: Duration,
     /// Directory with the GraphiQL page's scripts; the CDN is used when they are not there.
     pub graphiql_assets: PathBuf,
+    /// Proxies whose `X-Forwarded-For` names the client (none: the TCP peer is the client).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 /// Room for the other parts of a multipart upload request (the operations, the map).
@@ -87,12 +89,20 @@ fn drop_unusable_request_id<B>(mut request: axum::http::Request<B>) -> axum::htt
 }
 
 /// The largest bodies accepted: multipart uploads (the GraphQL multipart request spec) may
-/// carry a file; everything else is bounded by the plain limit.
+/// carry files; everything else is bounded by the plain limit. The middleware hands them to
+/// the request reader as a request extension.
 #[derive(Debug, Clone, Copy)]
-struct BodyLimits {
-    plain: usize,
-    multipart: usize,
+pub struct BodyLimits {
+    /// Any body, and the operation part of a multipart one.
+    pub plain: usize,
+    /// A multipart body.
+    pub multipart: usize,
+    /// One file of a multipart body.
+    pub file: usize,
 }
+
+/// Most files one multipart request may carry.
+pub const MAX_FILES_PER_REQUEST: usize = 10;
 
 /// Refuses a body over its limit with 413: at once when `Content-Length` says so, else as
 /// soon as the streamed body passes it.
@@ -102,12 +112,10 @@ async fn limit_body(
     next: axum::middleware::Next,
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
-    let multipart = request
-        .headers()
-        .get(axum::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("multipart/form-data"));
+    let multipart = graphql::is_multipart(request.headers());
     let limit = if multipart { limits.multipart } else { limits.plain };
+    let mut request = request;
+    request.extensions_mut().insert(limits);
     let declared = request
         .headers()
         .get(axum::http::header::CONTENT_LENGTH)
@@ -163,10 +171,12 @@ pub fn router(state: AppState, settings: &HttpSettings) -> Router {
             BodyLimits {
                 plain: settings.max_body_bytes,
                 multipart: settings.max_upload_bytes.saturating_add(MULTIPART_OVERHEAD_BYTES),
+                file: settings.max_upload_bytes,
             },
             limit_body,
         ))
-        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, settings.request_timeout));
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, settings.request_timeout))
+        .layer(axum::Extension(graphql::TrustedProxies(settings.trusted_proxies.clone().into())));
 
     let local_assets = graphiql::has_local_assets(&settings.graphiql_assets);
     let page = Html(graphiql::page(local_assets));

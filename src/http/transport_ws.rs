@@ -195,13 +195,19 @@ async fn forward(
             && response.errors.iter().all(|e| e.path.is_empty());
         first = false;
         if refused {
-            let _ = sender.send(Outgoing::Send(message(&id, "error", &response.errors))).await;
+            let _ = sender
+                .send(Outgoing::Send(message(&id, "error", &response.errors)))
+                .await;
             let _ = sender.send(Outgoing::Ended(id)).await;
             return;
         }
         // Serialised once, straight from the response (each of many subscribers of one
         // answer pays this per event).
-        if sender.send(Outgoing::Send(message(&id, "next", &response))).await.is_err() {
+        if sender
+            .send(Outgoing::Send(message(&id, "next", &response)))
+            .await
+            .is_err()
+        {
             return;
         }
     }

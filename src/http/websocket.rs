@@ -8,7 +8,7 @@
 //! Every operation gets its own context (loaders, scope) and checks the token again, so a
 //! revoked session or token stops working on a connection that is already open.
 
-use std::{net::SocketAddr, sync::Arc};
+use std::sync::Arc;
 
 use async_graphql::{
     Data, Executor, Request, Response,
@@ -143,7 +143,7 @@ pub async fn get(
 }
 
 /// Upgrades `GET /graphql` to a GraphQL WebSocket connection.
-pub async fn upgrade(state: AppState, peer: Option<SocketAddr>, request: axum::extract::Request) -> HttpResponse {
+pub async fn upgrade(state: AppState, peer: Option<std::net::IpAddr>, request: axum::extract::Request) -> HttpResponse {
     let (mut parts, _body) = request.into_parts();
     let protocol = match GraphQLProtocol::from_request_parts(&mut parts, &()).await {
         Ok(protocol) => protocol,
@@ -210,9 +210,9 @@ pub(super) async fn accept(state: &AppState, payload: &Value, client: ClientInfo
 }
 
 /// Where a request comes from: the peer address and the `User-Agent` (at most 512 characters).
-pub fn client_info(peer: Option<SocketAddr>, headers: &HeaderMap) -> ClientInfo {
+pub fn client_info(peer: Option<std::net::IpAddr>, headers: &HeaderMap) -> ClientInfo {
     ClientInfo {
-        ip_address: peer.map(|addr| ipnet::IpNet::from(addr.ip())),
+        ip_address: peer.map(ipnet::IpNet::from),
         user_agent: headers
             .get(header::USER_AGENT)
             .and_then(|v| v.to_str().ok())

@@ -70,14 +70,17 @@ pub struct Window<'a> {
 
 impl RateLimitCounterRow {
     /// Counts one request of `owner` in `window`, unless the window already holds `limit`
-    /// requests. One statement (an upsert whose update refuses to count past the limit), so
-    /// concurrent requests cannot slip past it: PostgreSQL re-checks the condition against the
-    /// row each finally updates. Returns the new count; None when the limit was reached.
+    /// requests, or (with `spaced_after: Some(n)`) holds n or more and the last was counted
+    /// less than 2^(count - n) seconds ago: growing delays. One statement (an upsert whose
+    /// update refuses to count), so concurrent requests cannot slip past it: PostgreSQL
+    /// re-checks the condition against the row each finally updates. Returns the new count;
+    /// None when refused.
     pub async fn try_count(
         conn: &mut AsyncPgConnection,
         owner: Counted<'_>,
         window: Window<'_>,
         limit: i32,
+        spaced_after: Option<i32>,
     ) -> QueryResult<Option<i32>> {
         use diesel::sql_types::{Int4, Nullable, Text, Timestamptz, Uuid as SqlUuid};
         #[derive(QueryableByName)]
@@ -95,8 +98,12 @@ impl RateLimitCounterRow {
                (user_id, subject, scope, window_kind, window_start, window_end, request_count, limit_value) \
              VALUES ($1, $2, $3, $4, $5, $6, 1, $7) \
              ON CONFLICT ON CONSTRAINT {constraint} DO UPDATE \
-               SET request_count = rate_limit_counters.request_count + 1, limit_value = EXCLUDED.limit_value \
+               SET request_count = rate_limit_counters.request_count + 1, limit_value = EXCLUDED.limit_value, \
+                   updated_at = now() \
                WHERE rate_limit_counters.request_count < EXCLUDED.limit_value \
+                 AND ($8::int4 IS NULL OR rate_limit_counters.request_count < $8 \
+                      OR rate_limit_counters.updated_at <= now() \
+                         - interval '1 second' * power(2, rate_limit_counters.request_count - $8)) \
              RETURNING request_count"
         ))
         .bind::<Nullable<SqlUuid>, _>(user_id)
@@ -106,10 +113,29 @@ impl RateLimitCounterRow {
         .bind::<Timestamptz, _>(window.start)
         .bind::<Timestamptz, _>(window.end)
         .bind::<Int4, _>(limit)
+        .bind::<Nullable<Int4>, _>(spaced_after)
         .get_result(conn)
         .await
         .optional()?;
         Ok(counted.map(|c| c.request_count))
+    }
+
+    /// The counter of `subject` in `window`, if any.
+    pub async fn of_subject(
+        conn: &mut AsyncPgConnection,
+        subject: &str,
+        window: Window<'_>,
+    ) -> QueryResult<Option<Self>> {
+        use rate_limit_counters::dsl as c;
+        rate_limit_counters::table
+            .filter(c::subject.eq(subject))
+            .filter(c::scope.eq(window.scope))
+            .filter(c::window_kind.eq(window.kind))
+            .filter(c::window_start.eq(window.start))
+            .select(Self::as_select())
+            .first(conn)
+            .await
+            .optional()
     }
 
     /// Takes back attempts of `subject` in a window: all of them (`reset`) or one.

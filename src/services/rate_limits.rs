@@ -134,7 +134,7 @@ pub async fn check(conn: &mut AsyncPgConnection, user_id: Uuid, scopes: &[&str])
                 start,
                 end,
             };
-            let counted = RateLimitCounterRow::try_count(conn, Counted::User(user_id), window, limit).await?;
+            let counted = RateLimitCounterRow::try_count(conn, Counted::User(user_id), window, limit, None).await?;
             if counted.is_none() {
                 return Err(AppError::RateLimited {
                     retry_after_secs: (end - now).num_seconds().max(1),

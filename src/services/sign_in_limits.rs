@@ -1,10 +1,19 @@
-//! Limits on failed sign-ins, per email address and per client address, so passwords cannot
-//! be guessed at speed (`rate_limit_counters`, hourly windows).
+//! Limits on failed sign-ins, so passwords cannot be guessed at speed and nobody can lock
+//! an owner out of an account (`rate_limit_counters`, hourly windows):
+//!
+//! - per **email and client address pair**: after [`FREE_FAILURES`] failures each further
+//!   attempt waits twice as long as the last (1 s, 2 s, 4 s, ...), and at most
+//!   `per_email_address` an hour. The owner, signing in from another address, is not held
+//!   back by someone else's guesses (an account-wide lock would be a denial of service).
+//! - per **client address**, whatever the email: `per_address` failures an hour, against
+//!   guessing one password across many accounts.
 //!
 //! An attempt is counted *before* the password is checked, in one statement that refuses to
-//! count past the limit, so parallel attempts cannot slip through; a successful sign-in then
-//! takes its attempt back (and clears the email's count), so only failures use up the limit.
-//! The email is stored as a SHA-256 hash: the counters do not collect addresses.
+//! count past the limit or before the delay, so parallel attempts cannot slip through; a
+//! successful sign-in then takes its attempt back (and clears its pair's count), so only
+//! failures count. Subjects are SHA-256 hashes of the email (with the address, for the
+//! pair): the counters do not collect email addresses. Behind a proxy, the client address
+//! is the one `CHATGRAPH_TRUSTED_PROXIES` lets it forward.
 
 use chrono::{DateTime, Duration, DurationRound, Utc};
 use diesel_async::AsyncPgConnection;
@@ -19,11 +28,14 @@ use crate::{
 
 const SCOPE: &str = "auth.sign_in";
 
+/// Failures of an email and address pair before each further attempt must wait.
+pub const FREE_FAILURES: i32 = 3;
+
 /// How many failed sign-ins an hour are allowed.
 #[derive(Debug, Clone, Copy)]
 pub struct SignInLimits {
-    /// Per email address (whether or not an account has it).
-    pub per_email: i32,
+    /// Per email and client address pair (whether or not an account has the email).
+    pub per_email_address: i32,
     /// Per client address.
     pub per_address: i32,
 }
@@ -31,13 +43,14 @@ pub struct SignInLimits {
 /// A counted sign-in attempt. Call [`Attempt::succeeded`] when it succeeds; a failure needs
 /// nothing more.
 pub struct Attempt {
-    email_subject: String,
+    pair_subject: String,
     address_subject: Option<String>,
     window_start: DateTime<Utc>,
 }
 
 /// Counts an attempt to sign in as `email` from `client`, or refuses it with RATE_LIMITED
-/// (and the seconds until the window ends) when either limit is used up.
+/// (and the seconds until it may be tried again) when a limit is used up or the pair's
+/// delay has not passed.
 pub async fn begin(
     conn: &mut AsyncPgConnection,
     limits: SignInLimits,
@@ -45,40 +58,55 @@ pub async fn begin(
     client: &ClientInfo,
 ) -> AppResult<Attempt> {
     let now = Utc::now();
-    let window_start = now.duration_trunc(Duration::hours(1)).unwrap_or(now);
-    let window_end = window_start + Duration::hours(1);
-    let attempt = Attempt {
-        email_subject: email_subject(email),
-        address_subject: client.ip_address.map(|ip| format!("ip:{}", ip.addr())),
-        window_start,
+    let start = now.duration_trunc(Duration::hours(1)).unwrap_or(now);
+    let window = Window {
+        scope: SCOPE,
+        kind: RateLimitWindow::Hourly,
+        start,
+        end: start + Duration::hours(1),
     };
-    let mut checks = vec![(attempt.email_subject.as_str(), limits.per_email)];
+    let address = client.ip_address.map(|ip| ip.addr().to_string());
+    let attempt = Attempt {
+        pair_subject: pair_subject(email, address.as_deref()),
+        address_subject: address.map(|address| format!("ip:{address}")),
+        window_start: start,
+    };
+    let mut checks = vec![(
+        attempt.pair_subject.as_str(),
+        limits.per_email_address,
+        Some(FREE_FAILURES),
+    )];
     if let Some(address) = &attempt.address_subject {
-        checks.push((address.as_str(), limits.per_address));
+        checks.push((address.as_str(), limits.per_address, None));
     }
-    for (subject, limit) in checks {
-        let window = Window {
-            scope: SCOPE,
-            kind: RateLimitWindow::Hourly,
-            start: window_start,
-            end: window_end,
-        };
-        let counted = RateLimitCounterRow::try_count(conn, Counted::Subject(subject), window, limit).await?;
-        if counted.is_none() {
-            return Err(AppError::RateLimited {
-                retry_after_secs: (window_end - now).num_seconds().max(1),
-            });
+    let until_window_end = (window.end - now).num_seconds().max(1);
+    for (subject, limit, spaced_after) in checks {
+        let counted =
+            RateLimitCounterRow::try_count(conn, Counted::Subject(subject), window, limit, spaced_after).await?;
+        if counted.is_some() {
+            continue;
         }
+        let counter = RateLimitCounterRow::of_subject(conn, subject, window).await?;
+        let retry_after_secs = match (counter, spaced_after) {
+            (Some(counter), Some(free)) if counter.request_count < limit => {
+                let delay = Duration::seconds(1_i64 << (counter.request_count - free).clamp(0, 20));
+                (counter.updated_at + delay - now)
+                    .num_seconds()
+                    .clamp(1, until_window_end)
+            }
+            _ => until_window_end,
+        };
+        return Err(AppError::RateLimited { retry_after_secs });
     }
     Ok(attempt)
 }
 
 impl Attempt {
-    /// The sign-in succeeded: the email's failures are forgiven and this attempt no longer
+    /// The sign-in succeeded: the pair's failures are forgiven and this attempt no longer
     /// counts against the client address.
     pub async fn succeeded(self, conn: &mut AsyncPgConnection) -> AppResult<()> {
         let (hourly, start) = (RateLimitWindow::Hourly, self.window_start);
-        RateLimitCounterRow::uncount_subject(conn, &self.email_subject, SCOPE, hourly, start, true).await?;
+        RateLimitCounterRow::uncount_subject(conn, &self.pair_subject, SCOPE, hourly, start, true).await?;
         if let Some(address) = &self.address_subject {
             RateLimitCounterRow::uncount_subject(conn, address, SCOPE, hourly, start, false).await?;
         }
@@ -86,20 +114,25 @@ impl Attempt {
     }
 }
 
-/// `email:` and the hex SHA-256 of the trimmed, lower-cased address.
-fn email_subject(email: &str) -> String {
-    format!("email:{:x}", Sha256::digest(email.trim().to_lowercase().as_bytes()))
+/// `pair:` and the hex SHA-256 of the trimmed, lower-cased email and the client address.
+fn pair_subject(email: &str, address: Option<&str>) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(email.trim().to_lowercase().as_bytes());
+    hasher.update([0]);
+    hasher.update(address.unwrap_or("unknown").as_bytes());
+    format!("pair:{:x}", hasher.finalize())
 }
 
 #[cfg(test)]
 mod tests {
-    use super::email_subject;
+    use super::pair_subject;
 
     #[test]
-    fn email_subjects_ignore_case_and_hide_the_address() {
-        let subject = email_subject(" Ada@Example.com ");
-        assert_eq!(subject, email_subject("ada@example.com"));
+    fn pair_subjects_ignore_case_hide_the_email_and_differ_by_address() {
+        let subject = pair_subject(" Ada@Example.com ", Some("127.0.0.1"));
+        assert_eq!(subject, pair_subject("ada@example.com", Some("127.0.0.1")));
+        assert_ne!(subject, pair_subject("ada@example.com", Some("127.0.0.2")));
         assert!(!subject.contains("example"));
-        assert_eq!(subject.len(), "email:".len() + 64);
+        assert_eq!(subject.len(), "pair:".len() + 64);
     }
 }

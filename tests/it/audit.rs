@@ -1,5 +1,5 @@
-//! Abuse resistance and the audit trail: failed sign-ins are limited per email and per client
-//! address (RATE_LIMITED with a retry-after hint), and every security event leaves an
+//! Abuse resistance and the audit trail: failed sign-ins slow down per email and client
+//! address pair and are limited per address (RATE_LIMITED with a retry-after hint), and every security event leaves an
 //! `audit_logs` row with actor, client address and user agent.
 
 use serde_json::{Value, json};
@@ -25,19 +25,50 @@ async fn sign_in_answer(api: &Api, email: &str, password: &str) -> Value {
     .1
 }
 
+/// Signs in from `forwarded` (an `X-Forwarded-For` header, believed only from a trusted proxy).
+async fn sign_in_from(api: &Api, forwarded: &str, email: &str, password: &str) -> Value {
+    let body = json!({
+        "query": "mutation($input: SignInInput!) { signIn(input: $input) { session { accessToken } userErrors { code } } }",
+        "variables": { "input": { "email": email, "password": password } },
+    });
+    api.client
+        .post(format!("http://{}/graphql", api.address))
+        .header("x-forwarded-for", forwarded)
+        .json(&body)
+        .send()
+        .await
+        .expect("sign in")
+        .json()
+        .await
+        .expect("json")
+}
+
 #[tokio::test]
-async fn failed_sign_ins_are_limited_per_email_and_per_address() {
-    // The test authenticator allows 5 failures per email and 8 per address an hour.
+async fn failed_sign_ins_slow_down_per_email_and_address_and_never_lock_the_owner_out() {
+    // The test authenticator allows 5 failures per email and address pair and 8 per address
+    // an hour; after the third failure of a pair, each attempt waits 1 s, 2 s, ...
     let db = TestDb::migrated().await;
     let api = Api::new(&db).await;
     api.sign_up("ada@example.com").await;
     api.sign_up("bob@example.com").await;
+    let wrong = |answer: &Value| answer["data"]["signIn"]["userErrors"][0]["code"] == "INVALID_CREDENTIALS";
 
-    for _ in 0..5 {
-        let answer = sign_in_answer(&api, "ada@example.com", "wrong guess number").await;
-        assert_eq!(answer["data"]["signIn"]["userErrors"][0]["code"], "INVALID_CREDENTIALS");
+    for _ in 0..3 {
+        assert!(wrong(
+            &sign_in_answer(&api, "ada@example.com", "wrong guess number").await
+        ));
     }
-    // The sixth attempt is refused before the password is checked, even the right one.
+    // Growing delays: the fourth must wait a second, the fifth two.
+    for delay in [1, 2] {
+        let refused = sign_in_answer(&api, "ada@example.com", "wrong guess number").await;
+        let retry_after = rate_limited(&refused).unwrap_or_else(|| panic!("not slowed down: {refused}"));
+        assert!((1..=delay).contains(&retry_after), "{retry_after}");
+        tokio::time::sleep(std::time::Duration::from_millis(delay as u64 * 1000 + 100)).await;
+        assert!(wrong(
+            &sign_in_answer(&api, "ada@example.com", "wrong guess number").await
+        ));
+    }
+    // Past the pair's limit, even the right password is refused from this address.
     let refused = sign_in_answer(&api, "ADA@example.com", PASSWORD).await;
     let retry_after = rate_limited(&refused).unwrap_or_else(|| panic!("not rate limited: {refused}"));
     assert!((1..=3600).contains(&retry_after), "{retry_after}");
@@ -46,29 +77,50 @@ async fn failed_sign_ins_are_limited_per_email_and_per_address() {
     // Another account from the same address still signs in; its success does not count.
     let bob = sign_in_answer(&api, "bob@example.com", PASSWORD).await;
     assert!(bob["data"]["signIn"]["session"]["accessToken"].is_string(), "{bob}");
-
     // Three more failures (for an unknown email) use up the address's 8.
     for _ in 0..3 {
-        let answer = sign_in_answer(&api, "nobody@example.com", "wrong guess number").await;
-        assert_eq!(answer["data"]["signIn"]["userErrors"][0]["code"], "INVALID_CREDENTIALS");
+        assert!(wrong(
+            &sign_in_answer(&api, "nobody@example.com", "wrong guess number").await
+        ));
     }
     let refused = sign_in_answer(&api, "bob@example.com", PASSWORD).await;
     assert!(rate_limited(&refused).is_some(), "{refused}");
+    // A forwarded address means nothing from a peer that is not a trusted proxy.
+    let spoofed = sign_in_from(&api, "198.51.100.7", "bob@example.com", PASSWORD).await;
+    assert!(rate_limited(&spoofed).is_some(), "{spoofed}");
 
-    // The counters hold hashes of the emails, never the addresses themselves.
+    // The owner, elsewhere (behind a trusted proxy), signs in: the account is not locked.
+    let behind_proxy = Api {
+        client: reqwest::Client::new(),
+        address: crate::support::spawn_app(
+            db.pool(),
+            chatgraph::http::HttpSettings {
+                trusted_proxies: vec!["127.0.0.1/32".parse().expect("net")],
+                ..crate::support::http_settings()
+            },
+        )
+        .await,
+    };
+    let owner = sign_in_from(&behind_proxy, "198.51.100.7", "ada@example.com", PASSWORD).await;
+    assert!(owner["data"]["signIn"]["session"]["accessToken"].is_string(), "{owner}");
+
+    // The counters hold hashes of the emails, never the emails themselves.
     let conn = &mut db.conn().await;
     let subjects = names(
         conn,
         "SELECT subject || '=' || request_count AS name FROM rate_limit_counters ORDER BY subject",
     )
     .await;
-    assert_eq!(subjects.len(), 4, "{subjects:?}");
     assert!(subjects.iter().all(|s| !s.contains("example")), "{subjects:?}");
     assert!(subjects.contains(&"ip:127.0.0.1=8".to_owned()), "{subjects:?}");
+    assert!(subjects.contains(&"ip:198.51.100.7=0".to_owned()), "{subjects:?}");
     assert_eq!(
-        subjects.iter().filter(|s| s.ends_with("=5")).count(),
+        subjects
+            .iter()
+            .filter(|s| s.starts_with("pair:") && s.ends_with("=5"))
+            .count(),
         1,
-        "ada's five failures"
+        "ada's five failures from one address: {subjects:?}"
     );
 }
 

@@ -34,7 +34,7 @@ async fn rotating_a_credential_re_encrypts_it_under_the_current_key() {
         refresh_token_ttl_days: 30,
         encryption_key: Some(format!("2:{SECOND_KEY},1:{}", crate::support::TEST_ENCRYPTION_KEY)),
         oidc_providers: None,
-        sign_in_failures_per_email: 5,
+        sign_in_failures_per_email_and_address: 5,
         sign_in_failures_per_address: 8,
     };
     let authenticator =

@@ -130,3 +130,117 @@ async fn times_postgresql_cannot_store_select_as_the_earliest_time_does() {
     assert_eq!(project["before"]["totalCount"], json!(0), "{body}");
     assert_eq!(viewer["usageSummary"]["totals"]["requests"], json!("0"), "{body}");
 }
+
+/// An in-process server whose schema lets `introspection` introspect.
+async fn server_with(db: &TestDb, introspection: chatgraph::graphql::document_limits::Introspection) -> Api {
+    use crate::support::{app_state, authenticator, file_store, files_dir, http_settings, serve_state};
+    let mut state = app_state(db.pool(), authenticator(), file_store(&files_dir()));
+    state.schema = chatgraph::graphql::schema_with(introspection);
+    Api {
+        client: reqwest::Client::new(),
+        address: serve_state(state, http_settings()).await,
+    }
+}
+
+#[tokio::test]
+async fn aliases_root_fields_and_introspection_are_bounded_for_anonymous_callers() {
+    use chatgraph::graphql::document_limits::Introspection;
+    let db = TestDb::migrated().await;
+    let api = server_with(&db, Introspection::Authenticated).await;
+
+    // 200 aliases of an introspection query: refused before anything runs, small answer.
+    let aliased: String = (0..200)
+        .map(|i| format!("a{i}: __type(name: \"Query\") {{ name fields {{ name }} }} "))
+        .collect();
+    let (_, body) = api.run(None, &format!("{{ {aliased} }}"), json!({})).await;
+    assert_eq!(code(&body), "BAD_USER_INPUT", "{body}");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("aliases"))
+    );
+    assert!(body.to_string().len() < 1_000);
+
+    // 101 root fields through a fragment, without aliases.
+    let fields: String = (0..101).map(|_| "apiVersion ").collect();
+    let (_, body) = api
+        .run(
+            None,
+            &format!("{{ ...F }} fragment F on Query {{ {fields} }}"),
+            json!({}),
+        )
+        .await;
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("root fields")),
+        "{body}"
+    );
+
+    // Introspection: only when signed in; __typename always; the SDL stays public.
+    let introspect = "{ __schema { queryType { name } } }";
+    let (_, body) = api.run(None, introspect, json!({})).await;
+    assert_eq!(code(&body), "UNAUTHENTICATED", "{body}");
+    let (_, body) = api.run(None, "{ __typename apiVersion }", json!({})).await;
+    assert_eq!(body["data"]["__typename"], "Query", "{body}");
+    let token = crate::support::token(&api.sign_up("ada@example.com").await, "accessToken");
+    let (_, body) = api.run(Some(&token), introspect, json!({})).await;
+    assert_eq!(body["data"]["__schema"]["queryType"]["name"], "Query", "{body}");
+    let (_, body) = api
+        .run(
+            Some(&token),
+            &format!(
+                "{{ a: {} b: {} }}",
+                &introspect[2..introspect.len() - 2],
+                &introspect[2..introspect.len() - 2]
+            ),
+            json!({}),
+        )
+        .await;
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("__schema at most")),
+        "{body}"
+    );
+    let sdl = api
+        .client
+        .get(format!("http://{}/schema.graphql", api.address))
+        .send()
+        .await
+        .expect("sdl");
+    assert_eq!(sdl.status(), 200);
+
+    let off = server_with(&db, Introspection::Off).await;
+    let (_, body) = off.run(Some(&token), introspect, json!({})).await;
+    assert_eq!(code(&body), "FORBIDDEN", "{body}");
+}
+
+#[tokio::test]
+async fn one_request_holds_at_most_two_pooled_connections() {
+    use chatgraph::graphql::{RequestContext, context::MAX_REQUEST_CONNECTIONS};
+    let db = TestDb::migrated().await;
+    let state = crate::support::app_state(
+        db.pool(),
+        crate::support::authenticator(),
+        crate::support::file_store(&crate::support::files_dir()),
+    );
+    let request = RequestContext::new(&state, "r".into(), None, Default::default());
+    let mut held = Vec::new();
+    for _ in 0..MAX_REQUEST_CONNECTIONS {
+        held.push(request.conn().await.expect("a connection"));
+    }
+    let third = request.conn();
+    let mut third = std::pin::pin!(third);
+    assert!(
+        tokio::time::timeout(std::time::Duration::from_millis(300), &mut third)
+            .await
+            .is_err(),
+        "a third connection was handed out"
+    );
+    // Another request is not held back by this one.
+    let other = RequestContext::new(&state, "s".into(), None, Default::default());
+    assert!(other.conn().await.is_ok());
+    held.pop();
+    assert!(third.await.is_ok(), "the waiting resolver gets its turn");
+}

@@ -297,3 +297,118 @@ async fn a_failed_upload_leaves_no_bytes_and_deleting_gives_storage_back() {
     assert_eq!(names(conn, used).await, vec!["0"]);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Posts a multipart request of `operations`, `map` and `files` (name, bytes).
+async fn multipart(
+    api: &Api,
+    token: &str,
+    operations: Value,
+    map: Value,
+    files: Vec<(String, Vec<u8>)>,
+) -> (u16, Value) {
+    let mut form = reqwest::multipart::Form::new()
+        .text("operations", operations.to_string())
+        .text("map", map.to_string());
+    for (name, bytes) in files {
+        form = form.part(
+            name.clone(),
+            reqwest::multipart::Part::bytes(bytes).file_name(format!("{name}.txt")),
+        );
+    }
+    let response = api
+        .client
+        .post(format!("http://{}/graphql", api.address))
+        .bearer_auth(token)
+        .header("apollo-require-preflight", "true")
+        .multipart(form)
+        .send()
+        .await
+        .expect("multipart");
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn multipart_bodies_keep_the_plain_limit_for_all_but_their_files() {
+    // Files up to 1 MiB, everything else up to the plain 64 KiB.
+    let db = TestDb::migrated().await;
+    let settings = chatgraph::http::HttpSettings {
+        max_upload_bytes: 1 << 20,
+        ..crate::support::http_settings()
+    };
+    let team = Team::on(Api {
+        client: reqwest::Client::new(),
+        address: crate::support::spawn_app(db.pool(), settings).await,
+    })
+    .await;
+    let upload = |variables: Value| json!({ "query": UPLOAD, "variables": variables });
+    let input = |project: &Value| json!({ "input": { "projectId": project, "file": null } });
+    let mut padded = input(&team.project);
+    padded["padding"] = json!("x".repeat(80 * 1024));
+
+    // Without a file, a small operation runs; a large one meets the plain limit.
+    let small = json!({ "query": "{ apiVersion }" });
+    let (status, body) = multipart(&team.api, &team.member, small, json!({}), Vec::new()).await;
+    assert_eq!((status, body["data"]["apiVersion"].is_string()), (200, true), "{body}");
+    let large =
+        json!({ "query": "query($padding: String) { apiVersion }", "variables": { "padding": "x".repeat(80 * 1024) } });
+    let (status, body) = multipart(&team.api, &team.member, large, json!({}), Vec::new()).await;
+    assert_eq!(status, 413, "{body}");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("at most 65536 bytes")),
+        "{body}"
+    );
+
+    // Beside a file, likewise.
+    let (status, body) = multipart(
+        &team.api,
+        &team.member,
+        upload(padded),
+        json!({ "0": ["variables.input.file"] }),
+        vec![("0".into(), b"small".to_vec())],
+    )
+    .await;
+    assert_eq!(status, 413, "{body}");
+    assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT", "{body}");
+
+    // Eleven files.
+    let map: serde_json::Map<String, Value> = (0..11)
+        .map(|i| (i.to_string(), json!(["variables.input.file"])))
+        .collect();
+    let files = (0..11).map(|i| (i.to_string(), b"f".to_vec())).collect();
+    let (status, body) = multipart(&team.api, &team.member, upload(input(&team.project)), json!(map), files).await;
+    assert_eq!(status, 413, "{body}");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("at most 10 files")),
+        "{body}"
+    );
+
+    // A file past the per-file limit ends the request as it streams.
+    let (status, body) = multipart(
+        &team.api,
+        &team.member,
+        upload(input(&team.project)),
+        json!({ "0": ["variables.input.file"] }),
+        vec![("0".into(), vec![b'a'; (1 << 20) + 100])],
+    )
+    .await;
+    assert_eq!(status, 413, "{body}");
+
+    // One file, in bounds: stored.
+    let (status, body) = multipart(
+        &team.api,
+        &team.member,
+        upload(input(&team.project)),
+        json!({ "0": ["variables.input.file"] }),
+        vec![("0".into(), b"hello".to_vec())],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["uploadFile"]["file"]["sizeBytes"], "5", "{body}");
+    let conn = &mut db.conn().await;
+    assert_eq!(names(conn, "SELECT count(*)::text AS name FROM files").await, vec!["1"]);
+}

@@ -284,7 +284,7 @@ pub fn authenticator_with_oidc(providers: Option<String>) -> std::sync::Arc<chat
         refresh_token_ttl_days: 30,
         encryption_key: Some(TEST_ENCRYPTION_KEY.into()),
         oidc_providers: providers,
-        sign_in_failures_per_email: 5,
+        sign_in_failures_per_email_and_address: 5,
         sign_in_failures_per_address: 8,
     };
     std::sync::Arc::new(chatgraph::app::authenticator(&config, Path::new("unused")).expect("authenticator"))
@@ -371,6 +371,7 @@ pub fn http_settings() -> chatgraph::http::HttpSettings {
         max_upload_bytes: MAX_UPLOAD_BYTES,
         request_timeout: Duration::from_secs(10),
         graphiql_assets: "does/not/exist".into(),
+        trusted_proxies: Vec::new(),
     }
 }
 
