@@ -16,9 +16,9 @@ use crate::{
     pubsub::PubSub,
     services::{
         auth::Authenticator,
+        auth_limits::AuthLimits,
         generation::{self, Generations},
         seed,
-        sign_in_limits::SignInLimits,
     },
     storage::FileStore,
 };
@@ -71,9 +71,10 @@ pub fn authenticator(config: &AuthConfig, data_dir: &Path) -> anyhow::Result<Aut
             chrono::Duration::seconds(config.access_token_ttl_secs),
         )?,
         refresh_lifetime: chrono::Duration::days(config.refresh_token_ttl_days),
-        sign_in_limits: SignInLimits {
+        limits: AuthLimits {
             per_email_address: config.sign_in_failures_per_email_and_address,
             per_address: config.sign_in_failures_per_address,
+            sign_ups_per_address: config.sign_ups_per_address,
         },
     })
 }

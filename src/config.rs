@@ -183,6 +183,10 @@ pub struct AuthConfig {
     #[arg(long, env = "CHATGRAPH_SIGN_IN_FAILURES_PER_EMAIL_AND_ADDRESS", default_value_t = 10)]
     pub sign_in_failures_per_email_and_address: i32,
 
+    /// Sign-ups allowed per client address and hour.
+    #[arg(long, env = "CHATGRAPH_SIGN_UPS_PER_ADDRESS", default_value_t = 20)]
+    pub sign_ups_per_address: i32,
+
     /// Failed sign-ins allowed per client address and hour.
     #[arg(long, env = "CHATGRAPH_SIGN_IN_FAILURES_PER_ADDRESS", default_value_t = 100)]
     pub sign_in_failures_per_address: i32,

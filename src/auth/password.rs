@@ -47,6 +47,36 @@ pub fn verify(password: &str, phc: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// Hashings and verifications that run at once; more wait their turn. Each takes ~20 MiB
+/// and a core for tens of milliseconds, so a burst of sign-ups cannot take the server's
+/// memory or its async workers (they run on the blocking pool).
+pub const CONCURRENT_HASHES: usize = 2;
+
+static HASHING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(CONCURRENT_HASHES);
+
+/// Runs `work` on the blocking pool, at most [`CONCURRENT_HASHES`] at once.
+async fn off_the_workers<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> AppResult<T> {
+    let _turn = HASHING
+        .acquire()
+        .await
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("password hashing closed: {e}")))?;
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("password hashing failed: {e}")))
+}
+
+/// [`hash`], off the async workers.
+pub async fn hash_async(password: &str) -> AppResult<String> {
+    let password = password.to_owned();
+    off_the_workers(move || hash(&password)).await?
+}
+
+/// [`verify`], off the async workers.
+pub async fn verify_async(password: &str, phc: &str) -> AppResult<bool> {
+    let (password, phc) = (password.to_owned(), phc.to_owned());
+    off_the_workers(move || verify(&password, &phc)).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -60,6 +90,26 @@ mod tests {
         assert!(verify("correct horse battery", &first));
         assert!(!verify("correct horse battery!", &first));
         assert!(!verify("anything", "not a phc string"));
+    }
+
+    #[tokio::test]
+    async fn hashing_off_the_workers_gives_the_same_answers() {
+        let hashes = futures_util_join(5).await;
+        assert!(hashes.iter().all(|h| verify("correct horse battery", h)));
+        assert!(verify_async("correct horse battery", &hashes[0]).await.expect("verify"));
+        assert!(!verify_async("wrong horse battery", &hashes[0]).await.expect("verify"));
+    }
+
+    /// `n` hashes made at once (they take turns).
+    async fn futures_util_join(n: usize) -> Vec<String> {
+        let tasks: Vec<_> = (0..n)
+            .map(|_| tokio::spawn(async { hash_async("correct horse battery").await.expect("hash") }))
+            .collect();
+        let mut hashes = Vec::new();
+        for task in tasks {
+            hashes.push(task.await.expect("task"));
+        }
+        hashes
     }
 
     #[test]

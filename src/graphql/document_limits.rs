@@ -135,6 +135,9 @@ pub const MAX_ALIASES: usize = 100;
 pub const MAX_ROOT_FIELDS: usize = 100;
 /// Most `__schema` fields a document may hold (the whole schema, each time).
 pub const MAX_SCHEMA_FIELDS: usize = 1;
+/// Root fields an operation may select once at most: each creates accounts or tenants, or
+/// checks a password (argon2), so aliases must not batch them.
+pub const ONCE_PER_OPERATION: [&str; 4] = ["signUp", "signIn", "signInWithIdToken", "createOrganization"];
 
 /// Who may ask the schema about itself with `__schema` and `__type` (`__typename` is always
 /// allowed): `CHATGRAPH_INTROSPECTION`.
@@ -156,6 +159,8 @@ struct Shape {
     /// The most root fields of one operation.
     root_fields: usize,
     schema_fields: usize,
+    /// The most times one operation selects one of [`ONCE_PER_OPERATION`].
+    repeated_once_fields: usize,
     /// Whether any operation selects `__schema` or `__type` at its root.
     introspects: bool,
 }
@@ -169,6 +174,10 @@ impl Shape {
             root_fields(document, &operation.node.selection_set, &mut HashSet::new(), &mut names);
             shape.root_fields = shape.root_fields.max(names.len());
             shape.schema_fields += names.iter().filter(|n| n.as_str() == "__schema").count();
+            for once in ONCE_PER_OPERATION {
+                let times = names.iter().filter(|n| n.as_str() == once).count();
+                shape.repeated_once_fields = shape.repeated_once_fields.max(times);
+            }
             shape.introspects |= names.iter().any(|n| n.as_str() == "__schema" || n.as_str() == "__type");
         }
         for fragment in document.fragments.values() {
@@ -194,6 +203,12 @@ impl Shape {
         if self.schema_fields > MAX_SCHEMA_FIELDS {
             return Some((
                 format!("a document may select __schema at most {MAX_SCHEMA_FIELDS} time"),
+                "BAD_USER_INPUT",
+            ));
+        }
+        if self.repeated_once_fields > 1 {
+            return Some((
+                format!("an operation may select each of {} once", ONCE_PER_OPERATION.join(", ")),
                 "BAD_USER_INPUT",
             ));
         }
@@ -351,6 +366,7 @@ mod tests {
                 aliases: 5,
                 root_fields: 6,
                 schema_fields: 1,
+                repeated_once_fields: 0,
                 introspects: true
             }
         );
@@ -360,6 +376,17 @@ mod tests {
         assert!(refused.is_some_and(|(m, _)| m.contains("aliases")));
         let twice = shape("{ a: __schema { queryType { name } } b: __schema { queryType { name } } }");
         assert!(twice.refused(Introspection::On, true).is_some());
+        let sign_ups = shape("mutation { a: signUp(input: {}) { user { id } } b: signUp(input: {}) { user { id } } }");
+        assert_eq!(sign_ups.repeated_once_fields, 2);
+        assert!(
+            sign_ups
+                .refused(Introspection::On, false)
+                .is_some_and(|(m, _)| m.contains("once"))
+        );
+        let one_each = shape(
+            "mutation { signUp(input: {}) { user { id } } createOrganization(input: {}) { userErrors { code } } }",
+        );
+        assert_eq!(one_each.refused(Introspection::On, false), None);
     }
 
     #[test]

@@ -17,7 +17,7 @@ pub use crate::auth::caller::{Caller, ClientInfo};
 
 use super::{
     audit::{Action, AuditEvent},
-    sign_in_limits::{self, SignInLimits},
+    auth_limits::{self, AuthLimits},
     write::{RecordIn, Tx},
 };
 use crate::{
@@ -52,7 +52,7 @@ pub struct Authenticator {
     /// How long a refresh token (and so a session without activity) lives.
     pub refresh_lifetime: Duration,
     /// How many failed sign-ins are allowed.
-    pub sign_in_limits: SignInLimits,
+    pub limits: AuthLimits,
     /// OpenID Connect providers whose ID tokens sign users in.
     pub oidc: OidcProviders,
 }
@@ -85,8 +85,9 @@ pub struct SignUp {
 
 const INVALID_CREDENTIALS: &str = "invalid email or password";
 
-/// Creates a user with a personal organization, its default project and a default chat, and
-/// signs them in.
+/// Creates a user with a personal organization, its default project (with the default
+/// quota) and a default chat, and signs them in. Sign-ups are limited per client address
+/// (see [`auth_limits::count_sign_up`]).
 pub async fn sign_up(
     conn: &mut AsyncPgConnection,
     auth: &Authenticator,
@@ -106,7 +107,8 @@ pub async fn sign_up(
     if !errors.is_empty() {
         return Err(AppError::Invalid(errors));
     }
-    let password_hash = password::hash(&input.password)?;
+    auth_limits::count_sign_up(conn, auth.limits, client).await?;
+    let password_hash = password::hash_async(&input.password).await?;
     let (user, refresh) = conn
         .transaction::<_, AppError, _>(async |conn| {
             if UserRow::find_by_email(conn, &email).await?.is_some() {
@@ -144,7 +146,7 @@ pub async fn sign_in(
     client: &ClientInfo,
 ) -> AppResult<IssuedSession> {
     let email = email.trim();
-    let attempt = match sign_in_limits::begin(conn, auth.sign_in_limits, email, client).await {
+    let attempt = match auth_limits::begin(conn, auth.limits, email, client).await {
         Ok(attempt) => attempt,
         Err(error) => {
             if matches!(error, AppError::RateLimited { .. }) {
@@ -159,10 +161,10 @@ pub async fn sign_in(
     };
     let user = UserRow::find_by_email(conn, email).await?;
     let password_ok = match user.as_ref().and_then(|u| u.password_hash.as_deref()) {
-        Some(hash) => password::verify(password_text, hash),
+        Some(hash) => password::verify_async(password_text, hash).await?,
         None => {
             // Spend the time a real check takes, so response times do not reveal the account.
-            password::verify(password_text, &DUMMY_HASH);
+            password::verify_async(password_text, &DUMMY_HASH).await?;
             false
         }
     };
@@ -459,6 +461,7 @@ pub(super) async fn create_personal_workspace(conn: &mut AsyncPgConnection, user
     }
     .insert(conn)
     .await?;
+    super::quotas::give_default(conn, project.id).await?;
     let project_owner = RoleRow::find_by_name(conn, RoleScope::Project, "owner").await?;
     NewProjectMember {
         project_id: project.id,

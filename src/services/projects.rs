@@ -132,6 +132,7 @@ pub async fn create(tx: &mut Tx, grant: &Grant, fields: ProjectFields) -> AppRes
         ))
         .execute(tx.conn())
         .await?;
+    super::quotas::give_default(tx.conn(), project.id).await?;
     tx.event()
         .within(Some(project.organization_id), Some(project.id))
         .on("project", project.id)

@@ -21,6 +21,29 @@ use crate::{
     models::project::ProjectQuotaRow,
 };
 
+/// The quota every new project starts with, monthly (organization admins change it with
+/// `setProjectQuota`): a project made by a script or an abuser cannot spend without bound.
+pub const DEFAULT_TOKENS: i64 = 1_000_000;
+/// See [`DEFAULT_TOKENS`]: model requests a month.
+pub const DEFAULT_REQUESTS: i64 = 10_000;
+/// See [`DEFAULT_TOKENS`]: bytes of files.
+pub const DEFAULT_STORAGE_BYTES: i64 = 1 << 30;
+
+/// Gives a new project the default quota.
+pub async fn give_default(conn: &mut AsyncPgConnection, project_id: Uuid) -> AppResult<()> {
+    crate::models::project::NewProjectQuota {
+        project_id,
+        tokens_limit: Some(DEFAULT_TOKENS),
+        requests_limit: Some(DEFAULT_REQUESTS),
+        storage_limit_bytes: Some(DEFAULT_STORAGE_BYTES),
+        period: QuotaPeriod::Monthly,
+        reset_at: None,
+    }
+    .insert(conn)
+    .await?;
+    Ok(())
+}
+
 /// The next reset after now for a period, in SQL (UTC calendar boundaries; weeks start on
 /// Monday).
 const NEXT_RESET: &str = "CASE q.period \

@@ -36,6 +36,7 @@ async fn rotating_a_credential_re_encrypts_it_under_the_current_key() {
         oidc_providers: None,
         sign_in_failures_per_email_and_address: 5,
         sign_in_failures_per_address: 8,
+        sign_ups_per_address: 50,
     };
     let authenticator =
         Arc::new(chatgraph::app::authenticator(&config, std::path::Path::new("unused")).expect("authenticator"));

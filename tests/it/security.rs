@@ -244,3 +244,64 @@ async fn one_request_holds_at_most_two_pooled_connections() {
     held.pop();
     assert!(third.await.is_ok(), "the waiting resolver gets its turn");
 }
+
+#[tokio::test]
+async fn sign_ups_are_limited_per_address_and_come_one_per_request() {
+    let db = TestDb::migrated().await;
+    let api = Api::new(&db).await;
+    const SIGN_UP: &str = "mutation($a: SignUpInput!, $b: SignUpInput!) { \
+        a: signUp(input: $a) { session { accessToken } } b: signUp(input: $b) { session { accessToken } } }";
+    let input = |email: &str| json!({ "email": email, "password": crate::support::PASSWORD, "name": "Ada" });
+
+    // Aliases cannot batch sign-ups (nor organizations): refused before anything runs.
+    let (_, body) = api
+        .run(
+            None,
+            SIGN_UP,
+            json!({ "a": input("a@example.com"), "b": input("b@example.com") }),
+        )
+        .await;
+    assert_eq!(code(&body), "BAD_USER_INPUT", "{body}");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("once")),
+        "{body}"
+    );
+    let conn = &mut db.conn().await;
+    assert_eq!(
+        crate::support::names(conn, "SELECT count(*)::text AS name FROM users").await,
+        vec!["0"]
+    );
+
+    // The address has made 49 of its 50 sign-ups this hour: one more, then RATE_LIMITED.
+    diesel_async::SimpleAsyncConnection::batch_execute(
+        conn,
+        "INSERT INTO rate_limit_counters (subject, scope, window_kind, window_start, window_end, request_count, limit_value) \
+         VALUES ('ip:127.0.0.1', 'auth.sign_up', 'hourly', date_trunc('hour', now()), date_trunc('hour', now()) + interval '1 hour', 49, 50)",
+    )
+    .await
+    .expect("counter");
+    let signed_up = api.sign_up("c@example.com").await;
+    assert!(signed_up["session"].is_object(), "{signed_up}");
+    let one = "mutation($a: SignUpInput!) { signUp(input: $a) { session { accessToken } } }";
+    let (_, refused) = api.run(None, one, json!({ "a": input("d@example.com") })).await;
+    assert_eq!(code(&refused), "RATE_LIMITED", "{refused}");
+    assert_eq!(
+        crate::support::names(conn, "SELECT email AS name FROM users").await,
+        vec!["c@example.com"]
+    );
+
+    // Its personal project starts with the default quota.
+    let token = crate::support::token(&signed_up, "accessToken");
+    let (_, body) = api
+        .run(
+            Some(&token),
+            "{ viewer { organizations { nodes { projects { nodes { quota { tokens { limit } requests { limit } } } } } } } }",
+            json!({}),
+        )
+        .await;
+    let quota = &body["data"]["viewer"]["organizations"]["nodes"][0]["projects"]["nodes"][0]["quota"];
+    let default = chatgraph::services::quotas::DEFAULT_REQUESTS.to_string();
+    assert_eq!(quota["requests"]["limit"], default.as_str(), "{body}");
+}

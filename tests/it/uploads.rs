@@ -236,7 +236,9 @@ async fn a_failed_upload_leaves_no_bytes_and_deleting_gives_storage_back() {
     assert_eq!(stored(&dir).len(), 1);
     let conn = &mut db.conn().await;
     assert_eq!(names(conn, "SELECT count(*)::text AS name FROM files").await, vec!["1"]);
-    let used = "SELECT storage_used_bytes::text AS name FROM project_quotas";
+    // The team's project ("Work"; every project has a quota).
+    let used = "SELECT q.storage_used_bytes::text AS name FROM project_quotas q \
+                JOIN projects p ON p.id = q.project_id WHERE p.name = 'Work'";
     assert_eq!(names(conn, used).await, vec!["20"]);
 
     // Attach to a chat, once.

@@ -271,7 +271,8 @@ pub async fn name(conn: &mut AsyncPgConnection, query: &str) -> Option<String> {
 pub const TEST_ENCRYPTION_KEY: &str = "dGVzdCBrZXkgb2YgZXhhY3RseSB0aGlydHktdHdvIGI=";
 
 /// Token settings for tests (a fixed secret; 15-minute access tokens, 30-day refresh tokens;
-/// 5 failed sign-ins per email and 8 per client address an hour).
+/// 5 failed sign-ins per email and address pair and 8 per client address an hour, 50
+/// sign-ups per address an hour).
 pub fn authenticator() -> std::sync::Arc<chatgraph::services::auth::Authenticator> {
     authenticator_with_oidc(None)
 }
@@ -286,6 +287,7 @@ pub fn authenticator_with_oidc(providers: Option<String>) -> std::sync::Arc<chat
         oidc_providers: providers,
         sign_in_failures_per_email_and_address: 5,
         sign_in_failures_per_address: 8,
+        sign_ups_per_address: 50,
     };
     std::sync::Arc::new(chatgraph::app::authenticator(&config, Path::new("unused")).expect("authenticator"))
 }

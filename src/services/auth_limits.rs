@@ -8,6 +8,8 @@
 //! - per **client address**, whatever the email: `per_address` failures an hour, against
 //!   guessing one password across many accounts.
 //!
+//! Sign-ups are limited per client address too: `sign_ups_per_address` an hour.
+//!
 //! An attempt is counted *before* the password is checked, in one statement that refuses to
 //! count past the limit or before the delay, so parallel attempts cannot slip through; a
 //! successful sign-in then takes its attempt back (and clears its pair's count), so only
@@ -27,17 +29,20 @@ use crate::{
 };
 
 const SCOPE: &str = "auth.sign_in";
+const SIGN_UP_SCOPE: &str = "auth.sign_up";
 
 /// Failures of an email and address pair before each further attempt must wait.
 pub const FREE_FAILURES: i32 = 3;
 
 /// How many failed sign-ins an hour are allowed.
 #[derive(Debug, Clone, Copy)]
-pub struct SignInLimits {
+pub struct AuthLimits {
     /// Per email and client address pair (whether or not an account has the email).
     pub per_email_address: i32,
     /// Per client address.
     pub per_address: i32,
+    /// Sign-ups (whether they succeed or not) per client address.
+    pub sign_ups_per_address: i32,
 }
 
 /// A counted sign-in attempt. Call [`Attempt::succeeded`] when it succeeds; a failure needs
@@ -53,18 +58,13 @@ pub struct Attempt {
 /// delay has not passed.
 pub async fn begin(
     conn: &mut AsyncPgConnection,
-    limits: SignInLimits,
+    limits: AuthLimits,
     email: &str,
     client: &ClientInfo,
 ) -> AppResult<Attempt> {
     let now = Utc::now();
-    let start = now.duration_trunc(Duration::hours(1)).unwrap_or(now);
-    let window = Window {
-        scope: SCOPE,
-        kind: RateLimitWindow::Hourly,
-        start,
-        end: start + Duration::hours(1),
-    };
+    let window = hour(SCOPE, now);
+    let start = window.start;
     let address = client.ip_address.map(|ip| ip.addr().to_string());
     let attempt = Attempt {
         pair_subject: pair_subject(email, address.as_deref()),
@@ -99,6 +99,41 @@ pub async fn begin(
         return Err(AppError::RateLimited { retry_after_secs });
     }
     Ok(attempt)
+}
+
+/// Counts a sign-up from `client` (one that passed validation), or refuses it with
+/// RATE_LIMITED when its address made `sign_ups_per_address` this hour. Without an address
+/// (a server without connect info) nothing is counted.
+pub async fn count_sign_up(conn: &mut AsyncPgConnection, limits: AuthLimits, client: &ClientInfo) -> AppResult<()> {
+    let Some(address) = client.ip_address.map(|ip| format!("ip:{}", ip.addr())) else {
+        return Ok(());
+    };
+    let window = hour(SIGN_UP_SCOPE, Utc::now());
+    let counted = RateLimitCounterRow::try_count(
+        conn,
+        Counted::Subject(&address),
+        window,
+        limits.sign_ups_per_address,
+        None,
+    )
+    .await?;
+    match counted {
+        Some(_) => Ok(()),
+        None => Err(AppError::RateLimited {
+            retry_after_secs: (window.end - Utc::now()).num_seconds().max(1),
+        }),
+    }
+}
+
+/// The hourly window of `scope` around `now`.
+fn hour(scope: &str, now: DateTime<Utc>) -> Window<'_> {
+    let start = now.duration_trunc(Duration::hours(1)).unwrap_or(now);
+    Window {
+        scope,
+        kind: RateLimitWindow::Hourly,
+        start,
+        end: start + Duration::hours(1),
+    }
 }
 
 impl Attempt {
