@@ -18,6 +18,7 @@ pub mod credential;
 pub mod datasource;
 pub mod document;
 pub mod document_limits;
+pub mod error_codes;
 pub mod file;
 pub mod invitation;
 pub mod job;
@@ -92,6 +93,7 @@ pub fn schema_with(introspection: document_limits::Introspection) -> AppSchema {
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
         .extension(document_limits::DocumentLimits { introspection })
+        .extension(error_codes::ErrorCodes)
         .finish()
 }
 

@@ -10,6 +10,7 @@ mod cluster;
 mod constraints;
 mod content;
 mod credentials;
+mod fuzz;
 mod granted;
 mod graph;
 mod http;
