@@ -65,7 +65,7 @@ impl Schema {
     fn value(&self, ty: &Value, kind: Kind, rng: &mut Rng, depth: usize) -> Value {
         match ty["kind"].as_str() {
             Some("NON_NULL") => self.value(&ty["ofType"], kind, rng, depth),
-            Some("LIST") if kind == Kind::WrongType && rng.next() % 2 == 0 => json!({ "not": "a list" }),
+            Some("LIST") if kind == Kind::WrongType && rng.next().is_multiple_of(2) => json!({ "not": "a list" }),
             Some("LIST") => json!([self.value(&ty["ofType"], kind, rng, depth)]),
             Some("ENUM") => match kind {
                 Kind::WrongType | Kind::Nul => json!("NOT_A_VALUE"),
@@ -78,7 +78,7 @@ impl Schema {
                 }
             },
             Some("INPUT_OBJECT") if depth > 3 => Value::Null,
-            Some("INPUT_OBJECT") if kind == Kind::WrongType && rng.next() % 3 == 0 => json!("not an object"),
+            Some("INPUT_OBJECT") if kind == Kind::WrongType && rng.next().is_multiple_of(3) => json!("not an object"),
             Some("INPUT_OBJECT") => {
                 let fields = self.types[ty["name"].as_str().expect("input")]["inputFields"]
                     .as_array()
@@ -87,7 +87,7 @@ impl Schema {
                 let mut object = Map::new();
                 for field in fields {
                     let required = field["type"]["kind"] == "NON_NULL";
-                    if required || rng.next() % 2 == 0 {
+                    if required || rng.next().is_multiple_of(2) {
                         let value = self.value(&field["type"], kind, rng, depth + 1);
                         object.insert(field["name"].as_str().expect("field").to_owned(), value);
                     }
@@ -130,7 +130,7 @@ fn scalar(name: &str, kind: Kind, rng: &mut Rng) -> Value {
         ("Float", Kind::WrongType) => json!([1]),
         ("Float", Kind::Extreme) => rng.pick(&[json!(1e308), json!(-1e308), json!(-0.0)]).clone(),
         ("Boolean", Kind::WrongType) => json!("yes"),
-        ("Boolean", _) => json!(rng.next() % 2 == 0),
+        ("Boolean", _) => json!(rng.next().is_multiple_of(2)),
         ("DateTime", Kind::Plausible) => json!("2026-01-01T00:00:00Z"),
         ("DateTime", Kind::WrongType) => json!("yesterday"),
         ("DateTime", Kind::Extreme) => rng
