@@ -140,13 +140,11 @@ fn scalar(name: &str, kind: Kind, rng: &mut Rng) -> Value {
                 json!("9999-12-31T23:59:59Z"),
             ])
             .clone(),
-        ("ID", Kind::Plausible) => json!(
-            chatgraph::graphql::node::global_id(
-                *rng.pick(&["Project", "Chat", "Message", "Organization", "File", "User"]),
-                uuid::Uuid::new_v4()
-            )
-            .to_string()
-        ),
+        ("ID", Kind::Plausible) => {
+            let types: [&str; 6] = ["Project", "Chat", "Message", "Organization", "File", "User"];
+            let type_name = types[usize::try_from(rng.next()).unwrap_or_default() % types.len()];
+            json!(chatgraph::graphql::node::global_id(type_name, uuid::Uuid::new_v4()).to_string())
+        }
         ("ID" | "UUID", Kind::WrongType) => json!(42),
         ("ID", Kind::Extreme) => rng.pick(&[json!(""), json!("%%%"), json!("x".repeat(5_000))]).clone(),
         ("UUID", Kind::Plausible) => json!(uuid::Uuid::new_v4()),
