@@ -1,6 +1,8 @@
-//! The authorization core for writes. A caller's rights in a place are the union of the
-//! permissions of their platform roles, their organization role there and their project role
-//! there (`roles`, `role_permissions`); a platform admin holds every permission.
+//! The authorization core for writes. A caller's rights in a tenant's place are the union of
+//! the permissions of their organization role there and their project role there (`roles`,
+//! `role_permissions`); platform roles count only for platform-wide rights
+//! ([`authorize_platform`]), never inside a tenant; a platform admin holds every permission.
+//! Nobody gives a role with rights they do not hold themselves ([`Grant::covers`]).
 //!
 //! Every service that changes tenant data takes a [`Grant`] or a [`Granted`] row, and the
 //! only ways to get one are [`authorize`] (a place, for creating something there) and
@@ -114,6 +116,12 @@ impl Grant {
     /// Whether the caller also holds `permission` in this place.
     pub fn allows(&self, permission: Permission) -> bool {
         self.permissions.iter().any(|p| p == permission.as_str())
+    }
+
+    /// Whether the caller holds every one of `permissions` (by name) in this place: a role
+    /// granting more than that is above their own, and they may not give it.
+    pub fn covers(&self, permissions: &[String]) -> bool {
+        permissions.iter().all(|wanted| self.permissions.contains(wanted))
     }
 }
 
@@ -276,8 +284,9 @@ pub async fn authorize_platform(
     }
 }
 
-/// The union of the caller's platform role permissions and their role permissions in the
-/// organization and project given (one query); every permission for a platform admin.
+/// The caller's permissions (one query): in a tenant's place (`organization_id` given) the
+/// union of their organization and project roles' there; for a platform-wide check (none
+/// given) their platform roles'. Every permission for a platform admin.
 async fn permissions_in(
     conn: &mut AsyncPgConnection,
     caller: &Caller,
@@ -288,7 +297,7 @@ async fn permissions_in(
         "SELECT DISTINCT p.name FROM permissions p \
          LEFT JOIN role_permissions rp ON rp.permission_id = p.id \
          WHERE $4 OR rp.role_id IN ( \
-             SELECT role_id FROM user_roles WHERE user_id = $1 \
+             SELECT role_id FROM user_roles WHERE user_id = $1 AND $2::uuid IS NULL \
              UNION ALL SELECT role_id FROM organization_members WHERE user_id = $1 AND organization_id = $2 \
              UNION ALL SELECT role_id FROM project_members WHERE user_id = $1 AND project_id = $3) \
          ORDER BY p.name",

@@ -70,6 +70,7 @@ pub async fn invite(tx: &mut Tx, grant: &Grant, email: &str, role: &str) -> AppR
     }
     check_owner_rule(tx.conn(), grant, role == "owner").await?;
     let role_row = RoleRow::find_by_name(tx.conn(), RoleScope::Organization, role).await?;
+    super::members::check_not_above(tx, grant, role_row.id).await?;
     let token = tokens::generate(TokenKind::Invitation);
     let new = NewInvitation {
         id: new_id(),

@@ -13,7 +13,7 @@ use crate::{
     models::{
         organization::OrganizationMemberRow,
         project::{NewProjectMember, ProjectMemberRow},
-        role::RoleRow,
+        role::{PermissionRow, RoleRow},
     },
 };
 
@@ -37,6 +37,7 @@ pub async fn set_project_role(tx: &mut Tx, grant: &Grant, user_id: Uuid, role: &
         return Err(FieldError::input("userId", "NOT_FOUND", "no such member of the organization").into());
     }
     let new_role = RoleRow::find_by_name(tx.conn(), RoleScope::Project, role).await?;
+    check_not_above(tx, grant, new_role.id).await?;
     let previous = match ProjectMemberRow::find(tx.conn(), project_id, user_id).await? {
         Some(member) => Some(
             RoleRow::find(tx.conn(), member.role_id)
@@ -101,4 +102,20 @@ pub async fn remove_from_project(tx: &mut Tx, grant: &Grant, user_id: Uuid) -> A
         .record_in(tx)
         .await?;
     Ok(user_id)
+}
+
+/// Refuses to give role `role_id` when it grants a right the caller does not hold in the
+/// granted place (ROLE_ABOVE_YOUR_OWN): nobody raises anyone, themselves included, above
+/// their own rights.
+pub(super) async fn check_not_above(tx: &mut Tx, grant: &Grant, role_id: Uuid) -> AppResult<()> {
+    let rights = PermissionRow::names_for_roles(tx.conn(), &[role_id]).await?;
+    if grant.covers(&rights) {
+        return Ok(());
+    }
+    Err(FieldError::input(
+        "role",
+        "ROLE_ABOVE_YOUR_OWN",
+        "you cannot give a role with rights you do not hold here",
+    )
+    .into())
 }

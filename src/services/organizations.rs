@@ -306,6 +306,7 @@ pub async fn add_member(tx: &mut Tx, grant: &Grant, email: &str, role: &str) -> 
     };
     check_owner_rule(tx.conn(), grant, role == "owner").await?;
     let role_row = RoleRow::find_by_name(tx.conn(), RoleScope::Organization, role).await?;
+    super::members::check_not_above(tx, grant, role_row.id).await?;
     if lock_and_role_of(tx.conn(), organization_id, user.id).await?.is_some() {
         return Err(FieldError::input("email", "ALREADY_MEMBER", "this user is already a member").into());
     }
@@ -339,6 +340,7 @@ pub async fn set_member_role(
         return Err(FieldError::input("userId", "NOT_A_MEMBER", "no such member of the organization").into());
     };
     check_owner_rule(tx.conn(), grant, role == "owner" || previous == "owner").await?;
+    super::members::check_not_above(tx, grant, role_row.id).await?;
     if previous == "owner" && role != "owner" && owner_count(tx.conn(), organization_id).await? <= 1 {
         return Err(FieldError::input("role", "LAST_OWNER", "an organization keeps at least one owner").into());
     }

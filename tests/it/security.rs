@@ -305,3 +305,49 @@ async fn sign_ups_are_limited_per_address_and_come_one_per_request() {
     let default = chatgraph::services::quotas::DEFAULT_REQUESTS.to_string();
     assert_eq!(quota["requests"]["limit"], default.as_str(), "{body}");
 }
+
+#[tokio::test]
+async fn platform_roles_grant_no_rights_inside_a_tenant() {
+    // The review's attack: a platform project_manager, only a VIEWER in a tenant's project,
+    // promoted itself to ADMIN there.
+    let db = TestDb::migrated().await;
+    let team = crate::support::Team::new(&db).await;
+    let conn = &mut db.conn().await;
+    diesel_async::SimpleAsyncConnection::batch_execute(
+        conn,
+        "INSERT INTO user_roles (user_id, role_id) \
+         SELECT u.id, r.id FROM users u, roles r \
+         WHERE u.email = 'viewer@example.com' AND r.scope = 'platform' AND r.name = 'project_manager'",
+    )
+    .await
+    .expect("platform role");
+    let (_, viewer) = team.api.run(Some(&team.viewer), "{ viewer { id } }", json!({})).await;
+    let promote = json!({ "projectId": team.project, "userId": viewer["data"]["viewer"]["id"], "role": "ADMIN" });
+    let (payload, body) = team
+        .mutate(
+            &team.viewer,
+            "setProjectMemberRole",
+            "mutation($input: SetProjectMemberRoleInput!) { setProjectMemberRole(input: $input) { membership { role } } }",
+            promote,
+        )
+        .await;
+    assert_eq!(code(&body), "FORBIDDEN", "{body}");
+    assert!(payload.is_null(), "{body}");
+    let roles = crate::support::names(
+        conn,
+        "SELECT r.name FROM project_members m JOIN users u ON u.id = m.user_id JOIN roles r ON r.id = m.role_id \
+         JOIN projects p ON p.id = m.project_id WHERE u.email = 'viewer@example.com' AND p.name = 'Work'",
+    )
+    .await;
+    assert_eq!(roles, vec!["viewer"]);
+    // Nor may it change the project.
+    let (_, body) = team
+        .mutate(
+            &team.viewer,
+            "updateProject",
+            "mutation($input: UpdateProjectInput!) { updateProject(input: $input) { project { name } } }",
+            json!({ "id": team.project, "name": "Taken" }),
+        )
+        .await;
+    assert_eq!(code(&body), "FORBIDDEN", "{body}");
+}
