@@ -138,7 +138,7 @@ impl RepositoryMutation {
         #[graphql(desc = "What to do; see the input type.")] input: ConnectRepositoryInput,
     ) -> Result<RepositoryPayload> {
         let (repository, user_errors) = write(ctx, Action::RepositoryConnect, async |tx| {
-            let caller = tx.caller()?;
+            let caller = tx.account_holder()?;
             let fields = RepositoryFields {
                 provider: input.provider.unwrap_or(RepositoryProvider::Github),
                 owner: input.owner,

@@ -63,23 +63,31 @@ impl User {
         self.0.created_at
     }
 
-    /// API tokens of this user, newest first. Only the user themselves sees them; for anyone
-    /// else the list is empty.
+    /// API tokens of this user, newest first. Only the user themselves sees them (an API
+    /// token narrowed to an organization: only the tokens narrowed to it); for anyone else
+    /// the list is empty.
     async fn api_tokens(&self, ctx: &Context<'_>) -> Result<Vec<ApiToken>> {
-        if ctx.request().caller().is_none_or(|caller| caller.user.id != self.0.id) {
+        let Some(caller) = ctx.request().caller().filter(|caller| caller.user.id == self.0.id) else {
             return Ok(Vec::new());
-        }
+        };
+        let narrowed_to = caller.narrowed_to;
         let mut conn = ctx.conn().await?;
         let rows = ApiTokenRow::for_user(&mut conn, self.0.id)
             .await
             .map_err(|e| ctx.error(e))?;
-        Ok(rows.into_iter().map(ApiToken).collect())
+        Ok(rows
+            .into_iter()
+            .filter(|row| narrowed_to.is_none() || row.organization_id == narrowed_to)
+            .map(ApiToken)
+            .collect())
     }
 
     /// Signed-in sessions (devices, browsers) of this user that are still live, most recently
-    /// used first. Only the user themselves sees them; for anyone else the list is empty.
+    /// used first. Only the user themselves sees them, not through an API token narrowed to
+    /// an organization (sessions are the whole account's); for anyone else the list is empty.
     async fn sessions(&self, ctx: &Context<'_>) -> Result<Vec<Session>> {
-        let Some(caller) = ctx.request().caller().filter(|caller| caller.user.id == self.0.id) else {
+        let own = |caller: &&crate::services::auth::Caller| caller.user.id == self.0.id && caller.narrowed_to.is_none();
+        let Some(caller) = ctx.request().caller().filter(own) else {
             return Ok(Vec::new());
         };
         let mut conn = ctx.conn().await?;

@@ -43,7 +43,8 @@ impl UsageOwner {
         match self {
             UsageOwner::Organization => permits_organization!("p.id", "usage.read"),
             UsageOwner::Project => permits_project!("p.id", "usage.read"),
-            UsageOwner::User => "$3 OR p.id = $4",
+            // A token narrowed to an organization (`$5`) reads the user's usage there only.
+            UsageOwner::User => "$3 OR (p.id = $4 AND ($5::uuid IS NULL OR c.organization_id = $5))",
             UsageOwner::Chat => concat!(
                 "EXISTS (SELECT 1 FROM chats ch WHERE ch.id = p.id AND ",
                 sees_chat!("ch"),

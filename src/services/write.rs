@@ -60,6 +60,17 @@ impl Tx {
         self.writer.caller.clone().ok_or(AppError::Unauthenticated)
     }
 
+    /// The signed-in caller acting on their own account, outside any organization (creating
+    /// an organization, connecting a repository). An API token narrowed to an organization
+    /// acts only inside it: FORBIDDEN.
+    pub fn account_holder(&self) -> AppResult<Arc<Caller>> {
+        let caller = self.caller()?;
+        if caller.narrowed_to.is_some() {
+            return Err(AppError::Forbidden);
+        }
+        Ok(caller)
+    }
+
     /// The caller's read scope.
     pub fn scope(&self) -> Arc<Scope> {
         self.writer.scope.clone()

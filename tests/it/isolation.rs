@@ -368,4 +368,60 @@ async fn an_api_token_narrowed_to_an_organization_sees_nothing_outside_it() {
         body["data"]["viewer"]["organizations"]["nodes"],
         json!([{ "slug": "org-a" }])
     );
+
+    // Her usage: two calls in a, one in b; the narrowed token reads a's only.
+    diesel_async::SimpleAsyncConnection::batch_execute(
+        conn,
+        &format!(
+            "INSERT INTO usage_events (organization_id, user_id, operation, provider, model) VALUES \
+             ('{a}', '{alice}', 'chat', 'offline', 'offline'), ('{a}', '{alice}', 'chat', 'offline', 'offline'), \
+             ('{b}', '{alice}', 'chat', 'offline', 'offline')",
+            a = world.org_a,
+            b = world.org_b
+        ),
+    )
+    .await
+    .expect("usage");
+    let usage = "{ viewer { usageSummary { totals { requests } } } }";
+    let requests = |body: &Value| body["data"]["viewer"]["usageSummary"]["totals"]["requests"].clone();
+    assert_eq!(requests(&api.run(Some(&session), usage, json!({})).await.1), json!("3"));
+    assert_eq!(
+        requests(&api.run(Some(&narrowed), usage, json!({})).await.1),
+        json!("2")
+    );
+
+    // Her tokens and sessions: the narrowed token sees the tokens of a only, no sessions.
+    api.run(Some(&session), create, json!({ "input": { "name": "everywhere" } }))
+        .await;
+    let mine = "{ viewer { apiTokens { name } sessions { id } } }";
+    let (_, body) = api.run(Some(&session), mine, json!({})).await;
+    assert_eq!(
+        body["data"]["viewer"]["apiTokens"].as_array().map(Vec::len),
+        Some(2),
+        "{body}"
+    );
+    let (_, body) = api.run(Some(&narrowed), mine, json!({})).await;
+    assert_eq!(
+        body["data"]["viewer"],
+        json!({ "apiTokens": [{ "name": "a only" }], "sessions": [] }),
+        "{body}"
+    );
+
+    // And it writes nowhere else: not in b, not a new organization.
+    let (_, body) = api
+        .run(
+            Some(&narrowed),
+            "mutation($input: CreateProjectInput!) { createProject(input: $input) { project { id } } }",
+            json!({ "input": { "organizationId": global_id("Organization", world.org_b), "name": "Elsewhere" } }),
+        )
+        .await;
+    assert_eq!(body["errors"][0]["extensions"]["code"], "NOT_FOUND", "{body}");
+    let (_, body) = api
+        .run(
+            Some(&narrowed),
+            "mutation($input: CreateOrganizationInput!) { createOrganization(input: $input) { organization { id } } }",
+            json!({ "input": { "name": "Mine", "slug": "mine" } }),
+        )
+        .await;
+    assert_eq!(body["errors"][0]["extensions"]["code"], "FORBIDDEN", "{body}");
 }

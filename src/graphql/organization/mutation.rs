@@ -177,7 +177,7 @@ impl OrganizationMutation {
         #[graphql(desc = "What to do; see the input type.")] input: CreateOrganizationInput,
     ) -> Result<OrganizationPayload> {
         let (organization, user_errors) = write(ctx, Action::OrganizationCreate, async |tx| {
-            let caller = tx.caller()?;
+            let caller = tx.account_holder()?;
             let fields = OrganizationFields {
                 name: Some(input.name),
                 slug: Some(input.slug),
