@@ -29,6 +29,8 @@ pub enum AppError {
     Unauthenticated,
     /// The caller may see the object but not do this to it.
     Forbidden,
+    /// The place is read-only (FORBIDDEN): an archived project, a suspended organization.
+    ReadOnly(&'static str),
     /// Too many attempts; the client may try again after this many seconds.
     RateLimited {
         /// Seconds until the limit lifts.
@@ -52,7 +54,7 @@ impl AppError {
             AppError::NotFound(_) => "NOT_FOUND",
             AppError::BadUserInput(_) | AppError::Invalid(_) => "BAD_USER_INPUT",
             AppError::Unauthenticated => "UNAUTHENTICATED",
-            AppError::Forbidden => "FORBIDDEN",
+            AppError::Forbidden | AppError::ReadOnly(_) => "FORBIDDEN",
             AppError::RateLimited { .. } => "RATE_LIMITED",
             AppError::QuotaExceeded { .. } => "QUOTA_EXCEEDED",
             AppError::Internal(_) => "INTERNAL",
@@ -67,6 +69,7 @@ impl AppError {
             AppError::Invalid(errors) => errors.iter().map(|e| e.message.as_str()).collect::<Vec<_>>().join("; "),
             AppError::Unauthenticated => "authentication required".to_owned(),
             AppError::Forbidden => "not allowed".to_owned(),
+            AppError::ReadOnly(why) => format!("not allowed: {why}, so it is read-only"),
             AppError::RateLimited { retry_after_secs } => {
                 format!("too many attempts; try again in {retry_after_secs} seconds")
             }

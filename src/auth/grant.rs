@@ -25,7 +25,7 @@ use uuid::Uuid;
 use super::authz::Scope;
 use crate::{
     auth::caller::Caller,
-    db::enums::OrganizationStatus,
+    db::enums::{OrganizationStatus, ProjectStatus},
     error::{AppError, AppResult},
     models::{organization::OrganizationRow, project::ProjectRow},
 };
@@ -228,18 +228,19 @@ pub async fn authorize(
     permission: Permission,
 ) -> AppResult<Grant> {
     let caller = caller.ok_or(AppError::Unauthenticated)?;
-    let (organization_id, project_id) = match place {
+    let (organization_id, project) = match place {
         Place::Organization(id) => (id, None),
         Place::Project(id) => {
             let live = ProjectRow::find(conn, id).await?.filter(|p| p.deleted_at.is_none());
             match live {
-                Some(project) if scope.sees_project(conn, id).await? => (project.organization_id, Some(project.id)),
+                Some(project) if scope.sees_project(conn, id).await? => (project.organization_id, Some(project)),
                 _ => return Err(AppError::NotFound("project")),
             }
         }
     };
+    let project_id = project.as_ref().map(|p| p.id);
     // One lookup of the organization: whether it is live and visible (an organization place)
-    // and whether it is suspended (read-only for its members; platform admins still act).
+    // and whether it is suspended.
     let organization = OrganizationRow::find(conn, organization_id).await?;
     // A project place was checked above; an organization place is checked here.
     let visible = match (&place, &organization) {
@@ -254,16 +255,50 @@ pub async fn authorize(
     if !permissions.iter().any(|p| p == permission.as_str()) {
         return Err(AppError::Forbidden);
     }
-    let suspended = organization.is_some_and(|o| o.status == OrganizationStatus::Suspended);
-    if suspended && !caller.user.is_platform_admin {
-        return Err(AppError::Forbidden);
-    }
+    read_only(caller, organization.as_ref(), project.as_ref(), Some(permission))?;
     Ok(Grant {
         caller: caller.clone(),
         organization_id,
         project_id,
         permissions,
     })
+}
+
+/// The one rule for every write: a suspended organization and an archived project are
+/// read-only. A project's lifecycle (archive, restore, delete: `project.delete`) still runs
+/// in an archived project, and platform admins still act in a suspended organization.
+/// `permission` is None for writes checked without one (feedback, accepting an invitation).
+pub fn read_only(
+    caller: &Caller,
+    organization: Option<&OrganizationRow>,
+    project: Option<&ProjectRow>,
+    permission: Option<Permission>,
+) -> AppResult<()> {
+    let suspended = organization.is_some_and(|o| o.status == OrganizationStatus::Suspended);
+    if suspended && !caller.user.is_platform_admin {
+        return Err(AppError::ReadOnly("the organization is suspended"));
+    }
+    let archived = project.is_some_and(|p| p.status == ProjectStatus::Archived);
+    if archived && permission != Some(Permission::ProjectDelete) {
+        return Err(AppError::ReadOnly("the project is archived"));
+    }
+    Ok(())
+}
+
+/// [`read_only`] for a write in project `project_id` (or only organization
+/// `organization_id`) that is checked without a [`Grant`].
+pub async fn writable(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    organization_id: Uuid,
+    project_id: Option<Uuid>,
+) -> AppResult<()> {
+    let organization = OrganizationRow::find(conn, organization_id).await?;
+    let project = match project_id {
+        Some(id) => ProjectRow::find(conn, id).await?,
+        None => None,
+    };
+    read_only(caller, organization.as_ref(), project.as_ref(), None)
 }
 
 /// Checks a platform-wide permission (no tenant place): only platform roles count.

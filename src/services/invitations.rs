@@ -112,6 +112,7 @@ pub async fn accept(tx: &mut Tx, token: &SecretString) -> AppResult<Organization
         .into());
     }
     let organization_id = invitation.organization_id;
+    crate::auth::grant::writable(tx.conn(), &caller, organization_id, None).await?;
     if lock_and_role_of(tx.conn(), organization_id, caller.user.id)
         .await?
         .is_some()

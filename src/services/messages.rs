@@ -153,6 +153,11 @@ pub async fn feedback_target(tx: &mut Tx, message_id: Uuid) -> AppResult<ChatMes
         Some(target) if scope.sees_chat(tx.conn(), &target.chat).await? => target,
         _ => return Err(AppError::NotFound("message")),
     };
+    let project = crate::models::project::ProjectRow::find(tx.conn(), target.chat.project_id).await?;
+    if let Some(project) = project {
+        let caller = tx.caller()?;
+        crate::auth::grant::writable(tx.conn(), &caller, project.organization_id, Some(project.id)).await?;
+    }
     let message = &target.message;
     if message.role != MessageRole::Assistant || message.status != MessageStatus::Complete {
         return Err(FieldError::input(

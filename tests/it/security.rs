@@ -351,3 +351,108 @@ async fn platform_roles_grant_no_rights_inside_a_tenant() {
         .await;
     assert_eq!(code(&body), "FORBIDDEN", "{body}");
 }
+
+#[tokio::test]
+async fn archived_projects_and_suspended_organizations_are_read_only_for_every_write() {
+    let db = TestDb::migrated().await;
+    let team = crate::support::Team::new(&db).await;
+    let conn = &mut db.conn().await;
+    const CREATE_CHAT: &str =
+        "mutation($input: CreateChatInput!) { createChat(input: $input) { chat { id } userErrors { code } } }";
+    const LIFECYCLE: &str =
+        "mutation($input: ProjectLifecycleInput!) { archiveProject(input: $input) { project { status } } }";
+    let new_chat = json!({ "projectId": team.project });
+    let (payload, body) = team
+        .mutate(&team.member, "createChat", CREATE_CHAT, new_chat.clone())
+        .await;
+    let chat = payload["chat"]["id"].clone();
+    assert!(chat.is_string(), "{body}");
+    let chat_id = chatgraph::graphql::node::decode_global_id(&async_graphql::ID(chat.as_str().expect("id").into()))
+        .expect("uuid")
+        .1;
+    diesel_async::SimpleAsyncConnection::batch_execute(
+        conn,
+        &format!(
+            "INSERT INTO messages (id, chat_id, role, content, status) \
+             VALUES ('{}', '{chat_id}', 'assistant', 'An answer', 'complete')",
+            uuid::Uuid::nil()
+        ),
+    )
+    .await
+    .expect("answer");
+    let answer = chatgraph::graphql::node::global_id("Message", uuid::Uuid::nil());
+
+    // Archived: createChat is refused, saying why; restoring still works.
+    let (_, body) = team
+        .mutate(&team.owner, "archiveProject", LIFECYCLE, json!({ "id": team.project }))
+        .await;
+    assert_eq!(
+        body["data"]["archiveProject"]["project"]["status"], "ARCHIVED",
+        "{body}"
+    );
+    let (_, body) = team
+        .mutate(&team.member, "createChat", CREATE_CHAT, new_chat.clone())
+        .await;
+    assert_eq!(code(&body), "FORBIDDEN", "{body}");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("archived")),
+        "{body}"
+    );
+    let restore = LIFECYCLE.replace("archiveProject", "restoreProject");
+    let (_, body) = team
+        .mutate(&team.owner, "restoreProject", &restore, json!({ "id": team.project }))
+        .await;
+    assert_eq!(body["data"]["restoreProject"]["project"]["status"], "ACTIVE", "{body}");
+
+    // An invitation made before the organization is suspended.
+    let (payload, body) = team
+        .mutate(
+            &team.owner,
+            "inviteOrganizationMember",
+            "mutation($input: InviteOrganizationMemberInput!) { inviteOrganizationMember(input: $input) { token } }",
+            json!({ "organizationId": team.organization, "email": "new@example.com", "role": "MEMBER" }),
+        )
+        .await;
+    let invitation = payload["token"].as_str().unwrap_or_else(|| panic!("{body}")).to_owned();
+    let newcomer = crate::support::token(&team.api.sign_up("new@example.com").await, "accessToken");
+
+    // Suspended: votes and invitations are refused like every other write.
+    diesel_async::SimpleAsyncConnection::batch_execute(
+        conn,
+        "UPDATE organizations SET status = 'suspended' WHERE slug = 'team'",
+    )
+    .await
+    .expect("suspend");
+    let (_, body) = team
+        .mutate(
+            &team.member,
+            "voteMessage",
+            "mutation($input: VoteMessageInput!) { voteMessage(input: $input) { userErrors { code } } }",
+            json!({ "messageId": answer, "vote": "UP" }),
+        )
+        .await;
+    assert_eq!(code(&body), "FORBIDDEN", "{body}");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("suspended")),
+        "{body}"
+    );
+    let (_, body) = team
+        .mutate(
+            &newcomer,
+            "acceptInvitation",
+            "mutation($input: AcceptInvitationInput!) { acceptInvitation(input: $input) { member { joinedAt } } }",
+            json!({ "token": invitation }),
+        )
+        .await;
+    assert_eq!(code(&body), "FORBIDDEN", "{body}");
+    let (_, body) = team.mutate(&team.member, "createChat", CREATE_CHAT, new_chat).await;
+    assert_eq!(code(&body), "FORBIDDEN", "{body}");
+    assert_eq!(
+        crate::support::names(conn, "SELECT count(*)::text AS name FROM message_feedback").await,
+        vec!["0"]
+    );
+}
