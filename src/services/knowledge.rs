@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::write::{RecordIn, Tx};
 use crate::{
-    auth::grant::{Grant, Granted},
+    auth::grant::{Grant, Granted, Permission},
     db::{
         enums::{DatasourceKind, DatasourceStatus, DocumentStatus},
         new_id,
@@ -100,7 +100,15 @@ pub struct DatasourceFields {
     pub enabled: Option<bool>,
 }
 
-async fn check_datasource(conn: &mut AsyncPgConnection, grant: &Grant, fields: &mut DatasourceFields) -> AppResult<()> {
+/// Checks a datasource's fields. Using an organization's credential (linking it, or changing
+/// the config of a datasource that uses one: where its key is sent) needs
+/// `credentials.manage` there, not only `documents.write` in the project.
+async fn check_datasource(
+    conn: &mut AsyncPgConnection,
+    grant: &Grant,
+    fields: &mut DatasourceFields,
+    linked: bool,
+) -> AppResult<()> {
     let mut errors = Vec::new();
     fields.name = fields.name.as_ref().map(|n| n.trim().to_owned());
     errors.extend(
@@ -110,6 +118,14 @@ async fn check_datasource(conn: &mut AsyncPgConnection, grant: &Grant, fields: &
             .and_then(|n| FieldError::check_length("name", n, 200)),
     );
     check_object(&mut errors, "config", fields.config.as_ref());
+    let uses_credential = matches!(fields.credential_id, Some(Some(_))) || (linked && fields.config.is_some());
+    if uses_credential && !grant.allows(Permission::CredentialsManage) {
+        errors.push(FieldError::input(
+            "credentialId",
+            "FORBIDDEN",
+            "using a credential of the organization needs credentials.manage there",
+        ));
+    }
     if let Some(Some(id)) = fields.credential_id {
         let credential = CredentialRow::find(conn, id).await?;
         if credential.is_none_or(|c| c.organization_id != grant.organization_id()) {
@@ -129,7 +145,7 @@ pub async fn create_datasource(tx: &mut Tx, grant: &Grant, mut fields: Datasourc
     if fields.name.is_none() {
         return Err(FieldError::input("name", "REQUIRED", "name is required").into());
     }
-    check_datasource(tx.conn(), grant, &mut fields).await?;
+    check_datasource(tx.conn(), grant, &mut fields, false).await?;
     let new = NewDatasource {
         id: new_id(),
         project_id,
@@ -154,7 +170,8 @@ pub async fn update_datasource(
     mut fields: DatasourceFields,
 ) -> AppResult<DatasourceRow> {
     let grant = datasource.grant();
-    check_datasource(tx.conn(), grant, &mut fields).await?;
+    let linked = datasource.credential_id.is_some() && fields.credential_id != Some(None);
+    check_datasource(tx.conn(), grant, &mut fields, linked).await?;
     let status = fields.enabled.map(|on| {
         if on {
             DatasourceStatus::Idle

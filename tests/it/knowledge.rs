@@ -187,3 +187,54 @@ async fn datasources_and_documents_are_written_by_those_with_documents_write() {
         vec!["success::member@example.com"]
     );
 }
+
+#[tokio::test]
+async fn using_an_organization_credential_needs_credentials_manage() {
+    // The review's attack: a project member bound the organization's credential to a
+    // datasource whose config points wherever they like.
+    let db = TestDb::migrated().await;
+    let team = Team::new(&db).await;
+    let (payload, body) = team
+        .mutate(
+            &team.owner,
+            "createCredential",
+            "mutation($input: CreateCredentialInput!) { createCredential(input: $input) { credential { id } } }",
+            json!({ "organizationId": team.organization, "name": "openai", "credentialType": "OPENAI", "secret": "sk-org" }),
+        )
+        .await;
+    let credential = payload["credential"]["id"].clone();
+    assert!(credential.is_string(), "{body}");
+    let linked = |name: &str| {
+        json!({ "projectId": team.project, "name": name, "kind": "WEB",
+            "config": { "start": "https://attacker.example" }, "credentialId": credential })
+    };
+    let (payload, _) = team
+        .mutate(&team.member, "createDatasource", CREATE_DATASOURCE, linked("Mine"))
+        .await;
+    assert_eq!(user_errors(&payload), vec!["input.credentialId:FORBIDDEN"]);
+
+    // The owner links it; the member may rename the datasource but not re-point it.
+    let (payload, body) = team
+        .mutate(&team.owner, "createDatasource", CREATE_DATASOURCE, linked("Docs"))
+        .await;
+    let datasource = payload["datasource"]["id"].clone();
+    assert!(datasource.is_string(), "{body}");
+    let (payload, _) = team
+        .mutate(
+            &team.member,
+            "updateDatasource",
+            UPDATE_DATASOURCE,
+            json!({ "id": datasource, "config": { "start": "https://attacker.example/2" } }),
+        )
+        .await;
+    assert_eq!(user_errors(&payload), vec!["input.credentialId:FORBIDDEN"]);
+    let (payload, body) = team
+        .mutate(
+            &team.member,
+            "updateDatasource",
+            UPDATE_DATASOURCE,
+            json!({ "id": datasource, "name": "Documentation" }),
+        )
+        .await;
+    assert_eq!(payload["datasource"]["name"], "Documentation", "{body}");
+}
