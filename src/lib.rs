@@ -29,6 +29,7 @@ pub mod error;
 pub mod graphql;
 pub mod http;
 pub mod models;
+pub mod outbound;
 pub mod providers;
 pub mod pubsub;
 pub mod services;

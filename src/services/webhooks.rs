@@ -40,10 +40,15 @@ pub struct WebhookFields {
 
 fn validated(fields: WebhookFields) -> AppResult<WebhookFields> {
     let mut errors = Vec::new();
-    if fields.url.as_deref().is_some_and(|u| {
-        u.len() > 2_048 || reqwest::Url::parse(u).map_or(true, |url| url.scheme() != "https" || url.host().is_none())
-    }) {
-        errors.push(FieldError::input("url", "INVALID_URL", "url must be an https:// URL"));
+    if let Some(url) = fields.url.as_deref() {
+        match reqwest::Url::parse(url) {
+            Ok(parsed) if url.len() <= 2_048 && parsed.scheme() == "https" && parsed.host().is_some() => {
+                if let Some(why) = crate::outbound::refused(&parsed) {
+                    errors.push(FieldError::input("url", "PRIVATE_ADDRESS", why));
+                }
+            }
+            _ => errors.push(FieldError::input("url", "INVALID_URL", "url must be an https:// URL")),
+        }
     }
     let event_ok = |e: &str| {
         (1..=100).contains(&e.len())
@@ -196,6 +201,20 @@ mod tests {
                 ..Default::default()
             };
             assert_eq!(codes(fields), vec![("url".to_owned(), "INVALID_URL")], "{url}");
+        }
+        // Server-side request forgery: the metadata service, loopback, the private network.
+        for url in [
+            "https://169.254.169.254/latest/meta-data/",
+            "https://127.0.0.1/hook",
+            "https://localhost/hook",
+            "https://[::1]/hook",
+            "https://10.0.0.1/hook",
+        ] {
+            let fields = WebhookFields {
+                url: Some(url.into()),
+                ..Default::default()
+            };
+            assert_eq!(codes(fields), vec![("url".to_owned(), "PRIVATE_ADDRESS")], "{url}");
         }
         for types in [
             vec!["Message.Created".to_owned()],

@@ -30,6 +30,16 @@ async fn webhook_secrets_are_shown_once_and_stored_encrypted() {
         user_errors(&payload),
         vec!["input.url:INVALID_URL", "input.eventTypes:INVALID_LIST"]
     );
+    // The review's attack: a webhook aimed at the cloud metadata service.
+    let (payload, _) = team
+        .mutate(
+            &team.owner,
+            "createWebhookSubscription",
+            CREATE_WEBHOOK,
+            json!({ "projectId": team.project, "url": "https://169.254.169.254/latest/meta-data/" }),
+        )
+        .await;
+    assert_eq!(user_errors(&payload), vec!["input.url:PRIVATE_ADDRESS"]);
     let (payload, body) = team
         .mutate(
             &team.owner,

@@ -1,0 +1,94 @@
+//! Where the server may send requests on a client's behalf (webhooks, fetched URLs): never to
+//! itself or its private network. A client-chosen URL that points at loopback, a private or
+//! link-local range (cloud metadata at 169.254.169.254 included), carrier-grade NAT, unique
+//! local IPv6 or an unspecified or multicast address would let a tenant read or poke internal
+//! services (SSRF). Checked when the URL is stored; a delivery must check again after DNS
+//! resolution (a name can change what it resolves to).
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+/// Whether `ip` lies inside: loopback, private, link-local, shared (CGNAT), unspecified,
+/// broadcast, documentation-reserved or multicast, in IPv4 or IPv6 (mapped IPv4 included).
+pub fn is_internal(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => internal_v4(v4),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => internal_v4(v4),
+            None => internal_v6(v6),
+        },
+    }
+}
+
+fn internal_v4(ip: Ipv4Addr) -> bool {
+    let [a, b, ..] = ip.octets();
+    ip.is_loopback()
+        || ip.is_private()
+        || ip.is_link_local()
+        || ip.is_unspecified()
+        || ip.is_broadcast()
+        || ip.is_multicast()
+        || ip.is_documentation()
+        || a == 0
+        || (a == 100 && (64..128).contains(&b))
+}
+
+fn internal_v6(ip: Ipv6Addr) -> bool {
+    let first = ip.segments()[0];
+    ip.is_loopback()
+        || ip.is_unspecified()
+        || ip.is_multicast()
+        || (first & 0xfe00) == 0xfc00
+        || (first & 0xffc0) == 0xfe80
+}
+
+/// Why `url` may not be a destination, if it may not: no host, an internal address written
+/// as such, or a name that always means this machine. Other names pass here and are checked
+/// on their resolved addresses when used.
+pub fn refused(url: &reqwest::Url) -> Option<&'static str> {
+    let Some(host) = url.host_str() else {
+        return Some("the URL has no host");
+    };
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    let internal = match bare.parse::<IpAddr>() {
+        Ok(ip) => is_internal(ip),
+        Err(_) => {
+            let name = bare.trim_end_matches('.').to_ascii_lowercase();
+            name == "localhost" || name.ends_with(".localhost") || name == "metadata.google.internal"
+        }
+    };
+    internal.then_some("the URL points at a loopback, private or link-local address")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_addresses_and_names_are_refused_public_ones_pass() {
+        for url in [
+            "https://169.254.169.254/latest/meta-data",
+            "https://127.0.0.1/",
+            "https://localhost/",
+            "https://api.localhost./",
+            "https://[::1]/",
+            "https://10.0.0.1/",
+            "https://192.168.1.20/",
+            "https://172.16.5.4/",
+            "https://100.64.0.1/",
+            "https://[fd00::1]/",
+            "https://[fe80::1]/",
+            "https://[::ffff:127.0.0.1]/",
+            "https://0.0.0.0/",
+            "https://2130706433/",
+        ] {
+            assert!(refused(&reqwest::Url::parse(url).expect("url")).is_some(), "{url}");
+        }
+        for url in [
+            "https://hooks.example.com/in",
+            "https://93.184.216.34/",
+            "https://[2606:4700::1111]/",
+        ] {
+            assert_eq!(refused(&reqwest::Url::parse(url).expect("url")), None, "{url}");
+        }
+    }
+}
