@@ -109,6 +109,7 @@ async fn webhook_secrets_are_shown_once_and_stored_encrypted() {
         audit_trail(&db, "webhook.create").await,
         vec![
             "failed:INVALID_URL,INVALID_LIST:owner@example.com",
+            "failed:PRIVATE_ADDRESS:owner@example.com",
             "success::owner@example.com",
             "failed:FORBIDDEN:member@example.com"
         ]
