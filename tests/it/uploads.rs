@@ -330,6 +330,14 @@ async fn multipart(
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
+/// Asserts a 413 whose GraphQL error says `why`, with a code.
+fn too_large((status, body): (u16, Value), why: &str) {
+    assert_eq!(status, 413, "{body}");
+    assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT", "{body}");
+    let message = body["errors"][0]["message"].as_str().unwrap_or_default();
+    assert!(message.contains(why), "{body}");
+}
+
 #[tokio::test]
 async fn multipart_bodies_keep_the_plain_limit_for_all_but_their_files() {
     // Files up to 1 MiB, everything else up to the plain 64 KiB.
@@ -354,17 +362,13 @@ async fn multipart_bodies_keep_the_plain_limit_for_all_but_their_files() {
     assert_eq!((status, body["data"]["apiVersion"].is_string()), (200, true), "{body}");
     let large =
         json!({ "query": "query($padding: String) { apiVersion }", "variables": { "padding": "x".repeat(80 * 1024) } });
-    let (status, body) = multipart(&team.api, &team.member, large, json!({}), Vec::new()).await;
-    assert_eq!(status, 413, "{body}");
-    assert!(
-        body["errors"][0]["message"]
-            .as_str()
-            .is_some_and(|m| m.contains("at most 65536 bytes")),
-        "{body}"
+    too_large(
+        multipart(&team.api, &team.member, large, json!({}), Vec::new()).await,
+        "at most 65536 bytes",
     );
 
     // Beside a file, likewise.
-    let (status, body) = multipart(
+    let answer = multipart(
         &team.api,
         &team.member,
         upload(padded),
@@ -372,22 +376,15 @@ async fn multipart_bodies_keep_the_plain_limit_for_all_but_their_files() {
         vec![("0".into(), b"small".to_vec())],
     )
     .await;
-    assert_eq!(status, 413, "{body}");
-    assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT", "{body}");
+    too_large(answer, "at most 65536 bytes");
 
     // Eleven files.
     let map: serde_json::Map<String, Value> = (0..11)
         .map(|i| (i.to_string(), json!(["variables.input.file"])))
         .collect();
     let files = (0..11).map(|i| (i.to_string(), b"f".to_vec())).collect();
-    let (status, body) = multipart(&team.api, &team.member, upload(input(&team.project)), json!(map), files).await;
-    assert_eq!(status, 413, "{body}");
-    assert!(
-        body["errors"][0]["message"]
-            .as_str()
-            .is_some_and(|m| m.contains("at most 10 files")),
-        "{body}"
-    );
+    let answer = multipart(&team.api, &team.member, upload(input(&team.project)), json!(map), files).await;
+    too_large(answer, "at most 10 files");
 
     // A file past the per-file limit ends the request as it streams.
     let (status, body) = multipart(
