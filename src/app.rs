@@ -191,6 +191,7 @@ async fn serve_on(config: &ServeConfig, database: &Database) -> anyhow::Result<(
             schema: graphql::schema_with(config.introspection),
             authenticator,
             loader_delay: Duration::from_millis(config.loader_delay_ms),
+            operation_timeout: Duration::from_secs(config.request_timeout_secs),
             files,
             generations,
         },

@@ -411,6 +411,7 @@ async fn statement_counts(
         schema: graphql::schema(),
         authenticator,
         loader_delay: Duration::ZERO,
+        operation_timeout: Duration::from_secs(30),
         files: crate::storage::FileStore::local(&state_dir.join("files"), 1)?,
         generations,
     };

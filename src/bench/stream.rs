@@ -207,6 +207,7 @@ async fn fan_out(
         schema: graphql::schema(),
         authenticator,
         loader_delay: Duration::ZERO,
+        operation_timeout: Duration::from_secs(30),
         files: crate::storage::FileStore::local(&state_dir.join("files"), 1)?,
         generations: generations.clone(),
     };

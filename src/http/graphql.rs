@@ -304,20 +304,23 @@ fn explain_request_errors(errors: &mut [async_graphql::ServerError]) {
 /// queries). A document that does not parse, or that the document limits refuse, is left to
 /// the executor, which reports it.
 fn changes_state(request: &async_graphql::Request) -> bool {
-    use async_graphql::parser::types::{DocumentOperations, OperationType};
+    use async_graphql::parser::types::OperationType;
+    operation_type(request).is_some_and(|ty| matches!(ty, OperationType::Mutation | OperationType::Subscription))
+}
+
+/// The type of the operation a request runs; None when its document is refused by the
+/// limits or does not parse, or names no single operation (execution then reports why).
+pub(super) fn operation_type(request: &async_graphql::Request) -> Option<async_graphql::parser::types::OperationType> {
+    use async_graphql::parser::types::DocumentOperations;
     // The parser must not see a document the limits refuse (its recursion is unbounded).
-    if crate::graphql::document_limits::check(&request.query).is_err() {
-        return false;
-    }
-    let Ok(document) = async_graphql::parser::parse_query(&request.query) else {
-        return false;
-    };
+    crate::graphql::document_limits::check(&request.query).ok()?;
+    let document = async_graphql::parser::parse_query(&request.query).ok()?;
     let operation = match (&document.operations, request.operation_name.as_deref()) {
         (DocumentOperations::Single(operation), _) => Some(&operation.node),
         (DocumentOperations::Multiple(operations), Some(name)) => operations.get(name).map(|op| &op.node),
         (DocumentOperations::Multiple(_), None) => None,
     };
-    operation.is_some_and(|op| matches!(op.ty, OperationType::Mutation | OperationType::Subscription))
+    operation.map(|op| op.ty)
 }
 
 /// The caller named by `Authorization: Bearer <access token>`; None without the header. A

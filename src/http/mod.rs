@@ -43,6 +43,9 @@ pub struct AppState {
     pub loader_delay: Duration,
     /// Where uploaded files are kept.
     pub files: FileStore,
+    /// Longest a query or mutation over a WebSocket may run (HTTP requests have the
+    /// request timeout; subscriptions run as long as they follow something).
+    pub operation_timeout: Duration,
     /// Model answers being generated and followed.
     pub generations: Generations,
 }

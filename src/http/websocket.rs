@@ -83,9 +83,25 @@ pub(super) fn operation(
                 Err(error) => return stream::once(async move { error_response(error, &request_id) }).boxed(),
             },
         };
+        let subscription =
+            super::graphql::operation_type(&request) == Some(async_graphql::parser::types::OperationType::Subscription);
         let context = RequestContext::new(&state, request_id, caller, connection.client);
         let (rounds, request_id) = (context.rounds(), context.request_id().to_owned());
-        Rounds::new(state.schema.execute_stream(request.data(context)), rounds, &request_id).boxed()
+        let results = Rounds::new(state.schema.execute_stream(request.data(context)), rounds, &request_id);
+        if subscription {
+            return results.boxed();
+        }
+        // A query or mutation has one result, due within the operation timeout.
+        let limit = state.operation_timeout;
+        stream::once(async move {
+            let mut results = std::pin::pin!(results);
+            match tokio::time::timeout(limit, results.next()).await {
+                Ok(Some(response)) => response,
+                Ok(None) => Response::default(),
+                Err(_) => timed_out(limit, &request_id),
+            }
+        })
+        .boxed()
     })
     .flatten()
     .boxed()
@@ -94,6 +110,22 @@ pub(super) fn operation(
 async fn authenticate(state: &AppState, bearer: &str) -> Result<auth::Caller, AppError> {
     let mut conn = state.pool.get().await?;
     auth::authenticate(&mut conn, &state.authenticator, bearer).await
+}
+
+/// The answer to an operation that ran past `limit` (it was stopped).
+fn timed_out(limit: std::time::Duration, request_id: &str) -> Response {
+    let mut error = async_graphql::ServerError::new(
+        format!(
+            "the operation took longer than {} seconds and was stopped",
+            limit.as_secs_f64()
+        ),
+        None,
+    );
+    let mut extensions = async_graphql::ErrorExtensionValues::default();
+    extensions.set("code", "TIMEOUT");
+    extensions.set("requestId", request_id);
+    error.extensions = Some(extensions);
+    Response::from_errors(vec![error])
 }
 
 fn error_response(error: AppError, request_id: &str) -> Response {

@@ -456,3 +456,45 @@ async fn archived_projects_and_suspended_organizations_are_read_only_for_every_w
         vec!["0"]
     );
 }
+
+#[tokio::test]
+async fn a_query_over_a_websocket_is_stopped_at_the_operation_timeout() {
+    use crate::support::{app_state, authenticator, file_store, files_dir, http_settings, serve_state};
+    let db = TestDb::migrated().await;
+    // Every DataLoader batch waits 2 s; a query or mutation may take 300 ms.
+    let mut state = app_state(db.pool(), authenticator(), file_store(&files_dir()));
+    state.loader_delay = std::time::Duration::from_secs(2);
+    state.operation_timeout = std::time::Duration::from_millis(300);
+    let api = Api {
+        client: reqwest::Client::new(),
+        address: serve_state(state, http_settings()).await,
+    };
+    let token = crate::support::token(&api.sign_up("ada@example.com").await, "accessToken");
+    let mut socket = connect(&api, "graphql-transport-ws").await;
+    let ack = init(&mut socket, json!({ "Authorization": format!("Bearer {token}") })).await;
+    assert_eq!(ack.expect("ack")["type"], "connection_ack");
+
+    let slow = "{ viewer { organizations { nodes { projects { nodes { name } } } } } }";
+    send(
+        &mut socket,
+        json!({ "id": "slow", "type": "subscribe", "payload": { "query": slow } }),
+    )
+    .await;
+    // Nothing came of it: the protocol's `error` message, which ends the operation.
+    let answer = receive(&mut socket).await.expect("an answer");
+    assert_eq!(
+        (answer["type"].as_str(), answer["id"].as_str()),
+        (Some("error"), Some("slow")),
+        "{answer}"
+    );
+    assert_eq!(answer["payload"][0]["extensions"]["code"], "TIMEOUT", "{answer}");
+
+    // A quick one on the same socket still runs.
+    send(
+        &mut socket,
+        json!({ "id": "quick", "type": "subscribe", "payload": { "query": "{ apiVersion }" } }),
+    )
+    .await;
+    let answer = receive(&mut socket).await.expect("an answer");
+    assert!(answer["payload"]["data"]["apiVersion"].is_string(), "{answer}");
+}

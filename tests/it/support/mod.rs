@@ -325,6 +325,7 @@ pub fn app_state(
         schema: chatgraph::graphql::schema(),
         authenticator,
         loader_delay: Duration::ZERO,
+        operation_timeout: Duration::from_secs(30),
         files,
         generations,
     }
