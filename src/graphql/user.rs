@@ -53,9 +53,12 @@ impl User {
         self.0.avatar_url.as_deref()
     }
 
-    /// When the user last signed in.
-    async fn last_login_at(&self) -> Option<DateTime<Utc>> {
-        self.0.last_login_at
+    /// When the user last signed in: for the user themselves and platform admins only (null
+    /// for co-members, who have no need to watch each other's sign-ins).
+    async fn last_login_at(&self, ctx: &Context<'_>) -> Option<DateTime<Utc>> {
+        self.0
+            .last_login_at
+            .filter(|_| ctx.request().scope().sees_user(self.0.id))
     }
 
     /// When the account was created.

@@ -498,3 +498,26 @@ async fn a_query_over_a_websocket_is_stopped_at_the_operation_timeout() {
     let answer = receive(&mut socket).await.expect("an answer");
     assert!(answer["payload"]["data"]["apiVersion"].is_string(), "{answer}");
 }
+
+#[tokio::test]
+async fn co_members_do_not_see_when_each_other_last_signed_in() {
+    let db = TestDb::migrated().await;
+    let team = crate::support::Team::new(&db).await;
+    let members = "query($id: ID!) { node(id: $id) { ... on Organization { \
+        members { nodes { user { email lastLoginAt } } } } } }";
+    let (_, body) = team
+        .api
+        .run(Some(&team.member), members, json!({ "id": team.organization }))
+        .await;
+    let nodes = body["data"]["node"]["members"]["nodes"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(nodes.len() >= 2, "{body}");
+    for node in nodes {
+        let user = &node["user"];
+        // Everyone here has signed in; only the caller's own time shows.
+        let own = user["email"] == "member@example.com";
+        assert_eq!(user["lastLoginAt"].is_string(), own, "{body}");
+    }
+}
