@@ -94,14 +94,14 @@ mod tests {
 
     #[tokio::test]
     async fn hashing_off_the_workers_gives_the_same_answers() {
-        let hashes = futures_util_join(5).await;
+        let hashes = hashes_made_at_once(5).await;
         assert!(hashes.iter().all(|h| verify("correct horse battery", h)));
         assert!(verify_async("correct horse battery", &hashes[0]).await.expect("verify"));
         assert!(!verify_async("wrong horse battery", &hashes[0]).await.expect("verify"));
     }
 
     /// `n` hashes made at once (they take turns).
-    async fn futures_util_join(n: usize) -> Vec<String> {
+    async fn hashes_made_at_once(n: usize) -> Vec<String> {
         let tasks: Vec<_> = (0..n)
             .map(|_| tokio::spawn(async { hash_async("correct horse battery").await.expect("hash") }))
             .collect();

@@ -36,6 +36,12 @@ pub(crate) async fn upload(
                 .mime_str(mime)
                 .expect("mime"),
         );
+    post(api, token, form).await
+}
+
+/// Posts a multipart `form` as `token` (with the preflight header); the status and the body
+/// (as JSON when it is).
+async fn post(api: &Api, token: &str, form: reqwest::multipart::Form) -> (u16, Value) {
     let response = api
         .client
         .post(format!("http://{}/graphql", api.address))
@@ -317,17 +323,7 @@ async fn multipart(
             reqwest::multipart::Part::bytes(bytes).file_name(format!("{name}.txt")),
         );
     }
-    let response = api
-        .client
-        .post(format!("http://{}/graphql", api.address))
-        .bearer_auth(token)
-        .header("apollo-require-preflight", "true")
-        .multipart(form)
-        .send()
-        .await
-        .expect("multipart");
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
+    post(api, token, form).await
 }
 
 /// Asserts a 413 whose GraphQL error says `why`, with a code.
