@@ -9,7 +9,8 @@ use tokio::net::TcpListener;
 
 use crate::{
     auth::{crypto, oidc::OidcProviders, tokens::AccessTokens},
-    config::{AuthConfig, DatabaseConfig, ServeConfig},
+    config::{AuthConfig, DatabaseConfig, ServeConfig, WorkerConfig},
+    jobs::{Handlers, Workers},
     db::{self, cluster::LocalCluster, migrate},
     graphql::{self},
     http::{self, HttpSettings},
@@ -175,11 +176,18 @@ async fn serve_on(config: &ServeConfig, database: &Database) -> anyhow::Result<(
         config.models.stream_lease_secs > 0,
         "CHATGRAPH_STREAM_LEASE_SECS must be positive"
     );
+    let pubsub = PubSub::listen(&database.url);
+    let workers = Workers::start(
+        pool.clone(),
+        &pubsub,
+        Handlers::standard(config.jobs.settings()?.retention),
+        config.jobs.settings()?,
+    );
     let generations = Generations::start_service(
         pool.clone(),
         config.models.providers()?,
         authenticator.clone(),
-        PubSub::listen(&database.url),
+        pubsub,
         generation::Settings {
             lease: Duration::from_secs(config.models.stream_lease_secs),
             ..generation::Settings::default()
@@ -202,8 +210,38 @@ async fn serve_on(config: &ServeConfig, database: &Database) -> anyhow::Result<(
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())
         .await?;
+    workers.stop().await;
     tracing::info!("chatgraph stopped");
     Ok(())
+}
+
+/// Runs job workers only (`chatgraph worker`, for a fleet apart from the API servers) until
+/// a shutdown signal; running jobs finish or are given back.
+pub async fn work(config: WorkerConfig) -> anyhow::Result<()> {
+    anyhow::ensure!(config.jobs.workers > 0, "CHATGRAPH_WORKERS must be positive for `chatgraph worker`");
+    let database = Database::open(&config.database).await?;
+    let result = async {
+        migrate::run(&database.url).await?;
+        let pool = db::pool(
+            &database.url,
+            config.database.pool_size,
+            config.database.statement_timeout(),
+        )?;
+        let settings = config.jobs.settings()?;
+        let workers = Workers::start(
+            pool,
+            &PubSub::listen(&database.url),
+            Handlers::standard(settings.retention),
+            settings,
+        );
+        tracing::info!(worker = workers.name(), concurrency = config.jobs.workers, "chatgraph worker running");
+        shutdown_signal().await;
+        workers.stop().await;
+        anyhow::Ok(())
+    }
+    .await;
+    database.close().await?;
+    result
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

@@ -89,6 +89,9 @@ pub struct ServeConfig {
     #[command(flatten)]
     pub models: ModelsConfig,
 
+    #[command(flatten)]
+    pub jobs: JobsConfig,
+
     /// How long a DataLoader waits for more keys before it loads a batch, in milliseconds.
     /// The keys of one level of a query arrive while its resolvers are polled, which can take
     /// a few milliseconds for hundreds of objects on a busy machine; a batch that starts
@@ -100,6 +103,57 @@ pub struct ServeConfig {
     /// page loads its scripts from the unpkg CDN.
     #[arg(long, env = "CHATGRAPH_GRAPHIQL_ASSETS", default_value = "vendor/graphiql")]
     pub graphiql_assets: PathBuf,
+}
+
+/// The background job workers (see `jobs` and `docs/jobs.md`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct JobsConfig {
+    /// How many jobs this process runs at the same time (0: none; jobs then wait for a
+    /// `chatgraph worker`).
+    #[arg(long, env = "CHATGRAPH_WORKERS", default_value_t = 2)]
+    pub workers: usize,
+
+    /// How long a worker holds a job without renewing its lease, in seconds; a job whose
+    /// worker died runs again once it ends.
+    #[arg(long, env = "CHATGRAPH_JOB_LEASE_SECS", default_value_t = 30)]
+    pub job_lease_secs: u64,
+
+    /// How often idle workers look for jobs when no notice woke them, in seconds.
+    #[arg(long, env = "CHATGRAPH_JOB_POLL_SECS", default_value_t = 5)]
+    pub job_poll_secs: u64,
+
+    /// How long finished jobs stay visible before the maintenance job deletes them, in days.
+    #[arg(long, env = "CHATGRAPH_JOB_RETENTION_DAYS", default_value_t = 7)]
+    pub job_retention_days: u64,
+}
+
+impl JobsConfig {
+    /// The worker settings this configuration names.
+    pub fn settings(&self) -> anyhow::Result<crate::jobs::Settings> {
+        anyhow::ensure!(self.job_lease_secs >= 3, "CHATGRAPH_JOB_LEASE_SECS must be at least 3");
+        anyhow::ensure!(self.job_poll_secs > 0, "CHATGRAPH_JOB_POLL_SECS must be positive");
+        let defaults = crate::jobs::Settings::default();
+        Ok(crate::jobs::Settings {
+            concurrency: self.workers,
+            lease: std::time::Duration::from_secs(self.job_lease_secs),
+            poll: std::time::Duration::from_secs(self.job_poll_secs),
+            retention: crate::jobs::maintenance::Retention {
+                jobs: std::time::Duration::from_secs(self.job_retention_days.saturating_mul(24 * 60 * 60)),
+                ..defaults.retention
+            },
+            ..defaults
+        })
+    }
+}
+
+/// Settings of `chatgraph worker`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct WorkerConfig {
+    #[command(flatten)]
+    pub database: DatabaseConfig,
+
+    #[command(flatten)]
+    pub jobs: JobsConfig,
 }
 
 /// The model providers and how answers stream (see `providers::registry` and

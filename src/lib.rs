@@ -28,6 +28,7 @@ pub mod db;
 pub mod error;
 pub mod graphql;
 pub mod http;
+pub mod jobs;
 pub mod models;
 pub mod outbound;
 pub mod providers;

@@ -15,6 +15,10 @@ use chatgraph::{
     telemetry::{self, LogFormat},
 };
 
+/// The allocator of the binary (see docs/benchmarks.md for what it bought).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// chatgraph: a GraphQL gateway for AI chat workspace platforms.
 #[derive(Parser)]
 #[command(version, about)]
@@ -38,6 +42,9 @@ enum Command {
     /// Serve the GraphQL API (migrates first; with no DATABASE_URL, runs a private
     /// PostgreSQL cluster and loads the demo data on first start).
     Serve(Box<ServeConfig>),
+    /// Run background jobs only (no API), for a worker fleet apart from the API servers
+    /// (`serve` runs workers too unless CHATGRAPH_WORKERS=0).
+    Worker(Box<chatgraph::config::WorkerConfig>),
     /// Apply pending migrations (a fast no-op when there are none).
     Migrate {
         #[command(flatten)]
@@ -98,6 +105,7 @@ async fn main() -> ExitCode {
 async fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Serve(config) => app::serve(*config).await,
+        Command::Worker(config) => app::work(*config).await,
         Command::Migrate { database, revert_all } => {
             let db = Database::open(&database).await?;
             let result = if revert_all {

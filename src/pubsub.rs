@@ -41,6 +41,8 @@ pub enum Notice {
     },
     /// The platform's providers changed (platform configuration entry `providers`).
     Providers,
+    /// Jobs were queued (wakes the workers).
+    Jobs,
     /// The listening connection was re-established: notices may have been missed.
     Resync,
 }
@@ -93,6 +95,7 @@ impl Notice {
                 message_id.map(|id| id.to_string()).unwrap_or_default()
             ),
             Notice::Providers => "p".to_owned(),
+            Notice::Jobs => "j".to_owned(),
             Notice::Resync => "r".to_owned(),
         }
     }
@@ -120,6 +123,7 @@ impl Notice {
                 }
             }
             "p" => Notice::Providers,
+            "j" => Notice::Jobs,
             "r" => Notice::Resync,
             _ => return None,
         };
@@ -254,6 +258,7 @@ mod tests {
             Notice::Stream(a),
             Notice::Stop(a),
             Notice::Providers,
+            Notice::Jobs,
             Notice::Resync,
             Notice::Chat {
                 chat_id: a,

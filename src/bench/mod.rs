@@ -58,6 +58,9 @@ pub struct BenchConfig {
     /// Where to draw latency against list size (an SVG file).
     #[arg(long)]
     pub chart: Option<PathBuf>,
+    /// Measure the nested query only (the list pages are generated but not measured).
+    #[arg(long)]
+    pub nested_only: bool,
 }
 
 /// The benchmark's own database in the private cluster.
@@ -231,6 +234,9 @@ async fn measure(config: &BenchConfig, url: &SecretString) -> anyhow::Result<()>
         });
     }
 
+    if config.nested_only {
+        scenarios.truncate(1);
+    }
     let counts = statement_counts(url, &jwt_secret, &state_dir, &scenarios).await?;
     let mut rows = Vec::new();
     for (scenario, statements) in scenarios.iter().zip(counts) {

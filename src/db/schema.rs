@@ -290,6 +290,8 @@ diesel::table! {
         finished_at -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        unique_key -> Nullable<Text>,
+        progress -> Nullable<Jsonb>,
     }
 }
 

@@ -120,6 +120,13 @@ impl RateLimitCounterRow {
         Ok(counted.map(|c| c.request_count))
     }
 
+    /// Deletes the counters of windows that ended before `before`; returns how many.
+    pub async fn delete_ended_before(conn: &mut AsyncPgConnection, before: DateTime<Utc>) -> QueryResult<usize> {
+        diesel::delete(rate_limit_counters::table.filter(rate_limit_counters::window_end.lt(before)))
+            .execute(conn)
+            .await
+    }
+
     /// The counter of `subject` in `window`, if any.
     pub async fn of_subject(
         conn: &mut AsyncPgConnection,

@@ -163,4 +163,14 @@ impl SessionRow {
     pub async fn revoke_all(conn: &mut AsyncPgConnection, user_id: Uuid) -> QueryResult<usize> {
         Self::revoke_where(conn, user_id, None).await
     }
+
+    /// Deletes the sessions that expired or were revoked before `before` (their refresh
+    /// tokens go with them); returns how many.
+    pub async fn delete_ended_before(conn: &mut AsyncPgConnection, before: DateTime<Utc>) -> QueryResult<usize> {
+        diesel::delete(
+            sessions::table.filter(sessions::expires_at.lt(before).or(sessions::revoked_at.lt(before))),
+        )
+        .execute(conn)
+        .await
+    }
 }

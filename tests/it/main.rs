@@ -15,6 +15,7 @@ mod granted;
 mod graph;
 mod http;
 mod isolation;
+mod jobs;
 mod knowledge;
 mod limits;
 mod models;

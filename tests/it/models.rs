@@ -557,6 +557,7 @@ async fn every_model_inserts_and_reads_back() {
             priority: 5,
             max_attempts: 3,
             run_at: None,
+            unique_key: None,
         }
     );
     assert_eq!(job.status, JobStatus::Queued);

@@ -458,7 +458,7 @@ async fn notices(inner: Weak<Inner>) {
                     inner.refresh(id, true).await;
                 }
             }
-            Ok(Notice::Chat { .. }) => {}
+            Ok(Notice::Chat { .. } | Notice::Jobs) => {}
             Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
         }
     }

@@ -1,0 +1,321 @@
+//! The job queue and its workers (`chatgraph::jobs`) on a real database: retries with backoff,
+//! leases that outlive a dead worker, many workers on one queue, transactions, unique keys,
+//! cancellation, shutdown and maintenance.
+
+use std::{
+    collections::HashMap,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, AtomicU32, Ordering},
+    },
+    time::Duration,
+};
+
+use chatgraph::{
+    db::{Pool, enums::JobStatus},
+    jobs::{Enqueue, Handlers, JobError, Settings, Workers, maintenance},
+    models::job::{Backoff, JobRow},
+    pubsub::PubSub,
+};
+use chrono::Utc;
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::support::TestDb;
+
+/// Settings for tests: short leases, polls and backoffs, no maintenance unless asked.
+fn settings(concurrency: usize) -> Settings {
+    Settings {
+        concurrency,
+        lease: Duration::from_secs(3),
+        poll: Duration::from_millis(100),
+        backoff: Backoff {
+            base: Duration::from_millis(20),
+            cap: Duration::from_millis(100),
+        },
+        shutdown_grace: Duration::from_millis(200),
+        maintenance_every: None,
+        ..Settings::default()
+    }
+}
+
+async fn queue(conn: &mut AsyncPgConnection, job: Enqueue) -> JobRow {
+    job.queue(conn).await.expect("queue").expect("queued")
+}
+
+async fn job(pool: &Pool, id: Uuid) -> JobRow {
+    let mut conn = pool.get().await.expect("conn");
+    JobRow::find(&mut conn, id).await.expect("find").expect("job exists")
+}
+
+/// Job `id` once it is in `status` (panics after 30 s).
+async fn when(pool: &Pool, id: Uuid, status: JobStatus) -> JobRow {
+    for _ in 0..600 {
+        let job = job(pool, id).await;
+        if job.status == status {
+            return job;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("job {id} never became {status:?}: {:?}", job(pool, id).await);
+}
+
+#[tokio::test]
+async fn a_job_that_fails_twice_then_succeeds_is_tried_three_times() {
+    let db = TestDb::migrated().await;
+    let pool = db.pool();
+    let tries = Arc::new(AtomicU32::new(0));
+    let handlers = Handlers::default().on("flaky", {
+        let tries = tries.clone();
+        move |job, _ctx| {
+            let tries = tries.clone();
+            async move {
+                match tries.fetch_add(1, Ordering::SeqCst) {
+                    0 | 1 => Err(JobError::transient("not yet")),
+                    _ => Ok(json!({ "echo": job.payload["n"] })),
+                }
+            }
+        }
+    });
+    let queued = queue(&mut db.conn().await, Enqueue::new("flaky", json!({ "n": 7 }))).await;
+    let workers = Workers::start(pool.clone(), &PubSub::local(), handlers, settings(2));
+    let done = when(&pool, queued.id, JobStatus::Succeeded).await;
+    workers.stop().await;
+    assert_eq!(tries.load(Ordering::SeqCst), 3);
+    assert_eq!(done.attempts, 3);
+    assert_eq!(done.result, Some(json!({ "echo": 7 })));
+    assert_eq!(done.last_error, None);
+    assert!(done.finished_at.is_some() && done.locked_by.is_none());
+}
+
+#[tokio::test]
+async fn a_job_out_of_attempts_or_with_a_permanent_error_fails_and_stays_visible() {
+    let db = TestDb::migrated().await;
+    let pool = db.pool();
+    let handlers = Handlers::default()
+        .on("always.transient", |_, _| async { Err(JobError::transient("the provider is down")) })
+        .on("always.permanent", |_, _| async { Err(JobError::permanent("the document is gone")) });
+    let mut conn = db.conn().await;
+    let transient = queue(&mut conn, Enqueue::new("always.transient", json!({})).attempts(2)).await;
+    let permanent = queue(&mut conn, Enqueue::new("always.permanent", json!({})).attempts(5)).await;
+    let unknown = queue(&mut conn, Enqueue::new("nobody.handles", json!({}))).await;
+    let workers = Workers::start(pool.clone(), &PubSub::local(), handlers, settings(2));
+    let transient = when(&pool, transient.id, JobStatus::Failed).await;
+    let permanent = when(&pool, permanent.id, JobStatus::Failed).await;
+    let unknown = when(&pool, unknown.id, JobStatus::Failed).await;
+    workers.stop().await;
+    assert_eq!((transient.attempts, transient.last_error.as_deref()), (2, Some("the provider is down")));
+    assert_eq!((permanent.attempts, permanent.last_error.as_deref()), (1, Some("the document is gone")));
+    assert_eq!(unknown.last_error.as_deref(), Some("no handler for jobs of kind `nobody.handles`"));
+}
+
+#[tokio::test]
+async fn a_job_whose_worker_died_runs_again_once_its_lease_ends() {
+    let db = TestDb::migrated().await;
+    let pool = db.pool();
+    let mut conn = db.conn().await;
+    let queued = queue(&mut conn, Enqueue::new("survivor", json!({}))).await;
+    // A worker claims it with a short lease and dies: it never renews, succeeds or fails.
+    let claimed = JobRow::claim(&mut conn, "dead-worker", 10, Duration::from_millis(300))
+        .await
+        .expect("claim");
+    assert_eq!(claimed.iter().map(|j| j.id).collect::<Vec<_>>(), vec![queued.id]);
+
+    let runs = Arc::new(AtomicU32::new(0));
+    let handlers = Handlers::default().on("survivor", {
+        let runs = runs.clone();
+        move |_, _| {
+            runs.fetch_add(1, Ordering::SeqCst);
+            async { Ok(json!(null)) }
+        }
+    });
+    let workers = Workers::start(pool.clone(), &PubSub::local(), handlers, settings(1));
+    let done = when(&pool, queued.id, JobStatus::Succeeded).await;
+    workers.stop().await;
+    assert_eq!(runs.load(Ordering::SeqCst), 1);
+    assert_eq!(done.attempts, 2, "the dead worker's attempt counts");
+    // The dead worker cannot overwrite the new run's outcome.
+    assert!(!JobRow::succeed(&mut conn, "dead-worker", queued.id, &json!("late")).await.expect("succeed"));
+    assert_eq!(job(&pool, queued.id).await.result, Some(json!(null)));
+}
+
+#[tokio::test]
+async fn eight_workers_run_each_of_a_thousand_jobs_exactly_once() {
+    let db = TestDb::migrated().await;
+    let pool = db.pool();
+    let mut conn = db.conn().await;
+    for n in 0..1000 {
+        queue(&mut conn, Enqueue::new("count", json!({ "n": n }))).await;
+    }
+    let seen: Arc<Mutex<HashMap<Uuid, u32>>> = Arc::default();
+    let handlers = Handlers::default().on("count", {
+        let seen = seen.clone();
+        move |job, _| {
+            *seen.lock().expect("lock").entry(job.id).or_default() += 1;
+            async { Ok(json!(null)) }
+        }
+    });
+    // Four processes' worth of workers, two each, on one queue.
+    let fleet: Vec<Workers> = (0..4)
+        .map(|_| Workers::start(pool.clone(), &PubSub::local(), handlers.clone(), settings(2)))
+        .collect();
+    for _ in 0..600 {
+        if JobRow::count_in(&mut conn, JobStatus::Succeeded).await.expect("count") == 1000 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for workers in fleet {
+        workers.stop().await;
+    }
+    let seen = seen.lock().expect("lock");
+    assert_eq!(seen.len(), 1000);
+    assert!(seen.values().all(|&runs| runs == 1), "a job ran twice");
+    assert_eq!(JobRow::count_in(&mut conn, JobStatus::Succeeded).await.expect("count"), 1000);
+}
+
+#[tokio::test]
+async fn a_job_queued_in_a_transaction_that_rolls_back_does_not_exist() {
+    let db = TestDb::migrated().await;
+    let mut conn = db.conn().await;
+    let mut queued_id = None;
+    let outcome: Result<(), diesel::result::Error> = conn
+        .transaction(async |tx| {
+            queued_id = Some(queue(tx, Enqueue::new("never", json!({}))).await.id);
+            Err(diesel::result::Error::RollbackTransaction)
+        })
+        .await;
+    assert!(outcome.is_err());
+    let id = queued_id.expect("queued inside");
+    assert_eq!(JobRow::find(&mut conn, id).await.expect("find"), None);
+}
+
+#[tokio::test]
+async fn a_unique_key_keeps_the_same_work_from_being_queued_twice_while_pending() {
+    let db = TestDb::migrated().await;
+    let pool = db.pool();
+    let mut conn = db.conn().await;
+    let first = queue(&mut conn, Enqueue::new("index", json!({})).unique("document:1")).await;
+    let again = Enqueue::new("index", json!({})).unique("document:1").queue(&mut conn).await.expect("queue");
+    assert_eq!(again, None, "pending work is not queued twice");
+    let other = Enqueue::new("index", json!({})).unique("document:2").queue(&mut conn).await.expect("queue");
+    assert!(other.is_some());
+
+    let handlers = Handlers::default().on("index", |_, _| async { Ok(json!(null)) });
+    let workers = Workers::start(pool.clone(), &PubSub::local(), handlers, settings(1));
+    when(&pool, first.id, JobStatus::Succeeded).await;
+    workers.stop().await;
+    let after = Enqueue::new("index", json!({})).unique("document:1").queue(&mut conn).await.expect("queue");
+    assert!(after.is_some(), "once the job ended, the key is free again");
+}
+
+#[tokio::test]
+async fn a_notice_wakes_idle_workers_without_waiting_for_the_poll() {
+    let db = TestDb::migrated().await;
+    let pool = db.pool();
+    let pubsub = PubSub::listen(&db.url);
+    let handlers = Handlers::default().on("wake", |_, _| async { Ok(json!(null)) });
+    let workers = Workers::start(
+        pool.clone(),
+        &pubsub,
+        handlers,
+        Settings {
+            poll: Duration::from_secs(3600),
+            ..settings(1)
+        },
+    );
+    // Let the workers find the queue empty and go to sleep, listening.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let queued = queue(&mut db.conn().await, Enqueue::new("wake", json!({}))).await;
+    when(&pool, queued.id, JobStatus::Succeeded).await;
+    workers.stop().await;
+}
+
+/// Sets its flag when dropped: tells whether a job's future was stopped.
+struct Dropped(Arc<AtomicBool>);
+
+impl Drop for Dropped {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
+fn endless(started: Arc<AtomicBool>, stopped: Arc<AtomicBool>) -> Handlers {
+    Handlers::default().on("endless", move |_, _| {
+        let guard = Dropped(stopped.clone());
+        started.store(true, Ordering::SeqCst);
+        async move {
+            let _guard = guard;
+            std::future::pending::<()>().await;
+            Ok(json!(null))
+        }
+    })
+}
+
+#[tokio::test]
+async fn a_cancelled_running_job_is_stopped_at_its_next_lease_renewal() {
+    let db = TestDb::migrated().await;
+    let pool = db.pool();
+    let mut conn = db.conn().await;
+    let queued = queue(&mut conn, Enqueue::new("endless", json!({}))).await;
+    let (started, stopped) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicBool::new(false)));
+    let workers = Workers::start(pool.clone(), &PubSub::local(), endless(started.clone(), stopped.clone()), settings(1));
+    when(&pool, queued.id, JobStatus::Running).await;
+    let cancelled = JobRow::cancel(&mut conn, queued.id).await.expect("cancel").expect("cancellable");
+    assert_eq!(cancelled.status, JobStatus::Cancelled);
+    for _ in 0..100 {
+        if stopped.load(Ordering::SeqCst) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(started.load(Ordering::SeqCst) && stopped.load(Ordering::SeqCst), "the running job was not stopped");
+    assert_eq!(job(&pool, queued.id).await.status, JobStatus::Cancelled);
+    // A cancelled job can be retried, with fresh attempts.
+    let retried = JobRow::retry(&mut conn, queued.id).await.expect("retry").expect("retryable");
+    assert_eq!((retried.status, retried.attempts), (JobStatus::Queued, 0));
+    workers.stop().await;
+}
+
+#[tokio::test]
+async fn shutdown_gives_unfinished_jobs_back_without_counting_the_attempt() {
+    let db = TestDb::migrated().await;
+    let pool = db.pool();
+    let queued = queue(&mut db.conn().await, Enqueue::new("endless", json!({}))).await;
+    let (started, stopped) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicBool::new(false)));
+    let workers = Workers::start(pool.clone(), &PubSub::local(), endless(started, stopped.clone()), settings(1));
+    when(&pool, queued.id, JobStatus::Running).await;
+    workers.stop().await;
+    assert!(stopped.load(Ordering::SeqCst));
+    let back = job(&pool, queued.id).await;
+    assert_eq!((back.status, back.attempts, back.locked_by), (JobStatus::Queued, 0, None));
+}
+
+#[tokio::test]
+async fn maintenance_deletes_what_ended_long_ago_and_keeps_the_rest() {
+    let db = TestDb::migrated().await;
+    let pool = db.pool();
+    let mut conn = db.conn().await;
+    let old = queue(&mut conn, Enqueue::new("done", json!({}))).await;
+    let recent = queue(&mut conn, Enqueue::new("done", json!({}))).await;
+    let pending = queue(&mut conn, Enqueue::new("later", json!({})).at(Utc::now() + chrono::Duration::days(1))).await;
+    let handlers = Handlers::standard(maintenance::Retention::default()).on("done", |_, _| async { Ok(json!(null)) });
+    let workers = Workers::start(pool.clone(), &PubSub::local(), handlers, settings(1));
+    when(&pool, old.id, JobStatus::Succeeded).await;
+    when(&pool, recent.id, JobStatus::Succeeded).await;
+    diesel_async::RunQueryDsl::execute(
+        diesel::sql_query("UPDATE jobs SET finished_at = now() - interval '8 days' WHERE id = $1")
+            .bind::<diesel::sql_types::Uuid, _>(old.id),
+        &mut conn,
+    )
+    .await
+    .expect("age the job");
+    let sweep = queue(&mut conn, Enqueue::new(maintenance::KIND, json!({}))).await;
+    let swept = when(&pool, sweep.id, JobStatus::Succeeded).await;
+    workers.stop().await;
+    assert_eq!(swept.result.as_ref().and_then(|r| r.get("jobs")), Some(&json!(1)));
+    assert_eq!(JobRow::find(&mut conn, old.id).await.expect("find"), None);
+    assert!(JobRow::find(&mut conn, recent.id).await.expect("find").is_some());
+    assert_eq!(job(&pool, pending.id).await.status, JobStatus::Queued);
+}
