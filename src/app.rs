@@ -10,10 +10,10 @@ use tokio::net::TcpListener;
 use crate::{
     auth::{crypto, oidc::OidcProviders, tokens::AccessTokens},
     config::{AuthConfig, DatabaseConfig, ServeConfig, WorkerConfig},
-    jobs::{Handlers, Workers},
     db::{self, cluster::LocalCluster, migrate},
     graphql::{self},
     http::{self, HttpSettings},
+    jobs::{Handlers, Workers},
     pubsub::PubSub,
     services::{
         auth::Authenticator,
@@ -218,7 +218,10 @@ async fn serve_on(config: &ServeConfig, database: &Database) -> anyhow::Result<(
 /// Runs job workers only (`chatgraph worker`, for a fleet apart from the API servers) until
 /// a shutdown signal; running jobs finish or are given back.
 pub async fn work(config: WorkerConfig) -> anyhow::Result<()> {
-    anyhow::ensure!(config.jobs.workers > 0, "CHATGRAPH_WORKERS must be positive for `chatgraph worker`");
+    anyhow::ensure!(
+        config.jobs.workers > 0,
+        "CHATGRAPH_WORKERS must be positive for `chatgraph worker`"
+    );
     let database = Database::open(&config.database).await?;
     let result = async {
         migrate::run(&database.url).await?;
@@ -234,7 +237,11 @@ pub async fn work(config: WorkerConfig) -> anyhow::Result<()> {
             Handlers::standard(settings.retention),
             settings,
         );
-        tracing::info!(worker = workers.name(), concurrency = config.jobs.workers, "chatgraph worker running");
+        tracing::info!(
+            worker = workers.name(),
+            concurrency = config.jobs.workers,
+            "chatgraph worker running"
+        );
         shutdown_signal().await;
         workers.stop().await;
         anyhow::Ok(())

@@ -71,6 +71,9 @@ enum Command {
     /// Measure streaming (see docs/benchmarks.md): fan-out delay to many subscribers of one
     /// answer, server memory per idle WebSocket, sendMessage latency. Run from a release build.
     BenchStream(chatgraph::bench::stream::StreamBenchConfig),
+    /// Measure the job queue (see docs/benchmarks.md): jobs a second through a handler that
+    /// does nothing, at several worker counts. Run from a release build.
+    BenchJobs(chatgraph::bench::jobs::JobsBenchConfig),
     /// Control the private local PostgreSQL cluster.
     Cluster {
         #[command(subcommand)]
@@ -130,6 +133,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
         }
         Command::Bench(config) => chatgraph::bench::run(config).await,
         Command::BenchStream(config) => chatgraph::bench::stream::run(config).await,
+        Command::BenchJobs(config) => chatgraph::bench::jobs::run(config).await,
         Command::ExportSchema => {
             print!("{}", graphql::sdl());
             Ok(())

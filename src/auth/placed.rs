@@ -21,6 +21,7 @@ use crate::{
         document::DocumentRow,
         file::{AttachmentOfFile, FileRow},
         invitation::InvitationRow,
+        job::JobRow,
         message::ChatMessage,
         organization::OrganizationRow,
         project::ProjectRow,
@@ -50,6 +51,21 @@ placed!(DocumentRow, "document", Project(project_id));
 placed!(WebhookSubscriptionRow, "webhook subscription", Project(project_id));
 placed!(CredentialRow, "credential", Organization(organization_id));
 placed!(InvitationRow, "invitation", Organization(organization_id));
+
+/// A project's job (the platform's own jobs, such as maintenance, lie in no project: no
+/// project grant reaches them, so they are not found).
+impl Placed for JobRow {
+    const NAME: &'static str = "job";
+
+    async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> AppResult<Option<Self>> {
+        Ok(JobRow::find(conn, id).await?.filter(|job| job.project_id.is_some()))
+    }
+
+    fn place(&self) -> Place {
+        // `find` returns only jobs with a project.
+        Place::Project(self.project_id.unwrap_or_default())
+    }
+}
 
 impl Placed for ProjectRow {
     const NAME: &'static str = "project";

@@ -14,6 +14,7 @@
 
 pub mod chart;
 pub mod dataset;
+pub mod jobs;
 pub mod load;
 pub mod stream;
 

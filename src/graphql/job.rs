@@ -1,13 +1,18 @@
-//! `Job`: a unit of background work, and the job filter.
+//! `Job`: a unit of background work, the job filter, and `retryJob` / `cancelJob`.
 
-use async_graphql::{ID, InputObject, Json, Object};
+use async_graphql::{Context, ID, InputObject, Json, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use super::node::global_id;
+use super::{
+    mutation::{UserError, write},
+    node::{global_id, input_id},
+};
 use crate::{
+    auth::grant::Permission,
     db::enums::JobStatus,
     models::{filters::JobConditions, job::JobRow, page::Filter},
+    services::{audit::Action, jobs},
 };
 
 /// Which jobs to list. All conditions must hold.
@@ -76,6 +81,12 @@ impl Job {
         self.0.last_error.as_deref()
     }
 
+    /// What the running job last reported of its progress (JSON, e.g. `{"done": 3, "total":
+    /// 10}`); null when it reported none.
+    async fn progress(&self) -> Option<Json<&Value>> {
+        self.0.progress.as_ref().map(Json)
+    }
+
     /// What it produced (JSON), when done.
     async fn result(&self) -> Option<Json<&Value>> {
         self.0.result.as_ref().map(Json)
@@ -94,5 +105,67 @@ impl Job {
     /// When it was queued.
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
+    }
+}
+
+/// Input of `retryJob` and `cancelJob`.
+#[derive(InputObject)]
+pub struct JobInput {
+    /// The job.
+    pub id: ID,
+}
+
+/// The result of `retryJob` and `cancelJob`.
+#[derive(SimpleObject)]
+pub struct JobPayload {
+    /// The job as it is now, unless there were user errors.
+    pub job: Option<Job>,
+    /// What was wrong with the input (`NOT_RETRYABLE`, `NOT_CANCELLABLE`).
+    pub user_errors: Vec<UserError>,
+}
+
+/// Job mutations (project admins: `project.update`).
+#[derive(Default)]
+pub struct JobMutation;
+
+#[Object]
+impl JobMutation {
+    /// Queues a failed or cancelled job of a project again, with a fresh set of attempts.
+    async fn retry_job(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to do; see the input type.")] input: JobInput,
+    ) -> Result<JobPayload> {
+        let (job, user_errors) = write(ctx, Action::JobRetry, async |tx| {
+            let job = tx
+                .granted(input_id(&input.id, "Job", "id")?, Permission::ProjectUpdate)
+                .await?;
+            jobs::retry(tx, &job).await
+        })
+        .await?;
+        Ok(JobPayload {
+            job: job.map(Job),
+            user_errors,
+        })
+    }
+
+    /// Cancels a queued or running job of a project (a running job stops within a third of
+    /// its lease).
+    async fn cancel_job(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to do; see the input type.")] input: JobInput,
+    ) -> Result<JobPayload> {
+        let (job, user_errors) = write(ctx, Action::JobCancel, async |tx| {
+            let job = tx
+                .granted(input_id(&input.id, "Job", "id")?, Permission::ProjectUpdate)
+                .await?;
+            jobs::cancel(tx, &job).await
+        })
+        .await?;
+        Ok(JobPayload {
+            job: job.map(Job),
+            user_errors,
+        })
     }
 }

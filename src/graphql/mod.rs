@@ -62,6 +62,7 @@ pub struct Mutation(
     datasource::DatasourceMutation,
     document::DocumentMutation,
     webhook::WebhookMutation,
+    job::JobMutation,
     analytics_event::AnalyticsMutation,
     file::FileMutation,
     credential::CredentialMutation,

@@ -121,7 +121,11 @@ async fn run(shared: Arc<Shared>, mut notices: broadcast::Receiver<Notice>, shut
             queue_maintenance(&shared).await;
         }
         let free = settings.concurrency - running.len();
-        let claimed = if free > 0 { claim(&shared, free).await } else { Vec::new() };
+        let claimed = if free > 0 {
+            claim(&shared, free).await
+        } else {
+            Vec::new()
+        };
         let queue_drained = claimed.len() < free;
         for job in claimed {
             running.spawn(run_job(shared.clone(), job, shutdown.clone()));
@@ -244,7 +248,12 @@ async fn run_job(shared: Arc<Shared>, job: JobRow, shutdown: CancellationToken) 
         Ok(Err(error)) => record_failure(&shared, id, &error).await,
         Err(join) if join.is_panic() => {
             tracing::error!(job.id = %id, "a job panicked");
-            record_failure(&shared, id, &JobError::transient("the job panicked (see the server's log)")).await;
+            record_failure(
+                &shared,
+                id,
+                &JobError::transient("the job panicked (see the server's log)"),
+            )
+            .await;
         }
         Err(_) => {}
     }
@@ -269,7 +278,17 @@ async fn renew(shared: &Shared, id: Uuid) -> bool {
 async fn record_failure(shared: &Shared, id: Uuid, error: &JobError) {
     let failed = async {
         let mut conn = shared.pool.get().await?;
-        anyhow::Ok(JobRow::fail(&mut conn, &shared.name, id, &error.message, error.retry, shared.settings.backoff).await?)
+        anyhow::Ok(
+            JobRow::fail(
+                &mut conn,
+                &shared.name,
+                id,
+                &error.message,
+                error.retry,
+                shared.settings.backoff,
+            )
+            .await?,
+        )
     };
     match failed.await {
         Ok(Some(job)) if job.status == crate::db::enums::JobStatus::Failed => {

@@ -277,7 +277,9 @@ impl JobRow {
         .get_result(conn)
         .await;
         match retried {
-            Err(diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)) => Ok(None),
+            Err(diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)) => {
+                Ok(None)
+            }
             other => other.optional(),
         }
     }
@@ -291,12 +293,17 @@ impl JobRow {
 
     /// How many jobs are in `status` (for tests and the benchmark).
     pub async fn count_in(conn: &mut AsyncPgConnection, status: JobStatus) -> QueryResult<i64> {
-        jobs::table.filter(jobs::status.eq(status)).count().get_result(conn).await
+        jobs::table
+            .filter(jobs::status.eq(status))
+            .count()
+            .get_result(conn)
+            .await
     }
 }
 
 /// The condition "job `id` is running and `worker` holds it".
-type Held<'a> = dsl::And<dsl::And<dsl::Eq<jobs::id, Uuid>, dsl::Eq<jobs::status, JobStatus>>, dsl::Eq<jobs::locked_by, &'a str>>;
+type Held<'a> =
+    dsl::And<dsl::And<dsl::Eq<jobs::id, Uuid>, dsl::Eq<jobs::status, JobStatus>>, dsl::Eq<jobs::locked_by, &'a str>>;
 
 /// The running job `id` while `worker` holds it.
 fn held(id: Uuid, worker: &str) -> dsl::Filter<jobs::table, Held<'_>> {

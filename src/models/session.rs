@@ -167,10 +167,8 @@ impl SessionRow {
     /// Deletes the sessions that expired or were revoked before `before` (their refresh
     /// tokens go with them); returns how many.
     pub async fn delete_ended_before(conn: &mut AsyncPgConnection, before: DateTime<Utc>) -> QueryResult<usize> {
-        diesel::delete(
-            sessions::table.filter(sessions::expires_at.lt(before).or(sessions::revoked_at.lt(before))),
-        )
-        .execute(conn)
-        .await
+        diesel::delete(sessions::table.filter(sessions::expires_at.lt(before).or(sessions::revoked_at.lt(before))))
+            .execute(conn)
+            .await
     }
 }

@@ -163,6 +163,10 @@ actions! {
     WebhookResume = "webhook.resume",
     /// `webhook.delete`
     WebhookDelete = "webhook.delete",
+    /// `job.retry`
+    JobRetry = "job.retry",
+    /// `job.cancel`
+    JobCancel = "job.cancel",
     /// `analytics.track`
     AnalyticsTrack = "analytics.track",
     /// `file.upload`

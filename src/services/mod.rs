@@ -15,6 +15,7 @@ pub mod credentials;
 pub mod files;
 pub mod generation;
 pub mod invitations;
+pub mod jobs;
 pub mod knowledge;
 pub mod members;
 pub mod messages;

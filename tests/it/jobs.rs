@@ -94,8 +94,12 @@ async fn a_job_out_of_attempts_or_with_a_permanent_error_fails_and_stays_visible
     let db = TestDb::migrated().await;
     let pool = db.pool();
     let handlers = Handlers::default()
-        .on("always.transient", |_, _| async { Err(JobError::transient("the provider is down")) })
-        .on("always.permanent", |_, _| async { Err(JobError::permanent("the document is gone")) });
+        .on("always.transient", |_, _| async {
+            Err(JobError::transient("the provider is down"))
+        })
+        .on("always.permanent", |_, _| async {
+            Err(JobError::permanent("the document is gone"))
+        });
     let mut conn = db.conn().await;
     let transient = queue(&mut conn, Enqueue::new("always.transient", json!({})).attempts(2)).await;
     let permanent = queue(&mut conn, Enqueue::new("always.permanent", json!({})).attempts(5)).await;
@@ -105,9 +109,18 @@ async fn a_job_out_of_attempts_or_with_a_permanent_error_fails_and_stays_visible
     let permanent = when(&pool, permanent.id, JobStatus::Failed).await;
     let unknown = when(&pool, unknown.id, JobStatus::Failed).await;
     workers.stop().await;
-    assert_eq!((transient.attempts, transient.last_error.as_deref()), (2, Some("the provider is down")));
-    assert_eq!((permanent.attempts, permanent.last_error.as_deref()), (1, Some("the document is gone")));
-    assert_eq!(unknown.last_error.as_deref(), Some("no handler for jobs of kind `nobody.handles`"));
+    assert_eq!(
+        (transient.attempts, transient.last_error.as_deref()),
+        (2, Some("the provider is down"))
+    );
+    assert_eq!(
+        (permanent.attempts, permanent.last_error.as_deref()),
+        (1, Some("the document is gone"))
+    );
+    assert_eq!(
+        unknown.last_error.as_deref(),
+        Some("no handler for jobs of kind `nobody.handles`")
+    );
 }
 
 #[tokio::test]
@@ -136,7 +149,11 @@ async fn a_job_whose_worker_died_runs_again_once_its_lease_ends() {
     assert_eq!(runs.load(Ordering::SeqCst), 1);
     assert_eq!(done.attempts, 2, "the dead worker's attempt counts");
     // The dead worker cannot overwrite the new run's outcome.
-    assert!(!JobRow::succeed(&mut conn, "dead-worker", queued.id, &json!("late")).await.expect("succeed"));
+    assert!(
+        !JobRow::succeed(&mut conn, "dead-worker", queued.id, &json!("late"))
+            .await
+            .expect("succeed")
+    );
     assert_eq!(job(&pool, queued.id).await.result, Some(json!(null)));
 }
 
@@ -169,10 +186,13 @@ async fn eight_workers_run_each_of_a_thousand_jobs_exactly_once() {
     for workers in fleet {
         workers.stop().await;
     }
-    let seen = seen.lock().expect("lock");
+    let seen = seen.lock().expect("lock").clone();
     assert_eq!(seen.len(), 1000);
     assert!(seen.values().all(|&runs| runs == 1), "a job ran twice");
-    assert_eq!(JobRow::count_in(&mut conn, JobStatus::Succeeded).await.expect("count"), 1000);
+    assert_eq!(
+        JobRow::count_in(&mut conn, JobStatus::Succeeded).await.expect("count"),
+        1000
+    );
 }
 
 #[tokio::test]
@@ -197,16 +217,28 @@ async fn a_unique_key_keeps_the_same_work_from_being_queued_twice_while_pending(
     let pool = db.pool();
     let mut conn = db.conn().await;
     let first = queue(&mut conn, Enqueue::new("index", json!({})).unique("document:1")).await;
-    let again = Enqueue::new("index", json!({})).unique("document:1").queue(&mut conn).await.expect("queue");
+    let again = Enqueue::new("index", json!({}))
+        .unique("document:1")
+        .queue(&mut conn)
+        .await
+        .expect("queue");
     assert_eq!(again, None, "pending work is not queued twice");
-    let other = Enqueue::new("index", json!({})).unique("document:2").queue(&mut conn).await.expect("queue");
+    let other = Enqueue::new("index", json!({}))
+        .unique("document:2")
+        .queue(&mut conn)
+        .await
+        .expect("queue");
     assert!(other.is_some());
 
     let handlers = Handlers::default().on("index", |_, _| async { Ok(json!(null)) });
     let workers = Workers::start(pool.clone(), &PubSub::local(), handlers, settings(1));
     when(&pool, first.id, JobStatus::Succeeded).await;
     workers.stop().await;
-    let after = Enqueue::new("index", json!({})).unique("document:1").queue(&mut conn).await.expect("queue");
+    let after = Enqueue::new("index", json!({}))
+        .unique("document:1")
+        .queue(&mut conn)
+        .await
+        .expect("queue");
     assert!(after.is_some(), "once the job ended, the key is free again");
 }
 
@@ -260,9 +292,17 @@ async fn a_cancelled_running_job_is_stopped_at_its_next_lease_renewal() {
     let mut conn = db.conn().await;
     let queued = queue(&mut conn, Enqueue::new("endless", json!({}))).await;
     let (started, stopped) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicBool::new(false)));
-    let workers = Workers::start(pool.clone(), &PubSub::local(), endless(started.clone(), stopped.clone()), settings(1));
+    let workers = Workers::start(
+        pool.clone(),
+        &PubSub::local(),
+        endless(started.clone(), stopped.clone()),
+        settings(1),
+    );
     when(&pool, queued.id, JobStatus::Running).await;
-    let cancelled = JobRow::cancel(&mut conn, queued.id).await.expect("cancel").expect("cancellable");
+    let cancelled = JobRow::cancel(&mut conn, queued.id)
+        .await
+        .expect("cancel")
+        .expect("cancellable");
     assert_eq!(cancelled.status, JobStatus::Cancelled);
     for _ in 0..100 {
         if stopped.load(Ordering::SeqCst) {
@@ -270,10 +310,16 @@ async fn a_cancelled_running_job_is_stopped_at_its_next_lease_renewal() {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert!(started.load(Ordering::SeqCst) && stopped.load(Ordering::SeqCst), "the running job was not stopped");
+    assert!(
+        started.load(Ordering::SeqCst) && stopped.load(Ordering::SeqCst),
+        "the running job was not stopped"
+    );
     assert_eq!(job(&pool, queued.id).await.status, JobStatus::Cancelled);
     // A cancelled job can be retried, with fresh attempts.
-    let retried = JobRow::retry(&mut conn, queued.id).await.expect("retry").expect("retryable");
+    let retried = JobRow::retry(&mut conn, queued.id)
+        .await
+        .expect("retry")
+        .expect("retryable");
     assert_eq!((retried.status, retried.attempts), (JobStatus::Queued, 0));
     workers.stop().await;
 }
@@ -284,12 +330,20 @@ async fn shutdown_gives_unfinished_jobs_back_without_counting_the_attempt() {
     let pool = db.pool();
     let queued = queue(&mut db.conn().await, Enqueue::new("endless", json!({}))).await;
     let (started, stopped) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicBool::new(false)));
-    let workers = Workers::start(pool.clone(), &PubSub::local(), endless(started, stopped.clone()), settings(1));
+    let workers = Workers::start(
+        pool.clone(),
+        &PubSub::local(),
+        endless(started, stopped.clone()),
+        settings(1),
+    );
     when(&pool, queued.id, JobStatus::Running).await;
     workers.stop().await;
     assert!(stopped.load(Ordering::SeqCst));
     let back = job(&pool, queued.id).await;
-    assert_eq!((back.status, back.attempts, back.locked_by), (JobStatus::Queued, 0, None));
+    assert_eq!(
+        (back.status, back.attempts, back.locked_by),
+        (JobStatus::Queued, 0, None)
+    );
 }
 
 #[tokio::test]
@@ -299,7 +353,11 @@ async fn maintenance_deletes_what_ended_long_ago_and_keeps_the_rest() {
     let mut conn = db.conn().await;
     let old = queue(&mut conn, Enqueue::new("done", json!({}))).await;
     let recent = queue(&mut conn, Enqueue::new("done", json!({}))).await;
-    let pending = queue(&mut conn, Enqueue::new("later", json!({})).at(Utc::now() + chrono::Duration::days(1))).await;
+    let pending = queue(
+        &mut conn,
+        Enqueue::new("later", json!({})).at(Utc::now() + chrono::Duration::days(1)),
+    )
+    .await;
     let handlers = Handlers::standard(maintenance::Retention::default()).on("done", |_, _| async { Ok(json!(null)) });
     let workers = Workers::start(pool.clone(), &PubSub::local(), handlers, settings(1));
     when(&pool, old.id, JobStatus::Succeeded).await;
@@ -318,4 +376,97 @@ async fn maintenance_deletes_what_ended_long_ago_and_keeps_the_rest() {
     assert_eq!(JobRow::find(&mut conn, old.id).await.expect("find"), None);
     assert!(JobRow::find(&mut conn, recent.id).await.expect("find").is_some());
     assert_eq!(job(&pool, pending.id).await.status, JobStatus::Queued);
+}
+
+const RETRY_JOB: &str =
+    "mutation($input: JobInput!) { retryJob(input: $input) { job { id status attempts } userErrors { field code } } }";
+const CANCEL_JOB: &str =
+    "mutation($input: JobInput!) { cancelJob(input: $input) { job { id status } userErrors { field code } } }";
+
+/// A job of `project` (None: the platform's) that failed for good.
+async fn failed_job(conn: &mut AsyncPgConnection, project: Option<Uuid>) -> JobRow {
+    let mut job = Enqueue::new("document.index", json!({}));
+    if let Some(project) = project {
+        job = job.in_project(project);
+    }
+    let queued = queue(conn, job).await;
+    JobRow::claim(conn, "test-worker", 1, Duration::from_secs(30))
+        .await
+        .expect("claim");
+    let backoff = settings(1).backoff;
+    let failed = JobRow::fail(conn, "test-worker", queued.id, "the document is gone", false, backoff)
+        .await
+        .expect("fail")
+        .expect("held");
+    assert_eq!(failed.status, JobStatus::Failed);
+    failed
+}
+
+#[tokio::test]
+async fn project_admins_retry_and_cancel_their_projects_jobs_and_nobody_else_does() {
+    use crate::support::{Team, audit_trail, code, user_errors};
+    let db = TestDb::migrated().await;
+    let team = Team::new(&db).await;
+    let (_, body) = team
+        .api
+        .run(
+            Some(&team.owner),
+            "query($id: ID!) { node(id: $id) { ... on Project { uuid } } }",
+            json!({ "id": team.project }),
+        )
+        .await;
+    let project: Uuid = body["data"]["node"]["uuid"]
+        .as_str()
+        .expect("uuid")
+        .parse()
+        .expect("uuid");
+    let mut conn = db.conn().await;
+    let failed = failed_job(&mut conn, Some(project)).await;
+    let platform_job = failed_job(&mut conn, None).await;
+    let id = chatgraph::graphql::node::global_id("Job", failed.id);
+
+    // Seeing the project is not enough; another tenant or the platform's job: not found.
+    let (_, body) = team
+        .mutate(&team.member, "retryJob", RETRY_JOB, json!({ "id": id }))
+        .await;
+    assert_eq!(code(&body), "FORBIDDEN", "{body}");
+    let (_, body) = team
+        .mutate(&team.outsider, "retryJob", RETRY_JOB, json!({ "id": id }))
+        .await;
+    assert_eq!(code(&body), "NOT_FOUND", "{body}");
+    let platform_id = chatgraph::graphql::node::global_id("Job", platform_job.id);
+    let (_, body) = team
+        .mutate(&team.owner, "cancelJob", CANCEL_JOB, json!({ "id": platform_id }))
+        .await;
+    assert_eq!(code(&body), "NOT_FOUND", "{body}");
+    assert_eq!(job(&db.pool(), failed.id).await.status, JobStatus::Failed);
+
+    let (payload, _) = team
+        .mutate(&team.owner, "retryJob", RETRY_JOB, json!({ "id": id }))
+        .await;
+    assert_eq!(payload["job"]["status"], "QUEUED");
+    assert_eq!(payload["job"]["attempts"], 0);
+    let (payload, _) = team
+        .mutate(&team.owner, "retryJob", RETRY_JOB, json!({ "id": id }))
+        .await;
+    assert_eq!(user_errors(&payload), vec!["input.id:NOT_RETRYABLE"]);
+
+    let (payload, _) = team
+        .mutate(&team.owner, "cancelJob", CANCEL_JOB, json!({ "id": id }))
+        .await;
+    assert_eq!(payload["job"]["status"], "CANCELLED");
+    let (payload, _) = team
+        .mutate(&team.owner, "cancelJob", CANCEL_JOB, json!({ "id": id }))
+        .await;
+    assert_eq!(user_errors(&payload), vec!["input.id:NOT_CANCELLABLE"]);
+
+    assert_eq!(
+        audit_trail(&db, "job.retry").await,
+        vec![
+            "failed:FORBIDDEN:member@example.com".to_owned(),
+            "failed:NOT_FOUND:outsider@example.com".to_owned(),
+            "success::owner@example.com".to_owned(),
+            "failed:NOT_RETRYABLE:owner@example.com".to_owned(),
+        ]
+    );
 }
