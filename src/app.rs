@@ -9,7 +9,7 @@ use tokio::net::TcpListener;
 
 use crate::{
     auth::{crypto, oidc::OidcProviders, tokens::AccessTokens},
-    config::{AuthConfig, DatabaseConfig, ServeConfig, WorkerConfig},
+    config::{AuthConfig, DatabaseConfig, JobsConfig, ServeConfig, WorkerConfig},
     db::{self, cluster::LocalCluster, migrate},
     graphql::{self},
     http::{self, HttpSettings},
@@ -119,6 +119,12 @@ impl Database {
         })
     }
 
+    /// Migrates the database, then opens the pool `config` describes.
+    pub async fn migrated_pool(&self, config: &DatabaseConfig) -> anyhow::Result<db::Pool> {
+        migrate::run(&self.url).await?;
+        db::pool(&self.url, config.pool_size, config.statement_timeout())
+    }
+
     /// True when this is the private local cluster.
     pub fn is_local(&self) -> bool {
         self.local.is_some()
@@ -143,12 +149,7 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
 }
 
 async fn serve_on(config: &ServeConfig, database: &Database) -> anyhow::Result<()> {
-    migrate::run(&database.url).await?;
-    let pool = db::pool(
-        &database.url,
-        config.database.pool_size,
-        config.database.statement_timeout(),
-    )?;
+    let pool = database.migrated_pool(&config.database).await?;
     if database.is_local() && database.created {
         let mut conn = pool.get().await?;
         seed::seed_demo(&mut conn)
@@ -177,12 +178,7 @@ async fn serve_on(config: &ServeConfig, database: &Database) -> anyhow::Result<(
         "CHATGRAPH_STREAM_LEASE_SECS must be positive"
     );
     let pubsub = PubSub::listen(&database.url);
-    let workers = Workers::start(
-        pool.clone(),
-        &pubsub,
-        Handlers::standard(config.jobs.settings()?.retention),
-        config.jobs.settings()?,
-    );
+    let workers = start_workers(&config.jobs, pool.clone(), &pubsub)?;
     let generations = Generations::start_service(
         pool.clone(),
         config.models.providers()?,
@@ -215,6 +211,17 @@ async fn serve_on(config: &ServeConfig, database: &Database) -> anyhow::Result<(
     Ok(())
 }
 
+/// The job workers `config` asks for, running chatgraph's own handlers.
+fn start_workers(config: &JobsConfig, pool: db::Pool, pubsub: &PubSub) -> anyhow::Result<Workers> {
+    let settings = config.settings()?;
+    Ok(Workers::start(
+        pool,
+        pubsub,
+        Handlers::standard(settings.retention),
+        settings,
+    ))
+}
+
 /// Runs job workers only (`chatgraph worker`, for a fleet apart from the API servers) until
 /// a shutdown signal; running jobs finish or are given back.
 pub async fn work(config: WorkerConfig) -> anyhow::Result<()> {
@@ -224,19 +231,8 @@ pub async fn work(config: WorkerConfig) -> anyhow::Result<()> {
     );
     let database = Database::open(&config.database).await?;
     let result = async {
-        migrate::run(&database.url).await?;
-        let pool = db::pool(
-            &database.url,
-            config.database.pool_size,
-            config.database.statement_timeout(),
-        )?;
-        let settings = config.jobs.settings()?;
-        let workers = Workers::start(
-            pool,
-            &PubSub::listen(&database.url),
-            Handlers::standard(settings.retention),
-            settings,
-        );
+        let pool = database.migrated_pool(&config.database).await?;
+        let workers = start_workers(&config.jobs, pool, &PubSub::listen(&database.url))?;
         tracing::info!(
             worker = workers.name(),
             concurrency = config.jobs.workers,

@@ -128,6 +128,28 @@ pub struct JobPayload {
 #[derive(Default)]
 pub struct JobMutation;
 
+impl JobMutation {
+    /// Retries or (`cancel`) cancels job `input.id`.
+    async fn change(ctx: &Context<'_>, input: JobInput, cancel: bool) -> Result<JobPayload> {
+        let action = if cancel { Action::JobCancel } else { Action::JobRetry };
+        let (job, user_errors) = write(ctx, action, async |tx| {
+            let job = tx
+                .granted(input_id(&input.id, "Job", "id")?, Permission::ProjectUpdate)
+                .await?;
+            if cancel {
+                jobs::cancel(tx, &job).await
+            } else {
+                jobs::retry(tx, &job).await
+            }
+        })
+        .await?;
+        Ok(JobPayload {
+            job: job.map(Job),
+            user_errors,
+        })
+    }
+}
+
 #[Object]
 impl JobMutation {
     /// Queues a failed or cancelled job of a project again, with a fresh set of attempts.
@@ -136,17 +158,7 @@ impl JobMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "What to do; see the input type.")] input: JobInput,
     ) -> Result<JobPayload> {
-        let (job, user_errors) = write(ctx, Action::JobRetry, async |tx| {
-            let job = tx
-                .granted(input_id(&input.id, "Job", "id")?, Permission::ProjectUpdate)
-                .await?;
-            jobs::retry(tx, &job).await
-        })
-        .await?;
-        Ok(JobPayload {
-            job: job.map(Job),
-            user_errors,
-        })
+        Self::change(ctx, input, false).await
     }
 
     /// Cancels a queued or running job of a project (a running job stops within a third of
@@ -156,16 +168,6 @@ impl JobMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "What to do; see the input type.")] input: JobInput,
     ) -> Result<JobPayload> {
-        let (job, user_errors) = write(ctx, Action::JobCancel, async |tx| {
-            let job = tx
-                .granted(input_id(&input.id, "Job", "id")?, Permission::ProjectUpdate)
-                .await?;
-            jobs::cancel(tx, &job).await
-        })
-        .await?;
-        Ok(JobPayload {
-            job: job.map(Job),
-            user_errors,
-        })
+        Self::change(ctx, input, true).await
     }
 }

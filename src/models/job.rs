@@ -115,12 +115,15 @@ impl JobRow {
         lease: Duration,
     ) -> QueryResult<Vec<JobRow>> {
         cached(
-            "UPDATE jobs j SET status = 'running', locked_by = $2, \
-                 locked_until = now() + $3, attempts = j.attempts + 1, \
+            // `= ANY(ARRAY(…))`, not a join: with the generic plan every statement here gets,
+            // PostgreSQL cannot know that the LIMIT is small, and joined a seq scan of the
+            // whole table to the claimed ids (2 ms at 10,000 jobs, growing with the table).
+            "UPDATE jobs SET status = 'running', locked_by = $2, \
+                 locked_until = now() + $3, attempts = attempts + 1, \
                  started_at = now(), progress = NULL \
-             FROM (SELECT id FROM jobs WHERE status = 'queued' AND run_at <= now() \
-                   ORDER BY priority DESC, run_at, id LIMIT $1 FOR UPDATE SKIP LOCKED) ready \
-             WHERE j.id = ready.id RETURNING j.*",
+             WHERE id = ANY(ARRAY(SELECT id FROM jobs WHERE status = 'queued' AND run_at <= now() \
+                   ORDER BY priority DESC, run_at, id LIMIT $1 FOR UPDATE SKIP LOCKED)) \
+             RETURNING *",
         )
         .bind::<BigInt, _>(limit)
         .bind::<Text, _>(worker.to_owned())
