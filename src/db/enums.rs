@@ -193,7 +193,8 @@ text_enum! {
 text_enum! {
     /// Whether a document is searchable.
     DocumentStatus { /// Waiting to be chunked and embedded.
-        Pending = "pending", /// Chunked and embedded.
+        Pending = "pending", /// Being chunked and embedded.
+        Processing = "processing", /// Chunked and embedded.
         Indexed = "indexed", /// Indexing failed.
         Failed = "failed" }
 }

@@ -214,6 +214,7 @@ diesel::table! {
         indexed_at -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        index_error -> Nullable<Text>,
     }
 }
 

@@ -107,6 +107,11 @@ impl Document {
         self.0.indexed_at
     }
 
+    /// Why indexing failed (status `FAILED`): null otherwise.
+    async fn index_error(&self) -> Option<&str> {
+        self.0.index_error.as_deref()
+    }
+
     /// When it was created.
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at

@@ -27,6 +27,7 @@ use crate::{
     error::AppError,
     models::job::{JobRow, NewJob},
     pubsub::{self, Notice},
+    services::ingestion,
 };
 
 /// A job to queue: its kind and payload, and how it should run.
@@ -171,7 +172,9 @@ pub struct Handlers {
 impl Handlers {
     /// The handlers of chatgraph's own jobs.
     pub fn standard(maintenance: maintenance::Retention) -> Self {
-        Handlers::default().on(maintenance::KIND, move |_job, ctx| maintenance::run(ctx, maintenance))
+        Handlers::default()
+            .on(maintenance::KIND, move |_job, ctx| maintenance::run(ctx, maintenance))
+            .on(ingestion::KIND, ingestion::run)
     }
 
     /// Runs jobs of `kind` with `handler` (its result is stored in `jobs.result`).

@@ -32,6 +32,8 @@ pub struct DocumentRow {
     pub indexed_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Why the last indexing failed (status `failed`).
+    pub index_error: Option<String>,
 }
 
 /// A new document.
@@ -64,6 +66,7 @@ pub struct DocumentPatch {
     pub metadata: Option<Value>,
     pub status: Option<DocumentStatus>,
     pub indexed_at: Option<Option<DateTime<Utc>>>,
+    pub index_error: Option<Option<String>>,
 }
 
 find_by_id!(DocumentRow, documents);

@@ -10,7 +10,10 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::write::{RecordIn, Tx};
+use super::{
+    ingestion,
+    write::{RecordIn, Tx},
+};
 use crate::{
     auth::grant::{Grant, Granted, Permission},
     db::{
@@ -325,6 +328,7 @@ pub async fn create_document(tx: &mut Tx, grant: &Grant, mut fields: DocumentFie
         .insert(tx.conn())
         .await
         .map_err(|e| constraint_error(e, &[EXTERNAL_ID_TAKEN]))?;
+    ingestion::queue(tx.conn(), &row).await?;
     tx.audit(grant)
         .on("document", row.id)
         .details(json!({ "title": row.title, "bytes": row.content.len() }))
@@ -351,6 +355,7 @@ pub async fn update_document(
         content_hash: new_content.as_deref().map(|c| Some(content_hash(c))),
         status: new_content.is_some().then_some(DocumentStatus::Pending),
         indexed_at: new_content.is_some().then_some(None),
+        index_error: new_content.is_some().then_some(None),
         content: new_content,
         mime_type: fields.mime_type,
         metadata: fields.metadata,
@@ -363,12 +368,16 @@ pub async fn update_document(
     {
         return Ok(document.row().clone());
     }
-    if patch.content.is_some() {
+    let reindex = patch.content.is_some();
+    if reindex {
         diesel::delete(document_chunks::table.filter(document_chunks::document_id.eq(document.id)))
             .execute(tx.conn())
             .await?;
     }
     let row = patch.apply(tx.conn(), document.id).await?;
+    if reindex {
+        ingestion::queue(tx.conn(), &row).await?;
+    }
     tx.audit(document.grant())
         .on("document", row.id)
         .details(details)

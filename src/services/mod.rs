@@ -14,6 +14,7 @@ pub mod chats;
 pub mod credentials;
 pub mod files;
 pub mod generation;
+pub mod ingestion;
 pub mod invitations;
 pub mod jobs;
 pub mod knowledge;

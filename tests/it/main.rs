@@ -14,6 +14,7 @@ mod fuzz;
 mod granted;
 mod graph;
 mod http;
+mod ingestion;
 mod isolation;
 mod jobs;
 mod knowledge;

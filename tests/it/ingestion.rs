@@ -1,0 +1,177 @@
+//! Indexing documents (`services::ingestion`, the `document.index` job): created or changed
+//! content is queued in the same transaction, chunked and embedded by a worker, and replaces
+//! the old chunks; unchanged content is not queued again; a deleted document is skipped.
+
+use std::time::Duration;
+
+use chatgraph::{
+    jobs::{Handlers, Settings, Workers, maintenance},
+    pubsub::PubSub,
+};
+use serde_json::{Value, json};
+
+use crate::support::{Team, TestDb, names};
+
+const CREATE_DOCUMENT: &str = "mutation($input: CreateDocumentInput!) { createDocument(input: $input) { \
+    document { id uuid status } userErrors { field code } } }";
+const UPDATE_DOCUMENT: &str = "mutation($input: UpdateDocumentInput!) { updateDocument(input: $input) { \
+    document { id status } userErrors { field code } } }";
+const DOCUMENT: &str = "query($id: ID!) { node(id: $id) { ... on Document { status indexedAt indexError } } }";
+
+fn guide(topic: &str) -> String {
+    let paragraph = format!("{topic} is explained here in plain words, one sentence after another. ").repeat(30);
+    format!("# {topic}\n\n{paragraph}\n\n## Details\n\n{paragraph}\n\n## More\n\n{paragraph}")
+}
+
+/// The document's status once it is no longer pending or processing (30 s at most).
+async fn settled(team: &Team, id: &Value) -> Value {
+    for _ in 0..300 {
+        let (_, body) = team.api.run(Some(&team.owner), DOCUMENT, json!({ "id": id })).await;
+        let document = body["data"]["node"].clone();
+        if document["status"] != "PENDING" && document["status"] != "PROCESSING" {
+            return document;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("document {id} was never indexed");
+}
+
+async fn chunks(db: &TestDb, document: &str) -> Vec<String> {
+    names(
+        &mut db.conn().await,
+        &format!(
+            "SELECT chunk_index || ':' || (embedding IS NOT NULL) || ':' || embedding_model || ':' || md5(content) AS name \
+             FROM document_chunks WHERE document_id = '{document}' ORDER BY chunk_index"
+        ),
+    )
+    .await
+}
+
+async fn jobs_for(db: &TestDb, document: &str) -> Vec<String> {
+    names(
+        &mut db.conn().await,
+        &format!("SELECT status AS name FROM jobs WHERE payload->>'documentId' = '{document}' ORDER BY created_at"),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_created_document_is_chunked_embedded_and_reindexed_only_when_its_content_changes() {
+    let db = TestDb::migrated().await;
+    let team = Team::new(&db).await;
+    let (payload, _) = team
+        .mutate(
+            &team.owner,
+            "createDocument",
+            CREATE_DOCUMENT,
+            json!({ "projectId": team.project, "title": "Guide", "content": guide("Billing"), "mimeType": "text/markdown" }),
+        )
+        .await;
+    assert_eq!(payload["document"]["status"], "PENDING");
+    let (id, uuid) = (
+        payload["document"]["id"].clone(),
+        payload["document"]["uuid"].as_str().expect("uuid").to_owned(),
+    );
+    // Queued in the mutation's transaction, before any worker runs.
+    assert_eq!(jobs_for(&db, &uuid).await, vec!["queued"]);
+
+    let settings = Settings {
+        poll: Duration::from_millis(100),
+        maintenance_every: None,
+        ..Settings::default()
+    };
+    let workers = Workers::start(
+        db.pool(),
+        &PubSub::local(),
+        Handlers::standard(maintenance::Retention::default()),
+        settings,
+    );
+    let document = settled(&team, &id).await;
+    assert_eq!(document["status"], "INDEXED", "{document}");
+    assert!(document["indexedAt"].is_string() && document["indexError"].is_null());
+    let first = chunks(&db, &uuid).await;
+    assert!(first.len() >= 3, "{first:?}");
+    assert!(
+        first.iter().all(|c| c.contains(":true:chatgraph-offline-hashing-v1:")),
+        "{first:?}"
+    );
+    assert_eq!(jobs_for(&db, &uuid).await, vec!["succeeded"]);
+
+    // The same content again: nothing to do, nothing queued.
+    let (payload, _) = team
+        .mutate(
+            &team.owner,
+            "updateDocument",
+            UPDATE_DOCUMENT,
+            json!({ "id": id, "content": guide("Billing") }),
+        )
+        .await;
+    assert_eq!(payload["document"]["status"], "INDEXED");
+    assert_eq!(jobs_for(&db, &uuid).await, vec!["succeeded"]);
+
+    // New content: pending again, re-indexed, the old chunks replaced.
+    let (payload, _) = team
+        .mutate(
+            &team.owner,
+            "updateDocument",
+            UPDATE_DOCUMENT,
+            json!({ "id": id, "content": guide("Refunds") }),
+        )
+        .await;
+    assert_eq!(payload["document"]["status"], "PENDING");
+    assert_eq!(settled(&team, &id).await["status"], "INDEXED");
+    let second = chunks(&db, &uuid).await;
+    assert!(
+        !second.is_empty() && second.iter().all(|c| !first.contains(c)),
+        "{second:?}"
+    );
+    workers.stop().await;
+}
+
+#[tokio::test]
+async fn a_document_deleted_before_its_job_ran_is_skipped() {
+    let db = TestDb::migrated().await;
+    let team = Team::new(&db).await;
+    let (payload, _) = team
+        .mutate(
+            &team.owner,
+            "createDocument",
+            CREATE_DOCUMENT,
+            json!({ "projectId": team.project, "title": "Gone", "content": guide("Gone") }),
+        )
+        .await;
+    let uuid = payload["document"]["uuid"].as_str().expect("uuid").to_owned();
+    let (_, body) = team
+        .mutate(
+            &team.owner,
+            "deleteDocument",
+            "mutation($input: DeleteKnowledgeInput!) { deleteDocument(input: $input) { userErrors { code } } }",
+            json!({ "id": payload["document"]["id"] }),
+        )
+        .await;
+    assert!(body["errors"].is_null(), "{body}");
+    let workers = Workers::start(
+        db.pool(),
+        &PubSub::local(),
+        Handlers::standard(maintenance::Retention::default()),
+        Settings {
+            poll: Duration::from_millis(100),
+            maintenance_every: None,
+            ..Settings::default()
+        },
+    );
+    for _ in 0..300 {
+        if jobs_for(&db, &uuid).await == vec!["succeeded"] {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    workers.stop().await;
+    assert_eq!(jobs_for(&db, &uuid).await, vec!["succeeded"]);
+    let result = names(
+        &mut db.conn().await,
+        &format!("SELECT result->>'skipped' AS name FROM jobs WHERE payload->>'documentId' = '{uuid}'"),
+    )
+    .await;
+    assert_eq!(result, vec!["the document was deleted"]);
+}
