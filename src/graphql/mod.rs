@@ -35,6 +35,7 @@ pub mod query;
 pub mod repository;
 pub mod rounds;
 pub mod scalars;
+pub mod search;
 pub mod settings;
 pub mod subscription;
 pub mod usage;
@@ -44,6 +45,10 @@ pub mod webhook;
 use async_graphql::{MergedObject, Schema};
 
 pub use context::RequestContext;
+
+/// Where every read starts: the reads of the data model, and search.
+#[derive(MergedObject, Default)]
+pub struct Query(query::DataQuery, search::SearchQuery);
 
 /// Every mutation, one object per domain.
 #[derive(MergedObject, Default)]
@@ -70,7 +75,7 @@ pub struct Mutation(
 );
 
 /// The executable schema.
-pub type AppSchema = Schema<query::Query, Mutation, subscription::Subscription>;
+pub type AppSchema = Schema<Query, Mutation, subscription::Subscription>;
 
 /// Deepest query accepted. 16 is what the introspection query of GraphiQL and code generators
 /// needs (nine levels of type references); data queries rarely go past 10.
@@ -90,7 +95,7 @@ pub fn schema() -> AppSchema {
 /// pool, loaders, request id) is attached to each request, never to the schema, so no state
 /// is shared between callers.
 pub fn schema_with(introspection: document_limits::Introspection) -> AppSchema {
-    Schema::build(query::Query, Mutation::default(), subscription::Subscription)
+    Schema::build(Query::default(), Mutation::default(), subscription::Subscription)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
         .extension(document_limits::DocumentLimits { introspection })

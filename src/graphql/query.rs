@@ -16,12 +16,13 @@ use crate::{
     models::{lists, page::Filter, role::RoleRow},
 };
 
-/// Where every read starts.
-pub struct Query;
+/// The root fields that read the data model (merged into [`super::Query`]).
+#[derive(Default)]
+pub struct DataQuery;
 
-/// Where every read starts.
+/// The root fields that read the data model.
 #[Object]
-impl Query {
+impl DataQuery {
     /// Version of the chatgraph API (the crate version of the server).
     async fn api_version(&self) -> &'static str {
         env!("CARGO_PKG_VERSION")

@@ -35,6 +35,7 @@ pub mod project;
 pub mod rate_limit;
 pub mod repository;
 pub mod role;
+pub mod search;
 pub mod session;
 pub mod summary;
 pub mod usage_event;

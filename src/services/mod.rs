@@ -27,6 +27,7 @@ pub mod projects;
 pub mod quotas;
 pub mod rate_limits;
 pub mod repositories;
+pub mod search;
 pub mod seed;
 pub mod webhooks;
 pub mod write;

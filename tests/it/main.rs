@@ -28,6 +28,7 @@ mod playground;
 mod projects;
 mod repositories;
 mod schema;
+mod search;
 mod secrets;
 mod security;
 mod seed;

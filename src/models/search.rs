@@ -1,0 +1,107 @@
+//! The two searches over a project's document chunks: by vector (cosine distance, through the
+//! HNSW index with pgvector's iterative scan, or an exact scan where the planner finds it
+//! cheaper) and by keyword (PostgreSQL full text, `simple` configuration, with highlights).
+//! Both take the project first: no chunk of another project can be a candidate.
+
+use diesel::{
+    QueryableByName,
+    sql_types::{Array, BigInt, Double, Jsonb, Nullable, Text, Uuid as SqlUuid},
+};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
+use pgvector::Vector;
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::document::DocumentChunkRow;
+use crate::db::cached::{CachedSql, cached};
+
+/// Which chunks of the project may match. All conditions must hold.
+#[derive(Debug, Clone, Default)]
+pub struct ChunkFilter {
+    /// Only chunks of these documents.
+    pub document_ids: Option<Vec<Uuid>>,
+    /// Only chunks of documents of these datasources.
+    pub datasource_ids: Option<Vec<Uuid>>,
+    /// Only chunks of documents whose metadata contains this JSON object.
+    pub metadata: Option<Value>,
+}
+
+/// A chunk found, with its score (cosine similarity, or full-text rank) and, for keyword
+/// search, the matching words highlighted.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct ScoredChunk {
+    #[diesel(embed)]
+    pub chunk: DocumentChunkRow,
+    #[diesel(sql_type = Double)]
+    pub score: f64,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub highlight: Option<String>,
+}
+
+/// `$1` project, `$2` documents, `$3` datasources, `$4` metadata.
+const CONDITIONS: &str = "c.project_id = $1 \
+    AND ($2::uuid[] IS NULL OR c.document_id = ANY($2)) \
+    AND ($3::uuid[] IS NULL OR EXISTS (SELECT 1 FROM documents d WHERE d.id = c.document_id AND d.datasource_id = ANY($3))) \
+    AND ($4::jsonb IS NULL OR EXISTS (SELECT 1 FROM documents d WHERE d.id = c.document_id AND d.metadata @> $4))";
+
+fn with_conditions<'f>(sql: String, project: Uuid, filter: &ChunkFilter, limit: i64) -> CachedSql<'f> {
+    cached(sql)
+        .bind::<SqlUuid, _>(project)
+        .bind::<Nullable<Array<SqlUuid>>, _>(filter.document_ids.clone())
+        .bind::<Nullable<Array<SqlUuid>>, _>(filter.datasource_ids.clone())
+        .bind::<Nullable<Jsonb>, _>(filter.metadata.clone())
+        .bind::<BigInt, _>(limit)
+}
+
+/// The `limit` chunks of `project` nearest to `vector` among those embedded by `model`,
+/// most similar first. The HNSW index is shared by every project, so its scan goes on
+/// (`hnsw.iterative_scan`) until `limit` chunks passed the filter or none are left: a
+/// selective filter never returns fewer hits than there are matches.
+pub async fn nearest(
+    conn: &mut AsyncPgConnection,
+    project: Uuid,
+    filter: &ChunkFilter,
+    vector: Vector,
+    model: &str,
+    limit: i64,
+) -> diesel::QueryResult<Vec<ScoredChunk>> {
+    let sql = format!(
+        "SELECT * FROM (SELECT c.*, 1 - (c.embedding <=> $6) AS score, NULL::text AS highlight \
+         FROM document_chunks c WHERE {CONDITIONS} AND c.embedding IS NOT NULL AND c.embedding_model = $7 \
+         ORDER BY c.embedding <=> $6 LIMIT $5) hits ORDER BY score DESC, id"
+    );
+    let model = model.to_owned();
+    conn.transaction::<_, diesel::result::Error, _>(async |tx| {
+        // Relaxed order: the outer ORDER BY re-sorts what the scan returns.
+        tx.batch_execute("SET LOCAL hnsw.iterative_scan = relaxed_order; SET LOCAL hnsw.ef_search = 100")
+            .await?;
+        with_conditions(sql, project, filter, limit)
+            .bind::<pgvector::sql_types::Vector, _>(vector)
+            .bind::<Text, _>(model)
+            .load(tx)
+            .await
+    })
+    .await
+}
+
+/// The `limit` chunks of `project` that match the web-search style `query` (words, "quoted
+/// phrases", -excluded, or), best full-text rank first, with the matches highlighted.
+pub async fn matching(
+    conn: &mut AsyncPgConnection,
+    project: Uuid,
+    filter: &ChunkFilter,
+    query: &str,
+    limit: i64,
+) -> diesel::QueryResult<Vec<ScoredChunk>> {
+    let sql = format!(
+        "SELECT c.*, ts_rank_cd(to_tsvector('simple', c.content), q)::float8 AS score, \
+            ts_headline('simple', c.content, q, 'StartSel=<mark>, StopSel=</mark>, MaxFragments=2, MaxWords=24, MinWords=8') AS highlight \
+         FROM document_chunks c, websearch_to_tsquery('simple', $6) q \
+         WHERE {CONDITIONS} AND to_tsvector('simple', c.content) @@ q \
+         ORDER BY score DESC, c.id LIMIT $5"
+    );
+    with_conditions(sql, project, filter, limit)
+        .bind::<Text, _>(query.to_owned())
+        .load(conn)
+        .await
+}
