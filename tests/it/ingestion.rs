@@ -4,13 +4,9 @@
 
 use std::time::Duration;
 
-use chatgraph::{
-    jobs::{Handlers, Settings, Workers, maintenance},
-    pubsub::PubSub,
-};
 use serde_json::{Value, json};
 
-use crate::support::{Team, TestDb, names};
+use crate::support::{Team, TestDb, names, workers};
 
 const CREATE_DOCUMENT: &str = "mutation($input: CreateDocumentInput!) { createDocument(input: $input) { \
     document { id uuid status } userErrors { field code } } }";
@@ -21,6 +17,14 @@ const DOCUMENT: &str = "query($id: ID!) { node(id: $id) { ... on Document { stat
 fn guide(topic: &str) -> String {
     let paragraph = format!("{topic} is explained here in plain words, one sentence after another. ").repeat(30);
     format!("# {topic}\n\n{paragraph}\n\n## Details\n\n{paragraph}\n\n## More\n\n{paragraph}")
+}
+
+/// Gives document `id` new content; returns its status then.
+async fn update(team: &Team, id: &Value, content: &str) -> Value {
+    let input = json!({ "id": id, "content": content });
+    let (payload, body) = team.mutate(&team.owner, "updateDocument", UPDATE_DOCUMENT, input).await;
+    assert_eq!(payload["userErrors"], json!([]), "{body}");
+    payload["document"]["status"].clone()
 }
 
 /// The document's status once it is no longer pending or processing (30 s at most).
@@ -75,17 +79,7 @@ async fn a_created_document_is_chunked_embedded_and_reindexed_only_when_its_cont
     // Queued in the mutation's transaction, before any worker runs.
     assert_eq!(jobs_for(&db, &uuid).await, vec!["queued"]);
 
-    let settings = Settings {
-        poll: Duration::from_millis(100),
-        maintenance_every: None,
-        ..Settings::default()
-    };
-    let workers = Workers::start(
-        db.pool(),
-        &PubSub::local(),
-        Handlers::standard(maintenance::Retention::default()),
-        settings,
-    );
+    let workers = workers(&db);
     let document = settled(&team, &id).await;
     assert_eq!(document["status"], "INDEXED", "{document}");
     assert!(document["indexedAt"].is_string() && document["indexError"].is_null());
@@ -98,27 +92,11 @@ async fn a_created_document_is_chunked_embedded_and_reindexed_only_when_its_cont
     assert_eq!(jobs_for(&db, &uuid).await, vec!["succeeded"]);
 
     // The same content again: nothing to do, nothing queued.
-    let (payload, _) = team
-        .mutate(
-            &team.owner,
-            "updateDocument",
-            UPDATE_DOCUMENT,
-            json!({ "id": id, "content": guide("Billing") }),
-        )
-        .await;
-    assert_eq!(payload["document"]["status"], "INDEXED");
+    assert_eq!(update(&team, &id, &guide("Billing")).await, "INDEXED");
     assert_eq!(jobs_for(&db, &uuid).await, vec!["succeeded"]);
 
     // New content: pending again, re-indexed, the old chunks replaced.
-    let (payload, _) = team
-        .mutate(
-            &team.owner,
-            "updateDocument",
-            UPDATE_DOCUMENT,
-            json!({ "id": id, "content": guide("Refunds") }),
-        )
-        .await;
-    assert_eq!(payload["document"]["status"], "PENDING");
+    assert_eq!(update(&team, &id, &guide("Refunds")).await, "PENDING");
     assert_eq!(settled(&team, &id).await["status"], "INDEXED");
     let second = chunks(&db, &uuid).await;
     assert!(
@@ -150,16 +128,7 @@ async fn a_document_deleted_before_its_job_ran_is_skipped() {
         )
         .await;
     assert!(body["errors"].is_null(), "{body}");
-    let workers = Workers::start(
-        db.pool(),
-        &PubSub::local(),
-        Handlers::standard(maintenance::Retention::default()),
-        Settings {
-            poll: Duration::from_millis(100),
-            maintenance_every: None,
-            ..Settings::default()
-        },
-    );
+    let workers = workers(&db);
     for _ in 0..300 {
         if jobs_for(&db, &uuid).await == vec!["succeeded"] {
             break;

@@ -4,13 +4,9 @@
 
 use std::time::Duration;
 
-use chatgraph::{
-    jobs::{Handlers, Settings, Workers, maintenance},
-    pubsub::PubSub,
-};
 use serde_json::{Value, json};
 
-use crate::support::{Team, TestDb, code, names};
+use crate::support::{Team, TestDb, code, names, workers};
 
 const CREATE_DOCUMENT: &str = "mutation($input: CreateDocumentInput!) { createDocument(input: $input) { \
     document { id uuid } userErrors { field code } } }";
@@ -44,16 +40,7 @@ async fn search(team: &Team, token: &str, variables: Value) -> Value {
 }
 
 async fn index_everything(db: &TestDb) {
-    let workers = Workers::start(
-        db.pool(),
-        &PubSub::local(),
-        Handlers::standard(maintenance::Retention::default()),
-        Settings {
-            poll: Duration::from_millis(100),
-            maintenance_every: None,
-            ..Settings::default()
-        },
-    );
+    let workers = workers(db);
     for _ in 0..300 {
         let pending = names(
             &mut db.conn().await,
@@ -76,15 +63,7 @@ async fn search_finds_a_projects_chunks_by_words_by_meaning_and_both_and_never_a
     create(&team, &team.owner, &team.project, "Shipping", SHIPPING).await;
     create(&team, &team.owner, &team.project, "Accounts", ACCOUNTS).await;
     // The outsider's own workspace holds the same words.
-    let (_, body) = team
-        .api
-        .run(
-            Some(&team.outsider),
-            "{ viewer { projects(first: 1) { nodes { id } } } }",
-            json!({}),
-        )
-        .await;
-    let elsewhere = body["data"]["viewer"]["projects"]["nodes"][0]["id"].clone();
+    let elsewhere = team.outsiders_project().await;
     create(&team, &team.outsider, &elsewhere, "Their refunds", REFUNDS).await;
     index_everything(&db).await;
 
@@ -199,15 +178,7 @@ async fn search_finds_a_projects_chunks_by_words_by_meaning_and_both_and_never_a
 async fn a_small_tenant_gets_its_exact_nearest_chunks_from_the_index_it_shares_with_a_large_one() {
     let db = TestDb::migrated().await;
     let team = Team::new(&db).await;
-    let (_, body) = team
-        .api
-        .run(
-            Some(&team.outsider),
-            "{ viewer { projects(first: 1) { nodes { id } } } }",
-            json!({}),
-        )
-        .await;
-    let elsewhere = body["data"]["viewer"]["projects"]["nodes"][0]["id"].clone();
+    let elsewhere = team.outsiders_project().await;
     let (_, small) = create(&team, &team.owner, &team.project, "Small", "").await;
     let (_, large) = create(&team, &team.outsider, &elsewhere, "Large", "").await;
     // 100 random chunks for the small tenant, 1,900 for the large one: a 5 % filter.

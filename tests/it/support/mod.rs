@@ -427,3 +427,17 @@ pub async fn make_platform_admin(db: &TestDb, email: &str) {
     .await
     .expect("platform admin");
 }
+
+/// chatgraph's own job workers on `db`, polling every 100 ms, without the maintenance job.
+pub fn workers(db: &TestDb) -> chatgraph::jobs::Workers {
+    chatgraph::jobs::Workers::start(
+        db.pool(),
+        &chatgraph::pubsub::PubSub::local(),
+        chatgraph::jobs::Handlers::standard(chatgraph::jobs::maintenance::Retention::default()),
+        chatgraph::jobs::Settings {
+            poll: Duration::from_millis(100),
+            maintenance_every: None,
+            ..chatgraph::jobs::Settings::default()
+        },
+    )
+}

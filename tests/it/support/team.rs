@@ -90,6 +90,19 @@ impl Team {
         self.api.run(Some(token), "{ viewer { id } }", json!({})).await.1["data"]["viewer"]["id"].clone()
     }
 
+    /// The global id of the outsider's own default project (in their personal workspace).
+    pub async fn outsiders_project(&self) -> Value {
+        let (_, body) = self
+            .api
+            .run(
+                Some(&self.outsider),
+                "{ viewer { projects(first: 1) { nodes { id } } } }",
+                json!({}),
+            )
+            .await;
+        body["data"]["viewer"]["projects"]["nodes"][0]["id"].clone()
+    }
+
     /// Runs a mutation as `token` and returns its payload (`data.<field>`) and the whole body.
     pub async fn mutate(&self, token: &str, field: &str, query: &str, input: Value) -> (Value, Value) {
         let (_, body) = self.api.run(Some(token), query, json!({ "input": input })).await;
