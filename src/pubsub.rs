@@ -43,6 +43,14 @@ pub enum Notice {
     Providers,
     /// Jobs were queued (wakes the workers).
     Jobs,
+    /// A project's job changed (queued, claimed, progress, ended): sent by a trigger on
+    /// `jobs`, for `jobUpdated`.
+    JobChanged {
+        /// The job.
+        job_id: Uuid,
+        /// Its project.
+        project_id: Uuid,
+    },
     /// The listening connection was re-established: notices may have been missed.
     Resync,
 }
@@ -96,6 +104,7 @@ impl Notice {
             ),
             Notice::Providers => "p".to_owned(),
             Notice::Jobs => "j".to_owned(),
+            Notice::JobChanged { job_id, project_id } => format!("jc:{job_id}:{project_id}"),
             Notice::Resync => "r".to_owned(),
         }
     }
@@ -124,6 +133,10 @@ impl Notice {
             }
             "p" => Notice::Providers,
             "j" => Notice::Jobs,
+            "jc" => Notice::JobChanged {
+                job_id: Uuid::from_str(parts.next()?).ok()?,
+                project_id: Uuid::from_str(parts.next()?).ok()?,
+            },
             "r" => Notice::Resync,
             _ => return None,
         };
@@ -259,6 +272,10 @@ mod tests {
             Notice::Stop(a),
             Notice::Providers,
             Notice::Jobs,
+            Notice::JobChanged {
+                job_id: a,
+                project_id: b,
+            },
             Notice::Resync,
             Notice::Chat {
                 chat_id: a,

@@ -1,5 +1,5 @@
-//! The subscription root: following an answer while it is generated (`messageStream`) and
-//! the changes of a chat (`chatEvents`).
+//! The subscription root: following an answer while it is generated (`messageStream`), the
+//! changes of a chat (`chatEvents`) and a project's jobs (`jobUpdated`).
 //! Read access is checked when a subscription starts and again every few seconds; a follower
 //! who lost it (signed out, removed from the project) gets an error event and the end.
 
@@ -14,15 +14,20 @@ use uuid::Uuid;
 use super::{
     chat::Chat,
     context::ContextExt,
+    job::Job,
     message::Message,
     node::{global_id, input_id},
 };
 use crate::{
-    auth::authz::Scope,
+    auth::{
+        authz::Scope,
+        grant::{self, Permission, Place},
+    },
     db::{Pool, enums::MessageStatus},
     error::AppError,
     models::{
         chat::ChatRow,
+        job::JobRow,
         message::{ChatMessage, MessageRow},
     },
     pubsub::{ChatChange, Notice},
@@ -198,6 +203,109 @@ impl Subscription {
             Some((event, follower))
         })
         .map(move |event| event.map_err(|e| e.into_graphql(Some(&request_id)))))
+    }
+
+    /// A project's jobs as they change on any server: each time one is queued, claimed,
+    /// reports progress or ends, the job as it is when the event is sent (a fast job may
+    /// skip a state). For the project's admins (`project.update`); ends with an error event
+    /// when the caller loses that right.
+    async fn job_updated(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The project whose jobs to follow.")] project_id: ID,
+    ) -> Result<impl Stream<Item = Result<Job>> + use<>> {
+        let request = ctx.request();
+        let id = input_id(&project_id, "Project", "projectId").map_err(|e| ctx.error(e))?;
+        let generations = request.generations().clone();
+        // Listening starts before the check, so nothing between the two is missed.
+        let notices = generations.notices();
+        let follower = JobFollower {
+            notices,
+            project_id: id,
+            pool: generations.pool().clone(),
+            caller: request.caller().cloned(),
+            scope: request.shared_scope(),
+            every: generations.settings().access_check,
+            done: false,
+        };
+        follower.check().await.map_err(|e| ctx.error(e))?;
+        let request_id = request.request_id().to_owned();
+        Ok(stream::unfold(follower, |mut follower| async move {
+            let event = follower.next().await?;
+            Some((event, follower))
+        })
+        .map(move |event| event.map_err(|e| e.into_graphql(Some(&request_id)))))
+    }
+}
+
+/// The jobs of one project for one follower (who holds `project.update` there, checked on
+/// each event and every `access_check` interval).
+struct JobFollower {
+    notices: tokio::sync::broadcast::Receiver<Notice>,
+    project_id: Uuid,
+    pool: Pool,
+    caller: Option<Caller>,
+    scope: Arc<Scope>,
+    every: std::time::Duration,
+    done: bool,
+}
+
+impl JobFollower {
+    async fn next(&mut self) -> Option<Result<Job, AppError>> {
+        use tokio::sync::broadcast::error::RecvError;
+        if self.done {
+            return None;
+        }
+        loop {
+            let notice = tokio::select! {
+                notice = self.notices.recv() => notice,
+                () = tokio::time::sleep(self.every) => {
+                    if let Err(error) = self.check().await {
+                        self.done = true;
+                        return Some(Err(error));
+                    }
+                    continue;
+                }
+            };
+            let job_id = match notice {
+                Ok(Notice::JobChanged { job_id, project_id }) if project_id == self.project_id => job_id,
+                Ok(_) | Err(RecvError::Lagged(_)) => continue,
+                Err(RecvError::Closed) => return None,
+            };
+            if let Err(error) = self.check().await {
+                self.done = true;
+                return Some(Err(error));
+            }
+            let job = async {
+                let mut conn = self.pool.get().await?;
+                Ok::<_, AppError>(JobRow::find(&mut conn, job_id).await?)
+            };
+            match job.await {
+                Ok(Some(job)) if job.project_id == Some(self.project_id) => return Some(Ok(Job(job))),
+                Ok(_) => continue,
+                Err(error) => return Some(Err(error)),
+            }
+        }
+    }
+
+    /// The caller is still signed in and may still administer the project's jobs.
+    async fn check(&self) -> Result<(), AppError> {
+        let mut conn = self.pool.get().await?;
+        if let Some(caller) = &self.caller
+            && !auth::still_signed_in(&mut conn, caller).await?
+        {
+            return Err(AppError::Unauthenticated);
+        }
+        let place = Place::Project(self.project_id);
+        grant::authorize(
+            &mut conn,
+            self.caller.as_ref(),
+            &self.scope,
+            place,
+            Permission::ProjectUpdate,
+        )
+        .await?;
+        Ok(())
     }
 }
 

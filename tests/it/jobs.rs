@@ -19,7 +19,7 @@ use chatgraph::{
 };
 use chrono::Utc;
 use diesel_async::{AsyncConnection, AsyncPgConnection};
-use serde_json::json;
+use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::support::TestDb;
@@ -468,5 +468,77 @@ async fn project_admins_retry_and_cancel_their_projects_jobs_and_nobody_else_doe
             "success::owner@example.com".to_owned(),
             "failed:NOT_RETRYABLE:owner@example.com".to_owned(),
         ]
+    );
+}
+
+#[tokio::test]
+async fn job_updated_follows_a_projects_jobs_for_its_admins_only() {
+    use chatgraph::{providers::registry::Providers, services::generation};
+
+    use crate::{
+        streaming::{server, socket},
+        support::Team,
+        websocket::{receive, send},
+    };
+    let db = TestDb::migrated().await;
+    let api = server(&db, Providers::offline(0.0), generation::Settings::default()).await;
+    let team = Team::on(api).await;
+    let query = "subscription($id: ID!) { jobUpdated(projectId: $id) { kind status attempts progress } }";
+    let subscribe = |id: &str| json!({ "id": id, "type": "subscribe", "payload": { "query": query, "variables": { "id": team.project } } });
+
+    // A member sees the project but does not administer it: refused.
+    let mut member = socket(&team.api, &team.member).await;
+    send(&mut member, subscribe("m")).await;
+    let refused = receive(&mut member).await.expect("refusal");
+    assert_eq!(refused["payload"]["data"], Value::Null, "{refused}");
+    assert_eq!(
+        refused["payload"]["errors"][0]["extensions"]["code"], "FORBIDDEN",
+        "{refused}"
+    );
+
+    let mut owner = socket(&team.api, &team.owner).await;
+    send(&mut owner, subscribe("o")).await;
+    // Let the subscription start listening before the job is queued.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (_, body) = team
+        .api
+        .run(
+            Some(&team.owner),
+            "query($id: ID!) { node(id: $id) { ... on Project { uuid } } }",
+            json!({ "id": team.project }),
+        )
+        .await;
+    let project: Uuid = body["data"]["node"]["uuid"]
+        .as_str()
+        .expect("uuid")
+        .parse()
+        .expect("uuid");
+    let mut conn = db.conn().await;
+    queue(&mut conn, Enqueue::new("report", json!({})).in_project(project)).await;
+    queue(&mut conn, Enqueue::new("elsewhere", json!({}))).await;
+    let handlers = Handlers::default().on("report", |_, ctx| async move {
+        ctx.report(&json!({ "done": 1, "total": 2 })).await?;
+        // Long enough for the follower to read the job while it runs.
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        Ok(json!(null))
+    });
+    let workers = Workers::start(db.pool(), &PubSub::local(), handlers, settings(1));
+    let mut seen = Vec::new();
+    while seen.last().map(|(status, _): &(Value, Value)| status.clone()) != Some(json!("SUCCEEDED")) {
+        let event = tokio::time::timeout(Duration::from_secs(20), receive(&mut owner))
+            .await
+            .expect("an event in time")
+            .expect("event");
+        assert_eq!(event["type"], "next", "{event}");
+        let job = &event["payload"]["data"]["jobUpdated"];
+        assert_eq!(job["kind"], "report", "only this project's jobs: {event}");
+        seen.push((job["status"].clone(), job["progress"].clone()));
+    }
+    workers.stop().await;
+    assert_eq!(seen[0].0, json!("QUEUED"), "{seen:?}");
+    // Each event is the job as it is when the event is read (a fast job may skip states).
+    assert!(
+        seen.contains(&(json!("RUNNING"), json!({ "done": 1, "total": 2 }))),
+        "{seen:?}"
     );
 }

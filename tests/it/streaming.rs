@@ -74,7 +74,7 @@ async fn send_new(team: &Team, token: &str, content: &str) -> Value {
 }
 
 /// A signed-in graphql-transport-ws connection.
-async fn socket(api: &Api, token: &str) -> Socket {
+pub async fn socket(api: &Api, token: &str) -> Socket {
     let mut socket = connect(api, "graphql-transport-ws").await;
     let ack = init(&mut socket, json!({ "Authorization": format!("Bearer {token}") })).await;
     assert_eq!(ack.expect("ack")["type"], "connection_ack");

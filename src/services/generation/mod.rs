@@ -458,7 +458,7 @@ async fn notices(inner: Weak<Inner>) {
                     inner.refresh(id, true).await;
                 }
             }
-            Ok(Notice::Chat { .. } | Notice::Jobs) => {}
+            Ok(Notice::Chat { .. } | Notice::Jobs | Notice::JobChanged { .. }) => {}
             Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
         }
     }
