@@ -219,16 +219,16 @@ impl Subscription {
         let generations = request.generations().clone();
         // Listening starts before the check, so nothing between the two is missed.
         let notices = generations.notices();
-        let follower = JobFollower {
+        let pool = generations.pool().clone();
+        let mut follower = JobFollower {
             notices,
             project_id: id,
-            pool: generations.pool().clone(),
-            caller: request.caller().cloned(),
-            scope: request.shared_scope(),
+            check: jobs_access_check(pool.clone(), request.caller().cloned(), request.shared_scope(), id),
+            pool,
             every: generations.settings().access_check,
             done: false,
         };
-        follower.check().await.map_err(|e| ctx.error(e))?;
+        (follower.check)().await.map_err(|e| ctx.error(e))?;
         let request_id = request.request_id().to_owned();
         Ok(stream::unfold(follower, |mut follower| async move {
             let event = follower.next().await?;
@@ -244,8 +244,7 @@ struct JobFollower {
     notices: tokio::sync::broadcast::Receiver<Notice>,
     project_id: Uuid,
     pool: Pool,
-    caller: Option<Caller>,
-    scope: Arc<Scope>,
+    check: AccessCheck,
     every: std::time::Duration,
     done: bool,
 }
@@ -257,14 +256,11 @@ impl JobFollower {
             return None;
         }
         loop {
-            let notice = tokio::select! {
-                notice = self.notices.recv() => notice,
-                () = tokio::time::sleep(self.every) => {
-                    if let Err(error) = self.check().await {
-                        self.done = true;
-                        return Some(Err(error));
-                    }
-                    continue;
+            let notice = match next_notice(&mut self.notices, self.every, &mut self.check).await {
+                Ok(notice) => notice,
+                Err(error) => {
+                    self.done = true;
+                    return Some(Err(error));
                 }
             };
             let job_id = match notice {
@@ -272,7 +268,7 @@ impl JobFollower {
                 Ok(_) | Err(RecvError::Lagged(_)) => continue,
                 Err(RecvError::Closed) => return None,
             };
-            if let Err(error) = self.check().await {
+            if let Err(error) = (self.check)().await {
                 self.done = true;
                 return Some(Err(error));
             }
@@ -287,26 +283,40 @@ impl JobFollower {
             }
         }
     }
+}
 
-    /// The caller is still signed in and may still administer the project's jobs.
-    async fn check(&self) -> Result<(), AppError> {
-        let mut conn = self.pool.get().await?;
-        if let Some(caller) = &self.caller
-            && !auth::still_signed_in(&mut conn, caller).await?
-        {
-            return Err(AppError::Unauthenticated);
+/// The next notice; while none comes, `check` runs every `every` (its error ends the wait).
+async fn next_notice(
+    notices: &mut tokio::sync::broadcast::Receiver<Notice>,
+    every: std::time::Duration,
+    check: &mut AccessCheck,
+) -> Result<Result<Notice, tokio::sync::broadcast::error::RecvError>, AppError> {
+    loop {
+        tokio::select! {
+            notice = notices.recv() => return Ok(notice),
+            () = tokio::time::sleep(every) => check().await?,
         }
-        let place = Place::Project(self.project_id);
-        grant::authorize(
-            &mut conn,
-            self.caller.as_ref(),
-            &self.scope,
-            place,
-            Permission::ProjectUpdate,
-        )
-        .await?;
-        Ok(())
     }
+}
+
+/// The check run while following a project's jobs: the caller still signed in and still
+/// holding `project.update` there.
+fn jobs_access_check(pool: Pool, caller: Option<Caller>, scope: Arc<Scope>, project_id: Uuid) -> AccessCheck {
+    let caller = caller.map(Arc::new);
+    Box::new(move || {
+        let (pool, caller, scope) = (pool.clone(), caller.clone(), scope.clone());
+        Box::pin(async move {
+            let mut conn = pool.get().await?;
+            if let Some(caller) = &caller
+                && !auth::still_signed_in(&mut conn, caller).await?
+            {
+                return Err(AppError::Unauthenticated);
+            }
+            let place = Place::Project(project_id);
+            grant::authorize(&mut conn, caller.as_deref(), &scope, place, Permission::ProjectUpdate).await?;
+            Ok(())
+        })
+    })
 }
 
 /// The events of one chat for one follower, with access checked on each event and every
@@ -327,14 +337,11 @@ impl ChatFollower {
             return None;
         }
         loop {
-            let notice = tokio::select! {
-                notice = self.notices.recv() => notice,
-                () = tokio::time::sleep(self.every) => {
-                    if let Err(error) = (self.check)().await {
-                        self.done = true;
-                        return Some(Err(error));
-                    }
-                    continue;
+            let notice = match next_notice(&mut self.notices, self.every, &mut self.check).await {
+                Ok(notice) => notice,
+                Err(error) => {
+                    self.done = true;
+                    return Some(Err(error));
                 }
             };
             let (kind, message_id) = match notice {

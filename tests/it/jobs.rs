@@ -383,6 +383,20 @@ const RETRY_JOB: &str =
 const CANCEL_JOB: &str =
     "mutation($input: JobInput!) { cancelJob(input: $input) { job { id status } userErrors { field code } } }";
 
+/// The raw id of the team's project.
+async fn project_uuid(team: &crate::support::Team) -> Uuid {
+    let query = "query($id: ID!) { node(id: $id) { ... on Project { uuid } } }";
+    let (_, body) = team
+        .api
+        .run(Some(&team.owner), query, json!({ "id": team.project }))
+        .await;
+    body["data"]["node"]["uuid"]
+        .as_str()
+        .expect("uuid")
+        .parse()
+        .expect("uuid")
+}
+
 /// A job of `project` (None: the platform's) that failed for good.
 async fn failed_job(conn: &mut AsyncPgConnection, project: Option<Uuid>) -> JobRow {
     let mut job = Enqueue::new("document.index", json!({}));
@@ -407,19 +421,7 @@ async fn project_admins_retry_and_cancel_their_projects_jobs_and_nobody_else_doe
     use crate::support::{Team, audit_trail, code, user_errors};
     let db = TestDb::migrated().await;
     let team = Team::new(&db).await;
-    let (_, body) = team
-        .api
-        .run(
-            Some(&team.owner),
-            "query($id: ID!) { node(id: $id) { ... on Project { uuid } } }",
-            json!({ "id": team.project }),
-        )
-        .await;
-    let project: Uuid = body["data"]["node"]["uuid"]
-        .as_str()
-        .expect("uuid")
-        .parse()
-        .expect("uuid");
+    let project = project_uuid(&team).await;
     let mut conn = db.conn().await;
     let failed = failed_job(&mut conn, Some(project)).await;
     let platform_job = failed_job(&mut conn, None).await;
@@ -500,19 +502,7 @@ async fn job_updated_follows_a_projects_jobs_for_its_admins_only() {
     send(&mut owner, subscribe("o")).await;
     // Let the subscription start listening before the job is queued.
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let (_, body) = team
-        .api
-        .run(
-            Some(&team.owner),
-            "query($id: ID!) { node(id: $id) { ... on Project { uuid } } }",
-            json!({ "id": team.project }),
-        )
-        .await;
-    let project: Uuid = body["data"]["node"]["uuid"]
-        .as_str()
-        .expect("uuid")
-        .parse()
-        .expect("uuid");
+    let project = project_uuid(&team).await;
     let mut conn = db.conn().await;
     queue(&mut conn, Enqueue::new("report", json!({})).in_project(project)).await;
     queue(&mut conn, Enqueue::new("elsewhere", json!({}))).await;
