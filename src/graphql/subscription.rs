@@ -9,6 +9,7 @@ use async_graphql::{
     Context, Enum, ID, Result, SimpleObject, Subscription,
     futures_util::{Stream, StreamExt, stream},
 };
+use tokio::sync::broadcast::error::RecvError;
 use uuid::Uuid;
 
 use super::{
@@ -189,13 +190,16 @@ impl Subscription {
             _ => return Err(ctx.error(AppError::NotFound("chat"))),
         };
         drop(conn);
+        let chat_id = chat.id;
         let follower = ChatFollower {
-            notices,
-            chat_id: chat.id,
+            watch: Watch {
+                notices,
+                check: access_check(generations.pool().clone(), request.caller().cloned(), scope, chat),
+                every: generations.settings().access_check,
+                ended: false,
+            },
+            chat_id,
             pool: generations.pool().clone(),
-            check: access_check(generations.pool().clone(), request.caller().cloned(), scope, chat),
-            every: generations.settings().access_check,
-            done: false,
         };
         let request_id = request.request_id().to_owned();
         Ok(stream::unfold(follower, |mut follower| async move {
@@ -221,14 +225,16 @@ impl Subscription {
         let notices = generations.notices();
         let pool = generations.pool().clone();
         let mut follower = JobFollower {
-            notices,
+            watch: Watch {
+                notices,
+                check: jobs_access_check(pool.clone(), request.caller().cloned(), request.shared_scope(), id),
+                every: generations.settings().access_check,
+                ended: false,
+            },
             project_id: id,
-            check: jobs_access_check(pool.clone(), request.caller().cloned(), request.shared_scope(), id),
             pool,
-            every: generations.settings().access_check,
-            done: false,
         };
-        (follower.check)().await.map_err(|e| ctx.error(e))?;
+        (follower.watch.check)().await.map_err(|e| ctx.error(e))?;
         let request_id = request.request_id().to_owned();
         Ok(stream::unfold(follower, |mut follower| async move {
             let event = follower.next().await?;
@@ -238,63 +244,82 @@ impl Subscription {
     }
 }
 
-/// The jobs of one project for one follower (who holds `project.update` there, checked on
-/// each event and every `access_check` interval).
-struct JobFollower {
+/// What a follower waits on: the process's notices, with the caller's access checked every
+/// `every` while none comes and before each relevant one. An access error ends the watch.
+struct Watch {
     notices: tokio::sync::broadcast::Receiver<Notice>,
-    project_id: Uuid,
-    pool: Pool,
     check: AccessCheck,
     every: std::time::Duration,
-    done: bool,
+    ended: bool,
+}
+
+impl Watch {
+    /// The next notice `relevant` maps to a value (the rest are skipped); None once the watch
+    /// ended or the notices closed.
+    async fn next<T>(
+        &mut self,
+        relevant: impl Fn(Result<Notice, RecvError>) -> Option<T>,
+    ) -> Option<Result<T, AppError>> {
+        if self.ended {
+            return None;
+        }
+        loop {
+            let notice = tokio::select! {
+                notice = self.notices.recv() => notice,
+                () = tokio::time::sleep(self.every) => {
+                    if let Err(error) = (self.check)().await {
+                        self.ended = true;
+                        return Some(Err(error));
+                    }
+                    continue;
+                }
+            };
+            if matches!(notice, Err(RecvError::Closed)) {
+                return None;
+            }
+            let Some(value) = relevant(notice) else {
+                continue;
+            };
+            if let Err(error) = (self.check)().await {
+                self.ended = true;
+                return Some(Err(error));
+            }
+            return Some(Ok(value));
+        }
+    }
+}
+
+/// The jobs of one project for one follower (who holds `project.update` there).
+struct JobFollower {
+    watch: Watch,
+    project_id: Uuid,
+    pool: Pool,
 }
 
 impl JobFollower {
     async fn next(&mut self) -> Option<Result<Job, AppError>> {
-        use tokio::sync::broadcast::error::RecvError;
-        if self.done {
-            return None;
-        }
+        let project = self.project_id;
         loop {
-            let notice = match next_notice(&mut self.notices, self.every, &mut self.check).await {
-                Ok(notice) => notice,
-                Err(error) => {
-                    self.done = true;
-                    return Some(Err(error));
-                }
+            let job_id = match self
+                .watch
+                .next(|notice| match notice {
+                    Ok(Notice::JobChanged { job_id, project_id }) if project_id == project => Some(job_id),
+                    _ => None,
+                })
+                .await?
+            {
+                Ok(job_id) => job_id,
+                Err(error) => return Some(Err(error)),
             };
-            let job_id = match notice {
-                Ok(Notice::JobChanged { job_id, project_id }) if project_id == self.project_id => job_id,
-                Ok(_) | Err(RecvError::Lagged(_)) => continue,
-                Err(RecvError::Closed) => return None,
-            };
-            if let Err(error) = (self.check)().await {
-                self.done = true;
-                return Some(Err(error));
-            }
             let job = async {
                 let mut conn = self.pool.get().await?;
                 Ok::<_, AppError>(JobRow::find(&mut conn, job_id).await?)
             };
             match job.await {
-                Ok(Some(job)) if job.project_id == Some(self.project_id) => return Some(Ok(Job(job))),
+                Ok(Some(job)) if job.project_id == Some(project) => return Some(Ok(Job(job))),
                 Ok(_) => continue,
                 Err(error) => return Some(Err(error)),
             }
-        }
-    }
-}
-
-/// The next notice; while none comes, `check` runs every `every` (its error ends the wait).
-async fn next_notice(
-    notices: &mut tokio::sync::broadcast::Receiver<Notice>,
-    every: std::time::Duration,
-    check: &mut AccessCheck,
-) -> Result<Result<Notice, tokio::sync::broadcast::error::RecvError>, AppError> {
-    loop {
-        tokio::select! {
-            notice = notices.recv() => return Ok(notice),
-            () = tokio::time::sleep(every) => check().await?,
         }
     }
 }
@@ -319,47 +344,32 @@ fn jobs_access_check(pool: Pool, caller: Option<Caller>, scope: Arc<Scope>, proj
     })
 }
 
-/// The events of one chat for one follower, with access checked on each event and every
-/// `access_check` interval.
+/// The events of one chat for one follower.
 struct ChatFollower {
-    notices: tokio::sync::broadcast::Receiver<Notice>,
+    watch: Watch,
     chat_id: Uuid,
     pool: Pool,
-    check: AccessCheck,
-    every: std::time::Duration,
-    done: bool,
 }
 
 impl ChatFollower {
     async fn next(&mut self) -> Option<Result<ChatEvent, AppError>> {
-        use tokio::sync::broadcast::error::RecvError;
-        if self.done {
-            return None;
-        }
-        loop {
-            let notice = match next_notice(&mut self.notices, self.every, &mut self.check).await {
-                Ok(notice) => notice,
-                Err(error) => {
-                    self.done = true;
-                    return Some(Err(error));
-                }
-            };
-            let (kind, message_id) = match notice {
+        let chat = self.chat_id;
+        let found = self
+            .watch
+            .next(|notice| match notice {
                 Ok(Notice::Chat {
                     chat_id,
                     change,
                     message_id,
-                }) if chat_id == self.chat_id => (ChatEventKind::from(change), message_id),
-                Ok(Notice::Resync) | Err(RecvError::Lagged(_)) => (ChatEventKind::Resync, None),
-                Ok(_) => continue,
-                Err(RecvError::Closed) => return None,
-            };
-            if let Err(error) = (self.check)().await {
-                self.done = true;
-                return Some(Err(error));
-            }
-            return Some(self.event(kind, message_id).await);
-        }
+                }) if chat_id == chat => Some((ChatEventKind::from(change), message_id)),
+                Ok(Notice::Resync) | Err(RecvError::Lagged(_)) => Some((ChatEventKind::Resync, None)),
+                _ => None,
+            })
+            .await?;
+        Some(match found {
+            Ok((kind, message_id)) => self.event(kind, message_id).await,
+            Err(error) => Err(error),
+        })
     }
 
     async fn event(&self, kind: ChatEventKind, message_id: Option<Uuid>) -> Result<ChatEvent, AppError> {
