@@ -2,11 +2,13 @@
 //! tenant data take a `&Scope`, and the only way to get one is [`Scope::of`] a request's
 //! caller, so a read that forgets the check does not compile.
 //!
-//! Rules (data-model.md, Identity and access): a platform admin sees everything. A user sees
+//! Rules (data-model.md, Identity and access): nothing in a deleted project or organization
+//! is seen by anyone. A platform admin sees everything else. A user sees
 //! the organizations they belong to, and the live projects of an organization where their
 //! organization role grants `project.read` (owner, admin), plus every project they are a
 //! member of (and that project's organization). A chat is seen by anyone when `public`, by
-//! whoever sees its project when `project`, and by its owner only when `private`. Anonymous
+//! whoever sees its project when `project`, and by its owner only when `private`; what was
+//! made in a chat (artifacts, audit records naming it) is seen exactly as the chat. Anonymous
 //! callers see public chats and nothing else. An API token narrowed to an organization sees
 //! nothing outside it.
 //!
@@ -37,23 +39,55 @@ use crate::{
     models::chat::ChatRow,
 };
 
-/// SQL: whether the caller (`$3`..`$5`) sees the project whose id is the expression `$p`.
+/// SQL: whether the project whose id is the expression `$p` is live: neither it nor its
+/// organization is deleted. Everything in a deleted place is gone from every read, for
+/// everyone (platform admins and public chats included).
+macro_rules! live_project {
+    ($project:expr) => {
+        concat!(
+            "EXISTS (SELECT 1 FROM projects lp JOIN organizations lo ON lo.id = lp.organization_id \
+             AND lo.deleted_at IS NULL WHERE lp.id = ",
+            $project,
+            " AND lp.deleted_at IS NULL OFFSET 0)"
+        )
+    };
+}
+pub(crate) use live_project;
+
+/// SQL: whether the user `$4` reads the project `$p` by a role (the project is live then).
+macro_rules! reads_project {
+    ($project:expr) => {
+        concat!(
+            "EXISTS (SELECT 1 FROM chatgraph_project_readers r WHERE r.project_id = ",
+            $project,
+            " AND r.user_id = $4 AND ($5::uuid IS NULL OR r.organization_id = $5) OFFSET 0)"
+        )
+    };
+}
+pub(crate) use reads_project;
+
+/// SQL: whether the caller (`$3`..`$5`) sees the live project whose id is the expression `$p`.
 macro_rules! sees_project {
     ($project:expr) => {
         concat!(
-            "($3 OR EXISTS (SELECT 1 FROM chatgraph_project_readers r WHERE r.project_id = ",
-            $project,
-            " AND r.user_id = $4 AND ($5::uuid IS NULL OR r.organization_id = $5) OFFSET 0))"
+            "(($3 AND ",
+            $crate::auth::authz::live_project!($project),
+            ") OR ",
+            $crate::auth::authz::reads_project!($project),
+            ")"
         )
     };
 }
 pub(crate) use sees_project;
 
-/// SQL: whether the caller (`$3`..`$5`) sees the organization whose id is the expression `$o`.
+/// SQL: whether the caller (`$3`..`$5`) sees the live organization whose id is the
+/// expression `$o`.
 macro_rules! sees_organization {
     ($organization:expr) => {
         concat!(
-            "($3 OR (($5::uuid IS NULL OR ",
+            "(($3 AND EXISTS (SELECT 1 FROM organizations lo WHERE lo.id = ",
+            $organization,
+            " AND lo.deleted_at IS NULL OFFSET 0)) OR (($5::uuid IS NULL OR ",
             $organization,
             " = $5) AND EXISTS (SELECT 1 FROM chatgraph_organization_readers r WHERE r.organization_id = ",
             $organization,
@@ -68,9 +102,9 @@ pub(crate) use sees_organization;
 macro_rules! permits_project {
     ($project:expr, $permission:literal) => {
         concat!(
-            "($3 OR (",
+            "(",
             $crate::auth::authz::sees_project!($project),
-            " AND EXISTS (SELECT 1 FROM chatgraph_project_permissions x WHERE x.project_id = ",
+            " AND ($3 OR EXISTS (SELECT 1 FROM chatgraph_project_permissions x WHERE x.project_id = ",
             $project,
             " AND x.user_id = $4 AND x.permission = '",
             $permission,
@@ -85,9 +119,9 @@ pub(crate) use permits_project;
 macro_rules! permits_organization {
     ($organization:expr, $permission:literal) => {
         concat!(
-            "($3 OR (",
+            "(",
             $crate::auth::authz::sees_organization!($organization),
-            " AND EXISTS (SELECT 1 FROM chatgraph_organization_permissions x WHERE x.organization_id = ",
+            " AND ($3 OR EXISTS (SELECT 1 FROM chatgraph_organization_permissions x WHERE x.organization_id = ",
             $organization,
             " AND x.user_id = $4 AND x.permission = '",
             $permission,
@@ -98,14 +132,18 @@ macro_rules! permits_organization {
 pub(crate) use permits_organization;
 
 /// SQL: whether the caller (`$3`..`$5`) may read the chat of alias `$c` (the rule of
-/// [`Scope::sees_chat`]).
+/// [`Scope::sees_chat`]): a platform admin or anyone for a public chat, while its project is
+/// live; whoever reads the project for a `project` chat; its owner, reading the project,
+/// for a private one.
 macro_rules! sees_chat {
     ($chat:literal) => {
         concat!(
-            "($3 OR ",
+            "((($3 OR ",
             $chat,
-            ".visibility = 'public' OR (",
-            $crate::auth::authz::sees_project!(concat!($chat, ".project_id")),
+            ".visibility = 'public') AND ",
+            $crate::auth::authz::live_project!(concat!($chat, ".project_id")),
+            ") OR (",
+            $crate::auth::authz::reads_project!(concat!($chat, ".project_id")),
             " AND (",
             $chat,
             ".visibility = 'project' OR ",
@@ -115,6 +153,25 @@ macro_rules! sees_chat {
     };
 }
 pub(crate) use sees_chat;
+
+/// SQL: whether the caller (`$3`..`$5`) may read the artifact of alias `$a`: one made in a
+/// chat is seen exactly as that chat is; any other as its project.
+macro_rules! sees_artifact {
+    ($artifact:literal) => {
+        concat!(
+            "(CASE WHEN ",
+            $artifact,
+            ".chat_id IS NULL THEN ",
+            $crate::auth::authz::sees_project!(concat!($artifact, ".project_id")),
+            " ELSE EXISTS (SELECT 1 FROM chats ach WHERE ach.id = ",
+            $artifact,
+            ".chat_id AND ",
+            $crate::auth::authz::sees_chat!("ach"),
+            " OFFSET 0) END)"
+        )
+    };
+}
+pub(crate) use sees_artifact;
 
 /// Who is reading: built only by [`Scope::of`].
 #[derive(Debug, Clone, Default)]
@@ -175,12 +232,13 @@ impl Scope {
     }
 
     async fn check(&self, conn: &mut AsyncPgConnection, sql: &'static str, id: Uuid) -> QueryResult<bool> {
-        if self.admin {
-            return Ok(true);
-        }
         if self.user_id.is_none() {
             return Ok(false);
         }
+        self.ask(conn, sql, id).await
+    }
+
+    async fn ask(&self, conn: &mut AsyncPgConnection, sql: &'static str, id: Uuid) -> QueryResult<bool> {
         let query = self.bind(
             cached(sql)
                 .bind::<SqlUuid, _>(id)
@@ -201,14 +259,18 @@ impl Scope {
             .await
     }
 
-    /// Whether the caller may see this chat (and so its messages).
+    /// Whether the caller may see this chat (and so its messages and artifacts): the rule of
+    /// `sees_chat!`, one statement.
     pub async fn sees_chat(&self, conn: &mut AsyncPgConnection, chat: &ChatRow) -> QueryResult<bool> {
-        if self.admin || chat.visibility == ChatVisibility::Public {
-            return Ok(true);
+        let public = chat.visibility == ChatVisibility::Public;
+        if !public && !self.admin {
+            let own = self.user_id == Some(chat.user_id);
+            if self.user_id.is_none() || (chat.visibility == ChatVisibility::Private && !own) {
+                return Ok(false);
+            }
+            return self.sees_project(conn, chat.project_id).await;
         }
-        if chat.visibility == ChatVisibility::Private && self.user_id != Some(chat.user_id) {
-            return Ok(false);
-        }
-        self.sees_project(conn, chat.project_id).await
+        self.ask(conn, concat!("SELECT ", live_project!("$1"), " AS seen"), chat.project_id)
+            .await
     }
 }

@@ -140,7 +140,7 @@ impl Placed for AttachmentOfFile {
     }
 }
 
-/// An artifact, as its newest version.
+/// An artifact, as its newest version: one made in a chat is seen exactly as that chat is.
 impl Placed for ArtifactRow {
     const NAME: &'static str = "artifact";
 
@@ -150,6 +150,16 @@ impl Placed for ArtifactRow {
 
     fn place(&self) -> Place {
         Place::Project(self.project_id)
+    }
+
+    async fn seen(&self, conn: &mut AsyncPgConnection, scope: &Scope) -> AppResult<Option<bool>> {
+        let Some(chat_id) = self.chat_id else {
+            return Ok(None);
+        };
+        match ChatRow::find(conn, chat_id).await? {
+            Some(chat) => Ok(Some(scope.sees_chat(conn, &chat).await?)),
+            None => Ok(None),
+        }
     }
 }
 
@@ -162,6 +172,10 @@ impl Placed for SuggestionOnArtifact {
 
     fn place(&self) -> Place {
         Place::Project(self.artifact.project_id)
+    }
+
+    async fn seen(&self, conn: &mut AsyncPgConnection, scope: &Scope) -> AppResult<Option<bool>> {
+        self.artifact.seen(conn, scope).await
     }
 }
 

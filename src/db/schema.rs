@@ -112,6 +112,7 @@ diesel::table! {
         status -> Text,
         error_message -> Nullable<Text>,
         created_at -> Timestamptz,
+        chat_id -> Nullable<Uuid>,
     }
 }
 

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::{
-    loaders::{UserById, load},
+    loaders::{ChatById, UserById, load},
     node::{global_id, optional_argument_id},
     user::User,
 };
@@ -78,14 +78,30 @@ impl AuditLog {
         self.0.resource_type.as_deref()
     }
 
-    /// The raw id of the resource acted on.
-    async fn resource_id(&self) -> Option<&str> {
-        self.0.resource_id.as_deref()
+    /// The raw id of the resource acted on (null when `withheld`).
+    async fn resource_id(&self, ctx: &Context<'_>) -> Result<Option<&str>> {
+        Ok(match self.withheld(ctx).await? {
+            true => None,
+            false => self.0.resource_id.as_deref(),
+        })
     }
 
-    /// Details (JSON; never secrets).
-    async fn details(&self) -> Json<&Value> {
-        Json(&self.0.details)
+    /// Details (JSON; never secrets; empty when `withheld`).
+    async fn details(&self, ctx: &Context<'_>) -> Result<Json<Value>> {
+        Ok(Json(match self.withheld(ctx).await? {
+            true => Value::Object(Default::default()),
+            false => self.0.details.clone(),
+        }))
+    }
+
+    /// True when the record concerns a chat the caller may not read (someone's private
+    /// chat, or one deleted since): its resource id and details, which name things of that
+    /// chat, are withheld; who did what, when and whether it succeeded stay.
+    async fn withheld(&self, ctx: &Context<'_>) -> Result<bool> {
+        let Some(chat) = self.0.chat_id else {
+            return Ok(false);
+        };
+        Ok(load(ctx, ChatById(chat)).await?.is_none())
     }
 
     /// The client's address.

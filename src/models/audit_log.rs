@@ -29,6 +29,8 @@ pub struct AuditLogRow {
     pub status: Outcome,
     pub error_message: Option<String>,
     pub created_at: DateTime<Utc>,
+    /// The chat the record concerns, if any (its ids are shown only to the chat's readers).
+    pub chat_id: Option<Uuid>,
 }
 
 /// A new audit record.
@@ -48,6 +50,7 @@ pub struct NewAuditLog {
     pub user_agent: Option<String>,
     pub status: Outcome,
     pub error_message: Option<String>,
+    pub chat_id: Option<Uuid>,
 }
 
 find_by_id!(AuditLogRow, audit_logs);

@@ -9,7 +9,9 @@
 //! audit logs, webhooks, jobs, invitations) apply the same role rules as writes.
 
 use super::page::{List, SortKey};
-use crate::auth::authz::{permits_organization, permits_project, sees_chat, sees_organization, sees_project};
+use crate::auth::authz::{
+    permits_organization, permits_project, sees_artifact, sees_chat, sees_organization, sees_project,
+};
 
 /// Creation time, oldest first: the order of most lists.
 const CREATED: SortKey = SortKey::Time("c.created_at");
@@ -169,10 +171,11 @@ pub const PROJECT_DOCUMENTS: List = in_project("Project.documents", "documents",
 /// Files of a project, newest first.
 pub const PROJECT_FILES: List = in_project("Project.files", "files", true);
 
-/// The latest version of each artifact of a project, newest first.
+/// The latest version of each artifact of a project, newest first (one made in a chat only
+/// for those who see the chat).
 pub const PROJECT_ARTIFACTS: List = List {
     condition: concat!(
-        sees_project!("c.project_id"),
+        sees_artifact!("c"),
         " AND NOT EXISTS (SELECT 1 FROM artifacts v WHERE v.id = c.id AND v.created_at > c.created_at)"
     ),
     ..in_project("Project.artifacts", "artifacts", true)
@@ -263,7 +266,7 @@ pub const ARTIFACT_VERSIONS: List = List {
     id_column: "c.id",
     sort_key: CREATED,
     descending: false,
-    condition: sees_project!("c.project_id"),
+    condition: sees_artifact!("c"),
 };
 
 /// Suggestions on an artifact (any version), newest first.
@@ -276,7 +279,7 @@ pub const ARTIFACT_SUGGESTIONS: List = List {
     descending: true,
     condition: concat!(
         "EXISTS (SELECT 1 FROM artifacts a WHERE a.id = c.artifact_id AND ",
-        sees_project!("a.project_id"),
+        sees_artifact!("a"),
         ")"
     ),
 };

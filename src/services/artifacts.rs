@@ -57,8 +57,9 @@ fn project_of(grant: &Grant) -> AppResult<Uuid> {
         .ok_or_else(|| AppError::Internal(anyhow!("an artifact change needs a project grant")))
 }
 
-fn audit(tx: &Tx, grant: &Grant, id: Uuid) -> AuditEvent {
-    tx.audit(grant).on("artifact", id)
+/// An audit event on `artifact` (in its chat, when it was made in one).
+fn audit(tx: &Tx, grant: &Grant, artifact: &ArtifactRow) -> AuditEvent {
+    tx.audit(grant).on("artifact", artifact.id).in_chat(artifact.chat_id)
 }
 
 /// What a new artifact holds.
@@ -91,7 +92,7 @@ pub async fn create(tx: &mut Tx, grant: &Grant, fields: NewArtifactFields) -> Ap
         content: fields.content,
     };
     let row = new.insert(tx.conn()).await?;
-    audit(tx, grant, row.id)
+    audit(tx, grant, &row)
         .details(json!({ "kind": row.kind.as_str() }))
         .record_in(tx)
         .await?;
@@ -130,7 +131,7 @@ pub async fn save_version(
             }],
         )
     })?;
-    audit(tx, latest.grant(), row.id)
+    audit(tx, latest.grant(), &row)
         .details(json!({ "version": row.created_at }))
         .record_in(tx)
         .await?;
@@ -186,7 +187,7 @@ pub async fn suggest(
         description: fields.description.filter(|d| !d.trim().is_empty()),
     };
     let row = new.insert(tx.conn()).await?;
-    audit(tx, grant, version.0)
+    audit(tx, grant, artifact)
         .details(json!({ "suggestionId": row.id }))
         .record_in(tx)
         .await?;
@@ -204,7 +205,7 @@ pub async fn resolve(tx: &mut Tx, on: &Granted<SuggestionOnArtifact>) -> AppResu
     }
     .apply(tx.conn(), suggestion.id)
     .await?;
-    audit(tx, on.grant(), suggestion.artifact_id)
+    audit(tx, on.grant(), &on.artifact)
         .details(json!({ "suggestionId": row.id }))
         .record_in(tx)
         .await?;

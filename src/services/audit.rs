@@ -231,6 +231,7 @@ impl AuditEvent {
             user_agent: None,
             status: Outcome::Success,
             error_message: None,
+            chat_id: None,
         })
     }
 
@@ -247,10 +248,20 @@ impl AuditEvent {
         self
     }
 
-    /// What the event concerns.
+    /// What the event concerns (a chat is also the chat of [`Self::in_chat`]).
     pub fn on(mut self, resource_type: &str, resource_id: Uuid) -> Self {
         self.0.resource_type = Some(resource_type.to_owned());
         self.0.resource_id = Some(resource_id.to_string());
+        if resource_type == "chat" {
+            self.0.chat_id = Some(resource_id);
+        }
+        self
+    }
+
+    /// The chat the event concerns (a message, an artifact or an attachment of it): the
+    /// record's resource id and details are then shown only to those who read the chat.
+    pub fn in_chat(mut self, chat_id: Option<Uuid>) -> Self {
+        self.0.chat_id = chat_id.or(self.0.chat_id);
         self
     }
 

@@ -234,6 +234,15 @@ impl Target {
         }
     }
 
+    /// The chat it belongs to, if any.
+    fn chat_id(&self) -> Option<Uuid> {
+        match self {
+            Target::Assistant(_) => None,
+            Target::Chat(c) => Some(c.id),
+            Target::Message(m) => Some(m.chat.id),
+        }
+    }
+
     /// Its id.
     fn id(&self) -> TargetId {
         match self {
@@ -317,6 +326,7 @@ pub async fn attach(tx: &mut Tx, file: &Granted<FileRow>, target: &Target) -> Ap
     let row = new.insert(tx.conn()).await.map_err(|e| constraint_error(e, ATTACHED))?;
     tx.audit(file.grant())
         .on("file", file.id)
+        .in_chat(target.chat_id())
         .details(json!({ "attachmentId": row.id, what: assistant_id.or(chat_id).or(message_id) }))
         .record_in(tx)
         .await?;
@@ -337,6 +347,7 @@ pub async fn detach(tx: &mut Tx, attachment: &Granted<AttachmentOfFile>, target:
         .await?;
     tx.audit(attachment.grant())
         .on("file", row.file_id)
+        .in_chat(target.chat_id())
         .details(json!({ "attachmentId": row.id }))
         .record_in(tx)
         .await?;

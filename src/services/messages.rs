@@ -230,6 +230,7 @@ pub async fn give_feedback(
     };
     tx.event()
         .on("message", message.id)
+        .in_chat(Some(chat.id))
         .details(details)
         .record_in(tx)
         .await?;
@@ -250,6 +251,7 @@ pub async fn remove_feedback(tx: &mut Tx, target: &ChatMessage) -> AppResult<boo
     .await?;
     tx.event()
         .on("message", message.id)
+        .in_chat(Some(target.chat.id))
         .details(json!({ "removed": removed > 0 }))
         .record_in(tx)
         .await?;

@@ -539,3 +539,134 @@ async fn artifacts_keep_every_version_and_take_suggestions() {
         "success::owner@example.com"
     );
 }
+
+#[tokio::test]
+async fn artifacts_of_a_private_chat_are_seen_exactly_as_the_chat_is() {
+    // The review's finding: artifacts made in a private chat were listed, with their content,
+    // to every reader of the project.
+    let db = TestDb::migrated().await;
+    let team = Team::new(&db).await;
+    let (private, _) = chat(&team, &team.member, "PRIVATE").await;
+    let (payload, body) = team
+        .mutate(
+            &team.member,
+            "createArtifact",
+            CREATE_ARTIFACT,
+            json!({ "projectId": team.project, "chatId": private, "title": "Diary", "content": "secret" }),
+        )
+        .await;
+    let artifact = payload["artifact"]["id"].clone();
+    assert!(artifact.is_string(), "{body}");
+    let (payload, _) = team
+        .mutate(
+            &team.member,
+            "createArtifact",
+            CREATE_ARTIFACT,
+            json!({ "projectId": team.project, "title": "Shared plan", "content": "open" }),
+        )
+        .await;
+    assert!(payload["artifact"]["id"].is_string());
+
+    const LISTED: &str = "query($id: ID!, $artifact: ID!) { node(id: $id) { ... on Project { \
+        artifacts(first: 10) { totalCount nodes { title content } } } } artifact: node(id: $artifact) { id } }";
+    let titles = async |token: &str| {
+        let (_, body) = team
+            .api
+            .run(Some(token), LISTED, json!({ "id": team.project, "artifact": artifact }))
+            .await;
+        let project = &body["data"]["node"]["artifacts"];
+        let titles: Vec<String> = project["nodes"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{body}"))
+            .iter()
+            .map(|n| n["title"].as_str().expect("title").to_owned())
+            .collect();
+        assert_eq!(project["totalCount"], titles.len(), "{body}");
+        (titles, !body["data"]["artifact"].is_null())
+    };
+    assert_eq!(
+        titles(&team.member).await,
+        (vec!["Shared plan".to_owned(), "Diary".to_owned()], true)
+    );
+    // The owner administers the project and still does not read another's private chat.
+    for reader in [&team.owner, &team.viewer] {
+        assert_eq!(titles(reader).await, (vec!["Shared plan".to_owned()], false));
+    }
+    // Nor write to it: not found, as if it did not exist.
+    let (_, body) = team
+        .mutate(
+            &team.owner,
+            "saveArtifactVersion",
+            SAVE,
+            json!({ "artifactId": artifact, "content": "overwritten" }),
+        )
+        .await;
+    assert_eq!(code(&body), "NOT_FOUND", "{body}");
+    let (_, body) = team
+        .mutate(
+            &team.owner,
+            "createArtifactSuggestion",
+            SUGGEST,
+            json!({ "artifactVersionId": artifact, "originalText": "secret", "suggestedText": "x" }),
+        )
+        .await;
+    assert_eq!(code(&body), "NOT_FOUND", "{body}");
+}
+
+#[tokio::test]
+async fn audit_records_about_a_private_chat_withhold_its_ids_from_project_admins() {
+    // The review's finding: private chat and message ids were readable by project admins in
+    // audit-log details.
+    let db = TestDb::migrated().await;
+    let team = Team::new(&db).await;
+    let (private, private_uuid) = chat(&team, &team.member, "PRIVATE").await;
+    let (_, shared_uuid) = chat(&team, &team.member, "PROJECT").await;
+    let (_, body) = team
+        .mutate(
+            &team.member,
+            "createArtifact",
+            CREATE_ARTIFACT,
+            json!({ "projectId": team.project, "chatId": private, "title": "Diary", "content": "secret" }),
+        )
+        .await;
+    assert!(body["errors"].is_null(), "{body}");
+    const TRAIL: &str = "query($id: ID!) { node(id: $id) { ... on Project { auditLogs(first: 50) { nodes { \
+        action resourceType resourceId details withheld actor { email } } } } } }";
+    let trail = async |token: &str| {
+        let (_, body) = team.api.run(Some(token), TRAIL, json!({ "id": team.project })).await;
+        body["data"]["node"]["auditLogs"]["nodes"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{body}"))
+            .iter()
+            .filter(|n| n["action"] == "chat.create" || n["action"] == "artifact.create")
+            .cloned()
+            .collect::<Vec<Value>>()
+    };
+    let admin = trail(&team.owner).await;
+    assert_eq!(admin.len(), 3, "{admin:?}");
+    let text = serde_json::to_string(&admin).expect("json");
+    assert!(!text.contains(&private_uuid), "{text}");
+    assert!(text.contains(&shared_uuid), "the shared chat stays named: {text}");
+    let withheld: Vec<(&Value, &Value)> = admin
+        .iter()
+        .filter(|n| n["withheld"] == true)
+        .map(|n| (&n["action"], &n["actor"]["email"]))
+        .collect();
+    assert_eq!(
+        withheld,
+        vec![
+            (&json!("artifact.create"), &json!("member@example.com")),
+            (&json!("chat.create"), &json!("member@example.com"))
+        ],
+        "who did what stays on record"
+    );
+    let conn = &mut db.conn().await;
+    assert_eq!(
+        names(
+            conn,
+            &format!("SELECT count(*)::text AS name FROM audit_logs WHERE chat_id = '{private_uuid}'")
+        )
+        .await,
+        vec!["2"]
+    );
+}

@@ -187,10 +187,10 @@ async fn visible_nodes(api: &Api, token: Option<&str>, world: &World) -> Vec<Str
     seen
 }
 
-#[tokio::test]
-async fn every_caller_sees_exactly_what_the_rules_allow() {
-    let db = TestDb::migrated().await;
-    let api = Api::new(&db).await;
+/// The API over the world, with the access token of each of its people (root is a
+/// platform admin).
+async fn world_with_callers(db: &TestDb) -> (Api, World, std::collections::HashMap<&'static str, String>) {
+    let api = Api::new(db).await;
     let mut tokens = std::collections::HashMap::new();
     for email in [
         "alice@a.example",
@@ -210,13 +210,23 @@ async fn every_caller_sees_exactly_what_the_rules_allow() {
     .apply(conn, root)
     .await
     .expect("admin");
+    (api, world, tokens)
+}
 
+fn strings(items: &[&str]) -> Vec<String> {
+    items.iter().map(|i| (*i).to_owned()).collect()
+}
+
+#[tokio::test]
+async fn every_caller_sees_exactly_what_the_rules_allow() {
+    let db = TestDb::migrated().await;
+    let (api, world, tokens) = world_with_callers(&db).await;
     let tree = |who: Option<&'static str>| {
         let token = who.map(|w| tokens[w].clone());
         let api = &api;
         async move { paths(&api.run(token.as_deref(), TREE, json!({})).await.1) }
     };
-    let s = |items: &[&str]| items.iter().map(|i| (*i).to_owned()).collect::<Vec<_>>();
+    let s = strings;
 
     assert_eq!(tree(None).await, Vec::<String>::new(), "anonymous callers list nothing");
     assert_eq!(
@@ -301,6 +311,65 @@ async fn every_caller_sees_exactly_what_the_rules_allow() {
         5 + 2 * world.chats.len(),
         "a platform admin sees everything"
     );
+}
+
+#[tokio::test]
+async fn deleted_places_are_gone_from_every_read_path_for_everyone() {
+    // The review's finding: public chats, with their messages and feedback, stayed readable
+    // and votable after their project or organization was deleted.
+    let db = TestDb::migrated().await;
+    let (api, world, tokens) = world_with_callers(&db).await;
+    let public_a1 = world.chats.iter().find(|c| c.0 == "a1 public").expect("a1 public");
+    let (_, body) = api
+        .run(
+            Some(&tokens["alice@a.example"]),
+            "mutation($input: ProjectLifecycleInput!) { deleteProject(input: $input) { deletedProjectId } }",
+            json!({ "input": { "id": global_id("Project", world.project_a1) } }),
+        )
+        .await;
+    assert!(body["data"]["deleteProject"]["deletedProjectId"].is_string(), "{body}");
+    let (_, body) = api
+        .run(
+            Some(&tokens["bob@b.example"]),
+            "mutation($input: DeleteOrganizationInput!) { deleteOrganization(input: $input) { deletedOrganizationId } }",
+            json!({ "input": { "id": global_id("Organization", world.org_b) } }),
+        )
+        .await;
+    assert!(body["data"]["deleteOrganization"]["deletedOrganizationId"].is_string(), "{body}");
+
+    // node(id), for every kind of caller: nothing of A1 or of organization B is left.
+    assert_eq!(visible_nodes(&api, None, &world).await, Vec::<String>::new());
+    assert_eq!(
+        visible_nodes(&api, Some(&tokens["carol@a.example"]), &world).await,
+        strings(&["org a"])
+    );
+    assert_eq!(
+        visible_nodes(&api, Some(&tokens["bob@b.example"]), &world).await,
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        visible_nodes(&api, Some(&tokens["root@example.com"]), &world).await,
+        strings(&["org a", "a2", "a2 shared", "a2 shared message"]),
+        "not even a platform admin reads a deleted place"
+    );
+    // Lists and nested lists.
+    let (_, body) = api.run(Some(&tokens["root@example.com"]), TREE, json!({})).await;
+    let listed = paths(&body);
+    assert!(
+        listed.iter().all(|p| !p.contains("A1") && !p.contains("org-b")),
+        "{listed:?}"
+    );
+    // Writes: the public message can no longer be voted on, by anyone.
+    for who in ["bob@b.example", "carol@a.example", "root@example.com"] {
+        let (_, body) = api
+            .run(
+                Some(&tokens[who]),
+                "mutation($input: VoteMessageInput!) { voteMessage(input: $input) { userErrors { code } } }",
+                json!({ "input": { "messageId": global_id("Message", public_a1.2), "vote": "UP" } }),
+            )
+            .await;
+        assert_eq!(crate::support::code(&body), "NOT_FOUND", "{who}: {body}");
+    }
 }
 
 #[tokio::test]

@@ -503,6 +503,7 @@ async fn every_model_inserts_and_reads_back() {
             user_agent: Some("test".into()),
             status: Outcome::Success,
             error_message: None,
+            chat_id: None,
         }
     );
     round_trip!(
