@@ -14,6 +14,7 @@ use crate::{
     graphql::{self},
     http::{self, HttpSettings},
     jobs::{Handlers, Workers},
+    mail::Mailer,
     pubsub::PubSub,
     services::{
         auth::Authenticator,
@@ -62,9 +63,20 @@ pub fn authenticator(config: &AuthConfig, data_dir: &Path) -> anyhow::Result<Aut
     };
     let keyring = crypto::Keyring::parse(&encryption_key).context("CHATGRAPH_ENCRYPTION_KEY")?;
     let oidc = OidcProviders::from_config(config.oidc_providers.as_deref())?;
+    let outbox = match &config.mail.mail_outbox {
+        Some(dir) => dir.clone(),
+        None => data_dir.join("outbox"),
+    };
+    let mail = Mailer::new(
+        config.mail.smtp_url.as_deref(),
+        &outbox,
+        &config.mail.mail_from,
+        &config.mail.app_url,
+    )?;
     Ok(Authenticator {
         keyring,
         oidc,
+        mail: std::sync::Arc::new(mail),
         access_tokens: AccessTokens::new(
             &secret,
             ISSUER,

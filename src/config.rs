@@ -244,6 +244,45 @@ pub struct AuthConfig {
     /// Failed sign-ins allowed per client address and hour.
     #[arg(long, env = "CHATGRAPH_SIGN_IN_FAILURES_PER_ADDRESS", default_value_t = 100)]
     pub sign_in_failures_per_address: i32,
+
+    #[command(flatten)]
+    pub mail: MailConfig,
+}
+
+/// Outgoing mail (address confirmation, password reset, invitations).
+#[derive(Debug, Clone, clap::Args)]
+pub struct MailConfig {
+    /// SMTP server mail is sent through: `smtp://user:password@host:587` (STARTTLS) or
+    /// `smtps://user:password@host:465`. Unset: mail is written to the log and to the outbox
+    /// directory (development only).
+    #[arg(long, env = "CHATGRAPH_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+
+    /// The sender of chatgraph's mail.
+    #[arg(long, env = "CHATGRAPH_MAIL_FROM", default_value = "chatgraph <no-reply@localhost>")]
+    pub mail_from: String,
+
+    /// Where mail goes without SMTP, one `.eml` file each. Unset: `outbox` in the data
+    /// directory.
+    #[arg(long, env = "CHATGRAPH_MAIL_OUTBOX")]
+    pub mail_outbox: Option<PathBuf>,
+
+    /// The front end's base URL, which links in mail point at (`/confirm-email?token=…`,
+    /// `/reset-password?token=…`, `/accept-invitation?token=…`).
+    #[arg(long, env = "CHATGRAPH_APP_URL", default_value = "http://127.0.0.1:8080")]
+    pub app_url: String,
+}
+
+impl Default for MailConfig {
+    /// The defaults of the command line: no SMTP, the data directory's outbox.
+    fn default() -> Self {
+        MailConfig {
+            smtp_url: None,
+            mail_from: "chatgraph <no-reply@localhost>".to_owned(),
+            mail_outbox: None,
+            app_url: "http://127.0.0.1:8080".to_owned(),
+        }
+    }
 }
 
 /// Who the platform administrator is (for `chatgraph seed`).

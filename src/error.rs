@@ -141,6 +141,16 @@ impl FieldError {
             code,
         }
     }
+
+    /// A failure of the request as a whole (a mutation without input, such as
+    /// `resendConfirmation`): an empty field path.
+    pub fn request(code: &'static str, message: impl Into<String>) -> Self {
+        FieldError {
+            field: Vec::new(),
+            message: message.into(),
+            code,
+        }
+    }
 }
 
 impl FieldError {

@@ -29,6 +29,7 @@ pub mod error;
 pub mod graphql;
 pub mod http;
 pub mod jobs;
+pub mod mail;
 pub mod models;
 pub mod outbound;
 pub mod providers;

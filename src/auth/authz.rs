@@ -270,7 +270,11 @@ impl Scope {
             }
             return self.sees_project(conn, chat.project_id).await;
         }
-        self.ask(conn, concat!("SELECT ", live_project!("$1"), " AS seen"), chat.project_id)
-            .await
+        self.ask(
+            conn,
+            concat!("SELECT ", live_project!("$1"), " AS seen"),
+            chat.project_id,
+        )
+        .await
     }
 }

@@ -30,6 +30,8 @@ pub enum TokenKind {
     Webhook,
     /// An invitation to an organization.
     Invitation,
+    /// A mailed token: confirming an address or resetting a password.
+    Mail,
 }
 
 impl TokenKind {
@@ -40,6 +42,7 @@ impl TokenKind {
             TokenKind::Api => "cgk_",
             TokenKind::Webhook => "cgw_",
             TokenKind::Invitation => "cgi_",
+            TokenKind::Mail => "cgm_",
         }
     }
 }

@@ -223,6 +223,13 @@ text_enum! {
         Cancelled = "cancelled" }
 }
 
+text_enum! {
+    /// What a mailed token is for.
+    EmailTokenPurpose { /// Confirming the address it was sent to.
+        ConfirmEmail = "confirm_email", /// Choosing a new password.
+        ResetPassword = "reset_password" }
+}
+
 /// Which (table, column) each enum guards, for the test that compares them with the
 /// database's CHECK constraints.
 pub const CHECKED_COLUMNS: &[(&str, &str, &[&str])] = &[
@@ -247,4 +254,5 @@ pub const CHECKED_COLUMNS: &[(&str, &str, &[&str])] = &[
     ("usage_events", "status", Outcome::VALUES),
     ("audit_logs", "status", Outcome::VALUES),
     ("jobs", "status", JobStatus::VALUES),
+    ("email_tokens", "purpose", EmailTokenPurpose::VALUES),
 ];

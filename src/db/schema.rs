@@ -223,6 +223,22 @@ diesel::table! {
     use diesel::sql_types::*;
     use pgvector::sql_types::*;
 
+    email_tokens (id) {
+        id -> Uuid,
+        user_id -> Uuid,
+        purpose -> Text,
+        email -> Text,
+        token_hash -> Bytea,
+        expires_at -> Timestamptz,
+        used_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use pgvector::sql_types::*;
+
     error_logs (id) {
         id -> Uuid,
         request_id -> Nullable<Text>,
@@ -757,6 +773,7 @@ diesel::joinable!(document_chunks -> documents (document_id));
 diesel::joinable!(document_chunks -> projects (project_id));
 diesel::joinable!(documents -> datasources (datasource_id));
 diesel::joinable!(documents -> projects (project_id));
+diesel::joinable!(email_tokens -> users (user_id));
 diesel::joinable!(error_logs -> users (user_id));
 diesel::joinable!(file_attachments -> assistants (assistant_id));
 diesel::joinable!(file_attachments -> chats (chat_id));
@@ -814,6 +831,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     datasources,
     document_chunks,
     documents,
+    email_tokens,
     error_logs,
     file_attachments,
     files,

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
 
 use super::{
+    context::ContextExt,
     loaders::{RoleById, UserById, load},
     member::{OrganizationMember, Role},
     mutation::{UserError, write},
@@ -122,18 +123,21 @@ pub struct InvitationMutation;
 
 #[Object]
 impl InvitationMutation {
-    /// Invites an address into an organization; returns the token once. Audited.
+    /// Invites an address into an organization, account or not (the only way in: nobody
+    /// joins without accepting). The token is mailed to the address and returned once.
+    /// Audited.
     async fn invite_organization_member(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "What to do; see the input type.")] input: InviteOrganizationMemberInput,
     ) -> Result<InviteOrganizationMemberPayload> {
+        let mailer = ctx.request().authenticator().mail.clone();
         let (invited, user_errors) = write(ctx, Action::InvitationCreate, async |tx| {
             let organization_id = input_id(&input.organization_id, "Organization", "organizationId")?;
             let grant = tx
                 .grant(Place::Organization(organization_id), Permission::MembersManage)
                 .await?;
-            invitations::invite(tx, &grant, &input.email, input.role.role_name()).await
+            invitations::invite(tx, &mailer, &grant, &input.email, input.role.role_name()).await
         })
         .await?;
         let (invitation, token) = invited.unzip();

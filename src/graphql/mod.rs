@@ -5,6 +5,7 @@
 //! (`loaders`), and GraphQL types that wrap rows and resolve fields (`organization`,
 //! `project`, `chat`, `message`).
 
+pub mod address;
 pub mod analytics_event;
 pub mod api_token;
 pub mod artifact;
@@ -54,6 +55,7 @@ pub struct Query(query::DataQuery, search::SearchQuery);
 #[derive(MergedObject, Default)]
 pub struct Mutation(
     auth::AuthMutation,
+    address::AddressMutation,
     api_token::ApiTokenMutation,
     organization::OrganizationMutation,
     invitation::InvitationMutation,

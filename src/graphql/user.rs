@@ -61,6 +61,15 @@ impl User {
             .filter(|_| ctx.request().scope().sees_user(self.0.id))
     }
 
+    /// When the user confirmed their address (null until then; shown to the user themselves
+    /// and platform admins only). Accepting invitations and linking a sign-in provider by
+    /// email need a confirmed address.
+    async fn email_confirmed_at(&self, ctx: &Context<'_>) -> Option<DateTime<Utc>> {
+        self.0
+            .email_confirmed_at
+            .filter(|_| ctx.request().scope().sees_user(self.0.id))
+    }
+
     /// When the account was created.
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at

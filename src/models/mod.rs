@@ -20,6 +20,7 @@ pub mod chat;
 pub mod credential;
 pub mod datasource;
 pub mod document;
+pub mod email_token;
 pub mod error_log;
 pub mod file;
 pub mod filters;

@@ -49,6 +49,14 @@ actions! {
     AuthSignOut = "auth.sign_out",
     /// `auth.sign_out_everywhere`
     AuthSignOutEverywhere = "auth.sign_out_everywhere",
+    /// `auth.email_confirm` (an address proved by its mailed token)
+    AuthEmailConfirm = "auth.email_confirm",
+    /// `auth.confirmation_resend`
+    AuthConfirmationResend = "auth.confirmation_resend",
+    /// `auth.password_reset_request` (recorded only when an account has the address)
+    AuthPasswordResetRequest = "auth.password_reset_request",
+    /// `auth.password_reset`
+    AuthPasswordReset = "auth.password_reset",
     /// `api_token.create`
     ApiTokenCreate = "api_token.create",
     /// `api_token.revoke`
@@ -63,8 +71,6 @@ actions! {
     OrganizationStatusChange = "organization.status_change",
     /// `organization.delete`
     OrganizationDelete = "organization.delete",
-    /// `organization_member.add`
-    OrganizationMemberAdd = "organization_member.add",
     /// `organization_member.role_change`
     OrganizationMemberRoleChange = "organization_member.role_change",
     /// `organization_member.remove`

@@ -16,6 +16,7 @@ use uuid::Uuid;
 pub use crate::auth::caller::{Caller, ClientInfo};
 
 use super::{
+    addresses,
     audit::{Action, AuditEvent},
     auth_limits::{self, AuthLimits},
     write::{RecordIn, Tx},
@@ -35,6 +36,7 @@ use crate::{
     models::{
         api_token::ApiTokenRow,
         chat::NewChat,
+        email_token::Purpose,
         organization::{NewOrganization, NewOrganizationMember},
         project::{NewProject, NewProjectMember},
         role::RoleRow,
@@ -55,6 +57,8 @@ pub struct Authenticator {
     pub limits: AuthLimits,
     /// OpenID Connect providers whose ID tokens sign users in.
     pub oidc: OidcProviders,
+    /// Sends confirmation, password-reset and invitation mail.
+    pub mail: std::sync::Arc<crate::mail::Mailer>,
 }
 
 /// A signed-in session as handed to the client.
@@ -109,7 +113,7 @@ pub async fn sign_up(
     }
     auth_limits::count_sign_up(conn, auth.limits, client).await?;
     let password_hash = password::hash_async(&input.password).await?;
-    let (user, refresh) = conn
+    let signed_in = conn
         .transaction::<_, AppError, _>(async |conn| {
             if UserRow::find_by_email(conn, &email).await?.is_some() {
                 return Err(email_taken());
@@ -128,9 +132,20 @@ pub async fn sign_up(
                 }
             })?;
             create_personal_workspace(conn, &user).await?;
-            log_in(conn, auth, user.id, client, AuditEvent::new(Action::AuthSignUp)).await
+            let confirmation = addresses::issue(conn, &user, Purpose::ConfirmEmail).await?;
+            let signed_in = log_in(conn, auth, user.id, client, AuditEvent::new(Action::AuthSignUp)).await?;
+            Ok((signed_in, confirmation))
         })
         .await?;
+    let ((user, refresh), confirmation) = signed_in;
+    auth.mail
+        .send(addresses::mail(
+            &auth.mail,
+            Purpose::ConfirmEmail,
+            &user.email,
+            &confirmation,
+        ))
+        .await;
     issue(auth, user, refresh)
 }
 
@@ -393,7 +408,7 @@ pub async fn still_signed_in(conn: &mut AsyncPgConnection, caller: &Caller) -> A
     Ok(false)
 }
 
-pub(super) fn is_active(user: &UserRow) -> bool {
+pub fn is_active(user: &UserRow) -> bool {
     user.status == UserStatus::Active && user.deleted_at.is_none()
 }
 

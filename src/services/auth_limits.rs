@@ -8,7 +8,8 @@
 //! - per **client address**, whatever the email: `per_address` failures an hour, against
 //!   guessing one password across many accounts.
 //!
-//! Sign-ups are limited per client address too: `sign_ups_per_address` an hour.
+//! Sign-ups are limited per client address too: `sign_ups_per_address` an hour; so are
+//! requests for password-reset mail, which are also limited per email.
 //!
 //! An attempt is counted *before* the password is checked, in one statement that refuses to
 //! count past the limit or before the delay, so parallel attempts cannot slip through; a
@@ -30,6 +31,7 @@ use crate::{
 
 const SCOPE: &str = "auth.sign_in";
 const SIGN_UP_SCOPE: &str = "auth.sign_up";
+const RESET_SCOPE: &str = "auth.password_reset";
 
 /// Failures of an email and address pair before each further attempt must wait.
 pub const FREE_FAILURES: i32 = 3;
@@ -108,15 +110,33 @@ pub async fn count_sign_up(conn: &mut AsyncPgConnection, limits: AuthLimits, cli
     let Some(address) = client.ip_address.map(|ip| format!("ip:{}", ip.addr())) else {
         return Ok(());
     };
-    let window = hour(SIGN_UP_SCOPE, Utc::now());
-    let counted = RateLimitCounterRow::try_count(
-        conn,
-        Counted::Subject(&address),
-        window,
-        limits.sign_ups_per_address,
-        None,
-    )
-    .await?;
+    count_hourly(conn, SIGN_UP_SCOPE, &address, limits.sign_ups_per_address).await
+}
+
+/// Password-reset mails asked for per email address and hour (whether or not an account
+/// has it): nobody can bury an inbox in them.
+pub const RESETS_PER_EMAIL: i32 = 3;
+
+/// Counts a request for a password-reset mail to `email` from `client`: at most
+/// [`RESETS_PER_EMAIL`] an hour per email and `sign_ups_per_address` per client address;
+/// RATE_LIMITED past either.
+pub async fn count_reset_request(
+    conn: &mut AsyncPgConnection,
+    limits: AuthLimits,
+    email: &str,
+    client: &ClientInfo,
+) -> AppResult<()> {
+    if let Some(address) = client.ip_address.map(|ip| format!("ip:{}", ip.addr())) {
+        count_hourly(conn, RESET_SCOPE, &address, limits.sign_ups_per_address).await?;
+    }
+    let email = format!("email:{:x}", Sha256::digest(email.trim().to_lowercase().as_bytes()));
+    count_hourly(conn, RESET_SCOPE, &email, RESETS_PER_EMAIL).await
+}
+
+/// Counts one event of `subject` in `scope`'s current hour, or RATE_LIMITED past `limit`.
+async fn count_hourly(conn: &mut AsyncPgConnection, scope: &str, subject: &str, limit: i32) -> AppResult<()> {
+    let window = hour(scope, Utc::now());
+    let counted = RateLimitCounterRow::try_count(conn, Counted::Subject(subject), window, limit, None).await?;
     match counted {
         Some(_) => Ok(()),
         None => Err(AppError::RateLimited {

@@ -1,7 +1,11 @@
-//! Invitations to an organization for anyone with an email address, account or not: invite
-//! (`members.manage`; only owners invite owners), accept (signed in with the invited
-//! address, before it expires, once), revoke. The token is shown once to whoever invites (to
-//! pass on as they like: chatgraph sends no mail) and stored only as its SHA-256.
+//! Invitations to an organization for anyone with an email address, account or not: the only
+//! way into an organization (nobody is added without their consent). Invite
+//! (`members.manage`; only owners invite owners; the same answer whether or not an account
+//! has the address), accept (signed in with the invited address, confirmed, before it
+//! expires, once), revoke. The token is mailed to the address and shown once to whoever
+//! invites (to pass on as well); only its SHA-256 is stored.
+
+use std::sync::Arc;
 
 use chrono::{Duration, Utc};
 use secrecy::{ExposeSecret, SecretString};
@@ -19,9 +23,10 @@ use crate::{
     },
     db::{enums::RoleScope, new_id},
     error::{AppError, AppResult, ConstraintRule, FieldError, constraint_error},
+    mail::{Mail, Mailer},
     models::{
         invitation::{InvitationPatch, InvitationRow, NewInvitation},
-        organization::{NewOrganizationMember, OrganizationMemberRow},
+        organization::{NewOrganizationMember, OrganizationMemberRow, OrganizationRow},
         role::RoleRow,
         user::UserRow,
     },
@@ -46,9 +51,15 @@ fn invalid_token() -> AppError {
     .into()
 }
 
-/// Invites `email` into the granted organization with `role`; returns the invitation and its
-/// token (shown once).
-pub async fn invite(tx: &mut Tx, grant: &Grant, email: &str, role: &str) -> AppResult<(InvitationRow, SecretString)> {
+/// Invites `email` into the granted organization with `role` and mails them the token once
+/// the write commits; returns the invitation and its token (shown once).
+pub async fn invite(
+    tx: &mut Tx,
+    mailer: &Arc<Mailer>,
+    grant: &Grant,
+    email: &str,
+    role: &str,
+) -> AppResult<(InvitationRow, SecretString)> {
     let email = email.trim().to_owned();
     let mut errors = Vec::new();
     errors.extend(validate_email(&email).err());
@@ -90,6 +101,23 @@ pub async fn invite(tx: &mut Tx, grant: &Grant, email: &str, role: &str) -> AppR
         .details(json!({ "email": row.email, "role": role }))
         .record_in(tx)
         .await?;
+    let organization = OrganizationRow::find(tx.conn(), organization_id)
+        .await?
+        .map_or_else(String::new, |o| o.name);
+    let mail = Mail {
+        to: row.email.clone(),
+        subject: format!("You are invited to {organization}"),
+        body: format!(
+            "{inviter} invites you to the organization {organization} as {role}.\n\n\
+             Accept, signed in with this address (confirmed):\n\n{link}\n\n\
+             or give this code to the app: {token}\n\nThe invitation is open for {LIFETIME_DAYS} days.\n",
+            inviter = grant.caller().user.name,
+            link = mailer.link("accept-invitation", token.secret.expose_secret()),
+            token = token.secret.expose_secret(),
+        ),
+    };
+    let mailer = mailer.clone();
+    tx.after_commit(async move { mailer.send(mail).await });
     Ok((row, token.secret))
 }
 
@@ -108,6 +136,14 @@ pub async fn accept(tx: &mut Tx, token: &SecretString) -> AppResult<Organization
             "token",
             "WRONG_ACCOUNT",
             "sign in with the invited email address to accept this invitation",
+        )
+        .into());
+    }
+    if caller.user.email_confirmed_at.is_none() {
+        return Err(FieldError::input(
+            "token",
+            "EMAIL_NOT_CONFIRMED",
+            "confirm your email address first (the mail sent at sign-up, or resendConfirmation)",
         )
         .into());
     }

@@ -3,6 +3,7 @@
 //! [`Granted`](crate::auth::grant::Granted) row. Also authentication (with its limits and audit
 //! trail) and seeding the platform admin and demo data.
 
+pub mod addresses;
 pub mod analytics;
 pub mod api_tokens;
 pub mod artifacts;

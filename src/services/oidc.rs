@@ -1,7 +1,7 @@
 //! Sign-in with an OpenID Connect ID token. The token is verified against the provider's
 //! JWKS (`auth::oidc`); the user is found by the issuer's subject (`user_identities`, and
-//! `users.google_sub` for Google), else by an email the issuer verified (the identity is then
-//! linked), else created with a personal workspace, like sign-up, and no password.
+//! `users.google_sub` for Google), else by an email the issuer verified and the account has
+//! confirmed (the identity is then linked), else created with a personal workspace, like sign-up, and no password.
 
 use chrono::Utc;
 use diesel_async::{AsyncConnection, AsyncPgConnection};
@@ -87,6 +87,18 @@ async fn find_or_create(conn: &mut AsyncPgConnection, provider: &str, claims: &I
         && let Some(email) = verified_email
     {
         user = UserRow::find_by_email(conn, email).await?;
+        // Linked by email only to an account that proved it holds the address: otherwise
+        // whoever registered the address first (perhaps not its owner) would get the
+        // owner's identity.
+        if user.as_ref().is_some_and(|u| u.email_confirmed_at.is_none()) {
+            return Err(FieldError::input(
+                "idToken",
+                "CONFIRM_EMAIL_FIRST",
+                "an account with this email exists and has not confirmed it: sign in with its password \
+                 and confirm the address (or reset the password by mail), then sign in with this provider",
+            )
+            .into());
+        }
     }
     let user = match user {
         Some(user) => user,

@@ -27,7 +27,6 @@ use crate::{
             NewOrganization, NewOrganizationMember, OrganizationMemberRow, OrganizationPatch, OrganizationRow,
         },
         role::RoleRow,
-        user::UserRow,
     },
 };
 
@@ -292,38 +291,6 @@ pub(super) fn valid_role(role: &str) -> AppResult<()> {
     } else {
         Err(FieldError::input("role", "INVALID_ROLE", "role must be owner, admin or member").into())
     }
-}
-
-/// Adds an existing user, found by email, to the granted organization with `role`.
-pub async fn add_member(tx: &mut Tx, grant: &Grant, email: &str, role: &str) -> AppResult<OrganizationMemberRow> {
-    valid_role(role)?;
-    let organization_id = grant.organization_id();
-    let Some(user) = UserRow::find_by_email(tx.conn(), email.trim())
-        .await?
-        .filter(|u| u.deleted_at.is_none())
-    else {
-        return Err(FieldError::input("email", "USER_NOT_FOUND", "no user has this email address").into());
-    };
-    check_owner_rule(tx.conn(), grant, role == "owner").await?;
-    let role_row = RoleRow::find_by_name(tx.conn(), RoleScope::Organization, role).await?;
-    super::members::check_not_above(tx, grant, role_row.id).await?;
-    if lock_and_role_of(tx.conn(), organization_id, user.id).await?.is_some() {
-        return Err(FieldError::input("email", "ALREADY_MEMBER", "this user is already a member").into());
-    }
-    let member = NewOrganizationMember {
-        organization_id,
-        user_id: user.id,
-        role_id: role_row.id,
-        invited_by: Some(grant.caller().user.id),
-    }
-    .insert(tx.conn())
-    .await?;
-    tx.audit(grant)
-        .on("user", user.id)
-        .details(json!({ "role": role }))
-        .record_in(tx)
-        .await?;
-    Ok(member)
 }
 
 /// Changes a member's role; the last owner cannot step down.

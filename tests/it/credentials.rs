@@ -29,14 +29,8 @@ async fn rotating_a_credential_re_encrypts_it_under_the_current_key() {
 
     // The operator adds key 2 and makes it current: `2:<new>,1:<old>`.
     let config = chatgraph::config::AuthConfig {
-        jwt_secret: Some("test secret of at least thirty-two bytes".into()),
-        access_token_ttl_secs: 900,
-        refresh_token_ttl_days: 30,
         encryption_key: Some(format!("2:{SECOND_KEY},1:{}", crate::support::TEST_ENCRYPTION_KEY)),
-        oidc_providers: None,
-        sign_in_failures_per_email_and_address: 5,
-        sign_in_failures_per_address: 8,
-        sign_ups_per_address: 50,
+        ..crate::support::auth_config()
     };
     let authenticator =
         Arc::new(chatgraph::app::authenticator(&config, std::path::Path::new("unused")).expect("authenticator"));

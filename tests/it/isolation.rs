@@ -335,7 +335,10 @@ async fn deleted_places_are_gone_from_every_read_path_for_everyone() {
             json!({ "input": { "id": global_id("Organization", world.org_b) } }),
         )
         .await;
-    assert!(body["data"]["deleteOrganization"]["deletedOrganizationId"].is_string(), "{body}");
+    assert!(
+        body["data"]["deleteOrganization"]["deletedOrganizationId"].is_string(),
+        "{body}"
+    );
 
     // node(id), for every kind of caller: nothing of A1 or of organization B is left.
     assert_eq!(visible_nodes(&api, None, &world).await, Vec::<String>::new());

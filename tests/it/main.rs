@@ -1,6 +1,7 @@
 //! Integration tests against a real PostgreSQL with pgvector (see `support`). One binary, so
 //! the crate links once; nextest runs each test in its own process, in parallel.
 
+mod addresses;
 mod analytics;
 mod assistants;
 mod audit;

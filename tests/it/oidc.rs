@@ -111,14 +111,15 @@ async fn id_tokens_sign_users_in_and_bad_ones_are_refused() {
         "found by subject, not email"
     );
 
-    // Google links an existing password account by the email Google verified.
+    // Google links an existing password account by the email Google verified, once the
+    // account has confirmed that address. Before, whoever registered the address first
+    // (perhaps not its owner: the review's attack) would get the owner's identity.
     api.sign_up("grace@example.com").await;
-    let google = sign_in(
-        &api,
-        "google",
-        &sign(&key, "key-1", &claims(GOOGLE_ISSUER, "g-42", "Grace@example.com", true)),
-    )
-    .await;
+    let google_token = sign(&key, "key-1", &claims(GOOGLE_ISSUER, "g-42", "Grace@example.com", true));
+    let google = sign_in(&api, "google", &google_token).await;
+    assert_eq!(google["userErrors"][0]["code"], "CONFIRM_EMAIL_FIRST", "{google}");
+    api.confirm("grace@example.com").await;
+    let google = sign_in(&api, "google", &google_token).await;
     assert_eq!(google["session"]["user"]["email"], "grace@example.com", "{google}");
     let conn = &mut db.conn().await;
     let grace = UserRow::find_by_email(conn, "grace@example.com")
@@ -211,7 +212,12 @@ async fn id_tokens_sign_users_in_and_bad_ones_are_refused() {
     .await;
     assert_eq!(
         failures,
-        ["EMAIL_NOT_VERIFIED 1", "INVALID_ID_TOKEN 9", "UNKNOWN_PROVIDER 1"],
+        [
+            "CONFIRM_EMAIL_FIRST 1",
+            "EMAIL_NOT_VERIFIED 1",
+            "INVALID_ID_TOKEN 9",
+            "UNKNOWN_PROVIDER 1"
+        ],
         "every refusal is audited"
     );
     std::fs::remove_file(jwks_path).expect("clean up");

@@ -16,8 +16,10 @@ const UPDATE: &str = "mutation($input: UpdateOrganizationInput!) { updateOrganiz
     organization { id name slug } userErrors { field code } } }";
 const DELETE: &str = "mutation($input: DeleteOrganizationInput!) { deleteOrganization(input: $input) { \
     deletedOrganizationId userErrors { field code } } }";
-const ADD: &str = "mutation($input: AddOrganizationMemberInput!) { addOrganizationMember(input: $input) { \
-    member { id user { email } role { name } } userErrors { field code } } }";
+const INVITE: &str = "mutation($input: InviteOrganizationMemberInput!) { inviteOrganizationMember(input: $input) { \
+    token userErrors { field code } } }";
+const ACCEPT: &str = "mutation($input: AcceptInvitationInput!) { acceptInvitation(input: $input) { \
+    member { user { email } role { name } } userErrors { field code } } }";
 const SET_ROLE: &str = "mutation($input: SetOrganizationMemberRoleInput!) { setOrganizationMemberRole(input: $input) { \
     member { id role { name } } userErrors { field code } } }";
 const REMOVE: &str = "mutation($input: RemoveOrganizationMemberInput!) { removeOrganizationMember(input: $input) { \
@@ -159,7 +161,7 @@ async fn organizations_are_created_validated_updated_and_deleted() {
 }
 
 #[tokio::test]
-async fn members_are_added_re_roled_and_removed_and_an_owner_always_remains() {
+async fn members_join_by_invitation_are_re_roled_and_removed_and_an_owner_always_remains() {
     let db = TestDb::migrated().await;
     let api = Api::new(&db).await;
     let mut tokens = Vec::new();
@@ -169,7 +171,7 @@ async fn members_are_added_re_roled_and_removed_and_an_owner_always_remains() {
         "carol@example.com",
         "dave@example.com",
     ] {
-        tokens.push(token(&api.sign_up(email).await, "accessToken"));
+        tokens.push(token(&api.sign_up_confirmed(email).await, "accessToken"));
     }
     let [alice, bob, carol, dave] = [&tokens[0], &tokens[1], &tokens[2], &tokens[3]];
     let (bob_id, carol_id, alice_id) = (
@@ -189,32 +191,66 @@ async fn members_are_added_re_roled_and_removed_and_an_owner_always_remains() {
     let set = |user: &Value, role: &str| json!({ "input": { "organizationId": org, "userId": user, "role": role } });
     let remove = |user: &Value| json!({ "input": { "organizationId": org, "userId": user } });
 
-    // Adding: by email of an existing user, once.
-    let (_, body) = api.run(Some(alice), ADD, add("nobody@example.com", "MEMBER")).await;
+    // Joining: only by accepting an invitation; any address gets the same answer, whether
+    // an account has it or not (no enumeration, no one added without consent).
+    let invited = |body: &Value| body["data"]["inviteOrganizationMember"]["token"].is_string();
+    let (_, body) = api.run(Some(alice), INVITE, add("nobody@example.com", "MEMBER")).await;
+    assert!(invited(&body), "{body}");
+    let (_, body) = api.run(Some(alice), INVITE, add("bob@example.com", "ADMIN")).await;
+    assert!(invited(&body), "{body}");
+    let members = async |who: &str| {
+        let (_, body) = api
+            .run(
+                Some(who),
+                "query($id: ID!) { node(id: $id) { ... on Organization { members { totalCount } } } }",
+                json!({ "id": org }),
+            )
+            .await;
+        body["data"]["node"]["members"]["totalCount"].clone()
+    };
+    assert_eq!(members(alice).await, 1, "invited is not a member yet");
+    let accept = |token: &Value| json!({ "input": { "token": token } });
+    let (_, body) = api
+        .run(
+            Some(bob),
+            ACCEPT,
+            accept(&body["data"]["inviteOrganizationMember"]["token"]),
+        )
+        .await;
     assert_eq!(
-        user_errors(&body["data"]["addOrganizationMember"]),
-        vec!["input.email:USER_NOT_FOUND"]
-    );
-    let (_, body) = api.run(Some(alice), ADD, add("bob@example.com", "ADMIN")).await;
-    assert_eq!(
-        body["data"]["addOrganizationMember"]["member"]["role"]["name"], "admin",
+        body["data"]["acceptInvitation"]["member"]["role"]["name"], "admin",
         "{body}"
     );
-    let (_, body) = api.run(Some(alice), ADD, add("bob@example.com", "MEMBER")).await;
+    let (_, body) = api.run(Some(alice), INVITE, add("bob@example.com", "MEMBER")).await;
     assert_eq!(
-        user_errors(&body["data"]["addOrganizationMember"]),
+        user_errors(&body["data"]["inviteOrganizationMember"]),
         vec!["input.email:ALREADY_MEMBER"]
     );
+    let (_, body) = api
+        .run(
+            Some(alice),
+            "mutation { addOrganizationMember(input: {}) { __typename } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(code(&body), "BAD_USER_INPUT", "no way to add someone directly: {body}");
 
     // An admin manages members but not owners.
-    let (_, body) = api.run(Some(bob), ADD, add("carol@example.com", "OWNER")).await;
+    let (_, body) = api.run(Some(bob), INVITE, add("carol@example.com", "OWNER")).await;
     assert_eq!(
-        user_errors(&body["data"]["addOrganizationMember"]),
+        user_errors(&body["data"]["inviteOrganizationMember"]),
         vec!["input.role:OWNER_ONLY"]
     );
-    let (_, body) = api.run(Some(bob), ADD, add("carol@example.com", "MEMBER")).await;
+    let (_, body) = api.run(Some(bob), INVITE, add("carol@example.com", "MEMBER")).await;
+    let (_, body) = api
+        .run(
+            Some(carol),
+            ACCEPT,
+            accept(&body["data"]["inviteOrganizationMember"]["token"]),
+        )
+        .await;
     assert_eq!(
-        body["data"]["addOrganizationMember"]["member"]["role"]["name"], "member",
+        body["data"]["acceptInvitation"]["member"]["role"]["name"], "member",
         "{body}"
     );
     let (_, body) = api.run(Some(bob), SET_ROLE, set(&alice_id, "MEMBER")).await;
@@ -229,7 +265,7 @@ async fn members_are_added_re_roled_and_removed_and_an_owner_always_remains() {
     );
 
     // A plain member may not manage members; an outsider does not see the organization.
-    let (_, body) = api.run(Some(carol), ADD, add("dave@example.com", "MEMBER")).await;
+    let (_, body) = api.run(Some(carol), INVITE, add("dave@example.com", "MEMBER")).await;
     assert_eq!(code(&body), "FORBIDDEN");
     let (_, body) = api.run(Some(dave), SET_ROLE, set(&carol_id, "ADMIN")).await;
     assert_eq!(code(&body), "NOT_FOUND");
@@ -289,8 +325,6 @@ async fn members_are_added_re_roled_and_removed_and_an_owner_always_remains() {
     assert_eq!(
         actions,
         vec![
-            "organization_member.add",
-            "organization_member.add",
             "organization_member.role_change",
             "organization_member.role_change",
             "organization_member.remove"
@@ -303,7 +337,7 @@ async fn two_owners_demoting_each_other_at_once_leave_one_owner() {
     let db = TestDb::migrated().await;
     let api = Api::new(&db).await;
     let alice = token(&api.sign_up("alice@example.com").await, "accessToken");
-    let bob = token(&api.sign_up("bob@example.com").await, "accessToken");
+    let bob = token(&api.sign_up_confirmed("bob@example.com").await, "accessToken");
     let (alice_id, bob_id) = (user_id(&api, &alice).await, user_id(&api, &bob).await);
     for round in 0..5 {
         let slug = format!("race-{round}");
@@ -315,14 +349,7 @@ async fn two_owners_demoting_each_other_at_once_leave_one_owner() {
             )
             .await;
         let org = body["data"]["createOrganization"]["organization"]["id"].clone();
-        let (_, body) = api
-            .run(
-                Some(&alice),
-                ADD,
-                json!({ "input": { "organizationId": org, "email": "bob@example.com", "role": "OWNER" } }),
-            )
-            .await;
-        assert!(body["data"]["addOrganizationMember"]["member"].is_object(), "{body}");
+        api.join(&alice, &org, &bob, "bob@example.com", "OWNER").await;
         // Each demotes the other; without the organization lock both would see two owners.
         let demote = |user: &Value| json!({ "input": { "organizationId": org, "userId": user, "role": "MEMBER" } });
         let (first, second) = tokio::join!(
@@ -555,6 +582,21 @@ async fn invitations_let_people_without_an_account_join_once() {
         user_errors(&body["data"]["acceptInvitation"]),
         vec!["input.token:INVALID_INVITATION"]
     );
+    // The review's attack: whoever holds the link registers the invited address and joins.
+    // Not without proving that the address is theirs.
+    let (_, body) = team
+        .mutate(&newbie, "acceptInvitation", accept, json!({ "token": token }))
+        .await;
+    assert_eq!(
+        user_errors(&body["data"]["acceptInvitation"]),
+        vec!["input.token:EMAIL_NOT_CONFIRMED"]
+    );
+    assert_eq!(
+        crate::support::mail::codes_to("newbie@example.com", "You are invited to Team", "cgi_"),
+        vec![token.clone()],
+        "the invitation is mailed to the address"
+    );
+    team.api.confirm("newbie@example.com").await;
     let (payload, body) = team
         .mutate(&newbie, "acceptInvitation", accept, json!({ "token": token }))
         .await;
@@ -616,6 +658,11 @@ async fn invitations_let_people_without_an_account_join_once() {
         )
         .await,
         vec![
+            // The team's member and viewer joined this way too.
+            "organization_invitation.create success",
+            "organization_invitation.accept success",
+            "organization_invitation.create success",
+            "organization_invitation.accept success",
             "organization_invitation.create success",
             "organization_invitation.accept success",
             "organization_invitation.create success",

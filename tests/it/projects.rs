@@ -25,7 +25,7 @@ async fn projects_are_created_validated_changed_archived_and_deleted() {
     let db = TestDb::migrated().await;
     let api = Api::new(&db).await;
     let alice = token(&api.sign_up("alice@example.com").await, "accessToken");
-    let bob = token(&api.sign_up("bob@example.com").await, "accessToken");
+    let bob = token(&api.sign_up_confirmed("bob@example.com").await, "accessToken");
     let carol = token(&api.sign_up("carol@example.com").await, "accessToken");
     let (_, body) = api
         .run(
@@ -35,12 +35,7 @@ async fn projects_are_created_validated_changed_archived_and_deleted() {
         )
         .await;
     let org = body["data"]["createOrganization"]["organization"]["id"].clone();
-    api.run(
-        Some(&alice),
-        "mutation($input: AddOrganizationMemberInput!) { addOrganizationMember(input: $input) { member { id } } }",
-        json!({ "input": { "organizationId": org, "email": "bob@example.com", "role": "MEMBER" } }),
-    )
-    .await;
+    api.join(&alice, &org, &bob, "bob@example.com", "MEMBER").await;
     let conn = &mut db.conn().await;
     let count = "SELECT count(*)::text AS name FROM projects";
     let before = names(conn, count).await;
@@ -196,7 +191,7 @@ async fn settings_are_validated_then_changed_by_project_admins_only() {
     let db = TestDb::migrated().await;
     let api = Api::new(&db).await;
     let alice = token(&api.sign_up("alice@example.com").await, "accessToken");
-    let viewer = token(&api.sign_up("viewer@example.com").await, "accessToken");
+    let viewer = token(&api.sign_up_confirmed("viewer@example.com").await, "accessToken");
     let (_, body) = api
         .run(Some(&alice), "{ viewer { projects { nodes { id } } } }", json!({}))
         .await;
@@ -207,12 +202,7 @@ async fn settings_are_validated_then_changed_by_project_admins_only() {
         .run(Some(&alice), "{ viewer { organizations { nodes { id } } } }", json!({}))
         .await;
     let org = body["data"]["viewer"]["organizations"]["nodes"][0]["id"].clone();
-    api.run(
-        Some(&alice),
-        "mutation($input: AddOrganizationMemberInput!) { addOrganizationMember(input: $input) { member { id } } }",
-        json!({ "input": { "organizationId": org, "email": "viewer@example.com", "role": "MEMBER" } }),
-    )
-    .await;
+    api.join(&alice, &org, &viewer, "viewer@example.com", "MEMBER").await;
     let (_, body) = api
         .run(
             Some(&alice),
@@ -295,7 +285,7 @@ async fn quotas_are_set_by_organization_admins_and_hold_under_concurrent_debits(
     let db = TestDb::migrated().await;
     let api = Api::new(&db).await;
     let alice = token(&api.sign_up("alice@example.com").await, "accessToken");
-    let bob = token(&api.sign_up("bob@example.com").await, "accessToken");
+    let bob = token(&api.sign_up_confirmed("bob@example.com").await, "accessToken");
     let (_, body) = api
         .run(Some(&alice), "{ viewer { projects { nodes { id uuid } } } }", json!({}))
         .await;
@@ -420,7 +410,7 @@ async fn project_members_are_removed_but_never_the_owner() {
     let db = TestDb::migrated().await;
     let api = Api::new(&db).await;
     let alice = token(&api.sign_up("alice@example.com").await, "accessToken");
-    let bob = token(&api.sign_up("bob@example.com").await, "accessToken");
+    let bob = token(&api.sign_up_confirmed("bob@example.com").await, "accessToken");
     let ids = |body: &serde_json::Value, path: &str| body["data"]["viewer"][path]["nodes"][0]["id"].clone();
     let (_, body) = api
         .run(
@@ -435,12 +425,7 @@ async fn project_members_are_removed_but_never_the_owner() {
         body["data"]["viewer"]["id"].clone(),
     );
     let bob_id = api.run(Some(&bob), "{ viewer { id } }", json!({})).await.1["data"]["viewer"]["id"].clone();
-    api.run(
-        Some(&alice),
-        "mutation($input: AddOrganizationMemberInput!) { addOrganizationMember(input: $input) { member { id } } }",
-        json!({ "input": { "organizationId": org, "email": "bob@example.com", "role": "MEMBER" } }),
-    )
-    .await;
+    api.join(&alice, &org, &bob, "bob@example.com", "MEMBER").await;
     api.run(
         Some(&alice),
         "mutation($input: SetProjectMemberRoleInput!) { setProjectMemberRole(input: $input) { membership { role } } }",

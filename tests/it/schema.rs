@@ -22,6 +22,7 @@ const TABLES: &[&str] = &[
     "datasources",
     "document_chunks",
     "documents",
+    "email_tokens",
     "error_logs",
     "file_attachments",
     "files",

@@ -416,7 +416,7 @@ async fn archived_projects_and_suspended_organizations_are_read_only_for_every_w
         )
         .await;
     let invitation = payload["token"].as_str().unwrap_or_else(|| panic!("{body}")).to_owned();
-    let newcomer = crate::support::token(&team.api.sign_up("new@example.com").await, "accessToken");
+    let newcomer = crate::support::token(&team.api.sign_up_confirmed("new@example.com").await, "accessToken");
 
     // Suspended: votes and invitations are refused like every other write.
     diesel_async::SimpleAsyncConnection::batch_execute(

@@ -917,6 +917,7 @@ async fn after_kill_9_of_the_generating_server_its_answer_fails_with_the_flushed
         .env("DATABASE_URL", db.url.expose_secret())
         .env("CHATGRAPH_LISTEN", format!("127.0.0.1:{port}"))
         .env("CHATGRAPH_DATA_DIR", &data_dir)
+        .env("CHATGRAPH_MAIL_OUTBOX", crate::support::mail::outbox())
         .env("CHATGRAPH_OFFLINE_TOKENS_PER_SEC", "8")
         .env("CHATGRAPH_STREAM_LEASE_SECS", "1")
         .env("RUST_LOG", "warn")

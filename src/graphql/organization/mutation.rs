@@ -29,17 +29,6 @@ pub struct DeleteOrganizationInput {
     pub id: ID,
 }
 
-/// Input of `addOrganizationMember`.
-#[derive(InputObject)]
-pub struct AddOrganizationMemberInput {
-    /// The organization (needs `members.manage` there).
-    pub organization_id: ID,
-    /// Email address of an existing user.
-    pub email: String,
-    /// Their role (only owners give OWNER).
-    pub role: OrganizationRole,
-}
-
 /// Input of `setOrganizationMemberRole`.
 #[derive(InputObject)]
 pub struct SetOrganizationMemberRoleInput {
@@ -98,7 +87,7 @@ pub struct DeleteOrganizationPayload {
     pub user_errors: Vec<UserError>,
 }
 
-/// The result of `addOrganizationMember` and `setOrganizationMemberRole`.
+/// The result of `setOrganizationMemberRole`.
 #[derive(SimpleObject)]
 pub struct OrganizationMemberPayload {
     /// The membership as it is now, unless there were user errors.
@@ -231,25 +220,6 @@ impl OrganizationMutation {
         .await?;
         Ok(DeleteOrganizationPayload {
             deleted_organization_id: deleted.map(|id| global_id("Organization", id)),
-            user_errors,
-        })
-    }
-
-    /// Adds an existing user to an organization by email. Audited.
-    async fn add_organization_member(
-        &self,
-        ctx: &Context<'_>,
-        #[graphql(desc = "What to do; see the input type.")] input: AddOrganizationMemberInput,
-    ) -> Result<OrganizationMemberPayload> {
-        let (member, user_errors) = write(ctx, Action::OrganizationMemberAdd, async |tx| {
-            let id = input_id(&input.organization_id, "Organization", "organizationId")?;
-            let grant = tx.grant(Place::Organization(id), Permission::MembersManage).await?;
-            let role = input.role.role_name();
-            organizations::add_member(tx, &grant, &input.email, role).await
-        })
-        .await?;
-        Ok(OrganizationMemberPayload {
-            member: member.map(OrganizationMember),
             user_errors,
         })
     }

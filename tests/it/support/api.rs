@@ -62,6 +62,28 @@ impl Api {
             .1
     }
 
+    /// `joiner` (signed in as `email`, confirmed) joins `organization` with `role`: invited
+    /// by `inviter`, accepting with the invitation's token.
+    pub async fn join(&self, inviter: &str, organization: &Value, joiner: &str, email: &str, role: &str) {
+        let (_, body) = self
+            .run(
+                Some(inviter),
+                "mutation($input: InviteOrganizationMemberInput!) { inviteOrganizationMember(input: $input) { token userErrors { code } } }",
+                json!({ "input": { "organizationId": organization, "email": email, "role": role } }),
+            )
+            .await;
+        let invitation = body["data"]["inviteOrganizationMember"]["token"].clone();
+        assert!(invitation.is_string(), "{body}");
+        let (_, body) = self
+            .run(
+                Some(joiner),
+                "mutation($input: AcceptInvitationInput!) { acceptInvitation(input: $input) { member { joinedAt } userErrors { code } } }",
+                json!({ "input": { "token": invitation } }),
+            )
+            .await;
+        assert!(body["data"]["acceptInvitation"]["member"].is_object(), "{body}");
+    }
+
     pub async fn viewer(&self, token: &str) -> (u16, Value) {
         self.run(
             Some(token),

@@ -11,6 +11,7 @@
 mod api;
 pub mod browser;
 pub mod fixtures;
+pub mod mail;
 mod team;
 
 pub use api::{Api, PASSWORD, SESSION, SIGN_IN, SIGN_UP, token};
@@ -280,16 +281,28 @@ pub fn authenticator() -> std::sync::Arc<chatgraph::services::auth::Authenticato
 /// [`authenticator`] with these OpenID Connect providers (`CHATGRAPH_OIDC_PROVIDERS` JSON).
 pub fn authenticator_with_oidc(providers: Option<String>) -> std::sync::Arc<chatgraph::services::auth::Authenticator> {
     let config = chatgraph::config::AuthConfig {
+        oidc_providers: providers,
+        ..auth_config()
+    };
+    std::sync::Arc::new(chatgraph::app::authenticator(&config, Path::new("unused")).expect("authenticator"))
+}
+
+/// The settings of [`authenticator`]; mail goes to this process's outbox ([`mail::outbox`]).
+pub fn auth_config() -> chatgraph::config::AuthConfig {
+    chatgraph::config::AuthConfig {
         jwt_secret: Some("test secret of at least thirty-two bytes".into()),
         access_token_ttl_secs: 900,
         refresh_token_ttl_days: 30,
         encryption_key: Some(TEST_ENCRYPTION_KEY.into()),
-        oidc_providers: providers,
+        oidc_providers: None,
         sign_in_failures_per_email_and_address: 5,
         sign_in_failures_per_address: 8,
         sign_ups_per_address: 50,
-    };
-    std::sync::Arc::new(chatgraph::app::authenticator(&config, Path::new("unused")).expect("authenticator"))
+        mail: chatgraph::config::MailConfig {
+            mail_outbox: Some(mail::outbox()),
+            ..Default::default()
+        },
+    }
 }
 
 /// Serves the app on a loopback port, as `chatgraph serve` does (with peer addresses).
@@ -390,12 +403,11 @@ pub fn user_errors(payload: &serde_json::Value) -> Vec<String> {
         .expect("userErrors")
         .iter()
         .map(|e| {
+            // A failure of the request as a whole has no field (null).
             let field: Vec<&str> = e["field"]
                 .as_array()
-                .expect("field")
-                .iter()
-                .filter_map(serde_json::Value::as_str)
-                .collect();
+                .map(|path| path.iter().filter_map(serde_json::Value::as_str).collect())
+                .unwrap_or_default();
             format!("{}:{}", field.join("."), e["code"].as_str().expect("code"))
         })
         .collect()

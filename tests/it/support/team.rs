@@ -26,10 +26,10 @@ impl Team {
 
     /// [`Team::new`] on a server already running.
     pub async fn on(api: Api) -> Team {
-        let owner = token(&api.sign_up("owner@example.com").await, "accessToken");
-        let member = token(&api.sign_up("member@example.com").await, "accessToken");
-        let viewer = token(&api.sign_up("viewer@example.com").await, "accessToken");
-        let outsider = token(&api.sign_up("outsider@example.com").await, "accessToken");
+        let owner = token(&api.sign_up_confirmed("owner@example.com").await, "accessToken");
+        let member = token(&api.sign_up_confirmed("member@example.com").await, "accessToken");
+        let viewer = token(&api.sign_up_confirmed("viewer@example.com").await, "accessToken");
+        let outsider = token(&api.sign_up_confirmed("outsider@example.com").await, "accessToken");
         let (_, body) = api
             .run(
                 Some(&owner),
@@ -59,18 +59,9 @@ impl Team {
             (team.member.clone(), "member@example.com", "MEMBER"),
             (team.viewer.clone(), "viewer@example.com", "VIEWER"),
         ] {
-            let (_, body) = team
-                .api
-                .run(
-                    Some(&team.owner),
-                    "mutation($input: AddOrganizationMemberInput!) { addOrganizationMember(input: $input) { member { id } userErrors { code } } }",
-                    json!({ "input": { "organizationId": team.organization, "email": email, "role": "MEMBER" } }),
-                )
+            team.api
+                .join(&team.owner, &team.organization, &token, email, "MEMBER")
                 .await;
-            assert!(
-                body["data"]["addOrganizationMember"]["member"]["id"].is_string(),
-                "{body}"
-            );
             let user = team.user_id(&token).await;
             let (_, body) = team
                 .api
