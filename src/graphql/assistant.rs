@@ -81,10 +81,14 @@ impl Assistant {
         self.0.updated_at
     }
 
-    /// Files given to it as knowledge.
+    /// Files given to it as knowledge (the first 20).
+    #[graphql(complexity = "crate::graphql::node::item_list_cost(child_complexity)")]
     async fn attachments(&self, ctx: &Context<'_>) -> Result<Vec<FileAttachment>> {
         let rows = load(ctx, AttachmentsByAssistant(self.0.id)).await?.unwrap_or_default();
-        Ok(rows.into_iter().map(FileAttachment).collect())
+        Ok(super::node::capped(rows, super::node::MAX_ITEM_LIST_ITEMS, false)
+            .into_iter()
+            .map(FileAttachment)
+            .collect())
     }
 
     /// Votes and ratings on its answers, in the chats the caller may read.

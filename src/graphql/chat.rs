@@ -131,16 +131,24 @@ impl Chat {
         Ok(load(ctx, AssistantById(id)).await?.map(Assistant))
     }
 
-    /// Answer streams of this chat, oldest first (live and finished).
+    /// Answer streams of this chat, oldest first (live and finished; the latest 20).
+    #[graphql(complexity = "crate::graphql::node::item_list_cost(child_complexity)")]
     async fn streams(&self, ctx: &Context<'_>) -> Result<Vec<MessageStream>> {
         let rows = load(ctx, StreamsByChat(self.0.id)).await?.unwrap_or_default();
-        Ok(rows.into_iter().map(MessageStream).collect())
+        Ok(super::node::capped(rows, super::node::MAX_ITEM_LIST_ITEMS, true)
+            .into_iter()
+            .map(MessageStream)
+            .collect())
     }
 
-    /// Files attached to the chat itself.
+    /// Files attached to the chat itself (the first 20).
+    #[graphql(complexity = "crate::graphql::node::item_list_cost(child_complexity)")]
     async fn attachments(&self, ctx: &Context<'_>) -> Result<Vec<FileAttachment>> {
         let rows = load(ctx, AttachmentsByChat(self.0.id)).await?.unwrap_or_default();
-        Ok(rows.into_iter().map(FileAttachment).collect())
+        Ok(super::node::capped(rows, super::node::MAX_ITEM_LIST_ITEMS, false)
+            .into_iter()
+            .map(FileAttachment)
+            .collect())
     }
 
     /// Artifacts made in this chat (their latest versions), newest first.

@@ -119,6 +119,7 @@ impl Role {
     }
 
     /// The permissions this role grants, by name.
+    #[graphql(complexity = "crate::graphql::node::list_cost(child_complexity)")]
     async fn permissions(&self, ctx: &Context<'_>) -> Result<Vec<Permission>> {
         Ok(load(ctx, PermissionsByRole(self.0.id))
             .await?

@@ -402,6 +402,40 @@ pub fn argument_id(id: &ID, type_name: &str, argument: &str) -> AppResult<Uuid> 
     }
 }
 
+/// Most items a list that is not a connection returns when it belongs to the caller or the
+/// platform (roles, permissions, sessions, API tokens, credentials, models, configuration):
+/// its fixed cap, so that its cost is known before it runs.
+pub const MAX_LIST_ITEMS: usize = 100;
+
+/// Most items of a list that hangs off each item of a page (a chat's streams and
+/// attachments, a message's attachments and siblings, an assistant's files): smaller, since
+/// pages multiply it.
+pub const MAX_ITEM_LIST_ITEMS: usize = 20;
+
+/// The complexity of a list that is not a connection: its cap ([`MAX_LIST_ITEMS`]) times
+/// what each item costs, whatever its length turns out to be.
+pub fn list_cost(child_complexity: usize) -> usize {
+    1 + MAX_LIST_ITEMS.saturating_mul(child_complexity)
+}
+
+/// [`list_cost`] for a list hanging off each item of a page ([`MAX_ITEM_LIST_ITEMS`]).
+pub fn item_list_cost(child_complexity: usize) -> usize {
+    1 + MAX_ITEM_LIST_ITEMS.saturating_mul(child_complexity)
+}
+
+/// `rows` cut to `cap`, keeping the first ones (or the last ones, `newest`, for lists in
+/// time order whose newest items matter most).
+pub fn capped<T>(mut rows: Vec<T>, cap: usize, newest: bool) -> Vec<T> {
+    if rows.len() > cap {
+        if newest {
+            rows.drain(..rows.len() - cap);
+        } else {
+            rows.truncate(cap);
+        }
+    }
+    rows
+}
+
 /// The complexity of a connection field: the items of its page times what each item costs,
 /// so that `first: 100` four levels deep counts as the hundred million objects it could
 /// return (a size outside 1..100 is refused by the resolver; it costs the maximum here).

@@ -57,13 +57,18 @@ impl DataQuery {
     }
 
     /// Every role (platform, organization and project scopes) with its permissions.
+    #[graphql(complexity = "crate::graphql::node::list_cost(child_complexity)")]
     async fn roles(&self, ctx: &Context<'_>) -> Result<Vec<Role>> {
         let mut conn = ctx.conn().await?;
         let rows = RoleRow::all(&mut conn).await.map_err(|e| ctx.error(e))?;
-        Ok(rows.into_iter().map(Role).collect())
+        Ok(super::node::capped(rows, super::node::MAX_LIST_ITEMS, false)
+            .into_iter()
+            .map(Role)
+            .collect())
     }
 
     /// Platform-wide configuration, by key. Platform admins only (FORBIDDEN otherwise).
+    #[graphql(complexity = "crate::graphql::node::list_cost(child_complexity)")]
     async fn platform_configs(&self, ctx: &Context<'_>) -> Result<Vec<PlatformConfig>> {
         super::platform::list(ctx).await
     }

@@ -75,9 +75,10 @@ impl User {
         self.0.created_at
     }
 
-    /// API tokens of this user, newest first. Only the user themselves sees them (an API
+    /// API tokens of this user, newest first (the latest 100). Only the user themselves sees them (an API
     /// token narrowed to an organization: only the tokens narrowed to it); for anyone else
     /// the list is empty.
+    #[graphql(complexity = "crate::graphql::node::list_cost(child_complexity)")]
     async fn api_tokens(&self, ctx: &Context<'_>) -> Result<Vec<ApiToken>> {
         let Some(caller) = ctx.request().caller().filter(|caller| caller.user.id == self.0.id) else {
             return Ok(Vec::new());
@@ -87,9 +88,12 @@ impl User {
         let rows = ApiTokenRow::for_user(&mut conn, self.0.id)
             .await
             .map_err(|e| ctx.error(e))?;
-        Ok(rows
+        let rows = rows
             .into_iter()
             .filter(|row| narrowed_to.is_none() || row.organization_id == narrowed_to)
+            .collect();
+        Ok(super::node::capped(rows, super::node::MAX_LIST_ITEMS, false)
+            .into_iter()
             .map(ApiToken)
             .collect())
     }
@@ -97,6 +101,7 @@ impl User {
     /// Signed-in sessions (devices, browsers) of this user that are still live, most recently
     /// used first. Only the user themselves sees them, not through an API token narrowed to
     /// an organization (sessions are the whole account's); for anyone else the list is empty.
+    #[graphql(complexity = "crate::graphql::node::list_cost(child_complexity)")]
     async fn sessions(&self, ctx: &Context<'_>) -> Result<Vec<Session>> {
         let own = |caller: &&crate::services::auth::Caller| caller.user.id == self.0.id && caller.narrowed_to.is_none();
         let Some(caller) = ctx.request().caller().filter(own) else {

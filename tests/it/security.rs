@@ -217,6 +217,38 @@ async fn aliases_root_fields_and_introspection_are_bounded_for_anonymous_callers
 }
 
 #[tokio::test]
+async fn lists_that_are_not_connections_cost_their_cap() {
+    // The review's finding: lists that are not connections (attachments, siblings, roles,
+    // sessions, ...) cost 1 whatever their length, so nesting them multiplied the answer
+    // without touching the complexity budget.
+    let db = TestDb::migrated().await;
+    let api = crate::support::Api::new(&db).await;
+    let token = crate::support::token(&api.sign_up("ada@example.com").await, "accessToken");
+    let nested = "{ viewer { chats(first: 50) { nodes { messages(first: 50) { nodes { \
+        siblings { attachments { id file { id } } } } } } } } }";
+    let (_, body) = api.run(Some(&token), nested, json!({})).await;
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("complex")),
+        "{body}"
+    );
+    // Each list counts its cap of 100 items: one level of them is well within the budget.
+    let (_, body) = api
+        .run(
+            Some(&token),
+            "{ roles { name permissions { name } } viewer { sessions { id } apiTokens { id } } }",
+            json!({}),
+        )
+        .await;
+    assert!(body["errors"].is_null(), "{body}");
+    assert!(
+        body["data"]["roles"].as_array().is_some_and(|r| r.len() == 10),
+        "{body}"
+    );
+}
+
+#[tokio::test]
 async fn one_request_holds_at_most_two_pooled_connections() {
     use chatgraph::graphql::{RequestContext, context::MAX_REQUEST_CONNECTIONS};
     let db = TestDb::migrated().await;

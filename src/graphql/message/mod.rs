@@ -124,15 +124,17 @@ impl Message {
     }
 
     /// Every message with the same parent, oldest first, this one included: the branches a
-    /// regenerated answer (or an edited question) creates, for "2 of 3" navigation.
+    /// regenerated answer (or an edited question) creates, for "2 of 3" navigation (the
+    /// first 20).
+    #[graphql(complexity = "crate::graphql::node::item_list_cost(child_complexity)")]
     async fn siblings(&self, ctx: &Context<'_>) -> Result<Vec<Message>> {
         let Some(parent) = self.0.parent_id else {
             return Ok(vec![Message(self.0.clone())]);
         };
         let rows = load(ctx, ChildrenOf(parent)).await?.unwrap_or_default();
-        Ok(rows
+        let rows = rows.into_iter().filter(|m| m.chat_id == self.0.chat_id).collect();
+        Ok(super::node::capped(rows, super::node::MAX_ITEM_LIST_ITEMS, false)
             .into_iter()
-            .filter(|m| m.chat_id == self.0.chat_id)
             .map(Message)
             .collect())
     }
@@ -209,10 +211,14 @@ impl Message {
         Ok(load(ctx, ViewerFeedback(self.0.id)).await?.map(MessageFeedback))
     }
 
-    /// Files attached to this message.
+    /// Files attached to this message (the first 20).
+    #[graphql(complexity = "crate::graphql::node::item_list_cost(child_complexity)")]
     async fn attachments(&self, ctx: &Context<'_>) -> Result<Vec<FileAttachment>> {
         let rows = load(ctx, AttachmentsByMessage(self.0.id)).await?.unwrap_or_default();
-        Ok(rows.into_iter().map(FileAttachment).collect())
+        Ok(super::node::capped(rows, super::node::MAX_ITEM_LIST_ITEMS, false)
+            .into_iter()
+            .map(FileAttachment)
+            .collect())
     }
 
     /// The stream that produced this message (model answers), if any.

@@ -195,8 +195,10 @@ impl Organization {
         load_connection(ctx, lists::ORGANIZATION_AUDIT_LOGS, self.0.id, args, filter, AuditLog).await
     }
 
-    /// Provider credentials of this organization: name, type and dates, never the secret.
+    /// Provider credentials of this organization (the first 100): name, type and dates,
+    /// never the secret.
     /// Needs `credentials.manage` (FORBIDDEN otherwise).
+    #[graphql(complexity = "crate::graphql::node::list_cost(child_complexity)")]
     async fn credentials(&self, ctx: &Context<'_>) -> Result<Vec<Credential>> {
         let mut conn = ctx.conn().await?;
         let place = Place::Organization(self.0.id);
@@ -209,7 +211,10 @@ impl Organization {
         }
         .await
         .map_err(|e| ctx.error(e))?;
-        Ok(rows.into_iter().map(Credential).collect())
+        Ok(super::node::capped(rows, super::node::MAX_LIST_ITEMS, false)
+            .into_iter()
+            .map(Credential)
+            .collect())
     }
 }
 

@@ -160,6 +160,7 @@ impl Project {
 
     /// The models this project may answer with: every configured one, or those its settings
     /// enable (`enabledModels`), with context windows and prices.
+    #[graphql(complexity = "crate::graphql::node::list_cost(child_complexity)")]
     async fn models(&self, ctx: &Context<'_>) -> Result<Vec<Model>> {
         let framing = Framing {
             assistant: None,
