@@ -185,26 +185,7 @@ async fn a_write_on_an_existing_object_is_checked_in_that_objects_place() {
         ("deleteCredential", "DeleteCredentialInput", json!({ "id": credential })),
     ];
     assert_eq!(writes.len(), 21);
-    let mut compared = 0;
-    for (field, input_type, input) in &writes {
-        let query = format!("mutation($input: {input_type}!) {{ {field}(input: $input) {{ __typename }} }}");
-        let (_, body) = team
-            .api
-            .run(Some(&team.outsider), &query, json!({ "input": input }))
-            .await;
-        assert_eq!(code(&body), "NOT_FOUND", "{field} by an outsider: {body}");
-        // Another tenant's object and one that does not exist answer alike, word for word.
-        let Some(absent) = absent_twin(input) else { continue };
-        let (_, missing) = team
-            .api
-            .run(Some(&team.outsider), &query, json!({ "input": absent }))
-            .await;
-        assert_eq!(
-            body["errors"][0]["message"], missing["errors"][0]["message"],
-            "{field}: {body} / {missing}"
-        );
-        compared += 1;
-    }
+    let compared = answered_as_absent(&team, &writes).await;
     assert_eq!(
         compared, 19,
         "all but the two writes that take a composite artifact version id"
@@ -225,6 +206,206 @@ async fn a_write_on_an_existing_object_is_checked_in_that_objects_place() {
         .filter(|n| n.is_object())
         .count();
     assert_eq!(found, 9, "{body}");
+}
+
+/// Runs each write as the outsider: NOT_FOUND (an error or a user error), and the same
+/// words as for an id that does not exist (its absent twin). Returns how many were compared.
+async fn answered_as_absent(team: &Team, writes: &[(&str, &str, Value)]) -> usize {
+    let mut compared = 0;
+    for (field, input_type, input) in writes {
+        let query = format!(
+            "mutation($input: {input_type}!) {{ {field}(input: $input) {{ __typename userErrors {{ code message }} }} }}"
+        );
+        let answer = async |input: &Value| {
+            let (_, body) = team
+                .api
+                .run(Some(&team.outsider), &query, json!({ "input": input }))
+                .await;
+            let refusal = match body["errors"][0].is_object() {
+                true => body["errors"][0].clone(),
+                false => body["data"][field]["userErrors"][0].clone(),
+            };
+            let code = refusal["extensions"]["code"].as_str().or(refusal["code"].as_str());
+            assert_eq!(code, Some("NOT_FOUND"), "{field} by an outsider: {body}");
+            refusal["message"].clone()
+        };
+        let message = answer(input).await;
+        // Another tenant's object and one that does not exist answer alike, word for word.
+        let Some(absent) = absent_twin(input) else { continue };
+        assert_eq!(message, answer(&absent).await, "{field}");
+        compared += 1;
+    }
+    compared
+}
+
+#[tokio::test]
+async fn every_write_naming_a_place_answers_an_outsider_as_if_it_did_not_exist() {
+    let db = TestDb::migrated().await;
+    let team = Team::new(&db).await;
+    let (project, organization) = (team.project.clone(), team.organization.clone());
+    let member = team.user_id(&team.member).await;
+    let chat = chat(&team, &team.owner, "PROJECT").await;
+    let (payload, body) = team
+        .mutate(
+            &team.owner,
+            "sendMessage",
+            "mutation($input: SendMessageInput!) { sendMessage(input: $input) { assistantMessage { id } } }",
+            json!({ "chatId": chat, "content": "hello" }),
+        )
+        .await;
+    let answer = payload["assistantMessage"]["id"].clone();
+    assert!(answer.is_string(), "{body}");
+    let (payload, _) = team
+        .mutate(
+            &team.owner,
+            "createApiToken",
+            "mutation($input: CreateApiTokenInput!) { createApiToken(input: $input) { apiToken { id } } }",
+            json!({ "name": "ci" }),
+        )
+        .await;
+    let api_token = payload["apiToken"]["id"].clone();
+    let (payload, _) = team
+        .mutate(
+            &team.owner,
+            "connectRepository",
+            "mutation($input: ConnectRepositoryInput!) { connectRepository(input: $input) { repository { id } } }",
+            json!({ "owner": "acme", "name": "site" }),
+        )
+        .await;
+    let repository = payload["repository"]["id"].clone();
+    assert!(api_token.is_string() && repository.is_string());
+
+    let writes = [
+        (
+            "updateProject",
+            "UpdateProjectInput",
+            json!({ "id": project, "name": "x" }),
+        ),
+        ("archiveProject", "ProjectLifecycleInput", json!({ "id": project })),
+        ("restoreProject", "ProjectLifecycleInput", json!({ "id": project })),
+        ("deleteProject", "ProjectLifecycleInput", json!({ "id": project })),
+        (
+            "setProjectMemberRole",
+            "SetProjectMemberRoleInput",
+            json!({ "projectId": project, "userId": member, "role": "VIEWER" }),
+        ),
+        (
+            "removeProjectMember",
+            "RemoveProjectMemberInput",
+            json!({ "projectId": project, "userId": member }),
+        ),
+        (
+            "updateProjectSettings",
+            "UpdateProjectSettingsInput",
+            json!({ "projectId": project, "tone": "x" }),
+        ),
+        ("createChat", "CreateChatInput", json!({ "projectId": project })),
+        (
+            "createArtifact",
+            "CreateArtifactInput",
+            json!({ "projectId": project, "title": "x" }),
+        ),
+        (
+            "createAssistant",
+            "CreateAssistantInput",
+            json!({ "projectId": project, "name": "x", "provider": "openai", "model": "gpt-4o" }),
+        ),
+        (
+            "createDatasource",
+            "CreateDatasourceInput",
+            json!({ "projectId": project, "name": "x" }),
+        ),
+        (
+            "createDocument",
+            "CreateDocumentInput",
+            json!({ "projectId": project, "title": "x", "content": "x" }),
+        ),
+        (
+            "createWebhookSubscription",
+            "CreateWebhookSubscriptionInput",
+            json!({ "projectId": project, "url": "https://hooks.example.com/x", "eventTypes": ["chat.created"] }),
+        ),
+        (
+            "updateOrganization",
+            "UpdateOrganizationInput",
+            json!({ "id": organization, "name": "x" }),
+        ),
+        (
+            "deleteOrganization",
+            "DeleteOrganizationInput",
+            json!({ "id": organization }),
+        ),
+        (
+            "setOrganizationMemberRole",
+            "SetOrganizationMemberRoleInput",
+            json!({ "organizationId": organization, "userId": member, "role": "ADMIN" }),
+        ),
+        (
+            "removeOrganizationMember",
+            "RemoveOrganizationMemberInput",
+            json!({ "organizationId": organization, "userId": member }),
+        ),
+        (
+            "inviteOrganizationMember",
+            "InviteOrganizationMemberInput",
+            json!({ "organizationId": organization, "email": "x@example.com", "role": "MEMBER" }),
+        ),
+        (
+            "createCredential",
+            "CreateCredentialInput",
+            json!({ "organizationId": organization, "name": "x", "credentialType": "OPENAI", "secret": "x" }),
+        ),
+        (
+            "postMessage",
+            "PostMessageInput",
+            json!({ "chatId": chat, "content": "x" }),
+        ),
+        (
+            "sendMessage",
+            "SendMessageInput",
+            json!({ "chatId": chat, "content": "x" }),
+        ),
+        ("regenerateMessage", "AnswerInput", json!({ "messageId": answer })),
+        ("stopGeneration", "AnswerInput", json!({ "messageId": answer })),
+        (
+            "voteMessage",
+            "VoteMessageInput",
+            json!({ "messageId": answer, "vote": "UP" }),
+        ),
+        (
+            "rateMessage",
+            "RateMessageInput",
+            json!({ "messageId": answer, "rating": 5 }),
+        ),
+        (
+            "removeMessageFeedback",
+            "RemoveMessageFeedbackInput",
+            json!({ "messageId": answer }),
+        ),
+        ("revokeApiToken", "RevokeApiTokenInput", json!({ "id": api_token })),
+        ("deactivateRepository", "RepositoryInput", json!({ "id": repository })),
+        ("activateRepository", "RepositoryInput", json!({ "id": repository })),
+        ("disconnectRepository", "RepositoryInput", json!({ "id": repository })),
+    ];
+    assert_eq!(answered_as_absent(&team, &writes).await, writes.len());
+    // Nothing changed: the project, its chat and the owner's token and repository are there.
+    let (_, body) = team
+        .api
+        .run(
+            Some(&team.owner),
+            "query($ids: [ID!]!) { nodes(ids: $ids) { __typename } viewer { apiTokens { id } repositories(first: 5) { totalCount } } }",
+            json!({ "ids": [project, organization, chat, answer] }),
+        )
+        .await;
+    assert_eq!(
+        body["data"]["nodes"]
+            .as_array()
+            .map(|n| n.iter().filter(|n| n.is_object()).count()),
+        Some(4),
+        "{body}"
+    );
+    assert_eq!(body["data"]["viewer"]["apiTokens"][0]["id"], api_token, "{body}");
+    assert_eq!(body["data"]["viewer"]["repositories"]["totalCount"], 1, "{body}");
 }
 
 /// `input` with its id replaced by a fresh id of the same type (None for composite ids).
