@@ -77,6 +77,9 @@ pub fn authenticator(config: &AuthConfig, data_dir: &Path) -> anyhow::Result<Aut
         keyring,
         oidc,
         mail: std::sync::Arc::new(mail),
+        outbound: crate::outbound::Policy {
+            allow_private: config.allow_private_webhooks,
+        },
         access_tokens: AccessTokens::new(
             &secret,
             ISSUER,
@@ -190,7 +193,7 @@ async fn serve_on(config: &ServeConfig, database: &Database) -> anyhow::Result<(
         "CHATGRAPH_STREAM_LEASE_SECS must be positive"
     );
     let pubsub = PubSub::listen(&database.url);
-    let workers = start_workers(&config.jobs, pool.clone(), &pubsub)?;
+    let workers = start_workers(&config.jobs, pool.clone(), &pubsub, authenticator.clone())?;
     let generations = Generations::start_service(
         pool.clone(),
         config.models.providers()?,
@@ -224,12 +227,17 @@ async fn serve_on(config: &ServeConfig, database: &Database) -> anyhow::Result<(
 }
 
 /// The job workers `config` asks for, running chatgraph's own handlers.
-fn start_workers(config: &JobsConfig, pool: db::Pool, pubsub: &PubSub) -> anyhow::Result<Workers> {
+fn start_workers(
+    config: &JobsConfig,
+    pool: db::Pool,
+    pubsub: &PubSub,
+    auth: Arc<Authenticator>,
+) -> anyhow::Result<Workers> {
     let settings = config.settings()?;
     Ok(Workers::start(
         pool,
         pubsub,
-        Handlers::standard(settings.retention),
+        Handlers::standard(settings.retention, auth),
         settings,
     ))
 }
@@ -244,7 +252,8 @@ pub async fn work(config: WorkerConfig) -> anyhow::Result<()> {
     let database = Database::open(&config.database).await?;
     let result = async {
         let pool = database.migrated_pool(&config.database).await?;
-        let workers = start_workers(&config.jobs, pool, &PubSub::listen(&database.url))?;
+        let auth = Arc::new(authenticator(&config.auth, &config.database.cluster.data_dir)?);
+        let workers = start_workers(&config.jobs, pool, &PubSub::listen(&database.url), auth)?;
         tracing::info!(
             worker = workers.name(),
             concurrency = config.jobs.workers,

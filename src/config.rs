@@ -154,6 +154,10 @@ pub struct WorkerConfig {
 
     #[command(flatten)]
     pub jobs: JobsConfig,
+
+    /// The encryption key (webhook secrets), mail and where webhooks may go, as for `serve`.
+    #[command(flatten)]
+    pub auth: AuthConfig,
 }
 
 /// The model providers and how answers stream (see `providers::registry` and
@@ -244,6 +248,11 @@ pub struct AuthConfig {
     /// Failed sign-ins allowed per client address and hour.
     #[arg(long, env = "CHATGRAPH_SIGN_IN_FAILURES_PER_ADDRESS", default_value_t = 100)]
     pub sign_in_failures_per_address: i32,
+
+    /// Let webhooks go to `http://` URLs and to loopback, private and link-local addresses
+    /// (development and tests only: in production it opens the private network to tenants).
+    #[arg(long, env = "CHATGRAPH_ALLOW_PRIVATE_WEBHOOKS", default_value_t = false, action = clap::ArgAction::Set)]
+    pub allow_private_webhooks: bool,
 
     #[command(flatten)]
     pub mail: MailConfig,

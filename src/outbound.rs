@@ -2,10 +2,58 @@
 //! itself or its private network. A client-chosen URL that points at loopback, a private or
 //! link-local range (cloud metadata at 169.254.169.254 included), carrier-grade NAT, unique
 //! local IPv6 or an unspecified or multicast address would let a tenant read or poke internal
-//! services (SSRF). Checked when the URL is stored; a delivery must check again after DNS
-//! resolution (a name can change what it resolves to).
+//! services (SSRF). Checked when the URL is stored ([`Policy::refuses`]) and again when a
+//! request is made, after DNS resolution ([`Policy::resolve`]: a name can change what it
+//! resolves to), connecting to the very address that was checked.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+
+/// Where the server may send requests: `https://` URLs on public addresses, unless
+/// `CHATGRAPH_ALLOW_PRIVATE_WEBHOOKS` allows `http://` and private addresses (development
+/// and tests, with receivers on loopback).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Policy {
+    /// Whether `http://` and internal addresses are allowed.
+    pub allow_private: bool,
+}
+
+impl Policy {
+    /// Why `url` may not be a destination, if it may not (checked when it is stored).
+    pub fn refuses(&self, url: &reqwest::Url) -> Option<&'static str> {
+        if self.allow_private {
+            return match url.scheme() {
+                "https" | "http" if url.host().is_some() => None,
+                _ => Some("the URL must be http:// or https:// with a host"),
+            };
+        }
+        if url.scheme() != "https" {
+            return Some("the URL must be https://");
+        }
+        refused(url)
+    }
+
+    /// The address to connect to for `url`, resolved now: refused when any address the name
+    /// resolves to is internal (unless allowed). Connect to exactly this address (for
+    /// example with `reqwest::ClientBuilder::resolve`), so the name cannot point elsewhere
+    /// between the check and the connection.
+    pub async fn resolve(&self, url: &reqwest::Url) -> Result<SocketAddr, String> {
+        if let Some(why) = self.refuses(url) {
+            return Err(why.to_owned());
+        }
+        let host = url.host_str().ok_or("the URL has no host")?;
+        let bare = host.trim_start_matches('[').trim_end_matches(']');
+        let port = url.port_or_known_default().unwrap_or(443);
+        let addresses: Vec<SocketAddr> = tokio::net::lookup_host((bare, port))
+            .await
+            .map_err(|_| format!("{bare} does not resolve"))?
+            .collect();
+        let first = *addresses.first().ok_or_else(|| format!("{bare} does not resolve"))?;
+        if !self.allow_private && addresses.iter().any(|a| is_internal(a.ip())) {
+            return Err(format!("{bare} resolves to a loopback, private or link-local address"));
+        }
+        Ok(first)
+    }
+}
 
 /// Whether `ip` lies inside: loopback, private, link-local, shared (CGNAT), unspecified,
 /// broadcast, documentation-reserved or multicast, in IPv4 or IPv6 (mapped IPv4 included).

@@ -25,9 +25,6 @@ pub enum TokenKind {
     Refresh,
     /// An API token.
     Api,
-    /// A webhook subscription's signing secret (stored encrypted, not hashed: deliveries
-    /// sign with it).
-    Webhook,
     /// An invitation to an organization.
     Invitation,
     /// A mailed token: confirming an address or resetting a password.
@@ -40,7 +37,6 @@ impl TokenKind {
         match self {
             TokenKind::Refresh => "cgr_",
             TokenKind::Api => "cgk_",
-            TokenKind::Webhook => "cgw_",
             TokenKind::Invitation => "cgi_",
             TokenKind::Mail => "cgm_",
         }
@@ -67,6 +63,18 @@ pub fn generate(kind: TokenKind) -> OpaqueToken {
         display_prefix: secret[..DISPLAY_PREFIX_LEN].to_owned(),
         secret: SecretString::from(secret),
     }
+}
+
+/// A webhook signing secret in the Standard Webhooks form, `whsec_<base64 of 32 random
+/// bytes>`, so that the specification's own libraries verify deliveries unchanged. Stored
+/// encrypted, not hashed: deliveries sign with it.
+pub fn webhook_secret() -> SecretString {
+    let mut bytes = [0u8; OPAQUE_TOKEN_BYTES];
+    OsRng.fill_bytes(&mut bytes);
+    SecretString::from(format!(
+        "whsec_{}",
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    ))
 }
 
 /// The stored form of a token.

@@ -340,6 +340,7 @@ pub(crate) fn authenticator(
         sign_in_failures_per_email_and_address: 10,
         sign_in_failures_per_address: 100,
         sign_ups_per_address: 1_000_000,
+        allow_private_webhooks: false,
         mail: Default::default(),
     };
     Ok(Arc::new(app::authenticator(&auth, state_dir)?))

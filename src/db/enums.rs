@@ -230,6 +230,14 @@ text_enum! {
         ResetPassword = "reset_password" }
 }
 
+text_enum! {
+    /// Where a webhook delivery stands.
+    DeliveryStatus { /// Not delivered yet (queued, or failed and to be tried again).
+        Pending = "pending", /// The receiver answered 2xx.
+        Delivered = "delivered", /// Given up: out of attempts, refused, or the subscription is gone or paused.
+        Failed = "failed" }
+}
+
 /// Which (table, column) each enum guards, for the test that compares them with the
 /// database's CHECK constraints.
 pub const CHECKED_COLUMNS: &[(&str, &str, &[&str])] = &[
@@ -255,4 +263,5 @@ pub const CHECKED_COLUMNS: &[(&str, &str, &[&str])] = &[
     ("audit_logs", "status", Outcome::VALUES),
     ("jobs", "status", JobStatus::VALUES),
     ("email_tokens", "purpose", EmailTokenPurpose::VALUES),
+    ("webhook_deliveries", "status", DeliveryStatus::VALUES),
 ];

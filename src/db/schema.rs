@@ -728,6 +728,26 @@ diesel::table! {
     use diesel::sql_types::*;
     use pgvector::sql_types::*;
 
+    webhook_deliveries (id) {
+        id -> Uuid,
+        subscription_id -> Uuid,
+        event_type -> Text,
+        payload -> Jsonb,
+        status -> Text,
+        attempts -> Int4,
+        response_status -> Nullable<Int4>,
+        latency_ms -> Nullable<Int4>,
+        error -> Nullable<Text>,
+        created_at -> Timestamptz,
+        last_attempt_at -> Nullable<Timestamptz>,
+        delivered_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use pgvector::sql_types::*;
+
     webhook_subscriptions (id) {
         id -> Uuid,
         project_id -> Uuid,
@@ -816,6 +836,7 @@ diesel::joinable!(usage_events -> users (user_id));
 diesel::joinable!(user_identities -> users (user_id));
 diesel::joinable!(user_roles -> users (user_id));
 diesel::joinable!(users -> organizations (default_organization_id));
+diesel::joinable!(webhook_deliveries -> webhook_subscriptions (subscription_id));
 diesel::joinable!(webhook_subscriptions -> projects (project_id));
 diesel::joinable!(webhook_subscriptions -> users (created_by));
 
@@ -858,5 +879,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     user_identities,
     user_roles,
     users,
+    webhook_deliveries,
     webhook_subscriptions,
 );

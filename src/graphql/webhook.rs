@@ -12,9 +12,11 @@ use super::{
 };
 use crate::{
     auth::grant::{Permission, Place},
-    models::webhook::WebhookSubscriptionRow,
+    db::enums::DeliveryStatus,
+    models::webhook::{WebhookDeliveryRow, WebhookSubscriptionRow},
     services::{
         audit::Action,
+        deliveries,
         webhooks::{self, WebhookFields},
     },
 };
@@ -71,6 +73,98 @@ impl WebhookSubscription {
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
+
+    /// Its latest deliveries, newest first (the last 20): what was sent, and how the last
+    /// attempt of each went.
+    #[graphql(complexity = "crate::graphql::node::item_list_cost(child_complexity)")]
+    async fn deliveries(&self, ctx: &Context<'_>) -> Result<Vec<WebhookDelivery>> {
+        let mut conn = ctx.conn().await?;
+        let limit = super::node::MAX_ITEM_LIST_ITEMS as i64;
+        let rows = WebhookDeliveryRow::latest(&mut conn, self.0.id, limit)
+            .await
+            .map_err(|e| ctx.error(e))?;
+        Ok(rows.into_iter().map(WebhookDelivery).collect())
+    }
+}
+
+/// One event sent (or to be sent) to a webhook subscription, with the outcome of its last
+/// attempt.
+pub struct WebhookDelivery(pub WebhookDeliveryRow);
+
+/// One event sent (or to be sent) to a webhook subscription, with the outcome of its last
+/// attempt.
+#[Object]
+impl WebhookDelivery {
+    /// Opaque id (for `redeliverWebhook`); the receiver sees it as `webhook-id: msg_<uuid>`.
+    async fn id(&self) -> ID {
+        global_id("WebhookDelivery", self.0.id)
+    }
+
+    /// The event (`chat.created`, `message.completed`, `document.indexed`, `document.failed`).
+    async fn event_type(&self) -> &str {
+        &self.0.event_type
+    }
+
+    /// The body sent: `{"type", "timestamp", "data"}`.
+    async fn payload(&self) -> async_graphql::Json<&serde_json::Value> {
+        async_graphql::Json(&self.0.payload)
+    }
+
+    /// Where it stands.
+    async fn status(&self) -> DeliveryStatus {
+        self.0.status
+    }
+
+    /// Attempts made so far.
+    async fn attempts(&self) -> i32 {
+        self.0.attempts
+    }
+
+    /// The HTTP status the receiver answered last (null when it could not be reached).
+    async fn response_status(&self) -> Option<i32> {
+        self.0.response_status
+    }
+
+    /// How long the last attempt took, in milliseconds.
+    async fn latency_ms(&self) -> Option<i32> {
+        self.0.latency_ms
+    }
+
+    /// Why the last attempt failed.
+    async fn error(&self) -> Option<&str> {
+        self.0.error.as_deref()
+    }
+
+    /// When the event happened.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+
+    /// When it was last tried.
+    async fn last_attempt_at(&self) -> Option<DateTime<Utc>> {
+        self.0.last_attempt_at
+    }
+
+    /// When the receiver accepted it.
+    async fn delivered_at(&self) -> Option<DateTime<Utc>> {
+        self.0.delivered_at
+    }
+}
+
+/// Input of `redeliverWebhook`.
+#[derive(InputObject)]
+pub struct RedeliverWebhookInput {
+    /// The delivery to send again (needs `project.update` in its subscription's project).
+    pub delivery_id: ID,
+}
+
+/// The result of `redeliverWebhook`.
+#[derive(SimpleObject)]
+pub struct RedeliverWebhookPayload {
+    /// The delivery, queued again, unless there were user errors.
+    pub delivery: Option<WebhookDelivery>,
+    /// What was wrong with the input.
+    pub user_errors: Vec<UserError>,
 }
 
 /// Input of `createWebhookSubscription`.
@@ -142,6 +236,7 @@ impl WebhookMutation {
         active: Option<bool>,
         delete: bool,
     ) -> Result<WebhookSubscriptionPayload> {
+        let policy = ctx.request().authenticator().outbound;
         let (row, user_errors) = write(ctx, action, async |tx| {
             let subscription = tx
                 .granted(input_id(id, "WebhookSubscription", "id")?, Permission::ProjectUpdate)
@@ -150,7 +245,9 @@ impl WebhookMutation {
                 webhooks::delete(tx, &subscription).await?;
                 return Ok(None);
             }
-            webhooks::update(tx, &subscription, fields, active).await.map(Some)
+            webhooks::update(tx, &subscription, fields, active, policy)
+                .await
+                .map(Some)
         })
         .await?;
         let done = row.is_some();
@@ -163,13 +260,34 @@ impl WebhookMutation {
 }
 #[Object]
 impl WebhookMutation {
+    /// Sends a delivery again (a new series of attempts, same `webhook-id`, so receivers can
+    /// tell it is the same event). Its subscription must be active.
+    async fn redeliver_webhook(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to do; see the input type.")] input: RedeliverWebhookInput,
+    ) -> Result<RedeliverWebhookPayload> {
+        let (delivery, user_errors) = write(ctx, Action::WebhookRedeliver, async |tx| {
+            let id = input_id(&input.delivery_id, "WebhookDelivery", "deliveryId")?;
+            deliveries::redeliver(tx, id).await
+        })
+        .await?;
+        Ok(RedeliverWebhookPayload {
+            delivery: delivery.map(WebhookDelivery),
+            user_errors,
+        })
+    }
+
     /// Subscribes a URL to a project's events. The signing secret is returned once.
     async fn create_webhook_subscription(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "What to do; see the input type.")] input: CreateWebhookSubscriptionInput,
     ) -> Result<CreateWebhookSubscriptionPayload> {
-        let keyring = &ctx.request().authenticator().keyring;
+        let (keyring, policy) = (
+            &ctx.request().authenticator().keyring,
+            ctx.request().authenticator().outbound,
+        );
         let (created, user_errors) = write(ctx, Action::WebhookCreate, async |tx| {
             let project_id = input_id(&input.project_id, "Project", "projectId")?;
             let grant = tx.grant(Place::Project(project_id), Permission::ProjectUpdate).await?;
@@ -178,7 +296,7 @@ impl WebhookMutation {
                 event_types: input.event_types,
                 description: input.description,
             };
-            webhooks::create(tx, &grant, keyring, fields).await
+            webhooks::create(tx, &grant, keyring, policy, fields).await
         })
         .await?;
         let (row, secret) = created.unzip();

@@ -27,7 +27,7 @@ use crate::{
     error::AppError,
     models::job::{JobRow, NewJob},
     pubsub::{self, Notice},
-    services::ingestion,
+    services::{auth::Authenticator, deliveries, ingestion},
 };
 
 /// A job to queue: its kind and payload, and how it should run.
@@ -171,10 +171,13 @@ pub struct Handlers {
 
 impl Handlers {
     /// The handlers of chatgraph's own jobs.
-    pub fn standard(maintenance: maintenance::Retention) -> Self {
+    pub fn standard(maintenance: maintenance::Retention, auth: Arc<Authenticator>) -> Self {
         Handlers::default()
             .on(maintenance::KIND, move |_job, ctx| maintenance::run(ctx, maintenance))
             .on(ingestion::KIND, ingestion::run)
+            .on(deliveries::KIND, move |job, ctx| {
+                deliveries::run(job, ctx, auth.clone())
+            })
     }
 
     /// Runs jobs of `kind` with `handler` (its result is stored in `jobs.result`).

@@ -169,6 +169,8 @@ actions! {
     WebhookResume = "webhook.resume",
     /// `webhook.delete`
     WebhookDelete = "webhook.delete",
+    /// `webhook.redeliver`
+    WebhookRedeliver = "webhook.redeliver",
     /// `job.retry`
     JobRetry = "job.retry",
     /// `job.cancel`

@@ -45,7 +45,8 @@ use crate::{
     },
 };
 
-/// Token, encryption and sign-in limit settings shared by every request.
+/// Security settings shared by every request and job: tokens, encryption, sign-in limits,
+/// mail, and where requests made for clients may go.
 pub struct Authenticator {
     /// Encrypts and decrypts credentials at rest.
     pub keyring: Keyring,
@@ -59,6 +60,8 @@ pub struct Authenticator {
     pub oidc: OidcProviders,
     /// Sends confirmation, password-reset and invitation mail.
     pub mail: std::sync::Arc<crate::mail::Mailer>,
+    /// Where webhooks (and other requests made for clients) may go.
+    pub outbound: crate::outbound::Policy,
 }
 
 /// A signed-in session as handed to the client.

@@ -66,6 +66,10 @@ pub async fn create(
         .details(json!({ "visibility": chat.visibility.as_str() }))
         .record_in(tx)
         .await?;
+    if chat.visibility != ChatVisibility::Private {
+        let data = json!({ "chatId": chat.id, "projectId": project_id, "title": chat.title, "visibility": chat.visibility.as_str() });
+        super::deliveries::emit(tx.conn(), project_id, "chat.created", data).await?;
+    }
     Ok(chat)
 }
 

@@ -150,6 +150,8 @@ async fn index(ctx: &JobContext, document_id: Uuid) -> Result<Value, JobError> {
             }
             .apply(tx, document_id)
             .await?;
+            let data = json!({ "documentId": document_id, "projectId": document.project_id, "chunks": total });
+            super::deliveries::emit(tx, document.project_id, "document.indexed", data).await?;
             Ok(true)
         })
         .await?;
@@ -163,12 +165,18 @@ async fn index(ctx: &JobContext, document_id: Uuid) -> Result<Value, JobError> {
 async fn mark_failed(ctx: &JobContext, document_id: Uuid, reason: &str) {
     let marked = async {
         let mut conn = ctx.pool().get().await?;
-        DocumentPatch {
-            status: Some(DocumentStatus::Failed),
-            index_error: Some(Some(reason.to_owned())),
-            ..DocumentPatch::default()
-        }
-        .apply(&mut conn, document_id)
+        conn.transaction::<_, diesel::result::Error, _>(async |tx| {
+            let document = DocumentPatch {
+                status: Some(DocumentStatus::Failed),
+                index_error: Some(Some(reason.to_owned())),
+                ..DocumentPatch::default()
+            }
+            .apply(tx, document_id)
+            .await?;
+            let data = json!({ "documentId": document_id, "projectId": document.project_id, "error": reason });
+            super::deliveries::emit(tx, document.project_id, "document.failed", data).await?;
+            Ok(())
+        })
         .await?;
         anyhow::Ok(())
     };

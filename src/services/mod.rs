@@ -13,6 +13,7 @@ pub mod auth;
 pub mod auth_limits;
 pub mod chats;
 pub mod credentials;
+pub mod deliveries;
 pub mod files;
 pub mod generation;
 pub mod ingestion;

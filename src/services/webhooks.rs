@@ -17,11 +17,12 @@ use crate::{
     auth::{
         crypto::Keyring,
         grant::{Grant, Granted},
-        tokens::{self, TokenKind},
+        tokens,
     },
     db::{new_id, schema::webhook_subscriptions},
     error::{AppError, AppResult, FieldError},
     models::webhook::{NewWebhookSubscription, WebhookSubscriptionPatch, WebhookSubscriptionRow},
+    outbound::Policy,
 };
 
 /// Most event types one subscription may name.
@@ -38,12 +39,13 @@ pub struct WebhookFields {
     pub description: Option<String>,
 }
 
-fn validated(fields: WebhookFields) -> AppResult<WebhookFields> {
+fn validated(fields: WebhookFields, policy: Policy) -> AppResult<WebhookFields> {
     let mut errors = Vec::new();
     if let Some(url) = fields.url.as_deref() {
+        let scheme_ok = |scheme: &str| scheme == "https" || (policy.allow_private && scheme == "http");
         match reqwest::Url::parse(url) {
-            Ok(parsed) if url.len() <= 2_048 && parsed.scheme() == "https" && parsed.host().is_some() => {
-                if let Some(why) = crate::outbound::refused(&parsed) {
+            Ok(parsed) if url.len() <= 2_048 && scheme_ok(parsed.scheme()) && parsed.host().is_some() => {
+                if let Some(why) = policy.refuses(&parsed) {
                     errors.push(FieldError::input("url", "PRIVATE_ADDRESS", why));
                 }
             }
@@ -99,6 +101,7 @@ pub async fn create(
     tx: &mut Tx,
     grant: &Grant,
     keyring: &Keyring,
+    policy: Policy,
     fields: WebhookFields,
 ) -> AppResult<(WebhookSubscriptionRow, SecretString)> {
     let project_id = grant
@@ -107,9 +110,9 @@ pub async fn create(
     if fields.url.is_none() {
         return Err(FieldError::input("url", "REQUIRED", "url is required").into());
     }
-    let fields = validated(fields)?;
+    let fields = validated(fields, policy)?;
     let id = new_id();
-    let secret = tokens::generate(TokenKind::Webhook).secret;
+    let secret = tokens::webhook_secret();
     let (encrypted_secret, key_version) = keyring.encrypt(secret.expose_secret().as_bytes(), &associated_data(id))?;
     let new = NewWebhookSubscription {
         id,
@@ -135,8 +138,9 @@ pub async fn update(
     subscription: &Granted<WebhookSubscriptionRow>,
     fields: WebhookFields,
     active: Option<bool>,
+    policy: Policy,
 ) -> AppResult<WebhookSubscriptionRow> {
-    let fields = validated(fields)?;
+    let fields = validated(fields, policy)?;
     if fields.url.is_none() && fields.event_types.is_none() && fields.description.is_none() && active.is_none() {
         return Ok(subscription.row().clone());
     }
@@ -175,7 +179,7 @@ mod tests {
     use super::*;
 
     fn codes(fields: WebhookFields) -> Vec<(String, &'static str)> {
-        match validated(fields) {
+        match validated(fields, Policy::default()) {
             Ok(_) => Vec::new(),
             Err(AppError::Invalid(errors)) => errors.into_iter().map(|e| (e.field[1].clone(), e.code)).collect(),
             Err(other) => panic!("{other:?}"),

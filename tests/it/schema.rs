@@ -49,6 +49,7 @@ const TABLES: &[&str] = &[
     "user_identities",
     "user_roles",
     "users",
+    "webhook_deliveries",
     "webhook_subscriptions",
 ];
 

@@ -49,7 +49,7 @@ async fn webhook_secrets_are_shown_once_and_stored_encrypted() {
         )
         .await;
     let secret = payload["secret"].as_str().expect("secret").to_owned();
-    assert!(secret.starts_with("cgw_") && secret.len() > 40, "{body}");
+    assert!(secret.starts_with("whsec_") && secret.len() > 40, "{body}");
     let webhook = payload["webhookSubscription"].clone();
     let (_, body) = team
         .mutate(

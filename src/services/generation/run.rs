@@ -30,7 +30,10 @@ use crate::{
     models::usage_event::NewUsageEvent,
     providers::{Chunk, CompletionRequest, PromptMessage, ProviderError, Role, TokenUsage, tokens},
     pubsub::{self, CHANNEL, ChatChange, Notice},
-    services::quotas::{self, Usage},
+    services::{
+        deliveries,
+        quotas::{self, Usage},
+    },
 };
 
 /// How a generation ended.
@@ -249,6 +252,17 @@ async fn finish(inner: &Inner, job: &Job, live: &Live, end: End, timing: Timing)
                 .await?;
                 pubsub::publish(conn, Notice::Stream(job.message_id)).await?;
                 pubsub::chat_changed(conn, job.chat_id, ChatChange::StreamFinished, Some(job.message_id)).await?;
+                if status == MessageStatus::Complete {
+                    let data = json!({
+                        "messageId": job.message_id,
+                        "chatId": job.chat_id,
+                        "projectId": job.project_id,
+                        "model": job.model.config.id,
+                        "inputTokens": usage.input,
+                        "outputTokens": usage.output,
+                    });
+                    deliveries::emit_in_chat(conn, job.chat_id, "message.completed", data).await?;
+                }
                 Ok(Some(status))
             }
         })

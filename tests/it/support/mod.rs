@@ -298,6 +298,7 @@ pub fn auth_config() -> chatgraph::config::AuthConfig {
         sign_in_failures_per_email_and_address: 5,
         sign_in_failures_per_address: 8,
         sign_ups_per_address: 50,
+        allow_private_webhooks: false,
         mail: chatgraph::config::MailConfig {
             mail_outbox: Some(mail::outbox()),
             ..Default::default()
@@ -445,11 +446,43 @@ pub fn workers(db: &TestDb) -> chatgraph::jobs::Workers {
     chatgraph::jobs::Workers::start(
         db.pool(),
         &chatgraph::pubsub::PubSub::local(),
-        chatgraph::jobs::Handlers::standard(chatgraph::jobs::maintenance::Retention::default()),
+        chatgraph::jobs::Handlers::standard(chatgraph::jobs::maintenance::Retention::default(), authenticator()),
         chatgraph::jobs::Settings {
             poll: Duration::from_millis(100),
             maintenance_every: None,
             ..chatgraph::jobs::Settings::default()
         },
     )
+}
+
+/// [`workers`] with these settings (`authenticator`: keys, and where webhooks may go), and
+/// retries 100 ms apart.
+pub fn workers_with(
+    db: &TestDb,
+    authenticator: std::sync::Arc<chatgraph::services::auth::Authenticator>,
+) -> chatgraph::jobs::Workers {
+    chatgraph::jobs::Workers::start(
+        db.pool(),
+        &chatgraph::pubsub::PubSub::local(),
+        chatgraph::jobs::Handlers::standard(chatgraph::jobs::maintenance::Retention::default(), authenticator),
+        chatgraph::jobs::Settings {
+            poll: Duration::from_millis(100),
+            maintenance_every: None,
+            backoff: chatgraph::models::job::Backoff {
+                base: Duration::from_millis(100),
+                cap: Duration::from_millis(100),
+            },
+            ..chatgraph::jobs::Settings::default()
+        },
+    )
+}
+
+/// The test settings ([`authenticator`]) with webhooks allowed to loopback receivers
+/// (`CHATGRAPH_ALLOW_PRIVATE_WEBHOOKS`).
+pub fn authenticator_allowing_private_webhooks() -> std::sync::Arc<chatgraph::services::auth::Authenticator> {
+    let config = chatgraph::config::AuthConfig {
+        allow_private_webhooks: true,
+        ..auth_config()
+    };
+    std::sync::Arc::new(chatgraph::app::authenticator(&config, Path::new("unused")).expect("authenticator"))
 }
