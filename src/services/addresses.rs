@@ -106,13 +106,7 @@ fn invalid_token() -> AppError {
 pub async fn confirm(conn: &mut AsyncPgConnection, token: &SecretString, client: &ClientInfo) -> AppResult<UserRow> {
     let hash = tokens::hash(token.expose_secret().trim());
     conn.transaction::<_, AppError, _>(async |conn| {
-        let redeemed = EmailTokenRow::redeem(conn, Purpose::ConfirmEmail, &hash)
-            .await?
-            .ok_or_else(invalid_token)?;
-        let user = UserRow::find(conn, redeemed.user_id)
-            .await?
-            .filter(|u| is_active(u) && u.email.eq_ignore_ascii_case(&redeemed.email))
-            .ok_or_else(invalid_token)?;
+        let user = redeem(conn, Purpose::ConfirmEmail, &hash).await?;
         let user = confirmed(conn, user).await?;
         AuditEvent::new(Action::AuthEmailConfirm)
             .by_user(Some(user.id))
@@ -121,6 +115,18 @@ pub async fn confirm(conn: &mut AsyncPgConnection, token: &SecretString, client:
         Ok(user)
     })
     .await
+}
+
+/// Uses the live token of `purpose` with this hash; its user, who must still be active and
+/// have the address it was sent to (INVALID_TOKEN otherwise).
+async fn redeem(conn: &mut AsyncPgConnection, purpose: Purpose, hash: &[u8]) -> AppResult<UserRow> {
+    let redeemed = EmailTokenRow::redeem(conn, purpose, hash)
+        .await?
+        .ok_or_else(invalid_token)?;
+    UserRow::find(conn, redeemed.user_id)
+        .await?
+        .filter(|u| is_active(u) && u.email.eq_ignore_ascii_case(&redeemed.email))
+        .ok_or_else(invalid_token)
 }
 
 /// `user` with their address marked confirmed (now, unless it was already).
@@ -196,13 +202,7 @@ pub async fn reset_password(
     // A weak password rolls the redemption back: the token stays usable.
     let user = conn
         .transaction::<_, AppError, _>(async |conn| {
-            let redeemed = EmailTokenRow::redeem(conn, Purpose::ResetPassword, &hash)
-                .await?
-                .ok_or_else(invalid_token)?;
-            let user = UserRow::find(conn, redeemed.user_id)
-                .await?
-                .filter(|u| is_active(u) && u.email.eq_ignore_ascii_case(&redeemed.email))
-                .ok_or_else(invalid_token)?;
+            let user = redeem(conn, Purpose::ResetPassword, &hash).await?;
             if let Err(AppError::BadUserInput(message)) = password::check_policy(new_password, &user.email) {
                 return Err(FieldError::input("newPassword", "WEAK_PASSWORD", message).into());
             }
