@@ -154,6 +154,25 @@ macro_rules! sees_chat {
 }
 pub(crate) use sees_chat;
 
+/// SQL: whether the caller (`$3`..`$5`) may read the file of alias `$f`: one uploaded for a
+/// chat is seen exactly as that chat is; any other as its project.
+macro_rules! sees_file {
+    ($file:literal) => {
+        concat!(
+            "(CASE WHEN ",
+            $file,
+            ".chat_id IS NULL THEN ",
+            $crate::auth::authz::sees_project!(concat!($file, ".project_id")),
+            " ELSE EXISTS (SELECT 1 FROM chats fch WHERE fch.id = ",
+            $file,
+            ".chat_id AND ",
+            $crate::auth::authz::sees_chat!("fch"),
+            " OFFSET 0) END)"
+        )
+    };
+}
+pub(crate) use sees_file;
+
 /// SQL: whether the caller (`$3`..`$5`) may read the artifact of alias `$a`: one made in a
 /// chat is seen exactly as that chat is; any other as its project.
 macro_rules! sees_artifact {

@@ -123,6 +123,23 @@ impl Placed for FileRow {
     fn place(&self) -> Place {
         Place::Project(self.project_id.unwrap_or_default())
     }
+
+    /// A file uploaded for a chat is seen exactly as that chat is.
+    async fn seen(&self, conn: &mut AsyncPgConnection, scope: &Scope) -> AppResult<Option<bool>> {
+        in_chat(conn, scope, self.chat_id).await
+    }
+}
+
+/// Whether the caller sees the chat a thing was made in (None: made in no chat, or the chat
+/// is gone: seen with its place).
+async fn in_chat(conn: &mut AsyncPgConnection, scope: &Scope, chat_id: Option<Uuid>) -> AppResult<Option<bool>> {
+    let Some(chat_id) = chat_id else {
+        return Ok(None);
+    };
+    match ChatRow::find(conn, chat_id).await? {
+        Some(chat) => Ok(Some(scope.sees_chat(conn, &chat).await?)),
+        None => Ok(None),
+    }
 }
 
 /// An attachment lies where its file does.
@@ -137,6 +154,10 @@ impl Placed for AttachmentOfFile {
 
     fn place(&self) -> Place {
         self.file.place()
+    }
+
+    async fn seen(&self, conn: &mut AsyncPgConnection, scope: &Scope) -> AppResult<Option<bool>> {
+        self.file.seen(conn, scope).await
     }
 }
 
@@ -153,13 +174,7 @@ impl Placed for ArtifactRow {
     }
 
     async fn seen(&self, conn: &mut AsyncPgConnection, scope: &Scope) -> AppResult<Option<bool>> {
-        let Some(chat_id) = self.chat_id else {
-            return Ok(None);
-        };
-        match ChatRow::find(conn, chat_id).await? {
-            Some(chat) => Ok(Some(scope.sees_chat(conn, &chat).await?)),
-            None => Ok(None),
-        }
+        in_chat(conn, scope, self.chat_id).await
     }
 }
 

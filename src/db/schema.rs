@@ -283,6 +283,7 @@ diesel::table! {
         external_id -> Nullable<Text>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        chat_id -> Nullable<Uuid>,
     }
 }
 
@@ -799,6 +800,7 @@ diesel::joinable!(file_attachments -> assistants (assistant_id));
 diesel::joinable!(file_attachments -> chats (chat_id));
 diesel::joinable!(file_attachments -> files (file_id));
 diesel::joinable!(file_attachments -> messages (message_id));
+diesel::joinable!(files -> chats (chat_id));
 diesel::joinable!(files -> organizations (organization_id));
 diesel::joinable!(files -> projects (project_id));
 diesel::joinable!(files -> users (uploaded_by));

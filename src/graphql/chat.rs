@@ -384,17 +384,19 @@ impl ChatMutation {
         })
     }
 
-    /// Deletes a chat and its messages (usage records stay, without the chat).
+    /// Deletes a chat, its messages and the files uploaded for it (usage records stay,
+    /// without the chat).
     async fn delete_chat(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "What to do; see the input type.")] input: DeleteChatInput,
     ) -> Result<DeleteChatPayload> {
+        let store = ctx.request().files();
         let (deleted_chat_id, user_errors) = write(ctx, Action::ChatDelete, async |tx| {
             let chat = tx
                 .granted(input_id(&input.id, "Chat", "id")?, Permission::ChatWrite)
                 .await?;
-            chats::delete(tx, &chat).await?;
+            chats::delete(tx, store, &chat).await?;
             Ok(global_id("Chat", chat.id))
         })
         .await?;

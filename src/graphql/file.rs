@@ -13,7 +13,10 @@ use super::{
 use crate::{
     auth::grant::{Granted, Permission, Place},
     error::{AppError, FieldError},
-    models::file::{AttachmentOfFile, FileAttachmentRow, FileRow},
+    models::{
+        chat::ChatRow,
+        file::{AttachmentOfFile, FileAttachmentRow, FileRow},
+    },
     services::{
         audit::Action,
         files::{self, Target, TargetId},
@@ -85,6 +88,11 @@ impl FileAttachment {
 pub struct UploadFileInput {
     /// The project it belongs to (needs `chat.write` there).
     pub project_id: ID,
+    /// The chat it is for, in that project (the caller must be allowed to write to it): the
+    /// file is then seen exactly as the chat is (a private chat's files by its owner only),
+    /// attached only in that chat, and deleted with it. Without it, the file is the
+    /// project's, seen by all who see the project.
+    pub chat_id: Option<ID>,
     /// The file (at most the server's upload limit, 25 MiB by default; not empty).
     pub file: Upload,
 }
@@ -163,6 +171,19 @@ impl FileMutation {
         let (file, user_errors) = write(ctx, Action::FileUpload, async |tx| {
             let project_id = input_id(&input.project_id, "Project", "projectId")?;
             let grant = tx.grant(Place::Project(project_id), Permission::ChatWrite).await?;
+            let chat = match &input.chat_id {
+                Some(id) => {
+                    let id = input_id(id, "Chat", "chatId")?;
+                    let chat = tx.granted_input::<ChatRow>(id, Permission::ChatWrite, "chatId").await?;
+                    if chat.project_id != project_id {
+                        return Err(
+                            FieldError::input("chatId", "NOT_FOUND", "chatId is not a chat of the project").into(),
+                        );
+                    }
+                    Some(chat)
+                }
+                None => None,
+            };
             let value = value.map_err(|_| {
                 FieldError::input("file", "INVALID_UPLOAD", "file is not an uploaded file of this request")
             })?;
@@ -180,7 +201,7 @@ impl FileMutation {
                 declared_type: value.content_type,
                 bytes,
             };
-            files::upload(tx, &grant, store, upload).await
+            files::upload(tx, &grant, store, upload, chat.as_ref()).await
         })
         .await?;
         Ok(FilePayload {

@@ -24,6 +24,8 @@ pub struct FileRow {
     pub external_id: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The chat it was uploaded for (seen exactly as that chat), if any.
+    pub chat_id: Option<Uuid>,
 }
 
 /// A new file.
@@ -40,6 +42,7 @@ pub struct NewFile {
     pub sha256: String,
     pub storage_key: String,
     pub external_id: Option<String>,
+    pub chat_id: Option<Uuid>,
 }
 
 /// A change to a file (its name).
@@ -101,6 +104,15 @@ impl AttachmentOfFile {
 }
 
 impl FileRow {
+    /// The files uploaded for chat `chat_id`.
+    pub async fn of_chat(conn: &mut AsyncPgConnection, chat_id: Uuid) -> QueryResult<Vec<FileRow>> {
+        files::table
+            .filter(files::chat_id.eq(chat_id))
+            .select(FileRow::as_select())
+            .load(conn)
+            .await
+    }
+
     /// The files attached to each of `message_ids`: (message id, file), oldest attachment first.
     pub async fn attached_to_messages(
         conn: &mut AsyncPgConnection,

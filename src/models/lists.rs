@@ -10,7 +10,7 @@
 
 use super::page::{List, SortKey};
 use crate::auth::authz::{
-    permits_organization, permits_project, sees_artifact, sees_chat, sees_organization, sees_project,
+    permits_organization, permits_project, sees_artifact, sees_chat, sees_file, sees_organization, sees_project,
 };
 
 /// Creation time, oldest first: the order of most lists.
@@ -168,8 +168,11 @@ pub const PROJECT_DATASOURCES: List = in_project("Project.datasources", "datasou
 /// Documents of a project, newest first.
 pub const PROJECT_DOCUMENTS: List = in_project("Project.documents", "documents", true);
 
-/// Files of a project, newest first.
-pub const PROJECT_FILES: List = in_project("Project.files", "files", true);
+/// Files of a project, newest first (one uploaded for a chat only for those who see the chat).
+pub const PROJECT_FILES: List = List {
+    condition: sees_file!("c"),
+    ..in_project("Project.files", "files", true)
+};
 
 /// The latest version of each artifact of a project, newest first (one made in a chat only
 /// for those who see the chat).
@@ -350,12 +353,12 @@ pub const DOCUMENT_BY_ID: ById = ById {
     visible: sees_project!("c.project_id"),
 };
 
-/// Files of organizations (and projects) the caller sees.
+/// Files of organizations (and projects, and chats) the caller sees.
 pub const FILE_BY_ID: ById = ById {
     table: "files",
     visible: concat!(
         "(c.project_id IS NULL OR ",
-        sees_project!("c.project_id"),
+        sees_file!("c"),
         ") AND ",
         sees_organization!("c.organization_id")
     ),

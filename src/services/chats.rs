@@ -97,8 +97,9 @@ pub async fn update(tx: &mut Tx, chat: &Granted<ChatRow>, changes: ChatChanges) 
 }
 
 /// Deletes a chat the caller may write to, with its messages.
-pub async fn delete(tx: &mut Tx, chat: &Granted<ChatRow>) -> AppResult<()> {
+pub async fn delete(tx: &mut Tx, store: &crate::storage::FileStore, chat: &Granted<ChatRow>) -> AppResult<()> {
     audit(tx, chat).record_in(tx).await?;
+    super::files::delete_of_chat(tx, store, chat).await?;
     ChatRow::delete(tx.conn(), chat.id).await?;
     Ok(())
 }

@@ -102,7 +102,13 @@ pub fn sniff_content_type(bytes: &[u8], declared: Option<&str>) -> String {
 }
 
 /// Stores an upload in the granted project.
-pub async fn upload(tx: &mut Tx, grant: &Grant, store: &FileStore, upload: Upload) -> AppResult<FileRow> {
+pub async fn upload(
+    tx: &mut Tx,
+    grant: &Grant,
+    store: &FileStore,
+    upload: Upload,
+    chat: Option<&Granted<ChatRow>>,
+) -> AppResult<FileRow> {
     let project_id = grant
         .project_id()
         .ok_or_else(|| AppError::Internal(anyhow!("a file is uploaded with a project grant")))?;
@@ -140,6 +146,7 @@ pub async fn upload(tx: &mut Tx, grant: &Grant, store: &FileStore, upload: Uploa
         sha256: format!("{:x}", Sha256::digest(&upload.bytes)),
         storage_key: format!("{}/{project_id}/{id}", grant.organization_id()),
         external_id: None,
+        chat_id: chat.map(|c| c.id),
     };
     store.put(&new.storage_key, upload.bytes).await?;
     let key = new.storage_key.clone();
@@ -172,14 +179,30 @@ async fn record_upload(tx: &mut Tx, grant: &Grant, project_id: Uuid, new: NewFil
 /// Deletes a file (checked as [`Granted::removable`]): its row and attachments, giving its
 /// storage back, and its bytes once that has committed.
 pub async fn delete(tx: &mut Tx, store: &FileStore, file: &Granted<FileRow>) -> AppResult<()> {
-    let project_id = file.project_id.unwrap_or_default();
-    diesel::delete(files::table.find(file.id)).execute(tx.conn()).await?;
-    quotas::credit_storage(tx.conn(), project_id, file.size_bytes).await?;
+    remove(tx, store, file).await?;
     tx.audit(file.grant())
         .on("file", file.id)
+        .in_chat(file.chat_id)
         .details(json!({ "filename": file.filename, "bytes": file.size_bytes }))
         .record_in(tx)
         .await?;
+    Ok(())
+}
+
+/// Deletes the files uploaded for `chat` (with it), giving their storage back; their bytes
+/// go once that has committed.
+pub async fn delete_of_chat(tx: &mut Tx, store: &FileStore, chat: &ChatRow) -> AppResult<()> {
+    for file in FileRow::of_chat(tx.conn(), chat.id).await? {
+        remove(tx, store, &file).await?;
+    }
+    Ok(())
+}
+
+/// Removes `file`'s row, gives its storage back, and deletes its bytes after the commit.
+async fn remove(tx: &mut Tx, store: &FileStore, file: &FileRow) -> AppResult<()> {
+    let project_id = file.project_id.unwrap_or_default();
+    diesel::delete(files::table.find(file.id)).execute(tx.conn()).await?;
+    quotas::credit_storage(tx.conn(), project_id, file.size_bytes).await?;
     // The row is gone; bytes left behind by a failure here are unreachable, not lost data.
     let (store, key) = (store.clone(), file.storage_key.clone());
     tx.after_commit(async move {
@@ -307,6 +330,14 @@ const ATTACHED: &[ConstraintRule] = &[
 /// Attaches a file to `target`, which must lie in the file's project.
 pub async fn attach(tx: &mut Tx, file: &Granted<FileRow>, target: &Target) -> AppResult<FileAttachmentRow> {
     let (field, what) = target.id().names();
+    if file.chat_id.is_some() && target.chat_id() != file.chat_id {
+        return Err(FieldError::input(
+            field,
+            "OTHER_CHAT",
+            "a file uploaded for a chat is attached only in that chat",
+        )
+        .into());
+    }
     if target.project_id() != file.project_id {
         return Err(FieldError::input(
             field,

@@ -104,6 +104,7 @@ async fn a_file_attachment_has_exactly_one_target() {
         sha256: "ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb".into(),
         storage_key: "files/a".into(),
         external_id: None,
+        chat_id: None,
     }
     .insert(conn)
     .await

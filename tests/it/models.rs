@@ -319,6 +319,7 @@ async fn every_model_inserts_and_reads_back() {
             sha256: "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824".into(),
             storage_key: format!("files/{}", new_id()),
             external_id: None,
+            chat_id: None,
         }
     );
     round_trip!(

@@ -25,7 +25,20 @@ pub(crate) async fn upload(
     mime: &str,
     bytes: Vec<u8>,
 ) -> (u16, Value) {
-    let operations = json!({ "query": UPLOAD, "variables": { "input": { "projectId": project, "file": null } } });
+    upload_with(api, token, json!({ "projectId": project }), name, mime, bytes).await
+}
+
+/// [`upload`] with this input (beside its `file`).
+pub(crate) async fn upload_with(
+    api: &Api,
+    token: &str,
+    mut input: Value,
+    name: &str,
+    mime: &str,
+    bytes: Vec<u8>,
+) -> (u16, Value) {
+    input["file"] = Value::Null;
+    let operations = json!({ "query": UPLOAD, "variables": { "input": input } });
     let form = reqwest::multipart::Form::new()
         .text("operations", operations.to_string())
         .text("map", json!({ "0": ["variables.input.file"] }).to_string())
@@ -406,4 +419,104 @@ async fn multipart_bodies_keep_the_plain_limit_for_all_but_their_files() {
     assert_eq!(body["data"]["uploadFile"]["file"]["sizeBytes"], "5", "{body}");
     let conn = &mut db.conn().await;
     assert_eq!(names(conn, "SELECT count(*)::text AS name FROM files").await, vec!["1"]);
+}
+
+#[tokio::test]
+async fn files_uploaded_for_a_private_chat_are_seen_exactly_as_the_chat_is() {
+    // The review's finding: files made in a private chat were listed to every reader of the
+    // project.
+    let db = TestDb::migrated().await;
+    let (team, dir) = team_with_files(&db).await;
+    let chat = async |visibility: &str| {
+        let (payload, _) = team
+            .mutate(
+                &team.member,
+                "createChat",
+                "mutation($input: CreateChatInput!) { createChat(input: $input) { chat { id } } }",
+                json!({ "projectId": team.project, "visibility": visibility }),
+            )
+            .await;
+        payload["chat"]["id"].clone()
+    };
+    let (private, shared) = (chat("PRIVATE").await, chat("PROJECT").await);
+    let input = json!({ "projectId": team.project, "chatId": private });
+    let (_, body) = upload_with(
+        &team.api,
+        &team.member,
+        input.clone(),
+        "diary.txt",
+        "text/plain",
+        b"dear diary".to_vec(),
+    )
+    .await;
+    let file = body["data"]["uploadFile"]["file"]["id"].clone();
+    assert!(file.is_string(), "{body}");
+    // Only for a chat the uploader may write to.
+    let (_, body) = upload_with(&team.api, &team.owner, input, "x.txt", "text/plain", b"x".to_vec()).await;
+    assert_eq!(
+        user_errors(&body["data"]["uploadFile"]),
+        vec!["input.chatId:NOT_FOUND"],
+        "{body}"
+    );
+
+    const FILES: &str = "query($project: ID!, $file: ID!) { node(id: $project) { ... on Project { \
+        files(first: 10) { totalCount nodes { filename } } } } file: node(id: $file) { id } }";
+    let seen = async |token: &str| {
+        let (_, body) = team
+            .api
+            .run(Some(token), FILES, json!({ "project": team.project, "file": file }))
+            .await;
+        (
+            body["data"]["node"]["files"]["totalCount"].clone(),
+            !body["data"]["file"].is_null(),
+        )
+    };
+    assert_eq!(seen(&team.member).await, (json!(1), true));
+    for other in [&team.owner, &team.viewer] {
+        assert_eq!(
+            seen(other).await,
+            (json!(0), false),
+            "the project's admin and viewer do not see it"
+        );
+    }
+    // It is attached only in its own chat.
+    const ATTACH: &str = "mutation($input: AttachFileInput!) { attachFile(input: $input) { \
+        attachment { id } userErrors { field code } } }";
+    let (payload, body) = team
+        .mutate(
+            &team.member,
+            "attachFile",
+            ATTACH,
+            json!({ "fileId": file, "chatId": shared }),
+        )
+        .await;
+    assert_eq!(user_errors(&payload), vec!["input.chatId:OTHER_CHAT"], "{body}");
+    let (payload, body) = team
+        .mutate(
+            &team.member,
+            "attachFile",
+            ATTACH,
+            json!({ "fileId": file, "chatId": private }),
+        )
+        .await;
+    assert!(payload["attachment"]["id"].is_string(), "{body}");
+
+    // Deleting the chat deletes its files, their bytes and their storage.
+    let (_, body) = team
+        .mutate(
+            &team.member,
+            "deleteChat",
+            "mutation($input: DeleteChatInput!) { deleteChat(input: $input) { deletedChatId } }",
+            json!({ "id": private }),
+        )
+        .await;
+    assert!(body["data"]["deleteChat"]["deletedChatId"].is_string(), "{body}");
+    assert_eq!(seen(&team.member).await, (json!(0), false));
+    let conn = &mut db.conn().await;
+    assert_eq!(
+        crate::support::names(conn, "SELECT storage_used_bytes::text AS name FROM project_quotas q JOIN projects p ON p.id = q.project_id WHERE p.name = 'Work'").await,
+        vec!["0"]
+    );
+    let left = stored(&dir);
+    assert!(left.is_empty(), "{left:?}");
 }
