@@ -100,7 +100,8 @@ impl WebhookDelivery {
         global_id("WebhookDelivery", self.0.id)
     }
 
-    /// The event (`chat.created`, `message.completed`, `document.indexed`, `document.failed`).
+    /// The event (`chat.created`, `message.completed`, `document.indexed`, `document.failed`,
+    /// `job.failed`, `member.added`, `member.removed`).
     async fn event_type(&self) -> &str {
         &self.0.event_type
     }

@@ -3,6 +3,7 @@
 
 use std::{sync::Arc, time::Duration};
 
+use diesel_async::AsyncConnection;
 use tokio::{
     sync::broadcast::{self, error::RecvError},
     task::JoinSet,
@@ -16,6 +17,7 @@ use crate::{
     db::Pool,
     models::job::{Backoff, JobRow},
     pubsub::{Notice, PubSub},
+    services::deliveries,
 };
 
 /// How the workers of a process run.
@@ -278,17 +280,31 @@ async fn renew(shared: &Shared, id: Uuid) -> bool {
 async fn record_failure(shared: &Shared, id: Uuid, error: &JobError) {
     let failed = async {
         let mut conn = shared.pool.get().await?;
-        anyhow::Ok(
-            JobRow::fail(
-                &mut conn,
-                &shared.name,
-                id,
-                &error.message,
-                error.retry,
-                shared.settings.backoff,
-            )
-            .await?,
-        )
+        // A job that fails for good is announced to its project's webhooks in the same
+        // transaction (not a delivery's own failure: that would feed on itself).
+        let job = conn
+            .transaction::<_, diesel::result::Error, _>(async |tx| {
+                let job = JobRow::fail(
+                    tx,
+                    &shared.name,
+                    id,
+                    &error.message,
+                    error.retry,
+                    shared.settings.backoff,
+                )
+                .await?;
+                if let Some(job) = &job
+                    && job.status == crate::db::enums::JobStatus::Failed
+                    && job.kind != deliveries::KIND
+                    && let Some(project_id) = job.project_id
+                {
+                    let data = serde_json::json!({ "jobId": job.id, "kind": job.kind, "error": error.message });
+                    deliveries::emit(tx, project_id, "job.failed", data).await?;
+                }
+                Ok(job)
+            })
+            .await?;
+        anyhow::Ok(job)
     };
     match failed.await {
         Ok(Some(job)) if job.status == crate::db::enums::JobStatus::Failed => {

@@ -60,6 +60,9 @@ pub const EVENTS: &[&str] = &[
     "message.completed",
     "document.indexed",
     "document.failed",
+    "job.failed",
+    "member.added",
+    "member.removed",
 ];
 
 /// Queues `event_type` with `data` for every active subscription of `project_id` that wants

@@ -71,6 +71,10 @@ pub async fn set_project_role(tx: &mut Tx, grant: &Grant, user_id: Uuid, role: &
         .details(json!({ "from": previous, "to": role }))
         .record_in(tx)
         .await?;
+    if previous.is_none() {
+        let data = json!({ "projectId": project_id, "userId": user_id, "role": role });
+        super::deliveries::emit(tx.conn(), project_id, "member.added", data).await?;
+    }
     Ok(member)
 }
 
@@ -101,6 +105,8 @@ pub async fn remove_from_project(tx: &mut Tx, grant: &Grant, user_id: Uuid) -> A
         .details(json!({ "role": role }))
         .record_in(tx)
         .await?;
+    let data = json!({ "projectId": project_id, "userId": user_id });
+    super::deliveries::emit(tx.conn(), project_id, "member.removed", data).await?;
     Ok(user_id)
 }
 
