@@ -75,42 +75,55 @@ impl Mailer {
     }
 
     /// Sends `mail`; a failure is logged (without the mail's text), not returned: the write
-    /// that asked for it stands, and the mail can be asked for again.
+    /// that asked for it stands, and the mail can be asked for again. Over SMTP the mail is
+    /// handed to a background task, so the SMTP server's latency never shows in an answer
+    /// (it would tell whether `requestPasswordReset` found an account); the outbox is
+    /// written at once.
     pub async fn send(&self, mail: Mail) {
-        if let Err(error) = self.try_send(&mail).await {
-            tracing::warn!(
-                mail.subject = mail.subject,
-                error = format!("{error:#}"),
-                "sending a mail failed"
-            );
-        }
-    }
-
-    async fn try_send(&self, mail: &Mail) -> anyhow::Result<()> {
-        let to: Mailbox = mail.to.parse().context("the recipient is not a mail address")?;
-        let message = Message::builder()
-            .from(self.from.clone())
-            .to(to)
-            .subject(mail.subject.clone())
-            .header(ContentType::TEXT_PLAIN)
-            .body(mail.body.clone())
-            .context("building the mail")?;
+        let message = match self.message(&mail) {
+            Ok(message) => message,
+            Err(error) => return failed(&mail, &error),
+        };
         match &self.transport {
             Transport::Smtp(smtp) => {
-                smtp.send(message).await.context("SMTP")?;
+                let smtp = smtp.clone();
+                tokio::spawn(async move {
+                    if let Err(error) = smtp.send(message).await {
+                        failed(&mail, &anyhow::Error::new(error).context("SMTP"));
+                    }
+                });
             }
-            Transport::Outbox(outbox, dir) => {
-                let id = outbox.send(message).await.context("writing to the outbox")?;
+            Transport::Outbox(outbox, dir) => match outbox.send(message).await {
                 // Development only (no SMTP configured): the mail, links included, in the log.
-                tracing::info!(
+                Ok(id) => tracing::info!(
                     mail.to = mail.to,
                     mail.subject = mail.subject,
                     mail.file = %dir.join(format!("{id}.eml")).display(),
                     "mail written to the outbox (no CHATGRAPH_SMTP_URL):\n{}",
                     mail.body
-                );
-            }
+                ),
+                Err(error) => failed(&mail, &anyhow::Error::new(error).context("writing to the outbox")),
+            },
         }
-        Ok(())
     }
+
+    fn message(&self, mail: &Mail) -> anyhow::Result<Message> {
+        let to: Mailbox = mail.to.parse().context("the recipient is not a mail address")?;
+        Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(mail.subject.clone())
+            .header(ContentType::TEXT_PLAIN)
+            .body(mail.body.clone())
+            .context("building the mail")
+    }
+}
+
+/// Logs a mail that could not be sent (never its text: it may carry a code).
+fn failed(mail: &Mail, error: &anyhow::Error) {
+    tracing::warn!(
+        mail.subject = mail.subject,
+        error = format!("{error:#}"),
+        "sending a mail failed"
+    );
 }

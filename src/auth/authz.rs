@@ -154,43 +154,25 @@ macro_rules! sees_chat {
 }
 pub(crate) use sees_chat;
 
-/// SQL: whether the caller (`$3`..`$5`) may read the file of alias `$f`: one uploaded for a
-/// chat is seen exactly as that chat is; any other as its project.
-macro_rules! sees_file {
-    ($file:literal) => {
+/// SQL: whether the caller (`$3`..`$5`) may read the row of alias `$r` that may have been
+/// made in a chat (`$r.chat_id`: artifacts, files): then it is seen exactly as that chat is;
+/// otherwise as its project (`$r.project_id`).
+macro_rules! sees_as_its_chat {
+    ($row:literal) => {
         concat!(
             "(CASE WHEN ",
-            $file,
+            $row,
             ".chat_id IS NULL THEN ",
-            $crate::auth::authz::sees_project!(concat!($file, ".project_id")),
-            " ELSE EXISTS (SELECT 1 FROM chats fch WHERE fch.id = ",
-            $file,
+            $crate::auth::authz::sees_project!(concat!($row, ".project_id")),
+            " ELSE EXISTS (SELECT 1 FROM chats ich WHERE ich.id = ",
+            $row,
             ".chat_id AND ",
-            $crate::auth::authz::sees_chat!("fch"),
+            $crate::auth::authz::sees_chat!("ich"),
             " OFFSET 0) END)"
         )
     };
 }
-pub(crate) use sees_file;
-
-/// SQL: whether the caller (`$3`..`$5`) may read the artifact of alias `$a`: one made in a
-/// chat is seen exactly as that chat is; any other as its project.
-macro_rules! sees_artifact {
-    ($artifact:literal) => {
-        concat!(
-            "(CASE WHEN ",
-            $artifact,
-            ".chat_id IS NULL THEN ",
-            $crate::auth::authz::sees_project!(concat!($artifact, ".project_id")),
-            " ELSE EXISTS (SELECT 1 FROM chats ach WHERE ach.id = ",
-            $artifact,
-            ".chat_id AND ",
-            $crate::auth::authz::sees_chat!("ach"),
-            " OFFSET 0) END)"
-        )
-    };
-}
-pub(crate) use sees_artifact;
+pub(crate) use sees_as_its_chat;
 
 /// Who is reading: built only by [`Scope::of`].
 #[derive(Debug, Clone, Default)]

@@ -10,7 +10,7 @@
 
 use super::page::{List, SortKey};
 use crate::auth::authz::{
-    permits_organization, permits_project, sees_artifact, sees_chat, sees_file, sees_organization, sees_project,
+    permits_organization, permits_project, sees_as_its_chat, sees_chat, sees_organization, sees_project,
 };
 
 /// Creation time, oldest first: the order of most lists.
@@ -170,7 +170,7 @@ pub const PROJECT_DOCUMENTS: List = in_project("Project.documents", "documents",
 
 /// Files of a project, newest first (one uploaded for a chat only for those who see the chat).
 pub const PROJECT_FILES: List = List {
-    condition: sees_file!("c"),
+    condition: sees_as_its_chat!("c"),
     ..in_project("Project.files", "files", true)
 };
 
@@ -178,7 +178,7 @@ pub const PROJECT_FILES: List = List {
 /// for those who see the chat).
 pub const PROJECT_ARTIFACTS: List = List {
     condition: concat!(
-        sees_artifact!("c"),
+        sees_as_its_chat!("c"),
         " AND NOT EXISTS (SELECT 1 FROM artifacts v WHERE v.id = c.id AND v.created_at > c.created_at)"
     ),
     ..in_project("Project.artifacts", "artifacts", true)
@@ -269,7 +269,7 @@ pub const ARTIFACT_VERSIONS: List = List {
     id_column: "c.id",
     sort_key: CREATED,
     descending: false,
-    condition: sees_artifact!("c"),
+    condition: sees_as_its_chat!("c"),
 };
 
 /// Suggestions on an artifact (any version), newest first.
@@ -282,7 +282,7 @@ pub const ARTIFACT_SUGGESTIONS: List = List {
     descending: true,
     condition: concat!(
         "EXISTS (SELECT 1 FROM artifacts a WHERE a.id = c.artifact_id AND ",
-        sees_artifact!("a"),
+        sees_as_its_chat!("a"),
         ")"
     ),
 };
@@ -358,7 +358,7 @@ pub const FILE_BY_ID: ById = ById {
     table: "files",
     visible: concat!(
         "(c.project_id IS NULL OR ",
-        sees_file!("c"),
+        sees_as_its_chat!("c"),
         ") AND ",
         sees_organization!("c.organization_id")
     ),

@@ -54,17 +54,6 @@ pub const PAUSE_AFTER: i32 = 20;
 /// How long a receiver has to answer.
 pub const TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The events chatgraph sends.
-pub const EVENTS: &[&str] = &[
-    "chat.created",
-    "message.completed",
-    "document.indexed",
-    "document.failed",
-    "job.failed",
-    "member.added",
-    "member.removed",
-];
-
 /// Queues `event_type` with `data` for every active subscription of `project_id` that wants
 /// it, on `conn` (the transaction of the event's cause). Returns how many were queued.
 pub async fn emit(
@@ -176,23 +165,24 @@ pub async fn run(job: JobRow, ctx: JobContext, auth: Arc<Authenticator>) -> Resu
         .and_then(Value::as_str)
         .and_then(|id| id.parse::<Uuid>().ok())
         .ok_or_else(|| JobError::permanent("the job names no delivery"))?;
-    let mut conn = ctx.pool().get().await.map_err(crate::error::AppError::from)?;
-    let Some(delivery) = WebhookDeliveryRow::find(&mut conn, delivery_id).await? else {
-        return Ok(json!({ "skipped": "the delivery is gone" }));
-    };
-    let subscription = match WebhookSubscriptionRow::find(&mut conn, delivery.subscription_id).await? {
-        Some(subscription) if subscription.is_active => subscription,
-        _ => {
-            record(
-                &mut conn,
-                &delivery,
-                Attempt::given_up("the subscription is paused or gone"),
-            )
-            .await?;
-            return Ok(json!({ "skipped": "the subscription is paused or gone" }));
+    let connect = async || ctx.pool().get().await.map_err(crate::error::AppError::from);
+    let (delivery, subscription) = {
+        let mut conn = connect().await?;
+        let Some(delivery) = WebhookDeliveryRow::find(&mut conn, delivery_id).await? else {
+            return Ok(json!({ "skipped": "the delivery is gone" }));
+        };
+        match WebhookSubscriptionRow::find(&mut conn, delivery.subscription_id).await? {
+            Some(subscription) if subscription.is_active => (delivery, subscription),
+            _ => {
+                let gone = Attempt::given_up("the subscription is paused or gone");
+                record(&mut conn, &delivery, gone).await?;
+                return Ok(json!({ "skipped": "the subscription is paused or gone" }));
+            }
         }
     };
+    // No pooled connection is held while the receiver takes its time.
     let attempt = attempt(&auth, &subscription, &delivery).await;
+    let mut conn = connect().await?;
     let attempt = record(&mut conn, &delivery, attempt).await?;
     account(&mut conn, &subscription, &attempt).await?;
     match (attempt.status, attempt.gone, attempt.refused) {

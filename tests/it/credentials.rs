@@ -1,7 +1,5 @@
 //! Credentials through the HTTP endpoint: rotation re-encrypts under the current key.
 
-use std::sync::Arc;
-
 use serde_json::json;
 
 use crate::{
@@ -28,12 +26,10 @@ async fn rotating_a_credential_re_encrypts_it_under_the_current_key() {
     assert_eq!(credential["keyVersion"], 1, "{body}");
 
     // The operator adds key 2 and makes it current: `2:<new>,1:<old>`.
-    let config = chatgraph::config::AuthConfig {
+    let authenticator = crate::support::authenticator_from(chatgraph::config::AuthConfig {
         encryption_key: Some(format!("2:{SECOND_KEY},1:{}", crate::support::TEST_ENCRYPTION_KEY)),
         ..crate::support::auth_config()
-    };
-    let authenticator =
-        Arc::new(chatgraph::app::authenticator(&config, std::path::Path::new("unused")).expect("authenticator"));
+    });
     let rotated_api = Api {
         client: reqwest::Client::new(),
         address: spawn_app_with(db.pool(), http_settings(), authenticator.clone()).await,

@@ -280,10 +280,16 @@ pub fn authenticator() -> std::sync::Arc<chatgraph::services::auth::Authenticato
 
 /// [`authenticator`] with these OpenID Connect providers (`CHATGRAPH_OIDC_PROVIDERS` JSON).
 pub fn authenticator_with_oidc(providers: Option<String>) -> std::sync::Arc<chatgraph::services::auth::Authenticator> {
-    let config = chatgraph::config::AuthConfig {
+    authenticator_from(chatgraph::config::AuthConfig {
         oidc_providers: providers,
         ..auth_config()
-    };
+    })
+}
+
+/// The settings an in-process server gets from `config`.
+pub fn authenticator_from(
+    config: chatgraph::config::AuthConfig,
+) -> std::sync::Arc<chatgraph::services::auth::Authenticator> {
     std::sync::Arc::new(chatgraph::app::authenticator(&config, Path::new("unused")).expect("authenticator"))
 }
 
@@ -480,9 +486,8 @@ pub fn workers_with(
 /// The test settings ([`authenticator`]) with webhooks allowed to loopback receivers
 /// (`CHATGRAPH_ALLOW_PRIVATE_WEBHOOKS`).
 pub fn authenticator_allowing_private_webhooks() -> std::sync::Arc<chatgraph::services::auth::Authenticator> {
-    let config = chatgraph::config::AuthConfig {
+    authenticator_from(chatgraph::config::AuthConfig {
         allow_private_webhooks: true,
         ..auth_config()
-    };
-    std::sync::Arc::new(chatgraph::app::authenticator(&config, Path::new("unused")).expect("authenticator"))
+    })
 }
