@@ -15,6 +15,7 @@ use crate::{
     http::{self, HttpSettings},
     jobs::{Handlers, Workers},
     mail::Mailer,
+    providers::registry::Providers,
     pubsub::PubSub,
     services::{
         auth::Authenticator,
@@ -193,10 +194,16 @@ async fn serve_on(config: &ServeConfig, database: &Database) -> anyhow::Result<(
         "CHATGRAPH_STREAM_LEASE_SECS must be positive"
     );
     let pubsub = PubSub::listen(&database.url);
-    let workers = start_workers(&config.jobs, pool.clone(), &pubsub, authenticator.clone())?;
+    let providers = config.models.providers()?;
+    let workers = start_workers(
+        &config.jobs,
+        pool.clone(),
+        &pubsub,
+        (authenticator.clone(), providers.clone()),
+    )?;
     let generations = Generations::start_service(
         pool.clone(),
-        config.models.providers()?,
+        providers,
         authenticator.clone(),
         pubsub,
         generation::Settings {
@@ -231,13 +238,13 @@ fn start_workers(
     config: &JobsConfig,
     pool: db::Pool,
     pubsub: &PubSub,
-    auth: Arc<Authenticator>,
+    (auth, providers): (Arc<Authenticator>, Providers),
 ) -> anyhow::Result<Workers> {
     let settings = config.settings()?;
     Ok(Workers::start(
         pool,
         pubsub,
-        Handlers::standard(settings.retention, auth),
+        Handlers::standard(settings.retention, auth, providers),
         settings,
     ))
 }
@@ -253,7 +260,8 @@ pub async fn work(config: WorkerConfig) -> anyhow::Result<()> {
     let result = async {
         let pool = database.migrated_pool(&config.database).await?;
         let auth = Arc::new(authenticator(&config.auth, &config.database.cluster.data_dir)?);
-        let workers = start_workers(&config.jobs, pool, &PubSub::listen(&database.url), auth)?;
+        let providers = config.models.providers()?;
+        let workers = start_workers(&config.jobs, pool, &PubSub::listen(&database.url), (auth, providers))?;
         tracing::info!(
             worker = workers.name(),
             concurrency = config.jobs.workers,

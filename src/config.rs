@@ -158,6 +158,10 @@ pub struct WorkerConfig {
     /// The encryption key (webhook secrets), mail and where webhooks may go, as for `serve`.
     #[command(flatten)]
     pub auth: AuthConfig,
+
+    /// The providers (embedding models for indexing documents), as for `serve`.
+    #[command(flatten)]
+    pub models: ModelsConfig,
 }
 
 /// The model providers and how answers stream (see `providers::registry` and
@@ -178,6 +182,11 @@ pub struct ModelsConfig {
     #[arg(long, env = "CHATGRAPH_OFFLINE_TOKENS_PER_SEC", default_value_t = 40.0)]
     pub offline_tokens_per_sec: f64,
 
+    /// The embedding model of documents outside any datasource and the default of new
+    /// datasources (`provider/model`, of the providers' `embedding_models`).
+    #[arg(long, env = "CHATGRAPH_EMBEDDING_MODEL", default_value = crate::providers::embedding::OFFLINE_EMBEDDING_MODEL)]
+    pub embedding_model: String,
+
     /// How long a generation whose server stopped stays `streaming` before any replica marks
     /// it failed (`interrupted`), in seconds.
     #[arg(long, env = "CHATGRAPH_STREAM_LEASE_SECS", default_value_t = 30)]
@@ -190,7 +199,8 @@ impl ModelsConfig {
         crate::providers::registry::Providers::from_config(
             self.providers.as_deref(),
             self.offline_model.then_some(self.offline_tokens_per_sec),
-        )
+        )?
+        .with_default_embedding(&self.embedding_model)
     }
 }
 

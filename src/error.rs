@@ -43,6 +43,9 @@ pub enum AppError {
         /// When usage resets.
         resets_at: chrono::DateTime<chrono::Utc>,
     },
+    /// An outside service the request needs (a model or embedding provider) failed; the
+    /// message says which and why, never with a key or the provider's own text.
+    Unavailable(String),
     /// Anything else: a bug or an infrastructure failure. Never shown to clients.
     Internal(anyhow::Error),
 }
@@ -57,6 +60,7 @@ impl AppError {
             AppError::Forbidden | AppError::ReadOnly(_) => "FORBIDDEN",
             AppError::RateLimited { .. } => "RATE_LIMITED",
             AppError::QuotaExceeded { .. } => "QUOTA_EXCEEDED",
+            AppError::Unavailable(_) => "UNAVAILABLE",
             AppError::Internal(_) => "INTERNAL",
         }
     }
@@ -76,6 +80,7 @@ impl AppError {
             AppError::QuotaExceeded { resource, resets_at } => {
                 format!("the project's {resource} quota is used up until {resets_at}")
             }
+            AppError::Unavailable(why) => why.clone(),
             AppError::Internal(_) => "internal error".to_owned(),
         }
     }

@@ -175,6 +175,7 @@ diesel::table! {
         last_error -> Nullable<Text>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        embedding_model -> Text,
     }
 }
 

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::{
+    context::ContextExt,
     mutation::{UserError, change, write},
     node::{global_id, input_id, optional_id},
 };
@@ -59,6 +60,12 @@ impl Datasource {
         self.0.last_error.as_deref()
     }
 
+    /// The embedding model of its documents (`provider/model`): their chunks are embedded,
+    /// and searched, with it alone.
+    async fn embedding_model(&self) -> &str {
+        &self.0.embedding_model
+    }
+
     /// When it was created.
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
@@ -78,6 +85,9 @@ pub struct CreateDatasourceInput {
     pub config: Option<Json<Value>>,
     /// A credential of the project's organization the connector signs in with.
     pub credential_id: Option<ID>,
+    /// The embedding model of its documents (`provider/model`, see `embeddingModels`); the
+    /// server's default when omitted.
+    pub embedding_model: Option<String>,
 }
 
 /// Input of `updateDatasource`. Omitted fields stay as they are.
@@ -93,6 +103,8 @@ pub struct UpdateDatasourceInput {
     pub credential_id: MaybeUndefined<ID>,
     /// False disables syncing, true enables it again.
     pub enabled: Option<bool>,
+    /// Another embedding model: every document of the datasource is indexed again with it.
+    pub embedding_model: Option<String>,
 }
 
 /// Input of `deleteDatasource` and `deleteDocument`.
@@ -131,6 +143,7 @@ impl DatasourceMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "What to do; see the input type.")] input: CreateDatasourceInput,
     ) -> Result<DatasourcePayload> {
+        let providers = ctx.request().generations().providers();
         let (datasource, user_errors) = write(ctx, Action::DatasourceCreate, async |tx| {
             let project_id = input_id(&input.project_id, "Project", "projectId")?;
             let credential_id = optional_id(input.credential_id.as_ref(), "Credential", "credentialId")?;
@@ -141,8 +154,9 @@ impl DatasourceMutation {
                 config: input.config.map(|c| c.0),
                 credential_id: Some(credential_id),
                 enabled: None,
+                embedding_model: input.embedding_model,
             };
-            knowledge::create_datasource(tx, &grant, fields).await
+            knowledge::create_datasource(tx, (&grant, &providers), fields).await
         })
         .await?;
         Ok(DatasourcePayload {
@@ -157,6 +171,7 @@ impl DatasourceMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "What to do; see the input type.")] input: UpdateDatasourceInput,
     ) -> Result<DatasourcePayload> {
+        let providers = ctx.request().generations().providers();
         let (datasource, user_errors) = write(ctx, Action::DatasourceUpdate, async |tx| {
             let id = input_id(&input.id, "Datasource", "id")?;
             let credential_id = change(input.credential_id)
@@ -169,8 +184,9 @@ impl DatasourceMutation {
                 config: input.config.map(|c| c.0),
                 credential_id,
                 enabled: input.enabled,
+                embedding_model: input.embedding_model,
             };
-            knowledge::update_datasource(tx, &datasource, fields).await
+            knowledge::update_datasource(tx, (&datasource, &providers), fields).await
         })
         .await?;
         Ok(DatasourcePayload {

@@ -12,7 +12,7 @@ use super::{
 use crate::{
     error::AppError,
     models::search::ChunkFilter,
-    services::search::{self, Hit, Mode, Question},
+    services::search::{self, Embedding, Hit, Mode, Question},
 };
 
 /// How `semanticSearch` finds chunks.
@@ -102,6 +102,10 @@ impl SearchQuery {
         #[graphql(desc = "Which chunks may match.")] filter: Option<SearchFilter>,
         #[graphql(desc = "Leave out hits scoring below this.")] min_score: Option<f64>,
         #[graphql(desc = "How to search (HYBRID when not given).")] mode: Option<SearchMode>,
+        #[graphql(
+            desc = "Search by vector only among chunks of this embedding model (`provider/model`); needed with `vector` when several models in use have its dimension."
+        )]
+        embedding_model: Option<String>,
     ) -> Result<Vec<SearchHit>> {
         let project = input_id(&project_id, "Project", "projectId").map_err(|e| ctx.error(e))?;
         // The caller's read rules: a project they may not read is not found.
@@ -127,11 +131,22 @@ impl SearchQuery {
             SearchMode::Keyword => Mode::Keyword,
             SearchMode::Hybrid => Mode::Hybrid,
         };
-        let question = Question { text: query, vector };
+        let question = Question {
+            text: query,
+            vector,
+            embedding_model,
+        };
+        let request = ctx.request();
+        let providers = request.generations().providers();
+        let embedding = Embedding {
+            providers: &providers,
+            keyring: &request.authenticator().keyring,
+            organization_id: project.organization_id,
+        };
         let mut conn = ctx.conn().await?;
         let hits = search::search(
             &mut conn,
-            project.id,
+            (project.id, &embedding),
             mode,
             question,
             &chunks,

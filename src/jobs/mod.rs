@@ -26,6 +26,7 @@ use crate::{
     db::Pool,
     error::AppError,
     models::job::{JobRow, NewJob},
+    providers::registry::Providers,
     pubsub::{self, Notice},
     services::{auth::Authenticator, deliveries, ingestion},
 };
@@ -171,10 +172,16 @@ pub struct Handlers {
 
 impl Handlers {
     /// The handlers of chatgraph's own jobs.
-    pub fn standard(maintenance: maintenance::Retention, auth: Arc<Authenticator>) -> Self {
+    pub fn standard(maintenance: maintenance::Retention, auth: Arc<Authenticator>, providers: Providers) -> Self {
+        let indexer = ingestion::Indexer {
+            providers,
+            auth: auth.clone(),
+        };
         Handlers::default()
             .on(maintenance::KIND, move |_job, ctx| maintenance::run(ctx, maintenance))
-            .on(ingestion::KIND, ingestion::run)
+            .on(ingestion::KIND, move |job, ctx| {
+                ingestion::run(job, ctx, indexer.clone())
+            })
             .on(deliveries::KIND, move |job, ctx| {
                 deliveries::run(job, ctx, auth.clone())
             })

@@ -28,6 +28,7 @@ pub struct DatasourceRow {
     pub last_error: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    pub embedding_model: String,
 }
 
 /// A new datasource.
@@ -40,6 +41,7 @@ pub struct NewDatasource {
     pub kind: DatasourceKind,
     pub config: Value,
     pub credential_id: Option<Uuid>,
+    pub embedding_model: String,
 }
 
 /// A change to a datasource.
@@ -52,6 +54,7 @@ pub struct DatasourcePatch {
     pub status: Option<DatasourceStatus>,
     pub last_synced_at: Option<Option<DateTime<Utc>>>,
     pub last_error: Option<Option<String>>,
+    pub embedding_model: Option<String>,
 }
 
 find_by_id!(DatasourceRow, datasources);

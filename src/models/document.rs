@@ -1,4 +1,5 @@
-//! Documents and their chunks with embeddings (`vector(1536)`), searched by similarity.
+//! Documents and their chunks with embeddings (of any [`EMBEDDING_DIMENSIONS`]), searched by
+//! similarity.
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -10,8 +11,18 @@ use uuid::Uuid;
 use super::{find_by_id, insert_returning, project::ProjectRow, update_returning};
 use crate::db::{enums::DocumentStatus, schema::document_chunks, schema::documents};
 
-/// The dimension of every stored embedding (that of seed 004).
-pub const EMBEDDING_DIMENSION: usize = 1536;
+/// The dimensions a stored embedding may have: each has its own HNSW index (migration 21).
+pub const EMBEDDING_DIMENSIONS: [usize; 7] = [256, 384, 512, 768, 1024, 1536, 3072];
+
+/// The type a vector of `dimensions` is indexed and compared as (`vector(n)`, or `halfvec(n)`
+/// above pgvector's 2,000 dimensions for `vector` indexes); None for an unsupported dimension.
+pub fn indexed_type(dimensions: usize) -> Option<String> {
+    match dimensions {
+        d if !EMBEDDING_DIMENSIONS.contains(&d) => None,
+        d if d > 2_000 => Some(format!("halfvec({d})")),
+        d => Some(format!("vector({d})")),
+    }
+}
 
 /// A document of a project, from a datasource or added directly.
 #[derive(Debug, Clone, PartialEq, Queryable, QueryableByName, Selectable, Identifiable, Associations)]

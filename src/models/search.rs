@@ -1,18 +1,20 @@
 //! The two searches over a project's document chunks: by vector (cosine distance, through the
-//! HNSW index with pgvector's iterative scan, or an exact scan where the planner finds it
-//! cheaper) and by keyword (PostgreSQL full text, `simple` configuration, with highlights).
-//! Both take the project first: no chunk of another project can be a candidate.
+//! HNSW index of the vectors' dimension with pgvector's iterative scan, or an exact scan where
+//! the planner finds it cheaper) and by keyword (PostgreSQL full text, `simple`
+//! configuration, with highlights). Both take the project first: no chunk of another project
+//! can be a candidate. A vector search names the embedding model: vectors of other models are
+//! never compared with the query.
 
 use diesel::{
     QueryableByName,
-    sql_types::{Array, BigInt, Double, Jsonb, Nullable, Text, Uuid as SqlUuid},
+    sql_types::{Array, BigInt, Double, Integer, Jsonb, Nullable, Text, Uuid as SqlUuid},
 };
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
 use pgvector::Vector;
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::document::DocumentChunkRow;
+use super::document::{DocumentChunkRow, indexed_type};
 use crate::db::cached::{CachedSql, cached};
 
 /// Which chunks of the project may match. All conditions must hold.
@@ -53,10 +55,44 @@ fn with_conditions<'f>(sql: String, project: Uuid, filter: &ChunkFilter, limit: 
         .bind::<BigInt, _>(limit)
 }
 
+/// An embedding model a project's chunks were embedded with, and its vectors' dimension.
+#[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
+pub struct ModelInUse {
+    /// `provider/model`.
+    #[diesel(sql_type = Text)]
+    pub model: String,
+    /// The length of its vectors.
+    #[diesel(sql_type = Integer)]
+    pub dimensions: i32,
+}
+
+/// The embedding models of `project`'s chunks: a skip scan of the `(project_id,
+/// embedding_model)` index, one probe per model, however many chunks there are.
+pub async fn models_in(conn: &mut AsyncPgConnection, project: Uuid) -> diesel::QueryResult<Vec<ModelInUse>> {
+    cached(
+        "WITH RECURSIVE m(model) AS ( \
+           (SELECT embedding_model FROM document_chunks \
+            WHERE project_id = $1 AND embedding_model IS NOT NULL ORDER BY embedding_model LIMIT 1) \
+           UNION ALL \
+           SELECT (SELECT c.embedding_model FROM document_chunks c \
+                   WHERE c.project_id = $1 AND c.embedding_model > m.model ORDER BY c.embedding_model LIMIT 1) \
+           FROM m WHERE m.model IS NOT NULL) \
+         SELECT * FROM (SELECT m.model, \
+             (SELECT vector_dims(c.embedding) FROM document_chunks c \
+              WHERE c.project_id = $1 AND c.embedding_model = m.model AND c.embedding IS NOT NULL LIMIT 1) AS dimensions \
+           FROM m WHERE m.model IS NOT NULL) models \
+         WHERE dimensions IS NOT NULL ORDER BY model",
+    )
+    .bind::<SqlUuid, _>(project)
+    .load(conn)
+    .await
+}
+
 /// The `limit` chunks of `project` nearest to `vector` among those embedded by `model`,
-/// most similar first. The HNSW index is shared by every project, so its scan goes on
-/// (`hnsw.iterative_scan`) until `limit` chunks passed the filter or none are left: a
-/// selective filter never returns fewer hits than there are matches.
+/// most similar first. The HNSW index of the vector's dimension is shared by every project,
+/// so its scan goes on (`hnsw.iterative_scan`) until `limit` chunks passed the filter or none
+/// are left: a selective filter never returns fewer hits than there are matches. A vector of
+/// a dimension without an index finds nothing.
 pub async fn nearest(
     conn: &mut AsyncPgConnection,
     project: Uuid,
@@ -65,10 +101,17 @@ pub async fn nearest(
     model: &str,
     limit: i64,
 ) -> diesel::QueryResult<Vec<ScoredChunk>> {
+    let dimensions = vector.as_slice().len();
+    let Some(typed) = indexed_type(dimensions) else {
+        return Ok(Vec::new());
+    };
+    // The cast and the dimension test are those of the dimension's partial expression index.
+    let distance = format!("c.embedding::{typed} <=> $6::{typed}");
     let sql = format!(
-        "SELECT * FROM (SELECT c.*, 1 - (c.embedding <=> $6) AS score, NULL::text AS highlight \
-         FROM document_chunks c WHERE {CONDITIONS} AND c.embedding IS NOT NULL AND c.embedding_model = $7 \
-         ORDER BY c.embedding <=> $6 LIMIT $5) hits ORDER BY score DESC, id"
+        "SELECT * FROM (SELECT c.*, 1 - ({distance}) AS score, NULL::text AS highlight \
+         FROM document_chunks c WHERE {CONDITIONS} AND vector_dims(c.embedding) = {dimensions} \
+           AND c.embedding_model = $7 \
+         ORDER BY {distance} LIMIT $5) hits ORDER BY score DESC, id"
     );
     let model = model.to_owned();
     conn.transaction::<_, diesel::result::Error, _>(async |tx| {

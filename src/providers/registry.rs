@@ -7,6 +7,11 @@
 //!               "input_per_mtok": 0.15, "output_per_mtok": 0.6, "cached_input_per_mtok": 0.075}]}]
 //! ```
 //!
+//! A provider may also offer embedding models (`"embedding_models": [{"id":
+//! "text-embedding-3-small", "dimensions": 1536, "input_per_mtok": 0.02}]`; `"send_dimensions":
+//! true` asks a model that shortens its vectors for that length). The built-in offline
+//! embedder `offline/chatgraph-offline-hashing-v1` is always there.
+//!
 //! `api_key` holds the key itself, `api_key_env` names the variable that does (better: the key
 //! stays out of the JSON). `timeouts` (`connect_ms`, `first_token_ms`, `idle_ms`) is optional.
 //! The built-in provider `offline` with model `offline` is always there unless
@@ -26,9 +31,11 @@ use serde::Deserialize;
 
 use super::{
     ChatModel, TokenUsage,
+    embedding::{Embedder, OFFLINE_DIMENSIONS, OFFLINE_MODEL, OfflineHashingEmbedder},
     offline::{self, OfflineModel},
-    openai::{OpenAiProvider, Timeouts},
+    openai::{OpenAiProvider, Timeouts, embeddings::OpenAiEmbedder},
 };
+use crate::models::document::EMBEDDING_DIMENSIONS;
 
 /// One model of a provider, with its prices.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -46,6 +53,22 @@ pub struct ModelConfig {
     pub output_per_mtok: f64,
     /// US dollars per million cached prompt tokens (the input price when not given).
     pub cached_input_per_mtok: Option<f64>,
+}
+
+/// One embedding model of a provider.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmbeddingModelConfig {
+    /// The id the provider knows it by.
+    pub id: String,
+    /// The length of its vectors (one of [`EMBEDDING_DIMENSIONS`]).
+    pub dimensions: usize,
+    /// US dollars per million tokens read.
+    #[serde(default)]
+    pub input_per_mtok: f64,
+    /// Whether to send `dimensions` with each request (models that shorten their vectors).
+    #[serde(default)]
+    pub send_dimensions: bool,
 }
 
 /// The kinds of provider.
@@ -73,8 +96,12 @@ pub struct ProviderConfig {
     /// Its timeouts.
     #[serde(default)]
     pub timeouts: Timeouts,
-    /// The models offered.
+    /// The chat models offered.
+    #[serde(default)]
     pub models: Vec<ModelConfig>,
+    /// The embedding models offered.
+    #[serde(default)]
+    pub embedding_models: Vec<EmbeddingModelConfig>,
 }
 
 /// How a provider is called.
@@ -97,6 +124,22 @@ impl Backend {
         }
     }
 
+    /// The embedding model `config`, with `api_key` instead of the configured key when given.
+    pub fn embedder(&self, config: &EmbeddingModelConfig, api_key: Option<SecretString>) -> Arc<dyn Embedder> {
+        match self {
+            Backend::Offline(_) => Arc::new(OfflineHashingEmbedder),
+            Backend::OpenAi(provider) => Arc::new(OpenAiEmbedder {
+                provider: match api_key {
+                    Some(key) => provider.with_key(key),
+                    None => provider.clone(),
+                },
+                model: config.id.clone(),
+                dimensions: config.dimensions,
+                send_dimensions: config.send_dimensions,
+            }),
+        }
+    }
+
     /// True for OpenAI-compatible backends (whose key an organization may bring).
     pub fn takes_openai_key(&self) -> bool {
         matches!(self, Backend::OpenAi(_))
@@ -110,8 +153,47 @@ pub struct Provider {
     pub name: String,
     /// How to call it.
     pub backend: Backend,
-    /// Its models.
+    /// Its chat models.
     pub models: Vec<ModelConfig>,
+    /// Its embedding models.
+    pub embedding_models: Vec<EmbeddingModelConfig>,
+}
+
+/// An embedding model found by name.
+#[derive(Clone)]
+pub struct ResolvedEmbedding {
+    /// The provider's name.
+    pub provider: String,
+    /// The model and its dimension.
+    pub config: EmbeddingModelConfig,
+    /// How to call it.
+    pub backend: Backend,
+}
+
+impl ResolvedEmbedding {
+    /// `provider/model`, as recorded on datasources and chunks.
+    pub fn name(&self) -> String {
+        format!("{}/{}", self.provider, self.config.id)
+    }
+
+    /// The built-in offline embedder.
+    pub fn offline() -> Self {
+        ResolvedEmbedding {
+            provider: offline::NAME.to_owned(),
+            config: EmbeddingModelConfig {
+                id: OFFLINE_MODEL.to_owned(),
+                dimensions: OFFLINE_DIMENSIONS,
+                input_per_mtok: 0.0,
+                send_dimensions: false,
+            },
+            backend: Backend::Offline(OfflineModel { tokens_per_sec: 0.0 }),
+        }
+    }
+
+    /// The embedder, with an organization's own key when given.
+    pub fn embedder(&self, api_key: Option<SecretString>) -> Arc<dyn Embedder> {
+        self.backend.embedder(&self.config, api_key)
+    }
 }
 
 /// A model found by name.
@@ -149,6 +231,8 @@ impl ResolvedModel {
 #[derive(Clone, Default)]
 pub struct Providers {
     providers: Vec<Provider>,
+    /// The default embedding model (`provider/model`); the offline embedder when None.
+    default_embedding: Option<String>,
 }
 
 /// The platform configuration entry holding providers added at run time.
@@ -161,6 +245,7 @@ impl Providers {
     /// Only the offline model, at `tokens_per_sec`.
     pub fn offline(tokens_per_sec: f64) -> Self {
         Providers {
+            default_embedding: None,
             providers: vec![Provider {
                 name: offline::NAME.to_owned(),
                 backend: Backend::Offline(OfflineModel { tokens_per_sec }),
@@ -171,6 +256,7 @@ impl Providers {
                     output_per_mtok: 0.0,
                     cached_input_per_mtok: None,
                 }],
+                embedding_models: Vec::new(),
             }],
         }
     }
@@ -226,7 +312,22 @@ impl Providers {
             self.providers.iter().all(|p| p.name != name),
             "provider {name} is configured twice"
         );
-        ensure!(!config.models.is_empty(), "provider {name} has no models");
+        ensure!(
+            !config.models.is_empty() || !config.embedding_models.is_empty(),
+            "provider {name} has no models"
+        );
+        for model in &config.embedding_models {
+            ensure!(
+                EMBEDDING_DIMENSIONS.contains(&model.dimensions),
+                "{name}/{}: dimensions must be one of {EMBEDDING_DIMENSIONS:?}",
+                model.id
+            );
+            ensure!(
+                model.input_per_mtok.is_finite() && model.input_per_mtok >= 0.0,
+                "{name}/{}: prices must be 0 or more",
+                model.id
+            );
+        }
         for model in &config.models {
             ensure!(
                 model.context_window > 0,
@@ -260,8 +361,47 @@ impl Providers {
             name,
             backend,
             models: config.models,
+            embedding_models: config.embedding_models,
         });
         Ok(())
+    }
+
+    /// These providers with `name` as the default embedding model (it must be offered).
+    pub fn with_default_embedding(mut self, name: &str) -> anyhow::Result<Self> {
+        ensure!(
+            self.find_embedding(name).is_some(),
+            "CHATGRAPH_EMBEDDING_MODEL: no provider offers the embedding model {name:?}"
+        );
+        self.default_embedding = Some(name.to_owned());
+        Ok(self)
+    }
+
+    /// The default embedding model: of documents outside a datasource, and of new datasources.
+    pub fn default_embedding(&self) -> ResolvedEmbedding {
+        self.default_embedding
+            .as_deref()
+            .and_then(|name| self.find_embedding(name))
+            .unwrap_or_else(ResolvedEmbedding::offline)
+    }
+
+    /// The embedding model named `provider/model` (always the offline embedder's name, even
+    /// when the offline chat model is turned off).
+    pub fn find_embedding(&self, name: &str) -> Option<ResolvedEmbedding> {
+        let offline = ResolvedEmbedding::offline();
+        if name == offline.name() {
+            return Some(offline);
+        }
+        let (provider, id) = name.split_once('/')?;
+        let found = self.providers.iter().find(|p| p.name == provider)?;
+        found
+            .embedding_models
+            .iter()
+            .find(|m| m.id == id)
+            .map(|m| ResolvedEmbedding {
+                provider: found.name.clone(),
+                config: m.clone(),
+                backend: found.backend.clone(),
+            })
     }
 
     /// Every provider.
@@ -370,6 +510,31 @@ mod tests {
             let text = format!("{error:#}");
             assert!(text.contains(reason) && !text.contains("sk-secret"), "{text}");
         }
+    }
+
+    #[test]
+    fn embedding_models_are_found_by_full_name_with_a_supported_dimension() {
+        let json = r#"[{"name": "local", "kind": "openai", "base_url": "http://127.0.0.1:9/v1",
+            "embedding_models": [{"id": "mini", "dimensions": 384}]}]"#;
+        let providers = Providers::from_config(Some(json), None).expect("providers");
+        let mini = providers.find_embedding("local/mini").expect("mini");
+        assert_eq!((mini.name(), mini.config.dimensions), ("local/mini".to_owned(), 384));
+        assert!(
+            providers.find_embedding("mini").is_none(),
+            "an embedding model is named in full"
+        );
+        // The offline embedder is always there, and the default unless another is named.
+        assert_eq!(
+            providers.default_embedding().name(),
+            "offline/chatgraph-offline-hashing-v1"
+        );
+        let chosen = providers.clone().with_default_embedding("local/mini").expect("default");
+        assert_eq!(chosen.default_embedding().name(), "local/mini");
+        let unknown = providers.with_default_embedding("local/huge").err().expect("refused");
+        assert!(unknown.to_string().contains("CHATGRAPH_EMBEDDING_MODEL"), "{unknown}");
+        let odd = json.replace("384", "100");
+        let error = Providers::from_config(Some(&odd), None).err().expect("refused");
+        assert!(format!("{error:#}").contains("dimensions must be one of"), "{error:#}");
     }
 
     #[test]

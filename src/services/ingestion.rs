@@ -1,14 +1,16 @@
 //! Indexing a document: the `document.index` job. The document's text is cut into chunks
 //! sized in tokens (markdown-aware: headings, paragraphs and sentences are kept whole where
-//! they fit, with an overlap between neighbours), each chunk is embedded, and the chunks
-//! replace the old ones in one transaction: `pending → processing → indexed`, or `failed`
-//! with the reason once no attempt is left.
+//! they fit, with an overlap between neighbours), each chunk is embedded by the model of its
+//! datasource (or the server's default, see [`super::embeddings`]), and the chunks replace
+//! the old ones in one transaction: `pending → processing → indexed`, or `failed` with the
+//! reason once no attempt is left. No database connection is held while the embedding
+//! provider answers.
 //!
 //! The job is queued in the transaction that creates the document or changes its content,
 //! once per content (its unique key holds the content hash). A run that finds the content
 //! changed meanwhile stores nothing: the change queued its own run.
 
-use std::ops::Range;
+use std::{ops::Range, sync::Arc};
 
 use chrono::Utc;
 use diesel::prelude::*;
@@ -26,11 +28,24 @@ use crate::{
     error::AppError,
     jobs::{Enqueue, JobContext, JobError},
     models::{
+        datasource::DatasourceRow,
         document::{DocumentPatch, DocumentRow, NewDocumentChunk},
         job::JobRow,
+        project::ProjectRow,
     },
-    providers::{embedding::OfflineHashingEmbedder, tokens},
+    providers::{ProviderError, openai::embeddings::BATCH, registry::Providers, tokens},
+    services::{auth::Authenticator, embeddings},
 };
+
+/// What indexing needs besides the database: the configured providers (the platform's are
+/// read at each run) and the keyring that opens an organization's own key.
+#[derive(Clone)]
+pub struct Indexer {
+    /// The configured providers and default embedding model.
+    pub providers: Providers,
+    /// The keyring's holder.
+    pub auth: Arc<Authenticator>,
+}
 
 /// The kind of the indexing job.
 pub const KIND: &str = "document.index";
@@ -60,7 +75,7 @@ pub async fn queue(conn: &mut AsyncPgConnection, document: &DocumentRow) -> dies
 }
 
 /// Runs one indexing job.
-pub async fn run(job: JobRow, ctx: JobContext) -> Result<Value, JobError> {
+pub async fn run(job: JobRow, ctx: JobContext, indexer: Indexer) -> Result<Value, JobError> {
     let document_id = job
         .payload
         .get("documentId")
@@ -68,7 +83,7 @@ pub async fn run(job: JobRow, ctx: JobContext) -> Result<Value, JobError> {
         .and_then(|id| id.parse::<Uuid>().ok())
         .ok_or_else(|| JobError::permanent("the job's payload names no document"))?;
     let last_attempt = job.attempts >= job.max_attempts;
-    let indexed = index(&ctx, document_id).await;
+    let indexed = index(&ctx, &indexer, document_id).await;
     if let Err(error) = &indexed
         && (!error.retry || last_attempt)
     {
@@ -83,17 +98,33 @@ struct Piece {
     text: String,
 }
 
-async fn index(ctx: &JobContext, document_id: Uuid) -> Result<Value, JobError> {
+async fn index(ctx: &JobContext, indexer: &Indexer, document_id: Uuid) -> Result<Value, JobError> {
     let mut conn = ctx.pool().get().await.map_err(AppError::from)?;
     let Some(document) = DocumentRow::find(&mut conn, document_id).await? else {
         return Ok(json!({ "skipped": "the document was deleted" }));
     };
+    let providers = embeddings::with_platform(&mut conn, &indexer.providers).await?;
+    let model_name = match document.datasource_id {
+        Some(id) => DatasourceRow::find(&mut conn, id).await?.map(|d| d.embedding_model),
+        None => None,
+    }
+    .unwrap_or_else(|| providers.default_embedding().name());
+    let model = providers
+        .find_embedding(&model_name)
+        .ok_or_else(|| JobError::permanent(format!("the embedding model {model_name} is not configured")))?;
+    let organization_id = ProjectRow::find(&mut conn, document.project_id)
+        .await?
+        .map(|p| p.organization_id)
+        .ok_or_else(|| JobError::permanent("the document's project was deleted"))?;
+    let embedder = embeddings::embedder(&mut conn, &indexer.auth.keyring, organization_id, &model).await?;
     DocumentPatch {
         status: Some(DocumentStatus::Processing),
         ..DocumentPatch::default()
     }
     .apply(&mut conn, document_id)
     .await?;
+    // The provider may take seconds: no pooled connection waits for it.
+    drop(conn);
     let markdown = document
         .mime_type
         .as_deref()
@@ -104,22 +135,31 @@ async fn index(ctx: &JobContext, document_id: Uuid) -> Result<Value, JobError> {
         .map_err(|_| JobError::transient("cutting the document into chunks failed"))?;
     let total = pieces.len();
     ctx.report(&json!({ "done": 0, "total": total })).await?;
-    let embedder = OfflineHashingEmbedder;
+    let mut vectors = Vec::with_capacity(total);
+    for batch in pieces.chunks(BATCH) {
+        let texts = batch.iter().map(|p| p.text.clone()).collect();
+        let embedded = embedder.embed(texts).await.map_err(embedding_failed)?;
+        vectors.extend(embedded.vectors);
+        ctx.report(&json!({ "done": vectors.len(), "total": total })).await?;
+    }
+    let model_name = model.name();
     let chunks: Vec<NewDocumentChunk> = pieces
         .into_iter()
+        .zip(vectors)
         .enumerate()
-        .map(|(index, piece)| NewDocumentChunk {
+        .map(|(index, (piece, vector))| NewDocumentChunk {
             id: new_id(),
             document_id,
             project_id: document.project_id,
             chunk_index: i32::try_from(index).unwrap_or(i32::MAX),
             token_count: i32::try_from(tokens::count(TOKENIZER_MODEL, &piece.text)).unwrap_or(i32::MAX),
-            embedding: Some(embedder.embed(&piece.text)),
-            embedding_model: Some(embedder.model().to_owned()),
+            embedding: Some(vector),
+            embedding_model: Some(model_name.clone()),
             metadata: json!({ "start": piece.start, "end": piece.start + piece.text.len() }),
             content: piece.text,
         })
         .collect();
+    let mut conn = ctx.pool().get().await.map_err(AppError::from)?;
     let hash = document.content_hash.clone();
     let stored = conn
         .transaction::<_, diesel::result::Error, _>(async |tx| {
@@ -159,7 +199,18 @@ async fn index(ctx: &JobContext, document_id: Uuid) -> Result<Value, JobError> {
         return Ok(json!({ "skipped": "the content changed while it was indexed" }));
     }
     ctx.report(&json!({ "done": total, "total": total })).await?;
-    Ok(json!({ "chunks": total, "embeddingModel": embedder.model() }))
+    Ok(json!({ "chunks": total, "embeddingModel": model_name }))
+}
+
+/// A provider's failure as the job's: retried when asking again may help. Its message is the
+/// document's `indexError`, so it says what to fix and holds no key.
+fn embedding_failed(error: ProviderError) -> JobError {
+    let message = format!("embedding failed: {error}");
+    if error.is_transient() {
+        JobError::transient(message)
+    } else {
+        JobError::permanent(message)
+    }
 }
 
 async fn mark_failed(ctx: &JobContext, document_id: Uuid, reason: &str) {

@@ -1,17 +1,17 @@
 //! Writing datasources and documents, with a [`Grant`] of `documents.write` in their project:
 //! create, update, delete. A document's content is hashed (SHA-256) and left `pending` for
-//! ingestion (a later issue); a change of content drops its chunks so search never returns
+//! ingestion ([`ingestion`]); a change of content drops its chunks so search never returns
 //! stale text. Each change and its audit row are one transaction.
 
 use anyhow::anyhow;
-use diesel::{ExpressionMethods, QueryDsl};
+use diesel::{ExpressionMethods, QueryDsl, SelectableHelper};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::{
-    ingestion,
+    embeddings, ingestion,
     write::{RecordIn, Tx},
 };
 use crate::{
@@ -27,6 +27,7 @@ use crate::{
         datasource::{DatasourcePatch, DatasourceRow, NewDatasource},
         document::{DocumentPatch, DocumentRow, NewDocument},
     },
+    providers::registry::Providers,
 };
 
 /// Largest configuration or metadata object, serialised.
@@ -101,6 +102,9 @@ pub struct DatasourceFields {
     pub credential_id: Option<Option<Uuid>>,
     /// False disables syncing, true enables it again.
     pub enabled: Option<bool>,
+    /// The embedding model of its documents (`provider/model`); the server's default at
+    /// creation when omitted. A change re-indexes its documents.
+    pub embedding_model: Option<String>,
 }
 
 /// Checks a datasource's fields. Using an organization's credential (linking it, or changing
@@ -108,11 +112,18 @@ pub struct DatasourceFields {
 /// `credentials.manage` there, not only `documents.write` in the project.
 async fn check_datasource(
     conn: &mut AsyncPgConnection,
-    grant: &Grant,
+    (grant, providers): (&Grant, &Providers),
     fields: &mut DatasourceFields,
     linked: bool,
 ) -> AppResult<()> {
     let mut errors = Vec::new();
+    if let Some(name) = &fields.embedding_model {
+        match embeddings::resolve(providers, "embeddingModel", name) {
+            Ok(model) => fields.embedding_model = Some(model.name()),
+            Err(AppError::Invalid(invalid)) => errors.extend(invalid),
+            Err(other) => return Err(other),
+        }
+    }
     fields.name = fields.name.as_ref().map(|n| n.trim().to_owned());
     errors.extend(
         fields
@@ -143,12 +154,16 @@ async fn check_datasource(
 }
 
 /// Creates a datasource in the granted project.
-pub async fn create_datasource(tx: &mut Tx, grant: &Grant, mut fields: DatasourceFields) -> AppResult<DatasourceRow> {
+pub async fn create_datasource(
+    tx: &mut Tx,
+    (grant, providers): (&Grant, &Providers),
+    mut fields: DatasourceFields,
+) -> AppResult<DatasourceRow> {
     let project_id = project_of(grant)?;
     if fields.name.is_none() {
         return Err(FieldError::input("name", "REQUIRED", "name is required").into());
     }
-    check_datasource(tx.conn(), grant, &mut fields, false).await?;
+    check_datasource(tx.conn(), (grant, providers), &mut fields, false).await?;
     let new = NewDatasource {
         id: new_id(),
         project_id,
@@ -156,11 +171,14 @@ pub async fn create_datasource(tx: &mut Tx, grant: &Grant, mut fields: Datasourc
         kind: fields.kind.unwrap_or(DatasourceKind::Manual),
         config: fields.config.unwrap_or_else(|| json!({})),
         credential_id: fields.credential_id.flatten(),
+        embedding_model: fields
+            .embedding_model
+            .unwrap_or_else(|| providers.default_embedding().name()),
     };
     let row = new.insert(tx.conn()).await?;
     tx.audit(grant)
         .on("datasource", row.id)
-        .details(json!({ "name": row.name, "kind": row.kind.as_str() }))
+        .details(json!({ "name": row.name, "kind": row.kind.as_str(), "embeddingModel": row.embedding_model }))
         .record_in(tx)
         .await?;
     Ok(row)
@@ -169,12 +187,16 @@ pub async fn create_datasource(tx: &mut Tx, grant: &Grant, mut fields: Datasourc
 /// Changes a datasource of the granted project.
 pub async fn update_datasource(
     tx: &mut Tx,
-    datasource: &Granted<DatasourceRow>,
+    (datasource, providers): (&Granted<DatasourceRow>, &Providers),
     mut fields: DatasourceFields,
 ) -> AppResult<DatasourceRow> {
     let grant = datasource.grant();
     let linked = datasource.credential_id.is_some() && fields.credential_id != Some(None);
-    check_datasource(tx.conn(), grant, &mut fields, linked).await?;
+    check_datasource(tx.conn(), (grant, providers), &mut fields, linked).await?;
+    let new_model = fields
+        .embedding_model
+        .take()
+        .filter(|model| *model != datasource.embedding_model);
     let status = fields.enabled.map(|on| {
         if on {
             DatasourceStatus::Idle
@@ -185,24 +207,49 @@ pub async fn update_datasource(
     let details = json!({
         "name": fields.name, "config": fields.config.is_some(),
         "credential": fields.credential_id.is_some(), "enabled": fields.enabled,
+        "embeddingModel": new_model,
     });
     let patch = DatasourcePatch {
         name: fields.name,
         config: fields.config,
         credential_id: fields.credential_id,
         status,
+        embedding_model: new_model,
         ..Default::default()
     };
-    if patch.name.is_none() && patch.config.is_none() && patch.credential_id.is_none() && patch.status.is_none() {
+    if patch.name.is_none()
+        && patch.config.is_none()
+        && patch.credential_id.is_none()
+        && patch.status.is_none()
+        && patch.embedding_model.is_none()
+    {
         return Ok(datasource.row().clone());
     }
+    let reindex = patch.embedding_model.is_some();
     let row = patch.apply(tx.conn(), datasource.id).await?;
+    if reindex {
+        reindex_datasource(tx.conn(), row.id).await?;
+    }
     tx.audit(grant)
         .on("datasource", row.id)
         .details(details)
         .record_in(tx)
         .await?;
     Ok(row)
+}
+
+/// Queues every document of datasource `id` for indexing again (its embedding model changed):
+/// each is `pending` until its new chunks replace the old ones.
+async fn reindex_datasource(conn: &mut AsyncPgConnection, id: Uuid) -> AppResult<()> {
+    let pending: Vec<DocumentRow> = diesel::update(documents::table.filter(documents::datasource_id.eq(id)))
+        .set(documents::status.eq(DocumentStatus::Pending))
+        .returning(DocumentRow::as_returning())
+        .get_results(conn)
+        .await?;
+    for document in &pending {
+        ingestion::queue(conn, document).await?;
+    }
+    Ok(())
 }
 
 /// Deletes a datasource of the granted project with its documents.

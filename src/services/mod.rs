@@ -14,6 +14,7 @@ pub mod auth_limits;
 pub mod chats;
 pub mod credentials;
 pub mod deliveries;
+pub mod embeddings;
 pub mod files;
 pub mod generation;
 pub mod ingestion;

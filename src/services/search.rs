@@ -1,7 +1,12 @@
 //! `semanticSearch`: vector, keyword or hybrid search over a project's chunks. Hybrid ranks
-//! by reciprocal rank fusion (k = 60) of the two lists: a chunk's score is the sum of
+//! by reciprocal rank fusion (k = 60) of the lists: a chunk's score is the sum of
 //! `1 / (60 + rank)` over the lists it appears in, so a chunk found by both outranks one found
 //! by a single list at the same place.
+//!
+//! A project's chunks may come from several embedding models (one per datasource). The query
+//! text is embedded once per model in use, each vector compared only with its own model's
+//! chunks; when there are several, their lists are fused by rank too (cosine similarities of
+//! different models are not comparable).
 
 use std::collections::HashMap;
 
@@ -10,12 +15,14 @@ use pgvector::Vector;
 use uuid::Uuid;
 
 use crate::{
+    auth::crypto::Keyring,
     error::{AppError, AppResult, FieldError},
     models::{
-        document::{DocumentChunkRow, EMBEDDING_DIMENSION},
-        search::{self, ChunkFilter, ScoredChunk},
+        document::DocumentChunkRow,
+        search::{self, ChunkFilter, ModelInUse, ScoredChunk},
     },
-    providers::embedding::OfflineHashingEmbedder,
+    providers::registry::Providers,
+    services::embeddings,
 };
 
 /// The most hits one search returns.
@@ -41,8 +48,21 @@ pub enum Mode {
 pub struct Question {
     /// Words (embedded for vector search, matched for keyword search).
     pub text: Option<String>,
-    /// A query vector (of the project's embedding model) instead of embedding `text`.
+    /// A query vector (of one of the project's embedding models) instead of embedding `text`.
     pub vector: Option<Vec<f32>>,
+    /// The embedding model `vector` comes from (needed when several models in use have its
+    /// dimension), or the only model whose chunks are searched by vector.
+    pub embedding_model: Option<String>,
+}
+
+/// What embeds the question: the providers, and the organization whose own key is used.
+pub struct Embedding<'a> {
+    /// The configured and platform providers.
+    pub providers: &'a Providers,
+    /// Opens the organization's own key.
+    pub keyring: &'a Keyring,
+    /// The project's organization.
+    pub organization_id: Uuid,
 }
 
 /// One hit: the chunk, its final score, and what each search said of it.
@@ -62,9 +82,10 @@ pub struct Hit {
 }
 
 /// Searches `project`'s chunks (the caller's right to read the project is checked before).
+#[allow(clippy::too_many_arguments)] // The arguments of the GraphQL field.
 pub async fn search(
     conn: &mut AsyncPgConnection,
-    project: Uuid,
+    (project, embedding): (Uuid, &Embedding<'_>),
     mode: Mode,
     question: Question,
     filter: &ChunkFilter,
@@ -85,53 +106,115 @@ pub async fn search(
             "query is longer than {MAX_QUERY_CHARS} characters"
         )));
     }
-    let embedder = OfflineHashingEmbedder;
-    let vector = match (&question.vector, text) {
-        (Some(values), _) if values.len() != EMBEDDING_DIMENSION => {
-            return Err(AppError::BadUserInput(format!(
-                "vector has {} dimensions; the project's chunks have {EMBEDDING_DIMENSION}",
-                values.len()
-            )));
+    match (mode, text, &question.vector) {
+        (Mode::Vector, None, None) => {
+            return Err(AppError::BadUserInput("VECTOR search needs a query or a vector".into()));
         }
-        (Some(values), _) => Some(Vector::from(values.clone())),
-        (None, Some(text)) => Some(embedder.embed(text)),
-        (None, None) => None,
-    };
+        (Mode::Keyword, None, _) => return Err(AppError::BadUserInput("KEYWORD search needs a query".into())),
+        (Mode::Hybrid, None, None) => return Err(AppError::BadUserInput("search needs a query or a vector".into())),
+        _ => {}
+    }
     // Candidates from each list: more than asked for, so that fusion has something to fuse.
     let candidates = if mode == Mode::Hybrid {
         (first * 4).min(200)
     } else {
         first
     };
-    let by_vector = match (mode, vector) {
-        (Mode::Vector | Mode::Hybrid, Some(vector)) => {
-            search::nearest(conn, project, filter, vector, embedder.model(), candidates).await?
+    let mut by_vector = Vec::new();
+    if mode != Mode::Keyword {
+        for (model, vector) in query_vectors(conn, project, embedding, &question, text).await? {
+            by_vector.push(search::nearest(conn, project, filter, vector, &model, candidates).await?);
         }
-        (Mode::Vector, None) => return Err(AppError::BadUserInput("VECTOR search needs a query or a vector".into())),
-        _ => Vec::new(),
-    };
+    }
     let by_keyword = match (mode, text) {
         (Mode::Keyword | Mode::Hybrid, Some(text)) => search::matching(conn, project, filter, text, candidates).await?,
-        (Mode::Keyword, None) => return Err(AppError::BadUserInput("KEYWORD search needs a query".into())),
-        (Mode::Hybrid, None) if by_vector.is_empty() && question.vector.is_none() => {
-            return Err(AppError::BadUserInput("search needs a query or a vector".into()));
-        }
         _ => Vec::new(),
     };
-    let mut hits = match mode {
-        Mode::Vector => by_vector.into_iter().map(|c| hit(c, true, None)).collect(),
-        Mode::Keyword => by_keyword
+    let mut hits = match (mode, by_vector.len()) {
+        (Mode::Vector, 0) => Vec::new(),
+        (Mode::Vector, 1) => by_vector.remove(0).into_iter().map(|c| hit(c, true, None)).collect(),
+        (Mode::Keyword, _) => by_keyword
             .into_iter()
             .enumerate()
             .map(|(i, c)| hit(c, false, Some(i)))
             .collect(),
-        Mode::Hybrid => fuse(by_vector, by_keyword),
+        _ => fuse(by_vector, by_keyword),
     };
     if let Some(min) = min_score {
         hits.retain(|h: &Hit| h.score >= min);
     }
     hits.truncate(usize::try_from(first).unwrap_or(0));
     Ok(hits)
+}
+
+/// The query vectors and their models: the given vector with the one model in use it fits,
+/// or the text embedded by every model in use (of the providers still configured).
+async fn query_vectors(
+    conn: &mut AsyncPgConnection,
+    project: Uuid,
+    embedding: &Embedding<'_>,
+    question: &Question,
+    text: Option<&str>,
+) -> AppResult<Vec<(String, Vector)>> {
+    let named = question.embedding_model.as_deref().map(str::trim);
+    let in_use: Vec<ModelInUse> = search::models_in(conn, project)
+        .await?
+        .into_iter()
+        .filter(|m| named.is_none_or(|name| m.model == name))
+        .collect();
+    if let Some(values) = &question.vector {
+        let fitting: Vec<&ModelInUse> = in_use
+            .iter()
+            .filter(|m| usize::try_from(m.dimensions).ok() == Some(values.len()))
+            .collect();
+        return match fitting.as_slice() {
+            [model] => Ok(vec![(model.model.clone(), Vector::from(values.clone()))]),
+            [] if in_use.is_empty() => Ok(Vec::new()),
+            [] => Err(FieldError::input(
+                "vector",
+                "WRONG_DIMENSIONS",
+                format!(
+                    "vector has {} dimensions; the project's chunks have {}",
+                    values.len(),
+                    in_use
+                        .iter()
+                        .map(|m| format!("{} ({})", m.dimensions, m.model))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )
+            .into()),
+            several => Err(FieldError::input(
+                "embeddingModel",
+                "AMBIGUOUS_MODEL",
+                format!(
+                    "several embedding models of the project have {} dimensions ({}); name one with embeddingModel",
+                    values.len(),
+                    several.iter().map(|m| m.model.as_str()).collect::<Vec<_>>().join(", ")
+                ),
+            )
+            .into()),
+        };
+    }
+    let Some(text) = text else {
+        return Ok(Vec::new());
+    };
+    let mut vectors = Vec::new();
+    for model in in_use {
+        let Some(resolved) = embedding.providers.find_embedding(&model.model) else {
+            tracing::warn!(model = %model.model, "chunks of an embedding model no longer configured are not searched by vector");
+            continue;
+        };
+        let embedder = embeddings::embedder(conn, embedding.keyring, embedding.organization_id, &resolved).await?;
+        let embedded = embedder
+            .embed(vec![text.to_owned()])
+            .await
+            .map_err(|error| AppError::Unavailable(format!("the embedding provider failed: {error}")))?;
+        if let Some(vector) = embedded.vectors.into_iter().next() {
+            vectors.push((model.model, vector));
+        }
+    }
+    Ok(vectors)
 }
 
 fn hit(found: ScoredChunk, by_vector: bool, keyword_index: Option<usize>) -> Hit {
@@ -144,13 +227,19 @@ fn hit(found: ScoredChunk, by_vector: bool, keyword_index: Option<usize>) -> Hit
     }
 }
 
-/// Reciprocal rank fusion of the two lists, best first (ties: the chunk id).
-fn fuse(by_vector: Vec<ScoredChunk>, by_keyword: Vec<ScoredChunk>) -> Vec<Hit> {
+/// Reciprocal rank fusion of the lists (one per embedding model, and the keyword list), best
+/// first (ties: the higher cosine similarity, then the chunk id).
+fn fuse(by_vector: Vec<Vec<ScoredChunk>>, by_keyword: Vec<ScoredChunk>) -> Vec<Hit> {
     let mut fused: HashMap<Uuid, Hit> = HashMap::new();
-    for (index, found) in by_vector.into_iter().enumerate() {
-        let mut hit = hit(found, true, None);
-        hit.score = rrf(index);
-        fused.insert(hit.chunk.id, hit);
+    for (index, found) in by_vector.into_iter().flat_map(|list| list.into_iter().enumerate()) {
+        match fused.get_mut(&found.chunk.id) {
+            Some(hit) => hit.score += rrf(index),
+            None => {
+                let mut hit = hit(found, true, None);
+                hit.score = rrf(index);
+                fused.insert(hit.chunk.id, hit);
+            }
+        }
     }
     for (index, found) in by_keyword.into_iter().enumerate() {
         let rank = i32::try_from(index + 1).unwrap_or(i32::MAX);
@@ -168,7 +257,17 @@ fn fuse(by_vector: Vec<ScoredChunk>, by_keyword: Vec<ScoredChunk>) -> Vec<Hit> {
         }
     }
     let mut hits: Vec<Hit> = fused.into_values().collect();
-    hits.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.chunk.id.cmp(&b.chunk.id)));
+    // Equal fused scores (the first of two models' lists tie) go by similarity, then by id.
+    hits.sort_by(|a, b| {
+        b.score
+            .total_cmp(&a.score)
+            .then(
+                b.vector_score
+                    .unwrap_or(-1.0)
+                    .total_cmp(&a.vector_score.unwrap_or(-1.0)),
+            )
+            .then(a.chunk.id.cmp(&b.chunk.id))
+    });
     hits
 }
 
@@ -203,14 +302,14 @@ mod tests {
     #[test]
     fn hybrid_ranks_by_reciprocal_rank_fusion() {
         // Vector: 1, 2, 3. Keyword: 3, 4. Chunk 3 is in both lists.
-        let hits = fuse(vec![chunk(1), chunk(2), chunk(3)], vec![chunk(3), chunk(4)]);
+        let hits = fuse(vec![vec![chunk(1), chunk(2), chunk(3)]], vec![chunk(3), chunk(4)]);
         let order: Vec<u128> = hits.iter().map(|h| h.chunk.id.as_u128()).collect();
         assert_eq!(order, vec![3, 1, 2, 4]);
         let three = &hits[0];
         assert!((three.score - (1.0 / 63.0 + 1.0 / 61.0)).abs() < 1e-12);
         assert_eq!((three.keyword_rank, three.vector_score), (Some(1), Some(0.5)));
         assert_eq!(three.highlight.as_deref(), Some("<mark>3</mark>"));
-        // Second places of either list tie; the id decides.
+        // Second places of either list tie; the one with a similarity goes first.
         assert!((hits[2].score - hits[3].score).abs() < 1e-12);
         assert_eq!((hits[2].vector_score, hits[2].keyword_rank), (Some(0.5), None));
         assert_eq!((hits[3].vector_score, hits[3].keyword_rank), (None, Some(2)));

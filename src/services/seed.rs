@@ -340,6 +340,7 @@ async fn insert_demo(conn: &mut AsyncPgConnection, password_hash: &str) -> Resul
         kind: DatasourceKind::Manual,
         config: json!({}),
         credential_id: None,
+        embedding_model: OfflineHashingEmbedder.model().into(),
     }
     .insert(conn)
     .await?;
@@ -369,7 +370,7 @@ async fn insert_demo(conn: &mut AsyncPgConnection, password_hash: &str) -> Resul
                 chunk_index: chunk_index as i32,
                 content: paragraph.into(),
                 token_count: word_count(paragraph) as i32,
-                embedding: Some(embedder.embed(paragraph)),
+                embedding: Some(embedder.embed_one(paragraph)),
                 embedding_model: Some(embedder.model().into()),
                 metadata: json!({}),
             }

@@ -117,8 +117,8 @@ async fn deleting_a_project_removes_its_chats_documents_and_chunks() {
         chunk_index: 0,
         content: "text".into(),
         token_count: 1,
-        embedding: Some(OfflineHashingEmbedder.embed("text")),
-        embedding_model: None,
+        embedding: Some(OfflineHashingEmbedder.embed_one("text")),
+        embedding_model: Some("offline/chatgraph-offline-hashing-v1".into()),
         metadata: json!({}),
     }
     .insert(conn)

@@ -86,7 +86,9 @@ async fn a_created_document_is_chunked_embedded_and_reindexed_only_when_its_cont
     let first = chunks(&db, &uuid).await;
     assert!(first.len() >= 3, "{first:?}");
     assert!(
-        first.iter().all(|c| c.contains(":true:chatgraph-offline-hashing-v1:")),
+        first
+            .iter()
+            .all(|c| c.contains(":true:offline/chatgraph-offline-hashing-v1:")),
         "{first:?}"
     );
     assert_eq!(jobs_for(&db, &uuid).await, vec!["succeeded"]);

@@ -11,6 +11,7 @@ mod cluster;
 mod constraints;
 mod content;
 mod credentials;
+mod embeddings;
 mod fuzz;
 mod granted;
 mod graph;

@@ -405,6 +405,7 @@ async fn every_model_inserts_and_reads_back() {
             kind: DatasourceKind::Manual,
             config: json!({}),
             credential_id: Some(credential.id),
+            embedding_model: "offline/chatgraph-offline-hashing-v1".into(),
         }
     );
     let document = round_trip!(
@@ -442,7 +443,7 @@ async fn every_model_inserts_and_reads_back() {
                 chunk_index: index as i32,
                 content: (*text).into(),
                 token_count: 5,
-                embedding: Some(embedder.embed(text)),
+                embedding: Some(embedder.embed_one(text)),
                 embedding_model: Some(embedder.model().into()),
                 metadata: json!({}),
             }
@@ -450,7 +451,7 @@ async fn every_model_inserts_and_reads_back() {
     }
     let nearest: Vec<String> = document_chunks::table
         .filter(document_chunks::project_id.eq(project.id))
-        .order(document_chunks::embedding.cosine_distance(embedder.embed("how to reset a password")))
+        .order(document_chunks::embedding.cosine_distance(embedder.embed_one("how to reset a password")))
         .select(document_chunks::content)
         .limit(1)
         .load(conn)

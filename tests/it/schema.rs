@@ -3,7 +3,10 @@
 
 use std::{collections::BTreeSet, path::Path, process::Command};
 
-use chatgraph::db::{enums::CHECKED_COLUMNS, migrate};
+use chatgraph::{
+    db::{enums::CHECKED_COLUMNS, migrate},
+    models::document::{EMBEDDING_DIMENSIONS, indexed_type},
+};
 use pretty_assertions::assert_eq;
 use secrecy::ExposeSecret;
 
@@ -166,7 +169,7 @@ async fn every_closed_set_is_a_rust_enum_with_the_same_values() {
         &mut conn,
         "SELECT c.conrelid::regclass::text || '.' || a.attname AS name FROM pg_constraint c \
          JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = ANY (c.conkey) \
-         WHERE c.contype = 'c' AND pg_get_constraintdef(c.oid) LIKE '%= ANY (ARRAY[%' AND cardinality(c.conkey) = 1",
+         WHERE c.contype = 'c' AND pg_get_constraintdef(c.oid) LIKE '%= ANY (ARRAY[''%' AND cardinality(c.conkey) = 1",
     )
     .await;
     let covered: BTreeSet<String> = CHECKED_COLUMNS.iter().map(|(t, c, _)| format!("{t}.{c}")).collect();
@@ -217,10 +220,29 @@ async fn the_vector_and_full_text_indexes_exist() {
     )
     .await
     .join("\n");
-    assert!(
-        indexes.contains("USING hnsw (embedding vector_cosine_ops)"),
-        "{indexes}"
-    );
+    // One partial HNSW index per supported dimension, and a CHECK naming the same dimensions.
+    for dimensions in EMBEDDING_DIMENSIONS {
+        let typed = indexed_type(dimensions).expect("supported");
+        let ops = if typed.starts_with("halfvec") {
+            "halfvec"
+        } else {
+            "vector"
+        };
+        assert!(
+            indexes.contains(&format!(
+                "USING hnsw (((embedding)::{typed}) {ops}_cosine_ops) WHERE (vector_dims(embedding) = {dimensions})"
+            )),
+            "{dimensions}: {indexes}"
+        );
+    }
+    let check = names(
+        &mut conn,
+        "SELECT pg_get_constraintdef(oid) AS name FROM pg_constraint WHERE conname = 'document_chunks_embedding_dimensions'",
+    )
+    .await
+    .join("");
+    let listed: Vec<String> = EMBEDDING_DIMENSIONS.iter().map(ToString::to_string).collect();
+    assert!(check.contains(&format!("ARRAY[{}]", listed.join(", "))), "{check}");
     assert!(
         indexes.contains("USING gin (to_tsvector('simple'::regconfig, content))"),
         "{indexes}"

@@ -189,7 +189,7 @@ async fn a_small_tenant_gets_its_exact_nearest_chunks_from_the_index_it_shares_w
                 "INSERT INTO document_chunks (document_id, project_id, chunk_index, content, embedding, embedding_model) \
                  SELECT d.id, d.project_id, g, 'chunk ' || g, \
                         (SELECT array_agg(random() - 0.5) FROM generate_series(1, 1536) WHERE g > 0)::vector, \
-                        'chatgraph-offline-hashing-v1' \
+                        'offline/chatgraph-offline-hashing-v1' \
                  FROM documents d, generate_series(1, {count}) g WHERE d.id = '{document}'"
             )),
             &mut conn,

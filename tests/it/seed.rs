@@ -7,7 +7,7 @@ use chatgraph::{
         role::RoleRow,
         user::{UserRoleRow, UserRow},
     },
-    providers::embedding::OFFLINE_MODEL,
+    providers::embedding::OFFLINE_EMBEDDING_MODEL,
     services::seed::{self, DemoSeed},
 };
 use diesel::{ExpressionMethods, QueryDsl};
@@ -82,7 +82,7 @@ async fn the_demo_data_loads_once_with_embedded_chunks() {
         .expect("chunks");
     assert!(chunks.len() >= 3);
     for (model, embedding) in chunks {
-        assert_eq!(model.as_deref(), Some(OFFLINE_MODEL));
+        assert_eq!(model.as_deref(), Some(OFFLINE_EMBEDDING_MODEL));
         assert_eq!(embedding.expect("embedded").as_slice().len(), 1536);
     }
     let members: i64 = schema::organization_members::table

@@ -192,9 +192,13 @@ async fn start(
     };
     quotas::debit(tx.conn(), chat.project_id, one).await?;
     let request = framing.request(tx.conn(), files, &model, question.id).await?;
-    let api_key =
-        super::prompt::organization_key(tx.conn(), &generations.authenticator().keyring, organization_id, &model)
-            .await?;
+    let api_key = super::prompt::organization_key(
+        tx.conn(),
+        &generations.authenticator().keyring,
+        organization_id,
+        &model.backend,
+    )
+    .await?;
     let answer = NewMessage {
         parent_id: Some(question.id),
         status: MessageStatus::Streaming,

@@ -36,10 +36,10 @@ use uuid::Uuid;
 use crate::{
     db::{Pool, cached::cached, enums::MessageStatus},
     error::AppResult,
-    models::{message::MessageRow, platform_config::PlatformConfigRow},
+    models::message::MessageRow,
     providers::{
         CompletionRequest,
-        registry::{PLATFORM_KEY, Providers, ResolvedModel},
+        registry::{Providers, ResolvedModel},
     },
     pubsub::{CHANNEL, Notice, PubSub},
     services::auth::Authenticator,
@@ -394,25 +394,17 @@ impl Inner {
     }
 
     async fn reload_providers(&self) {
-        let value = match self.pool.get().await {
-            Ok(mut conn) => PlatformConfigRow::value_of(&mut conn, PLATFORM_KEY).await,
+        let providers = match self.pool.get().await {
+            Ok(mut conn) => crate::services::embeddings::with_platform(&mut conn, &self.configured).await,
             Err(error) => {
                 tracing::warn!(error = %error, "cannot read the platform's providers");
                 return;
             }
         };
-        let providers = match value {
-            Ok(None) => self.configured.clone(),
-            Ok(Some(value)) => self.configured.with_platform(&value).unwrap_or_else(|error| {
-                tracing::warn!(error = %format!("{error:#}"), "the platform's providers are not used");
-                self.configured.clone()
-            }),
-            Err(error) => {
-                tracing::warn!(error = %error, "cannot read the platform's providers");
-                return;
-            }
-        };
-        *self.providers.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(providers);
+        match providers {
+            Ok(providers) => *self.providers.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(providers),
+            Err(error) => tracing::warn!(error = %error, "cannot read the platform's providers"),
+        }
     }
 
     fn local_ids(&self) -> Vec<Uuid> {

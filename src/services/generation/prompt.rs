@@ -19,7 +19,7 @@ use crate::{
     },
     providers::{
         CompletionRequest, PromptMessage, Role,
-        registry::{Providers, ResolvedModel},
+        registry::{Backend, Providers, ResolvedModel},
         tokens,
     },
     services::credentials,
@@ -265,15 +265,15 @@ async fn attachment_text(files: &FileStore, file: &FileRow) -> String {
     }
 }
 
-/// The organization's own key for `model` (its first `openai` credential), when the model is
-/// OpenAI-compatible and the organization has one.
+/// The organization's own key for a model of `backend` (its first `openai` credential), when
+/// the backend is OpenAI-compatible and the organization has one.
 pub async fn organization_key(
     conn: &mut AsyncPgConnection,
     keyring: &Keyring,
     organization_id: Uuid,
-    model: &ResolvedModel,
+    backend: &Backend,
 ) -> AppResult<Option<SecretString>> {
-    if !model.backend.takes_openai_key() {
+    if !backend.takes_openai_key() {
         return Ok(None);
     }
     let found = CredentialRow::for_organization(conn, organization_id)

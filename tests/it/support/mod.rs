@@ -449,16 +449,7 @@ pub async fn make_platform_admin(db: &TestDb, email: &str) {
 
 /// chatgraph's own job workers on `db`, polling every 100 ms, without the maintenance job.
 pub fn workers(db: &TestDb) -> chatgraph::jobs::Workers {
-    chatgraph::jobs::Workers::start(
-        db.pool(),
-        &chatgraph::pubsub::PubSub::local(),
-        chatgraph::jobs::Handlers::standard(chatgraph::jobs::maintenance::Retention::default(), authenticator()),
-        chatgraph::jobs::Settings {
-            poll: Duration::from_millis(100),
-            maintenance_every: None,
-            ..chatgraph::jobs::Settings::default()
-        },
-    )
+    workers_with(db, authenticator())
 }
 
 /// [`workers`] with these settings (`authenticator`: keys, and where webhooks may go), and
@@ -467,10 +458,27 @@ pub fn workers_with(
     db: &TestDb,
     authenticator: std::sync::Arc<chatgraph::services::auth::Authenticator>,
 ) -> chatgraph::jobs::Workers {
+    workers_on(
+        db,
+        authenticator,
+        chatgraph::providers::registry::Providers::offline(0.0),
+    )
+}
+
+/// [`workers_with`] these providers (embedding models for indexing).
+pub fn workers_on(
+    db: &TestDb,
+    authenticator: std::sync::Arc<chatgraph::services::auth::Authenticator>,
+    providers: chatgraph::providers::registry::Providers,
+) -> chatgraph::jobs::Workers {
     chatgraph::jobs::Workers::start(
         db.pool(),
         &chatgraph::pubsub::PubSub::local(),
-        chatgraph::jobs::Handlers::standard(chatgraph::jobs::maintenance::Retention::default(), authenticator),
+        chatgraph::jobs::Handlers::standard(
+            chatgraph::jobs::maintenance::Retention::default(),
+            authenticator,
+            providers,
+        ),
         chatgraph::jobs::Settings {
             poll: Duration::from_millis(100),
             maintenance_every: None,

@@ -6,6 +6,11 @@
 //! text) and an idle timeout (between chunks). Transient failures (unreachable, 429, 5xx)
 //! are retried before anything was received, never after. HTTP statuses become
 //! [`ProviderError`]s whose messages hold no key and no provider internals.
+//!
+//! The same endpoint's `/embeddings` is an [`Embedder`](super::embedding::Embedder) in
+//! [`embeddings`].
+
+pub mod embeddings;
 
 use std::time::Duration;
 
@@ -118,12 +123,13 @@ impl OpenAiProvider {
         body
     }
 
-    /// Sends the request until it is answered with 200 (retrying transient failures).
-    async fn open(&self, body: &Value) -> Result<reqwest::Response, ProviderError> {
+    /// Posts `body` to `path` (under the base URL) until it is answered with 200, retrying
+    /// transient failures; `accept` is the media type asked for.
+    async fn open(&self, path: &str, accept: &str, body: &Value) -> Result<reqwest::Response, ProviderError> {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let failure = match self.send(body).await {
+            let failure = match self.send(path, accept, body).await {
                 Ok(response) => return Ok(response),
                 Err(failure) => failure,
             };
@@ -142,11 +148,11 @@ impl OpenAiProvider {
         }
     }
 
-    async fn send(&self, body: &Value) -> Result<reqwest::Response, ProviderError> {
+    async fn send(&self, path: &str, accept: &str, body: &Value) -> Result<reqwest::Response, ProviderError> {
         let mut request = self
             .client
-            .post(format!("{}/chat/completions", self.base_url))
-            .header(header::ACCEPT, "text/event-stream")
+            .post(format!("{}/{path}", self.base_url))
+            .header(header::ACCEPT, accept)
             .json(body);
         if let Some(key) = &self.api_key {
             request = request.bearer_auth(key.expose_secret());
@@ -323,29 +329,34 @@ impl ChatModel for OpenAiProvider {
     fn complete(&self, request: CompletionRequest) -> ChunkStream {
         let provider = self.clone();
         let body = Self::body(&request);
-        stream::once(async move { provider.open(&body).await.map(|response| (response, provider.timeouts)) })
-            .flat_map(|opened| match opened {
-                Err(error) => stream::iter([Err(error)]).boxed(),
-                Ok((response, timeouts)) => {
-                    let reading = Reading {
-                        events: response.bytes_stream().eventsource(),
-                        timeouts,
-                        received_text: false,
-                        finish_reason: None,
-                        usage: None,
-                    };
-                    stream::unfold((reading, false), |(mut reading, ended)| async move {
-                        if ended {
-                            return None;
-                        }
-                        let item = reading.next().await?;
-                        let ended = !matches!(item, Ok(Chunk::Delta(_)));
-                        Some((item, (reading, ended)))
-                    })
-                    .boxed()
-                }
-            })
-            .boxed()
+        stream::once(async move {
+            provider
+                .open("chat/completions", "text/event-stream", &body)
+                .await
+                .map(|response| (response, provider.timeouts))
+        })
+        .flat_map(|opened| match opened {
+            Err(error) => stream::iter([Err(error)]).boxed(),
+            Ok((response, timeouts)) => {
+                let reading = Reading {
+                    events: response.bytes_stream().eventsource(),
+                    timeouts,
+                    received_text: false,
+                    finish_reason: None,
+                    usage: None,
+                };
+                stream::unfold((reading, false), |(mut reading, ended)| async move {
+                    if ended {
+                        return None;
+                    }
+                    let item = reading.next().await?;
+                    let ended = !matches!(item, Ok(Chunk::Delta(_)));
+                    Some((item, (reading, ended)))
+                })
+                .boxed()
+            }
+        })
+        .boxed()
     }
 }
 
