@@ -10,7 +10,7 @@ RUN cargo build --release --locked --bin chatgraph
 
 FROM debian:bookworm-slim
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends ca-certificates \
+    && apt-get install -y --no-install-recommends ca-certificates poppler-utils \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin chatgraph \
     && install -d -o chatgraph -g chatgraph -m 0700 /var/lib/chatgraph

@@ -6,7 +6,8 @@
 #   - diesel_cli (postgres only), used by the test that checks src/db/schema.rs;
 #   - GraphiQL and React (pinned versions, from the npm registry) under vendor/graphiql, so the
 #     GraphiQL page works without a CDN; without npm the page falls back to the CDN;
-#   - headless Chromium (Debian package), which the tests drive to use GraphiQL as a person does.
+#   - headless Chromium (Debian package), which the tests drive to use GraphiQL as a person does;
+#   - poppler-utils (Debian package): `pdftotext`, run as a separate process to read PDFs.
 # A second run does nothing. Needs root (or sudo) only when something is missing.
 set -euo pipefail
 
@@ -22,7 +23,7 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "$@"
 }
 
-# 1. PostgreSQL 15 server and headers (and Chromium for the browser test).
+# 1. PostgreSQL 15 server and headers (and Chromium for the browser test, pdftotext for PDFs).
 missing=()
 [ -x "$PG_BIN/postgres" ] || missing+=(postgresql-15)
 [ -f /usr/include/postgresql/15/server/postgres.h ] || missing+=(postgresql-server-dev-15)
@@ -31,6 +32,7 @@ command -v gcc >/dev/null || missing+=(gcc)
 command -v dpkg-source >/dev/null || missing+=(dpkg-dev)
 [ -f /usr/include/postgresql/libpq-fe.h ] || missing+=(libpq-dev)
 command -v chromium >/dev/null || missing+=(chromium)
+command -v pdftotext >/dev/null || missing+=(poppler-utils)
 if [ ${#missing[@]} -gt 0 ]; then
   log "installing ${missing[*]}"
   apt_install "${missing[@]}"

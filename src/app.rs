@@ -15,12 +15,12 @@ use crate::{
     http::{self, HttpSettings},
     jobs::{Handlers, Workers},
     mail::Mailer,
-    providers::registry::Providers,
     pubsub::PubSub,
     services::{
         auth::Authenticator,
         auth_limits::AuthLimits,
         generation::{self, Generations},
+        ingestion::Indexer,
         seed,
     },
     storage::FileStore,
@@ -80,6 +80,7 @@ pub fn authenticator(config: &AuthConfig, data_dir: &Path) -> anyhow::Result<Aut
         mail: std::sync::Arc::new(mail),
         outbound: crate::outbound::Policy {
             allow_private: config.allow_private_webhooks,
+            allow_http: false,
         },
         access_tokens: AccessTokens::new(
             &secret,
@@ -195,12 +196,12 @@ async fn serve_on(config: &ServeConfig, database: &Database) -> anyhow::Result<(
     );
     let pubsub = PubSub::listen(&database.url);
     let providers = config.models.providers()?;
-    let workers = start_workers(
-        &config.jobs,
-        pool.clone(),
-        &pubsub,
-        (authenticator.clone(), providers.clone()),
-    )?;
+    let indexer = Indexer {
+        providers: providers.clone(),
+        auth: authenticator.clone(),
+        files: files.clone(),
+    };
+    let workers = start_workers(&config.jobs, pool.clone(), &pubsub, indexer)?;
     let generations = Generations::start_service(
         pool.clone(),
         providers,
@@ -234,17 +235,12 @@ async fn serve_on(config: &ServeConfig, database: &Database) -> anyhow::Result<(
 }
 
 /// The job workers `config` asks for, running chatgraph's own handlers.
-fn start_workers(
-    config: &JobsConfig,
-    pool: db::Pool,
-    pubsub: &PubSub,
-    (auth, providers): (Arc<Authenticator>, Providers),
-) -> anyhow::Result<Workers> {
+fn start_workers(config: &JobsConfig, pool: db::Pool, pubsub: &PubSub, indexer: Indexer) -> anyhow::Result<Workers> {
     let settings = config.settings()?;
     Ok(Workers::start(
         pool,
         pubsub,
-        Handlers::standard(settings.retention, auth, providers),
+        Handlers::standard(settings.retention, indexer),
         settings,
     ))
 }
@@ -260,8 +256,12 @@ pub async fn work(config: WorkerConfig) -> anyhow::Result<()> {
     let result = async {
         let pool = database.migrated_pool(&config.database).await?;
         let auth = Arc::new(authenticator(&config.auth, &config.database.cluster.data_dir)?);
-        let providers = config.models.providers()?;
-        let workers = start_workers(&config.jobs, pool, &PubSub::listen(&database.url), (auth, providers))?;
+        let indexer = Indexer {
+            providers: config.models.providers()?,
+            auth,
+            files: file_store(&config.files, &config.database.cluster.data_dir)?,
+        };
+        let workers = start_workers(&config.jobs, pool, &PubSub::listen(&database.url), indexer)?;
         tracing::info!(
             worker = workers.name(),
             concurrency = config.jobs.workers,

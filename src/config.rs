@@ -162,6 +162,10 @@ pub struct WorkerConfig {
     /// The providers (embedding models for indexing documents), as for `serve`.
     #[command(flatten)]
     pub models: ModelsConfig,
+
+    /// Where uploaded files are (documents read from files), as for `serve`.
+    #[command(flatten)]
+    pub files: FilesConfig,
 }
 
 /// The model providers and how answers stream (see `providers::registry` and

@@ -4,9 +4,15 @@
 //! local IPv6 or an unspecified or multicast address would let a tenant read or poke internal
 //! services (SSRF). Checked when the URL is stored ([`Policy::refuses`]) and again when a
 //! request is made, after DNS resolution ([`Policy::resolve`]: a name can change what it
-//! resolves to), connecting to the very address that was checked.
+//! resolves to), connecting to the very address that was checked. [`fetch`] reads a page
+//! that way, redirect by redirect.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::{
+    net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr},
+    time::Duration,
+};
+
+use async_graphql::futures_util::StreamExt;
 
 /// Where the server may send requests: `https://` URLs on public addresses, unless
 /// `CHATGRAPH_ALLOW_PRIVATE_WEBHOOKS` allows `http://` and private addresses (development
@@ -15,9 +21,20 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 pub struct Policy {
     /// Whether `http://` and internal addresses are allowed.
     pub allow_private: bool,
+    /// Whether `http://` is allowed on public addresses (pages read as documents; never
+    /// webhooks, which carry signed data).
+    pub allow_http: bool,
 }
 
 impl Policy {
+    /// The same policy for reading public pages: `http://` allowed too.
+    pub fn for_pages(self) -> Self {
+        Policy {
+            allow_http: true,
+            ..self
+        }
+    }
+
     /// Why `url` may not be a destination, if it may not (checked when it is stored).
     pub fn refuses(&self, url: &reqwest::Url) -> Option<&'static str> {
         if self.allow_private {
@@ -26,8 +43,11 @@ impl Policy {
                 _ => Some("the URL must be http:// or https:// with a host"),
             };
         }
-        if url.scheme() != "https" {
-            return Some("the URL must be https://");
+        match url.scheme() {
+            "https" => {}
+            "http" if self.allow_http => {}
+            _ if self.allow_http => return Some("the URL must be http:// or https://"),
+            _ => return Some("the URL must be https://"),
         }
         refused(url)
     }
@@ -53,6 +73,90 @@ impl Policy {
         }
         Ok(first)
     }
+}
+
+/// Most redirects [`fetch`] follows.
+pub const MAX_REDIRECTS: usize = 5;
+
+/// A page read by [`fetch`].
+#[derive(Debug, Clone)]
+pub struct Fetched {
+    /// Where it was read in the end (after redirects).
+    pub url: reqwest::Url,
+    /// Its `Content-Type`, if given.
+    pub content_type: Option<String>,
+    /// Its body.
+    pub bytes: Vec<u8>,
+}
+
+/// Reads `url` with GET under `policy`: each hop resolved, checked and connected to the
+/// checked address, at most [`MAX_REDIRECTS`] redirects, a body of at most `max_bytes` (a
+/// larger one fails), all within `timeout`. The error says why, for the user.
+pub async fn fetch(policy: &Policy, url: reqwest::Url, max_bytes: usize, timeout: Duration) -> Result<Fetched, String> {
+    tokio::time::timeout(timeout, fetch_within(policy, url, max_bytes))
+        .await
+        .unwrap_or_else(|_| Err(format!("no complete answer within {} s", timeout.as_secs())))
+}
+
+async fn fetch_within(policy: &Policy, mut url: reqwest::Url, max_bytes: usize) -> Result<Fetched, String> {
+    for _ in 0..=MAX_REDIRECTS {
+        let address = policy.resolve(&url).await?;
+        let host = url
+            .host_str()
+            .unwrap_or_default()
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_owned();
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .resolve(&host, address)
+            .user_agent(concat!("chatgraph/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|_| "no HTTP client".to_owned())?;
+        let response = client
+            .get(url.clone())
+            .send()
+            .await
+            .map_err(|_| format!("{host} could not be reached"))?;
+        let status = response.status();
+        if status.is_redirection() {
+            let location = response
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .ok_or_else(|| format!("HTTP {} without a Location", status.as_u16()))?;
+            url = url
+                .join(location)
+                .map_err(|_| "a redirect to an invalid URL".to_owned())?;
+            continue;
+        }
+        if !status.is_success() {
+            return Err(format!("the server answered HTTP {}", status.as_u16()));
+        }
+        if response.content_length().is_some_and(|n| n > max_bytes as u64) {
+            return Err(format!("the page is larger than {max_bytes} bytes"));
+        }
+        let content_type = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let mut bytes = Vec::new();
+        let mut body = response.bytes_stream();
+        while let Some(piece) = body.next().await {
+            let piece = piece.map_err(|_| "the page could not be read to its end".to_owned())?;
+            if bytes.len() + piece.len() > max_bytes {
+                return Err(format!("the page is larger than {max_bytes} bytes"));
+            }
+            bytes.extend_from_slice(&piece);
+        }
+        return Ok(Fetched {
+            url,
+            content_type,
+            bytes,
+        });
+    }
+    Err(format!("more than {MAX_REDIRECTS} redirects"))
 }
 
 /// Whether `ip` lies inside: loopback, private, link-local, shared (CGNAT), unspecified,

@@ -199,6 +199,13 @@ text_enum! {
         Failed = "failed" }
 }
 text_enum! {
+    /// Where a document's text comes from.
+    DocumentOrigin { /// Given as text.
+        Text = "text", /// Read from an uploaded file.
+        File = "file", /// Fetched from a URL.
+        Url = "url" }
+}
+text_enum! {
     /// What a usage event paid for.
     UsageOperation { /// A chat answer.
         Chat = "chat", /// Embeddings.
@@ -258,6 +265,7 @@ pub const CHECKED_COLUMNS: &[(&str, &str, &[&str])] = &[
     ("datasources", "kind", DatasourceKind::VALUES),
     ("datasources", "status", DatasourceStatus::VALUES),
     ("documents", "status", DocumentStatus::VALUES),
+    ("documents", "origin", DocumentOrigin::VALUES),
     ("usage_events", "operation", UsageOperation::VALUES),
     ("usage_events", "status", Outcome::VALUES),
     ("audit_logs", "status", Outcome::VALUES),

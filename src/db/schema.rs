@@ -217,6 +217,8 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         index_error -> Nullable<Text>,
+        origin -> Text,
+        file_id -> Nullable<Uuid>,
     }
 }
 
@@ -794,6 +796,7 @@ diesel::joinable!(datasources -> projects (project_id));
 diesel::joinable!(document_chunks -> documents (document_id));
 diesel::joinable!(document_chunks -> projects (project_id));
 diesel::joinable!(documents -> datasources (datasource_id));
+diesel::joinable!(documents -> files (file_id));
 diesel::joinable!(documents -> projects (project_id));
 diesel::joinable!(email_tokens -> users (user_id));
 diesel::joinable!(error_logs -> users (user_id));

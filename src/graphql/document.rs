@@ -8,13 +8,15 @@ use serde_json::Value;
 use super::datasource::{Datasource, DeleteKnowledgeInput, DeleteKnowledgePayload};
 use super::{
     connection::{DocumentChunkConnection, PageArgs, load_connection},
-    loaders::{DatasourceById, DocumentById, load},
+    context::ContextExt,
+    file::File,
+    loaders::{DatasourceById, DocumentById, FileById, load},
     mutation::{UserError, change, write},
     node::{global_id, input_id, optional_argument_id, optional_id},
 };
 use crate::{
     auth::grant::{Permission, Place},
-    db::enums::DocumentStatus,
+    db::enums::{DocumentOrigin, DocumentStatus},
     error::AppResult,
     models::{
         document::{DocumentChunkRow, DocumentRow},
@@ -120,6 +122,19 @@ impl Document {
     /// When it last changed.
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
+    }
+
+    /// Where its text comes from: given (TEXT), an uploaded file (FILE) or a URL (URL).
+    async fn origin(&self) -> DocumentOrigin {
+        self.0.origin
+    }
+
+    /// The uploaded file its text was read from (origin FILE), while the file exists.
+    async fn file(&self, ctx: &Context<'_>) -> Result<Option<File>> {
+        let Some(id) = self.0.file_id else {
+            return Ok(None);
+        };
+        Ok(load(ctx, FileById(id)).await?.map(File))
     }
 
     /// The datasource it came from, if any.
@@ -239,6 +254,42 @@ pub struct UpdateDocumentInput {
     pub metadata: Option<Json<Value>>,
 }
 
+/// Input of `createDocumentFromFile`.
+#[derive(InputObject)]
+pub struct CreateDocumentFromFileInput {
+    /// The project (needs `documents.write` there).
+    pub project_id: ID,
+    /// An uploaded file of the project (`uploadFile` without a chat): plain text, markdown,
+    /// HTML, PDF, JSON or CSV.
+    pub file_id: ID,
+    /// The datasource it belongs to, one of the same project.
+    pub datasource_id: Option<ID>,
+    /// Title (1 to 1,000 characters); the file's name when omitted.
+    pub title: Option<String>,
+    /// Free metadata, a JSON object of at most 64 KiB.
+    pub metadata: Option<Json<Value>>,
+}
+
+/// Input of `createDocumentFromUrl`.
+#[derive(InputObject)]
+pub struct CreateDocumentFromUrlInput {
+    /// A WEB datasource (needs `documents.write` in its project).
+    pub datasource_id: ID,
+    /// The page: an http or https URL on a public address.
+    pub url: String,
+    /// Title (1 to 1,000 characters); the URL when omitted.
+    pub title: Option<String>,
+    /// Free metadata, a JSON object of at most 64 KiB.
+    pub metadata: Option<Json<Value>>,
+}
+
+/// Input of `refreshDocument`.
+#[derive(InputObject)]
+pub struct RefreshDocumentInput {
+    /// A document read from a file or a URL.
+    pub id: ID,
+}
+
 /// The result of `createDocument` and `updateDocument`.
 #[derive(SimpleObject)]
 pub struct DocumentPayload {
@@ -247,12 +298,83 @@ pub struct DocumentPayload {
     /// What was wrong with the input.
     pub user_errors: Vec<UserError>,
 }
-/// Document mutations (ingestion into chunks comes with its own issue).
+/// Document mutations.
 #[derive(Default)]
 pub struct DocumentMutation;
 
 #[Object]
 impl DocumentMutation {
+    /// Creates a document whose text is read from an uploaded file (PDF, HTML, markdown,
+    /// text, JSON, CSV) when it is indexed: PENDING, then INDEXED or FAILED with the reason.
+    async fn create_document_from_file(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to do; see the input type.")] input: CreateDocumentFromFileInput,
+    ) -> Result<DocumentPayload> {
+        let (document, user_errors) = write(ctx, Action::DocumentCreate, async |tx| {
+            let project_id = input_id(&input.project_id, "Project", "projectId")?;
+            let file_id = input_id(&input.file_id, "File", "fileId")?;
+            let datasource_id = optional_id(input.datasource_id.as_ref(), "Datasource", "datasourceId")?;
+            let grant = tx.grant(Place::Project(project_id), Permission::DocumentsWrite).await?;
+            let fields = DocumentFields {
+                datasource_id,
+                title: input.title,
+                metadata: input.metadata.map(|m| m.0),
+                ..DocumentFields::default()
+            };
+            knowledge::create_document_from_file(tx, &grant, file_id, fields).await
+        })
+        .await?;
+        Ok(DocumentPayload {
+            document: document.map(Document),
+            user_errors,
+        })
+    }
+
+    /// Creates a document in a WEB datasource whose text is fetched from a URL when it is
+    /// indexed (size, time and redirect limits; internal addresses refused).
+    async fn create_document_from_url(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to do; see the input type.")] input: CreateDocumentFromUrlInput,
+    ) -> Result<DocumentPayload> {
+        let policy = ctx.request().authenticator().outbound;
+        let (document, user_errors) = write(ctx, Action::DocumentCreate, async |tx| {
+            let id = input_id(&input.datasource_id, "Datasource", "datasourceId")?;
+            let datasource = tx.granted(id, Permission::DocumentsWrite).await?;
+            let fields = DocumentFields {
+                title: input.title,
+                metadata: input.metadata.map(|m| m.0),
+                ..DocumentFields::default()
+            };
+            knowledge::create_document_from_url(tx, (&datasource, &policy), &input.url, fields).await
+        })
+        .await?;
+        Ok(DocumentPayload {
+            document: document.map(Document),
+            user_errors,
+        })
+    }
+
+    /// Reads a file or URL document's source again; it is indexed again only if its text
+    /// changed.
+    async fn refresh_document(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to do; see the input type.")] input: RefreshDocumentInput,
+    ) -> Result<DocumentPayload> {
+        let (document, user_errors) = write(ctx, Action::DocumentRefresh, async |tx| {
+            let id = input_id(&input.id, "Document", "id")?;
+            let document = tx.granted(id, Permission::DocumentsWrite).await?;
+            knowledge::refresh_document(tx, &document).await
+        })
+        .await?;
+        Ok(DocumentPayload {
+            document: document.map(Document),
+            user_errors,
+        })
+    }
+
     /// Creates a document, PENDING until ingestion.
     async fn create_document(
         &self,

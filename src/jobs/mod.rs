@@ -26,9 +26,8 @@ use crate::{
     db::Pool,
     error::AppError,
     models::job::{JobRow, NewJob},
-    providers::registry::Providers,
     pubsub::{self, Notice},
-    services::{auth::Authenticator, deliveries, ingestion},
+    services::{deliveries, ingestion},
 };
 
 /// A job to queue: its kind and payload, and how it should run.
@@ -171,12 +170,10 @@ pub struct Handlers {
 }
 
 impl Handlers {
-    /// The handlers of chatgraph's own jobs.
-    pub fn standard(maintenance: maintenance::Retention, auth: Arc<Authenticator>, providers: Providers) -> Self {
-        let indexer = ingestion::Indexer {
-            providers,
-            auth: auth.clone(),
-        };
+    /// The handlers of chatgraph's own jobs; `indexer` holds what they need besides the
+    /// database (providers, keys, the outbound policy, files).
+    pub fn standard(maintenance: maintenance::Retention, indexer: ingestion::Indexer) -> Self {
+        let auth = indexer.auth.clone();
         Handlers::default()
             .on(maintenance::KIND, move |_job, ctx| maintenance::run(ctx, maintenance))
             .on(ingestion::KIND, move |job, ctx| {

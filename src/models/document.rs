@@ -9,7 +9,10 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::{find_by_id, insert_returning, project::ProjectRow, update_returning};
-use crate::db::{enums::DocumentStatus, schema::document_chunks, schema::documents};
+use crate::db::{
+    enums::{DocumentOrigin, DocumentStatus},
+    schema::{document_chunks, documents},
+};
 
 /// The dimensions a stored embedding may have: each has its own HNSW index (migration 21).
 pub const EMBEDDING_DIMENSIONS: [usize; 7] = [256, 384, 512, 768, 1024, 1536, 3072];
@@ -45,6 +48,10 @@ pub struct DocumentRow {
     pub updated_at: DateTime<Utc>,
     /// Why the last indexing failed (status `failed`).
     pub index_error: Option<String>,
+    /// Where its text comes from.
+    pub origin: DocumentOrigin,
+    /// The uploaded file it was read from (origin `file`), while the file exists.
+    pub file_id: Option<Uuid>,
 }
 
 /// A new document.
@@ -63,6 +70,8 @@ pub struct NewDocument {
     pub metadata: Value,
     pub status: DocumentStatus,
     pub indexed_at: Option<DateTime<Utc>>,
+    pub origin: DocumentOrigin,
+    pub file_id: Option<Uuid>,
 }
 
 /// A change to a document.

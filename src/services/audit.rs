@@ -159,6 +159,8 @@ actions! {
     DocumentUpdate = "document.update",
     /// `document.delete`
     DocumentDelete = "document.delete",
+    /// `document.refresh`
+    DocumentRefresh = "document.refresh",
     /// `webhook.create`
     WebhookCreate = "webhook.create",
     /// `webhook.update`

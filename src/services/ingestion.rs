@@ -9,6 +9,11 @@
 //! The job is queued in the transaction that creates the document or changes its content,
 //! once per content (its unique key holds the content hash). A run that finds the content
 //! changed meanwhile stores nothing: the change queued its own run.
+//!
+//! A document read from an uploaded file or a URL gets its text here first
+//! ([`super::extraction`]; pages fetched under the outbound policy, [`crate::outbound`]):
+//! when the text is what was indexed before, nothing is embedded again. Chunks of markdown
+//! (and HTML) record the headings above them, chunks of a PDF their page.
 
 use std::{ops::Range, sync::Arc};
 
@@ -21,7 +26,7 @@ use uuid::Uuid;
 
 use crate::{
     db::{
-        enums::DocumentStatus,
+        enums::{DocumentOrigin, DocumentStatus},
         new_id,
         schema::{document_chunks, documents},
     },
@@ -30,22 +35,37 @@ use crate::{
     models::{
         datasource::DatasourceRow,
         document::{DocumentPatch, DocumentRow, NewDocumentChunk},
+        file::FileRow,
         job::JobRow,
         project::ProjectRow,
     },
+    outbound,
     providers::{ProviderError, openai::embeddings::BATCH, registry::Providers, tokens},
-    services::{auth::Authenticator, embeddings},
+    services::{
+        auth::Authenticator,
+        embeddings,
+        extraction::{self, Format},
+    },
+    storage::FileStore,
 };
 
 /// What indexing needs besides the database: the configured providers (the platform's are
-/// read at each run) and the keyring that opens an organization's own key.
+/// read at each run), the keyring that opens an organization's own key and the outbound
+/// policy (in [`Authenticator`]), and the uploaded files.
 #[derive(Clone)]
 pub struct Indexer {
     /// The configured providers and default embedding model.
     pub providers: Providers,
-    /// The keyring's holder.
+    /// The keyring's and the outbound policy's holder.
     pub auth: Arc<Authenticator>,
+    /// Uploaded files' bytes.
+    pub files: FileStore,
 }
+
+/// Largest page fetched for a URL document.
+pub const MAX_PAGE_BYTES: usize = 5 * 1024 * 1024;
+/// Longest wait for a URL document's page.
+pub const FETCH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// The kind of the indexing job.
 pub const KIND: &str = "document.index";
@@ -69,6 +89,17 @@ pub async fn queue(conn: &mut AsyncPgConnection, document: &DocumentRow) -> dies
             document.id,
             document.content_hash.as_deref().unwrap_or_default()
         ))
+        .queue(conn)
+        .await?;
+    Ok(())
+}
+
+/// Queues reading a file or URL document's source again (its page may have changed): once
+/// while one such run waits.
+pub async fn queue_refresh(conn: &mut AsyncPgConnection, document: &DocumentRow) -> diesel::QueryResult<()> {
+    Enqueue::new(KIND, json!({ "documentId": document.id }))
+        .in_project(document.project_id)
+        .unique(format!("{KIND}:{}:refresh", document.id))
         .queue(conn)
         .await?;
     Ok(())
@@ -125,12 +156,42 @@ async fn index(ctx: &JobContext, indexer: &Indexer, document_id: Uuid) -> Result
     .await?;
     // The provider may take seconds: no pooled connection waits for it.
     drop(conn);
-    let markdown = document
-        .mime_type
-        .as_deref()
-        .is_none_or(|mime| mime.starts_with("text/markdown") || mime.starts_with("text/x-markdown"));
-    let content = document.content.clone();
-    let pieces = tokio::task::spawn_blocking(move || split(&content, markdown))
+    let (content, format, hash) = match document.origin {
+        DocumentOrigin::Text => {
+            let markdown = document
+                .mime_type
+                .as_deref()
+                .is_none_or(|mime| mime.starts_with("text/markdown") || mime.starts_with("text/x-markdown"));
+            let format = if markdown { Format::Markdown } else { Format::Text };
+            (document.content.clone(), format, document.content_hash.clone())
+        }
+        DocumentOrigin::File | DocumentOrigin::Url => {
+            let (text, format) = read_source(ctx, indexer, &document).await?;
+            let hash = super::knowledge::content_hash(&text);
+            if document.content_hash.as_deref() == Some(hash.as_str()) && document.indexed_at.is_some() {
+                let mut conn = ctx.pool().get().await.map_err(AppError::from)?;
+                DocumentPatch {
+                    status: Some(DocumentStatus::Indexed),
+                    index_error: Some(None),
+                    ..DocumentPatch::default()
+                }
+                .apply(&mut conn, document_id)
+                .await?;
+                return Ok(json!({ "skipped": "the source's text is unchanged" }));
+            }
+            let mut conn = ctx.pool().get().await.map_err(AppError::from)?;
+            DocumentPatch {
+                content: Some(text.clone()),
+                content_hash: Some(Some(hash.clone())),
+                ..DocumentPatch::default()
+            }
+            .apply(&mut conn, document_id)
+            .await?;
+            (text, format, Some(hash))
+        }
+    };
+    let text = content.clone();
+    let pieces = tokio::task::spawn_blocking(move || split(&text, format.is_markdown()))
         .await
         .map_err(|_| JobError::transient("cutting the document into chunks failed"))?;
     let total = pieces.len();
@@ -143,6 +204,22 @@ async fn index(ctx: &JobContext, indexer: &Indexer, document_id: Uuid) -> Result
         ctx.report(&json!({ "done": vectors.len(), "total": total })).await?;
     }
     let model_name = model.name();
+    let headings = if format.is_markdown() {
+        extraction::headings(&content)
+    } else {
+        Vec::new()
+    };
+    let place = |start: usize| {
+        let mut metadata = json!({});
+        if format == Format::Pdf {
+            metadata["page"] = json!(extraction::page_at(&content, start));
+        }
+        let path = extraction::heading_path(&headings, start);
+        if !path.is_empty() {
+            metadata["headings"] = json!(path);
+        }
+        metadata
+    };
     let chunks: Vec<NewDocumentChunk> = pieces
         .into_iter()
         .zip(vectors)
@@ -155,12 +232,16 @@ async fn index(ctx: &JobContext, indexer: &Indexer, document_id: Uuid) -> Result
             token_count: i32::try_from(tokens::count(TOKENIZER_MODEL, &piece.text)).unwrap_or(i32::MAX),
             embedding: Some(vector),
             embedding_model: Some(model_name.clone()),
-            metadata: json!({ "start": piece.start, "end": piece.start + piece.text.len() }),
+            metadata: {
+                let mut metadata = place(piece.start);
+                metadata["start"] = json!(piece.start);
+                metadata["end"] = json!(piece.start + piece.text.len());
+                metadata
+            },
             content: piece.text,
         })
         .collect();
     let mut conn = ctx.pool().get().await.map_err(AppError::from)?;
-    let hash = document.content_hash.clone();
     let stored = conn
         .transaction::<_, diesel::result::Error, _>(async |tx| {
             let current: Option<Option<String>> = documents::table
@@ -200,6 +281,54 @@ async fn index(ctx: &JobContext, indexer: &Indexer, document_id: Uuid) -> Result
     }
     ctx.report(&json!({ "done": total, "total": total })).await?;
     Ok(json!({ "chunks": total, "embeddingModel": model_name }))
+}
+
+/// The text of a file or URL document's source, and its format.
+async fn read_source(
+    ctx: &JobContext,
+    indexer: &Indexer,
+    document: &DocumentRow,
+) -> Result<(String, Format), JobError> {
+    let (bytes, content_type, name) = match document.origin {
+        DocumentOrigin::File => {
+            let mut conn = ctx.pool().get().await.map_err(AppError::from)?;
+            let file = match document.file_id {
+                Some(id) => FileRow::find(&mut conn, id).await?,
+                None => None,
+            };
+            drop(conn);
+            let file = file.ok_or_else(|| JobError::permanent("the file it was read from was deleted"))?;
+            let bytes = indexer
+                .files
+                .get(&file.storage_key)
+                .await
+                .map_err(|_| JobError::transient("the file could not be read from storage"))?;
+            (bytes, Some(file.content_type), file.filename)
+        }
+        _ => {
+            let url = document
+                .source_url
+                .as_deref()
+                .and_then(|u| reqwest::Url::parse(u).ok())
+                .ok_or_else(|| JobError::permanent("the document has no valid URL"))?;
+            let policy = indexer.auth.outbound.for_pages();
+            let page = outbound::fetch(&policy, url.clone(), MAX_PAGE_BYTES, FETCH_TIMEOUT)
+                .await
+                .map_err(|why| JobError::transient(format!("the page could not be fetched: {why}")))?;
+            (page.bytes, page.content_type, page.url.to_string())
+        }
+    };
+    let format = Format::of(content_type.as_deref(), &name).ok_or_else(|| {
+        JobError::permanent(format!(
+            "its type ({}) cannot be read; documents are {}",
+            content_type.as_deref().unwrap_or("unknown"),
+            extraction::SUPPORTED
+        ))
+    })?;
+    let text = extraction::extract(format, bytes)
+        .await
+        .map_err(|why| JobError::permanent(format!("the source could not be read: {why}")))?;
+    Ok((text, format))
 }
 
 /// A provider's failure as the job's: retried when asking again may help. Its message is the

@@ -17,7 +17,7 @@ use super::{
 use crate::{
     auth::grant::{Grant, Granted, Permission},
     db::{
-        enums::{DatasourceKind, DatasourceStatus, DocumentStatus},
+        enums::{DatasourceKind, DatasourceStatus, DocumentOrigin, DocumentStatus},
         new_id,
         schema::{datasources, document_chunks, documents},
     },
@@ -26,8 +26,11 @@ use crate::{
         credential::CredentialRow,
         datasource::{DatasourcePatch, DatasourceRow, NewDatasource},
         document::{DocumentPatch, DocumentRow, NewDocument},
+        file::FileRow,
     },
+    outbound::Policy,
     providers::registry::Providers,
+    services::extraction::{Format, SUPPORTED},
 };
 
 /// Largest configuration or metadata object, serialised.
@@ -345,12 +348,107 @@ async fn check_document(conn: &mut AsyncPgConnection, project_id: Uuid, fields: 
     done(errors)
 }
 
-fn content_hash(content: &str) -> String {
+/// The SHA-256 of a document's text, in hex.
+pub fn content_hash(content: &str) -> String {
     format!("{:x}", Sha256::digest(content.as_bytes()))
 }
 
 /// Creates a document (pending ingestion) in the granted project.
-pub async fn create_document(tx: &mut Tx, grant: &Grant, mut fields: DocumentFields) -> AppResult<DocumentRow> {
+pub async fn create_document(tx: &mut Tx, grant: &Grant, fields: DocumentFields) -> AppResult<DocumentRow> {
+    insert_document(tx, grant, fields, (DocumentOrigin::Text, None)).await
+}
+
+/// Creates a document in the granted project whose text its indexing job reads from the
+/// project's uploaded file `file_id` (a file uploaded for a chat stays the chat's). Its title
+/// is the file's name unless given.
+pub async fn create_document_from_file(
+    tx: &mut Tx,
+    grant: &Grant,
+    file_id: Uuid,
+    mut fields: DocumentFields,
+) -> AppResult<DocumentRow> {
+    let project_id = project_of(grant)?;
+    let file = FileRow::find(tx.conn(), file_id)
+        .await?
+        .filter(|f| f.project_id == Some(project_id) && f.chat_id.is_none())
+        .ok_or_else(|| FieldError::input("fileId", "NOT_FOUND", "fileId is not a file of this project"))?;
+    if Format::of(Some(&file.content_type), &file.filename).is_none() {
+        return Err(FieldError::input(
+            "fileId",
+            "UNSUPPORTED_TYPE",
+            format!("{} files cannot be read; documents are {SUPPORTED}", file.content_type),
+        )
+        .into());
+    }
+    fields.title = fields.title.or_else(|| Some(file.filename.clone()));
+    fields.mime_type = Some(Some(file.content_type.clone()));
+    insert_document(tx, grant, fields, (DocumentOrigin::File, Some(file.id))).await
+}
+
+/// Creates a document in the granted `web` datasource whose text its indexing job fetches
+/// from `url` (http or https, never an internal address unless the outbound policy allows
+/// it). The URL is its external id, so a page is in a datasource once.
+pub async fn create_document_from_url(
+    tx: &mut Tx,
+    (datasource, policy): (&Granted<DatasourceRow>, &Policy),
+    url: &str,
+    mut fields: DocumentFields,
+) -> AppResult<DocumentRow> {
+    if datasource.kind != DatasourceKind::Web {
+        return Err(FieldError::input(
+            "datasourceId",
+            "NOT_WEB",
+            "documents are fetched from URLs into WEB datasources only",
+        )
+        .into());
+    }
+    let parsed = reqwest::Url::parse(url.trim())
+        .map_err(|_| FieldError::input("url", "INVALID_URL", "url must be an absolute http(s) URL"))?;
+    if let Some(why) = policy.for_pages().refuses(&parsed) {
+        return Err(FieldError::input("url", "URL_REFUSED", why).into());
+    }
+    let url = parsed.to_string();
+    if url.len() > 2_000 {
+        return Err(FieldError::input("url", "INVALID_URL", "url must be at most 2,000 characters").into());
+    }
+    fields.datasource_id = Some(datasource.id);
+    fields.title = fields.title.or_else(|| Some(url.chars().take(1_000).collect()));
+    fields.external_id = fields.external_id.or_else(|| (url.len() <= 500).then(|| url.clone()));
+    fields.source_url = Some(Some(url));
+    insert_document(tx, datasource.grant(), fields, (DocumentOrigin::Url, None)).await
+}
+
+/// Reads a file or URL document's source again and re-indexes it if its text changed.
+pub async fn refresh_document(tx: &mut Tx, document: &Granted<DocumentRow>) -> AppResult<DocumentRow> {
+    if document.origin == DocumentOrigin::Text {
+        return Err(FieldError::input(
+            "id",
+            "NOT_FROM_A_SOURCE",
+            "only documents read from a file or a URL are read again",
+        )
+        .into());
+    }
+    let row = DocumentPatch {
+        status: Some(DocumentStatus::Pending),
+        ..DocumentPatch::default()
+    }
+    .apply(tx.conn(), document.id)
+    .await?;
+    ingestion::queue_refresh(tx.conn(), &row).await?;
+    tx.audit(document.grant())
+        .on("document", row.id)
+        .details(json!({ "origin": row.origin.as_str() }))
+        .record_in(tx)
+        .await?;
+    Ok(row)
+}
+
+async fn insert_document(
+    tx: &mut Tx,
+    grant: &Grant,
+    mut fields: DocumentFields,
+    (origin, file_id): (DocumentOrigin, Option<Uuid>),
+) -> AppResult<DocumentRow> {
     let project_id = project_of(grant)?;
     if fields.title.is_none() {
         return Err(FieldError::input("title", "REQUIRED", "title is required").into());
@@ -364,12 +462,15 @@ pub async fn create_document(tx: &mut Tx, grant: &Grant, mut fields: DocumentFie
         external_id: fields.external_id,
         title: fields.title.unwrap_or_default(),
         source_url: fields.source_url.flatten(),
-        content_hash: Some(content_hash(&content)),
+        // A source's text, and so its hash, comes with its first indexing.
+        content_hash: (origin == DocumentOrigin::Text).then(|| content_hash(&content)),
         content,
         mime_type: fields.mime_type.flatten(),
         metadata: fields.metadata.unwrap_or_else(|| json!({})),
         status: DocumentStatus::Pending,
         indexed_at: None,
+        origin,
+        file_id,
     };
     let row = new
         .insert(tx.conn())
@@ -378,7 +479,7 @@ pub async fn create_document(tx: &mut Tx, grant: &Grant, mut fields: DocumentFie
     ingestion::queue(tx.conn(), &row).await?;
     tx.audit(grant)
         .on("document", row.id)
-        .details(json!({ "title": row.title, "bytes": row.content.len() }))
+        .details(json!({ "title": row.title, "bytes": row.content.len(), "origin": row.origin.as_str() }))
         .record_in(tx)
         .await?;
     Ok(row)
@@ -391,6 +492,14 @@ pub async fn update_document(
     mut fields: DocumentFields,
 ) -> AppResult<DocumentRow> {
     check_document(tx.conn(), document.project_id, &mut fields).await?;
+    if fields.content.is_some() && document.origin != DocumentOrigin::Text {
+        return Err(FieldError::input(
+            "content",
+            "FROM_A_SOURCE",
+            "the text of a document read from a file or a URL comes from there; refresh it instead",
+        )
+        .into());
+    }
     let new_content = fields.content.filter(|c| *c != document.content);
     let details = json!({
         "title": fields.title.is_some(), "content": new_content.is_some(),

@@ -15,6 +15,7 @@ pub mod chats;
 pub mod credentials;
 pub mod deliveries;
 pub mod embeddings;
+pub mod extraction;
 pub mod files;
 pub mod generation;
 pub mod ingestion;

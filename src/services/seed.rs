@@ -359,6 +359,8 @@ async fn insert_demo(conn: &mut AsyncPgConnection, password_hash: &str) -> Resul
             metadata: json!({}),
             status: DocumentStatus::Indexed,
             indexed_at: Some(Utc::now()),
+            origin: crate::db::enums::DocumentOrigin::Text,
+            file_id: None,
         }
         .insert(conn)
         .await?;

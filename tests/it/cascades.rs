@@ -106,6 +106,8 @@ async fn deleting_a_project_removes_its_chats_documents_and_chunks() {
         metadata: json!({}),
         status: DocumentStatus::Indexed,
         indexed_at: None,
+        origin: chatgraph::db::enums::DocumentOrigin::Text,
+        file_id: None,
     }
     .insert(conn)
     .await

@@ -10,12 +10,15 @@ use std::{
     time::Duration,
 };
 
-use chatgraph::{providers::registry::Providers, services::generation::Settings};
+use chatgraph::{
+    providers::registry::Providers,
+    services::{generation::Settings, ingestion::Indexer},
+};
 use serde_json::{Value, json};
 
 use crate::{
     streaming::server,
-    support::{Team, TestDb, authenticator, code, names, user_errors, workers_on},
+    support::{Team, TestDb, authenticator, code, file_store, files_dir, names, user_errors, workers_on},
 };
 
 /// What the loopback server received: (authorization header, body).
@@ -77,6 +80,14 @@ async fn loopback_embeddings() -> (String, Seen) {
     let address = listener.local_addr().expect("address");
     tokio::spawn(async move { axum::serve(listener, app).await });
     (format!("http://{address}/v1"), seen)
+}
+
+fn indexer(providers: Providers) -> Indexer {
+    Indexer {
+        providers,
+        auth: authenticator(),
+        files: file_store(&files_dir()),
+    }
 }
 
 fn providers(base_url: &str) -> Providers {
@@ -171,7 +182,7 @@ async fn each_datasource_embeds_with_its_own_model_and_search_compares_only_like
     let providers = providers(&base_url);
     let db = TestDb::migrated().await;
     let team = Team::on(server(&db, providers.clone(), Settings::default()).await).await;
-    let _workers = workers_on(&db, authenticator(), providers);
+    let _workers = workers_on(&db, indexer(providers));
 
     // The model is checked against the providers, and recorded.
     let input = json!({ "projectId": team.project, "name": "Bad", "embeddingModel": "loop/nope" });
@@ -308,7 +319,7 @@ async fn a_provider_that_refuses_fails_the_document_with_a_reason_and_no_key() {
     let providers = providers(&base_url);
     let db = TestDb::migrated().await;
     let team = Team::on(server(&db, providers.clone(), Settings::default()).await).await;
-    let _workers = workers_on(&db, authenticator(), providers);
+    let _workers = workers_on(&db, indexer(providers));
     let denied = datasource(&team, "Denied", "loop/denied").await;
     let (id, uuid) = document(&team, Some(&denied), "Secret", "Some words to embed.").await;
     let document = settled(&team, &id).await;

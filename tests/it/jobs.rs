@@ -358,12 +358,13 @@ async fn maintenance_deletes_what_ended_long_ago_and_keeps_the_rest() {
         Enqueue::new("later", json!({})).at(Utc::now() + chrono::Duration::days(1)),
     )
     .await;
-    let handlers = Handlers::standard(
-        maintenance::Retention::default(),
-        crate::support::authenticator(),
-        chatgraph::providers::registry::Providers::offline(0.0),
-    )
-    .on("done", |_, _| async { Ok(json!(null)) });
+    let indexer = chatgraph::services::ingestion::Indexer {
+        providers: chatgraph::providers::registry::Providers::offline(0.0),
+        auth: crate::support::authenticator(),
+        files: crate::support::file_store(&crate::support::files_dir()),
+    };
+    let handlers =
+        Handlers::standard(maintenance::Retention::default(), indexer).on("done", |_, _| async { Ok(json!(null)) });
     let workers = Workers::start(pool.clone(), &PubSub::local(), handlers, settings(1));
     when(&pool, old.id, JobStatus::Succeeded).await;
     when(&pool, recent.id, JobStatus::Succeeded).await;

@@ -34,6 +34,7 @@ mod search;
 mod secrets;
 mod security;
 mod seed;
+mod sources;
 mod streaming;
 mod support;
 mod uploads;

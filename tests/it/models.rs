@@ -424,6 +424,8 @@ async fn every_model_inserts_and_reads_back() {
             metadata: json!({ "lang": "en" }),
             status: DocumentStatus::Indexed,
             indexed_at: Some(Utc::now()),
+            origin: chatgraph::db::enums::DocumentOrigin::Text,
+            file_id: None,
         }
     );
     let embedder = OfflineHashingEmbedder;

@@ -460,25 +460,20 @@ pub fn workers_with(
 ) -> chatgraph::jobs::Workers {
     workers_on(
         db,
-        authenticator,
-        chatgraph::providers::registry::Providers::offline(0.0),
+        chatgraph::services::ingestion::Indexer {
+            providers: chatgraph::providers::registry::Providers::offline(0.0),
+            auth: authenticator,
+            files: file_store(&files_dir()),
+        },
     )
 }
 
-/// [`workers_with`] these providers (embedding models for indexing).
-pub fn workers_on(
-    db: &TestDb,
-    authenticator: std::sync::Arc<chatgraph::services::auth::Authenticator>,
-    providers: chatgraph::providers::registry::Providers,
-) -> chatgraph::jobs::Workers {
+/// [`workers_with`] what `indexer` holds (providers, settings, the uploaded files).
+pub fn workers_on(db: &TestDb, indexer: chatgraph::services::ingestion::Indexer) -> chatgraph::jobs::Workers {
     chatgraph::jobs::Workers::start(
         db.pool(),
         &chatgraph::pubsub::PubSub::local(),
-        chatgraph::jobs::Handlers::standard(
-            chatgraph::jobs::maintenance::Retention::default(),
-            authenticator,
-            providers,
-        ),
+        chatgraph::jobs::Handlers::standard(chatgraph::jobs::maintenance::Retention::default(), indexer),
         chatgraph::jobs::Settings {
             poll: Duration::from_millis(100),
             maintenance_every: None,

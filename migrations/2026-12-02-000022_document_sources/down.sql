@@ -1,0 +1,2 @@
+DROP INDEX documents_file_id_idx;
+ALTER TABLE documents DROP COLUMN file_id, DROP COLUMN origin;
