@@ -74,6 +74,17 @@ diesel::table! {
     use diesel::sql_types::*;
     use pgvector::sql_types::*;
 
+    assistant_datasources (assistant_id, datasource_id) {
+        assistant_id -> Uuid,
+        datasource_id -> Uuid,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use pgvector::sql_types::*;
+
     assistants (id) {
         id -> Uuid,
         organization_id -> Nullable<Uuid>,
@@ -314,6 +325,23 @@ diesel::table! {
         updated_at -> Timestamptz,
         unique_key -> Nullable<Text>,
         progress -> Nullable<Jsonb>,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use pgvector::sql_types::*;
+
+    message_citations (id) {
+        id -> Uuid,
+        message_id -> Uuid,
+        position -> Int4,
+        document_id -> Uuid,
+        chunk_id -> Nullable<Uuid>,
+        score -> Float8,
+        excerpt -> Text,
+        metadata -> Jsonb,
+        created_at -> Timestamptz,
     }
 }
 
@@ -779,6 +807,8 @@ diesel::joinable!(artifact_suggestions -> users (user_id));
 diesel::joinable!(artifacts -> chats (chat_id));
 diesel::joinable!(artifacts -> projects (project_id));
 diesel::joinable!(artifacts -> users (user_id));
+diesel::joinable!(assistant_datasources -> assistants (assistant_id));
+diesel::joinable!(assistant_datasources -> datasources (datasource_id));
 diesel::joinable!(assistants -> organizations (organization_id));
 diesel::joinable!(assistants -> projects (project_id));
 diesel::joinable!(assistants -> users (created_by));
@@ -809,6 +839,9 @@ diesel::joinable!(files -> organizations (organization_id));
 diesel::joinable!(files -> projects (project_id));
 diesel::joinable!(files -> users (uploaded_by));
 diesel::joinable!(jobs -> projects (project_id));
+diesel::joinable!(message_citations -> document_chunks (chunk_id));
+diesel::joinable!(message_citations -> documents (document_id));
+diesel::joinable!(message_citations -> messages (message_id));
 diesel::joinable!(message_feedback -> chats (chat_id));
 diesel::joinable!(message_feedback -> messages (message_id));
 diesel::joinable!(message_feedback -> users (user_id));
@@ -851,6 +884,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     api_tokens,
     artifact_suggestions,
     artifacts,
+    assistant_datasources,
     assistants,
     audit_logs,
     chats,
@@ -863,6 +897,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     file_attachments,
     files,
     jobs,
+    message_citations,
     message_feedback,
     message_streams,
     messages,

@@ -5,8 +5,10 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::{
+    context::ContextExt,
+    datasource::Datasource,
     file::FileAttachment,
-    loaders::{AttachmentsByAssistant, FeedbackOf, load},
+    loaders::{AttachmentsByAssistant, DatasourceById, DatasourcesOfAssistant, FeedbackOf, load},
     message::FeedbackSummary,
     mutation::{UserError, change, write},
     node::{global_id, input_id},
@@ -91,6 +93,19 @@ impl Assistant {
             .collect())
     }
 
+    /// Datasources whose documents ground its answers (those the caller may read).
+    #[graphql(complexity = "crate::graphql::node::item_list_cost(child_complexity)")]
+    async fn datasources(&self, ctx: &Context<'_>) -> Result<Vec<Datasource>> {
+        let ids = load(ctx, DatasourcesOfAssistant(self.0.id)).await?.unwrap_or_default();
+        let mut found = Vec::new();
+        for id in ids {
+            if let Some(row) = load(ctx, DatasourceById(id)).await? {
+                found.push(Datasource(row));
+            }
+        }
+        Ok(found)
+    }
+
     /// Votes and ratings on its answers, in the chats the caller may read.
     async fn feedback_summary(&self, ctx: &Context<'_>) -> Result<FeedbackSummary> {
         let key = FeedbackOf {
@@ -120,6 +135,9 @@ pub struct CreateAssistantInput {
     pub temperature: Option<f64>,
     /// Names of the tools it may call (at most 64).
     pub tools: Option<Vec<String>>,
+    /// Datasources of the project whose documents ground its answers (at most 20): each
+    /// answer is given the best passages and cites them.
+    pub datasource_ids: Option<Vec<ID>>,
 }
 
 /// Input of `updateAssistant`. Omitted fields stay as they are.
@@ -141,6 +159,18 @@ pub struct UpdateAssistantInput {
     pub temperature: MaybeUndefined<f64>,
     /// Names of the tools it may call (replaces the list).
     pub tools: Option<Vec<String>>,
+    /// Datasources whose documents ground its answers (replaces the list; empty: none).
+    pub datasource_ids: Option<Vec<ID>>,
+}
+
+/// Datasource ids of an input, decoded.
+fn ids(ids: Option<&[ID]>) -> crate::error::AppResult<Option<Vec<uuid::Uuid>>> {
+    ids.map(|ids| {
+        ids.iter()
+            .map(|id| input_id(id, "Datasource", "datasourceIds"))
+            .collect()
+    })
+    .transpose()
 }
 
 /// Input of `deactivateAssistant` and `activateAssistant`.
@@ -209,6 +239,7 @@ impl AssistantMutation {
                 model: Some(input.model),
                 temperature: Some(input.temperature),
                 tools: input.tools,
+                datasource_ids: ids(input.datasource_ids.as_deref())?,
             };
             assistants::create(tx, &grant, fields).await
         })
@@ -233,6 +264,7 @@ impl AssistantMutation {
             model: input.model,
             temperature: change(input.temperature),
             tools: input.tools,
+            datasource_ids: ids(input.datasource_ids.as_deref()).map_err(|e| ctx.error(e))?,
         };
         Self::change(ctx, &input.id, fields, None).await
     }

@@ -13,7 +13,7 @@ use super::{
     loaders::{AssistantById, AttachmentsByChat, ProjectById, StreamsByChat, UserById, load},
     message::{Message, MessageFilter, MessageStream},
     mutation::{UserError, write},
-    node::{global_id, input_id, optional_argument_id},
+    node::{global_id, input_id, optional_argument_id, optional_id},
     project::Project,
     scalars::{BigInt, Decimal},
     usage::{self, UsageFilter, UsageGroupBy, UsageSummary},
@@ -32,7 +32,7 @@ use crate::{
     },
     services::{
         audit::Action,
-        chats::{self, ChatChanges},
+        chats::{self, ChatChanges, ChatStart},
     },
 };
 
@@ -295,6 +295,9 @@ pub struct CreateChatInput {
     pub title: Option<String>,
     /// Who may read it; PRIVATE when omitted.
     pub visibility: Option<ChatVisibility>,
+    /// The assistant that answers in it (an active one of the project, its organization or
+    /// the platform): its instructions, model and knowledge.
+    pub assistant_id: Option<ID>,
 }
 
 /// Input of `updateChat`. Omitted fields stay as they are.
@@ -350,8 +353,14 @@ impl ChatMutation {
     ) -> Result<ChatPayload> {
         let (chat, user_errors) = write(ctx, Action::ChatCreate, async |tx| {
             let project_id = input_id(&input.project_id, "Project", "projectId")?;
+            let assistant_id = optional_id(input.assistant_id.as_ref(), "Assistant", "assistantId")?;
             let grant = tx.grant(Place::Project(project_id), Permission::ChatWrite).await?;
-            chats::create(tx, &grant, input.title.as_deref(), input.visibility).await
+            let start = ChatStart {
+                title: input.title.as_deref(),
+                visibility: input.visibility,
+                assistant_id,
+            };
+            chats::create(tx, &grant, start).await
         })
         .await?;
         Ok(ChatPayload {

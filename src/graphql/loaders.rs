@@ -17,8 +17,9 @@ use crate::{
     models::{
         assistant::AssistantRow,
         chat::ChatRow,
+        citation::CitationRow,
         datasource::DatasourceRow,
-        document::DocumentRow,
+        document::{DocumentChunkRow, DocumentRow},
         file::{FileAttachmentRow, FileRow},
         lists,
         message::MessageRow,
@@ -194,6 +195,8 @@ rows_by_column!(ChildrenOf => Vec<MessageRow>, messages.parent_id, order: create
 rows_by_column!(AttachmentsByChat => Vec<FileAttachmentRow>, file_attachments.chat_id, order: created_at);
 rows_by_column!(AttachmentsByMessage => Vec<FileAttachmentRow>, file_attachments.message_id, order: created_at);
 rows_by_column!(AttachmentsByAssistant => Vec<FileAttachmentRow>, file_attachments.assistant_id, order: created_at);
+rows_by_column!(CitationsByMessage => Vec<CitationRow>, message_citations.message_id, order: position);
+by_id_loader!(ChunkById => DocumentChunkRow);
 
 /// Loads the permissions of a role, by name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -222,6 +225,40 @@ impl Loader<PermissionsByRole> for DbLoader {
         let mut grouped: HashMap<PermissionsByRole, Vec<PermissionRow>> = HashMap::new();
         for (role, permission) in rows {
             grouped.entry(PermissionsByRole(role)).or_default().push(permission);
+        }
+        Ok(grouped)
+    }
+}
+
+/// Loads the datasources an assistant answers from (ids, oldest link first).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct DatasourcesOfAssistant(pub Uuid);
+
+impl Loader<DatasourcesOfAssistant> for DbLoader {
+    type Value = Vec<Uuid>;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[DatasourcesOfAssistant],
+    ) -> Result<HashMap<DatasourcesOfAssistant, Vec<Uuid>>, LoadError> {
+        use crate::db::schema::assistant_datasources as a;
+        use diesel::{ExpressionMethods, QueryDsl};
+        use diesel_async::RunQueryDsl;
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        let rows: Vec<(Uuid, Uuid)> = a::table
+            .filter(a::assistant_id.eq_any(&ids))
+            .order((a::created_at, a::datasource_id))
+            .select((a::assistant_id, a::datasource_id))
+            .load(&mut *self.conn().await?)
+            .await
+            .map_err(load_error)?;
+        let mut grouped: HashMap<DatasourcesOfAssistant, Vec<Uuid>> = HashMap::new();
+        for (assistant, datasource) in rows {
+            grouped
+                .entry(DatasourcesOfAssistant(assistant))
+                .or_default()
+                .push(datasource);
         }
         Ok(grouped)
     }

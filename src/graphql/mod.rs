@@ -13,6 +13,7 @@ pub mod assistant;
 pub mod audit_log;
 pub mod auth;
 pub mod chat;
+pub mod citation;
 pub mod connection;
 pub mod context;
 pub mod credential;

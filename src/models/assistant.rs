@@ -66,3 +66,34 @@ pub struct AssistantPatch {
 find_by_id!(AssistantRow, assistants);
 insert_returning!(NewAssistant => AssistantRow, assistants);
 update_returning!(AssistantPatch => AssistantRow, assistants);
+
+impl AssistantRow {
+    /// The datasources whose documents ground the assistant's answers.
+    pub async fn datasource_ids(conn: &mut diesel_async::AsyncPgConnection, id: Uuid) -> QueryResult<Vec<Uuid>> {
+        use crate::db::schema::assistant_datasources as a;
+        a::table
+            .filter(a::assistant_id.eq(id))
+            .order(a::created_at)
+            .select(a::datasource_id)
+            .load(conn)
+            .await
+    }
+
+    /// Makes `datasources` the assistant's knowledge (replacing the former list).
+    pub async fn set_datasources(
+        conn: &mut diesel_async::AsyncPgConnection,
+        id: Uuid,
+        datasources: &[Uuid],
+    ) -> QueryResult<()> {
+        use crate::db::schema::assistant_datasources as a;
+        diesel::delete(a::table.filter(a::assistant_id.eq(id)))
+            .execute(conn)
+            .await?;
+        let rows: Vec<_> = datasources
+            .iter()
+            .map(|d| (a::assistant_id.eq(id), a::datasource_id.eq(*d)))
+            .collect();
+        diesel::insert_into(a::table).values(rows).execute(conn).await?;
+        Ok(())
+    }
+}

@@ -17,6 +17,7 @@ pub mod artifact;
 pub mod assistant;
 pub mod audit_log;
 pub mod chat;
+pub mod citation;
 pub mod credential;
 pub mod datasource;
 pub mod document;

@@ -56,8 +56,9 @@ pub struct OfflineModel {
 
 impl OfflineModel {
     /// The words of the answer to `request`, each with its leading space: a first sentence
-    /// quoting the last user message (and counting its attached parts), then 20 to 59 words
-    /// chosen by a hash of the prompt.
+    /// quoting the last user message (counting its attached parts, and naming the sources
+    /// the instructions give, `Source [n]: Title` lines), then 20 to 59 words chosen by a
+    /// hash of the prompt.
     pub fn answer(request: &CompletionRequest) -> Vec<String> {
         let last = request.messages.iter().rev().find(|m| m.role == Role::User);
         let quoted: String = last
@@ -70,6 +71,20 @@ impl OfflineModel {
             0 => String::new(),
             1 => " with 1 attachment".to_owned(),
             n => format!(" with {n} attachments"),
+        };
+        let cited: Vec<String> = request
+            .messages
+            .iter()
+            .filter(|m| m.role == Role::System)
+            .flat_map(|m| m.content.lines())
+            .filter_map(|line| line.strip_prefix("Source ["))
+            .filter_map(|rest| rest.split_once("]: "))
+            .map(|(n, title)| format!("[{n}] {}", title.split(" (").next().unwrap_or(title)))
+            .collect();
+        let attached = if cited.is_empty() {
+            attached
+        } else {
+            format!("{attached}, citing {}", cited.join(", "))
         };
         let mut hasher = Sha256::new();
         for message in &request.messages {
@@ -165,5 +180,22 @@ mod tests {
             ..request("x")
         });
         assert_eq!(short.len(), 3);
+    }
+
+    #[test]
+    fn the_offline_answer_names_the_sources_it_was_given() {
+        let mut grounded = request("How long is the warranty?");
+        grounded.messages.insert(
+            0,
+            PromptMessage::text(
+                Role::System,
+                "Be brief.\n\nAnswer from the sources.\n\nSource [1]: Warranty (Terms, page 2)\nTwo years.\n\nSource [2]: FAQ\nAsk us.",
+            ),
+        );
+        let text = OfflineModel::answer(&grounded).concat();
+        assert!(
+            text.starts_with("Offline model answering \"How long is the warranty?\", citing [1] Warranty, [2] FAQ:"),
+            "{text}"
+        );
     }
 }

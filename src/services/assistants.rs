@@ -4,6 +4,7 @@
 
 use anyhow::anyhow;
 use serde_json::{Value, json};
+use uuid::Uuid;
 
 use super::{
     audit::AuditEvent,
@@ -13,7 +14,10 @@ use crate::{
     auth::grant::{Grant, Granted},
     db::new_id,
     error::{AppError, AppResult, FieldError},
-    models::assistant::{AssistantPatch, AssistantRow, NewAssistant},
+    models::{
+        assistant::{AssistantPatch, AssistantRow, NewAssistant},
+        datasource::DatasourceRow,
+    },
 };
 
 /// Longest name.
@@ -43,6 +47,47 @@ pub struct AssistantFields {
     pub temperature: Option<Option<f64>>,
     /// Tool names (at most 64, each 1 to 200 characters).
     pub tools: Option<Vec<String>>,
+    /// Datasources of the assistant's project whose documents ground its answers (at most
+    /// [`MAX_DATASOURCES`]; replaces the list).
+    pub datasource_ids: Option<Vec<Uuid>>,
+}
+
+/// Most datasources an assistant answers from.
+pub const MAX_DATASOURCES: usize = 20;
+
+/// Checks that `ids` are distinct datasources of `project_id` and makes them the assistant's
+/// knowledge.
+async fn set_datasources(tx: &mut Tx, assistant: &AssistantRow, ids: Vec<Uuid>) -> AppResult<()> {
+    let mut distinct: Vec<Uuid> = Vec::new();
+    for id in ids {
+        if !distinct.contains(&id) {
+            distinct.push(id);
+        }
+    }
+    if distinct.len() > MAX_DATASOURCES {
+        return Err(FieldError::input(
+            "datasourceIds",
+            "TOO_MANY",
+            format!("an assistant answers from at most {MAX_DATASOURCES} datasources"),
+        )
+        .into());
+    }
+    let found = DatasourceRow::find_many(tx.conn(), &distinct).await?;
+    let all_here = distinct.iter().all(|id| {
+        found
+            .iter()
+            .any(|d| d.id == *id && Some(d.project_id) == assistant.project_id)
+    });
+    if !all_here {
+        return Err(FieldError::input(
+            "datasourceIds",
+            "NOT_FOUND",
+            "datasourceIds must be datasources of the assistant's project",
+        )
+        .into());
+    }
+    AssistantRow::set_datasources(tx.conn(), assistant.id, &distinct).await?;
+    Ok(())
 }
 
 fn validated(mut fields: AssistantFields) -> AppResult<AssistantFields> {
@@ -153,7 +198,11 @@ pub async fn create(tx: &mut Tx, grant: &Grant, fields: AssistantFields) -> AppR
         external_id: None,
         created_by: Some(grant.caller().user.id),
     };
+    let datasources = fields.datasource_ids;
     let row = new.insert(tx.conn()).await?;
+    if let Some(ids) = datasources {
+        set_datasources(tx, &row, ids).await?;
+    }
     audit(tx, grant, &row)
         .details(json!({ "name": row.name, "model": row.model }))
         .record_in(tx)
@@ -177,12 +226,16 @@ pub async fn update(
         ("model", fields.model.is_some()),
         ("temperature", fields.temperature.is_some()),
         ("tools", fields.tools.is_some()),
+        ("datasources", fields.datasource_ids.is_some()),
     ]
     .into_iter()
     .filter_map(|(name, given)| given.then_some(name))
     .collect();
     if changed.is_empty() && active.is_none() {
         return Ok(assistant.row().clone());
+    }
+    if let Some(ids) = fields.datasource_ids {
+        set_datasources(tx, assistant.row(), ids).await?;
     }
     let patch = AssistantPatch {
         name: fields.name,
@@ -194,7 +247,11 @@ pub async fn update(
         tools: fields.tools.map(tools_json),
         is_active: active,
     };
-    let row = patch.apply(tx.conn(), assistant.id).await?;
+    let row = if changed == ["datasources"] && active.is_none() {
+        assistant.row().clone()
+    } else {
+        patch.apply(tx.conn(), assistant.id).await?
+    };
     audit(tx, assistant.grant(), &row)
         .details(json!({ "changed": changed }))
         .record_in(tx)

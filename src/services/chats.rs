@@ -8,11 +8,16 @@ use super::{
     audit::AuditEvent,
     write::{RecordIn, Tx},
 };
+use uuid::Uuid;
+
 use crate::{
     auth::grant::{Grant, Granted},
     db::{enums::ChatVisibility, new_id},
     error::{AppError, AppResult, FieldError},
-    models::chat::{ChatPatch, ChatRow, NewChat},
+    models::{
+        assistant::AssistantRow,
+        chat::{ChatPatch, ChatRow, NewChat},
+    },
     pubsub::{self, ChatChange},
 };
 
@@ -33,25 +38,51 @@ pub struct ChatChanges {
     pub is_starred: Option<bool>,
 }
 
+/// What a new chat starts with; all optional.
+#[derive(Debug, Default)]
+pub struct ChatStart<'a> {
+    /// Its title; [`DEFAULT_TITLE`] (renamed after the first answer) when omitted.
+    pub title: Option<&'a str>,
+    /// Who may read it; private when omitted.
+    pub visibility: Option<ChatVisibility>,
+    /// The assistant that answers in it: an active one of the project, of its organization,
+    /// or of the platform.
+    pub assistant_id: Option<Uuid>,
+}
+
 /// Creates a chat of the granted project, owned by the caller.
-pub async fn create(
-    tx: &mut Tx,
-    grant: &Grant,
-    title: Option<&str>,
-    visibility: Option<ChatVisibility>,
-) -> AppResult<ChatRow> {
+pub async fn create(tx: &mut Tx, grant: &Grant, start: ChatStart<'_>) -> AppResult<ChatRow> {
     let project_id = grant
         .project_id()
         .ok_or_else(|| AppError::Internal(anyhow!("a chat is created with a project grant")))?;
-    let title = match title {
+    let title = match start.title {
         Some(title) => valid_title(title)?,
         None => DEFAULT_TITLE.to_owned(),
     };
+    let visibility = start.visibility;
+    if let Some(id) = start.assistant_id {
+        let usable = AssistantRow::find(tx.conn(), id).await?.is_some_and(|a| {
+            a.is_active
+                && match (a.project_id, a.organization_id) {
+                    (Some(project), _) => project == project_id,
+                    (None, Some(organization)) => organization == grant.organization_id(),
+                    (None, None) => true,
+                }
+        });
+        if !usable {
+            return Err(FieldError::input(
+                "assistantId",
+                "NOT_FOUND",
+                "assistantId is not an active assistant of this project",
+            )
+            .into());
+        }
+    }
     let new = NewChat {
         id: new_id(),
         project_id,
         user_id: grant.caller().user.id,
-        assistant_id: None,
+        assistant_id: start.assistant_id,
         title,
         model: None,
         visibility: visibility.unwrap_or(ChatVisibility::Private),

@@ -191,6 +191,20 @@ pub fn heading_path(headings: &[(usize, usize, String)], offset: usize) -> Vec<S
     path.into_iter().map(|(_, t)| t.to_owned()).collect()
 }
 
+/// Where the body of a chunk starts: the byte offset of its first line that is neither blank
+/// nor a heading (so a chunk that opens with headings is placed under them).
+pub fn body_offset(chunk: &str) -> usize {
+    let mut offset = 0;
+    for line in chunk.split_inclusive('\n') {
+        let trimmed = line.trim();
+        if !trimmed.is_empty() && !trimmed.starts_with('#') {
+            return offset;
+        }
+        offset += line.len();
+    }
+    0
+}
+
 /// The markdown ATX headings of `text`: (byte offset, level, title), in order.
 pub fn headings(text: &str) -> Vec<(usize, usize, String)> {
     let mut found = Vec::new();
@@ -254,6 +268,11 @@ mod tests {
         assert_eq!(heading_path(&found, text.find("more").expect("more")), ["Guide", "Use"]);
         assert_eq!(heading_path(&found, text.find("end").expect("end")), ["Other"]);
         assert_eq!(heading_path(&found, 0), ["Guide"]);
+        let opening = "# Terms\n\n## Warranty\n\nTwo years.";
+        assert_eq!(
+            heading_path(&headings(opening), body_offset(opening)),
+            ["Terms", "Warranty"]
+        );
         let pdf = "one\u{c}two\u{c}three";
         assert_eq!((page_at(pdf, 0), page_at(pdf, 5), page_at(pdf, 9)), (1, 2, 3));
     }

@@ -233,7 +233,7 @@ async fn index(ctx: &JobContext, indexer: &Indexer, document_id: Uuid) -> Result
             embedding: Some(vector),
             embedding_model: Some(model_name.clone()),
             metadata: {
-                let mut metadata = place(piece.start);
+                let mut metadata = place(piece.start + extraction::body_offset(&piece.text));
                 metadata["start"] = json!(piece.start);
                 metadata["end"] = json!(piece.start + piece.text.len());
                 metadata

@@ -15,6 +15,7 @@ mod embeddings;
 mod fuzz;
 mod granted;
 mod graph;
+mod grounding;
 mod http;
 mod ingestion;
 mod isolation;

@@ -7,12 +7,13 @@ use uuid::Uuid;
 
 use super::{
     chat::Chat,
+    citation::Citation,
     connection::{MessageFeedbackConnection, PageArgs, load_connection},
     context::ContextExt,
     file::FileAttachment,
     loaders::{
-        AttachmentsByMessage, ChatById, ChildrenOf, FeedbackOf, MessageById, ProjectById, StreamsByMessage, UserById,
-        ViewerFeedback, load,
+        AttachmentsByMessage, ChatById, ChildrenOf, CitationsByMessage, FeedbackOf, MessageById, ProjectById,
+        StreamsByMessage, UserById, ViewerFeedback, load,
     },
     mutation::{UserError, write},
     node::{global_id, input_id, optional_id},
@@ -219,6 +220,14 @@ impl Message {
             .into_iter()
             .map(FileAttachment)
             .collect())
+    }
+
+    /// The passages of documents this answer was given (an assistant with datasources), by
+    /// their number; the answer cites them as `[1]`, `[2]`, ...
+    #[graphql(complexity = "crate::graphql::node::item_list_cost(child_complexity)")]
+    async fn citations(&self, ctx: &Context<'_>) -> Result<Vec<Citation>> {
+        let rows = load(ctx, CitationsByMessage(self.0.id)).await?.unwrap_or_default();
+        Ok(rows.into_iter().map(Citation).collect())
     }
 
     /// The stream that produced this message (model answers), if any.

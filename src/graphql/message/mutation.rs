@@ -102,6 +102,8 @@ pub struct SendMessageInput {
     pub chat_id: Option<ID>,
     /// The project of a new chat, when `chatId` is omitted.
     pub project_id: Option<ID>,
+    /// The assistant of a new chat, when `chatId` is omitted.
+    pub assistant_id: Option<ID>,
     /// The text (1 to 100,000 characters).
     pub content: String,
     /// The message this one follows (branching); by default the chat's latest message.
@@ -231,8 +233,13 @@ impl MessageMutation {
                 }
                 (None, Some(project_id)) => {
                     let project_id = input_id(project_id, "Project", "projectId")?;
+                    let assistant_id = optional_id(input.assistant_id.as_ref(), "Assistant", "assistantId")?;
                     let grant = tx.grant(Place::Project(project_id), Permission::ChatWrite).await?;
-                    let chat = chats::create(tx, &grant, None, None).await?;
+                    let start = chats::ChatStart {
+                        assistant_id,
+                        ..chats::ChatStart::default()
+                    };
+                    let chat = chats::create(tx, &grant, start).await?;
                     tx.granted(chat.id, Permission::ChatWrite).await?
                 }
                 (None, None) => {

@@ -1,14 +1,15 @@
 //! Starting answers: `sendMessage` (a user message and the answer to it) and
 //! `regenerateMessage` (another answer to the same message, a sibling). Everything is checked
-//! and stored in the write's transaction (the model, the quota, the prompt's fit, the rows),
-//! and the generation starts only once that commits.
+//! and stored in the write's transaction (the model, the quota, the passages of the
+//! assistant's documents and their citations, the prompt's fit, the rows), and the
+//! generation starts only once that commits.
 
 use diesel::{ExpressionMethods, OptionalExtension, QueryDsl};
 use diesel_async::RunQueryDsl;
 use serde_json::json;
 use uuid::Uuid;
 
-use super::{Generations, Job, prompt::Framing};
+use super::{Generations, Job, grounding, prompt::Framing};
 use crate::{
     auth::grant::Granted,
     db::{
@@ -27,6 +28,7 @@ use crate::{
         chats::DEFAULT_TITLE,
         messages,
         quotas::{self, Usage},
+        search::Embedding,
         write::{RecordIn, Tx},
     },
     storage::FileStore,
@@ -191,7 +193,23 @@ async fn start(
         ..Usage::default()
     };
     quotas::debit(tx.conn(), chat.project_id, one).await?;
-    let request = framing.request(tx.conn(), files, &model, question.id).await?;
+    let providers = generations.providers();
+    let embedding = Embedding {
+        providers: &providers,
+        keyring: &generations.authenticator().keyring,
+        organization_id,
+    };
+    let mut passages = grounding::passages(
+        tx,
+        framing.assistant.as_ref(),
+        (chat.project_id, &embedding),
+        &question.content,
+    )
+    .await?;
+    let sources = grounding::sources_text(&model, &mut passages);
+    let request = framing
+        .request(tx.conn(), (files, sources), &model, question.id)
+        .await?;
     let api_key = super::prompt::organization_key(
         tx.conn(),
         &generations.authenticator().keyring,
@@ -216,6 +234,7 @@ async fn start(
     }
     .insert(tx.conn())
     .await?;
+    grounding::cite(tx, answer.id, &passages).await?;
     pubsub::chat_changed(tx.conn(), chat.id, ChatChange::MessageAdded, Some(answer.id)).await?;
     pubsub::chat_changed(tx.conn(), chat.id, ChatChange::StreamStarted, Some(answer.id)).await?;
     let caller = tx.caller()?;

@@ -15,6 +15,7 @@
 
 pub mod answer;
 pub mod follow;
+pub mod grounding;
 pub mod prompt;
 mod run;
 

@@ -130,11 +130,12 @@ impl Framing {
 
     /// The completion request for an answer to `leaf` (the user's message), with the
     /// conversation up to it trimmed to the model's window; files attached to its messages
-    /// (read from `files`) are text parts of them.
+    /// (read from `files`) are text parts of them; `sources` (documents' passages) follow the
+    /// instructions.
     pub async fn request(
         &self,
         conn: &mut AsyncPgConnection,
-        files: &FileStore,
+        (files, sources): (&FileStore, Option<String>),
         model: &ResolvedModel,
         leaf: Uuid,
     ) -> AppResult<CompletionRequest> {
@@ -154,9 +155,8 @@ impl Framing {
         let max_tokens = settings.and_then(|s| s.max_tokens).and_then(|t| u32::try_from(t).ok());
         let window = model.config.context_window;
         let reserve = max_tokens.map_or((window / 4).min(ANSWER_RESERVE), i64::from);
-        let system = self
-            .instructions()
-            .map(|content| PromptMessage::text(Role::System, content));
+        let instructions: Vec<String> = self.instructions().into_iter().chain(sources).collect();
+        let system = (!instructions.is_empty()).then(|| PromptMessage::text(Role::System, instructions.join("\n\n")));
         let ids: Vec<Uuid> = chain.iter().map(|m| m.id).collect();
         let mut attached = FileRow::attached_to_messages(conn, &ids).await?;
         let mut budget = window

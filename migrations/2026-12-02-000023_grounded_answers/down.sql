@@ -1,0 +1,2 @@
+DROP TABLE message_citations;
+DROP TABLE assistant_datasources;
