@@ -38,6 +38,8 @@ pub enum AppError {
     },
     /// A project's quota would be exceeded; it resets at `resets_at`.
     QuotaExceeded {
+        /// The project whose quota refused.
+        project_id: uuid::Uuid,
         /// Which limit: `requests`, `tokens` or `storage`.
         resource: &'static str,
         /// When usage resets.
@@ -77,7 +79,9 @@ impl AppError {
             AppError::RateLimited { retry_after_secs } => {
                 format!("too many attempts; try again in {retry_after_secs} seconds")
             }
-            AppError::QuotaExceeded { resource, resets_at } => {
+            AppError::QuotaExceeded {
+                resource, resets_at, ..
+            } => {
                 format!("the project's {resource} quota is used up until {resets_at}")
             }
             AppError::Unavailable(why) => why.clone(),

@@ -74,6 +74,9 @@ enum Command {
     /// Measure the job queue (see docs/benchmarks.md): jobs a second through a handler that
     /// does nothing, at several worker counts. Run from a release build.
     BenchJobs(chatgraph::bench::jobs::JobsBenchConfig),
+    /// Measure semanticSearch's vector statement: latency and recall@10 of one project's
+    /// search in a shared index of many projects' chunks.
+    BenchSearch(chatgraph::bench::search::SearchBenchConfig),
     /// Control the private local PostgreSQL cluster.
     Cluster {
         #[command(subcommand)]
@@ -134,6 +137,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Bench(config) => chatgraph::bench::run(config).await,
         Command::BenchStream(config) => chatgraph::bench::stream::run(config).await,
         Command::BenchJobs(config) => chatgraph::bench::jobs::run(config).await,
+        Command::BenchSearch(config) => chatgraph::bench::search::run(config).await,
         Command::ExportSchema => {
             print!("{}", graphql::sdl());
             Ok(())

@@ -16,6 +16,7 @@ pub mod chart;
 pub mod dataset;
 pub mod jobs;
 pub mod load;
+pub mod search;
 pub mod stream;
 
 use std::{path::PathBuf, process::Stdio, sync::Arc, time::Duration};

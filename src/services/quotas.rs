@@ -7,7 +7,7 @@ use crate::db::cached::cached;
 use chrono::{DateTime, Utc};
 use diesel::{
     QueryableByName,
-    sql_types::{BigInt, Timestamptz, Uuid as SqlUuid},
+    sql_types::{BigInt, Text, Timestamptz, Uuid as SqlUuid},
 };
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde_json::json;
@@ -132,6 +132,7 @@ async fn refusal(conn: &mut AsyncPgConnection, project_id: Uuid, usage: Usage) -
     match refusals.into_iter().next() {
         None => Ok(()),
         Some(refusal) => Err(AppError::QuotaExceeded {
+            project_id,
             resource: match refusal.resource.as_str() {
                 "requests" => "requests",
                 "tokens" => "tokens",
@@ -140,6 +141,50 @@ async fn refusal(conn: &mut AsyncPgConnection, project_id: Uuid, usage: Usage) -
             resets_at: refusal.reset_at,
         }),
     }
+}
+
+/// Announces to the project's webhooks that its `resource` quota refused a request
+/// (`quota.exceeded`), once per resource and period (until `resets_at`), in a transaction of
+/// its own: the refused write itself was rolled back.
+pub async fn announce_exceeded(
+    conn: &mut AsyncPgConnection,
+    project_id: Uuid,
+    resource: &str,
+    resets_at: DateTime<Utc>,
+) -> AppResult<()> {
+    use diesel_async::AsyncConnection;
+    let resets_at = resets_at.to_rfc3339();
+    conn.transaction::<_, AppError, _>(async |tx| {
+        // One announcement per project, resource and period, however many requests race.
+        cached("SELECT pg_advisory_xact_lock(hashtext('quota.exceeded:' || $1::text))")
+            .bind::<SqlUuid, _>(project_id)
+            .execute(tx)
+            .await?;
+        let announced: i64 = cached(
+            "SELECT count(*) AS n FROM webhook_deliveries d \
+             JOIN webhook_subscriptions s ON s.id = d.subscription_id \
+             WHERE s.project_id = $1 AND d.event_type = 'quota.exceeded' \
+               AND d.payload->'data'->>'resource' = $2 AND d.payload->'data'->>'resetsAt' = $3",
+        )
+        .bind::<SqlUuid, _>(project_id)
+        .bind::<Text, _>(resource)
+        .bind::<Text, _>(&resets_at)
+        .get_result::<Count>(tx)
+        .await?
+        .n;
+        if announced == 0 {
+            let data = json!({ "projectId": project_id, "resource": resource, "resetsAt": resets_at });
+            super::deliveries::emit(tx, project_id, "quota.exceeded", data).await?;
+        }
+        Ok(())
+    })
+    .await
+}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
 }
 
 /// Gives back `storage_bytes` of the project's stored bytes (a file was deleted); never

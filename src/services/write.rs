@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use super::{
     audit::{Action, AuditEvent},
-    rate_limits,
+    quotas, rate_limits,
 };
 use crate::{
     auth::{
@@ -175,6 +175,15 @@ where
         }
         Err(error) => {
             record_failure(&mut tx, &error).await;
+            if let AppError::QuotaExceeded {
+                project_id,
+                resource,
+                resets_at,
+            } = &error
+                && let Err(failed) = quotas::announce_exceeded(&mut tx.conn, *project_id, resource, *resets_at).await
+            {
+                tracing::warn!(request.id = tx.writer.request_id, error = ?failed, "announcing an exceeded quota");
+            }
             Err(error)
         }
     }

@@ -427,3 +427,45 @@ async fn membership_changes_and_failed_jobs_are_announced() {
     // A change of role is not a new member: one member.added.
     assert_eq!(types, ["job.failed", "member.added", "member.removed"], "{got:?}");
 }
+
+#[tokio::test]
+async fn a_refused_request_announces_the_exceeded_quota_once_a_period() {
+    let db = TestDb::migrated().await;
+    let (team, _workers) = team_with_deliveries(&db).await;
+    let (url, inbox) = receiver(vec![]).await;
+    let (_, body) = team
+        .mutate(
+            &team.owner,
+            "createWebhookSubscription",
+            CREATE_WEBHOOK,
+            json!({ "projectId": team.project, "url": url, "eventTypes": ["quota.exceeded"] }),
+        )
+        .await;
+    assert!(body["errors"].is_null(), "{body}");
+    let (_, body) = team
+        .mutate(
+            &team.owner,
+            "setProjectQuota",
+            "mutation($input: SetProjectQuotaInput!) { setProjectQuota(input: $input) { userErrors { code } } }",
+            json!({ "projectId": team.project, "requestsLimit": "1" }),
+        )
+        .await;
+    assert!(body["errors"].is_null(), "{body}");
+    let send = "mutation($input: SendMessageInput!) { sendMessage(input: $input) { userErrors { code } } }";
+    let input = json!({ "projectId": team.project, "content": "Hello" });
+    let (payload, _) = team.mutate(&team.member, "sendMessage", send, input.clone()).await;
+    assert_eq!(payload["userErrors"], json!([]));
+    // The second and third requests are refused; the webhook hears of it once.
+    for _ in 0..2 {
+        let (_, body) = team.mutate(&team.member, "sendMessage", send, input.clone()).await;
+        assert_eq!(crate::support::code(&body), "QUOTA_EXCEEDED", "{body}");
+    }
+    let got = received(&inbox, 1).await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let got_later = inbox.lock().expect("inbox").clone();
+    assert_eq!(got_later.len(), 1, "{got_later:?}");
+    let event: serde_json::Value = serde_json::from_str(&got[0].body).expect("json");
+    assert_eq!(event["type"], "quota.exceeded");
+    assert_eq!(event["data"]["resource"], "requests");
+    assert!(event["data"]["resetsAt"].is_string(), "{event}");
+}
