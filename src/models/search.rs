@@ -88,36 +88,65 @@ pub async fn models_in(conn: &mut AsyncPgConnection, project: Uuid) -> diesel::Q
     .await
 }
 
+/// Projects with at most this many chunks of a model are searched exactly: every vector of
+/// the project compared, through the `(project_id, embedding_model)` index. Below this size
+/// that is as fast as walking the shared HNSW graph (measured in `docs/benchmarks.md`), and
+/// its recall is 1.
+pub const EXACT_SCAN_MAX: i64 = 200;
+/// The HNSW search breadth (`hnsw.ef_search`) of index scans.
+pub const EF_SEARCH: u32 = 100;
+/// How many candidates an index scan gathers for each hit asked for.
+const OVERFETCH: i64 = 4;
+
 /// The `limit` chunks of `project` nearest to `vector` among those embedded by `model`,
-/// most similar first. The HNSW index of the vector's dimension is shared by every project,
-/// so its scan goes on (`hnsw.iterative_scan`) until `limit` chunks passed the filter or none
-/// are left: a selective filter never returns fewer hits than there are matches. A vector of
-/// a dimension without an index finds nothing.
+/// most similar first. A project with at most `exact_max` (in the API [`EXACT_SCAN_MAX`])
+/// chunks of the model is searched exactly. A larger one through the HNSW index of the vector's dimension, which is
+/// shared by every project: its scan goes on (`hnsw.iterative_scan`) until `limit` chunks
+/// passed the filter or none are left, so a selective filter never returns fewer hits than
+/// there are matches. A vector of a dimension without an index finds nothing.
 pub async fn nearest(
     conn: &mut AsyncPgConnection,
     project: Uuid,
     filter: &ChunkFilter,
     vector: Vector,
     model: &str,
-    limit: i64,
+    (limit, exact_max): (i64, i64),
 ) -> diesel::QueryResult<Vec<ScoredChunk>> {
     let dimensions = vector.as_slice().len();
     let Some(typed) = indexed_type(dimensions) else {
         return Ok(Vec::new());
     };
-    // The cast and the dimension test are those of the dimension's partial expression index.
+    let model = model.to_owned();
+    let exact = exact_max > 0 && chunks_up_to(conn, project, &model, exact_max + 1).await? <= exact_max;
+    // The cast and the dimension test are those of the dimension's partial expression index;
+    // `+ 0` makes the order one no index can give, so the planner compares every vector.
     let distance = format!("c.embedding::{typed} <=> $6::{typed}");
+    let order = if exact {
+        format!("({distance}) + 0")
+    } else {
+        distance.clone()
+    };
+    // The index scan's order is relaxed (approximate): it gathers OVERFETCH times the
+    // hits asked for, which are re-sorted exactly and cut.
     let sql = format!(
         "SELECT * FROM (SELECT c.*, 1 - ({distance}) AS score, NULL::text AS highlight \
          FROM document_chunks c WHERE {CONDITIONS} AND vector_dims(c.embedding) = {dimensions} \
            AND c.embedding_model = $7 \
-         ORDER BY {distance} LIMIT $5) hits ORDER BY score DESC, id"
+         ORDER BY {order} LIMIT $5 * {OVERFETCH}) hits ORDER BY score DESC, id LIMIT $5"
     );
-    let model = model.to_owned();
+    if exact {
+        return with_conditions(sql, project, filter, limit)
+            .bind::<pgvector::sql_types::Vector, _>(vector)
+            .bind::<Text, _>(model)
+            .load(conn)
+            .await;
+    }
     conn.transaction::<_, diesel::result::Error, _>(async |tx| {
         // Relaxed order: the outer ORDER BY re-sorts what the scan returns.
-        tx.batch_execute("SET LOCAL hnsw.iterative_scan = relaxed_order; SET LOCAL hnsw.ef_search = 100")
-            .await?;
+        tx.batch_execute(&format!(
+            "SET LOCAL hnsw.iterative_scan = relaxed_order; SET LOCAL hnsw.ef_search = {EF_SEARCH}"
+        ))
+        .await?;
         with_conditions(sql, project, filter, limit)
             .bind::<pgvector::sql_types::Vector, _>(vector)
             .bind::<Text, _>(model)
@@ -125,6 +154,26 @@ pub async fn nearest(
             .await
     })
     .await
+}
+
+#[derive(QueryableByName)]
+struct Counted {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+/// How many chunks of `model` `project` has, counting no further than `cap`.
+async fn chunks_up_to(conn: &mut AsyncPgConnection, project: Uuid, model: &str, cap: i64) -> diesel::QueryResult<i64> {
+    let counted: Counted = cached(
+        "SELECT count(*) AS n FROM (SELECT 1 FROM document_chunks \
+         WHERE project_id = $1 AND embedding_model = $2 LIMIT $3) s",
+    )
+    .bind::<SqlUuid, _>(project)
+    .bind::<Text, _>(model.to_owned())
+    .bind::<BigInt, _>(cap)
+    .get_result(conn)
+    .await?;
+    Ok(counted.n)
 }
 
 /// The `limit` chunks of `project` that match the web-search style `query` (words, "quoted

@@ -123,7 +123,17 @@ pub async fn search(
     let mut by_vector = Vec::new();
     if mode != Mode::Keyword {
         for (model, vector) in query_vectors(conn, project, embedding, &question, text).await? {
-            by_vector.push(search::nearest(conn, project, filter, vector, &model, candidates).await?);
+            by_vector.push(
+                search::nearest(
+                    conn,
+                    project,
+                    filter,
+                    vector,
+                    &model,
+                    (candidates, search::EXACT_SCAN_MAX),
+                )
+                .await?,
+            );
         }
     }
     let by_keyword = match (mode, text) {

@@ -198,6 +198,12 @@ async fn a_small_tenant_gets_its_exact_nearest_chunks_from_the_index_it_shares_w
         .expect("insert chunks");
     }
     let mut recalled: u32 = 0;
+    let mut recalled_by_index: u32 = 0;
+    let project: uuid::Uuid = chatgraph::models::document::DocumentRow::find(&mut conn, small.parse().expect("uuid"))
+        .await
+        .expect("find")
+        .expect("document")
+        .project_id;
     for probe in 0..5 {
         let query: Vec<f64> = (0..1536)
             .map(|i| (((i * 7919 + probe * 104_729) % 1000) as f64 / 1000.0) - 0.5)
@@ -223,7 +229,30 @@ async fn a_small_tenant_gets_its_exact_nearest_chunks_from_the_index_it_shares_w
         assert_eq!(hits.len(), 10, "a filtered index scan must still fill the page: {body}");
         let found: Vec<&str> = hits.iter().filter_map(|h| h["chunk"]["content"].as_str()).collect();
         recalled += u32::try_from(exact.iter().filter(|c| found.contains(&c.as_str())).count()).expect("count");
+        // The same search forced through the shared HNSW index (the API searches a tenant
+        // this small exactly): still a full page and the same recall.
+        let vector = pgvector::Vector::from(query.iter().map(|v| *v as f32).collect::<Vec<f32>>());
+        let through_index = chatgraph::models::search::nearest(
+            &mut conn,
+            project,
+            &chatgraph::models::search::ChunkFilter::default(),
+            vector,
+            "offline/chatgraph-offline-hashing-v1",
+            (10, 0),
+        )
+        .await
+        .expect("index search");
+        assert_eq!(
+            through_index.len(),
+            10,
+            "a filtered index scan must still fill the page"
+        );
+        let found: Vec<&str> = through_index.iter().map(|h| h.chunk.content.as_str()).collect();
+        recalled_by_index +=
+            u32::try_from(exact.iter().filter(|c| found.contains(&c.as_str())).count()).expect("count");
     }
     let recall = f64::from(recalled) / 50.0;
     assert!(recall >= 0.95, "recall@10 is {recall}");
+    let recall = f64::from(recalled_by_index) / 50.0;
+    assert!(recall >= 0.95, "recall@10 through the index is {recall}");
 }
