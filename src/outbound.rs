@@ -101,15 +101,8 @@ pub async fn fetch(policy: &Policy, url: reqwest::Url, max_bytes: usize, timeout
 async fn fetch_within(policy: &Policy, mut url: reqwest::Url, max_bytes: usize) -> Result<Fetched, String> {
     for _ in 0..=MAX_REDIRECTS {
         let address = policy.resolve(&url).await?;
-        let host = url
-            .host_str()
-            .unwrap_or_default()
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .to_owned();
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .resolve(&host, address)
+        let host = host_of(&url);
+        let client = pinned_client(&url, address)
             .user_agent(concat!("chatgraph/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|_| "no HTTP client".to_owned())?;
@@ -157,6 +150,23 @@ async fn fetch_within(policy: &Policy, mut url: reqwest::Url, max_bytes: usize) 
         });
     }
     Err(format!("more than {MAX_REDIRECTS} redirects"))
+}
+
+/// A client that connects `url`'s host to `address` only (the address [`Policy::resolve`]
+/// checked) and follows no redirect.
+pub fn pinned_client(url: &reqwest::Url, address: SocketAddr) -> reqwest::ClientBuilder {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .resolve(&host_of(url), address)
+}
+
+/// `url`'s host without IPv6 brackets.
+fn host_of(url: &reqwest::Url) -> String {
+    url.host_str()
+        .unwrap_or_default()
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_owned()
 }
 
 /// Whether `ip` lies inside: loopback, private, link-local, shared (CGNAT), unspecified,

@@ -89,10 +89,12 @@ pub async fn models_in(conn: &mut AsyncPgConnection, project: Uuid) -> diesel::Q
 }
 
 /// Projects with at most this many chunks of a model are searched exactly: every vector of
-/// the project compared, through the `(project_id, embedding_model)` index. Below this size
-/// that is as fast as walking the shared HNSW graph (measured in `docs/benchmarks.md`), and
+/// the project compared, through the `(project_id, embedding_model)` index, in about 4 ms a
+/// thousand chunks (vectors kept in the table's pages, migration 24). A project that small is
+/// a selective filter of a shared HNSW index, where the index scan must walk far to find
+/// enough of its chunks (slower, and approximate: `docs/benchmarks.md`); exact is faster and
 /// its recall is 1.
-pub const EXACT_SCAN_MAX: i64 = 200;
+pub const EXACT_SCAN_MAX: i64 = 3_000;
 /// The HNSW search breadth (`hnsw.ef_search`) of index scans.
 pub const EF_SEARCH: u32 = 100;
 /// How many candidates an index scan gathers for each hit asked for.
@@ -118,21 +120,25 @@ pub async fn nearest(
     };
     let model = model.to_owned();
     let exact = exact_max > 0 && chunks_up_to(conn, project, &model, exact_max + 1).await? <= exact_max;
-    // The cast and the dimension test are those of the dimension's partial expression index;
-    // `+ 0` makes the order one no index can give, so the planner compares every vector.
+    // The cast and the dimension test are those of the dimension's partial expression index.
+    // Ordered by the score column, the exact search has an order no index gives, so the
+    // planner compares every vector (once each).
     let distance = format!("c.embedding::{typed} <=> $6::{typed}");
     let order = if exact {
-        format!("({distance}) + 0")
+        "score DESC".to_owned()
     } else {
         distance.clone()
     };
-    // The index scan's order is relaxed (approximate): it gathers OVERFETCH times the
-    // hits asked for, which are re-sorted exactly and cut.
+    // The index scan's order is relaxed (approximate): it gathers OVERFETCH times the hits
+    // asked for, which are re-sorted exactly and cut. Only ids and scores are sorted; the
+    // rows (vectors included) are read for the hits alone.
     let sql = format!(
-        "SELECT * FROM (SELECT c.*, 1 - ({distance}) AS score, NULL::text AS highlight \
-         FROM document_chunks c WHERE {CONDITIONS} AND vector_dims(c.embedding) = {dimensions} \
-           AND c.embedding_model = $7 \
-         ORDER BY {order} LIMIT $5 * {OVERFETCH}) hits ORDER BY score DESC, id LIMIT $5"
+        "SELECT c.*, h.score, NULL::text AS highlight FROM \
+           (SELECT c.id, 1 - ({distance}) AS score \
+            FROM document_chunks c WHERE {CONDITIONS} AND vector_dims(c.embedding) = {dimensions} \
+              AND c.embedding_model = $7 \
+            ORDER BY {order} LIMIT $5 * {OVERFETCH}) h \
+         JOIN document_chunks c ON c.id = h.id ORDER BY h.score DESC, c.id LIMIT $5"
     );
     if exact {
         return with_conditions(sql, project, filter, limit)

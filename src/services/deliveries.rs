@@ -245,17 +245,7 @@ async fn attempt(
     let body = delivery.payload.to_string();
     let id = format!("msg_{}", delivery.id.simple());
     let timestamp = Utc::now().timestamp();
-    let host = url
-        .host_str()
-        .unwrap_or_default()
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .to_owned();
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(TIMEOUT)
-        .resolve(&host, address)
-        .build();
+    let client = crate::outbound::pinned_client(&url, address).timeout(TIMEOUT).build();
     let Ok(client) = client else {
         return Attempt::given_up("no HTTP client");
     };

@@ -5,10 +5,7 @@
 //! organization's own key replaces the configured one, a changed model re-indexes, and a
 //! provider's refusal fails the document with a clear reason.
 
-use std::{
-    sync::{Arc, Mutex},
-    time::Duration,
-};
+use std::sync::{Arc, Mutex};
 
 use chatgraph::{
     providers::registry::Providers,
@@ -139,15 +136,7 @@ async fn document(team: &Team, datasource: Option<&Value>, title: &str, content:
 
 /// The document once indexing ended (30 s at most).
 async fn settled(team: &Team, id: &Value) -> Value {
-    for _ in 0..300 {
-        let (_, body) = team.api.run(Some(&team.owner), DOCUMENT, json!({ "id": id })).await;
-        let document = body["data"]["node"].clone();
-        if document["status"] != "PENDING" && document["status"] != "PROCESSING" {
-            return document;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("document {id} was never indexed");
+    team.indexed_document(DOCUMENT, id).await
 }
 
 /// `model:dimensions` of each chunk of `document`.

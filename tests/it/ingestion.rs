@@ -29,15 +29,7 @@ async fn update(team: &Team, id: &Value, content: &str) -> Value {
 
 /// The document's status once it is no longer pending or processing (30 s at most).
 async fn settled(team: &Team, id: &Value) -> Value {
-    for _ in 0..300 {
-        let (_, body) = team.api.run(Some(&team.owner), DOCUMENT, json!({ "id": id })).await;
-        let document = body["data"]["node"].clone();
-        if document["status"] != "PENDING" && document["status"] != "PROCESSING" {
-            return document;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("document {id} was never indexed");
+    team.indexed_document(DOCUMENT, id).await
 }
 
 async fn chunks(db: &TestDb, document: &str) -> Vec<String> {

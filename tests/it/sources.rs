@@ -8,7 +8,6 @@
 use std::{
     path::PathBuf,
     sync::{Arc, Mutex},
-    time::Duration,
 };
 
 use chatgraph::{
@@ -72,15 +71,7 @@ async fn from_file(team: &Team, file: &Value) -> Value {
 
 /// The document once indexing ended (30 s at most).
 async fn settled(team: &Team, id: &Value) -> Value {
-    for _ in 0..300 {
-        let (_, body) = team.api.run(Some(&team.owner), DOCUMENT, json!({ "id": id })).await;
-        let document = body["data"]["node"].clone();
-        if document["status"] != "PENDING" && document["status"] != "PROCESSING" {
-            return document;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("document {id} was never indexed");
+    team.indexed_document(DOCUMENT, id).await
 }
 
 /// Each chunk's metadata (without offsets) and id, in order.

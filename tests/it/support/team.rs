@@ -95,6 +95,23 @@ impl Team {
     }
 
     /// Runs a mutation as `token` and returns its payload (`data.<field>`) and the whole body.
+    /// Document `id` once its indexing ended (no longer PENDING or PROCESSING; 30 s at most),
+    /// as `query` (a `node(id: $id)` query selecting at least `status`) reads it.
+    pub async fn indexed_document(&self, query: &str, id: &Value) -> Value {
+        for _ in 0..300 {
+            let (_, body) = self
+                .api
+                .run(Some(&self.owner), query, serde_json::json!({ "id": id }))
+                .await;
+            let document = body["data"]["node"].clone();
+            if document["status"] != "PENDING" && document["status"] != "PROCESSING" {
+                return document;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("document {id} was never indexed");
+    }
+
     pub async fn mutate(&self, token: &str, field: &str, query: &str, input: Value) -> (Value, Value) {
         let (_, body) = self.api.run(Some(token), query, json!({ "input": input })).await;
         (body["data"][field].clone(), body)
