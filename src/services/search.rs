@@ -22,7 +22,7 @@ use crate::{
         search::{self, ChunkFilter, ModelInUse, ScoredChunk},
     },
     providers::registry::Providers,
-    services::embeddings,
+    services::generation::prompt::organization_key,
 };
 
 /// The most hits one search returns.
@@ -210,12 +210,24 @@ async fn query_vectors(
         return Ok(Vec::new());
     };
     let mut vectors = Vec::new();
+    // The organization's own key, read (and decrypted) once for all OpenAI-compatible models.
+    let mut own_key = None;
     for model in in_use {
         let Some(resolved) = embedding.providers.find_embedding(&model.model) else {
             tracing::warn!(model = %model.model, "chunks of an embedding model no longer configured are not searched by vector");
             continue;
         };
-        let embedder = embeddings::embedder(conn, embedding.keyring, embedding.organization_id, &resolved).await?;
+        let key = match (&own_key, resolved.backend.takes_openai_key()) {
+            (_, false) => None,
+            (Some(key), true) => Clone::clone(key),
+            (None, true) => {
+                let key =
+                    organization_key(conn, embedding.keyring, embedding.organization_id, &resolved.backend).await?;
+                own_key = Some(key.clone());
+                key
+            }
+        };
+        let embedder = resolved.embedder(key);
         let embedded = embedder
             .embed(vec![text.to_owned()])
             .await
