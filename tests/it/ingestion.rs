@@ -43,6 +43,19 @@ async fn chunks(db: &TestDb, document: &str) -> Vec<String> {
     .await
 }
 
+/// The statuses of the document's jobs once none is queued or running (30 s at most): the
+/// worker marks a job done in its own statement after the handler's transaction committed.
+async fn finished_jobs_for(db: &TestDb, document: &str) -> Vec<String> {
+    for _ in 0..300 {
+        let statuses = jobs_for(db, document).await;
+        if statuses.iter().all(|s| s != "queued" && s != "running") {
+            return statuses;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the jobs of document {document} did not finish in 30 s")
+}
+
 async fn jobs_for(db: &TestDb, document: &str) -> Vec<String> {
     names(
         &mut db.conn().await,
@@ -83,7 +96,7 @@ async fn a_created_document_is_chunked_embedded_and_reindexed_only_when_its_cont
             .all(|c| c.contains(":true:offline/chatgraph-offline-hashing-v1:")),
         "{first:?}"
     );
-    assert_eq!(jobs_for(&db, &uuid).await, vec!["succeeded"]);
+    assert_eq!(finished_jobs_for(&db, &uuid).await, vec!["succeeded"]);
 
     // The same content again: nothing to do, nothing queued.
     assert_eq!(update(&team, &id, &guide("Billing")).await, "INDEXED");
@@ -123,14 +136,9 @@ async fn a_document_deleted_before_its_job_ran_is_skipped() {
         .await;
     assert!(body["errors"].is_null(), "{body}");
     let workers = workers(&db);
-    for _ in 0..300 {
-        if jobs_for(&db, &uuid).await == vec!["succeeded"] {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let finished = finished_jobs_for(&db, &uuid).await;
     workers.stop().await;
-    assert_eq!(jobs_for(&db, &uuid).await, vec!["succeeded"]);
+    assert_eq!(finished, vec!["succeeded"]);
     let result = names(
         &mut db.conn().await,
         &format!("SELECT result->>'skipped' AS name FROM jobs WHERE payload->>'documentId' = '{uuid}'"),
