@@ -8,10 +8,11 @@ use super::{
     context::ContextExt,
     datasource::Datasource,
     file::FileAttachment,
-    loaders::{AttachmentsByAssistant, DatasourceById, DatasourcesOfAssistant, FeedbackOf, load},
+    loaders::{AttachmentsByAssistant, DatasourceById, DatasourcesOfAssistant, FeedbackOf, SettingsByProject, load},
     message::FeedbackSummary,
     mutation::{UserError, change, write},
     node::{global_id, input_id},
+    tool::Tool,
 };
 use crate::{
     auth::grant::{Permission, Place},
@@ -19,6 +20,7 @@ use crate::{
     services::{
         assistants::{self, AssistantFields},
         audit::Action,
+        tools::Builtin,
     },
 };
 
@@ -63,9 +65,28 @@ impl Assistant {
         self.0.temperature
     }
 
-    /// Tools it may call (JSON, as the provider expects them).
+    /// The names of the tools it may call (a JSON list; entries other than names, such as
+    /// provider-format definitions imported from another platform, are kept and ignored).
     async fn tools(&self) -> Json<&Value> {
         Json(&self.0.tools)
+    }
+
+    /// The tools its model will see in a chat of its project: those it names that the
+    /// project's settings enable (for an assistant of no project: those it names that
+    /// exist; each chat's project then enables some of them).
+    async fn enabled_tools(&self, ctx: &Context<'_>) -> Result<Vec<Tool>> {
+        let settings = match self.0.project_id {
+            Some(project) => load(ctx, SettingsByProject(project)).await?,
+            None => None,
+        };
+        let named: Vec<Builtin> = crate::services::tools::names(&self.0.tools)
+            .filter_map(Builtin::named)
+            .collect();
+        let seen = match self.0.project_id {
+            Some(_) => crate::services::tools::selected(settings.as_ref(), Some(&self.0)),
+            None => named,
+        };
+        Ok(seen.into_iter().map(|tool| Tool::builtin(tool, true)).collect())
     }
 
     /// Whether new chats may use it.

@@ -40,6 +40,7 @@ pub mod scalars;
 pub mod search;
 pub mod settings;
 pub mod subscription;
+pub mod tool;
 pub mod usage;
 pub mod user;
 pub mod webhook;

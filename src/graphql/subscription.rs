@@ -18,6 +18,7 @@ use super::{
     job::Job,
     message::Message,
     node::{global_id, input_id},
+    tool::ToolCall,
 };
 use crate::{
     auth::{
@@ -50,6 +51,10 @@ pub struct MessageStreamEvent {
     pub delta: String,
     /// `STREAMING` until the last event, which carries the final status.
     pub status: MessageStatus,
+    /// Tool calls that started or ended since the previous event, as they stand now (the
+    /// first event of a subscription carries every call so far). Identify a call by
+    /// `round` and `callId`: a later event about it replaces the earlier one.
+    pub tool_calls: Vec<ToolCall>,
     /// The whole message, on the last event only (tokens, cost, finish reason).
     pub message: Option<Message>,
 }
@@ -60,6 +65,7 @@ impl From<StreamEvent> for MessageStreamEvent {
             seq: i32::try_from(event.seq).unwrap_or(i32::MAX),
             delta: event.delta,
             status: event.status,
+            tool_calls: event.tool_calls.into_iter().map(ToolCall).collect(),
             message: event.message.map(Message),
         }
     }

@@ -46,6 +46,10 @@ pub struct PromptMessage {
     pub content: String,
     /// Text parts after `content`, such as attached files.
     pub parts: Vec<String>,
+    /// The tools an assistant message called (its round ended with them).
+    pub tool_calls: Vec<ToolCall>,
+    /// The call a tool message answers.
+    pub tool_call_id: Option<String>,
 }
 
 impl PromptMessage {
@@ -55,8 +59,48 @@ impl PromptMessage {
             role,
             content: content.into(),
             parts: Vec::new(),
+            tool_calls: Vec::new(),
+            tool_call_id: None,
         }
     }
+
+    /// The model's message of a round that called tools: its text and its calls.
+    pub fn calls(content: impl Into<String>, calls: Vec<ToolCall>) -> Self {
+        PromptMessage {
+            tool_calls: calls,
+            ..PromptMessage::text(Role::Assistant, content)
+        }
+    }
+
+    /// A tool's result, answering the call `call_id`.
+    pub fn tool_result(call_id: impl Into<String>, content: impl Into<String>) -> Self {
+        PromptMessage {
+            tool_call_id: Some(call_id.into()),
+            ..PromptMessage::text(Role::Tool, content)
+        }
+    }
+}
+
+/// A tool a model may call: its name, what it does, and the JSON Schema of its arguments.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ToolDefinition {
+    /// The name the model calls it by (`knowledge_search`, `server.tool`).
+    pub name: String,
+    /// What it does, for the model.
+    pub description: String,
+    /// The JSON Schema of its arguments (an object).
+    pub parameters: serde_json::Value,
+}
+
+/// A model's call of a tool.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ToolCall {
+    /// The call's id (the provider's, or one made up when it gives none).
+    pub id: String,
+    /// The tool's name.
+    pub name: String,
+    /// The arguments as the model wrote them (JSON text, possibly invalid).
+    pub arguments: String,
 }
 
 /// What a completion is asked for.
@@ -72,6 +116,8 @@ pub struct CompletionRequest {
     pub top_p: Option<f64>,
     /// Longest answer, in tokens.
     pub max_tokens: Option<u32>,
+    /// The tools the model may call (none: it answers in text).
+    pub tools: Vec<ToolDefinition>,
 }
 
 /// Tokens a completion used, as the provider reports them.
@@ -90,6 +136,9 @@ pub struct TokenUsage {
 pub enum Chunk {
     /// More text of the answer.
     Delta(String),
+    /// A complete tool call (its arguments gathered); the round then ends with finish reason
+    /// `tool_calls`.
+    ToolCall(ToolCall),
     /// The end: why it stopped (`stop`, `length`, ...) and the usage, when reported.
     End {
         /// The provider's finish reason.

@@ -2,13 +2,16 @@
 //! needs no key and no network, so the demo, the tests and the benchmarks stream answers
 //! anywhere. Its answer is derived from the prompt (the same prompt gives the same text),
 //! emitted word by word at a configured rate. It is not a language model and says so.
+//!
+//! Given tools, it calls them when the last message asks in so many words
+//! ([`OfflineModel::calls`]), and once their results are back it answers quoting them.
 
 use std::time::Duration;
 
 use async_graphql::futures_util::{StreamExt, stream};
 use sha2::{Digest, Sha256};
 
-use super::{ChatModel, Chunk, ChunkStream, CompletionRequest, Role};
+use super::{ChatModel, Chunk, ChunkStream, CompletionRequest, Role, ToolCall};
 
 /// The provider and model name.
 pub const NAME: &str = "offline";
@@ -86,6 +89,17 @@ impl OfflineModel {
         } else {
             format!("{attached}, citing {}", cited.join(", "))
         };
+        let used: Vec<String> = tool_results(request)
+            .map(|(name, result)| {
+                let words: Vec<&str> = result.split_whitespace().take(8).collect();
+                format!("{name} said \"{}\"", words.join(" "))
+            })
+            .collect();
+        let attached = if used.is_empty() {
+            attached
+        } else {
+            format!("{attached}, after {}", used.join(" and "))
+        };
         let mut hasher = Sha256::new();
         for message in &request.messages {
             hasher.update(message.role.as_str());
@@ -121,8 +135,87 @@ impl OfflineModel {
     }
 }
 
+impl OfflineModel {
+    /// The tools the last message asks for, when it is the person's (not yet answered by
+    /// tools) and the tools are offered: "search the knowledge for X" (and "and for Y": two
+    /// calls at once) calls `knowledge_search`; "fetch https://…" calls `fetch_url`; "call
+    /// NAME {json}" calls any offered tool with those arguments (one per line).
+    pub fn calls(request: &CompletionRequest) -> Vec<ToolCall> {
+        let Some(last) = request.messages.last().filter(|m| m.role == Role::User) else {
+            return Vec::new();
+        };
+        let offered = |name: &str| request.tools.iter().any(|t| t.name == name);
+        let mut calls: Vec<(String, serde_json::Value)> = Vec::new();
+        for line in last.content.lines() {
+            let lower = line.to_lowercase();
+            if let Some(at) = lower.find("search the knowledge for ")
+                && offered("knowledge_search")
+            {
+                let asked = &line[at + "search the knowledge for ".len()..];
+                for query in asked.split(" and for ") {
+                    let query = query.trim().trim_end_matches(['.', '?', '!']).trim_matches('"');
+                    calls.push(("knowledge_search".into(), serde_json::json!({ "query": query })));
+                }
+            } else if let Some(at) = lower.find("fetch http")
+                && offered("fetch_url")
+            {
+                let url = line[at + "fetch ".len()..]
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or_default();
+                calls.push(("fetch_url".into(), serde_json::json!({ "url": url })));
+            } else if let Some(rest) = line.trim().strip_prefix("call ")
+                && let Some((name, arguments)) = rest.split_once(' ')
+                && offered(name)
+            {
+                let arguments = serde_json::from_str(arguments.trim())
+                    .unwrap_or(serde_json::Value::String(arguments.trim().into()));
+                calls.push((name.into(), arguments));
+            }
+        }
+        calls
+            .into_iter()
+            .enumerate()
+            .map(|(i, (name, arguments))| ToolCall {
+                id: format!("offline_call_{}", i + 1),
+                name,
+                arguments: match arguments {
+                    serde_json::Value::String(text) => text,
+                    other => other.to_string(),
+                },
+            })
+            .collect()
+    }
+}
+
+/// The tool results after the last message of the person, each with its tool's name.
+fn tool_results(request: &CompletionRequest) -> impl Iterator<Item = (&str, &str)> {
+    let start = request
+        .messages
+        .iter()
+        .rposition(|m| m.role == Role::User)
+        .map_or(0, |i| i + 1);
+    let messages = &request.messages[start..];
+    messages.iter().filter(|m| m.role == Role::Tool).map(move |result| {
+        let name = messages
+            .iter()
+            .flat_map(|m| &m.tool_calls)
+            .find(|c| Some(&c.id) == result.tool_call_id.as_ref())
+            .map_or("a tool", |c| c.name.as_str());
+        (name, result.content.as_str())
+    })
+}
+
 impl ChatModel for OfflineModel {
     fn complete(&self, request: CompletionRequest) -> ChunkStream {
+        let calls = Self::calls(&request);
+        if !calls.is_empty() {
+            let end = Chunk::End {
+                finish_reason: "tool_calls".to_owned(),
+                usage: None,
+            };
+            return stream::iter(calls.into_iter().map(Chunk::ToolCall).chain([end]).map(Ok)).boxed();
+        }
         let words = Self::answer(&request);
         let truncated = request
             .max_tokens
@@ -180,6 +273,52 @@ mod tests {
             ..request("x")
         });
         assert_eq!(short.len(), 3);
+    }
+
+    #[tokio::test]
+    async fn the_offline_model_calls_the_tools_asked_for_then_quotes_their_results() {
+        let mut asked = request("Please search the knowledge for warranty and for refunds.");
+        assert!(OfflineModel::calls(&asked).is_empty(), "no tools offered, none called");
+        asked.tools = vec![crate::providers::ToolDefinition {
+            name: "knowledge_search".into(),
+            description: String::new(),
+            parameters: serde_json::json!({}),
+        }];
+        let model = OfflineModel { tokens_per_sec: 0.0 };
+        let chunks: Vec<_> = model.complete(asked.clone()).collect().await;
+        let calls: Vec<_> = chunks
+            .iter()
+            .filter_map(|c| match c {
+                Ok(Chunk::ToolCall(call)) => Some((call.name.as_str(), call.arguments.as_str())),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            calls,
+            vec![
+                ("knowledge_search", r#"{"query":"warranty"}"#),
+                ("knowledge_search", r#"{"query":"refunds"}"#)
+            ]
+        );
+        assert!(matches!(chunks.last(), Some(Ok(Chunk::End { finish_reason, .. })) if finish_reason == "tool_calls"));
+        let called = OfflineModel::calls(&asked);
+        asked.messages.push(PromptMessage::calls("", called.clone()));
+        asked.messages.push(PromptMessage::tool_result(
+            called[0].id.clone(),
+            "Source [1]: Warranty\nTwo years.",
+        ));
+        asked
+            .messages
+            .push(PromptMessage::tool_result(called[1].id.clone(), "No passage matches."));
+        assert!(
+            OfflineModel::calls(&asked).is_empty(),
+            "results are answered, not called again"
+        );
+        let text = OfflineModel::answer(&asked).concat();
+        assert!(
+            text.contains(r#"after knowledge_search said "Source [1]: Warranty Two years." and knowledge_search said "No passage matches.""#),
+            "{text}"
+        );
     }
 
     #[test]

@@ -24,6 +24,7 @@ pub fn count_message(model: &str, message: &PromptMessage) -> i64 {
     message
         .parts
         .iter()
+        .chain(message.tool_calls.iter().flat_map(|c| [&c.name, &c.arguments]))
         .fold(count(model, &message.content), |sum, part| {
             sum.saturating_add(count(model, part))
         })

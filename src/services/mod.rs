@@ -33,5 +33,6 @@ pub mod rate_limits;
 pub mod repositories;
 pub mod search;
 pub mod seed;
+pub mod tools;
 pub mod webhooks;
 pub mod write;

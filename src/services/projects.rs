@@ -293,6 +293,14 @@ fn check_settings(changes: &SettingsChanges) -> Vec<FieldError> {
             ));
         }
     }
+    if let Some(unknown) = changes
+        .enabled_tools
+        .iter()
+        .flatten()
+        .find_map(|name| crate::services::tools::refuses(name.trim()))
+    {
+        errors.push(FieldError::input("enabledTools", "UNKNOWN_TOOL", unknown));
+    }
     let color = changes.brand_color.clone().flatten();
     if color
         .as_deref()

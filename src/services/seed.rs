@@ -179,7 +179,7 @@ async fn insert_demo(conn: &mut AsyncPgConnection, password_hash: &str) -> Resul
         project_id: project.id,
         default_model: Some("offline/offline".into()),
         enabled_models: vec!["offline/offline".into(), "gpt-4o-mini".into()],
-        enabled_tools: vec!["document_search".into()],
+        enabled_tools: vec!["knowledge_search".into()],
         temperature: Some(0.7),
         max_tokens: Some(1024),
         top_p: Some(1.0),

@@ -18,6 +18,7 @@ use super::{
     mutation::{UserError, write},
     node::{global_id, input_id, optional_id},
     scalars::Decimal,
+    tool::ToolCall,
     user::User,
 };
 use crate::{
@@ -32,6 +33,7 @@ use crate::{
         page::Filter,
         summary::{FeedbackCounts, FeedbackOwner},
     },
+    services::generation::tool_calls_of,
     services::{
         audit::Action,
         chats,
@@ -133,11 +135,23 @@ impl Message {
             return Ok(vec![Message(self.0.clone())]);
         };
         let rows = load(ctx, ChildrenOf(parent)).await?.unwrap_or_default();
-        let rows = rows.into_iter().filter(|m| m.chat_id == self.0.chat_id).collect();
+        // Tool results under an answer are not branches of what follows it.
+        let rows = rows
+            .into_iter()
+            .filter(|m| {
+                m.chat_id == self.0.chat_id && (m.role == MessageRole::Tool) == (self.0.role == MessageRole::Tool)
+            })
+            .collect();
         Ok(super::node::capped(rows, super::node::MAX_ITEM_LIST_ITEMS, false)
             .into_iter()
             .map(Message)
             .collect())
+    }
+
+    /// The tools an answer called, in order (each with the `tool` message holding its
+    /// result); empty for other messages.
+    async fn tool_calls(&self) -> Vec<ToolCall> {
+        tool_calls_of(&self.0).into_iter().map(ToolCall).collect()
     }
 
     /// Tokens read to produce it (assistant messages).

@@ -28,6 +28,7 @@ use super::{
     node::{composite_id, global_id, input_id},
     organization::Organization,
     settings::{ProjectQuota, ProjectSettings},
+    tool::Tool,
     usage::{self, UsageEvent, UsageFilter, UsageGroupBy, UsageSummary},
     webhook::WebhookSubscription,
 };
@@ -38,6 +39,7 @@ use crate::{
     models::project::ProjectRow,
     models::{lists, page::Filter, summary::UsageOwner},
     services::generation::prompt::Framing,
+    services::tools::Builtin,
     services::{
         audit::Action,
         members,
@@ -156,6 +158,18 @@ impl Project {
     /// Generation defaults, models, tools and branding.
     async fn settings(&self, ctx: &Context<'_>) -> Result<Option<ProjectSettings>> {
         Ok(load(ctx, SettingsByProject(self.0.id)).await?.map(ProjectSettings))
+    }
+
+    /// Every tool its answers could call, each saying whether the project's settings enable
+    /// it (`enabledTools`): a chat's model sees the enabled ones (those its assistant names,
+    /// when it has one).
+    async fn tools(&self, ctx: &Context<'_>) -> Result<Vec<Tool>> {
+        let settings = load(ctx, SettingsByProject(self.0.id)).await?;
+        let enabled = crate::services::tools::selected(settings.as_ref(), None);
+        Ok(Builtin::ALL
+            .into_iter()
+            .map(|tool| Tool::builtin(tool, enabled.contains(&tool)))
+            .collect())
     }
 
     /// The models this project may answer with: every configured one, or those its settings

@@ -21,7 +21,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{ChatModel, Chunk, ChunkStream, CompletionRequest, ProviderError, TokenUsage};
+use super::{ChatModel, Chunk, ChunkStream, CompletionRequest, ProviderError, TokenUsage, ToolCall};
 
 /// How long each phase of a completion may take.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -95,14 +95,31 @@ impl OpenAiProvider {
             .messages
             .iter()
             .map(|m| {
-                if m.parts.is_empty() {
-                    return json!({ "role": m.role.as_str(), "content": m.content });
+                let mut message = if m.parts.is_empty() {
+                    json!({ "role": m.role.as_str(), "content": m.content })
+                } else {
+                    let parts: Vec<Value> = std::iter::once(&m.content)
+                        .chain(&m.parts)
+                        .map(|text| json!({ "type": "text", "text": text }))
+                        .collect();
+                    json!({ "role": m.role.as_str(), "content": parts })
+                };
+                if !m.tool_calls.is_empty() {
+                    message["tool_calls"] = m
+                        .tool_calls
+                        .iter()
+                        .map(|c| {
+                            json!({ "id": c.id, "type": "function", "function": { "name": c.name, "arguments": c.arguments } })
+                        })
+                        .collect();
+                    if m.content.is_empty() {
+                        message["content"] = Value::Null;
+                    }
                 }
-                let parts: Vec<Value> = std::iter::once(&m.content)
-                    .chain(&m.parts)
-                    .map(|text| json!({ "type": "text", "text": text }))
-                    .collect();
-                json!({ "role": m.role.as_str(), "content": parts })
+                if let Some(id) = &m.tool_call_id {
+                    message["tool_call_id"] = json!(id);
+                }
+                message
             })
             .collect();
         let mut body = json!({
@@ -111,6 +128,13 @@ impl OpenAiProvider {
             "stream": true,
             "stream_options": { "include_usage": true },
         });
+        if !request.tools.is_empty() {
+            body["tools"] = request
+                .tools
+                .iter()
+                .map(|t| json!({ "type": "function", "function": t }))
+                .collect();
+        }
         for (key, value) in [
             ("temperature", request.temperature.map(Value::from)),
             ("top_p", request.top_p.map(Value::from)),
@@ -229,6 +253,23 @@ struct Choice {
 #[derive(Deserialize, Default)]
 struct Delta {
     content: Option<String>,
+    #[serde(default)]
+    tool_calls: Vec<ToolCallDelta>,
+}
+
+/// A piece of a streamed tool call: the first names it, the next ones add to its arguments.
+#[derive(Deserialize)]
+struct ToolCallDelta {
+    #[serde(default)]
+    index: usize,
+    id: Option<String>,
+    function: Option<FunctionDelta>,
+}
+
+#[derive(Deserialize)]
+struct FunctionDelta {
+    name: Option<String>,
+    arguments: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -253,6 +294,48 @@ struct Reading<S> {
     received_text: bool,
     finish_reason: Option<String>,
     usage: Option<TokenUsage>,
+    /// Tool calls being gathered, by their index in the answer.
+    calls: std::collections::BTreeMap<usize, ToolCall>,
+    /// Chunks to give before reading on (the gathered calls, then the end).
+    ready: std::collections::VecDeque<Chunk>,
+}
+
+impl<S> Reading<S> {
+    fn new(events: S, timeouts: Timeouts) -> Self {
+        Reading {
+            events,
+            timeouts,
+            received_text: false,
+            finish_reason: None,
+            usage: None,
+            calls: std::collections::BTreeMap::new(),
+            ready: std::collections::VecDeque::new(),
+        }
+    }
+
+    /// Adds a piece of a tool call.
+    fn gather(&mut self, piece: ToolCallDelta) {
+        let index = piece.index;
+        let call = self.calls.entry(index).or_insert_with(|| ToolCall {
+            id: String::new(),
+            name: String::new(),
+            arguments: String::new(),
+        });
+        if let Some(id) = piece.id.filter(|id| !id.is_empty()) {
+            call.id = id;
+        }
+        if let Some(function) = piece.function {
+            if let Some(name) = function.name {
+                call.name.push_str(&name);
+            }
+            if let Some(arguments) = function.arguments {
+                call.arguments.push_str(&arguments);
+            }
+        }
+        if call.id.is_empty() {
+            call.id = format!("call_{index}");
+        }
+    }
 }
 
 impl<S, E> Reading<S>
@@ -262,6 +345,9 @@ where
 {
     /// The next chunk, or None after the end.
     async fn next(&mut self) -> Option<Result<Chunk, ProviderError>> {
+        if let Some(chunk) = self.ready.pop_front() {
+            return Some(Ok(chunk));
+        }
         loop {
             let (limit, what) = if self.received_text {
                 (self.timeouts.idle_ms, "chunk for too long")
@@ -304,6 +390,10 @@ where
                     self.finish_reason = Some(reason);
                 }
                 text.push_str(choice.delta.content.as_deref().unwrap_or(""));
+                for piece in choice.delta.tool_calls {
+                    self.received_text = true;
+                    self.gather(piece);
+                }
             }
             if !text.is_empty() {
                 self.received_text = true;
@@ -318,10 +408,13 @@ where
         if !done && self.finish_reason.is_none() {
             return Some(Err(ProviderError::Unreachable));
         }
-        Some(Ok(Chunk::End {
+        let calls = std::mem::take(&mut self.calls);
+        self.ready.extend(calls.into_values().map(Chunk::ToolCall));
+        self.ready.push_back(Chunk::End {
             finish_reason: self.finish_reason.take().unwrap_or_else(|| "stop".to_owned()),
             usage: self.usage.take(),
-        }))
+        });
+        self.ready.pop_front().map(Ok)
     }
 }
 
@@ -338,19 +431,13 @@ impl ChatModel for OpenAiProvider {
         .flat_map(|opened| match opened {
             Err(error) => stream::iter([Err(error)]).boxed(),
             Ok((response, timeouts)) => {
-                let reading = Reading {
-                    events: response.bytes_stream().eventsource(),
-                    timeouts,
-                    received_text: false,
-                    finish_reason: None,
-                    usage: None,
-                };
+                let reading = Reading::new(response.bytes_stream().eventsource(), timeouts);
                 stream::unfold((reading, false), |(mut reading, ended)| async move {
                     if ended {
                         return None;
                     }
                     let item = reading.next().await?;
-                    let ended = !matches!(item, Ok(Chunk::Delta(_)));
+                    let ended = !matches!(item, Ok(Chunk::Delta(_) | Chunk::ToolCall(_)));
                     Some((item, (reading, ended)))
                 })
                 .boxed()
@@ -406,6 +493,7 @@ mod tests {
             temperature: Some(0.5),
             top_p: None,
             max_tokens: Some(10),
+            tools: Vec::new(),
         });
         assert_eq!(body["stream"], true);
         assert_eq!(body["stream_options"]["include_usage"], true);

@@ -19,6 +19,7 @@ use crate::{
     },
     error::{AppResult, FieldError},
     models::{
+        assistant::AssistantRow,
         chat::ChatRow,
         file::{FileRow, NewFileAttachment},
         message::{ChatMessage, MessageRow, NewMessage, NewMessageStream},
@@ -29,6 +30,7 @@ use crate::{
         messages,
         quotas::{self, Usage},
         search::Embedding,
+        tools::{self, ToolContext, Toolbox},
         write::{RecordIn, Tx},
     },
     storage::FileStore,
@@ -165,11 +167,13 @@ pub async fn regenerate(
     Ok(new)
 }
 
-/// The chat's latest message, which a new message follows by default.
+/// The chat's latest message (a tool's result aside), which a new message follows by
+/// default.
 async fn latest(tx: &mut Tx, chat_id: Uuid) -> AppResult<Option<Uuid>> {
     use message_rows::dsl as m;
     Ok(message_rows::table
         .filter(m::chat_id.eq(chat_id))
+        .filter(m::role.ne(MessageRole::Tool))
         .order((m::created_at.desc(), m::id.desc()))
         .select(m::id)
         .first(tx.conn())
@@ -234,10 +238,32 @@ async fn start(
     }
     .insert(tx.conn())
     .await?;
-    grounding::cite(tx, answer.id, &passages).await?;
+    grounding::cite(tx.conn(), answer.id, &passages).await?;
     pubsub::chat_changed(tx.conn(), chat.id, ChatChange::MessageAdded, Some(answer.id)).await?;
     pubsub::chat_changed(tx.conn(), chat.id, ChatChange::StreamStarted, Some(answer.id)).await?;
     let caller = tx.caller()?;
+    let selected = tools::selected(framing.settings.as_ref(), framing.assistant.as_ref());
+    let tools = if selected.is_empty() {
+        None
+    } else {
+        let datasources = match &framing.assistant {
+            Some(assistant) => {
+                Some(AssistantRow::datasource_ids(tx.conn(), assistant.id).await?).filter(|d| !d.is_empty())
+            }
+            None => None,
+        };
+        let context = ToolContext {
+            pool: generations.pool().clone(),
+            caller: caller.clone(),
+            project_id: chat.project_id,
+            organization_id,
+            datasources,
+            message_id: answer.id,
+            providers: generations.providers(),
+            authenticator: generations.shared_authenticator(),
+        };
+        Some(Toolbox::new(selected, context))
+    };
     let job = Job {
         message_id: answer.id,
         chat_id: chat.id,
@@ -248,6 +274,7 @@ async fn start(
         model,
         api_key,
         request,
+        tools,
         retitle: chat.title == DEFAULT_TITLE,
     };
     let generations = generations.clone();

@@ -13,7 +13,7 @@ use std::{sync::Arc, time::Duration};
 use async_graphql::futures_util::{Stream, future::BoxFuture, stream};
 use tokio::time::Instant;
 
-use super::{Generations, Live};
+use super::{Generations, Live, ToolActivity, tool_calls_of};
 use crate::{
     db::enums::MessageStatus,
     error::{AppError, AppResult, FieldError},
@@ -33,6 +33,9 @@ pub struct StreamEvent {
     pub delta: String,
     /// `streaming` until the last event.
     pub status: MessageStatus,
+    /// The tool calls that started or ended since the previous event (on the first event of
+    /// a subscription: every call so far, as it stands).
+    pub tool_calls: Vec<ToolActivity>,
     /// The final row, on the last event.
     pub message: Option<MessageRow>,
 }
@@ -46,6 +49,7 @@ struct Follower {
     progress: tokio::sync::watch::Receiver<super::Progress>,
     message_id: uuid::Uuid,
     sent: usize,
+    calls_sent: u64,
     last_event: Option<Instant>,
     last_check: Instant,
     check: AccessCheck,
@@ -83,6 +87,7 @@ impl Generations {
             live,
             message_id: message.id,
             sent,
+            calls_sent: 0,
             last_event: None,
             last_check: Instant::now(),
             check,
@@ -123,7 +128,7 @@ impl Follower {
                 self.done = true;
                 return Some(self.last(progress.len, progress.status).await);
             }
-            if progress.len > self.sent {
+            if progress.len > self.sent || progress.calls > self.calls_sent {
                 // Deltas closer together than `coalesce` go out as one event.
                 let wait = self
                     .last_event
@@ -133,12 +138,20 @@ impl Follower {
                     continue;
                 }
                 let delta = self.live.slice(self.sent, progress.len).unwrap_or_default();
-                self.sent = progress.len;
+                self.sent = self.sent.max(progress.len);
+                let tool_calls = self.live.calls_after(self.calls_sent);
+                self.calls_sent = tool_calls
+                    .iter()
+                    .map(|c| c.version)
+                    .max()
+                    .unwrap_or(self.calls_sent)
+                    .max(progress.calls);
                 self.last_event = Some(Instant::now());
                 return Some(Ok(StreamEvent {
-                    seq: progress.len,
+                    seq: self.sent,
                     delta,
                     status: MessageStatus::Streaming,
+                    tool_calls,
                     message: None,
                 }));
             }
@@ -159,10 +172,13 @@ impl Follower {
         let text = row.as_ref().map_or_else(|| self.live.text(), |r| r.content.clone());
         let delta = text.get(self.sent..).map(str::to_owned).unwrap_or_default();
         self.sent = text.len().max(len);
+        let calls = row.as_ref().map_or_else(|| self.live.calls_after(0), tool_calls_of);
+        let tool_calls = calls.into_iter().filter(|c| c.version > self.calls_sent).collect();
         Ok(StreamEvent {
             seq: text.len(),
             delta,
             status: row.as_ref().map_or(status, |r| r.status),
+            tool_calls,
             message: row,
         })
     }

@@ -3,6 +3,7 @@
 //! in the prompt's instructions as numbered sources within a token budget, and the answer
 //! records the passages it was given as its citations.
 
+use diesel_async::AsyncPgConnection;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -84,12 +85,27 @@ pub async fn passages(
         return Ok(Vec::new());
     };
     let datasources = AssistantRow::datasource_ids(tx.conn(), assistant.id).await?;
+    if datasources.is_empty() {
+        return Ok(Vec::new());
+    }
+    search_passages(tx.conn(), (project, embedding), Some(datasources), question, 1).await
+}
+
+/// The passages of `project` (of `datasources` only, when given) that best answer `question`,
+/// numbered from `first_position`; none when the question is empty.
+pub async fn search_passages(
+    conn: &mut AsyncPgConnection,
+    (project, embedding): (Uuid, &Embedding<'_>),
+    datasources: Option<Vec<Uuid>>,
+    question: &str,
+    first_position: i32,
+) -> AppResult<Vec<Passage>> {
     let text: String = question.chars().take(search::MAX_QUERY_CHARS).collect();
-    if datasources.is_empty() || text.trim().is_empty() {
+    if text.trim().is_empty() {
         return Ok(Vec::new());
     }
     let filter = ChunkFilter {
-        datasource_ids: Some(datasources),
+        datasource_ids: datasources,
         ..ChunkFilter::default()
     };
     let question = Question {
@@ -97,7 +113,7 @@ pub async fn passages(
         ..Question::default()
     };
     let hits = search::search(
-        tx.conn(),
+        conn,
         (project, embedding),
         Mode::Hybrid,
         question,
@@ -107,7 +123,7 @@ pub async fn passages(
     )
     .await?;
     let ids: Vec<Uuid> = hits.iter().map(|h| h.chunk.document_id).collect();
-    let documents = DocumentRow::find_many(tx.conn(), &ids).await?;
+    let documents = DocumentRow::find_many(conn, &ids).await?;
     let title = |id: Uuid| {
         documents
             .iter()
@@ -116,7 +132,7 @@ pub async fn passages(
     };
     Ok(hits
         .into_iter()
-        .zip(1..)
+        .zip(first_position..)
         .map(|(hit, position)| {
             let mut metadata = hit.chunk.metadata.clone();
             if let Some(object) = metadata.as_object_mut() {
@@ -159,7 +175,7 @@ pub fn sources_text(model: &ResolvedModel, passages: &mut Vec<Passage>) -> Optio
 }
 
 /// Stores `passages` as the citations of `message_id`.
-pub async fn cite(tx: &mut Tx, message_id: Uuid, passages: &[Passage]) -> AppResult<()> {
+pub async fn cite(conn: &mut AsyncPgConnection, message_id: Uuid, passages: &[Passage]) -> AppResult<()> {
     for passage in passages {
         NewCitation {
             id: new_id(),
@@ -175,7 +191,7 @@ pub async fn cite(tx: &mut Tx, message_id: Uuid, passages: &[Passage]) -> AppRes
                 json!({})
             },
         }
-        .insert(tx.conn())
+        .insert(conn)
         .await?;
     }
     Ok(())

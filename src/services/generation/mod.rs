@@ -31,6 +31,7 @@ use diesel::{
 };
 use diesel_async::RunQueryDsl;
 use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 use uuid::Uuid;
 
@@ -70,34 +71,109 @@ impl Default for Settings {
     }
 }
 
-/// How far a stream has come: the length of its text and its status.
+/// How far a stream has come: the length of its text, its tool activity and its status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Progress {
     /// Bytes of text so far.
     pub len: usize,
+    /// The version of the latest change of a tool call (0: none yet).
+    pub calls: u64,
     /// `streaming` until the end.
     pub status: MessageStatus,
+}
+
+/// Where a tool call stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ToolStatus {
+    /// Called, not answered yet.
+    Running,
+    /// Answered.
+    Succeeded,
+    /// Failed (the model was told why).
+    Failed,
+}
+
+/// One tool call of an answer as followers see it, and as the answer's `metadata.toolCalls`
+/// keeps it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ToolActivity {
+    /// The call's id.
+    pub id: String,
+    /// The tool.
+    pub name: String,
+    /// Where the tool comes from (`builtin`).
+    pub source: String,
+    /// The arguments (a JSON object; the text as written when it was not JSON).
+    pub arguments: serde_json::Value,
+    /// Where it stands.
+    pub status: ToolStatus,
+    /// The start of its result, once answered.
+    pub preview: Option<String>,
+    /// Why it failed.
+    pub error: Option<String>,
+    /// How long it took, once answered.
+    pub duration_ms: Option<u64>,
+    /// The model round that called it, from 1.
+    pub round: u32,
+    /// The `tool` message holding its result, once answered.
+    pub message_id: Option<Uuid>,
+    /// The change counter of the answer's tool activity when this call last changed.
+    pub version: u64,
 }
 
 /// The text of one generation as this process knows it: its own generation's (always
 /// current) or another replica's (as last read from the table).
 pub struct Live {
     text: RwLock<String>,
+    calls: RwLock<Vec<ToolActivity>>,
     progress: watch::Sender<Progress>,
     refreshed: Mutex<Option<Instant>>,
 }
 
 impl Live {
-    fn new(text: String, status: MessageStatus) -> Self {
+    fn new(text: String, status: MessageStatus, calls: Vec<ToolActivity>) -> Self {
         let progress = Progress {
             len: text.len(),
+            calls: calls.iter().map(|c| c.version).max().unwrap_or(0),
             status,
         };
         Live {
             text: RwLock::new(text),
+            calls: RwLock::new(calls),
             progress: watch::Sender::new(progress),
             refreshed: Mutex::new(None),
         }
+    }
+
+    /// Records a change of a tool call (a new one, or its end) under the next version.
+    fn track(&self, mut activity: ToolActivity) {
+        let version = {
+            let mut calls = self.calls.write().unwrap_or_else(PoisonError::into_inner);
+            let version = calls.iter().map(|c| c.version).max().unwrap_or(0) + 1;
+            activity.version = version;
+            match calls
+                .iter_mut()
+                .find(|c| c.id == activity.id && c.round == activity.round)
+            {
+                Some(call) => *call = activity,
+                None => calls.push(activity),
+            }
+            version
+        };
+        self.progress.send_modify(|p| p.calls = version);
+    }
+
+    /// The tool calls changed after version `after`, in the order they were called.
+    pub fn calls_after(&self, after: u64) -> Vec<ToolActivity> {
+        self.calls
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .filter(|c| c.version > after)
+            .cloned()
+            .collect()
     }
 
     fn append(&self, delta: &str) {
@@ -109,14 +185,23 @@ impl Live {
         self.progress.send_modify(|p| p.len = len);
     }
 
-    /// Takes what the table says: longer text (stored text only grows) and the status.
-    fn update(&self, stored: &str, status: MessageStatus) {
+    /// Takes what the table says: longer text (stored text only grows), newer tool activity
+    /// and the status.
+    fn update(&self, stored: &str, stored_calls: Vec<ToolActivity>, status: MessageStatus) {
         let len = {
             let mut text = self.text.write().unwrap_or_else(PoisonError::into_inner);
             if stored.len() > text.len() && stored.starts_with(text.as_str()) {
                 *text = stored.to_owned();
             }
             text.len()
+        };
+        let version = {
+            let mut calls = self.calls.write().unwrap_or_else(PoisonError::into_inner);
+            let newest = |calls: &[ToolActivity]| calls.iter().map(|c| c.version).max().unwrap_or(0);
+            if newest(&stored_calls) > newest(&calls) {
+                *calls = stored_calls;
+            }
+            newest(&calls)
         };
         self.progress.send_if_modified(|p| {
             // A stream ends once: a stale read never makes it streaming again.
@@ -125,8 +210,12 @@ impl Live {
             } else {
                 p.status
             };
-            let changed = p.len != len || p.status != status;
-            *p = Progress { len, status };
+            let changed = p.len != len || p.status != status || p.calls != version;
+            *p = Progress {
+                len,
+                calls: version,
+                status,
+            };
             changed
         });
     }
@@ -180,6 +269,8 @@ pub struct Job {
     pub api_key: Option<SecretString>,
     /// The prompt.
     pub request: CompletionRequest,
+    /// The tools the model may call (none: it answers in one round).
+    pub tools: Option<crate::services::tools::Toolbox>,
     /// Whether to title the chat after this answer (it still has the default title).
     pub retitle: bool,
 }
@@ -260,6 +351,11 @@ impl Generations {
         &self.inner.authenticator
     }
 
+    /// The same, shared (tools keep it for the answer's lifetime).
+    pub fn shared_authenticator(&self) -> Arc<Authenticator> {
+        self.inner.authenticator.clone()
+    }
+
     /// This process's notices from now on (every replica's changes, see [`crate::pubsub`]).
     pub fn notices(&self) -> tokio::sync::broadcast::Receiver<Notice> {
         self.inner.pubsub.subscribe()
@@ -272,7 +368,7 @@ impl Generations {
 
     /// Starts generating `job` (its message and stream rows are committed).
     pub fn start(&self, job: Job) {
-        let live = Arc::new(Live::new(String::new(), MessageStatus::Streaming));
+        let live = Arc::new(Live::new(String::new(), MessageStatus::Streaming, Vec::new()));
         let (stop, stopped) = watch::channel(false);
         self.inner.lock().insert(
             job.message_id,
@@ -314,7 +410,11 @@ impl Generations {
         if let Some(live) = streams.get(&message.id).and_then(|e| e.live.upgrade()) {
             return live;
         }
-        let live = Arc::new(Live::new(message.content.clone(), message.status));
+        let live = Arc::new(Live::new(
+            message.content.clone(),
+            message.status,
+            tool_calls_of(message),
+        ));
         if message.status == MessageStatus::Streaming {
             streams.retain(|_, e| e.live.strong_count() > 0);
             streams.insert(
@@ -387,7 +487,7 @@ impl Inner {
             }
         };
         match row {
-            Ok(Some(row)) => live.update(&row.content, row.status),
+            Ok(Some(row)) => live.update(&row.content, tool_calls_of(&row), row.status),
             // Deleted while streaming: it ends as it was.
             Ok(None) => live.finish(MessageStatus::Failed),
             Err(error) => tracing::warn!(error = %error, message.id = %message_id, "cannot refresh a followed stream"),
@@ -423,6 +523,15 @@ impl Inner {
             .map(|(id, _)| *id)
             .collect()
     }
+}
+
+/// The tool calls an answer's row records (`metadata.toolCalls`).
+pub fn tool_calls_of(message: &MessageRow) -> Vec<ToolActivity> {
+    message
+        .metadata
+        .get("toolCalls")
+        .and_then(|calls| serde_json::from_value(calls.clone()).ok())
+        .unwrap_or_default()
 }
 
 /// Takes notices: stops asked for this process's generations, and wake-ups of followed

@@ -174,15 +174,16 @@ impl Framing {
             for (_, file) in attached.extract_if(.., |(message_id, _)| *message_id == Some(row.id)) {
                 parts.push(attachment_text(files, &file).await);
             }
+            let role = match row.role {
+                MessageRole::System => Role::System,
+                MessageRole::User => Role::User,
+                MessageRole::Assistant => Role::Assistant,
+                // A tool's result belongs to the round that called it, not to later prompts.
+                MessageRole::Tool => continue,
+            };
             let message = PromptMessage {
-                role: match row.role {
-                    MessageRole::System => Role::System,
-                    MessageRole::User => Role::User,
-                    MessageRole::Assistant => Role::Assistant,
-                    MessageRole::Tool => Role::Tool,
-                },
-                content: row.content,
                 parts,
+                ..PromptMessage::text(role, row.content)
             };
             let cost = tokens::count_message(&model.config.id, &message);
             if cost > budget {
@@ -211,6 +212,7 @@ impl Framing {
                 .or(settings.and_then(|s| s.temperature)),
             top_p: settings.and_then(|s| s.top_p),
             max_tokens,
+            tools: Vec::new(),
         })
     }
 }

@@ -12,37 +12,37 @@ use bigdecimal::BigDecimal;
 use chrono::Utc;
 use diesel::{
     ExpressionMethods, QueryDsl, QueryableByName,
-    sql_types::{Integer, Text, Uuid as SqlUuid},
+    sql_types::{Integer, Jsonb, Nullable, Text, Uuid as SqlUuid},
 };
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use serde_json::json;
 use tokio::sync::watch;
 
-use super::{Inner, Job, Live};
+use super::{Inner, Job, Live, ToolActivity, ToolStatus};
 use crate::{
     db::{
         cached::cached,
-        enums::{MessageStatus, Outcome, StreamStatus, UsageOperation},
+        enums::{MessageRole, MessageStatus, Outcome, StreamStatus, UsageOperation},
         new_id,
         schema::{chats, message_streams, messages},
     },
     error::AppError,
-    models::usage_event::NewUsageEvent,
-    providers::{Chunk, CompletionRequest, PromptMessage, ProviderError, Role, TokenUsage, tokens},
+    models::{message::NewMessage, usage_event::NewUsageEvent},
+    providers::{
+        ChatModel, Chunk, CompletionRequest, PromptMessage, ProviderError, Role, TokenUsage, ToolCall, tokens,
+    },
     pubsub::{self, CHANNEL, ChatChange, Notice},
     services::{
         deliveries,
         quotas::{self, Usage},
+        tools::{self, Toolbox},
     },
 };
 
 /// How a generation ended.
 enum End {
     /// The model finished.
-    Done {
-        finish_reason: String,
-        usage: Option<TokenUsage>,
-    },
+    Done { finish_reason: String },
     /// Someone stopped it.
     Cancelled,
     /// The provider failed.
@@ -51,53 +51,160 @@ enum End {
     Taken,
 }
 
+/// What one model round gave: how it ended, its text and the tools it called.
+struct Round {
+    end: End,
+    text: String,
+    calls: Vec<ToolCall>,
+    usage: Option<TokenUsage>,
+}
+
 /// Longest silence of a model before the lease is renewed anyway.
 const HEARTBEAT: Duration = Duration::from_secs(2);
 
-/// Runs `job` to its end (see the module header).
-pub(super) async fn run(inner: Arc<Inner>, job: Job, live: Arc<Live>, mut stop: watch::Receiver<bool>) {
+/// Waits for work of a generation while flushing its text on every tick and watching for
+/// a stop.
+struct Pump<'a> {
+    inner: &'a Inner,
+    job: &'a Job,
+    live: &'a Live,
+    stop: watch::Receiver<bool>,
+    tick: tokio::time::Interval,
+    flushed: (usize, u64),
+    renewed: Instant,
+}
+
+impl Pump<'_> {
+    /// The output of `work`, or how the generation ended meanwhile (stopped, or taken over).
+    async fn wait<T>(&mut self, work: impl Future<Output = T>) -> Result<T, End> {
+        tokio::pin!(work);
+        loop {
+            tokio::select! {
+                changed = self.stop.changed() => if changed.is_err() || *self.stop.borrow() {
+                    return Err(End::Cancelled);
+                },
+                _ = self.tick.tick() => {
+                    let progress = self.live.progress();
+                    let now = (progress.len, progress.calls);
+                    if now != self.flushed || self.renewed.elapsed() >= HEARTBEAT {
+                        match flush(self.inner, self.job, self.live).await {
+                            Ok(true) => (self.flushed, self.renewed) = (now, Instant::now()),
+                            Ok(false) => return Err(End::Taken),
+                            Err(error) => tracing::warn!(error = ?error, message.id = %self.job.message_id, "cannot flush a stream"),
+                        }
+                    }
+                },
+                output = &mut work => return Ok(output),
+            }
+        }
+    }
+
+    /// One completion of `request`: its text into the live cell, its tool calls gathered.
+    async fn round(
+        &mut self,
+        model: &dyn ChatModel,
+        request: CompletionRequest,
+        first_token: &mut Option<Duration>,
+        started: Instant,
+    ) -> Round {
+        let mut chunks = model.complete(request);
+        let (mut text, mut calls) = (String::new(), Vec::new());
+        let (end, usage) = loop {
+            match self.wait(chunks.next()).await {
+                Err(end) => break (end, None),
+                Ok(Some(Ok(Chunk::Delta(delta)))) => {
+                    first_token.get_or_insert_with(|| started.elapsed());
+                    if text.is_empty() && !delta.is_empty() {
+                        // A round after tool calls starts on a new paragraph.
+                        let so_far = self.live.text();
+                        if !so_far.is_empty() && !so_far.ends_with(char::is_whitespace) {
+                            self.live.append("\n\n");
+                        }
+                    }
+                    text.push_str(&delta);
+                    self.live.append(&delta);
+                }
+                Ok(Some(Ok(Chunk::ToolCall(call)))) => calls.push(call),
+                Ok(Some(Ok(Chunk::End { finish_reason, usage }))) => break (End::Done { finish_reason }, usage),
+                Ok(Some(Err(error))) => break (End::Failed(error), None),
+                Ok(None) => break (End::Failed(ProviderError::Protocol), None),
+            }
+        };
+        // Dropping the stream cancels the provider's request.
+        drop(chunks);
+        Round {
+            end,
+            text,
+            calls,
+            usage,
+        }
+    }
+}
+
+/// Runs `job` to its end (see the module header): model rounds, with the tools each round
+/// called run between them, until an answer without calls.
+pub(super) async fn run(inner: Arc<Inner>, job: Job, live: Arc<Live>, stop: watch::Receiver<bool>) {
     let started = Instant::now();
     let requested_at = Utc::now();
     let model = job.model.backend.model(job.api_key.clone());
-    let mut chunks = model.complete(job.request.clone());
     let mut tick = tokio::time::interval(inner.settings.flush_every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let (mut flushed, mut renewed) = (0, Instant::now());
-    let mut first_token = None;
+    let mut pump = Pump {
+        inner: &inner,
+        job: &job,
+        live: &live,
+        stop,
+        tick,
+        flushed: (0, 0),
+        renewed: Instant::now(),
+    };
+    let mut request = job.request.clone();
+    if let Some(tools) = job.tools.as_ref().filter(|t| !t.is_empty()) {
+        request.tools = tools.definitions();
+    }
+    let (mut usage, mut first_token, mut rounds) = (TokenUsage::default(), None, 0u32);
     let end = loop {
-        tokio::select! {
-            changed = stop.changed() => if changed.is_err() || *stop.borrow() {
-                break End::Cancelled;
-            },
-            _ = tick.tick() => {
-                let len = live.progress().len;
-                if len != flushed || renewed.elapsed() >= HEARTBEAT {
-                    match flush(&inner, &job, &live).await {
-                        Ok(true) => (flushed, renewed) = (len, Instant::now()),
-                        Ok(false) => break End::Taken,
-                        Err(error) => tracing::warn!(error = ?error, message.id = %job.message_id, "cannot flush a stream"),
-                    }
-                }
-            },
-            chunk = chunks.next() => match chunk {
-                Some(Ok(Chunk::Delta(text))) => {
-                    first_token.get_or_insert_with(|| started.elapsed());
-                    live.append(&text);
-                }
-                Some(Ok(Chunk::End { finish_reason, usage })) => break End::Done { finish_reason, usage },
-                Some(Err(error)) => break End::Failed(error),
-                None => break End::Failed(ProviderError::Protocol),
-            },
+        rounds += 1;
+        let round = pump
+            .round(model.as_ref(), request.clone(), &mut first_token, started)
+            .await;
+        let used = round
+            .usage
+            .unwrap_or_else(|| counted(&job.model.config.id, &request, &round.text, &round.calls));
+        usage = TokenUsage {
+            input: usage.input + used.input,
+            output: usage.output + used.output,
+            cached: usage.cached + used.cached,
+        };
+        let (Some(tools), End::Done { .. }, false, false) = (
+            job.tools.as_ref(),
+            &round.end,
+            round.calls.is_empty(),
+            request.tools.is_empty(),
+        ) else {
+            break round.end;
+        };
+        let results = match pump
+            .wait(call_tools(&inner, &job, &live, tools, &round.calls, rounds))
+            .await
+        {
+            Ok(results) => results,
+            Err(end) => break end,
+        };
+        request.messages.push(PromptMessage::calls(round.text, round.calls));
+        request.messages.extend(results);
+        if rounds as usize > tools::MAX_ROUNDS || started.elapsed() >= tools::TOOLS_TIME {
+            // The last round answers with what it has.
+            request.tools.clear();
         }
     };
-    // Dropping the stream cancels the provider's request.
-    drop(chunks);
     let timing = Timing {
         requested_at,
         duration: started.elapsed(),
         first_token,
+        rounds,
     };
-    let status = match finish(&inner, &job, &live, end, timing).await {
+    let status = match finish(&inner, &job, &live, (end, usage), timing).await {
         Ok(status) => status,
         Err(error) => {
             // The lease runs out and a reaper marks the message interrupted, text kept.
@@ -115,6 +222,124 @@ pub(super) async fn run(inner: Arc<Inner>, job: Job, live: Arc<Live>, mut stop: 
     }
 }
 
+/// Runs a round's calls in parallel (each seen starting and ending by followers, each stored
+/// as a `tool` message); their results, as prompt messages, in the order of the calls.
+async fn call_tools(
+    inner: &Inner,
+    job: &Job,
+    live: &Live,
+    tools: &Toolbox,
+    calls: &[ToolCall],
+    round: u32,
+) -> Vec<PromptMessage> {
+    let runs = calls.iter().enumerate().map(|(index, call)| async move {
+        let arguments = serde_json::from_str::<serde_json::Value>(&call.arguments)
+            .unwrap_or_else(|_| serde_json::Value::String(call.arguments.clone()));
+        let mut activity = ToolActivity {
+            id: call.id.clone(),
+            name: call.name.clone(),
+            source: tools.source(&call.name).to_owned(),
+            arguments,
+            status: ToolStatus::Running,
+            preview: None,
+            error: None,
+            duration_ms: None,
+            round,
+            message_id: None,
+            version: 0,
+        };
+        live.track(activity.clone());
+        let outcome = if index < tools::MAX_CALLS_PER_ROUND {
+            tools.call(call).await
+        } else {
+            let why = format!("at most {} tools are called in one round", tools::MAX_CALLS_PER_ROUND);
+            tools::Outcome {
+                result: format!("error: {why}"),
+                error: Some(why),
+                duration: Duration::ZERO,
+            }
+        };
+        activity.status = if outcome.error.is_some() {
+            ToolStatus::Failed
+        } else {
+            ToolStatus::Succeeded
+        };
+        activity.preview = Some(tools::preview(&outcome.result));
+        activity.error = outcome.error.clone();
+        activity.duration_ms = Some(u64::try_from(outcome.duration.as_millis()).unwrap_or(u64::MAX));
+        match store_call(inner, job, &activity, &outcome).await {
+            Ok(id) => activity.message_id = Some(id),
+            Err(error) => tracing::error!(error = ?error, message.id = %job.message_id, "cannot store a tool call"),
+        }
+        live.track(activity);
+        PromptMessage::tool_result(call.id.clone(), outcome.result)
+    });
+    async_graphql::futures_util::future::join_all(runs).await
+}
+
+/// Stores a finished call as a `tool` message answering the assistant's message, and its
+/// usage event, in one transaction; the message's id.
+async fn store_call(
+    inner: &Inner,
+    job: &Job,
+    activity: &ToolActivity,
+    outcome: &tools::Outcome,
+) -> Result<uuid::Uuid, AppError> {
+    let mut conn = inner.pool.get().await?;
+    conn.transaction::<_, AppError, _>(async |conn| {
+        let failed = outcome.error.is_some();
+        let message = NewMessage {
+            parent_id: Some(job.message_id),
+            status: if failed {
+                MessageStatus::Failed
+            } else {
+                MessageStatus::Complete
+            },
+            error: outcome.error.clone(),
+            metadata: Some(json!({
+                "toolCallId": activity.id,
+                "name": activity.name,
+                "source": activity.source,
+                "arguments": activity.arguments,
+                "durationMs": activity.duration_ms,
+                "round": activity.round,
+            })),
+            ..NewMessage::text(job.chat_id, None, MessageRole::Tool, &outcome.result)
+        }
+        .insert(conn)
+        .await?;
+        NewUsageEvent {
+            id: new_id(),
+            organization_id: job.organization_id,
+            project_id: Some(job.project_id),
+            user_id: job.user_id,
+            chat_id: Some(job.chat_id),
+            message_id: Some(message.id),
+            api_token_id: job.api_token_id,
+            operation: UsageOperation::Tool,
+            provider: activity.source.clone(),
+            model: activity.name.clone(),
+            input_tokens: 0,
+            output_tokens: 0,
+            cached_input_tokens: 0,
+            total_tokens: 0,
+            input_cost: BigDecimal::from(0),
+            output_cost: BigDecimal::from(0),
+            total_cost: BigDecimal::from(0),
+            status: if failed { Outcome::Failed } else { Outcome::Success },
+            requested_at: Utc::now() - outcome.duration,
+            responded_at: Some(Utc::now()),
+            duration_ms: activity.duration_ms.and_then(|d| i32::try_from(d).ok()),
+            metadata: json!({ "toolCallId": activity.id, "answerId": job.message_id, "round": activity.round }),
+        }
+        .insert(conn)
+        .await?;
+        pubsub::chat_changed(conn, job.chat_id, ChatChange::MessageAdded, Some(message.id)).await?;
+        Ok(message.id)
+    })
+    .await
+}
+
 #[derive(QueryableByName)]
 struct Flushed {
     #[diesel(sql_type = SqlUuid)]
@@ -126,9 +351,13 @@ struct Flushed {
 /// streaming (another process ended it).
 async fn flush(inner: &Inner, job: &Job, live: &Live) -> Result<bool, AppError> {
     let text = live.text();
+    let calls = live.calls_after(0);
+    let calls = (!calls.is_empty()).then(|| json!(calls));
     let mut conn = inner.pool.get().await?;
     let rows: Vec<Flushed> = cached(format!(
-        "WITH m AS (UPDATE messages SET content = $2 WHERE id = $1 AND status = 'streaming' RETURNING id), \
+        "WITH m AS (UPDATE messages SET content = $2, \
+           metadata = CASE WHEN $4::jsonb IS NULL THEN metadata ELSE jsonb_set(metadata, '{{toolCalls}}', $4) END \
+           WHERE id = $1 AND status = 'streaming' RETURNING id), \
          s AS (UPDATE message_streams SET last_seq = $3, updated_at = now() \
                WHERE message_id IN (SELECT id FROM m) RETURNING message_id) \
          SELECT message_id, pg_notify('{CHANNEL}', 's:' || message_id::text)::text AS notified FROM s"
@@ -136,6 +365,7 @@ async fn flush(inner: &Inner, job: &Job, live: &Live) -> Result<bool, AppError> 
     .bind::<SqlUuid, _>(job.message_id)
     .bind::<Text, _>(&text)
     .bind::<Integer, _>(seq(text.len()))
+    .bind::<Nullable<Jsonb>, _>(calls)
     .load(&mut conn)
     .await?;
     Ok(!rows.is_empty())
@@ -150,24 +380,24 @@ struct Timing {
     requested_at: chrono::DateTime<Utc>,
     duration: Duration,
     first_token: Option<Duration>,
+    rounds: u32,
 }
 
 /// Writes the end of a generation in one transaction; the status it ended with.
-async fn finish(inner: &Inner, job: &Job, live: &Live, end: End, timing: Timing) -> Result<MessageStatus, AppError> {
+async fn finish(
+    inner: &Inner,
+    job: &Job,
+    live: &Live,
+    (end, usage): (End, TokenUsage),
+    timing: Timing,
+) -> Result<MessageStatus, AppError> {
     let text = live.text();
-    let (status, stream_status, finish_reason, error, reported) = match end {
-        End::Done { finish_reason, usage } => (
-            MessageStatus::Complete,
-            StreamStatus::Finished,
-            finish_reason,
-            None,
-            usage,
-        ),
+    let (status, stream_status, finish_reason, error) = match end {
+        End::Done { finish_reason } => (MessageStatus::Complete, StreamStatus::Finished, finish_reason, None),
         End::Cancelled => (
             MessageStatus::Cancelled,
             StreamStatus::Cancelled,
             "cancelled".to_owned(),
-            None,
             None,
         ),
         End::Failed(error) => (
@@ -175,12 +405,10 @@ async fn finish(inner: &Inner, job: &Job, live: &Live, end: End, timing: Timing)
             StreamStatus::Failed,
             "error".to_owned(),
             Some(error.to_string()),
-            None,
         ),
         End::Taken => return stored_status(&mut *inner.pool.get().await?, job).await,
     };
-    // Tokens from the provider's report, else counted (nothing when nothing was produced).
-    let usage = reported.unwrap_or_else(|| counted(&job.model.config.id, &job.request, &text));
+    let calls = live.calls_after(0);
     let (input_cost, output_cost) = job.model.cost(usage);
     let total_cost = &input_cost + &output_cost;
     let mut conn = inner.pool.get().await?;
@@ -209,6 +437,13 @@ async fn finish(inner: &Inner, job: &Job, live: &Live, end: End, timing: Timing)
                 if updated == 0 {
                     // Reaped meanwhile: its status stands.
                     return Ok(None);
+                }
+                if !calls.is_empty() {
+                    cached("UPDATE messages SET metadata = jsonb_set(metadata, '{toolCalls}', $2) WHERE id = $1")
+                        .bind::<SqlUuid, _>(job.message_id)
+                        .bind::<Jsonb, _>(json!(calls))
+                        .execute(conn)
+                        .await?;
                 }
                 use message_streams::dsl as s;
                 diesel::update(message_streams::table.filter(s::message_id.eq(job.message_id)))
@@ -279,15 +514,26 @@ async fn stored_status(conn: &mut AsyncPgConnection, job: &Job) -> Result<Messag
     Ok(row.map_or(MessageStatus::Failed, |r| r.status))
 }
 
-/// Tokens counted with the tokenizer: the prompt and the answer, or nothing when no text was
-/// produced (a request that failed before answering is not billed by providers either).
-fn counted(model: &str, request: &CompletionRequest, text: &str) -> TokenUsage {
-    if text.is_empty() {
+/// Tokens of one round counted with the tokenizer: the prompt and the answer (its text and
+/// calls), or nothing when nothing was produced (a request that failed before answering is
+/// not billed by providers either).
+fn counted(model: &str, request: &CompletionRequest, text: &str, calls: &[ToolCall]) -> TokenUsage {
+    if text.is_empty() && calls.is_empty() {
         return TokenUsage::default();
     }
+    let tools: i64 = request
+        .tools
+        .iter()
+        .map(|t| tokens::count(model, &format!("{} {} {}", t.name, t.description, t.parameters)))
+        .sum();
     TokenUsage {
-        input: request.messages.iter().map(|m| tokens::count_message(model, m)).sum(),
-        output: tokens::count(model, text),
+        input: request
+            .messages
+            .iter()
+            .map(|m| tokens::count_message(model, m))
+            .sum::<i64>()
+            + tools,
+        output: tokens::count(model, text) + tokens::count_message(model, &PromptMessage::calls("", calls.to_vec())),
         cached: 0,
     }
 }
@@ -331,6 +577,7 @@ async fn record_usage(
         metadata: json!({
             "finishReason": finish_reason,
             "timeToFirstTokenMs": timing.first_token.map(millis),
+            "rounds": timing.rounds,
         }),
     }
     .insert(conn)
@@ -373,6 +620,7 @@ async fn retitle(inner: &Inner, job: &Job, answer: &str) -> Result<(), AppError>
     {
         match chunk {
             Ok(Chunk::Delta(text)) => title.push_str(&text),
+            Ok(Chunk::ToolCall(_)) => {}
             Ok(Chunk::End { .. }) => break,
             Err(error) => return Err(AppError::Internal(anyhow::anyhow!("titling failed: {error}"))),
         }

@@ -1,0 +1,120 @@
+//! Tools: what a project's answers may call (`Project.tools`, `Assistant.enabledTools`) and
+//! the calls an answer made (`Message.toolCalls`, `MessageStreamEvent.toolCalls`).
+
+use async_graphql::{Context, Enum, Json, Object, Result, SimpleObject};
+use serde_json::Value;
+
+use super::{
+    loaders::{MessageById, load},
+    message::Message,
+};
+use crate::services::{
+    generation::{ToolActivity, ToolStatus},
+    tools::Builtin,
+};
+
+/// A tool an answer may call.
+#[derive(SimpleObject)]
+pub struct Tool {
+    /// The name the model calls it by, and settings and assistants name it by.
+    pub name: String,
+    /// What the model is told it does.
+    pub description: String,
+    /// The JSON Schema of its arguments.
+    pub parameters: Json<Value>,
+    /// Where it comes from: `builtin` (run by chatgraph).
+    pub source: String,
+    /// Whether the project's settings enable it (`enabledTools`).
+    pub enabled: bool,
+}
+
+impl Tool {
+    /// `tool`, enabled or not.
+    pub fn builtin(tool: Builtin, enabled: bool) -> Self {
+        let definition = tool.definition();
+        Tool {
+            name: definition.name,
+            description: definition.description,
+            parameters: Json(definition.parameters),
+            source: "builtin".into(),
+            enabled,
+        }
+    }
+}
+
+/// Where a tool call stands.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+pub enum ToolCallStatus {
+    /// Called, not answered yet.
+    Running,
+    /// Answered.
+    Succeeded,
+    /// Failed; the model was told why.
+    Failed,
+}
+
+/// One call of a tool by an answer.
+pub struct ToolCall(pub ToolActivity);
+
+/// One call of a tool by an answer: what was asked, how it went, and the `tool` message that
+/// holds its whole result.
+#[Object]
+impl ToolCall {
+    /// The call's id (the model's).
+    async fn call_id(&self) -> &str {
+        &self.0.id
+    }
+
+    /// The tool.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    /// Where the tool comes from (`builtin`).
+    async fn source(&self) -> &str {
+        &self.0.source
+    }
+
+    /// The arguments the model gave (a JSON object; a string when they were not JSON).
+    async fn arguments(&self) -> Json<&Value> {
+        Json(&self.0.arguments)
+    }
+
+    /// Where it stands.
+    async fn status(&self) -> ToolCallStatus {
+        match self.0.status {
+            ToolStatus::Running => ToolCallStatus::Running,
+            ToolStatus::Succeeded => ToolCallStatus::Succeeded,
+            ToolStatus::Failed => ToolCallStatus::Failed,
+        }
+    }
+
+    /// The start of its result (at most 160 characters), once answered.
+    async fn preview(&self) -> Option<&str> {
+        self.0.preview.as_deref()
+    }
+
+    /// Why it failed.
+    async fn error(&self) -> Option<&str> {
+        self.0.error.as_deref()
+    }
+
+    /// How long it took, in milliseconds, once answered.
+    async fn duration_ms(&self) -> Option<i64> {
+        self.0.duration_ms.and_then(|d| i64::try_from(d).ok())
+    }
+
+    /// The model round that called it, from 1.
+    async fn round(&self) -> i32 {
+        i32::try_from(self.0.round).unwrap_or(i32::MAX)
+    }
+
+    /// The `tool` message holding its result (arguments, result, duration and error), once
+    /// answered; seen as its chat is.
+    async fn result_message(&self, ctx: &Context<'_>) -> Result<Option<Message>> {
+        let Some(id) = self.0.message_id else {
+            return Ok(None);
+        };
+        Ok(load(ctx, MessageById(id)).await?.map(Message))
+    }
+}

@@ -1,0 +1,296 @@
+//! Tools an answer may call while it is generated ([`crate::services::generation`] runs the
+//! rounds): which tools a chat's model sees, and running one call under the limits and with
+//! the rights of the person who sent the message.
+//!
+//! Built-in tools ([`Builtin`]): `knowledge_search` ([`knowledge`]) and `fetch_url`
+//! ([`web`]). A project enables tools by name in its settings (`enabledTools`); a chat with an
+//! assistant gets those of them the assistant names (`Assistant.tools`), a chat without one
+//! gets them all. A tool is bound to the answer's project when the answer starts: no argument
+//! can point it at another project, and the sender's right to read the project is checked
+//! again at every call.
+
+pub mod knowledge;
+pub mod web;
+
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::{
+    auth::{authz::Scope, caller::Caller},
+    db::Pool,
+    error::AppError,
+    models::{assistant::AssistantRow, project::ProjectSettingsRow},
+    providers::{ToolCall, ToolDefinition, registry::Providers},
+    services::auth::{self, Authenticator},
+};
+
+/// Most rounds of tool calls in one answer; the model is then asked once more without tools.
+pub const MAX_ROUNDS: usize = 5;
+/// Most calls a model may make in one round (more are answered with an error).
+pub const MAX_CALLS_PER_ROUND: usize = 8;
+/// How long one call may take.
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long the tool rounds of one answer may take together; the model is then asked for
+/// its answer without tools.
+pub const TOOLS_TIME: Duration = Duration::from_secs(120);
+/// Most bytes of a tool's result given to the model (and stored); more are cut with a note.
+pub const MAX_RESULT_BYTES: usize = 16 * 1024;
+/// Characters of a result shown in stream events.
+pub const PREVIEW_CHARS: usize = 160;
+
+/// The tools chatgraph runs itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Builtin {
+    /// Searches the project's documents (the assistant's datasources when it has some).
+    KnowledgeSearch,
+    /// Reads a public web page as text.
+    FetchUrl,
+}
+
+impl Builtin {
+    /// Every built-in tool.
+    pub const ALL: [Builtin; 2] = [Builtin::KnowledgeSearch, Builtin::FetchUrl];
+
+    /// The name models call it by and settings enable it by.
+    pub fn name(self) -> &'static str {
+        match self {
+            Builtin::KnowledgeSearch => "knowledge_search",
+            Builtin::FetchUrl => "fetch_url",
+        }
+    }
+
+    /// The built-in tool called `name`.
+    pub fn named(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.name() == name)
+    }
+
+    /// What the model is told of it.
+    pub fn definition(self) -> ToolDefinition {
+        match self {
+            Builtin::KnowledgeSearch => knowledge::definition(),
+            Builtin::FetchUrl => web::definition(),
+        }
+    }
+}
+
+/// The tools a chat's model sees: those enabled in the project's settings and, when the chat
+/// has an assistant, named by it.
+pub fn selected(settings: Option<&ProjectSettingsRow>, assistant: Option<&AssistantRow>) -> Vec<Builtin> {
+    let enabled = settings.map(|s| s.enabled_tools.as_slice()).unwrap_or_default();
+    Builtin::ALL
+        .into_iter()
+        .filter(|tool| enabled.iter().any(|name| name == tool.name()))
+        .filter(|tool| assistant.is_none_or(|a| names(&a.tools).any(|name| name == tool.name())))
+        .collect()
+}
+
+/// The tool names an assistant's `tools` holds (its other entries are ignored).
+pub fn names(tools: &Value) -> impl Iterator<Item = &str> {
+    tools.as_array().into_iter().flatten().filter_map(Value::as_str)
+}
+
+/// Why a name may not be enabled in a project, if it may not.
+pub fn refuses(name: &str) -> Option<String> {
+    Builtin::named(name).is_none().then(|| {
+        let known: Vec<&str> = Builtin::ALL.iter().map(|t| t.name()).collect();
+        format!("unknown tool {name:?}; the tools are {}", known.join(", "))
+    })
+}
+
+/// What the tools of one answer run with: the answer, its project and the rights of the
+/// person who asked.
+pub struct ToolContext {
+    /// The pool.
+    pub pool: Pool,
+    /// Who sent the message: tools act with their rights.
+    pub caller: Arc<Caller>,
+    /// The answer's project: the only place tools read.
+    pub project_id: Uuid,
+    /// Its organization (whose own provider keys are used).
+    pub organization_id: Uuid,
+    /// The chat's assistant's datasources, when it has some: `knowledge_search` reads only those.
+    pub datasources: Option<Vec<Uuid>>,
+    /// The answer being generated (its citations).
+    pub message_id: Uuid,
+    /// The providers (embedding the search).
+    pub providers: Arc<Providers>,
+    /// The keyring and the outbound policy.
+    pub authenticator: Arc<Authenticator>,
+}
+
+/// The tools of one answer and what they run with.
+pub struct Toolbox {
+    tools: Vec<Builtin>,
+    context: ToolContext,
+    /// Serialises the citations parallel searches add to the answer.
+    citing: tokio::sync::Mutex<()>,
+}
+
+/// What one call gave.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// The result given to the model (the error's text when it failed), at most
+    /// [`MAX_RESULT_BYTES`].
+    pub result: String,
+    /// Why it failed, when it did.
+    pub error: Option<String>,
+    /// How long it took.
+    pub duration: Duration,
+}
+
+impl Toolbox {
+    /// `tools`, run with `context`.
+    pub fn new(tools: Vec<Builtin>, context: ToolContext) -> Self {
+        Toolbox {
+            tools,
+            context,
+            citing: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// True when the model has no tool.
+    pub fn is_empty(&self) -> bool {
+        self.tools.is_empty()
+    }
+
+    /// What the model is told of its tools.
+    pub fn definitions(&self) -> Vec<ToolDefinition> {
+        self.tools.iter().map(|t| t.definition()).collect()
+    }
+
+    /// Where a tool comes from, for events and records.
+    pub fn source(&self, _name: &str) -> &'static str {
+        "builtin"
+    }
+
+    /// Runs `call` within [`CALL_TIMEOUT`], its result cut to [`MAX_RESULT_BYTES`].
+    pub async fn call(&self, call: &ToolCall) -> Outcome {
+        let started = Instant::now();
+        let result = match tokio::time::timeout(CALL_TIMEOUT, self.run(call)).await {
+            Ok(result) => result,
+            Err(_) => Err(format!("the tool did not answer within {} s", CALL_TIMEOUT.as_secs())),
+        };
+        let duration = started.elapsed();
+        match result {
+            Ok(text) => Outcome {
+                result: cap(text),
+                error: None,
+                duration,
+            },
+            Err(why) => Outcome {
+                result: cap(format!("error: {why}")),
+                error: Some(why),
+                duration,
+            },
+        }
+    }
+
+    async fn run(&self, call: &ToolCall) -> Result<String, String> {
+        let Some(tool) = self.tools.iter().copied().find(|t| t.name() == call.name) else {
+            return Err(format!("there is no tool named {:?} here", call.name));
+        };
+        let arguments = if call.arguments.trim().is_empty() {
+            Value::Object(serde_json::Map::new())
+        } else {
+            serde_json::from_str::<Value>(&call.arguments)
+                .map_err(|error| format!("the arguments are not valid JSON ({error})"))?
+        };
+        if !arguments.is_object() {
+            return Err("the arguments must be a JSON object".into());
+        }
+        self.allowed().await?;
+        match tool {
+            Builtin::KnowledgeSearch => knowledge::search(self, &arguments).await,
+            Builtin::FetchUrl => web::fetch(self, &arguments).await,
+        }
+    }
+
+    /// The sender still signed in and still reading the project.
+    async fn allowed(&self) -> Result<(), String> {
+        let context = &self.context;
+        let mut conn = context.pool.get().await.map_err(|e| failure(e.into()))?;
+        if !auth::still_signed_in(&mut conn, &context.caller)
+            .await
+            .map_err(failure)?
+        {
+            return Err("the person who asked is no longer signed in".into());
+        }
+        let scope = Scope::of(Some(&context.caller));
+        if !scope
+            .sees_project(&mut conn, context.project_id)
+            .await
+            .map_err(|e| failure(e.into()))?
+        {
+            return Err("the person who asked may no longer read this project".into());
+        }
+        Ok(())
+    }
+}
+
+/// What the model reads of an error: the client's message (internal ones logged, never
+/// described).
+fn failure(error: AppError) -> String {
+    if let AppError::Internal(source) = &error {
+        tracing::error!(error = ?source, "a tool failed");
+    }
+    format!("the tool failed: {}", error.message())
+}
+
+/// `text` cut to [`MAX_RESULT_BYTES`] (at a character boundary) with a note saying so.
+pub fn cap(text: String) -> String {
+    if text.len() <= MAX_RESULT_BYTES {
+        return text;
+    }
+    let mut end = MAX_RESULT_BYTES;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!(
+        "{}\n[the result was cut: {end} of its {} bytes are shown]",
+        &text[..end],
+        text.len()
+    )
+}
+
+/// The start of `text` on one line, at most [`PREVIEW_CHARS`] characters.
+pub fn preview(text: &str) -> String {
+    let line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut preview: String = line.chars().take(PREVIEW_CHARS).collect();
+    if line.chars().count() > PREVIEW_CHARS {
+        preview.push('…');
+    }
+    preview
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_result_is_cut_at_a_character_with_a_note() {
+        let text = "é".repeat(MAX_RESULT_BYTES);
+        let cut = cap(text.clone());
+        assert!(cut.starts_with(&"é".repeat(MAX_RESULT_BYTES / 2)));
+        assert!(cut.ends_with(&format!(
+            "[the result was cut: {MAX_RESULT_BYTES} of its {} bytes are shown]",
+            text.len()
+        )));
+        assert_eq!(cap("short".into()), "short");
+        assert_eq!(preview("a\n  b"), "a b");
+        assert_eq!(preview(&"x".repeat(500)).chars().count(), PREVIEW_CHARS + 1);
+    }
+
+    #[test]
+    fn unknown_tool_names_are_refused_and_provider_format_entries_ignored() {
+        let refused = refuses("google_search").expect("refused");
+        assert!(refused.contains("knowledge_search, fetch_url"), "{refused}");
+        assert!(refuses("fetch_url").is_none());
+        let tools = serde_json::json!(["fetch_url", { "type": "function" }]);
+        assert_eq!(names(&tools).collect::<Vec<_>>(), vec!["fetch_url"]);
+    }
+}
