@@ -13,7 +13,7 @@ use std::{sync::Arc, time::Duration};
 use async_graphql::futures_util::{Stream, future::BoxFuture, stream};
 use tokio::time::Instant;
 
-use super::{Generations, Live, ToolActivity, tool_calls_of};
+use super::{Generations, Live, ToolActivity, tool_log_of};
 use crate::{
     db::enums::MessageStatus,
     error::{AppError, AppResult, FieldError},
@@ -172,7 +172,14 @@ impl Follower {
         let text = row.as_ref().map_or_else(|| self.live.text(), |r| r.content.clone());
         let delta = text.get(self.sent..).map(str::to_owned).unwrap_or_default();
         self.sent = text.len().max(len);
-        let calls = row.as_ref().map_or_else(|| self.live.calls_after(0), tool_calls_of);
+        // The changes not delivered yet: from the log when this process has it, else each
+        // call as the row says it ended.
+        let log = self.live.calls_after(0);
+        let calls = if log.last().is_some_and(|c| c.version > self.calls_sent) {
+            log
+        } else {
+            row.as_ref().map(tool_log_of).unwrap_or_default()
+        };
         let tool_calls = calls.into_iter().filter(|c| c.version > self.calls_sent).collect();
         Ok(StreamEvent {
             seq: text.len(),

@@ -136,7 +136,7 @@ impl Live {
     fn new(text: String, status: MessageStatus, calls: Vec<ToolActivity>) -> Self {
         let progress = Progress {
             len: text.len(),
-            calls: calls.iter().map(|c| c.version).max().unwrap_or(0),
+            calls: calls.last().map_or(0, |c| c.version),
             status,
         };
         Live {
@@ -147,25 +147,21 @@ impl Live {
         }
     }
 
-    /// Records a change of a tool call (a new one, or its end) under the next version.
+    /// Records a change of a tool call (a new one, or its end) under the next version: the
+    /// log keeps every change, so a follower sees a call start and end even when both
+    /// happened between two of its events.
     fn track(&self, mut activity: ToolActivity) {
         let version = {
-            let mut calls = self.calls.write().unwrap_or_else(PoisonError::into_inner);
-            let version = calls.iter().map(|c| c.version).max().unwrap_or(0) + 1;
+            let mut log = self.calls.write().unwrap_or_else(PoisonError::into_inner);
+            let version = log.last().map_or(0, |c| c.version) + 1;
             activity.version = version;
-            match calls
-                .iter_mut()
-                .find(|c| c.id == activity.id && c.round == activity.round)
-            {
-                Some(call) => *call = activity,
-                None => calls.push(activity),
-            }
+            log.push(activity);
             version
         };
         self.progress.send_modify(|p| p.calls = version);
     }
 
-    /// The tool calls changed after version `after`, in the order they were called.
+    /// The changes of tool calls after version `after`, oldest first.
     pub fn calls_after(&self, after: u64) -> Vec<ToolActivity> {
         self.calls
             .read()
@@ -196,12 +192,12 @@ impl Live {
             text.len()
         };
         let version = {
-            let mut calls = self.calls.write().unwrap_or_else(PoisonError::into_inner);
-            let newest = |calls: &[ToolActivity]| calls.iter().map(|c| c.version).max().unwrap_or(0);
-            if newest(&stored_calls) > newest(&calls) {
-                *calls = stored_calls;
+            let mut log = self.calls.write().unwrap_or_else(PoisonError::into_inner);
+            let newest = |log: &[ToolActivity]| log.last().map_or(0, |c| c.version);
+            if newest(&stored_calls) > newest(&log) {
+                *log = stored_calls;
             }
-            newest(&calls)
+            newest(&log)
         };
         self.progress.send_if_modified(|p| {
             // A stream ends once: a stale read never makes it streaming again.
@@ -487,7 +483,7 @@ impl Inner {
             }
         };
         match row {
-            Ok(Some(row)) => live.update(&row.content, tool_calls_of(&row), row.status),
+            Ok(Some(row)) => live.update(&row.content, tool_log_of(&row), row.status),
             // Deleted while streaming: it ends as it was.
             Ok(None) => live.finish(MessageStatus::Failed),
             Err(error) => tracing::warn!(error = %error, message.id = %message_id, "cannot refresh a followed stream"),
@@ -525,13 +521,31 @@ impl Inner {
     }
 }
 
-/// The tool calls an answer's row records (`metadata.toolCalls`).
-pub fn tool_calls_of(message: &MessageRow) -> Vec<ToolActivity> {
-    message
-        .metadata
-        .get("toolCalls")
+/// The changes of an answer's tool calls as its row records them: while it streams, every
+/// change (`metadata.toolEvents`); once it ended, each call as it ended (`metadata.toolCalls`).
+pub fn tool_log_of(message: &MessageRow) -> Vec<ToolActivity> {
+    ["toolEvents", "toolCalls"]
+        .into_iter()
+        .find_map(|key| message.metadata.get(key))
         .and_then(|calls| serde_json::from_value(calls.clone()).ok())
         .unwrap_or_default()
+}
+
+/// An answer's tool calls, each as it stands last, in the order they were called.
+pub fn tool_calls_of(message: &MessageRow) -> Vec<ToolActivity> {
+    latest_states(tool_log_of(message))
+}
+
+/// Each call of `log` as it stands last, in the order they were called.
+pub fn latest_states(log: Vec<ToolActivity>) -> Vec<ToolActivity> {
+    let mut calls: Vec<ToolActivity> = Vec::new();
+    for change in log {
+        match calls.iter_mut().find(|c| c.id == change.id && c.round == change.round) {
+            Some(call) => *call = change,
+            None => calls.push(change),
+        }
+    }
+    calls
 }
 
 /// Takes notices: stops asked for this process's generations, and wake-ups of followed

@@ -193,7 +193,7 @@ pub(super) async fn run(inner: Arc<Inner>, job: Job, live: Arc<Live>, stop: watc
         };
         request.messages.push(PromptMessage::calls(round.text, round.calls));
         request.messages.extend(results);
-        if rounds as usize > tools::MAX_ROUNDS || started.elapsed() >= tools::TOOLS_TIME {
+        if rounds as usize >= tools::MAX_ROUNDS || started.elapsed() >= tools::TOOLS_TIME {
             // The last round answers with what it has.
             request.tools.clear();
         }
@@ -351,12 +351,12 @@ struct Flushed {
 /// streaming (another process ended it).
 async fn flush(inner: &Inner, job: &Job, live: &Live) -> Result<bool, AppError> {
     let text = live.text();
-    let calls = live.calls_after(0);
-    let calls = (!calls.is_empty()).then(|| json!(calls));
+    let log = live.calls_after(0);
+    let log = (!log.is_empty()).then(|| json!(log));
     let mut conn = inner.pool.get().await?;
     let rows: Vec<Flushed> = cached(format!(
         "WITH m AS (UPDATE messages SET content = $2, \
-           metadata = CASE WHEN $4::jsonb IS NULL THEN metadata ELSE jsonb_set(metadata, '{{toolCalls}}', $4) END \
+           metadata = CASE WHEN $4::jsonb IS NULL THEN metadata ELSE jsonb_set(metadata, '{{toolEvents}}', $4) END \
            WHERE id = $1 AND status = 'streaming' RETURNING id), \
          s AS (UPDATE message_streams SET last_seq = $3, updated_at = now() \
                WHERE message_id IN (SELECT id FROM m) RETURNING message_id) \
@@ -365,7 +365,7 @@ async fn flush(inner: &Inner, job: &Job, live: &Live) -> Result<bool, AppError> 
     .bind::<SqlUuid, _>(job.message_id)
     .bind::<Text, _>(&text)
     .bind::<Integer, _>(seq(text.len()))
-    .bind::<Nullable<Jsonb>, _>(calls)
+    .bind::<Nullable<Jsonb>, _>(log)
     .load(&mut conn)
     .await?;
     Ok(!rows.is_empty())
@@ -408,7 +408,7 @@ async fn finish(
         ),
         End::Taken => return stored_status(&mut *inner.pool.get().await?, job).await,
     };
-    let calls = live.calls_after(0);
+    let calls = super::latest_states(live.calls_after(0));
     let (input_cost, output_cost) = job.model.cost(usage);
     let total_cost = &input_cost + &output_cost;
     let mut conn = inner.pool.get().await?;
@@ -439,7 +439,7 @@ async fn finish(
                     return Ok(None);
                 }
                 if !calls.is_empty() {
-                    cached("UPDATE messages SET metadata = jsonb_set(metadata, '{toolCalls}', $2) WHERE id = $1")
+                    cached("UPDATE messages SET metadata = jsonb_set(metadata - 'toolEvents', '{toolCalls}', $2) WHERE id = $1")
                         .bind::<SqlUuid, _>(job.message_id)
                         .bind::<Jsonb, _>(json!(calls))
                         .execute(conn)
