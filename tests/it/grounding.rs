@@ -24,7 +24,7 @@ const SEND: &str = "mutation($input: SendMessageInput!) { sendMessage(input: $in
 const ANSWER: &str = "query($id: ID!) { node(id: $id) { ... on Message { status content \
     citations { position score excerpt metadata document { title } chunk { chunkIndex } } } } }";
 
-async fn datasource(team: &Team, name: &str) -> Value {
+pub async fn datasource(team: &Team, name: &str) -> Value {
     let input = json!({ "projectId": team.project, "name": name });
     let (payload, body) = team
         .mutate(&team.owner, "createDatasource", CREATE_DATASOURCE, input)
@@ -33,7 +33,7 @@ async fn datasource(team: &Team, name: &str) -> Value {
     payload["datasource"]["id"].clone()
 }
 
-async fn document(team: &Team, datasource: &Value, title: &str, content: &str) -> Value {
+pub async fn document(team: &Team, datasource: &Value, title: &str, content: &str) -> Value {
     let input = json!({ "projectId": team.project, "datasourceId": datasource, "title": title,
                         "content": content, "mimeType": "text/markdown" });
     let (payload, body) = team.mutate(&team.owner, "createDocument", CREATE_DOCUMENT, input).await;
@@ -67,7 +67,7 @@ async fn ask(team: &Team, assistant: &Value, content: &str) -> Value {
 }
 
 /// Waits until no document of the project waits for indexing.
-async fn indexed(team: &Team) {
+pub async fn indexed(team: &Team) {
     let query = "query($id: ID!) { node(id: $id) { ... on Project { documents(first: 50) { nodes { status } } } } }";
     for _ in 0..300 {
         let (_, body) = team

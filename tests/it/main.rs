@@ -38,6 +38,7 @@ mod seed;
 mod sources;
 mod streaming;
 mod support;
+mod tools;
 mod uploads;
 mod webhooks;
 mod websocket;

@@ -91,7 +91,7 @@ async fn subscribe(socket: &mut Socket, id: &str, message: &Value, after: Option
 }
 
 /// The events of operation `id` until it completes (at most 30 s).
-async fn collect(socket: &mut Socket, id: &str) -> Vec<Value> {
+pub async fn collect(socket: &mut Socket, id: &str) -> Vec<Value> {
     let mut events = Vec::new();
     tokio::time::timeout(Duration::from_secs(30), async {
         loop {
@@ -113,7 +113,7 @@ async fn collect(socket: &mut Socket, id: &str) -> Vec<Value> {
 }
 
 /// The concatenated deltas of `events`, checking that `seq` grows by each delta's length.
-fn joined(events: &[Value], after: usize) -> String {
+pub fn joined(events: &[Value], after: usize) -> String {
     let mut text = String::new();
     let mut seq = after;
     for event in events {
