@@ -22,6 +22,7 @@ use crate::{
         file::{AttachmentOfFile, FileRow},
         invitation::InvitationRow,
         job::JobRow,
+        mcp_server::McpServerRow,
         message::ChatMessage,
         organization::OrganizationRow,
         project::ProjectRow,
@@ -51,6 +52,7 @@ placed!(DocumentRow, "document", Project(project_id));
 placed!(WebhookSubscriptionRow, "webhook subscription", Project(project_id));
 placed!(CredentialRow, "credential", Organization(organization_id));
 placed!(InvitationRow, "invitation", Organization(organization_id));
+placed!(McpServerRow, "MCP server", Organization(organization_id));
 
 /// A project's job (the platform's own jobs, such as maintenance, lie in no project: no
 /// project grant reaches them, so they are not found).

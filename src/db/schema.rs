@@ -332,6 +332,22 @@ diesel::table! {
     use diesel::sql_types::*;
     use pgvector::sql_types::*;
 
+    mcp_servers (id) {
+        id -> Uuid,
+        organization_id -> Uuid,
+        name -> Text,
+        url -> Text,
+        credential_id -> Nullable<Uuid>,
+        created_by -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use pgvector::sql_types::*;
+
     message_citations (id) {
         id -> Uuid,
         message_id -> Uuid,
@@ -839,6 +855,9 @@ diesel::joinable!(files -> organizations (organization_id));
 diesel::joinable!(files -> projects (project_id));
 diesel::joinable!(files -> users (uploaded_by));
 diesel::joinable!(jobs -> projects (project_id));
+diesel::joinable!(mcp_servers -> credentials (credential_id));
+diesel::joinable!(mcp_servers -> organizations (organization_id));
+diesel::joinable!(mcp_servers -> users (created_by));
 diesel::joinable!(message_citations -> document_chunks (chunk_id));
 diesel::joinable!(message_citations -> documents (document_id));
 diesel::joinable!(message_citations -> messages (message_id));
@@ -897,6 +916,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     file_attachments,
     files,
     jobs,
+    mcp_servers,
     message_citations,
     message_feedback,
     message_streams,

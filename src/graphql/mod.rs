@@ -25,6 +25,7 @@ pub mod file;
 pub mod invitation;
 pub mod job;
 pub mod loaders;
+pub mod mcp_server;
 pub mod member;
 pub mod message;
 pub mod model;
@@ -75,6 +76,7 @@ pub struct Mutation(
     analytics_event::AnalyticsMutation,
     file::FileMutation,
     credential::CredentialMutation,
+    mcp_server::McpServerMutation,
     platform::PlatformMutation,
 );
 

@@ -10,7 +10,7 @@ use super::{
 };
 use crate::services::{
     generation::{ToolActivity, ToolStatus},
-    tools::Builtin,
+    tools::{Builtin, mcp::McpTool},
 };
 
 /// A tool an answer may call.
@@ -22,10 +22,14 @@ pub struct Tool {
     pub description: String,
     /// The JSON Schema of its arguments.
     pub parameters: Json<Value>,
-    /// Where it comes from: `builtin` (run by chatgraph).
+    /// Where it comes from: `builtin` (run by chatgraph) or `mcp:<server>`.
     pub source: String,
-    /// Whether the project's settings enable it (`enabledTools`).
+    /// Whether the project's settings enable it (`enabledTools`: its name, or its MCP
+    /// server's).
     pub enabled: bool,
+    /// Why the tools of its MCP server cannot be listed now (this entry then stands for the
+    /// whole server, under the server's name).
+    pub unavailable: Option<String>,
 }
 
 impl Tool {
@@ -38,6 +42,31 @@ impl Tool {
             parameters: Json(definition.parameters),
             source: "builtin".into(),
             enabled,
+            unavailable: None,
+        }
+    }
+
+    /// Tool `tool` of MCP server `server`.
+    pub fn remote(server: &str, tool: McpTool, enabled: bool) -> Self {
+        Tool {
+            name: tool.definition.name,
+            description: tool.definition.description,
+            parameters: Json(tool.definition.parameters),
+            source: format!("mcp:{server}"),
+            enabled,
+            unavailable: None,
+        }
+    }
+
+    /// The entry of MCP server `server` whose tools cannot be listed, and why.
+    pub fn of_unavailable_server(server: &str, why: String, enabled: bool) -> Self {
+        Tool {
+            name: server.to_owned(),
+            description: format!("The tools of the MCP server {server}."),
+            parameters: Json(Value::Object(serde_json::Map::new())),
+            source: format!("mcp:{server}"),
+            enabled,
+            unavailable: Some(why),
         }
     }
 }

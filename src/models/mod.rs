@@ -29,6 +29,7 @@ pub mod identity;
 pub mod invitation;
 pub mod job;
 pub mod lists;
+pub mod mcp_server;
 pub mod message;
 pub mod organization;
 pub mod page;

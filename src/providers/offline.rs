@@ -100,6 +100,18 @@ impl OfflineModel {
         } else {
             format!("{attached}, after {}", used.join(" and "))
         };
+        let unavailable = request
+            .messages
+            .iter()
+            .filter(|m| m.role == Role::System)
+            .flat_map(|m| m.content.lines())
+            .filter(|line| line.starts_with("The tools of the MCP server "))
+            .count();
+        let attached = match unavailable {
+            0 => attached,
+            1 => format!("{attached}, told that 1 tool server is unavailable"),
+            n => format!("{attached}, told that {n} tool servers are unavailable"),
+        };
         let mut hasher = Sha256::new();
         for message in &request.messages {
             hasher.update(message.role.as_str());

@@ -193,6 +193,10 @@ actions! {
     CredentialRotate = "credential.rotate",
     /// `credential.delete`
     CredentialDelete = "credential.delete",
+    /// `mcp_server.add`
+    McpServerAdd = "mcp_server.add",
+    /// `mcp_server.remove`
+    McpServerRemove = "mcp_server.remove",
     /// `platform_config.set`
     PlatformConfigSet = "platform_config.set",
 }

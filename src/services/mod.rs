@@ -22,6 +22,7 @@ pub mod ingestion;
 pub mod invitations;
 pub mod jobs;
 pub mod knowledge;
+pub mod mcp_servers;
 pub mod members;
 pub mod messages;
 pub mod oidc;

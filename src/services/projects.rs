@@ -12,7 +12,10 @@ use diesel_async::RunQueryDsl;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::write::{RecordIn, Tx};
+use super::{
+    tools,
+    write::{RecordIn, Tx},
+};
 use crate::{
     auth::grant::Grant,
     db::{
@@ -22,6 +25,7 @@ use crate::{
     },
     error::{AppError, AppResult, ConstraintRule, FieldError, constraint_error},
     models::{
+        mcp_server::McpServerRow,
         project::{NewProject, NewProjectMember, ProjectPatch, ProjectRow, ProjectSettingsPatch, ProjectSettingsRow},
         role::RoleRow,
     },
@@ -293,14 +297,6 @@ fn check_settings(changes: &SettingsChanges) -> Vec<FieldError> {
             ));
         }
     }
-    if let Some(unknown) = changes
-        .enabled_tools
-        .iter()
-        .flatten()
-        .find_map(|name| crate::services::tools::refuses(name.trim()))
-    {
-        errors.push(FieldError::input("enabledTools", "UNKNOWN_TOOL", unknown));
-    }
     let color = changes.brand_color.clone().flatten();
     if color
         .as_deref()
@@ -343,7 +339,14 @@ fn check_settings(changes: &SettingsChanges) -> Vec<FieldError> {
 /// Changes the granted project's settings (creating the row on first use).
 pub async fn update_settings(tx: &mut Tx, grant: &Grant, changes: SettingsChanges) -> AppResult<ProjectSettingsRow> {
     let id = project_of(grant)?;
-    let errors = check_settings(&changes);
+    let mut errors = check_settings(&changes);
+    if let Some(names) = &changes.enabled_tools {
+        let servers = McpServerRow::for_organization(tx.conn(), grant.organization_id()).await?;
+        let servers: Vec<String> = servers.into_iter().map(|s| s.name).collect();
+        if let Some(unknown) = names.iter().find_map(|name| tools::refuses(name.trim(), &servers)) {
+            errors.push(FieldError::input("enabledTools", "UNKNOWN_TOOL", unknown));
+        }
+    }
     if !errors.is_empty() {
         return Err(AppError::Invalid(errors));
     }

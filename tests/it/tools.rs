@@ -444,7 +444,11 @@ async fn an_openai_compatible_model_calls_tools_in_parallel_within_bounded_round
     assert_eq!(message["toolCalls"].as_array().map(Vec::len), Some(MAX_ROUNDS));
     // (Titling the chats asks the model too, apart.)
     let mut requests = seen.lock().expect("seen").clone();
-    requests.retain(|r| r["messages"][0]["content"].as_str().is_none_or(|c| !c.starts_with("Write a title")));
+    requests.retain(|r| {
+        r["messages"][0]["content"]
+            .as_str()
+            .is_none_or(|c| !c.starts_with("Write a title"))
+    });
     assert_eq!(requests.len(), MAX_ROUNDS + 1);
     assert!(requests[..MAX_ROUNDS].iter().all(|r| r.get("tools").is_some()));
     assert!(requests[MAX_ROUNDS].get("tools").is_none());

@@ -13,6 +13,7 @@ use super::{
     context::ContextExt,
     credential::Credential,
     invitation::OrganizationInvitation,
+    mcp_server::McpServer,
     member::OrganizationMember,
     mutation::{UserError, write},
     node::{composite_id, global_id, input_id},
@@ -22,8 +23,8 @@ use super::{
 use crate::{
     auth::grant::{Permission, Place},
     db::enums::{OrganizationPlan, OrganizationStatus},
-    models::organization::OrganizationRow,
     models::{lists, page::Filter, summary::UsageOwner},
+    models::{mcp_server::McpServerRow, organization::OrganizationRow},
     services::{
         audit::Action,
         credentials,
@@ -193,6 +194,26 @@ impl Organization {
         let args = PageArgs::new(first, after, last, before);
         let filter = filter.unwrap_or_default().conditions().map_err(|e| ctx.error(e))?;
         load_connection(ctx, lists::ORGANIZATION_AUDIT_LOGS, self.0.id, args, filter, AuditLog).await
+    }
+
+    /// The MCP servers whose tools its projects may enable (the first 100).
+    /// Needs `organization.update` (FORBIDDEN otherwise).
+    #[graphql(complexity = "crate::graphql::node::list_cost(child_complexity)")]
+    async fn mcp_servers(&self, ctx: &Context<'_>) -> Result<Vec<McpServer>> {
+        let mut conn = ctx.conn().await?;
+        let place = Place::Organization(self.0.id);
+        let rows = async {
+            ctx.request()
+                .permitted(&mut conn, place, Permission::OrganizationUpdate)
+                .await?;
+            Ok::<_, crate::error::AppError>(McpServerRow::for_organization(&mut conn, self.0.id).await?)
+        }
+        .await
+        .map_err(|e| ctx.error(e))?;
+        Ok(super::node::capped(rows, super::node::MAX_LIST_ITEMS, false)
+            .into_iter()
+            .map(McpServer)
+            .collect())
     }
 
     /// Provider credentials of this organization (the first 100): name, type and dates,

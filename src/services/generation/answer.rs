@@ -22,6 +22,7 @@ use crate::{
         assistant::AssistantRow,
         chat::ChatRow,
         file::{FileRow, NewFileAttachment},
+        mcp_server::McpServerRow,
         message::{ChatMessage, MessageRow, NewMessage, NewMessageStream},
     },
     pubsub::{self, ChatChange},
@@ -30,7 +31,7 @@ use crate::{
         messages,
         quotas::{self, Usage},
         search::Embedding,
-        tools::{self, ToolContext, Toolbox},
+        tools::{self, ToolContext, Toolbox, mcp::McpServer},
         write::{RecordIn, Tx},
     },
     storage::FileStore,
@@ -242,28 +243,7 @@ async fn start(
     pubsub::chat_changed(tx.conn(), chat.id, ChatChange::MessageAdded, Some(answer.id)).await?;
     pubsub::chat_changed(tx.conn(), chat.id, ChatChange::StreamStarted, Some(answer.id)).await?;
     let caller = tx.caller()?;
-    let selected = tools::selected(framing.settings.as_ref(), framing.assistant.as_ref());
-    let tools = if selected.is_empty() {
-        None
-    } else {
-        let datasources = match &framing.assistant {
-            Some(assistant) => {
-                Some(AssistantRow::datasource_ids(tx.conn(), assistant.id).await?).filter(|d| !d.is_empty())
-            }
-            None => None,
-        };
-        let context = ToolContext {
-            pool: generations.pool().clone(),
-            caller: caller.clone(),
-            project_id: chat.project_id,
-            organization_id,
-            datasources,
-            message_id: answer.id,
-            providers: generations.providers(),
-            authenticator: generations.shared_authenticator(),
-        };
-        Some(Toolbox::new(selected, context))
-    };
+    let tools = toolbox(tx, generations, framing, (chat, organization_id, answer.id)).await?;
     let job = Job {
         message_id: answer.id,
         chat_id: chat.id,
@@ -280,6 +260,46 @@ async fn start(
     let generations = generations.clone();
     tx.after_commit(async move { generations.start(job) });
     Ok(answer)
+}
+
+/// The tools of an answer in `chat`: the built-in ones and MCP servers its project enables
+/// (and its assistant names), the servers' secrets opened; None when there are none.
+async fn toolbox(
+    tx: &mut Tx,
+    generations: &Generations,
+    framing: &Framing,
+    (chat, organization_id, answer_id): (&ChatRow, Uuid, Uuid),
+) -> AppResult<Option<Toolbox>> {
+    let (settings, assistant) = (framing.settings.as_ref(), framing.assistant.as_ref());
+    let builtins = tools::selected(settings, assistant);
+    let rows = McpServerRow::for_organization(tx.conn(), organization_id).await?;
+    let rows = tools::selected_servers(settings, assistant, rows, |s| s.name.as_str());
+    if builtins.is_empty() && rows.is_empty() {
+        return Ok(None);
+    }
+    let servers = McpServer::open_all(tx.conn(), &generations.authenticator().keyring, rows).await?;
+    let datasources = match assistant {
+        Some(assistant) => Some(AssistantRow::datasource_ids(tx.conn(), assistant.id).await?).filter(|d| !d.is_empty()),
+        None => None,
+    };
+    let context = ToolContext {
+        pool: generations.pool().clone(),
+        caller: tx.caller()?,
+        project_id: chat.project_id,
+        organization_id,
+        datasources,
+        message_id: answer_id,
+        providers: generations.providers(),
+        authenticator: generations.shared_authenticator(),
+        call_timeout: generations.settings().tool_call_timeout,
+    };
+    let only = assistant.map(|a| tools::names(&a.tools).map(str::to_owned).collect());
+    Ok(Some(Toolbox::new(
+        (builtins, servers),
+        only,
+        generations.mcp(),
+        context,
+    )))
 }
 
 /// The answer `message_id` as a `streaming` message the caller may stop.

@@ -58,6 +58,8 @@ pub struct Settings {
     pub coalesce: Duration,
     /// How often a follower's right to read is checked again.
     pub access_check: Duration,
+    /// How long one tool call may take.
+    pub tool_call_timeout: Duration,
 }
 
 impl Default for Settings {
@@ -67,6 +69,7 @@ impl Default for Settings {
             lease: Duration::from_secs(30),
             coalesce: Duration::from_millis(25),
             access_check: Duration::from_secs(5),
+            tool_call_timeout: crate::services::tools::CALL_TIMEOUT,
         }
     }
 }
@@ -288,6 +291,7 @@ struct Inner {
     pubsub: PubSub,
     settings: Settings,
     streams: Mutex<HashMap<Uuid, Entry>>,
+    mcp: crate::services::tools::mcp::McpHub,
 }
 
 /// The generations of this process and the streams it follows.
@@ -315,6 +319,7 @@ impl Generations {
                 pubsub,
                 settings,
                 streams: Mutex::new(HashMap::new()),
+                mcp: crate::services::tools::mcp::McpHub::default(),
             }),
         };
         tokio::spawn(notices(Arc::downgrade(&generations.inner)));
@@ -345,6 +350,11 @@ impl Generations {
     /// The token and encryption settings (for an organization's own provider key).
     pub fn authenticator(&self) -> &Authenticator {
         &self.inner.authenticator
+    }
+
+    /// This process's connections to MCP servers.
+    pub fn mcp(&self) -> crate::services::tools::mcp::McpHub {
+        self.inner.mcp.clone()
     }
 
     /// The same, shared (tools keep it for the answer's lifetime).

@@ -160,6 +160,23 @@ pub(super) async fn run(inner: Arc<Inner>, job: Job, live: Arc<Live>, stop: watc
     };
     let mut request = job.request.clone();
     if let Some(tools) = job.tools.as_ref().filter(|t| !t.is_empty()) {
+        match pump.wait(tools.prepare()).await {
+            Ok(Some(note)) => note_for_the_model(&mut request, note),
+            Ok(None) => {}
+            Err(end) => {
+                let status = finish(
+                    &inner,
+                    &job,
+                    &live,
+                    (end, TokenUsage::default()),
+                    Timing::since(started, requested_at, None, 0),
+                )
+                .await;
+                live.finish(status.unwrap_or(MessageStatus::Failed));
+                inner.forget(job.message_id);
+                return;
+            }
+        }
         request.tools = tools.definitions();
     }
     let (mut usage, mut first_token, mut rounds) = (TokenUsage::default(), None, 0u32);
@@ -198,12 +215,7 @@ pub(super) async fn run(inner: Arc<Inner>, job: Job, live: Arc<Live>, stop: watc
             request.tools.clear();
         }
     };
-    let timing = Timing {
-        requested_at,
-        duration: started.elapsed(),
-        first_token,
-        rounds,
-    };
+    let timing = Timing::since(started, requested_at, first_token, rounds);
     let status = match finish(&inner, &job, &live, (end, usage), timing).await {
         Ok(status) => status,
         Err(error) => {
@@ -238,7 +250,7 @@ async fn call_tools(
         let mut activity = ToolActivity {
             id: call.id.clone(),
             name: call.name.clone(),
-            source: tools.source(&call.name).to_owned(),
+            source: tools.source(&call.name),
             arguments,
             status: ToolStatus::Running,
             preview: None,
@@ -381,6 +393,33 @@ struct Timing {
     duration: Duration,
     first_token: Option<Duration>,
     rounds: u32,
+}
+
+impl Timing {
+    fn since(
+        started: Instant,
+        requested_at: chrono::DateTime<Utc>,
+        first_token: Option<Duration>,
+        rounds: u32,
+    ) -> Self {
+        Timing {
+            requested_at,
+            duration: started.elapsed(),
+            first_token,
+            rounds,
+        }
+    }
+}
+
+/// Adds `note` to the instructions (the first message when it is the system's).
+fn note_for_the_model(request: &mut CompletionRequest, note: String) {
+    match request.messages.first_mut().filter(|m| m.role == Role::System) {
+        Some(system) => {
+            system.content.push_str("\n\n");
+            system.content.push_str(&note);
+        }
+        None => request.messages.insert(0, PromptMessage::text(Role::System, note)),
+    }
 }
 
 /// Writes the end of a generation in one transaction; the status it ended with.

@@ -3,13 +3,16 @@
 //! the rights of the person who sent the message.
 //!
 //! Built-in tools ([`Builtin`]): `knowledge_search` ([`knowledge`]) and `fetch_url`
-//! ([`web`]). A project enables tools by name in its settings (`enabledTools`); a chat with an
-//! assistant gets those of them the assistant names (`Assistant.tools`), a chat without one
+//! ([`web`]); and the tools of the organization's MCP servers ([`mcp`]). A project enables
+//! tools by name in its settings (`enabledTools`: a built-in tool's name, or an MCP server's
+//! for all its tools); a chat with an assistant gets those of them the assistant names
+//! (`Assistant.tools`: a tool's name, a server's, or one `server__tool`), a chat without one
 //! gets them all. A tool is bound to the answer's project when the answer starts: no argument
 //! can point it at another project, and the sender's right to read the project is checked
 //! again at every call.
 
 pub mod knowledge;
+pub mod mcp;
 pub mod web;
 
 use std::{
@@ -94,10 +97,36 @@ pub fn names(tools: &Value) -> impl Iterator<Item = &str> {
     tools.as_array().into_iter().flatten().filter_map(Value::as_str)
 }
 
-/// Why a name may not be enabled in a project, if it may not.
-pub fn refuses(name: &str) -> Option<String> {
-    Builtin::named(name).is_none().then(|| {
-        let known: Vec<&str> = Builtin::ALL.iter().map(|t| t.name()).collect();
+/// The MCP servers among `servers` a chat's model may use tools of: those enabled in the
+/// project's settings and, when the chat has an assistant, named by it (the server, or one
+/// of its tools).
+pub fn selected_servers<S>(
+    settings: Option<&ProjectSettingsRow>,
+    assistant: Option<&AssistantRow>,
+    servers: Vec<S>,
+    name: impl Fn(&S) -> &str,
+) -> Vec<S> {
+    let enabled = settings.map(|s| s.enabled_tools.as_slice()).unwrap_or_default();
+    servers
+        .into_iter()
+        .filter(|server| enabled.iter().any(|e| e == name(server)))
+        .filter(|server| {
+            assistant.is_none_or(|a| {
+                names(&a.tools).any(|n| n == name(server) || n.starts_with(&mcp::namespaced(name(server), "")))
+            })
+        })
+        .collect()
+}
+
+/// Why a name may not be enabled in a project, if it may not: it must be a built-in tool's
+/// or one of the organization's MCP `servers`'.
+pub fn refuses(name: &str, servers: &[String]) -> Option<String> {
+    (Builtin::named(name).is_none() && !servers.iter().any(|s| s == name)).then(|| {
+        let known: Vec<&str> = Builtin::ALL
+            .iter()
+            .map(|t| t.name())
+            .chain(servers.iter().map(String::as_str))
+            .collect();
         format!("unknown tool {name:?}; the tools are {}", known.join(", "))
     })
 }
@@ -121,11 +150,19 @@ pub struct ToolContext {
     pub providers: Arc<Providers>,
     /// The keyring and the outbound policy.
     pub authenticator: Arc<Authenticator>,
+    /// How long one call may take ([`CALL_TIMEOUT`] unless configured otherwise).
+    pub call_timeout: Duration,
 }
 
 /// The tools of one answer and what they run with.
 pub struct Toolbox {
     tools: Vec<Builtin>,
+    servers: Vec<mcp::McpServer>,
+    /// The names the chat's assistant gives (None: no assistant, every enabled tool).
+    only: Option<Vec<String>>,
+    hub: mcp::McpHub,
+    /// The MCP tools, listed by [`Toolbox::prepare`] (with the index of their server).
+    listed: std::sync::OnceLock<Vec<(usize, mcp::McpTool)>>,
     context: ToolContext,
     /// Serialises the citations parallel searches add to the answer.
     citing: tokio::sync::Mutex<()>,
@@ -144,36 +181,86 @@ pub struct Outcome {
 }
 
 impl Toolbox {
-    /// `tools`, run with `context`.
-    pub fn new(tools: Vec<Builtin>, context: ToolContext) -> Self {
+    /// Built-in `tools` and the tools of MCP `servers` (those the assistant names, when
+    /// `only` is given), run with `context`.
+    pub fn new(
+        (tools, servers): (Vec<Builtin>, Vec<mcp::McpServer>),
+        only: Option<Vec<String>>,
+        hub: mcp::McpHub,
+        context: ToolContext,
+    ) -> Self {
         Toolbox {
             tools,
+            servers,
+            only,
+            hub,
+            listed: std::sync::OnceLock::new(),
             context,
             citing: tokio::sync::Mutex::new(()),
         }
     }
 
-    /// True when the model has no tool.
+    /// Lists the MCP servers' tools (once); a note for the model naming the servers whose
+    /// tools are unavailable, and why, if any.
+    pub async fn prepare(&self) -> Option<String> {
+        let policy = self.context.authenticator.outbound;
+        let mut listed = Vec::new();
+        let mut notes = Vec::new();
+        for (index, server) in self.servers.iter().enumerate() {
+            match self.hub.tools(server, &policy).await {
+                Ok(tools) => listed.extend(
+                    tools
+                        .into_iter()
+                        .filter(|tool| {
+                            self.only.as_ref().is_none_or(|names| {
+                                names.iter().any(|n| *n == server.name || *n == tool.definition.name)
+                            })
+                        })
+                        .map(|tool| (index, tool)),
+                ),
+                Err(why) => notes.push(format!(
+                    "The tools of the MCP server {} are unavailable for this answer: {why}.",
+                    server.name
+                )),
+            }
+        }
+        let _ = self.listed.set(listed);
+        (!notes.is_empty()).then(|| notes.join("\n"))
+    }
+
+    fn mcp_tools(&self) -> &[(usize, mcp::McpTool)] {
+        self.listed.get().map_or(&[], Vec::as_slice)
+    }
+
+    /// True when the model has no tool (before [`Toolbox::prepare`]: none configured).
     pub fn is_empty(&self) -> bool {
-        self.tools.is_empty()
+        self.tools.is_empty() && self.servers.is_empty()
     }
 
     /// What the model is told of its tools.
     pub fn definitions(&self) -> Vec<ToolDefinition> {
-        self.tools.iter().map(|t| t.definition()).collect()
+        self.tools
+            .iter()
+            .map(|t| t.definition())
+            .chain(self.mcp_tools().iter().map(|(_, t)| t.definition.clone()))
+            .collect()
     }
 
-    /// Where a tool comes from, for events and records.
-    pub fn source(&self, _name: &str) -> &'static str {
-        "builtin"
+    /// Where a tool comes from, for events and records: `builtin`, or `mcp:<server>`.
+    pub fn source(&self, name: &str) -> String {
+        match self.mcp_tools().iter().find(|(_, t)| t.definition.name == name) {
+            Some((index, _)) => format!("mcp:{}", self.servers[*index].name),
+            None => "builtin".to_owned(),
+        }
     }
 
-    /// Runs `call` within [`CALL_TIMEOUT`], its result cut to [`MAX_RESULT_BYTES`].
+    /// Runs `call` within the call timeout, its result cut to [`MAX_RESULT_BYTES`].
     pub async fn call(&self, call: &ToolCall) -> Outcome {
         let started = Instant::now();
-        let result = match tokio::time::timeout(CALL_TIMEOUT, self.run(call)).await {
+        let limit = self.context.call_timeout;
+        let result = match tokio::time::timeout(limit, self.run(call)).await {
             Ok(result) => result,
-            Err(_) => Err(format!("the tool did not answer within {} s", CALL_TIMEOUT.as_secs())),
+            Err(_) => Err(format!("the tool did not answer within {} s", limit.as_secs_f64())),
         };
         let duration = started.elapsed();
         match result {
@@ -191,9 +278,11 @@ impl Toolbox {
     }
 
     async fn run(&self, call: &ToolCall) -> Result<String, String> {
-        let Some(tool) = self.tools.iter().copied().find(|t| t.name() == call.name) else {
+        let builtin = self.tools.iter().copied().find(|t| t.name() == call.name);
+        let remote = self.mcp_tools().iter().find(|(_, t)| t.definition.name == call.name);
+        if builtin.is_none() && remote.is_none() {
             return Err(format!("there is no tool named {:?} here", call.name));
-        };
+        }
         let arguments = if call.arguments.trim().is_empty() {
             Value::Object(serde_json::Map::new())
         } else {
@@ -204,9 +293,19 @@ impl Toolbox {
             return Err("the arguments must be a JSON object".into());
         }
         self.allowed().await?;
-        match tool {
-            Builtin::KnowledgeSearch => knowledge::search(self, &arguments).await,
-            Builtin::FetchUrl => web::fetch(self, &arguments).await,
+        match (builtin, remote) {
+            (Some(Builtin::KnowledgeSearch), _) => knowledge::search(self, &arguments).await,
+            (Some(Builtin::FetchUrl), _) => web::fetch(self, &arguments).await,
+            (None, Some((index, tool))) => {
+                let Value::Object(arguments) = arguments else {
+                    return Err("the arguments must be a JSON object".into());
+                };
+                let policy = self.context.authenticator.outbound;
+                self.hub
+                    .call(&self.servers[*index], &policy, &tool.name, arguments)
+                    .await
+            }
+            (None, None) => Err(format!("there is no tool named {:?} here", call.name)),
         }
     }
 
@@ -287,9 +386,14 @@ mod tests {
 
     #[test]
     fn unknown_tool_names_are_refused_and_provider_format_entries_ignored() {
-        let refused = refuses("google_search").expect("refused");
-        assert!(refused.contains("knowledge_search, fetch_url"), "{refused}");
-        assert!(refuses("fetch_url").is_none());
+        let servers = ["search-engine".to_owned()];
+        let refused = refuses("google_search", &servers).expect("refused");
+        assert!(
+            refused.contains("knowledge_search, fetch_url, search-engine"),
+            "{refused}"
+        );
+        assert!(refuses("fetch_url", &servers).is_none());
+        assert!(refuses("search-engine", &servers).is_none());
         let tools = serde_json::json!(["fetch_url", { "type": "function" }]);
         assert_eq!(names(&tools).collect::<Vec<_>>(), vec!["fetch_url"]);
     }
