@@ -22,6 +22,7 @@ mod isolation;
 mod jobs;
 mod knowledge;
 mod limits;
+mod mcp;
 mod models;
 mod nodes;
 mod oidc;

@@ -1,0 +1,276 @@
+//! MCP (`services::tools::mcp`, `graphql::mcp_server`): an organization adds MCP servers, a
+//! project enables them, answers call their tools on a loopback server built with `rmcp`
+//! (one that succeeds, one that fails, one that times out, one with a huge result) with the
+//! configured bearer token; a server that is down is a note to the model, never a failure.
+
+use std::time::Duration;
+
+use chatgraph::{
+    providers::registry::Providers,
+    pubsub::PubSub,
+    services::{
+        generation::{Generations, Settings},
+        tools::MAX_RESULT_BYTES,
+    },
+};
+use rmcp::{
+    ErrorData, ServerHandler,
+    model::{
+        CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, ListToolsResult, PaginatedRequestParams,
+        ServerCapabilities, ServerConfig, Tool,
+    },
+    service::{RequestContext, RoleServer},
+    transport::streamable_http_server::{
+        StreamableHttpServerConfig, StreamableHttpService, session::local::LocalSessionManager,
+    },
+};
+use serde_json::{Value, json};
+
+use crate::{
+    streaming::{collect, socket},
+    support::{
+        Api, Team, TestDb, app_state, authenticator_allowing_private_webhooks, file_store, files_dir, http_settings,
+        serve_state, user_errors,
+    },
+    websocket::send,
+};
+
+/// The loopback MCP server's token.
+const TOKEN: &str = "sk-mcp-loopback";
+
+/// A small MCP server: `echo` says its text back, `fail` reports an error, `slow` answers
+/// after 5 s, `huge` returns 100,000 bytes.
+#[derive(Clone)]
+struct Kit;
+
+impl ServerHandler for Kit {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+    }
+
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, ErrorData> {
+        let schema = |properties: Value| {
+            let Value::Object(schema) = json!({ "type": "object", "properties": properties }) else {
+                unreachable!()
+            };
+            schema
+        };
+        Ok(ListToolsResult::with_all_items(vec![
+            Tool::new(
+                "echo",
+                "Says the text back.",
+                schema(json!({ "text": { "type": "string" } })),
+            ),
+            Tool::new("fail", "Always fails.", schema(json!({}))),
+            Tool::new("slow", "Takes its time.", schema(json!({}))),
+            Tool::new("huge", "Returns a lot.", schema(json!({}))),
+            Tool::new("not.callable", "A name models cannot call.", schema(json!({}))),
+        ]))
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        let text = |t: String| vec![ContentBlock::text(t)];
+        let result = match request.name.as_ref() {
+            "echo" => {
+                let said = request
+                    .arguments
+                    .as_ref()
+                    .and_then(|a| a.get("text"))
+                    .and_then(Value::as_str)
+                    .unwrap_or("");
+                CallToolResult::success(text(format!("echo: {said}")))
+            }
+            "fail" => CallToolResult::error(text("it broke".into())),
+            "slow" => {
+                tokio::time::sleep(Duration::from_secs(5)).await;
+                CallToolResult::success(text("too late".into()))
+            }
+            "huge" => CallToolResult::success(text("x".repeat(100_000))),
+            _ => return Err(ErrorData::invalid_params("no such tool", None)),
+        };
+        Ok(result.into())
+    }
+}
+
+/// Serves [`Kit`] on loopback at `/mcp`, refusing requests without the bearer token; its URL.
+async fn kit() -> String {
+    let service: StreamableHttpService<Kit, LocalSessionManager> =
+        StreamableHttpService::new(|| Ok(Kit), Default::default(), StreamableHttpServerConfig::default());
+    let guarded = axum::middleware::from_fn(
+        |request: axum::extract::Request, next: axum::middleware::Next| async move {
+            let expected = format!("Bearer {TOKEN}");
+            let authorized = request
+                .headers()
+                .get("authorization")
+                .is_some_and(|v| v.as_bytes() == expected.as_bytes());
+            if !authorized {
+                return axum::http::StatusCode::UNAUTHORIZED.into_response();
+            }
+            next.run(request).await
+        },
+    );
+    use axum::response::IntoResponse;
+    let router = axum::Router::new().nest_service("/mcp", service).layer(guarded);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let address = listener.local_addr().expect("address");
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    format!("http://{address}/mcp")
+}
+
+/// A server whose tools may reach loopback and give up on a call after a second.
+async fn server(db: &TestDb) -> Api {
+    let pool = db.pool();
+    let authenticator = authenticator_allowing_private_webhooks();
+    let mut state = app_state(pool.clone(), authenticator.clone(), file_store(&files_dir()));
+    let settings = Settings {
+        tool_call_timeout: Duration::from_secs(1),
+        ..Settings::default()
+    };
+    state.generations = Generations::start_service(
+        pool,
+        Providers::offline(0.0),
+        authenticator,
+        PubSub::listen(&db.url),
+        settings,
+    );
+    Api {
+        client: reqwest::Client::new(),
+        address: serve_state(state, http_settings()).await,
+    }
+}
+
+const ADD: &str = "mutation($input: AddMcpServerInput!) { addMcpServer(input: $input) { \
+    mcpServer { id name url hasCredential } userErrors { field code message } } }";
+const SETTINGS: &str = "mutation($input: UpdateProjectSettingsInput!) { updateProjectSettings(input: $input) { \
+    userErrors { field code message } } }";
+const TOOLS: &str =
+    "query($id: ID!) { node(id: $id) { ... on Project { tools { name source enabled unavailable } } } }";
+const STREAM: &str = "subscription($id: ID!) { messageStream(messageId: $id) { delta toolCalls { callId status } \
+    message { status content toolCalls { name source status error preview resultMessage { content } } } } }";
+
+#[tokio::test]
+async fn an_answer_calls_the_tools_of_an_organizations_mcp_servers_within_limits() {
+    let db = TestDb::migrated().await;
+    let url = kit().await;
+    let team = Team::on(server(&db).await).await;
+    let (payload, body) = team
+        .mutate(
+            &team.owner,
+            "createCredential",
+            "mutation($input: CreateCredentialInput!) { createCredential(input: $input) { credential { id } } }",
+            json!({ "organizationId": team.organization, "name": "kit", "credentialType": "CUSTOM", "secret": TOKEN }),
+        )
+        .await;
+    let credential = payload["credential"]["id"].clone();
+    assert!(credential.is_string(), "{body}");
+
+    // Organization admins add servers; names and URLs are checked.
+    let add = |token: &str, input: Value| {
+        let (team, token) = (&team, token.to_owned());
+        async move { team.mutate(&token, "addMcpServer", ADD, input).await }
+    };
+    let input = json!({ "organizationId": team.organization, "name": "kit", "url": url, "credentialId": credential });
+    let (_, body) = add(&team.member, input.clone()).await;
+    assert_eq!(body["errors"][0]["extensions"]["code"], "FORBIDDEN", "{body}");
+    let (payload, body) = add(&team.owner, input.clone()).await;
+    assert_eq!(payload["userErrors"], json!([]), "{body}");
+    assert_eq!(payload["mcpServer"]["hasCredential"], true);
+    let (payload, _) = add(&team.owner, input).await;
+    assert_eq!(user_errors(&payload), ["input.name:NAME_TAKEN"]);
+    let bad = json!({ "organizationId": team.organization, "name": "Kit!", "url": "not a url" });
+    let (payload, _) = add(&team.owner, bad).await;
+    assert_eq!(
+        user_errors(&payload),
+        ["input.name:INVALID_NAME", "input.url:INVALID_URL"]
+    );
+    let down = json!({ "organizationId": team.organization, "name": "down", "url": "http://127.0.0.1:9/mcp" });
+    let (payload, body) = add(&team.owner, down).await;
+    assert_eq!(payload["userErrors"], json!([]), "{body}");
+
+    // A project enables servers by name; their tools are listed live.
+    let input = json!({ "projectId": team.project, "enabledTools": ["kit", "down"] });
+    let (payload, body) = team.mutate(&team.owner, "updateProjectSettings", SETTINGS, input).await;
+    assert_eq!(payload["userErrors"], json!([]), "{body}");
+    let (_, body) = team
+        .api
+        .run(Some(&team.member), TOOLS, json!({ "id": team.project }))
+        .await;
+    let tools: Vec<String> = body["data"]["node"]["tools"]
+        .as_array()
+        .expect("tools")
+        .iter()
+        .map(|t| format!("{} {} {} {}", t["name"], t["source"], t["enabled"], t["unavailable"]))
+        .collect();
+    assert_eq!(
+        tools,
+        [
+            r#""knowledge_search" "builtin" false null"#,
+            r#""fetch_url" "builtin" false null"#,
+            r#""down" "mcp:down" true "it could not be reached""#,
+            r#""kit__echo" "mcp:kit" true null"#,
+            r#""kit__fail" "mcp:kit" true null"#,
+            r#""kit__slow" "mcp:kit" true null"#,
+            r#""kit__huge" "mcp:kit" true null"#,
+        ]
+    );
+
+    // Four calls at once: a result, an error, a timeout, a result cut to size.
+    let content = "call kit__echo {\"text\":\"hello\"}\ncall kit__fail {}\ncall kit__slow {}\ncall kit__huge {}";
+    let (sent, body) = team
+        .mutate(
+            &team.member,
+            "sendMessage",
+            "mutation($input: SendMessageInput!) { sendMessage(input: $input) { assistantMessage { id } userErrors { code } } }",
+            json!({ "projectId": team.project, "content": content }),
+        )
+        .await;
+    assert_eq!(sent["userErrors"], json!([]), "{body}");
+    let mut socket = socket(&team.api, &team.member).await;
+    let variables = json!({ "id": sent["assistantMessage"]["id"] });
+    send(
+        &mut socket,
+        json!({ "id": "1", "type": "subscribe", "payload": { "query": STREAM, "variables": variables } }),
+    )
+    .await;
+    let events = collect(&mut socket, "1").await;
+    let message = &events.last().expect("events")["message"];
+    assert_eq!(message["status"], "COMPLETE", "{message}");
+    let calls = message["toolCalls"].as_array().expect("calls");
+    let summary: Vec<String> = calls
+        .iter()
+        .map(|c| format!("{} {} {} {}", c["name"], c["source"], c["status"], c["error"]))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            r#""kit__echo" "mcp:kit" "SUCCEEDED" null"#,
+            r#""kit__fail" "mcp:kit" "FAILED" "it broke""#,
+            r#""kit__slow" "mcp:kit" "FAILED" "the tool did not answer within 1 s""#,
+            r#""kit__huge" "mcp:kit" "SUCCEEDED" null"#,
+        ]
+    );
+    assert_eq!(calls[0]["resultMessage"]["content"], "echo: hello");
+    let huge = calls[3]["resultMessage"]["content"].as_str().expect("huge");
+    assert!(
+        huge.ends_with(&format!(
+            "[the result was cut: {MAX_RESULT_BYTES} of its 100000 bytes are shown]"
+        )),
+        "{}",
+        &huge[huge.len() - 80..]
+    );
+    // The model read the results and was told the other server is down.
+    let content = message["content"].as_str().expect("content");
+    assert!(
+        content.contains(r#"after kit__echo said "echo: hello" and kit__fail said "error: it broke""#),
+        "{content}"
+    );
+    assert!(content.contains("told that 1 tool server is unavailable"), "{content}");
+}
