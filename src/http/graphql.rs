@@ -326,7 +326,10 @@ pub(super) fn operation_type(request: &async_graphql::Request) -> Option<async_g
 /// The caller named by `Authorization: Bearer <access token>`; None without the header. A
 /// header that does not name a live session is refused (401), so a client knows to refresh
 /// instead of silently seeing anonymous results.
-async fn caller(state: &AppState, headers: &HeaderMap) -> Result<Option<Caller>, (StatusCode, &'static str)> {
+pub(super) async fn caller(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Option<Caller>, (StatusCode, &'static str)> {
     let Some(value) = headers.get(header::AUTHORIZATION) else {
         return Ok(None);
     };

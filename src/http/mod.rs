@@ -4,6 +4,7 @@
 pub mod graphiql;
 pub mod graphql;
 pub mod health;
+pub mod mcp;
 pub mod sse;
 pub mod transport_ws;
 pub mod websocket;
@@ -201,6 +202,10 @@ pub fn router(state: AppState, settings: &HttpSettings) -> Router {
     if local_assets {
         router = router.nest_service(graphiql::ASSETS_PATH, ServeDir::new(&settings.graphiql_assets));
     }
+    let mcp = Router::new()
+        .fallback_service(mcp::service(state.clone()))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), mcp::authenticate));
+    router = router.nest("/mcp", mcp);
     router
         .route(
             "/graphql",

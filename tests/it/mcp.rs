@@ -274,3 +274,153 @@ async fn an_answer_calls_the_tools_of_an_organizations_mcp_servers_within_limits
     );
     assert!(content.contains("told that 1 tool server is unavailable"), "{content}");
 }
+
+/// An MCP client of `api` with `token` (none: no Authorization header).
+async fn agent(api: &Api, token: &str) -> rmcp::service::RunningService<rmcp::RoleClient, ()> {
+    use rmcp::{
+        ServiceExt,
+        transport::{StreamableHttpClientTransport, streamable_http_client::StreamableHttpClientTransportConfig},
+    };
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let config =
+        StreamableHttpClientTransportConfig::with_uri(format!("http://{}/mcp", api.address)).auth_header(token);
+    ().serve(StreamableHttpClientTransport::from_config(config))
+        .await
+        .expect("an MCP session")
+}
+
+/// Calls `tool` with `arguments`; (is it an error, its text).
+async fn call(
+    client: &rmcp::service::RunningService<rmcp::RoleClient, ()>,
+    tool: &str,
+    arguments: Value,
+) -> (bool, String) {
+    let Value::Object(arguments) = arguments else {
+        panic!("arguments must be an object")
+    };
+    let result = client
+        .peer()
+        .call_tool(CallToolRequestParams::new(tool.to_owned()).with_arguments(arguments))
+        .await
+        .expect("a result");
+    let text = result
+        .content
+        .iter()
+        .filter_map(|c| c.as_text().map(|t| t.text.clone()))
+        .collect::<Vec<_>>()
+        .join("\n");
+    (result.is_error == Some(true), text)
+}
+
+#[tokio::test]
+async fn an_agent_works_with_chatgraph_over_mcp_with_the_rights_of_its_token() {
+    let db = TestDb::migrated().await;
+    let team = Team::on(server(&db).await).await;
+    let _workers = crate::support::workers(&db);
+    let handbook = crate::grounding::datasource(&team, "Handbook").await;
+    crate::grounding::document(&team, &handbook, "Warranty", "The warranty covers parts for two years.").await;
+    crate::grounding::indexed(&team).await;
+
+    // No token, no MCP.
+    let refused = reqwest::Client::new()
+        .post(format!("http://{}/mcp", team.api.address))
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .body(r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#)
+        .send()
+        .await
+        .expect("response");
+    assert_eq!(refused.status(), 401);
+    assert_eq!(refused.headers()["www-authenticate"], "Bearer");
+
+    let member = agent(&team.api, &team.member).await;
+    let tools: Vec<String> = member
+        .peer()
+        .list_all_tools()
+        .await
+        .expect("tools")
+        .into_iter()
+        .map(|t| t.name.into_owned())
+        .collect();
+    assert_eq!(
+        tools,
+        [
+            "list_projects",
+            "search_knowledge",
+            "list_chats",
+            "read_chat",
+            "post_message"
+        ]
+    );
+
+    let (error, projects) = call(&member, "list_projects", json!({})).await;
+    assert!(!error, "{projects}");
+    let projects: Value = serde_json::from_str(&projects).expect("json");
+    assert!(
+        projects
+            .as_array()
+            .is_some_and(|p| p.iter().any(|p| p["id"] == team.project)),
+        "{projects}"
+    );
+
+    let (error, hits) = call(
+        &member,
+        "search_knowledge",
+        json!({ "projectId": team.project, "query": "warranty" }),
+    )
+    .await;
+    assert!(!error, "{hits}");
+    let hits: Value = serde_json::from_str(&hits).expect("json");
+    assert_eq!(hits[0]["document"]["title"], "Warranty", "{hits}");
+
+    // A post waits for the answer; the chat then reads as the agent left it.
+    let (error, posted) = call(
+        &member,
+        "post_message",
+        json!({ "projectId": team.project, "content": "Hello from an agent" }),
+    )
+    .await;
+    assert!(!error, "{posted}");
+    let posted: Value = serde_json::from_str(&posted).expect("json");
+    assert_eq!(posted["answer"]["status"], "COMPLETE", "{posted}");
+    assert!(
+        posted["answer"]["content"]
+            .as_str()
+            .is_some_and(|c| c.starts_with("Offline model answering \"Hello from an agent\":")),
+        "{posted}"
+    );
+    let chat = posted["chat"]["id"].clone();
+    let (_, chats) = call(&member, "list_chats", json!({ "projectId": team.project })).await;
+    assert!(chats.contains(chat.as_str().expect("id")), "{chats}");
+    let (error, read) = call(&member, "read_chat", json!({ "chatId": chat })).await;
+    assert!(!error, "{read}");
+    let read: Value = serde_json::from_str(&read).expect("json");
+    let roles: Vec<&Value> = read["messages"]["nodes"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .map(|m| &m["role"])
+        .collect();
+    assert_eq!(roles, [&json!("USER"), &json!("ASSISTANT")]);
+
+    // Another tenant's token reaches none of it.
+    let outsider = agent(&team.api, &team.outsider).await;
+    let (error, text) = call(&outsider, "read_chat", json!({ "chatId": chat })).await;
+    assert!(error && text == "chat not found", "{text}");
+    let (error, text) = call(
+        &outsider,
+        "search_knowledge",
+        json!({ "projectId": team.project, "query": "warranty" }),
+    )
+    .await;
+    assert!(error && text.contains("not found"), "{text}");
+    let (error, text) = call(
+        &outsider,
+        "post_message",
+        json!({ "chatId": chat, "content": "Let me in" }),
+    )
+    .await;
+    assert!(error && text.contains("not found"), "{text}");
+    let (_, projects) = call(&outsider, "list_projects", json!({})).await;
+    assert!(!projects.contains(team.project.as_str().expect("id")), "{projects}");
+}

@@ -186,7 +186,7 @@ impl Project {
             .unwrap_or_default();
         let hub = request.generations().mcp();
         for server in servers {
-            let enabled = enabled_names.iter().any(|n| *n == server.name);
+            let enabled = enabled_names.contains(&server.name);
             match hub.tools(&server, &request.authenticator().outbound).await {
                 Ok(listed) => tools.extend(listed.into_iter().map(|t| Tool::remote(&server.name, t, enabled))),
                 Err(why) => tools.push(Tool::of_unavailable_server(&server.name, why, enabled)),
