@@ -209,6 +209,7 @@ async fn serve_on(config: &ServeConfig, database: &Database) -> anyhow::Result<(
         pubsub,
         generation::Settings {
             lease: Duration::from_secs(config.models.stream_lease_secs),
+            github_api: config.models.github_api_url.as_str().into(),
             ..generation::Settings::default()
         },
     );

@@ -195,6 +195,10 @@ pub struct ModelsConfig {
     /// it failed (`interrupted`), in seconds.
     #[arg(long, env = "CHATGRAPH_STREAM_LEASE_SECS", default_value_t = 30)]
     pub stream_lease_secs: u64,
+
+    /// The GitHub REST API the `github` tools read connected repositories through.
+    #[arg(long, env = "CHATGRAPH_GITHUB_API_URL", default_value = crate::services::tools::github::GITHUB_API)]
+    pub github_api_url: String,
 }
 
 impl ModelsConfig {

@@ -86,7 +86,7 @@ impl Assistant {
             Some(_) => crate::services::tools::selected(settings.as_ref(), Some(&self.0)),
             None => named,
         };
-        Ok(seen.into_iter().map(|tool| Tool::builtin(tool, true)).collect())
+        Ok(seen.into_iter().flat_map(|tool| Tool::builtin(tool, true)).collect())
     }
 
     /// Whether new chats may use it.

@@ -33,17 +33,19 @@ pub struct Tool {
 }
 
 impl Tool {
-    /// `tool`, enabled or not.
-    pub fn builtin(tool: Builtin, enabled: bool) -> Self {
-        let definition = tool.definition();
-        Tool {
-            name: definition.name,
-            description: definition.description,
-            parameters: Json(definition.parameters),
-            source: "builtin".into(),
-            enabled,
-            unavailable: None,
-        }
+    /// The tools of built-in `tool`, enabled or not.
+    pub fn builtin(tool: Builtin, enabled: bool) -> Vec<Self> {
+        tool.definitions()
+            .into_iter()
+            .map(|definition| Tool {
+                name: definition.name,
+                description: definition.description,
+                parameters: Json(definition.parameters),
+                source: "builtin".into(),
+                enabled,
+                unavailable: None,
+            })
+            .collect()
     }
 
     /// Tool `tool` of MCP server `server`.

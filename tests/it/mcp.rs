@@ -214,6 +214,9 @@ async fn an_answer_calls_the_tools_of_an_organizations_mcp_servers_within_limits
         [
             r#""knowledge_search" "builtin" false null"#,
             r#""fetch_url" "builtin" false null"#,
+            r#""github_list_files" "builtin" false null"#,
+            r#""github_read_file" "builtin" false null"#,
+            r#""github_search_code" "builtin" false null"#,
             r#""down" "mcp:down" true "it could not be reached""#,
             r#""kit__echo" "mcp:kit" true null"#,
             r#""kit__fail" "mcp:kit" true null"#,

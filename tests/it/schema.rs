@@ -31,6 +31,7 @@ const TABLES: &[&str] = &[
     "file_attachments",
     "files",
     "jobs",
+    "mcp_servers",
     "message_citations",
     "message_feedback",
     "message_streams",

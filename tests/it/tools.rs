@@ -42,6 +42,11 @@ const STREAM: &str = "subscription($id: ID!) { messageStream(messageId: $id) { s
 
 /// A server on `db` with these providers; `private`: tools may read loopback addresses.
 async fn tool_server(db: &TestDb, providers: Providers, private: bool) -> Api {
+    tool_server_with(db, providers, private, Settings::default()).await
+}
+
+/// [`tool_server`] with these generation settings.
+async fn tool_server_with(db: &TestDb, providers: Providers, private: bool, settings: Settings) -> Api {
     let pool = db.pool();
     let authenticator = if private {
         authenticator_allowing_private_webhooks()
@@ -49,13 +54,7 @@ async fn tool_server(db: &TestDb, providers: Providers, private: bool) -> Api {
         authenticator()
     };
     let mut state = app_state(pool.clone(), authenticator.clone(), file_store(&files_dir()));
-    state.generations = Generations::start_service(
-        pool,
-        providers,
-        authenticator,
-        PubSub::listen(&db.url),
-        Settings::default(),
-    );
+    state.generations = Generations::start_service(pool, providers, authenticator, PubSub::listen(&db.url), settings);
     Api {
         client: reqwest::Client::new(),
         address: serve_state(state, http_settings()).await,
@@ -126,7 +125,10 @@ async fn an_answer_searches_the_knowledge_and_its_calls_stream_are_stored_and_ac
             .collect::<Vec<_>>(),
         vec![
             (json!("knowledge_search"), json!(false)),
-            (json!("fetch_url"), json!(false))
+            (json!("fetch_url"), json!(false)),
+            (json!("github_list_files"), json!(false)),
+            (json!("github_read_file"), json!(false)),
+            (json!("github_search_code"), json!(false)),
         ]
     );
     assert_eq!(tools[0]["parameters"]["required"], json!(["query"]));
@@ -552,5 +554,130 @@ async fn an_assistant_sees_the_enabled_tools_it_names() {
             .as_str()
             .is_some_and(|c| c.starts_with("Offline model answering \"Please search the knowledge for warranty\":")),
         "{message}"
+    );
+}
+
+/// A stand-in of the GitHub REST API on loopback for repository `acme/widgets`, answering
+/// only requests with the token `ghp-test`.
+async fn github() -> String {
+    use axum::{
+        extract::{Path, Query},
+        http::{HeaderMap, StatusCode},
+        response::IntoResponse,
+        routing::get,
+    };
+    let authorized = |headers: &HeaderMap| headers.get("authorization").is_some_and(|v| v == "Bearer ghp-test");
+    let app = axum::Router::new()
+        .route(
+            "/repos/{owner}/{name}/contents/{*path}",
+            get(
+                move |Path((owner, name, path)): Path<(String, String, String)>, headers: HeaderMap| async move {
+                    if !authorized(&headers) || (owner.as_str(), name.as_str()) != ("acme", "widgets") {
+                        return StatusCode::NOT_FOUND.into_response();
+                    }
+                    match path.as_str() {
+                        "src/lib.rs" if headers.get("accept").is_some_and(|a| a == "application/vnd.github.raw") => {
+                            "pub fn widget() -> u32 { 42 }\n".into_response()
+                        }
+                        _ => StatusCode::NOT_FOUND.into_response(),
+                    }
+                },
+            ),
+        )
+        .route(
+            "/repos/{owner}/{name}/contents/",
+            get(move |headers: HeaderMap| async move {
+                if !authorized(&headers) {
+                    return StatusCode::UNAUTHORIZED.into_response();
+                }
+                axum::Json(json!([
+                    { "path": "README.md", "type": "file", "size": 120 },
+                    { "path": "src", "type": "dir", "size": 0 },
+                ]))
+                .into_response()
+            }),
+        )
+        .route(
+            "/search/code",
+            get(
+                move |Query(query): Query<std::collections::HashMap<String, String>>, headers: HeaderMap| async move {
+                    if !authorized(&headers) || query.get("q").map(String::as_str) != Some("widget repo:acme/widgets") {
+                        return StatusCode::UNPROCESSABLE_ENTITY.into_response();
+                    }
+                    axum::Json(json!({ "items": [{ "path": "src/lib.rs" }] })).into_response()
+                },
+            ),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let address = listener.local_addr().expect("address");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://{address}")
+}
+
+#[tokio::test]
+async fn github_tools_read_only_the_repositories_the_asker_connected() {
+    let db = TestDb::migrated().await;
+    let settings = Settings {
+        github_api: github().await.as_str().into(),
+        ..Settings::default()
+    };
+    let team = Team::on(tool_server_with(&db, Providers::offline(0.0), false, settings).await).await;
+    assert!(enable(&team, json!(["github"])).await.is_empty());
+    let (_, body) = team
+        .mutate(
+            &team.owner,
+            "createCredential",
+            "mutation($input: CreateCredentialInput!) { createCredential(input: $input) { credential { id } } }",
+            json!({ "organizationId": team.organization, "name": "GitHub", "credentialType": "GITHUB", "secret": "ghp-test" }),
+        )
+        .await;
+    assert!(body["errors"].is_null(), "{body}");
+    let (payload, body) = team
+        .mutate(
+            &team.member,
+            "connectRepository",
+            "mutation($input: ConnectRepositoryInput!) { connectRepository(input: $input) { userErrors { code } } }",
+            json!({ "owner": "acme", "name": "widgets" }),
+        )
+        .await;
+    assert_eq!(payload["userErrors"], json!([]), "{body}");
+
+    let asked = [
+        r#"call github_list_files {"repository":"acme/widgets"}"#,
+        r#"call github_read_file {"repository":"ACME/widgets","path":"src/lib.rs"}"#,
+        r#"call github_search_code {"repository":"acme/widgets","query":"widget"}"#,
+        r#"call github_read_file {"repository":"acme/secrets","path":"keys.txt"}"#,
+        r#"call github_read_file {"repository":"acme/widgets","path":"../../etc/passwd"}"#,
+    ]
+    .join("\n");
+    let sent = ask(&team, &team.member, None, &asked).await;
+    let events = follow(&team, &team.member, &sent["assistantMessage"]["id"]).await;
+    let message = &events.last().expect("events")["message"];
+    assert_eq!(message["status"], "COMPLETE", "{message}");
+    let results: Vec<(String, String)> = message["toolCalls"]
+        .as_array()
+        .expect("calls")
+        .iter()
+        .map(|c| {
+            let text = c["resultMessage"]["content"].as_str().unwrap_or("").to_owned();
+            (c["status"].as_str().unwrap_or("").to_owned(), text)
+        })
+        .collect();
+    assert_eq!(
+        results,
+        [
+            (
+                "SUCCEEDED".to_owned(),
+                "README.md (file, 120 bytes)\nsrc (folder, 0 bytes)".to_owned()
+            ),
+            ("SUCCEEDED".to_owned(), "pub fn widget() -> u32 { 42 }\n".to_owned()),
+            ("SUCCEEDED".to_owned(), "src/lib.rs".to_owned()),
+            (
+                "FAILED".to_owned(),
+                "error: \"acme/secrets\" is not one of the GitHub repositories the person who asked has connected"
+                    .to_owned()
+            ),
+            ("FAILED".to_owned(), "error: `path` may not go up a folder".to_owned()),
+        ]
     );
 }

@@ -169,7 +169,7 @@ impl Project {
         let enabled = crate::services::tools::selected(settings.as_ref(), None);
         let mut tools: Vec<Tool> = Builtin::ALL
             .into_iter()
-            .map(|tool| Tool::builtin(tool, enabled.contains(&tool)))
+            .flat_map(|tool| Tool::builtin(tool, enabled.contains(&tool)))
             .collect();
         let request = ctx.request();
         let mut conn = ctx.conn().await?;

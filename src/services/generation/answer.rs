@@ -292,6 +292,7 @@ async fn toolbox(
         providers: generations.providers(),
         authenticator: generations.shared_authenticator(),
         call_timeout: generations.settings().tool_call_timeout,
+        github_api: generations.settings().github_api,
     };
     let only = assistant.map(|a| tools::names(&a.tools).map(str::to_owned).collect());
     Ok(Some(Toolbox::new(

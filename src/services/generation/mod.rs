@@ -47,8 +47,8 @@ use crate::{
     services::auth::Authenticator,
 };
 
-/// Timings of generation and following.
-#[derive(Debug, Clone, Copy)]
+/// Timings of generation and following, and where tools reach.
+#[derive(Debug, Clone)]
 pub struct Settings {
     /// How often generated text is written to the message row (and other replicas woken).
     pub flush_every: Duration,
@@ -60,6 +60,8 @@ pub struct Settings {
     pub access_check: Duration,
     /// How long one tool call may take.
     pub tool_call_timeout: Duration,
+    /// The GitHub REST API the `github` tools call (`CHATGRAPH_GITHUB_API_URL`).
+    pub github_api: Arc<str>,
 }
 
 impl Default for Settings {
@@ -70,6 +72,7 @@ impl Default for Settings {
             coalesce: Duration::from_millis(25),
             access_check: Duration::from_secs(5),
             tool_call_timeout: crate::services::tools::CALL_TIMEOUT,
+            github_api: Arc::from(crate::services::tools::github::GITHUB_API),
         }
     }
 }
@@ -369,7 +372,7 @@ impl Generations {
 
     /// The timings.
     pub fn settings(&self) -> Settings {
-        self.inner.settings
+        self.inner.settings.clone()
     }
 
     /// Starts generating `job` (its message and stream rows are committed).

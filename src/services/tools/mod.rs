@@ -11,6 +11,7 @@
 //! can point it at another project, and the sender's right to read the project is checked
 //! again at every call.
 
+pub mod github;
 pub mod knowledge;
 pub mod mcp;
 pub mod web;
@@ -53,17 +54,20 @@ pub enum Builtin {
     KnowledgeSearch,
     /// Reads a public web page as text.
     FetchUrl,
+    /// Reads the GitHub repositories the asker connected (three tools).
+    GitHub,
 }
 
 impl Builtin {
     /// Every built-in tool.
-    pub const ALL: [Builtin; 2] = [Builtin::KnowledgeSearch, Builtin::FetchUrl];
+    pub const ALL: [Builtin; 3] = [Builtin::KnowledgeSearch, Builtin::FetchUrl, Builtin::GitHub];
 
-    /// The name models call it by and settings enable it by.
+    /// The name settings and assistants enable it by.
     pub fn name(self) -> &'static str {
         match self {
             Builtin::KnowledgeSearch => "knowledge_search",
             Builtin::FetchUrl => "fetch_url",
+            Builtin::GitHub => "github",
         }
     }
 
@@ -72,12 +76,20 @@ impl Builtin {
         Self::ALL.into_iter().find(|t| t.name() == name)
     }
 
-    /// What the model is told of it.
-    pub fn definition(self) -> ToolDefinition {
+    /// What the model is told of it: its tools.
+    pub fn definitions(self) -> Vec<ToolDefinition> {
         match self {
-            Builtin::KnowledgeSearch => knowledge::definition(),
-            Builtin::FetchUrl => web::definition(),
+            Builtin::KnowledgeSearch => vec![knowledge::definition()],
+            Builtin::FetchUrl => vec![web::definition()],
+            Builtin::GitHub => github::definitions(),
         }
+    }
+
+    /// The built-in tool a model calls as `tool`.
+    fn calling(tool: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|b| b.definitions().iter().any(|d| d.name == tool))
     }
 }
 
@@ -152,6 +164,8 @@ pub struct ToolContext {
     pub authenticator: Arc<Authenticator>,
     /// How long one call may take ([`CALL_TIMEOUT`] unless configured otherwise).
     pub call_timeout: Duration,
+    /// The GitHub REST API.
+    pub github_api: Arc<str>,
 }
 
 /// The tools of one answer and what they run with.
@@ -241,7 +255,7 @@ impl Toolbox {
     pub fn definitions(&self) -> Vec<ToolDefinition> {
         self.tools
             .iter()
-            .map(|t| t.definition())
+            .flat_map(|t| t.definitions())
             .chain(self.mcp_tools().iter().map(|(_, t)| t.definition.clone()))
             .collect()
     }
@@ -278,7 +292,7 @@ impl Toolbox {
     }
 
     async fn run(&self, call: &ToolCall) -> Result<String, String> {
-        let builtin = self.tools.iter().copied().find(|t| t.name() == call.name);
+        let builtin = Builtin::calling(&call.name).filter(|b| self.tools.contains(b));
         let remote = self.mcp_tools().iter().find(|(_, t)| t.definition.name == call.name);
         if builtin.is_none() && remote.is_none() {
             return Err(format!("there is no tool named {:?} here", call.name));
@@ -296,6 +310,7 @@ impl Toolbox {
         match (builtin, remote) {
             (Some(Builtin::KnowledgeSearch), _) => knowledge::search(self, &arguments).await,
             (Some(Builtin::FetchUrl), _) => web::fetch(self, &arguments).await,
+            (Some(Builtin::GitHub), _) => github::run(self, &call.name, &arguments).await,
             (None, Some((index, tool))) => {
                 let Value::Object(arguments) = arguments else {
                     return Err("the arguments must be a JSON object".into());
@@ -389,7 +404,7 @@ mod tests {
         let servers = ["search-engine".to_owned()];
         let refused = refuses("google_search", &servers).expect("refused");
         assert!(
-            refused.contains("knowledge_search, fetch_url, search-engine"),
+            refused.contains("knowledge_search, fetch_url, github, search-engine"),
             "{refused}"
         );
         assert!(refuses("fetch_url", &servers).is_none());
