@@ -39,9 +39,12 @@ use crate::{
 const TOKEN: &str = "sk-mcp-loopback";
 
 /// A small MCP server: `echo` says its text back, `fail` reports an error, `slow` answers
-/// after 5 s, `huge` returns 100,000 bytes.
-#[derive(Clone)]
-struct Kit;
+/// after 5 s, `huge` returns 100,000 bytes, `grow` adds a tool `extra` and says the list
+/// changed.
+#[derive(Clone, Default)]
+struct Kit {
+    grown: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
 
 impl ServerHandler for Kit {
     fn get_info(&self) -> ServerConfig {
@@ -59,7 +62,7 @@ impl ServerHandler for Kit {
             };
             schema
         };
-        Ok(ListToolsResult::with_all_items(vec![
+        let mut tools = vec![
             Tool::new(
                 "echo",
                 "Says the text back.",
@@ -68,14 +71,19 @@ impl ServerHandler for Kit {
             Tool::new("fail", "Always fails.", schema(json!({}))),
             Tool::new("slow", "Takes its time.", schema(json!({}))),
             Tool::new("huge", "Returns a lot.", schema(json!({}))),
+            Tool::new("grow", "Adds a tool.", schema(json!({}))),
             Tool::new("not.callable", "A name models cannot call.", schema(json!({}))),
-        ]))
+        ];
+        if self.grown.load(std::sync::atomic::Ordering::SeqCst) {
+            tools.push(Tool::new("extra", "Added later.", schema(json!({}))));
+        }
+        Ok(ListToolsResult::with_all_items(tools))
     }
 
     async fn call_tool(
         &self,
         request: CallToolRequestParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
         let text = |t: String| vec![ContentBlock::text(t)];
         let result = match request.name.as_ref() {
@@ -94,6 +102,11 @@ impl ServerHandler for Kit {
                 CallToolResult::success(text("too late".into()))
             }
             "huge" => CallToolResult::success(text("x".repeat(100_000))),
+            "grow" => {
+                self.grown.store(true, std::sync::atomic::Ordering::SeqCst);
+                let _ = context.peer.notify_tool_list_changed().await;
+                CallToolResult::success(text("grown".into()))
+            }
             _ => return Err(ErrorData::invalid_params("no such tool", None)),
         };
         Ok(result.into())
@@ -102,8 +115,12 @@ impl ServerHandler for Kit {
 
 /// Serves [`Kit`] on loopback at `/mcp`, refusing requests without the bearer token; its URL.
 async fn kit() -> String {
-    let service: StreamableHttpService<Kit, LocalSessionManager> =
-        StreamableHttpService::new(|| Ok(Kit), Default::default(), StreamableHttpServerConfig::default());
+    let kit = Kit::default();
+    let service: StreamableHttpService<Kit, LocalSessionManager> = StreamableHttpService::new(
+        move || Ok(kit.clone()),
+        Default::default(),
+        StreamableHttpServerConfig::default(),
+    );
     let guarded = axum::middleware::from_fn(
         |request: axum::extract::Request, next: axum::middleware::Next| async move {
             let expected = format!("Bearer {TOKEN}");
@@ -222,6 +239,7 @@ async fn an_answer_calls_the_tools_of_an_organizations_mcp_servers_within_limits
             r#""kit__fail" "mcp:kit" true null"#,
             r#""kit__slow" "mcp:kit" true null"#,
             r#""kit__huge" "mcp:kit" true null"#,
+            r#""kit__grow" "mcp:kit" true null"#,
         ]
     );
 
@@ -426,4 +444,62 @@ async fn an_agent_works_with_chatgraph_over_mcp_with_the_rights_of_its_token() {
     assert!(error && text.contains("not found"), "{text}");
     let (_, projects) = call(&outsider, "list_projects", json!({})).await;
     assert!(!projects.contains(team.project.as_str().expect("id")), "{projects}");
+}
+
+#[tokio::test]
+async fn a_servers_changed_tool_list_is_listed_again() {
+    let db = TestDb::migrated().await;
+    let url = kit().await;
+    let team = Team::on(server(&db).await).await;
+    let (_, body) = team
+        .mutate(
+            &team.owner,
+            "createCredential",
+            "mutation($input: CreateCredentialInput!) { createCredential(input: $input) { credential { id } } }",
+            json!({ "organizationId": team.organization, "name": "kit", "credentialType": "CUSTOM", "secret": TOKEN }),
+        )
+        .await;
+    let credential = body["data"]["createCredential"]["credential"]["id"].clone();
+    let input = json!({ "organizationId": team.organization, "name": "kit", "url": url, "credentialId": credential });
+    let (payload, body) = team.mutate(&team.owner, "addMcpServer", ADD, input).await;
+    assert_eq!(payload["userErrors"], json!([]), "{body}");
+    let input = json!({ "projectId": team.project, "enabledTools": ["kit"] });
+    team.mutate(&team.owner, "updateProjectSettings", SETTINGS, input).await;
+    let names = async || {
+        let (_, body) = team
+            .api
+            .run(Some(&team.member), TOOLS, json!({ "id": team.project }))
+            .await;
+        body["data"]["node"]["tools"]
+            .as_array()
+            .expect("tools")
+            .iter()
+            .filter_map(|t| t["name"].as_str().map(str::to_owned))
+            .filter(|n| n.starts_with("kit__"))
+            .collect::<Vec<_>>()
+    };
+    assert!(!names().await.contains(&"kit__extra".to_owned()));
+    let (sent, body) = team
+        .mutate(
+            &team.member,
+            "sendMessage",
+            "mutation($input: SendMessageInput!) { sendMessage(input: $input) { assistantMessage { id } userErrors { code } } }",
+            json!({ "projectId": team.project, "content": "call kit__grow {}" }),
+        )
+        .await;
+    assert_eq!(sent["userErrors"], json!([]), "{body}");
+    let mut socket = socket(&team.api, &team.member).await;
+    let variables = json!({ "id": sent["assistantMessage"]["id"] });
+    send(
+        &mut socket,
+        json!({ "id": "1", "type": "subscribe", "payload": { "query": STREAM, "variables": variables } }),
+    )
+    .await;
+    let events = collect(&mut socket, "1").await;
+    assert_eq!(
+        events.last().expect("events")["message"]["toolCalls"][0]["status"],
+        "SUCCEEDED"
+    );
+    // The notification arrived with the call's answer: the next listing asks the server again.
+    assert!(names().await.contains(&"kit__extra".to_owned()));
 }

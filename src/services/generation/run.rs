@@ -321,28 +321,14 @@ async fn store_call(
         .insert(conn)
         .await?;
         NewUsageEvent {
-            id: new_id(),
-            organization_id: job.organization_id,
-            project_id: Some(job.project_id),
-            user_id: job.user_id,
-            chat_id: Some(job.chat_id),
-            message_id: Some(message.id),
-            api_token_id: job.api_token_id,
             operation: UsageOperation::Tool,
             provider: activity.source.clone(),
             model: activity.name.clone(),
-            input_tokens: 0,
-            output_tokens: 0,
-            cached_input_tokens: 0,
-            total_tokens: 0,
-            input_cost: BigDecimal::from(0),
-            output_cost: BigDecimal::from(0),
-            total_cost: BigDecimal::from(0),
             status: if failed { Outcome::Failed } else { Outcome::Success },
             requested_at: Utc::now() - outcome.duration,
-            responded_at: Some(Utc::now()),
             duration_ms: activity.duration_ms.and_then(|d| i32::try_from(d).ok()),
             metadata: json!({ "toolCallId": activity.id, "answerId": job.message_id, "round": activity.round }),
+            ..usage_in(job, message.id)
         }
         .insert(conn)
         .await?;
@@ -588,16 +574,6 @@ async fn record_usage(
 ) -> Result<(), AppError> {
     let millis = |d: Duration| i32::try_from(d.as_millis()).unwrap_or(i32::MAX);
     NewUsageEvent {
-        id: new_id(),
-        organization_id: job.organization_id,
-        project_id: Some(job.project_id),
-        user_id: job.user_id,
-        chat_id: Some(job.chat_id),
-        message_id: Some(job.message_id),
-        api_token_id: job.api_token_id,
-        operation: UsageOperation::Chat,
-        provider: job.model.provider.clone(),
-        model: job.model.config.id.clone(),
         input_tokens: usage.input,
         output_tokens: usage.output,
         cached_input_tokens: usage.cached,
@@ -611,17 +587,46 @@ async fn record_usage(
             Outcome::Success
         },
         requested_at: timing.requested_at,
-        responded_at: Some(Utc::now()),
         duration_ms: Some(millis(timing.duration)),
         metadata: json!({
             "finishReason": finish_reason,
             "timeToFirstTokenMs": timing.first_token.map(millis),
             "rounds": timing.rounds,
         }),
+        ..usage_in(job, job.message_id)
     }
     .insert(conn)
     .await?;
     Ok(())
+}
+
+/// A usage event of `job` about `message_id`: the model's chat operation, nothing used yet,
+/// answered now (the caller sets what differs).
+fn usage_in(job: &Job, message_id: uuid::Uuid) -> NewUsageEvent {
+    NewUsageEvent {
+        id: new_id(),
+        organization_id: job.organization_id,
+        project_id: Some(job.project_id),
+        user_id: job.user_id,
+        chat_id: Some(job.chat_id),
+        message_id: Some(message_id),
+        api_token_id: job.api_token_id,
+        operation: UsageOperation::Chat,
+        provider: job.model.provider.clone(),
+        model: job.model.config.id.clone(),
+        input_tokens: 0,
+        output_tokens: 0,
+        cached_input_tokens: 0,
+        total_tokens: 0,
+        input_cost: BigDecimal::from(0),
+        output_cost: BigDecimal::from(0),
+        total_cost: BigDecimal::from(0),
+        status: Outcome::Success,
+        requested_at: Utc::now(),
+        responded_at: Some(Utc::now()),
+        duration_ms: None,
+        metadata: json!({}),
+    }
 }
 
 /// Longest generated title, in characters.
