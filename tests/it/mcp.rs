@@ -144,11 +144,16 @@ async fn kit() -> String {
 
 /// A server whose tools may reach loopback and give up on a call after a second.
 async fn server(db: &TestDb) -> Api {
+    server_with_timeout(db, Duration::from_secs(1)).await
+}
+
+/// A server whose tools may reach loopback and give up on a call after `timeout`.
+async fn server_with_timeout(db: &TestDb, timeout: Duration) -> Api {
     let pool = db.pool();
     let authenticator = authenticator_allowing_private_webhooks();
     let mut state = app_state(pool.clone(), authenticator.clone(), file_store(&files_dir()));
     let settings = Settings {
-        tool_call_timeout: Duration::from_secs(1),
+        tool_call_timeout: timeout,
         ..Settings::default()
     };
     state.generations = Generations::start_service(
@@ -502,4 +507,61 @@ async fn a_servers_changed_tool_list_is_listed_again() {
     );
     // The notification arrived with the call's answer: the next listing asks the server again.
     assert!(names().await.contains(&"kit__extra".to_owned()));
+}
+
+#[tokio::test]
+async fn stopping_an_answer_during_a_call_ends_the_call_as_failed() {
+    let db = TestDb::migrated().await;
+    let url = kit().await;
+    let team = Team::on(server_with_timeout(&db, Duration::from_secs(30)).await).await;
+    let (_, body) = team
+        .mutate(
+            &team.owner,
+            "createCredential",
+            "mutation($input: CreateCredentialInput!) { createCredential(input: $input) { credential { id } } }",
+            json!({ "organizationId": team.organization, "name": "kit", "credentialType": "CUSTOM", "secret": TOKEN }),
+        )
+        .await;
+    let credential = body["data"]["createCredential"]["credential"]["id"].clone();
+    let input = json!({ "organizationId": team.organization, "name": "kit", "url": url, "credentialId": credential });
+    let (payload, body) = team.mutate(&team.owner, "addMcpServer", ADD, input).await;
+    assert_eq!(payload["userErrors"], json!([]), "{body}");
+    let input = json!({ "projectId": team.project, "enabledTools": ["kit"] });
+    team.mutate(&team.owner, "updateProjectSettings", SETTINGS, input).await;
+    let (sent, body) = team
+        .mutate(
+            &team.member,
+            "sendMessage",
+            "mutation($input: SendMessageInput!) { sendMessage(input: $input) { assistantMessage { id } userErrors { code } } }",
+            json!({ "projectId": team.project, "content": "call kit__slow {}" }),
+        )
+        .await;
+    assert_eq!(sent["userErrors"], json!([]), "{body}");
+    let answer = sent["assistantMessage"]["id"].clone();
+    let calls = "query($id: ID!) { node(id: $id) { ... on Message { status toolCalls { status error } } } }";
+    // `slow` answers after 5 s: stop while it runs.
+    let mut running = false;
+    for _ in 0..100 {
+        let (_, body) = team.api.run(Some(&team.member), calls, json!({ "id": answer })).await;
+        if body["data"]["node"]["toolCalls"][0]["status"] == "RUNNING" {
+            running = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(running, "the call never showed as running");
+    let (_, body) = team
+        .api
+        .run(
+            Some(&team.member),
+            "mutation($input: AnswerInput!) { stopGeneration(input: $input) { message { status toolCalls { status error } } } }",
+            json!({ "input": { "messageId": answer } }),
+        )
+        .await;
+    let stopped = &body["data"]["stopGeneration"]["message"];
+    assert_eq!(stopped["status"], "CANCELLED", "{body}");
+    assert_eq!(
+        stopped["toolCalls"],
+        json!([{ "status": "FAILED", "error": "the answer ended before the tool answered" }])
+    );
 }

@@ -433,7 +433,17 @@ async fn finish(
         ),
         End::Taken => return stored_status(&mut *inner.pool.get().await?, job).await,
     };
-    let calls = super::latest_states(live.calls_after(0));
+    // A call still running when the answer ended (stopped, failed, taken) never answered.
+    let calls: Vec<ToolActivity> = super::latest_states(live.calls_after(0))
+        .into_iter()
+        .map(|mut call| {
+            if call.status == ToolStatus::Running {
+                call.status = ToolStatus::Failed;
+                call.error = Some("the answer ended before the tool answered".into());
+            }
+            call
+        })
+        .collect();
     let (input_cost, output_cost) = job.model.cost(usage);
     let total_cost = &input_cost + &output_cost;
     let mut conn = inner.pool.get().await?;

@@ -93,15 +93,10 @@ impl Builtin {
     }
 }
 
-/// The tools a chat's model sees: those enabled in the project's settings and, when the chat
-/// has an assistant, named by it.
+/// The built-in tools a chat's model sees: those enabled in the project's settings and,
+/// when the chat has an assistant, named by it.
 pub fn selected(settings: Option<&ProjectSettingsRow>, assistant: Option<&AssistantRow>) -> Vec<Builtin> {
-    let enabled = settings.map(|s| s.enabled_tools.as_slice()).unwrap_or_default();
-    Builtin::ALL
-        .into_iter()
-        .filter(|tool| enabled.iter().any(|name| name == tool.name()))
-        .filter(|tool| assistant.is_none_or(|a| names(&a.tools).any(|name| name == tool.name())))
-        .collect()
+    selected_servers(settings, assistant, Builtin::ALL.to_vec(), |tool| tool.name())
 }
 
 /// The tool names an assistant's `tools` holds (its other entries are ignored).
@@ -109,9 +104,9 @@ pub fn names(tools: &Value) -> impl Iterator<Item = &str> {
     tools.as_array().into_iter().flatten().filter_map(Value::as_str)
 }
 
-/// The MCP servers among `servers` a chat's model may use tools of: those enabled in the
-/// project's settings and, when the chat has an assistant, named by it (the server, or one
-/// of its tools).
+/// The tool sources among `servers` (MCP servers, or built-in tools) a chat's model may use:
+/// those enabled in the project's settings and, when the chat has an assistant, named by it
+/// (the source, or one of an MCP server's tools).
 pub fn selected_servers<S>(
     settings: Option<&ProjectSettingsRow>,
     assistant: Option<&AssistantRow>,
