@@ -20,7 +20,6 @@ use crate::{
     services::{
         assistants::{self, AssistantFields},
         audit::Action,
-        tools::Builtin,
     },
 };
 
@@ -71,22 +70,24 @@ impl Assistant {
         Json(&self.0.tools)
     }
 
-    /// The tools its model will see in a chat of its project: those it names that the
-    /// project's settings enable (for an assistant of no project: those it names that
-    /// exist; each chat's project then enables some of them).
+    /// The tools its model will see in a chat of its project: those it names (a tool, a
+    /// built-in group such as `github`, an MCP server) that the project's settings enable. For
+    /// an assistant of no project: those it names that exist (each chat's project then enables
+    /// some of them). MCP servers' tools are listed now.
     async fn enabled_tools(&self, ctx: &Context<'_>) -> Result<Vec<Tool>> {
         let settings = match self.0.project_id {
             Some(project) => load(ctx, SettingsByProject(project)).await?,
             None => None,
         };
-        let named: Vec<Builtin> = crate::services::tools::names(&self.0.tools)
-            .filter_map(Builtin::named)
-            .collect();
-        let seen = match self.0.project_id {
-            Some(_) => crate::services::tools::selected(settings.as_ref(), Some(&self.0)),
-            None => named,
-        };
-        Ok(seen.into_iter().flat_map(|tool| Tool::builtin(tool, true)).collect())
+        let named: Vec<&str> = crate::services::tools::names(&self.0.tools).collect();
+        let in_project = self.0.project_id.is_some();
+        Ok(super::tool::catalogue(ctx, self.0.organization_id, settings.as_ref())
+            .await?
+            .into_iter()
+            .filter(|tool| (tool.enabled || !in_project) && tool.unavailable.is_none())
+            .filter(|tool| named.iter().any(|n| *n == tool.name || *n == tool.group))
+            .map(|tool| Tool { enabled: true, ..tool })
+            .collect())
     }
 
     /// Whether new chats may use it.

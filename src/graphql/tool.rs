@@ -8,9 +8,19 @@ use super::{
     loaders::{MessageById, load},
     message::Message,
 };
-use crate::services::{
-    generation::{ToolActivity, ToolStatus},
-    tools::{Builtin, mcp::McpTool},
+use uuid::Uuid;
+
+use super::context::ContextExt;
+use crate::{
+    error::AppError,
+    models::{mcp_server::McpServerRow, project::ProjectSettingsRow},
+    services::{
+        generation::{ToolActivity, ToolStatus},
+        tools::{
+            self, Builtin,
+            mcp::{McpServer, McpTool},
+        },
+    },
 };
 
 /// A tool an answer may call.
@@ -30,6 +40,46 @@ pub struct Tool {
     /// Why the tools of its MCP server cannot be listed now (this entry then stands for the
     /// whole server, under the server's name).
     pub unavailable: Option<String>,
+    /// The name that enables it: its built-in group (`github`) or its MCP server.
+    #[graphql(skip)]
+    pub group: String,
+}
+
+/// Every tool the answers of a project of `organization_id` could call (the built-in ones,
+/// and its MCP servers' listed now), `enabled` as `settings` say.
+pub async fn catalogue(
+    ctx: &Context<'_>,
+    organization_id: Option<Uuid>,
+    settings: Option<&ProjectSettingsRow>,
+) -> Result<Vec<Tool>> {
+    let enabled = tools::selected(settings, None);
+    let mut listed: Vec<Tool> = Builtin::ALL
+        .into_iter()
+        .flat_map(|tool| Tool::builtin(tool, enabled.contains(&tool)))
+        .collect();
+    let Some(organization_id) = organization_id else {
+        return Ok(listed);
+    };
+    let request = ctx.request();
+    let mut conn = ctx.conn().await?;
+    let servers = async {
+        let rows = McpServerRow::for_organization(&mut conn, organization_id).await?;
+        McpServer::open_all(&mut conn, &request.authenticator().keyring, rows).await
+    }
+    .await
+    .map_err(|e: AppError| ctx.error(e))?;
+    // No connection held while the servers are asked.
+    drop(conn);
+    let enabled_names = settings.map(|s| s.enabled_tools.as_slice()).unwrap_or_default();
+    let hub = request.generations().mcp();
+    for server in servers {
+        let enabled = enabled_names.contains(&server.name);
+        match hub.tools(&server, &request.authenticator().outbound).await {
+            Ok(tools) => listed.extend(tools.into_iter().map(|t| Tool::remote(&server.name, t, enabled))),
+            Err(why) => listed.push(Tool::of_unavailable_server(&server.name, why, enabled)),
+        }
+    }
+    Ok(listed)
 }
 
 impl Tool {
@@ -44,6 +94,7 @@ impl Tool {
                 source: "builtin".into(),
                 enabled,
                 unavailable: None,
+                group: tool.name().into(),
             })
             .collect()
     }
@@ -57,6 +108,7 @@ impl Tool {
             source: format!("mcp:{server}"),
             enabled,
             unavailable: None,
+            group: server.into(),
         }
     }
 
@@ -69,6 +121,7 @@ impl Tool {
             source: format!("mcp:{server}"),
             enabled,
             unavailable: Some(why),
+            group: server.into(),
         }
     }
 }

@@ -248,6 +248,18 @@ async fn an_answer_calls_the_tools_of_an_organizations_mcp_servers_within_limits
         ]
     );
 
+    // An assistant sees what it names among what the project enables.
+    let create = "mutation($input: CreateAssistantInput!) { createAssistant(input: $input) { \
+        assistant { enabledTools { name source } } userErrors { code } } }";
+    let input = json!({ "projectId": team.project, "name": "Echoer", "provider": "offline", "model": "offline",
+                        "tools": ["kit__echo", "github"] });
+    let (payload, body) = team.mutate(&team.owner, "createAssistant", create, input).await;
+    assert_eq!(
+        payload["assistant"]["enabledTools"],
+        json!([{ "name": "kit__echo", "source": "mcp:kit" }]),
+        "{body}"
+    );
+
     // Four calls at once: a result, an error, a timeout, a result cut to size.
     let content = "call kit__echo {\"text\":\"hello\"}\ncall kit__fail {}\ncall kit__slow {}\ncall kit__huge {}";
     let (sent, body) = team

@@ -36,10 +36,9 @@ use crate::{
     auth::grant::{Permission, Place},
     db::enums::ProjectStatus,
     error::AppError,
+    models::project::ProjectRow,
     models::{lists, page::Filter, summary::UsageOwner},
-    models::{mcp_server::McpServerRow, project::ProjectRow},
     services::generation::prompt::Framing,
-    services::tools::{Builtin, mcp::McpServer},
     services::{
         audit::Action,
         members,
@@ -166,33 +165,7 @@ impl Project {
     #[graphql(complexity = "crate::graphql::node::list_cost(child_complexity)")]
     async fn tools(&self, ctx: &Context<'_>) -> Result<Vec<Tool>> {
         let settings = load(ctx, SettingsByProject(self.0.id)).await?;
-        let enabled = crate::services::tools::selected(settings.as_ref(), None);
-        let mut tools: Vec<Tool> = Builtin::ALL
-            .into_iter()
-            .flat_map(|tool| Tool::builtin(tool, enabled.contains(&tool)))
-            .collect();
-        let request = ctx.request();
-        let mut conn = ctx.conn().await?;
-        let servers = async {
-            let rows = McpServerRow::for_organization(&mut conn, self.0.organization_id).await?;
-            McpServer::open_all(&mut conn, &request.authenticator().keyring, rows).await
-        }
-        .await
-        .map_err(|e| ctx.error(e))?;
-        drop(conn);
-        let enabled_names = settings
-            .as_ref()
-            .map(|s| s.enabled_tools.as_slice())
-            .unwrap_or_default();
-        let hub = request.generations().mcp();
-        for server in servers {
-            let enabled = enabled_names.contains(&server.name);
-            match hub.tools(&server, &request.authenticator().outbound).await {
-                Ok(listed) => tools.extend(listed.into_iter().map(|t| Tool::remote(&server.name, t, enabled))),
-                Err(why) => tools.push(Tool::of_unavailable_server(&server.name, why, enabled)),
-            }
-        }
-        Ok(tools)
+        super::tool::catalogue(ctx, Some(self.0.organization_id), settings.as_ref()).await
     }
 
     /// The models this project may answer with: every configured one, or those its settings
