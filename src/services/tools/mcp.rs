@@ -120,10 +120,14 @@ struct Connection {
     listed: tokio::sync::Mutex<Option<(Instant, Vec<McpTool>)>>,
 }
 
+/// One server's connection, opened by one caller at a time (others wait for it, not for
+/// other servers).
+type Slot = Arc<tokio::sync::Mutex<Option<Arc<Connection>>>>;
+
 /// The connections of this process to MCP servers, by server id.
 #[derive(Clone, Default)]
 pub struct McpHub {
-    connections: Arc<tokio::sync::Mutex<HashMap<Uuid, Arc<Connection>>>>,
+    connections: Arc<std::sync::Mutex<HashMap<Uuid, Slot>>>,
 }
 
 impl McpHub {
@@ -233,8 +237,15 @@ impl McpHub {
             server.url.clone(),
             server.authorization.as_ref().map(|s| s.expose_secret().to_owned()),
         );
-        let mut connections = self.connections.lock().await;
-        if let Some(connection) = connections.get(&server.id)
+        let slot = self
+            .connections
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .entry(server.id)
+            .or_default()
+            .clone();
+        let mut slot = slot.lock().await;
+        if let Some(connection) = slot.as_ref()
             && connection.opened_with == opened_with
             && !connection.client.is_closed()
         {
@@ -265,11 +276,14 @@ impl McpHub {
             stale,
             listed: tokio::sync::Mutex::new(None),
         });
-        connections.insert(server.id, connection.clone());
+        *slot = Some(connection.clone());
         Ok(connection)
     }
 
     async fn forget(&self, id: Uuid) {
-        self.connections.lock().await.remove(&id);
+        self.connections
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(&id);
     }
 }
