@@ -262,23 +262,8 @@ async fn an_answer_calls_the_tools_of_an_organizations_mcp_servers_within_limits
 
     // Four calls at once: a result, an error, a timeout, a result cut to size.
     let content = "call kit__echo {\"text\":\"hello\"}\ncall kit__fail {}\ncall kit__slow {}\ncall kit__huge {}";
-    let (sent, body) = team
-        .mutate(
-            &team.member,
-            "sendMessage",
-            "mutation($input: SendMessageInput!) { sendMessage(input: $input) { assistantMessage { id } userErrors { code } } }",
-            json!({ "projectId": team.project, "content": content }),
-        )
-        .await;
-    assert_eq!(sent["userErrors"], json!([]), "{body}");
-    let mut socket = socket(&team.api, &team.member).await;
-    let variables = json!({ "id": sent["assistantMessage"]["id"] });
-    send(
-        &mut socket,
-        json!({ "id": "1", "type": "subscribe", "payload": { "query": STREAM, "variables": variables } }),
-    )
-    .await;
-    let events = collect(&mut socket, "1").await;
+    let answer = ask(&team, content).await;
+    let events = answer_events(&team, &answer).await;
     let message = &events.last().expect("events")["message"];
     assert_eq!(message["status"], "COMPLETE", "{message}");
     let calls = message["toolCalls"].as_array().expect("calls");
@@ -463,11 +448,35 @@ async fn an_agent_works_with_chatgraph_over_mcp_with_the_rights_of_its_token() {
     assert!(!projects.contains(team.project.as_str().expect("id")), "{projects}");
 }
 
-#[tokio::test]
-async fn a_servers_changed_tool_list_is_listed_again() {
-    let db = TestDb::migrated().await;
-    let url = kit().await;
-    let team = Team::on(server(&db).await).await;
+/// Sends `content` as the team's member into a new chat of the team's project; the answer's id.
+async fn ask(team: &Team, content: &str) -> Value {
+    let (sent, body) = team
+        .mutate(
+            &team.member,
+            "sendMessage",
+            "mutation($input: SendMessageInput!) { sendMessage(input: $input) { assistantMessage { id } userErrors { code } } }",
+            json!({ "projectId": team.project, "content": content }),
+        )
+        .await;
+    assert_eq!(sent["userErrors"], json!([]), "{body}");
+    sent["assistantMessage"]["id"].clone()
+}
+
+/// The events of answer `id`, followed over a WebSocket by the team's member.
+async fn answer_events(team: &Team, id: &Value) -> Vec<Value> {
+    let mut socket = socket(&team.api, &team.member).await;
+    let variables = json!({ "id": id });
+    send(
+        &mut socket,
+        json!({ "id": "1", "type": "subscribe", "payload": { "query": STREAM, "variables": variables } }),
+    )
+    .await;
+    collect(&mut socket, "1").await
+}
+
+/// Adds the loopback [`Kit`] at `url` (with its token) as the organization's server `kit` and
+/// enables it in the team's project.
+async fn kit_enabled(team: &Team, url: &str) {
     let (_, body) = team
         .mutate(
             &team.owner,
@@ -481,7 +490,16 @@ async fn a_servers_changed_tool_list_is_listed_again() {
     let (payload, body) = team.mutate(&team.owner, "addMcpServer", ADD, input).await;
     assert_eq!(payload["userErrors"], json!([]), "{body}");
     let input = json!({ "projectId": team.project, "enabledTools": ["kit"] });
-    team.mutate(&team.owner, "updateProjectSettings", SETTINGS, input).await;
+    let (payload, body) = team.mutate(&team.owner, "updateProjectSettings", SETTINGS, input).await;
+    assert_eq!(payload["userErrors"], json!([]), "{body}");
+}
+
+#[tokio::test]
+async fn a_servers_changed_tool_list_is_listed_again() {
+    let db = TestDb::migrated().await;
+    let url = kit().await;
+    let team = Team::on(server(&db).await).await;
+    kit_enabled(&team, &url).await;
     let names = async || {
         let (_, body) = team
             .api
@@ -496,23 +514,8 @@ async fn a_servers_changed_tool_list_is_listed_again() {
             .collect::<Vec<_>>()
     };
     assert!(!names().await.contains(&"kit__extra".to_owned()));
-    let (sent, body) = team
-        .mutate(
-            &team.member,
-            "sendMessage",
-            "mutation($input: SendMessageInput!) { sendMessage(input: $input) { assistantMessage { id } userErrors { code } } }",
-            json!({ "projectId": team.project, "content": "call kit__grow {}" }),
-        )
-        .await;
-    assert_eq!(sent["userErrors"], json!([]), "{body}");
-    let mut socket = socket(&team.api, &team.member).await;
-    let variables = json!({ "id": sent["assistantMessage"]["id"] });
-    send(
-        &mut socket,
-        json!({ "id": "1", "type": "subscribe", "payload": { "query": STREAM, "variables": variables } }),
-    )
-    .await;
-    let events = collect(&mut socket, "1").await;
+    let answer = ask(&team, "call kit__grow {}").await;
+    let events = answer_events(&team, &answer).await;
     assert_eq!(
         events.last().expect("events")["message"]["toolCalls"][0]["status"],
         "SUCCEEDED"
@@ -526,30 +529,8 @@ async fn stopping_an_answer_during_a_call_ends_the_call_as_failed() {
     let db = TestDb::migrated().await;
     let url = kit().await;
     let team = Team::on(server_with_timeout(&db, Duration::from_secs(30)).await).await;
-    let (_, body) = team
-        .mutate(
-            &team.owner,
-            "createCredential",
-            "mutation($input: CreateCredentialInput!) { createCredential(input: $input) { credential { id } } }",
-            json!({ "organizationId": team.organization, "name": "kit", "credentialType": "CUSTOM", "secret": TOKEN }),
-        )
-        .await;
-    let credential = body["data"]["createCredential"]["credential"]["id"].clone();
-    let input = json!({ "organizationId": team.organization, "name": "kit", "url": url, "credentialId": credential });
-    let (payload, body) = team.mutate(&team.owner, "addMcpServer", ADD, input).await;
-    assert_eq!(payload["userErrors"], json!([]), "{body}");
-    let input = json!({ "projectId": team.project, "enabledTools": ["kit"] });
-    team.mutate(&team.owner, "updateProjectSettings", SETTINGS, input).await;
-    let (sent, body) = team
-        .mutate(
-            &team.member,
-            "sendMessage",
-            "mutation($input: SendMessageInput!) { sendMessage(input: $input) { assistantMessage { id } userErrors { code } } }",
-            json!({ "projectId": team.project, "content": "call kit__slow {}" }),
-        )
-        .await;
-    assert_eq!(sent["userErrors"], json!([]), "{body}");
-    let answer = sent["assistantMessage"]["id"].clone();
+    kit_enabled(&team, &url).await;
+    let answer = ask(&team, "call kit__slow {}").await;
     let calls = "query($id: ID!) { node(id: $id) { ... on Message { status toolCalls { status error } } } }";
     // `slow` answers after 5 s: stop while it runs.
     let mut running = false;
