@@ -183,16 +183,7 @@ async fn an_answer_calls_the_tools_of_an_organizations_mcp_servers_within_limits
     let db = TestDb::migrated().await;
     let url = kit().await;
     let team = Team::on(server(&db).await).await;
-    let (payload, body) = team
-        .mutate(
-            &team.owner,
-            "createCredential",
-            "mutation($input: CreateCredentialInput!) { createCredential(input: $input) { credential { id } } }",
-            json!({ "organizationId": team.organization, "name": "kit", "credentialType": "CUSTOM", "secret": TOKEN }),
-        )
-        .await;
-    let credential = payload["credential"]["id"].clone();
-    assert!(credential.is_string(), "{body}");
+    let credential = kit_credential(&team).await;
 
     // Organization admins add servers; names and URLs are checked.
     let add = |token: &str, input: Value| {
@@ -474,10 +465,9 @@ async fn answer_events(team: &Team, id: &Value) -> Vec<Value> {
     collect(&mut socket, "1").await
 }
 
-/// Adds the loopback [`Kit`] at `url` (with its token) as the organization's server `kit` and
-/// enables it in the team's project.
-async fn kit_enabled(team: &Team, url: &str) {
-    let (_, body) = team
+/// Stores the loopback [`Kit`]'s token as an organization credential; its id.
+async fn kit_credential(team: &Team) -> Value {
+    let (payload, body) = team
         .mutate(
             &team.owner,
             "createCredential",
@@ -485,7 +475,14 @@ async fn kit_enabled(team: &Team, url: &str) {
             json!({ "organizationId": team.organization, "name": "kit", "credentialType": "CUSTOM", "secret": TOKEN }),
         )
         .await;
-    let credential = body["data"]["createCredential"]["credential"]["id"].clone();
+    assert!(payload["credential"]["id"].is_string(), "{body}");
+    payload["credential"]["id"].clone()
+}
+
+/// Adds the loopback [`Kit`] at `url` (with its token) as the organization's server `kit` and
+/// enables it in the team's project.
+async fn kit_enabled(team: &Team, url: &str) {
+    let credential = kit_credential(team).await;
     let input = json!({ "organizationId": team.organization, "name": "kit", "url": url, "credentialId": credential });
     let (payload, body) = team.mutate(&team.owner, "addMcpServer", ADD, input).await;
     assert_eq!(payload["userErrors"], json!([]), "{body}");
