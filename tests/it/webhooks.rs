@@ -18,14 +18,7 @@ const DELETE_WEBHOOK: &str = "mutation($input: WebhookSubscriptionInput!) { dele
 async fn webhook_secrets_are_shown_once_and_stored_encrypted() {
     let db = TestDb::migrated().await;
     let team = Team::new(&db).await;
-    let (payload, _) = team
-        .mutate(
-            &team.owner,
-            "createWebhookSubscription",
-            CREATE_WEBHOOK,
-            json!({ "projectId": team.project, "url": "http://hooks.example.com", "eventTypes": ["Message Created"] }),
-        )
-        .await;
+    let (payload, _) = subscribe(&team, "http://hooks.example.com", &["Message Created"]).await;
     assert_eq!(
         user_errors(&payload),
         vec!["input.url:INVALID_URL", "input.eventTypes:INVALID_LIST"]
@@ -40,14 +33,7 @@ async fn webhook_secrets_are_shown_once_and_stored_encrypted() {
         )
         .await;
     assert_eq!(user_errors(&payload), vec!["input.url:PRIVATE_ADDRESS"]);
-    let (payload, body) = team
-        .mutate(
-            &team.owner,
-            "createWebhookSubscription",
-            CREATE_WEBHOOK,
-            json!({ "projectId": team.project, "url": "https://hooks.example.com/in", "eventTypes": ["message.created"] }),
-        )
-        .await;
+    let (payload, body) = subscribe(&team, "https://hooks.example.com/in", &["message.created"]).await;
     let secret = payload["secret"].as_str().expect("secret").to_owned();
     assert!(secret.starts_with("whsec_") && secret.len() > 40, "{body}");
     let webhook = payload["webhookSubscription"].clone();
@@ -204,6 +190,13 @@ const DELIVERIES: &str = "query($id: ID!) { node(id: $id) { ... on WebhookSubscr
     deliveries { id eventType status attempts responseStatus error } } } }";
 
 /// The subscription `id` as its project's admin reads it, once `done` holds (at most 5 s).
+/// Subscribes the team's project to `events` at `url` (as its owner); the payload and body.
+async fn subscribe(team: &Team, url: &str, events: &[&str]) -> (serde_json::Value, serde_json::Value) {
+    let input = json!({ "projectId": team.project, "url": url, "eventTypes": events });
+    team.mutate(&team.owner, "createWebhookSubscription", CREATE_WEBHOOK, input)
+        .await
+}
+
 async fn subscription_when(
     team: &Team,
     id: &serde_json::Value,
@@ -226,14 +219,7 @@ async fn events_are_delivered_signed_retried_and_a_gone_receiver_disables_its_su
     let db = TestDb::migrated().await;
     let (team, _workers) = team_with_deliveries(&db).await;
     let (url, inbox) = receiver(vec![500]).await;
-    let (payload, body) = team
-        .mutate(
-            &team.owner,
-            "createWebhookSubscription",
-            CREATE_WEBHOOK,
-            json!({ "projectId": team.project, "url": url, "eventTypes": ["chat.created"] }),
-        )
-        .await;
+    let (payload, body) = subscribe(&team, &url, &["chat.created"]).await;
     let secret = payload["secret"]
         .as_str()
         .unwrap_or_else(|| panic!("{body}"))
@@ -281,14 +267,7 @@ async fn events_are_delivered_signed_retried_and_a_gone_receiver_disables_its_su
 
     // A receiver that answers 410 Gone: its subscription is disabled, not retried.
     let (gone_url, gone_inbox) = receiver(vec![410]).await;
-    let (payload, _) = team
-        .mutate(
-            &team.owner,
-            "createWebhookSubscription",
-            CREATE_WEBHOOK,
-            json!({ "projectId": team.project, "url": gone_url, "eventTypes": ["chat.created"] }),
-        )
-        .await;
+    let (payload, _) = subscribe(&team, &gone_url, &["chat.created"]).await;
     let gone = payload["webhookSubscription"]["id"].clone();
     create_chat("PUBLIC").await;
     received(&gone_inbox, 1).await;
@@ -312,14 +291,7 @@ async fn a_delivery_to_an_internal_address_is_refused_after_resolution() {
     let db = TestDb::migrated().await;
     let team = Team::new(&db).await;
     let _workers = crate::support::workers(&db);
-    let (payload, _) = team
-        .mutate(
-            &team.owner,
-            "createWebhookSubscription",
-            CREATE_WEBHOOK,
-            json!({ "projectId": team.project, "url": "https://hooks.example.com/in", "eventTypes": ["chat.created"] }),
-        )
-        .await;
+    let (payload, _) = subscribe(&team, "https://hooks.example.com/in", &["chat.created"]).await;
     let subscription = payload["webhookSubscription"]["id"].clone();
     // A name of this machine that resolves to loopback (from /etc/hosts) stands for a name
     // whose DNS record was changed to point inside; without one, a literal address.
@@ -366,14 +338,7 @@ async fn membership_changes_and_failed_jobs_are_announced() {
     let db = TestDb::migrated().await;
     let (team, _workers) = team_with_deliveries(&db).await;
     let (url, inbox) = receiver(vec![]).await;
-    let (_, body) = team
-        .mutate(
-            &team.owner,
-            "createWebhookSubscription",
-            CREATE_WEBHOOK,
-            json!({ "projectId": team.project, "url": url, "eventTypes": ["member.added", "member.removed", "job.failed"] }),
-        )
-        .await;
+    let (_, body) = subscribe(&team, &url, &["member.added", "member.removed", "job.failed"]).await;
     assert!(body["errors"].is_null(), "{body}");
     // A new member of the organization joins the project, then leaves it.
     let newcomer = crate::support::token(&team.api.sign_up_confirmed("new@example.com").await, "accessToken");
@@ -433,14 +398,7 @@ async fn a_refused_request_announces_the_exceeded_quota_once_a_period() {
     let db = TestDb::migrated().await;
     let (team, _workers) = team_with_deliveries(&db).await;
     let (url, inbox) = receiver(vec![]).await;
-    let (_, body) = team
-        .mutate(
-            &team.owner,
-            "createWebhookSubscription",
-            CREATE_WEBHOOK,
-            json!({ "projectId": team.project, "url": url, "eventTypes": ["quota.exceeded"] }),
-        )
-        .await;
+    let (_, body) = subscribe(&team, &url, &["quota.exceeded"]).await;
     assert!(body["errors"].is_null(), "{body}");
     let (_, body) = team
         .mutate(
