@@ -204,13 +204,12 @@ async fn start(
         keyring: &generations.authenticator().keyring,
         organization_id,
     };
-    let mut passages = grounding::passages(
-        tx,
-        framing.assistant.as_ref(),
-        (chat.project_id, &embedding),
-        &question.content,
-    )
-    .await?;
+    // The assistant's datasources: its grounding, and what its knowledge_search reads.
+    let datasources = match &framing.assistant {
+        Some(assistant) => AssistantRow::datasource_ids(tx.conn(), assistant.id).await?,
+        None => Vec::new(),
+    };
+    let mut passages = grounding::passages(tx, &datasources, (chat.project_id, &embedding), &question.content).await?;
     let sources = grounding::sources_text(&model, &mut passages);
     let request = framing
         .request(tx.conn(), (files, sources), &model, question.id)
@@ -243,7 +242,14 @@ async fn start(
     pubsub::chat_changed(tx.conn(), chat.id, ChatChange::MessageAdded, Some(answer.id)).await?;
     pubsub::chat_changed(tx.conn(), chat.id, ChatChange::StreamStarted, Some(answer.id)).await?;
     let caller = tx.caller()?;
-    let tools = toolbox(tx, generations, framing, (chat, organization_id, answer.id)).await?;
+    let answering = Answering {
+        chat,
+        organization_id,
+        answer_id: answer.id,
+        caller: caller.clone(),
+        datasources,
+    };
+    let tools = toolbox(tx, generations, framing, answering).await?;
     let job = Job {
         message_id: answer.id,
         chat_id: chat.id,
@@ -262,15 +268,37 @@ async fn start(
     Ok(answer)
 }
 
-/// The tools of an answer in `chat`: the built-in ones and MCP servers its project enables
-/// (and its assistant names), the servers' secrets opened; None when there are none.
+/// The answer a toolbox is for.
+struct Answering<'a> {
+    chat: &'a ChatRow,
+    organization_id: Uuid,
+    answer_id: Uuid,
+    /// Who asked: tools act with their rights.
+    caller: std::sync::Arc<crate::auth::caller::Caller>,
+    /// The assistant's datasources (empty: none, or no assistant).
+    datasources: Vec<Uuid>,
+}
+
+/// The tools of an answer: the built-in ones and MCP servers its project enables (and its
+/// assistant names), the servers' secrets opened; None when there are none.
 async fn toolbox(
     tx: &mut Tx,
     generations: &Generations,
     framing: &Framing,
-    (chat, organization_id, answer_id): (&ChatRow, Uuid, Uuid),
+    answering: Answering<'_>,
 ) -> AppResult<Option<Toolbox>> {
     let (settings, assistant) = (framing.settings.as_ref(), framing.assistant.as_ref());
+    if settings.is_none_or(|s| s.enabled_tools.is_empty()) {
+        // Nothing enabled: no statement spent on MCP servers.
+        return Ok(None);
+    }
+    let Answering {
+        chat,
+        organization_id,
+        answer_id,
+        caller,
+        datasources,
+    } = answering;
     let builtins = tools::selected(settings, assistant);
     let rows = McpServerRow::for_organization(tx.conn(), organization_id).await?;
     let rows = tools::selected_servers(settings, assistant, rows, |s| s.name.as_str());
@@ -278,16 +306,12 @@ async fn toolbox(
         return Ok(None);
     }
     let servers = McpServer::open_all(tx.conn(), &generations.authenticator().keyring, rows).await?;
-    let datasources = match assistant {
-        Some(assistant) => Some(AssistantRow::datasource_ids(tx.conn(), assistant.id).await?).filter(|d| !d.is_empty()),
-        None => None,
-    };
     let context = ToolContext {
         pool: generations.pool().clone(),
-        caller: tx.caller()?,
+        caller,
         project_id: chat.project_id,
         organization_id,
-        datasources,
+        datasources: Some(datasources).filter(|d| !d.is_empty()),
         message_id: answer_id,
         providers: generations.providers(),
         authenticator: generations.shared_authenticator(),

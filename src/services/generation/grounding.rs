@@ -10,7 +10,7 @@ use uuid::Uuid;
 use crate::{
     db::new_id,
     error::AppResult,
-    models::{assistant::AssistantRow, citation::NewCitation, document::DocumentRow, search::ChunkFilter},
+    models::{citation::NewCitation, document::DocumentRow, search::ChunkFilter},
     providers::{registry::ResolvedModel, tokens},
     services::{
         search::{self, Embedding, Mode, Question},
@@ -73,22 +73,18 @@ impl Passage {
     }
 }
 
-/// The passages of the assistant's datasources that best answer `question` (none when it has
-/// no datasources or the question is empty), searched in `project` only.
+/// The passages of the assistant's `datasources` that best answer `question` (none when it
+/// has none or the question is empty), searched in `project` only.
 pub async fn passages(
     tx: &mut Tx,
-    assistant: Option<&AssistantRow>,
+    datasources: &[Uuid],
     (project, embedding): (Uuid, &Embedding<'_>),
     question: &str,
 ) -> AppResult<Vec<Passage>> {
-    let Some(assistant) = assistant else {
-        return Ok(Vec::new());
-    };
-    let datasources = AssistantRow::datasource_ids(tx.conn(), assistant.id).await?;
     if datasources.is_empty() {
         return Ok(Vec::new());
     }
-    search_passages(tx.conn(), (project, embedding), Some(datasources), question, 1).await
+    search_passages(tx.conn(), (project, embedding), Some(datasources.to_vec()), question, 1).await
 }
 
 /// The passages of `project` (of `datasources` only, when given) that best answer `question`,

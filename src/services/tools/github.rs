@@ -152,6 +152,20 @@ async fn connected(toolbox: &Toolbox, asked: &str) -> Result<RepositoryRow, Stri
         .ok_or_else(|| format!("{asked:?} is not one of the GitHub repositories the person who asked has connected"))
 }
 
+/// The HTTP client of the GitHub tools, built once.
+fn client() -> Result<&'static reqwest::Client, String> {
+    static CLIENT: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
+    if let Some(client) = CLIENT.get() {
+        return Ok(client);
+    }
+    let client = reqwest::Client::builder()
+        .timeout(REQUEST_TIMEOUT)
+        .redirect(reqwest::redirect::Policy::limited(3))
+        .build()
+        .map_err(|_| "GitHub could not be reached".to_owned())?;
+    Ok(CLIENT.get_or_init(|| client))
+}
+
 /// GETs `path` of the GitHub API (raw file content when `raw`), with the organization's
 /// `github` credential when it has one.
 async fn get(toolbox: &Toolbox, path: &str, raw: bool) -> Result<String, String> {
@@ -168,17 +182,12 @@ async fn get(toolbox: &Toolbox, path: &str, raw: bool) -> Result<String, String>
             .transpose()
             .map_err(failure)?
     };
-    let client = reqwest::Client::builder()
-        .timeout(REQUEST_TIMEOUT)
-        .redirect(reqwest::redirect::Policy::limited(3))
-        .build()
-        .map_err(|_| "GitHub could not be reached".to_owned())?;
     let accept = if raw {
         "application/vnd.github.raw"
     } else {
         "application/vnd.github+json"
     };
-    let mut request = client
+    let mut request = client()?
         .get(format!("{}/{path}", context.github_api.trim_end_matches('/')))
         .header(header::ACCEPT, accept)
         .header(header::USER_AGENT, concat!("chatgraph/", env!("CARGO_PKG_VERSION")))
