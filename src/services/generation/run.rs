@@ -159,60 +159,50 @@ pub(super) async fn run(inner: Arc<Inner>, job: Job, live: Arc<Live>, stop: watc
         renewed: Instant::now(),
     };
     let mut request = job.request.clone();
-    if let Some(tools) = job.tools.as_ref().filter(|t| !t.is_empty()) {
-        match pump.wait(tools.prepare()).await {
-            Ok(Some(note)) => note_for_the_model(&mut request, note),
-            Ok(None) => {}
-            Err(end) => {
-                let status = finish(
-                    &inner,
-                    &job,
-                    &live,
-                    (end, TokenUsage::default()),
-                    Timing::since(started, requested_at, None, 0),
-                )
-                .await;
-                live.finish(status.unwrap_or(MessageStatus::Failed));
-                inner.forget(job.message_id);
-                return;
-            }
-        }
-        request.tools = tools.definitions();
-    }
     let (mut usage, mut first_token, mut rounds) = (TokenUsage::default(), None, 0u32);
-    let end = loop {
-        rounds += 1;
-        let round = pump
-            .round(model.as_ref(), request.clone(), &mut first_token, started)
-            .await;
-        let used = round
-            .usage
-            .unwrap_or_else(|| counted(&job.model.config.id, &request, &round.text, &round.calls));
-        usage = TokenUsage {
-            input: usage.input + used.input,
-            output: usage.output + used.output,
-            cached: usage.cached + used.cached,
-        };
-        let (Some(tools), End::Done { .. }, false, false) = (
-            job.tools.as_ref(),
-            &round.end,
-            round.calls.is_empty(),
-            request.tools.is_empty(),
-        ) else {
-            break round.end;
-        };
-        let results = match pump
-            .wait(call_tools(&inner, &job, &live, tools, &round.calls, rounds))
-            .await
-        {
-            Ok(results) => results,
-            Err(end) => break end,
-        };
-        request.messages.push(PromptMessage::calls(round.text, round.calls));
-        request.messages.extend(results);
-        if rounds as usize >= tools::MAX_ROUNDS || started.elapsed() >= tools::TOOLS_TIME {
-            // The last round answers with what it has.
-            request.tools.clear();
+    let end = 'generation: {
+        if let Some(tools) = job.tools.as_ref().filter(|t| !t.is_empty()) {
+            match pump.wait(tools.prepare()).await {
+                Ok(Some(note)) => note_for_the_model(&mut request, note),
+                Ok(None) => {}
+                Err(end) => break 'generation end,
+            }
+            request.tools = tools.definitions();
+        }
+        loop {
+            rounds += 1;
+            let round = pump
+                .round(model.as_ref(), request.clone(), &mut first_token, started)
+                .await;
+            let used = round
+                .usage
+                .unwrap_or_else(|| counted(&job.model.config.id, &request, &round.text, &round.calls));
+            usage = TokenUsage {
+                input: usage.input + used.input,
+                output: usage.output + used.output,
+                cached: usage.cached + used.cached,
+            };
+            let (Some(tools), End::Done { .. }, false, false) = (
+                job.tools.as_ref(),
+                &round.end,
+                round.calls.is_empty(),
+                request.tools.is_empty(),
+            ) else {
+                break round.end;
+            };
+            let results = match pump
+                .wait(call_tools(&inner, &job, &live, tools, &round.calls, rounds))
+                .await
+            {
+                Ok(results) => results,
+                Err(end) => break end,
+            };
+            request.messages.push(PromptMessage::calls(round.text, round.calls));
+            request.messages.extend(results);
+            if rounds as usize >= tools::MAX_ROUNDS || started.elapsed() >= tools::TOOLS_TIME {
+                // The last round answers with what it has.
+                request.tools.clear();
+            }
         }
     };
     let timing = Timing::since(started, requested_at, first_token, rounds);
