@@ -12,16 +12,18 @@ use std::{collections::HashMap, sync::Arc, time::Duration};
 use anyhow::Context;
 use async_graphql::futures_util::{SinkExt, StreamExt};
 use secrecy::SecretString;
-use serde_json::{Value, json};
+use serde_json::json;
 use tokio::{sync::Mutex, time::Instant};
-use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest, http::HeaderValue};
+use tokio_tungstenite::tungstenite::{
+    Message, client::IntoClientRequest, http::HeaderValue, protocol::WebSocketConfig,
+};
 use uuid::Uuid;
 
 use super::load;
 use crate::{
     app::AppState,
     config::ClusterConfig,
-    db, graphql,
+    db, graphql, http,
     models::message::MessageRow,
     providers::registry::Providers,
     pubsub::PubSub,
@@ -156,7 +158,11 @@ async fn connect(address: &str, token: &str) -> anyhow::Result<Socket> {
         "sec-websocket-protocol",
         HeaderValue::from_static("graphql-transport-ws"),
     );
-    let (mut socket, _) = tokio_tungstenite::connect_async(request).await?;
+    // The clients of this load generator share the two cores with the server: each reads with
+    // the server's small buffer, not tungstenite's default 128 KiB, which is zeroed on every
+    // read (a browser, in its own process, costs the server nothing of the kind).
+    let config = WebSocketConfig::default().read_buffer_size(http::websocket::READ_BUFFER_BYTES);
+    let (mut socket, _) = tokio_tungstenite::connect_async_with_config(request, Some(config), false).await?;
     let init = json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {token}") } });
     socket.send(Message::text(init.to_string())).await?;
     match socket.next().await {
@@ -184,6 +190,32 @@ fn percentiles(samples: &mut [Duration]) -> (f64, f64) {
             .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
     };
     (at(0.5), at(0.99))
+}
+
+/// A `next` message of `messageStream { seq status }`, as a subscriber reads it.
+#[derive(serde::Deserialize)]
+struct Frame<'a> {
+    #[serde(borrow)]
+    payload: Option<Payload<'a>>,
+}
+
+#[derive(serde::Deserialize)]
+struct Payload<'a> {
+    #[serde(borrow)]
+    data: Option<Data<'a>>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Data<'a> {
+    #[serde(borrow)]
+    message_stream: StreamEvent<'a>,
+}
+
+#[derive(serde::Deserialize)]
+struct StreamEvent<'a> {
+    seq: usize,
+    status: &'a str,
 }
 
 /// (samples, p50, p99, max) of the delay from appending text to a subscriber receiving it.
@@ -257,14 +289,15 @@ async fn fan_out(
             while let Some(Ok(message)) = socket.next().await {
                 let Message::Text(text) = message else { continue };
                 let at = Instant::now();
-                let value: Value = serde_json::from_str(&text).unwrap_or_default();
-                if value["type"] != "next" {
+                let Ok(frame) = serde_json::from_str::<Frame>(&text) else {
                     break;
-                }
-                let event = &value["payload"]["data"]["messageStream"];
+                };
+                let Some(event) = frame.payload.and_then(|p| p.data).map(|d| d.message_stream) else {
+                    break;
+                };
                 // The first event replays what was there when the subscriber joined.
-                if !first && event["status"] == "STREAMING" {
-                    received.push((event["seq"].as_u64().unwrap_or_default() as usize, at));
+                if !first && event.status == "STREAMING" {
+                    received.push((event.seq, at));
                 }
                 first = false;
             }
