@@ -10,7 +10,7 @@
 
 use std::{sync::Arc, time::Duration};
 
-use async_graphql::futures_util::{Stream, future::BoxFuture, stream};
+use async_graphql::futures_util::{FutureExt, Stream, future::BoxFuture, stream};
 use tokio::time::Instant;
 
 use super::{Generations, Live, ToolActivity, tool_log_of};
@@ -53,6 +53,9 @@ struct Follower {
     last_event: Option<Instant>,
     last_check: Instant,
     check: AccessCheck,
+    /// The access check under way: it runs beside the deltas, not in front of them (many
+    /// followers that joined together check together, and would queue for the pool).
+    checking: Option<BoxFuture<'static, AppResult<()>>>,
     done: bool,
 }
 
@@ -91,6 +94,7 @@ impl Generations {
             last_event: None,
             last_check: Instant::now(),
             check,
+            checking: None,
             done: false,
         };
         Ok(stream::unfold(follower, |mut follower| async move {
@@ -116,12 +120,15 @@ impl Follower {
         }
         let coalesce = self.generations.settings().coalesce;
         loop {
-            if self.last_check.elapsed() >= self.generations.settings().access_check {
-                self.last_check = Instant::now();
-                if let Err(error) = (self.check)().await {
-                    self.done = true;
+            if self.checking.is_none() && self.last_check.elapsed() >= self.generations.settings().access_check {
+                self.checking = Some((self.check)());
+            }
+            let checked = self.checking.as_mut().and_then(|check| check.now_or_never());
+            if let Some(result) = checked {
+                if let Err(error) = self.checked(result) {
                     return Some(Err(error));
                 }
+                continue;
             }
             let progress = *self.progress.borrow_and_update();
             if progress.status != MessageStatus::Streaming {
@@ -157,11 +164,25 @@ impl Follower {
             }
             tokio::select! {
                 _ = self.progress.changed() => {}
+                Some(result) = async { Some(self.checking.as_mut()?.await) } => {
+                    if let Err(error) = self.checked(result) {
+                        return Some(Err(error));
+                    }
+                }
                 () = tokio::time::sleep(POLL) => {
                     self.generations.refresh(self.message_id, false).await;
                 }
             }
         }
+    }
+
+    /// Takes the result of an access check (the next is due `access_check` from now); an
+    /// error ends the stream.
+    fn checked(&mut self, result: AppResult<()>) -> AppResult<()> {
+        self.checking = None;
+        self.last_check = Instant::now();
+        self.done = result.is_err();
+        result
     }
 
     /// The last event: the rest of the text, the final status and the row.
