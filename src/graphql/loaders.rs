@@ -57,6 +57,15 @@ impl DbLoader {
     }
 }
 
+/// The values of `pairs` gathered by key, in their order.
+fn grouped<K: Eq + Hash, V>(pairs: impl IntoIterator<Item = (K, V)>) -> HashMap<K, Vec<V>> {
+    let mut groups: HashMap<K, Vec<V>> = HashMap::new();
+    for (key, value) in pairs {
+        groups.entry(key).or_default().push(value);
+    }
+    groups
+}
+
 macro_rules! by_id_loader {
     ($key:ident => $row:ident) => {
         /// Loads one row by primary key (its resolvers decide who may follow the reference).
@@ -151,13 +160,9 @@ macro_rules! rows_by_column {
                     .load(&mut *self.conn().await?)
                     .await
                     .map_err(load_error)?;
-                let mut grouped: HashMap<$key, Vec<$row>> = HashMap::new();
-                for row in rows {
-                    if let Some(parent) = Option::<Uuid>::from(row.$column) {
-                        grouped.entry($key(parent)).or_default().push(row);
-                    }
-                }
-                Ok(grouped)
+                Ok(grouped(rows.into_iter().filter_map(|row| {
+                    Option::<Uuid>::from(row.$column).map(|parent| ($key(parent), row))
+                })))
             }
         }
     };
@@ -222,11 +227,10 @@ impl Loader<PermissionsByRole> for DbLoader {
             .load(&mut *self.conn().await?)
             .await
             .map_err(load_error)?;
-        let mut grouped: HashMap<PermissionsByRole, Vec<PermissionRow>> = HashMap::new();
-        for (role, permission) in rows {
-            grouped.entry(PermissionsByRole(role)).or_default().push(permission);
-        }
-        Ok(grouped)
+        Ok(grouped(
+            rows.into_iter()
+                .map(|(role, permission)| (PermissionsByRole(role), permission)),
+        ))
     }
 }
 
@@ -253,14 +257,9 @@ impl Loader<DatasourcesOfAssistant> for DbLoader {
             .load(&mut *self.conn().await?)
             .await
             .map_err(load_error)?;
-        let mut grouped: HashMap<DatasourcesOfAssistant, Vec<Uuid>> = HashMap::new();
-        for (assistant, datasource) in rows {
-            grouped
-                .entry(DatasourcesOfAssistant(assistant))
-                .or_default()
-                .push(datasource);
-        }
-        Ok(grouped)
+        Ok(grouped(rows.into_iter().map(|(assistant, datasource)| {
+            (DatasourcesOfAssistant(assistant), datasource)
+        })))
     }
 }
 
@@ -326,10 +325,7 @@ where
     async fn load(&self, keys: &[Children<T>]) -> Result<HashMap<Children<T>, Page<T>>, LoadError> {
         let scope = self.scope.as_ref();
         let mut conn = self.conn().await?;
-        let mut batches: HashMap<(List, PageRequest, Filter), Vec<&Children<T>>> = HashMap::new();
-        for key in keys {
-            batches.entry(key.batch()).or_default().push(key);
-        }
+        let batches = grouped(keys.iter().map(|key| (key.batch(), key)));
         let mut result = HashMap::with_capacity(keys.len());
         for ((list, page, filter), group) in batches {
             let parents: Vec<Uuid> = group.iter().map(|k| k.parent).collect();
@@ -366,13 +362,10 @@ impl Loader<UsageOf> for DbLoader {
     async fn load(&self, keys: &[UsageOf]) -> Result<HashMap<UsageOf, Vec<UsageBucket>>, LoadError> {
         let scope = self.scope.as_ref();
         let mut conn = self.conn().await?;
-        let mut batches: HashMap<(UsageOwner, Option<UsageGrouping>, Filter), Vec<&UsageOf>> = HashMap::new();
-        for key in keys {
-            batches
-                .entry((key.owner, key.grouping, key.filter.clone()))
-                .or_default()
-                .push(key);
-        }
+        let batches = grouped(
+            keys.iter()
+                .map(|key| ((key.owner, key.grouping, key.filter.clone()), key)),
+        );
         let mut result = HashMap::with_capacity(keys.len());
         for ((owner, grouping, filter), group) in batches {
             let parents: Vec<Uuid> = group.iter().map(|k| k.parent).collect();

@@ -13,10 +13,10 @@ use super::{
 use crate::{
     auth::grant::{Permission, Place},
     db::enums::QuotaPeriod,
-    models::project::{ProjectQuotaRow, ProjectSettingsRow},
+    models::project::{ProjectQuotaRow, ProjectSettingsPatch, ProjectSettingsRow},
     services::{
         audit::Action,
-        projects::{self, SettingsChanges},
+        projects,
         quotas::{self, Limits},
     },
 };
@@ -237,7 +237,7 @@ impl SettingsMutation {
         let (settings, user_errors) = write(ctx, Action::ProjectSettingsUpdate, async |tx| {
             let id = input_id(&input.project_id, "Project", "projectId")?;
             let grant = tx.grant(Place::Project(id), Permission::ProjectUpdate).await?;
-            let changes = SettingsChanges {
+            let changes = ProjectSettingsPatch {
                 default_model: change(input.default_model),
                 enabled_models: input.enabled_models,
                 enabled_tools: input.enabled_tools,
@@ -249,6 +249,7 @@ impl SettingsMutation {
                 brand_color: change(input.brand_color),
                 logo_url: change(input.logo_url),
                 custom: input.custom.map(|json| json.0),
+                updated_by: None,
             };
             projects::update_settings(tx, &grant, changes).await
         })

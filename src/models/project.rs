@@ -171,21 +171,34 @@ pub struct NewProjectSettings {
     pub updated_by: Option<Uuid>,
 }
 
-/// A change to project settings.
+/// A change to project settings: `None` leaves a value, `Some(None)` clears a nullable one.
+/// `services::projects::update_settings` checks the ranges given here.
 #[derive(Debug, Clone, Default, AsChangeset)]
 #[diesel(table_name = project_settings)]
 pub struct ProjectSettingsPatch {
+    /// Model for new chats (at most 200 characters).
     pub default_model: Option<Option<String>>,
+    /// Models chats may use.
     pub enabled_models: Option<Vec<String>>,
+    /// Tools models may call.
     pub enabled_tools: Option<Vec<String>>,
+    /// 0 to 2.
     pub temperature: Option<Option<f64>>,
+    /// 1 to 1,000,000.
     pub max_tokens: Option<Option<i32>>,
+    /// 0 to 1.
     pub top_p: Option<Option<f64>>,
+    /// At most 100 characters.
     pub tone: Option<Option<String>>,
+    /// At most 2,000 characters.
     pub welcome_message: Option<Option<String>>,
+    /// `#rrggbb`.
     pub brand_color: Option<Option<String>>,
+    /// An `https://` URL.
     pub logo_url: Option<Option<String>>,
+    /// A JSON object of at most 64 KiB.
     pub custom: Option<Value>,
+    /// Who changed them (set by the service).
     pub updated_by: Option<Option<Uuid>>,
 }
 

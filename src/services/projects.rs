@@ -216,34 +216,7 @@ async fn changed(tx: &mut Tx, grant: &Grant, patch: ProjectPatch, details: Value
     Ok(project)
 }
 
-/// Settings changes; `None` leaves a value, `Some(None)` clears a nullable one.
-#[derive(Debug, Default)]
-pub struct SettingsChanges {
-    /// Model for new chats.
-    pub default_model: Option<Option<String>>,
-    /// Models chats may use.
-    pub enabled_models: Option<Vec<String>>,
-    /// Tools models may call.
-    pub enabled_tools: Option<Vec<String>>,
-    /// 0 to 2.
-    pub temperature: Option<Option<f64>>,
-    /// 1 to 1,000,000.
-    pub max_tokens: Option<Option<i32>>,
-    /// 0 to 1.
-    pub top_p: Option<Option<f64>>,
-    /// At most 100 characters.
-    pub tone: Option<Option<String>>,
-    /// At most 2,000 characters.
-    pub welcome_message: Option<Option<String>>,
-    /// `#rrggbb`.
-    pub brand_color: Option<Option<String>>,
-    /// An `https://` URL.
-    pub logo_url: Option<Option<String>>,
-    /// A JSON object of at most 64 KiB.
-    pub custom: Option<Value>,
-}
-
-fn check_settings(changes: &SettingsChanges) -> Vec<FieldError> {
+fn check_settings(changes: &ProjectSettingsPatch) -> Vec<FieldError> {
     let mut errors = Vec::new();
     let mut range = |field: &str, value: Option<f64>, low: f64, high: f64| {
         if value.is_some_and(|v| !(low..=high).contains(&v) || v.is_nan()) {
@@ -337,7 +310,11 @@ fn check_settings(changes: &SettingsChanges) -> Vec<FieldError> {
 }
 
 /// Changes the granted project's settings (creating the row on first use).
-pub async fn update_settings(tx: &mut Tx, grant: &Grant, changes: SettingsChanges) -> AppResult<ProjectSettingsRow> {
+pub async fn update_settings(
+    tx: &mut Tx,
+    grant: &Grant,
+    mut changes: ProjectSettingsPatch,
+) -> AppResult<ProjectSettingsRow> {
     let id = project_of(grant)?;
     let mut errors = check_settings(&changes);
     if let Some(names) = &changes.enabled_tools {
@@ -367,26 +344,13 @@ pub async fn update_settings(tx: &mut Tx, grant: &Grant, changes: SettingsChange
     .into_iter()
     .filter_map(|(name, given)| given.then_some(name))
     .collect();
-    let patch = ProjectSettingsPatch {
-        default_model: changes.default_model,
-        enabled_models: changes.enabled_models,
-        enabled_tools: changes.enabled_tools,
-        temperature: changes.temperature,
-        max_tokens: changes.max_tokens,
-        top_p: changes.top_p,
-        tone: changes.tone,
-        welcome_message: changes.welcome_message,
-        brand_color: changes.brand_color,
-        logo_url: changes.logo_url,
-        custom: changes.custom,
-        updated_by: Some(Some(caller.user.id)),
-    };
+    changes.updated_by = Some(Some(caller.user.id));
     diesel::insert_into(project_settings::table)
         .values(project_settings::project_id.eq(id))
         .on_conflict_do_nothing()
         .execute(tx.conn())
         .await?;
-    let settings = patch.apply(tx.conn(), id).await?;
+    let settings = changes.apply(tx.conn(), id).await?;
     tx.audit(grant)
         .on("project", id)
         .details(json!({ "changed": changed }))
