@@ -10,7 +10,7 @@ use super::{
     connection::{ArtifactConnection, MessageConnection, PageArgs, load_connection},
     context::ContextExt,
     file::FileAttachment,
-    loaders::{AssistantById, AttachmentsByChat, ProjectById, StreamsByChat, UserById, load},
+    loaders::{AssistantById, AttachmentsByChat, ProjectById, StreamsByChat, UserById, load, load_required},
     message::{Message, MessageFilter, MessageStream},
     mutation::{UserError, write},
     node::{global_id, input_id, optional_argument_id, optional_id},
@@ -22,7 +22,7 @@ use super::{
 use crate::{
     auth::grant::{Permission, Place},
     db::enums::ChatVisibility,
-    error::{AppError, AppResult},
+    error::AppResult,
     models::{
         chat::ChatRow,
         filters::ChatConditions,
@@ -89,12 +89,9 @@ impl Chat {
 
     /// The project this chat belongs to.
     async fn project(&self, ctx: &Context<'_>) -> Result<Project> {
-        ctx.loader()
-            .load_one(ProjectById(self.0.project_id))
+        load_required(ctx, ProjectById(self.0.project_id), "project")
             .await
-            .map_err(|e| ctx.error(e))?
             .map(Project)
-            .ok_or_else(|| ctx.error(AppError::NotFound("project")))
     }
 
     /// Messages of this chat, oldest first.

@@ -6,7 +6,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use super::{
     context::ContextExt,
-    loaders::{RoleById, UserById, load},
+    loaders::{RoleById, UserById, load, load_required},
     member::{OrganizationMember, Role},
     mutation::{UserError, write},
     node::{global_id, input_id},
@@ -15,7 +15,6 @@ use super::{
 };
 use crate::{
     auth::grant::{Permission, Place},
-    error::AppError,
     models::invitation::InvitationRow,
     services::{audit::Action, invitations},
 };
@@ -38,10 +37,7 @@ impl OrganizationInvitation {
 
     /// The role the invitee gets.
     async fn role(&self, ctx: &Context<'_>) -> Result<Role> {
-        load(ctx, RoleById(self.0.role_id))
-            .await?
-            .map(Role)
-            .ok_or_else(|| AppError::NotFound("role").into())
+        load_required(ctx, RoleById(self.0.role_id), "role").await.map(Role)
     }
 
     /// Who invited.

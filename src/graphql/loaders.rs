@@ -450,6 +450,22 @@ impl Loader<ViewerFeedback> for DbLoader {
     }
 }
 
+/// Loads one value that must exist (a reference the row holds): NOT_FOUND `what` otherwise.
+pub async fn load_required<K>(
+    ctx: &async_graphql::Context<'_>,
+    key: K,
+    what: &'static str,
+) -> async_graphql::Result<<DbLoader as Loader<K>>::Value>
+where
+    K: Send + Sync + Hash + Eq + Clone + 'static,
+    DbLoader: Loader<K, Error = LoadError>,
+{
+    use super::context::ContextExt;
+    load(ctx, key)
+        .await?
+        .ok_or_else(|| ctx.error(crate::error::AppError::NotFound(what)))
+}
+
 /// Loads one value through the request's DataLoader, as a resolver needs it.
 pub async fn load<K>(
     ctx: &async_graphql::Context<'_>,

@@ -4,13 +4,12 @@ use async_graphql::{Context, ID, Object, Result};
 use chrono::{DateTime, Utc};
 
 use super::{
-    loaders::{PermissionsByRole, RoleById, UserById, load},
+    loaders::{PermissionsByRole, RoleById, UserById, load, load_required},
     node::{composite_id, global_id},
     user::User,
 };
 use crate::{
     db::enums::RoleScope,
-    error::AppError,
     models::{
         organization::OrganizationMemberRow,
         project::ProjectMemberRow,
@@ -20,17 +19,11 @@ use crate::{
 
 /// The user and role of a membership (seen by whoever sees the organization or project).
 async fn member_user(ctx: &Context<'_>, user_id: uuid::Uuid) -> Result<User> {
-    load(ctx, UserById(user_id))
-        .await?
-        .map(User)
-        .ok_or_else(|| AppError::NotFound("user").into())
+    load_required(ctx, UserById(user_id), "user").await.map(User)
 }
 
 async fn role(ctx: &Context<'_>, role_id: uuid::Uuid) -> Result<Role> {
-    load(ctx, RoleById(role_id))
-        .await?
-        .map(Role)
-        .ok_or_else(|| AppError::NotFound("role").into())
+    load_required(ctx, RoleById(role_id), "role").await.map(Role)
 }
 
 /// A user's membership in an organization.

@@ -13,7 +13,7 @@ use super::{
     file::FileAttachment,
     loaders::{
         AttachmentsByMessage, ChatById, ChildrenOf, CitationsByMessage, FeedbackOf, MessageById, ProjectById,
-        StreamsByMessage, UserById, ViewerFeedback, load,
+        StreamsByMessage, UserById, ViewerFeedback, load, load_required,
     },
     mutation::{UserError, write},
     node::{global_id, input_id, optional_id},
@@ -24,7 +24,7 @@ use super::{
 use crate::{
     auth::grant::{Granted, Permission, Place},
     db::enums::{MessageRole, MessageStatus, StreamStatus},
-    error::{AppError, AppResult, FieldError},
+    error::{AppResult, FieldError},
     models::{
         chat::ChatRow,
         filters::MessageConditions,
@@ -257,12 +257,7 @@ impl Message {
 
     /// The chat it belongs to.
     async fn chat(&self, ctx: &Context<'_>) -> Result<Chat> {
-        ctx.loader()
-            .load_one(ChatById(self.0.chat_id))
-            .await
-            .map_err(|e| ctx.error(e))?
-            .map(Chat)
-            .ok_or_else(|| ctx.error(AppError::NotFound("chat")))
+        load_required(ctx, ChatById(self.0.chat_id), "chat").await.map(Chat)
     }
 }
 

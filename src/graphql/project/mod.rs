@@ -21,7 +21,7 @@ use super::{
     file::File,
     job::{Job, JobFilter},
     loaders::OrganizationById,
-    loaders::{QuotaByProject, SettingsByProject, load},
+    loaders::{QuotaByProject, SettingsByProject, load, load_required},
     member::ProjectMember,
     model::Model,
     mutation::{UserError, write},
@@ -35,7 +35,6 @@ use super::{
 use crate::{
     auth::grant::{Permission, Place},
     db::enums::ProjectStatus,
-    error::AppError,
     models::project::ProjectRow,
     models::{lists, page::Filter, summary::UsageOwner},
     services::generation::prompt::Framing,
@@ -103,12 +102,9 @@ impl Project {
 
     /// The organization this project belongs to.
     async fn organization(&self, ctx: &Context<'_>) -> Result<Organization> {
-        ctx.loader()
-            .load_one(OrganizationById(self.0.organization_id))
+        load_required(ctx, OrganizationById(self.0.organization_id), "organization")
             .await
-            .map_err(|e| ctx.error(e))?
             .map(Organization)
-            .ok_or_else(|| ctx.error(AppError::NotFound("organization")))
     }
 
     /// Chats of this project the caller may read; most recently active first unless
