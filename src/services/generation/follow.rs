@@ -187,7 +187,11 @@ impl Follower {
 
     /// The last event: the rest of the text, the final status and the row.
     async fn last(&mut self, len: usize, status: MessageStatus) -> AppResult<StreamEvent> {
-        let row = MessageRow::find(&mut *self.generations.pool().get().await?, self.message_id).await?;
+        let (pool, id) = (self.generations.pool(), self.message_id);
+        let row = self
+            .live
+            .ended_row(async || Ok(MessageRow::find(&mut *pool.get().await?, id).await?))
+            .await?;
         // The row is the truth at the end (a follower of another replica may have missed the
         // last flush); it only ever extends what was sent.
         let text = row.as_ref().map_or_else(|| self.live.text(), |r| r.content.clone());

@@ -136,6 +136,8 @@ pub struct Live {
     calls: RwLock<Vec<ToolActivity>>,
     progress: watch::Sender<Progress>,
     refreshed: Mutex<Option<Instant>>,
+    /// The row once the stream ended, read once for all of this process's followers.
+    ended: tokio::sync::OnceCell<Option<MessageRow>>,
 }
 
 impl Live {
@@ -150,7 +152,17 @@ impl Live {
             calls: RwLock::new(calls),
             progress: watch::Sender::new(progress),
             refreshed: Mutex::new(None),
+            ended: tokio::sync::OnceCell::new(),
         }
+    }
+
+    /// The message's row after the end of the stream, read with `read` by the first follower
+    /// to ask; the others share it (a thousand followers of one answer make one statement).
+    pub async fn ended_row<F>(&self, read: F) -> AppResult<Option<MessageRow>>
+    where
+        F: AsyncFnOnce() -> AppResult<Option<MessageRow>>,
+    {
+        self.ended.get_or_try_init(async || read().await).await.cloned()
     }
 
     /// Records a change of a tool call (a new one, or its end) under the next version: the
