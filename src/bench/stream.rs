@@ -322,6 +322,18 @@ async fn fan_out(
             }
         }
     }
+    if std::env::var_os("BENCH_PER_EVENT").is_some() {
+        let mut by: std::collections::BTreeMap<Instant, Vec<Duration>> = Default::default();
+        for (emitted, delay) in &samples {
+            by.entry(*emitted).or_default().push(*delay);
+        }
+        let start = *by.keys().next().unwrap();
+        for (emitted, mut delays) in by {
+            delays.sort();
+            eprintln!("EV t={:7.1} n={:4} p50={:5.1} p90={:5.1} max={:5.1}", (emitted - start).as_secs_f64()*1000.0, delays.len(),
+                delays[delays.len()/2].as_secs_f64()*1000.0, delays[delays.len()*9/10].as_secs_f64()*1000.0, delays.last().unwrap().as_secs_f64()*1000.0);
+        }
+    }
     watcher.abort();
     served.abort();
     let all_joined = all_joined.context("no subscriber received anything")?;
