@@ -2,18 +2,26 @@
 //! - **Fan-out delay**: `--subscribers` graphql-transport-ws clients follow one answer of the
 //!   offline model; each live delta's delay is the time from the generator appending the text
 //!   to a client receiving it (both clocks in this process: the server runs in-process here,
-//!   and a watcher on the answer's live text records when each length was reached).
+//!   and a thread of its own polls the answer's live text to record when each length was
+//!   reached).
 //! - **Idle WebSockets**: the resident memory of a `chatgraph serve` child process before and
 //!   after `--idle` clients connected and initialised (graphql-transport-ws).
 //! - **`sendMessage`**: `--sends` calls one after another against that child process, p50/p99.
 
-use std::{collections::HashMap, sync::Arc, time::Duration};
+use std::{
+    collections::HashMap,
+    sync::{
+        Arc, Mutex, PoisonError,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
 
 use anyhow::Context;
 use async_graphql::futures_util::{SinkExt, StreamExt};
 use secrecy::SecretString;
 use serde_json::json;
-use tokio::{sync::Mutex, time::Instant};
+use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::{
     Message, client::IntoClientRequest, http::HeaderValue, protocol::WebSocketConfig,
 };
@@ -263,23 +271,10 @@ async fn fan_out(
         .as_str()
         .context("no answer")?
         .parse()?;
-    // When each length of the answer's text was reached, watched in this process.
-    let reached: Arc<Mutex<HashMap<usize, Instant>>> = Arc::default();
     let row = MessageRow::find(&mut *pool.get().await?, id)
         .await?
         .context("no answer row")?;
-    let live = generations.live(&row);
-    let watcher = {
-        let reached = reached.clone();
-        let mut progress = live.watch();
-        tokio::spawn(async move {
-            while progress.changed().await.is_ok() {
-                let now = Instant::now();
-                let len = progress.borrow_and_update().len;
-                reached.lock().await.entry(len).or_insert(now);
-            }
-        })
-    };
+    let reached = Reached::watch(generations.live(&row));
     let query = "subscription($id: ID!) { messageStream(messageId: $id) { seq status } }";
     let message_id = graphql::node::global_id("Message", id);
     let mut readers = Vec::with_capacity(sockets.len());
@@ -312,29 +307,19 @@ async fn fan_out(
     }
     let mut samples = Vec::new();
     let mut all_joined = None;
+    let mut readings = Vec::with_capacity(readers.len());
     for reader in readers {
-        let (joined, received) = reader.await?;
+        readings.push(reader.await?);
+    }
+    let reached = reached.times();
+    for (joined, received) in readings {
         all_joined = all_joined.max(joined);
-        let reached = reached.lock().await;
         for (seq, at) in received {
             if let Some(emitted) = reached.get(&seq) {
                 samples.push((*emitted, at.saturating_duration_since(*emitted)));
             }
         }
     }
-    if std::env::var_os("BENCH_PER_EVENT").is_some() {
-        let mut by: std::collections::BTreeMap<Instant, Vec<Duration>> = Default::default();
-        for (emitted, delay) in &samples {
-            by.entry(*emitted).or_default().push(*delay);
-        }
-        let start = *by.keys().next().unwrap();
-        for (emitted, mut delays) in by {
-            delays.sort();
-            eprintln!("EV t={:7.1} n={:4} p50={:5.1} p90={:5.1} max={:5.1}", (emitted - start).as_secs_f64()*1000.0, delays.len(),
-                delays[delays.len()/2].as_secs_f64()*1000.0, delays[delays.len()*9/10].as_secs_f64()*1000.0, delays.last().unwrap().as_secs_f64()*1000.0);
-        }
-    }
-    watcher.abort();
     served.abort();
     let all_joined = all_joined.context("no subscriber received anything")?;
     let settled = samples
@@ -345,6 +330,49 @@ async fn fan_out(
         joining: Delays::of(samples.iter().map(|(_, delay)| *delay).collect()),
         joined: Delays::of(settled.collect()),
     })
+}
+
+/// When each length of the answer's text was reached, seen by a thread of its own that reads
+/// the answer's live progress every 100 µs. (A task of the runtime woken with the followers
+/// ran after hundreds of them, up to 20 ms late, and made the delays look shorter than they
+/// were: the seventh session's numbers and those before are too low by that much.)
+struct Reached {
+    times: Arc<Mutex<HashMap<usize, Instant>>>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Reached {
+    fn watch(live: Arc<crate::services::generation::Live>) -> Self {
+        let times: Arc<Mutex<HashMap<usize, Instant>>> = Arc::default();
+        let stop = Arc::new(AtomicBool::new(false));
+        let (seen, stopped) = (times.clone(), stop.clone());
+        std::thread::spawn(move || {
+            while !stopped.load(Ordering::Relaxed) {
+                let progress = live.progress();
+                let now = Instant::now();
+                seen.lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .entry(progress.len)
+                    .or_insert(now);
+                if progress.status != crate::db::enums::MessageStatus::Streaming {
+                    break;
+                }
+                std::thread::sleep(Duration::from_micros(100));
+            }
+        });
+        Reached { times, stop }
+    }
+
+    /// The times seen so far.
+    fn times(&self) -> HashMap<usize, Instant> {
+        self.times.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+}
+
+impl Drop for Reached {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
 }
 
 /// The delays of a fan-out: over the whole answer, and over the deltas emitted once every
