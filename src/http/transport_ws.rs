@@ -9,11 +9,13 @@
 
 use std::{collections::HashMap, time::Duration};
 
-use async_graphql::futures_util::StreamExt;
+use async_graphql::futures_util::{
+    StreamExt,
+    stream::{self, AbortHandle, BoxStream, SelectAll},
+};
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use tokio::sync::mpsc;
 
 use super::{
     AppState,
@@ -48,12 +50,10 @@ enum Incoming {
     },
 }
 
-/// What an operation task reports.
-enum Outgoing {
-    /// A message to send, serialised.
-    Send(String),
-    /// Operation `id` ended (its last message was sent).
-    Ended(String),
+/// A message of an operation, serialised; `ends` names the operation when it is its last.
+struct Frame {
+    text: String,
+    ends: Option<String>,
 }
 
 /// Serves one connection until either side closes it.
@@ -74,24 +74,23 @@ async fn run(socket: &mut WebSocket, state: AppState, client: ClientInfo) -> Opt
     let deadline = tokio::time::Instant::now() + INIT_TIMEOUT;
     let mut connection: Option<Connection> = None;
     let mut client = Some(client);
-    let (sender, mut outgoing) = mpsc::channel::<Outgoing>(64);
-    let mut operations: HashMap<String, tokio::task::AbortHandle> = HashMap::new();
+    // The operations run inside this task: an event of a subscription is one wake-up and one
+    // write, with no task or channel between them (a thousand followers of one answer each
+    // pay this per event).
+    let mut running: SelectAll<BoxStream<'static, Frame>> = SelectAll::new();
+    let mut operations: HashMap<String, AbortHandle> = HashMap::new();
     let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + PING_EVERY, PING_EVERY);
-    let result = loop {
+    loop {
         let incoming = tokio::select! {
             message = socket.recv() => message,
             () = tokio::time::sleep_until(deadline), if connection.is_none() => {
                 break Some((4408, "Connection initialisation timeout".to_owned()));
             }
-            Some(out) = outgoing.recv() => {
-                let message = match out {
-                    Outgoing::Send(message) => message,
-                    Outgoing::Ended(id) => {
-                        operations.remove(&id);
-                        continue;
-                    }
-                };
-                if socket.send(Message::text(message)).await.is_err() {
+            Some(frame) = running.next(), if !running.is_empty() => {
+                if let Some(id) = &frame.ends {
+                    operations.remove(id);
+                }
+                if socket.send(Message::text(frame.text)).await.is_err() {
                     break None;
                 }
                 continue;
@@ -158,63 +157,46 @@ async fn run(socket: &mut WebSocket, state: AppState, client: ClientInfo) -> Opt
                     }
                     continue;
                 }
-                let task = tokio::spawn(forward(
-                    id.clone(),
-                    operation(state.clone(), Some(connection.clone()), *payload),
-                    sender.clone(),
-                ));
-                operations.insert(id, task.abort_handle());
+                let results = operation(state.clone(), Some(connection.clone()), *payload);
+                let (frames, stop) = stream::abortable(frames(id.clone(), results));
+                running.push(frames.boxed());
+                operations.insert(id, stop);
             }
             Incoming::Complete { id } => {
-                if let Some(task) = operations.remove(&id) {
-                    task.abort();
+                if let Some(stop) = operations.remove(&id) {
+                    stop.abort();
                 }
             }
         }
-    };
-    for task in operations.values() {
-        task.abort();
     }
-    result
 }
 
-/// Sends the results of operation `id`: an `error` message when it could not run at all,
-/// else `next` for each result and then `complete`.
-async fn forward(
+/// The messages of operation `id`: an `error` message when it could not run at all, else
+/// `next` for each result and then `complete`.
+fn frames(
     id: String,
-    mut results: async_graphql::futures_util::stream::BoxStream<'static, async_graphql::Response>,
-    sender: mpsc::Sender<Outgoing>,
-) {
-    let mut first = true;
-    while let Some(response) = results.next().await {
+    results: BoxStream<'static, async_graphql::Response>,
+) -> impl async_graphql::futures_util::Stream<Item = Frame> + Send + use<> {
+    stream::unfold(Some((id, results, true)), |state| async move {
+        let (id, mut results, first) = state?;
+        let Some(response) = results.next().await else {
+            let text = json!({ "id": id, "type": "complete" }).to_string();
+            return Some((Frame { text, ends: Some(id) }, None));
+        };
         // A request error (nothing ran: syntax, validation, a refused token) has errors
         // without a path and no data: the protocol says `error`, and nothing after it.
         let refused = first
             && response.data == async_graphql::Value::Null
             && !response.errors.is_empty()
             && response.errors.iter().all(|e| e.path.is_empty());
-        first = false;
         if refused {
-            let _ = sender
-                .send(Outgoing::Send(message(&id, "error", &response.errors)))
-                .await;
-            let _ = sender.send(Outgoing::Ended(id)).await;
-            return;
+            let text = message(&id, "error", &response.errors);
+            return Some((Frame { text, ends: Some(id) }, None));
         }
-        // Serialised once, straight from the response (each of many subscribers of one
-        // answer pays this per event).
-        if sender
-            .send(Outgoing::Send(message(&id, "next", &response)))
-            .await
-            .is_err()
-        {
-            return;
-        }
-    }
-    let _ = sender
-        .send(Outgoing::Send(json!({ "id": id, "type": "complete" }).to_string()))
-        .await;
-    let _ = sender.send(Outgoing::Ended(id)).await;
+        // Serialised once, straight from the response.
+        let text = message(&id, "next", &response);
+        Some((Frame { text, ends: None }, Some((id, results, false))))
+    })
 }
 
 /// The message `{"id", "type", "payload"}`, serialised.
