@@ -227,9 +227,12 @@ async fn serve_on(config: &ServeConfig, database: &Database) -> anyhow::Result<(
     );
     tracing::info!(http.address = %address, "chatgraph listening");
     println!("chatgraph is serving GraphiQL at http://{address}/ (GraphQL endpoint: http://{address}/graphql)");
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    axum::serve(
+        crate::http::accepting(listener),
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
     workers.stop().await;
     tracing::info!("chatgraph stopped");
     Ok(())

@@ -362,7 +362,10 @@ pub(crate) async fn serve_in_process(
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let address = listener.local_addr()?.to_string();
     let app = http::router(state, &settings);
-    Ok((address, tokio::spawn(async move { axum::serve(listener, app).await })))
+    Ok((
+        address,
+        tokio::spawn(async move { axum::serve(http::accepting(listener), app).await }),
+    ))
 }
 
 pub(crate) async fn start_server(

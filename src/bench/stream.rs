@@ -333,7 +333,7 @@ async fn fan_out(
 }
 
 /// When each length of the answer's text was reached, seen by a thread of its own that reads
-/// the answer's live progress every 100 µs. (A task of the runtime woken with the followers
+/// the answer's live progress every 250 µs. (A task of the runtime woken with the followers
 /// ran after hundreds of them, up to 20 ms late, and made the delays look shorter than they
 /// were: the seventh session's numbers and those before are too low by that much.)
 struct Reached {
@@ -357,7 +357,7 @@ impl Reached {
                 if progress.status != crate::db::enums::MessageStatus::Streaming {
                     break;
                 }
-                std::thread::sleep(Duration::from_micros(100));
+                std::thread::sleep(Duration::from_micros(250));
             }
         });
         Reached { times, stop }

@@ -156,6 +156,21 @@ async fn limit_body(
     response
 }
 
+/// The connections of `listener` with Nagle's algorithm off: an event of a subscription is a
+/// small write that must leave at once, not wait for the client to acknowledge the previous
+/// one (up to a round trip, or a delayed acknowledgement's 40 ms).
+pub fn accepting(
+    listener: tokio::net::TcpListener,
+) -> axum::serve::TapIo<tokio::net::TcpListener, fn(&mut tokio::net::TcpStream)> {
+    use axum::serve::ListenerExt;
+    fn no_delay(tcp: &mut tokio::net::TcpStream) {
+        if let Err(error) = tcp.set_nodelay(true) {
+            tracing::debug!(%error, "could not turn Nagle's algorithm off");
+        }
+    }
+    listener.tap_io(no_delay)
+}
+
 /// Builds the router.
 pub fn router(state: AppState, settings: &HttpSettings) -> Router {
     let middleware = ServiceBuilder::new()

@@ -366,7 +366,7 @@ pub async fn serve_state(
     let app = chatgraph::http::router(state, &settings);
     tokio::spawn(async move {
         axum::serve(
-            listener,
+            chatgraph::http::accepting(listener),
             app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
         )
         .await
