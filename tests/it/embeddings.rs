@@ -15,7 +15,9 @@ use serde_json::{Value, json};
 
 use crate::{
     streaming::server,
-    support::{Team, TestDb, authenticator, code, file_store, files_dir, names, user_errors, workers_on},
+    support::{
+        Team, TestDb, authenticator, code, file_store, files_dir, names, serve_loopback, user_errors, workers_on,
+    },
 };
 
 /// What the loopback server received: (authorization header, body).
@@ -73,9 +75,7 @@ async fn loopback_embeddings() -> (String, Seen) {
             ),
         )
         .with_state(seen.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let address = listener.local_addr().expect("address");
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let address = serve_loopback(app).await;
     (format!("http://{address}/v1"), seen)
 }
 

@@ -30,7 +30,7 @@ use crate::{
     streaming::{collect, socket},
     support::{
         Api, Team, TestDb, app_state, authenticator_allowing_private_webhooks, file_store, files_dir, http_settings,
-        serve_state, user_errors,
+        serve_loopback, serve_state, user_errors,
     },
     websocket::send,
 };
@@ -136,9 +136,7 @@ async fn kit() -> String {
     );
     use axum::response::IntoResponse;
     let router = axum::Router::new().nest_service("/mcp", service).layer(guarded);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let address = listener.local_addr().expect("address");
-    tokio::spawn(async move { axum::serve(listener, router).await });
+    let address = serve_loopback(router).await;
     format!("http://{address}/mcp")
 }
 

@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 use crate::{
     support::{
         Api, Team, TestDb, app_state, authenticator, authenticator_allowing_private_webhooks, file_store, files_dir,
-        http_settings, names, serve_state, user_errors, workers_on,
+        http_settings, names, serve_loopback, serve_state, user_errors, workers_on,
     },
     uploads::{upload, upload_with},
 };
@@ -236,9 +236,7 @@ async fn website() -> (String, Arc<Mutex<String>>) {
             get(|| async { (StatusCode::FOUND, [("location", "/loop")]).into_response() }),
         )
         .with_state(page.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let address = listener.local_addr().expect("address");
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let address = serve_loopback(app).await;
     (format!("http://{address}"), page)
 }
 

@@ -13,7 +13,9 @@ use chatgraph::{
 use serde_json::{Value, json};
 
 use crate::{
-    support::{Api, Team, TestDb, app_state, authenticator, file_store, files_dir, http_settings, serve_state},
+    support::{
+        Api, Team, TestDb, app_state, authenticator, file_store, files_dir, http_settings, serve_loopback, serve_state,
+    },
     websocket::{Socket, connect, init, receive, send},
 };
 
@@ -614,9 +616,7 @@ async fn loopback_provider() -> (String, Seen) {
             ),
         )
         .with_state(seen.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let address = listener.local_addr().expect("address");
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let address = serve_loopback(app).await;
     (format!("http://{address}/v1"), seen)
 }
 

@@ -23,7 +23,7 @@ use crate::{
     streaming::{collect, joined, socket},
     support::{
         Api, Team, TestDb, app_state, authenticator, authenticator_allowing_private_webhooks, file_store, files_dir,
-        http_settings, names, serve_state, user_errors, workers,
+        http_settings, names, serve_loopback, serve_state, user_errors, workers,
     },
     websocket::send,
 };
@@ -251,9 +251,7 @@ async fn pages() -> String {
         "/big",
         axum::routing::get(|| async { ([("content-type", "text/plain")], "word ".repeat(20_000)) }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let address = listener.local_addr().expect("address");
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let address = serve_loopback(app).await;
     format!("http://{address}")
 }
 
@@ -374,9 +372,7 @@ async fn tool_provider() -> (String, Seen) {
             ),
         )
         .with_state(seen.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let address = listener.local_addr().expect("address");
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let address = serve_loopback(app).await;
     (format!("http://{address}/v1"), seen)
 }
 
@@ -608,9 +604,7 @@ async fn github() -> String {
                 },
             ),
         );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let address = listener.local_addr().expect("address");
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let address = serve_loopback(app).await;
     format!("http://{address}")
 }
 

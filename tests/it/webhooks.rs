@@ -4,7 +4,7 @@ use serde_json::json;
 
 use crate::{
     support::Team,
-    support::{TestDb, audit_trail, code, user_errors},
+    support::{TestDb, audit_trail, code, serve_loopback, user_errors},
 };
 
 const CREATE_WEBHOOK: &str = "mutation($input: CreateWebhookSubscriptionInput!) { createWebhookSubscription(input: $input) { \
@@ -145,9 +145,7 @@ async fn receiver(script: Vec<u16>) -> (String, Inbox) {
             }
         }
     });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let address = listener.local_addr().expect("address");
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let address = serve_loopback(app).await;
     (format!("http://{address}/hooks"), inbox)
 }
 

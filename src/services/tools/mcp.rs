@@ -147,13 +147,13 @@ impl McpHub {
             Ok(Ok(tools)) => tools,
             Ok(Err(error)) => {
                 drop(listed);
-                self.forget(server.id).await;
+                self.forget(server.id);
                 tracing::warn!(error = %error, mcp.server = %server.name, "cannot list an MCP server's tools");
                 return Err("its tools could not be listed".into());
             }
             Err(_) => {
                 drop(listed);
-                self.forget(server.id).await;
+                self.forget(server.id);
                 return Err(format!(
                     "it did not list its tools within {} s",
                     CONNECT_TIMEOUT.as_secs()
@@ -199,7 +199,7 @@ impl McpHub {
             Err(error) => {
                 tracing::warn!(error = %error, mcp.server = %server.name, "an MCP tool call failed");
                 if connection.client.is_closed() {
-                    self.forget(server.id).await;
+                    self.forget(server.id);
                 }
                 return Err(format!("the MCP server {} did not answer the call", server.name));
             }
@@ -280,7 +280,7 @@ impl McpHub {
         Ok(connection)
     }
 
-    async fn forget(&self, id: Uuid) {
+    fn forget(&self, id: Uuid) {
         self.connections
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)

@@ -356,6 +356,15 @@ pub async fn spawn_app_with_files(pool: Pool, files: &Path) -> std::net::SocketA
     serve_state(app_state(pool, authenticator(), file_store(files)), http_settings()).await
 }
 
+/// Serves a loopback stand-in (a provider, a web page, a webhook receiver, an MCP server)
+/// on a free port of its own; its address.
+pub async fn serve_loopback(app: axum::Router) -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let address = listener.local_addr().expect("address");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    address
+}
+
 /// Serves the app with this state on a loopback port, as `chatgraph serve` does.
 pub async fn serve_state(
     state: chatgraph::app::AppState,
