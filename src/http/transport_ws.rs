@@ -10,8 +10,8 @@
 use std::{collections::HashMap, time::Duration};
 
 use async_graphql::futures_util::{
-    StreamExt,
-    stream::{self, AbortHandle, BoxStream, SelectAll},
+    SinkExt, StreamExt,
+    stream::{self, AbortHandle, BoxStream, SelectAll, SplitSink, SplitStream},
 };
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use serde::Deserialize;
@@ -56,11 +56,26 @@ struct Frame {
     ends: Option<String>,
 }
 
+/// What a connection reacts to.
+enum Event {
+    /// A message from the client (None: the client went away).
+    Received(Option<Result<Message, axum::Error>>),
+    /// A message of one of the connection's operations.
+    Frame(Frame),
+    /// Time to ping the client.
+    Ping,
+    /// The time for `connection_init` is up.
+    InitDeadline,
+}
+
+type Sender = SplitSink<WebSocket, Message>;
+
 /// Serves one connection until either side closes it.
-pub async fn serve(mut socket: WebSocket, state: AppState, client: ClientInfo) {
-    let code = run(&mut socket, state, client).await;
+pub async fn serve(socket: WebSocket, state: AppState, client: ClientInfo) {
+    let (mut sender, received) = socket.split();
+    let code = run(&mut sender, received, state, client).await;
     if let Some((code, reason)) = code {
-        let _ = socket
+        let _ = sender
             .send(Message::Close(Some(CloseFrame {
                 code,
                 reason: reason.into(),
@@ -70,33 +85,64 @@ pub async fn serve(mut socket: WebSocket, state: AppState, client: ClientInfo) {
 }
 
 /// The protocol loop; the close code and reason when the server closes.
-async fn run(socket: &mut WebSocket, state: AppState, client: ClientInfo) -> Option<(u16, String)> {
-    let deadline = tokio::time::Instant::now() + INIT_TIMEOUT;
+async fn run(
+    sender: &mut Sender,
+    received: SplitStream<WebSocket>,
+    state: AppState,
+    client: ClientInfo,
+) -> Option<(u16, String)> {
     let mut connection: Option<Connection> = None;
     let mut client = Some(client);
-    // The operations run inside this task: an event of a subscription is one wake-up and one
-    // write, with no task or channel between them (a thousand followers of one answer each
-    // pay this per event).
-    let mut running: SelectAll<BoxStream<'static, Frame>> = SelectAll::new();
+    // Everything the connection waits for is one stream of events, and the operations run
+    // inside this task: an event of a subscription is one wake-up and one write, with no task
+    // or channel between them, and it polls neither the socket nor the other operations
+    // (`SelectAll` polls only the sources that woke it; a thousand followers of one answer
+    // each pay this per event).
+    let mut events: SelectAll<BoxStream<'static, Event>> = SelectAll::new();
+    events.push(
+        received
+            .map(Some)
+            .chain(stream::once(async { None }))
+            .map(Event::Received)
+            .boxed(),
+    );
+    events.push(
+        stream::once(tokio::time::sleep(INIT_TIMEOUT))
+            .map(|()| Event::InitDeadline)
+            .boxed(),
+    );
+    let pings = tokio::time::interval_at(tokio::time::Instant::now() + PING_EVERY, PING_EVERY);
+    events.push(
+        stream::unfold(pings, |mut pings| async move {
+            pings.tick().await;
+            Some((Event::Ping, pings))
+        })
+        .boxed(),
+    );
     let mut operations: HashMap<String, AbortHandle> = HashMap::new();
-    let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + PING_EVERY, PING_EVERY);
     loop {
-        let incoming = tokio::select! {
-            message = socket.recv() => message,
-            () = tokio::time::sleep_until(deadline), if connection.is_none() => {
+        let incoming = match events.next().await? {
+            Event::Received(incoming) => incoming,
+            Event::InitDeadline if connection.is_none() => {
                 break Some((4408, "Connection initialisation timeout".to_owned()));
             }
-            Some(frame) = running.next(), if !running.is_empty() => {
+            Event::InitDeadline => continue,
+            Event::Frame(frame) => {
                 if let Some(id) = &frame.ends {
                     operations.remove(id);
                 }
-                if socket.send(Message::text(frame.text)).await.is_err() {
+                if sender.send(Message::text(frame.text)).await.is_err() {
                     break None;
                 }
                 continue;
             }
-            _ = ping.tick(), if connection.is_some() => {
-                if socket.send(Message::text(json!({ "type": "ping" }).to_string())).await.is_err() {
+            Event::Ping => {
+                if connection.is_some()
+                    && sender
+                        .send(Message::text(json!({ "type": "ping" }).to_string()))
+                        .await
+                        .is_err()
+                {
                     break None;
                 }
                 continue;
@@ -122,7 +168,7 @@ async fn run(socket: &mut WebSocket, state: AppState, client: ClientInfo) -> Opt
                     Ok(accepted) => connection = Some(accepted),
                     Err(reason) => break Some((4403, format!("Forbidden: {reason}"))),
                 }
-                if socket
+                if sender
                     .send(Message::text(json!({ "type": "connection_ack" }).to_string()))
                     .await
                     .is_err()
@@ -135,7 +181,7 @@ async fn run(socket: &mut WebSocket, state: AppState, client: ClientInfo) -> Opt
                     Some(payload) => json!({ "type": "pong", "payload": payload }),
                     None => json!({ "type": "pong" }),
                 };
-                if socket.send(Message::text(pong.to_string())).await.is_err() {
+                if sender.send(Message::text(pong.to_string())).await.is_err() {
                     break None;
                 }
             }
@@ -152,14 +198,14 @@ async fn run(socket: &mut WebSocket, state: AppState, client: ClientInfo) -> Opt
                         "message": format!("at most {MAX_OPERATIONS} operations may run at once on one connection"),
                         "extensions": { "code": "TOO_MANY_OPERATIONS" },
                     }] });
-                    if socket.send(Message::text(refusal.to_string())).await.is_err() {
+                    if sender.send(Message::text(refusal.to_string())).await.is_err() {
                         break None;
                     }
                     continue;
                 }
                 let results = operation(state.clone(), Some(connection.clone()), *payload);
                 let (frames, stop) = stream::abortable(frames(id.clone(), results));
-                running.push(frames.boxed());
+                events.push(frames.map(Event::Frame).boxed());
                 operations.insert(id, stop);
             }
             Incoming::Complete { id } => {
