@@ -70,6 +70,9 @@ pub struct Rounds<T> {
     inner: Pin<Box<T>>,
     counter: Arc<RoundCounter>,
     request_id: Arc<str>,
+    /// The waker of the last poll, used again while the task's waker stays the same (so the
+    /// wakers the request registered stay current, and a poll allocates nothing).
+    waker: Option<Arc<PollWaker>>,
 }
 
 impl<T> Rounds<T> {
@@ -81,6 +84,7 @@ impl<T> Rounds<T> {
             inner: Box::pin(inner),
             counter,
             request_id: Arc::from(request_id),
+            waker: None,
         }
     }
 }
@@ -110,10 +114,20 @@ impl<T> Rounds<T> {
         cx: &mut Context<'_>,
         poll: impl FnOnce(Pin<&mut T>, &mut Context<'_>) -> Poll<R>,
     ) -> Poll<R> {
-        let waker = Arc::new(PollWaker {
-            woken: AtomicBool::new(false),
-            task: cx.waker().clone(),
-        });
+        let waker = match &self.waker {
+            Some(waker) if waker.task.will_wake(cx.waker()) => {
+                waker.woken.store(false, Ordering::Release);
+                waker.clone()
+            }
+            _ => {
+                let waker = Arc::new(PollWaker {
+                    woken: AtomicBool::new(false),
+                    task: cx.waker().clone(),
+                });
+                self.waker = Some(waker.clone());
+                waker
+            }
+        };
         let polled = crate::error::REQUEST_ID.sync_scope(self.request_id.clone(), || {
             poll(
                 self.inner.as_mut(),

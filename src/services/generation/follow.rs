@@ -53,6 +53,10 @@ struct Follower {
     last_event: Option<Instant>,
     last_check: Instant,
     check: AccessCheck,
+    /// How often `check` runs.
+    check_every: Duration,
+    /// Shortest time between two events.
+    coalesce: Duration,
     /// The access check under way: it runs beside the deltas, not in front of them (many
     /// followers that joined together check together, and would queue for the pool).
     checking: Option<BoxFuture<'static, AppResult<()>>>,
@@ -84,8 +88,11 @@ impl Generations {
                 after
             }
         };
+        let settings = self.settings();
         let follower = Follower {
             generations: self.clone(),
+            check_every: settings.access_check,
+            coalesce: settings.coalesce,
             progress: live.watch(),
             live,
             message_id: message.id,
@@ -118,9 +125,8 @@ impl Follower {
         if self.done {
             return None;
         }
-        let coalesce = self.generations.settings().coalesce;
         loop {
-            if self.checking.is_none() && self.last_check.elapsed() >= self.generations.settings().access_check {
+            if self.checking.is_none() && self.last_check.elapsed() >= self.check_every {
                 self.checking = Some((self.check)());
             }
             let checked = self.checking.as_mut().and_then(|check| check.now_or_never());
@@ -139,7 +145,7 @@ impl Follower {
                 // Deltas closer together than `coalesce` go out as one event.
                 let wait = self
                     .last_event
-                    .map_or(Duration::ZERO, |at| coalesce.saturating_sub(at.elapsed()));
+                    .map_or(Duration::ZERO, |at| self.coalesce.saturating_sub(at.elapsed()));
                 if !wait.is_zero() {
                     tokio::time::sleep(wait).await;
                     continue;
@@ -169,7 +175,8 @@ impl Follower {
                         return Some(Err(error));
                     }
                 }
-                () = tokio::time::sleep(POLL) => {
+                // Only another replica's generation can change without a wake-up here.
+                () = async { tokio::time::sleep(POLL).await }, if !self.live.is_local() => {
                     self.generations.refresh(self.message_id, false).await;
                 }
             }
