@@ -2,20 +2,19 @@
 //!
 //! The parser recurses once per nesting level of lists, objects, selections and arguments,
 //! and it limits only the nesting of selections: an 18 KB document of 3,000 nested `[` would
-//! overflow the stack and abort the whole process. So every document (HTTP and WebSocket,
-//! through the [`DocumentLimits`] extension, and the HTTP handler's own look at the operation
-//! type) is first scanned by a small lexer that counts its bytes, its tokens and the depth of
-//! its brackets, braces and parentheses, without recursion.
+//! overflow the stack and abort the whole process. So every document (every request, through
+//! [`admit`], and the transports' own look at the operation type) is first scanned by a small
+//! lexer that counts its bytes, its tokens and the depth of its brackets, braces and
+//! parentheses, without recursion.
 //!
 //! Once parsed, a document is bounded in what is cheap to write and costly to answer
 //! (OWASP's GraphQL cheat sheet): aliases, root fields per operation and `__schema` fields;
 //! and introspection is allowed to whom [`Introspection`] says.
 
-use std::{collections::HashSet, sync::Arc};
+use std::collections::HashSet;
 
 use async_graphql::{
-    ErrorExtensionValues, Name, Positioned, ServerError, ServerResult, Variables,
-    extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery},
+    ErrorExtensionValues, Name, Positioned, ServerError, ServerResult,
     parser::types::{ExecutableDocument, Selection, SelectionSet},
 };
 
@@ -261,51 +260,23 @@ fn root_fields<'a>(
     }
 }
 
-/// The schema extension that applies [`check`] to every document before it is parsed, and
-/// the limits on aliases, root fields and introspection after.
-pub struct DocumentLimits {
-    /// Who may introspect.
-    pub introspection: Introspection,
-}
-
-impl ExtensionFactory for DocumentLimits {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(DocumentLimitsExtension {
-            introspection: self.introspection,
-        })
+/// Checks a request's document before it runs: its text before the parser sees it, then the
+/// parsed document (which stays parsed in the request: it is parsed once). `signed_in` says
+/// whether the caller may introspect under [`Introspection::Authenticated`].
+pub fn admit(request: &mut async_graphql::Request, introspection: Introspection, signed_in: bool) -> ServerResult<()> {
+    check(&request.query).map_err(|refused| ServerError::new(refused.to_string(), None))?;
+    if has_nul(&request.query) || request.variables.values().any(holds_nul) {
+        return Err(ServerError::new(NUL_REFUSED, None));
     }
-}
-
-struct DocumentLimitsExtension {
-    introspection: Introspection,
-}
-
-#[async_graphql::async_trait::async_trait]
-impl Extension for DocumentLimitsExtension {
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        check(query).map_err(|refused| ServerError::new(refused.to_string(), None))?;
-        if has_nul(query) || variables.values().any(holds_nul) {
-            return Err(ServerError::new(NUL_REFUSED, None));
-        }
-        let document = next.run(ctx, query, variables).await?;
-        let signed_in = ctx
-            .data_opt::<super::RequestContext>()
-            .is_some_and(|request| request.caller().is_some());
-        if let Some((message, code)) = Shape::of(&document).refused(self.introspection, signed_in) {
-            let mut error = ServerError::new(message, None);
-            let mut extensions = ErrorExtensionValues::default();
-            extensions.set("code", code);
-            error.extensions = Some(extensions);
-            return Err(error);
-        }
-        Ok(document)
+    let document = request.parsed_query()?;
+    if let Some((message, code)) = Shape::of(document).refused(introspection, signed_in) {
+        let mut error = ServerError::new(message, None);
+        let mut extensions = ErrorExtensionValues::default();
+        extensions.set("code", code);
+        error.extensions = Some(extensions);
+        return Err(error);
     }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -21,6 +21,7 @@ pub mod datasource;
 pub mod document;
 pub mod document_limits;
 pub mod error_codes;
+pub mod executable;
 pub mod file;
 pub mod invitation;
 pub mod job;
@@ -80,8 +81,7 @@ pub struct Mutation(
     platform::PlatformMutation,
 );
 
-/// The executable schema.
-pub type AppSchema = Schema<Query, Mutation, subscription::Subscription>;
+pub use executable::AppSchema;
 
 /// Deepest query accepted. 16 is what the introspection query of GraphiQL and code generators
 /// needs (nine levels of type references); data queries rarely go past 10.
@@ -101,12 +101,11 @@ pub fn schema() -> AppSchema {
 /// pool, loaders, request id) is attached to each request, never to the schema, so no state
 /// is shared between callers.
 pub fn schema_with(introspection: document_limits::Introspection) -> AppSchema {
-    Schema::build(Query::default(), Mutation::default(), subscription::Subscription)
+    let engine = Schema::build(Query::default(), Mutation::default(), subscription::Subscription)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
-        .extension(document_limits::DocumentLimits { introspection })
-        .extension(error_codes::ErrorCodes)
-        .finish()
+        .finish();
+    AppSchema::new(engine, introspection)
 }
 
 /// The schema in SDL, as committed in `schema.graphql`.

@@ -208,7 +208,7 @@ pub async fn execute(
     {
         return refusal;
     }
-    let request = match request {
+    let mut request = match request {
         Ok(request) => request,
         Err(error) => return unreadable(&error, &headers),
     };
@@ -224,7 +224,7 @@ pub async fn execute(
             MediaType::Json.content_type(),
         );
     }
-    if method == Method::GET && changes_state(&request) {
+    if method == Method::GET && changes_state(&mut request) {
         return (
             StatusCode::METHOD_NOT_ALLOWED,
             [(header::ALLOW, "POST")],
@@ -303,19 +303,23 @@ fn explain_request_errors(errors: &mut [async_graphql::ServerError]) {
 /// Whether the operation a request would run is a mutation or subscription (GET may only run
 /// queries). A document that does not parse, or that the document limits refuse, is left to
 /// the executor, which reports it.
-fn changes_state(request: &async_graphql::Request) -> bool {
+fn changes_state(request: &mut async_graphql::Request) -> bool {
     use async_graphql::parser::types::OperationType;
     operation_type(request).is_some_and(|ty| matches!(ty, OperationType::Mutation | OperationType::Subscription))
 }
 
 /// The type of the operation a request runs; None when its document is refused by the
-/// limits or does not parse, or names no single operation (execution then reports why).
-pub(super) fn operation_type(request: &async_graphql::Request) -> Option<async_graphql::parser::types::OperationType> {
+/// limits or does not parse, or names no single operation (execution then reports why). The
+/// document stays parsed in the request, for its execution.
+pub(super) fn operation_type(
+    request: &mut async_graphql::Request,
+) -> Option<async_graphql::parser::types::OperationType> {
     use async_graphql::parser::types::DocumentOperations;
     // The parser must not see a document the limits refuse (its recursion is unbounded).
     crate::graphql::document_limits::check(&request.query).ok()?;
-    let document = async_graphql::parser::parse_query(&request.query).ok()?;
-    let operation = match (&document.operations, request.operation_name.as_deref()) {
+    let operation_name = request.operation_name.clone();
+    let document = request.parsed_query().ok()?;
+    let operation = match (&document.operations, operation_name.as_deref()) {
         (DocumentOperations::Single(operation), _) => Some(&operation.node),
         (DocumentOperations::Multiple(operations), Some(name)) => operations.get(name).map(|op| &op.node),
         (DocumentOperations::Multiple(_), None) => None,

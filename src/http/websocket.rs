@@ -69,7 +69,7 @@ impl Executor for OperationExecutor {
 pub(super) fn operation(
     state: AppState,
     connection: Option<Connection>,
-    request: Request,
+    mut request: Request,
 ) -> BoxStream<'static, Response> {
     stream::once(async move {
         let Some(connection) = connection else {
@@ -83,8 +83,8 @@ pub(super) fn operation(
                 Err(error) => return stream::once(async move { error_response(error, &request_id) }).boxed(),
             },
         };
-        let subscription =
-            super::graphql::operation_type(&request) == Some(async_graphql::parser::types::OperationType::Subscription);
+        let subscription = super::graphql::operation_type(&mut request)
+            == Some(async_graphql::parser::types::OperationType::Subscription);
         let context = RequestContext::new(&state, request_id, caller, connection.client);
         let (rounds, request_id) = (context.rounds(), context.request_id().to_owned());
         let results = Rounds::new(state.schema.execute_stream(request.data(context)), rounds, &request_id);
