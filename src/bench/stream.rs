@@ -31,7 +31,7 @@ use super::load;
 use crate::{
     app::AppState,
     config::ClusterConfig,
-    db, graphql, http,
+    db, graphql,
     models::message::MessageRow,
     providers::registry::Providers,
     pubsub::PubSub,
@@ -57,6 +57,10 @@ pub struct StreamBenchConfig {
     #[arg(long, default_value_t = 200)]
     pub sends: usize,
 }
+
+/// The read buffer of a benchmark client: its messages (`{seq status}` events) are under 200
+/// bytes.
+const CLIENT_READ_BUFFER_BYTES: usize = 512;
 
 type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
@@ -171,9 +175,10 @@ async fn connect(address: &str, token: &str) -> anyhow::Result<Socket> {
         HeaderValue::from_static("graphql-transport-ws"),
     );
     // The clients of this load generator share the two cores with the server: each reads with
-    // the server's small buffer, not tungstenite's default 128 KiB, which is zeroed on every
-    // read (a browser, in its own process, costs the server nothing of the kind).
-    let config = WebSocketConfig::default().read_buffer_size(http::websocket::READ_BUFFER_BYTES);
+    // a buffer the size of its messages, not tungstenite's default 128 KiB, because the buffer
+    // is zeroed on every read (a browser, in its own process, costs the server nothing of
+    // the kind).
+    let config = WebSocketConfig::default().read_buffer_size(CLIENT_READ_BUFFER_BYTES);
     let (mut socket, _) = tokio_tungstenite::connect_async_with_config(request, Some(config), false).await?;
     let init = json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {token}") } });
     socket.send(Message::text(init.to_string())).await?;
@@ -265,6 +270,13 @@ async fn fan_out(
     for _ in 0..config.subscribers {
         sockets.push(connect(&address, &token).await?);
     }
+    // The fresh database's first checkpoint would otherwise write its pages during the fan-out
+    // (it needs a superuser; on a database of someone else's, it may be refused).
+    if let Err(error) =
+        diesel_async::RunQueryDsl::execute(diesel::sql_query("CHECKPOINT"), &mut *pool.get().await?).await
+    {
+        eprintln!("bench-stream: no checkpoint before the fan-out ({error})");
+    }
     let body = json!({ "query": SEND, "variables": { "input": { "projectId": project, "content": "A long answer for many readers" } } });
     let data = load::once(&client, &endpoint, Some(&token), &body).await?;
     let id: Uuid = data["sendMessage"]["assistantMessage"]["uuid"]
@@ -332,10 +344,11 @@ async fn fan_out(
     })
 }
 
-/// When each length of the answer's text was reached, seen by a thread of its own that reads
-/// the answer's live progress every 250 µs. (A task of the runtime woken with the followers
-/// ran after hundreds of them, up to 20 ms late, and made the delays look shorter than they
-/// were: the seventh session's numbers and those before are too low by that much.)
+/// When each length of the answer's text was reached: the time the generator stamped on the
+/// change, read by a thread of its own every 2 ms. (Before the ninth session, the time a
+/// watcher saw the change: a task of the runtime woken with the followers ran after hundreds
+/// of them, up to 20 ms late, which made delays look shorter; a thread reading every 250 µs
+/// was at most that late, but woke 4,000 times a second on the two cores it measured.)
 struct Reached {
     times: Arc<Mutex<HashMap<usize, Instant>>>,
     stop: Arc<AtomicBool>,
@@ -349,15 +362,14 @@ impl Reached {
         std::thread::spawn(move || {
             while !stopped.load(Ordering::Relaxed) {
                 let progress = live.progress();
-                let now = Instant::now();
                 seen.lock()
                     .unwrap_or_else(PoisonError::into_inner)
                     .entry(progress.len)
-                    .or_insert(now);
+                    .or_insert(Instant::from_std(progress.at));
                 if progress.status != crate::db::enums::MessageStatus::Streaming {
                     break;
                 }
-                std::thread::sleep(Duration::from_micros(250));
+                std::thread::sleep(Duration::from_millis(2));
             }
         });
         Reached { times, stop }

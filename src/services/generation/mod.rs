@@ -86,6 +86,8 @@ pub struct Progress {
     pub calls: u64,
     /// `streaming` until the end.
     pub status: MessageStatus,
+    /// When it last changed (a delivery's delay is measured from here).
+    pub at: std::time::Instant,
 }
 
 /// Where a tool call stands.
@@ -138,14 +140,18 @@ pub struct Live {
     refreshed: Mutex<Option<Instant>>,
     /// The row once the stream ended, read once for all of this process's followers.
     ended: tokio::sync::OnceCell<Option<MessageRow>>,
+    /// This process generates it: every change reaches `progress` at once, so its followers
+    /// never need to read the table.
+    local: bool,
 }
 
 impl Live {
-    fn new(text: String, status: MessageStatus, calls: Vec<ToolActivity>) -> Self {
+    fn new(text: String, status: MessageStatus, calls: Vec<ToolActivity>, local: bool) -> Self {
         let progress = Progress {
             len: text.len(),
             calls: calls.last().map_or(0, |c| c.version),
             status,
+            at: std::time::Instant::now(),
         };
         Live {
             text: RwLock::new(text),
@@ -153,6 +159,7 @@ impl Live {
             progress: watch::Sender::new(progress),
             refreshed: Mutex::new(None),
             ended: tokio::sync::OnceCell::new(),
+            local,
         }
     }
 
@@ -176,7 +183,10 @@ impl Live {
             log.push(activity);
             version
         };
-        self.progress.send_modify(|p| p.calls = version);
+        self.progress.send_modify(|p| {
+            p.calls = version;
+            p.at = std::time::Instant::now();
+        });
     }
 
     /// The changes of tool calls after version `after`, oldest first.
@@ -196,7 +206,10 @@ impl Live {
             text.push_str(delta);
             text.len()
         };
-        self.progress.send_modify(|p| p.len = len);
+        self.progress.send_modify(|p| {
+            p.len = len;
+            p.at = std::time::Instant::now();
+        });
     }
 
     /// Takes what the table says: longer text (stored text only grows), newer tool activity
@@ -225,17 +238,23 @@ impl Live {
                 p.status
             };
             let changed = p.len != len || p.status != status || p.calls != version;
-            *p = Progress {
-                len,
-                calls: version,
-                status,
-            };
+            if changed {
+                *p = Progress {
+                    len,
+                    calls: version,
+                    status,
+                    at: std::time::Instant::now(),
+                };
+            }
             changed
         });
     }
 
     fn finish(&self, status: MessageStatus) {
-        self.progress.send_modify(|p| p.status = status);
+        self.progress.send_modify(|p| {
+            p.status = status;
+            p.at = std::time::Instant::now();
+        });
     }
 
     /// The text from byte `from` to byte `to` (None when those are not character boundaries).
@@ -250,6 +269,11 @@ impl Live {
     /// The whole text so far.
     pub fn text(&self) -> String {
         self.text.read().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    /// Whether this process generates it.
+    pub fn is_local(&self) -> bool {
+        self.local
     }
 
     /// Where it stands.
@@ -389,7 +413,7 @@ impl Generations {
 
     /// Starts generating `job` (its message and stream rows are committed).
     pub fn start(&self, job: Job) {
-        let live = Arc::new(Live::new(String::new(), MessageStatus::Streaming, Vec::new()));
+        let live = Arc::new(Live::new(String::new(), MessageStatus::Streaming, Vec::new(), true));
         let (stop, stopped) = watch::channel(false);
         self.inner.lock().insert(
             job.message_id,
@@ -435,6 +459,7 @@ impl Generations {
             message.content.clone(),
             message.status,
             tool_calls_of(message),
+            false,
         ));
         if message.status == MessageStatus::Streaming {
             streams.retain(|_, e| e.live.strong_count() > 0);
