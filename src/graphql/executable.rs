@@ -72,3 +72,49 @@ impl AppSchema {
         Some(coded(Response::from_errors(vec![error])))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use async_graphql::Value;
+
+    use super::*;
+
+    fn codes(response: &Response) -> Vec<Option<Value>> {
+        response
+            .errors
+            .iter()
+            .map(|e| e.extensions.as_ref().and_then(|x| x.get("code")).cloned())
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn a_refused_document_never_reaches_the_engine_and_every_error_leaves_with_a_code() {
+        let schema = super::super::schema_with(Introspection::Off);
+        let nested = format!(
+            "{{ nodes(ids: {}\"x\"{}) {{ id }} }}",
+            "[".repeat(3_000),
+            "]".repeat(3_000)
+        );
+        let cases = [
+            (nested.as_str(), "BAD_USER_INPUT"),
+            ("{ __schema { types { name } } }", "FORBIDDEN"),
+            ("{ noSuchField }", "BAD_USER_INPUT"),
+            ("{ viewer { id ", "BAD_USER_INPUT"),
+        ];
+        for (query, code) in cases {
+            let response = schema.execute(query).await;
+            assert_eq!(codes(&response), vec![Some(Value::from(code))], "{query:.40}");
+            let streamed: Vec<Response> = schema.execute_stream(query).collect().await;
+            assert_eq!(streamed.len(), 1, "{query:.40}");
+            assert_eq!(codes(&streamed[0]), vec![Some(Value::from(code))], "{query:.40}");
+        }
+        // Introspection as configured: the same document passes where it is allowed.
+        let open = super::super::schema_with(Introspection::On);
+        assert!(
+            open.execute("{ __schema { queryType { name } } }")
+                .await
+                .errors
+                .is_empty()
+        );
+    }
+}
