@@ -5,7 +5,8 @@
 //! Both used to be async-graphql extensions. But once a schema has any extension, the engine
 //! sends every field of every result through the extension chain (a boxed future per field
 //! and extension), and neither needs a field: as a gate in front and a map behind, they cost
-//! nothing per field (a 1,000-subscriber fan-out spent about 8 % of its CPU in that chain).
+//! nothing per field (in a 1,000-subscriber fan-out, the time inside the chain fell from 8 %
+//! to 5 % of the CPU, the field resolution included).
 
 use std::any::TypeId;
 
