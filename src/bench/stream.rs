@@ -2,18 +2,14 @@
 //! - **Fan-out delay**: `--subscribers` graphql-transport-ws clients follow one answer of the
 //!   offline model; each live delta's delay is the time from the generator appending the text
 //!   to a client receiving it (both clocks in this process: the server runs in-process here,
-//!   and a thread of its own polls the answer's live text to record when each length was
-//!   reached).
+//!   and the generator stamps each change of the answer's text with its time).
 //! - **Idle WebSockets**: the resident memory of a `chatgraph serve` child process before and
 //!   after `--idle` clients connected and initialised (graphql-transport-ws).
 //! - **`sendMessage`**: `--sends` calls one after another against that child process, p50/p99.
 
 use std::{
     collections::HashMap,
-    sync::{
-        Arc, Mutex, PoisonError,
-        atomic::{AtomicBool, Ordering},
-    },
+    sync::{Arc, Mutex, PoisonError},
     time::Duration,
 };
 
@@ -344,35 +340,33 @@ async fn fan_out(
     })
 }
 
-/// When each length of the answer's text was reached: the time the generator stamped on the
-/// change, read by a thread of its own every 2 ms. (Before the ninth session, the time a
-/// watcher saw the change: a task of the runtime woken with the followers ran after hundreds
-/// of them, up to 20 ms late, which made delays look shorter; a thread reading every 250 µs
-/// was at most that late, but woke 4,000 times a second on the two cores it measured.)
+/// When each length of the answer's text was reached: the time the generator stamped on each
+/// change, collected by a task that follows the answer's progress. (Before the ninth session,
+/// the time a watcher *saw* the change: woken with the followers, it ran after hundreds of
+/// them, up to 20 ms late, which made the delays look shorter.)
 struct Reached {
     times: Arc<Mutex<HashMap<usize, Instant>>>,
-    stop: Arc<AtomicBool>,
+    watcher: tokio::task::JoinHandle<()>,
 }
 
 impl Reached {
     fn watch(live: Arc<crate::services::generation::Live>) -> Self {
         let times: Arc<Mutex<HashMap<usize, Instant>>> = Arc::default();
-        let stop = Arc::new(AtomicBool::new(false));
-        let (seen, stopped) = (times.clone(), stop.clone());
-        std::thread::spawn(move || {
-            while !stopped.load(Ordering::Relaxed) {
-                let progress = live.progress();
+        let seen = times.clone();
+        let mut progress = live.watch();
+        let watcher = tokio::spawn(async move {
+            loop {
+                let now = *progress.borrow_and_update();
                 seen.lock()
                     .unwrap_or_else(PoisonError::into_inner)
-                    .entry(progress.len)
-                    .or_insert(Instant::from_std(progress.at));
-                if progress.status != crate::db::enums::MessageStatus::Streaming {
+                    .entry(now.len)
+                    .or_insert(Instant::from_std(now.at));
+                if progress.changed().await.is_err() {
                     break;
                 }
-                std::thread::sleep(Duration::from_millis(2));
             }
         });
-        Reached { times, stop }
+        Reached { times, watcher }
     }
 
     /// The times seen so far.
@@ -383,7 +377,7 @@ impl Reached {
 
 impl Drop for Reached {
     fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
+        self.watcher.abort();
     }
 }
 
