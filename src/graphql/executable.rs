@@ -22,20 +22,28 @@ use super::{
     Mutation, Query, RequestContext,
     document_limits::{self, Introspection},
     error_codes::coded,
+    fanout::{self, Outcome},
     subscription::Subscription,
 };
 
 /// The executable schema: run requests with [`AppSchema::execute`] (queries and mutations)
-/// or [`AppSchema::execute_stream`] (any operation, subscriptions included).
+/// or [`AppSchema::execute_stream`] (any operation, subscriptions included), or
+/// [`AppSchema::execute_stream_shared`] where results may be rendered for many followers.
 #[derive(Clone)]
 pub struct AppSchema {
     engine: Schema<Query, Mutation, Subscription>,
     introspection: Introspection,
+    groups: fanout::Groups,
 }
 
 impl AppSchema {
     pub(super) fn new(engine: Schema<Query, Mutation, Subscription>, introspection: Introspection) -> Self {
-        AppSchema { engine, introspection }
+        let groups = fanout::Groups::default();
+        AppSchema {
+            engine,
+            introspection,
+            groups,
+        }
     }
 
     /// Runs a query or mutation.
@@ -54,6 +62,25 @@ impl AppSchema {
         match self.refusal(&mut request) {
             None => self.engine.execute_stream(request).map(coded).boxed(),
             Some(refused) => stream::once(async move { refused }).boxed(),
+        }
+    }
+
+    /// Runs any operation like [`AppSchema::execute_stream`], except that the events of a
+    /// `messageStream` subscription are rendered once for every follower of the answer that
+    /// runs the same document as the same caller (see [`fanout`]).
+    pub fn execute_stream_shared(&self, request: impl Into<Request>) -> BoxStream<'static, Outcome> {
+        let mut request = request.into();
+        match self.refusal(&mut request) {
+            None if fanout::shareable(&mut request) => {
+                fanout::follow(self.engine.clone(), request, self.groups.clone())
+            }
+            None => self
+                .engine
+                .execute_stream(request)
+                .map(coded)
+                .map(Outcome::from)
+                .boxed(),
+            Some(refused) => stream::once(async move { Outcome::from(refused) }).boxed(),
         }
     }
 

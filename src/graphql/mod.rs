@@ -22,6 +22,7 @@ pub mod document;
 pub mod document_limits;
 pub mod error_codes;
 pub mod executable;
+pub mod fanout;
 pub mod file;
 pub mod invitation;
 pub mod job;

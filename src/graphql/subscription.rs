@@ -7,7 +7,10 @@ use std::sync::Arc;
 
 use async_graphql::{
     Context, Enum, ID, Result, SimpleObject, Subscription,
-    futures_util::{Stream, StreamExt, stream},
+    futures_util::{
+        Stream, StreamExt,
+        stream::{self, BoxStream},
+    },
 };
 use tokio::sync::broadcast::error::RecvError;
 use uuid::Uuid;
@@ -15,6 +18,7 @@ use uuid::Uuid;
 use super::{
     chat::Chat,
     context::ContextExt,
+    fanout::{HandOver, RenderOnly},
     job::Job,
     message::Message,
     node::{global_id, input_id},
@@ -26,7 +30,7 @@ use crate::{
         grant::{self, Permission, Place},
     },
     db::{Pool, enums::MessageStatus},
-    error::AppError,
+    error::{AppError, AppResult},
     models::{
         chat::ChatRow,
         job::JobRow,
@@ -139,8 +143,18 @@ impl Subscription {
         ctx: &Context<'_>,
         #[graphql(desc = "The message (an answer being generated, or any message).")] message_id: ID,
         #[graphql(desc = "The `seq` of the last event received, to resume after it.")] after_seq: Option<i32>,
-    ) -> Result<impl Stream<Item = Result<MessageStreamEvent>> + use<>> {
+    ) -> Result<BoxStream<'static, Result<MessageStreamEvent>>> {
         let request = ctx.request();
+        let request_id = request.request_id().to_owned();
+        let event = move |event: AppResult<StreamEvent>| {
+            event
+                .map(MessageStreamEvent::from)
+                .map_err(|e| e.into_graphql(Some(&request_id)))
+        };
+        // Run by `fanout`: rendering one event it followed, or starting its follower.
+        if let Some(only) = ctx.data_opt::<RenderOnly>() {
+            return Ok(stream::iter(only.take()).map(event).boxed());
+        }
         let id = input_id(&message_id, "Message", "messageId").map_err(|e| ctx.error(e))?;
         let generations = request.generations().clone();
         let mut conn = ctx.conn().await?;
@@ -168,12 +182,11 @@ impl Subscription {
         let events = generations
             .follow(&target.message, after_seq, check)
             .map_err(|e| ctx.error(e))?;
-        let request_id = request.request_id().to_owned();
-        Ok(events.map(move |event| {
-            event
-                .map(MessageStreamEvent::from)
-                .map_err(|e| e.into_graphql(Some(&request_id)))
-        }))
+        if let Some(hand_over) = ctx.data_opt::<HandOver>() {
+            hand_over.put(target.message.id, events.boxed());
+            return Ok(stream::empty().boxed());
+        }
+        Ok(events.map(event).boxed())
     }
 
     /// Changes in a chat as they happen on any server (messages added, edited, deleted;

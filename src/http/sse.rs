@@ -17,7 +17,7 @@ use axum::{
 
 use super::AppState;
 use crate::{
-    graphql::{RequestContext, rounds::Rounds, subscription::LastEventId},
+    graphql::{RequestContext, fanout::Outcome, rounds::Rounds, subscription::LastEventId},
     services::auth::{Caller, ClientInfo},
 };
 
@@ -38,7 +38,11 @@ fn last_event_id(headers: &HeaderMap) -> Option<i32> {
 }
 
 /// The `seq` of a result whose one root field has one (a `messageStream` event).
-fn seq_of(response: &async_graphql::Response) -> Option<i64> {
+fn seq_of(outcome: &Outcome) -> Option<i64> {
+    let response = match outcome {
+        Outcome::Shared(rendered) => return Some(rendered.seq.into()),
+        Outcome::Response(response) => response,
+    };
     let async_graphql::Value::Object(data) = &response.data else {
         return None;
     };
@@ -66,7 +70,7 @@ pub fn respond(
     if let Some(seq) = last_event_id(headers) {
         request = request.data(LastEventId(seq));
     }
-    let results = Rounds::new(state.schema.execute_stream(request), rounds, &request_id).map(|response| {
+    let results = Rounds::new(state.schema.execute_stream_shared(request), rounds, &request_id).map(|response| {
         let mut event = Event::default().event("next");
         if let Some(seq) = seq_of(&response) {
             event = event.id(seq.to_string());

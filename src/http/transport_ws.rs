@@ -21,7 +21,10 @@ use super::{
     AppState,
     websocket::{Connection, accept, operation},
 };
-use crate::services::auth::ClientInfo;
+use crate::{
+    graphql::{AppSchema, fanout::Outcome},
+    services::auth::ClientInfo,
+};
 
 /// How long a client has to send `connection_init`.
 pub const INIT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -203,7 +206,12 @@ async fn run(
                     }
                     continue;
                 }
-                let results = operation(state.clone(), Some(connection.clone()), *payload);
+                let results = operation(
+                    state.clone(),
+                    Some(connection.clone()),
+                    *payload,
+                    AppSchema::execute_stream_shared,
+                );
                 let (frames, stop) = stream::abortable(frames(id.clone(), results));
                 events.push(frames.map(Event::Frame).boxed());
                 operations.insert(id, stop);
@@ -221,7 +229,7 @@ async fn run(
 /// `next` for each result and then `complete`.
 fn frames(
     id: String,
-    results: BoxStream<'static, async_graphql::Response>,
+    results: BoxStream<'static, Outcome>,
 ) -> impl async_graphql::futures_util::Stream<Item = Frame> + Send + use<> {
     stream::unfold(Some((id, results, true)), |state| async move {
         let (id, mut results, first) = state?;
@@ -231,13 +239,15 @@ fn frames(
         };
         // A request error (nothing ran: syntax, validation, a refused token) has errors
         // without a path and no data: the protocol says `error`, and nothing after it.
-        let refused = first
-            && response.data == async_graphql::Value::Null
-            && !response.errors.is_empty()
-            && response.errors.iter().all(|e| e.path.is_empty());
-        if refused {
-            let text = message(&id, "error", &response.errors);
-            return Some((Frame { text, ends: Some(id) }, None));
+        if let Outcome::Response(response) = &response {
+            let refused = first
+                && response.data == async_graphql::Value::Null
+                && !response.errors.is_empty()
+                && response.errors.iter().all(|e| e.path.is_empty());
+            if refused {
+                let text = message(&id, "error", &response.errors);
+                return Some((Frame { text, ends: Some(id) }, None));
+            }
         }
         // Serialised once, straight from the response.
         let text = message(&id, "next", &response);

@@ -25,7 +25,7 @@ use serde_json::Value;
 use super::AppState;
 use crate::{
     error::AppError,
-    graphql::{RequestContext, rounds::Rounds},
+    graphql::{AppSchema, RequestContext, rounds::Rounds},
     services::auth::{self, ClientInfo},
 };
 
@@ -60,34 +60,35 @@ impl Executor for OperationExecutor {
             .and_then(|data| data.get(&std::any::TypeId::of::<Connection>()))
             .and_then(|any| any.downcast_ref::<Connection>())
             .cloned();
-        operation(self.state.clone(), connection, request)
+        operation(self.state.clone(), connection, request, AppSchema::execute_stream)
     }
 }
 
-/// The results of one operation of a connection, run with a fresh request context (loaders,
-/// scope) after checking the connection's token again.
-pub(super) fn operation(
+/// The results of one operation of a connection, run by `run` with a fresh request context
+/// (loaders, scope) after checking the connection's token again.
+pub(super) fn operation<T: From<Response> + Send + 'static>(
     state: AppState,
     connection: Option<Connection>,
     mut request: Request,
-) -> BoxStream<'static, Response> {
+    run: fn(&AppSchema, Request) -> BoxStream<'static, T>,
+) -> BoxStream<'static, T> {
     stream::once(async move {
         let Some(connection) = connection else {
-            return stream::once(async { error_response(AppError::Unauthenticated, "") }).boxed();
+            return stream::once(async { error_response(AppError::Unauthenticated, "").into() }).boxed();
         };
         let request_id = uuid::Uuid::new_v4().to_string();
         let caller = match &connection.bearer {
             None => None,
             Some(bearer) => match authenticate(&state, bearer).await {
                 Ok(caller) => Some(caller),
-                Err(error) => return stream::once(async move { error_response(error, &request_id) }).boxed(),
+                Err(error) => return stream::once(async move { error_response(error, &request_id).into() }).boxed(),
             },
         };
         let subscription = super::graphql::operation_type(&mut request)
             == Some(async_graphql::parser::types::OperationType::Subscription);
         let context = RequestContext::new(&state, request_id, caller, connection.client);
         let (rounds, request_id) = (context.rounds(), context.request_id().to_owned());
-        let results = Rounds::new(state.schema.execute_stream(request.data(context)), rounds, &request_id);
+        let results = Rounds::new(run(&state.schema, request.data(context)), rounds, &request_id);
         if subscription {
             return results.boxed();
         }
@@ -97,8 +98,8 @@ pub(super) fn operation(
             let mut results = std::pin::pin!(results);
             match tokio::time::timeout(limit, results.next()).await {
                 Ok(Some(response)) => response,
-                Ok(None) => Response::default(),
-                Err(_) => timed_out(limit, &request_id),
+                Ok(None) => Response::default().into(),
+                Err(_) => timed_out(limit, &request_id).into(),
             }
         })
         .boxed()

@@ -311,6 +311,67 @@ async fn subscribers_joining_at_any_moment_or_after_a_seq_get_no_gap_and_no_dupl
 }
 
 #[tokio::test]
+async fn followers_sharing_renderings_each_get_their_own_selection_and_rights() {
+    let db = TestDb::migrated().await;
+    let team = Team::on(server(&db, offline(100.0), Settings::default()).await).await;
+    let sent = send_new(&team, &team.member, "Share the work").await;
+    let answer = sent["assistantMessage"]["id"].clone();
+    // Three tabs with one document (their events are rendered once for all three), one tab
+    // with its own selection, and an outsider with the very same document.
+    let mut tabs = Vec::new();
+    for _ in 0..3 {
+        let mut tab = socket(&team.api, &team.member).await;
+        subscribe(&mut tab, "s", &answer, None).await;
+        tabs.push(tab);
+    }
+    let aliased = "subscription($id: ID!) { messageStream(messageId: $id) { at: seq text: delta status } }";
+    let mut other = socket(&team.api, &team.member).await;
+    let payload = json!({ "query": aliased, "variables": { "id": answer } });
+    send(
+        &mut other,
+        json!({ "id": "a", "type": "subscribe", "payload": payload }),
+    )
+    .await;
+    let mut outsider = socket(&team.api, &team.outsider).await;
+    subscribe(&mut outsider, "o", &answer, None).await;
+
+    let refused = receive(&mut outsider).await.expect("refusal");
+    assert_eq!(
+        refused["payload"]["errors"][0]["extensions"]["code"], "NOT_FOUND",
+        "{refused}"
+    );
+    assert!(refused["payload"]["data"].is_null(), "{refused}");
+    assert_eq!(receive(&mut outsider).await.expect("complete")["type"], "complete");
+
+    let mut content = None;
+    for tab in &mut tabs {
+        let events = collect(tab, "s").await;
+        let last = events.last().expect("last")["message"]["content"].clone();
+        let text = last.as_str().expect("content").to_owned();
+        assert_eq!(joined(&events, 0), text);
+        assert_eq!(*content.get_or_insert_with(|| text.clone()), text);
+    }
+    let content = content.expect("content");
+    let mut text = String::new();
+    loop {
+        let message = receive(&mut other).await.expect("message");
+        if message["type"] == "complete" {
+            break;
+        }
+        let event = message["payload"]["data"]["messageStream"]
+            .as_object()
+            .expect("event")
+            .clone();
+        let mut keys: Vec<&str> = event.keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        assert_eq!(keys, ["at", "status", "text"], "{message}");
+        text.push_str(event["text"].as_str().expect("text"));
+        assert_eq!(event["at"].as_u64(), Some(text.len() as u64), "{message}");
+    }
+    assert_eq!(text, content);
+}
+
+#[tokio::test]
 async fn a_stream_generated_on_one_server_is_followed_from_another() {
     let db = TestDb::migrated().await;
     let a = server(&db, offline(60.0), Settings::default()).await;

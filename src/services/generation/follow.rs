@@ -25,7 +25,7 @@ use crate::{
 pub const POLL: Duration = Duration::from_secs(2);
 
 /// One event of a followed message.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct StreamEvent {
     /// Bytes of text up to the end of this delta.
     pub seq: usize,
