@@ -67,6 +67,12 @@ pub struct RequestContext {
     generations: Generations,
 }
 
+/// The request context among a request's `data`, if it has one.
+pub fn request_context(data: &async_graphql::Data) -> Option<&RequestContext> {
+    data.get(&std::any::TypeId::of::<RequestContext>())
+        .and_then(|data| data.downcast_ref::<RequestContext>())
+}
+
 impl RequestContext {
     /// A context for one request to the server of `state` by `caller` (None: anonymous).
     pub fn new(state: &AppState, request_id: String, caller: Option<Caller>, client: ClientInfo) -> Self {

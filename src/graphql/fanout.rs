@@ -11,7 +11,6 @@
 //! Other operations run in the engine as before.
 
 use std::{
-    any::TypeId,
     collections::{HashMap, VecDeque},
     sync::{Arc, Mutex, Weak},
     time::{Duration, Instant},
@@ -29,7 +28,10 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 use uuid::Uuid;
 
-use super::{Mutation, Query, RequestContext, error_codes::coded, subscription::Subscription};
+use super::{
+    Mutation, Query, RequestContext, context::request_context, error_codes::coded, rounds::Counting,
+    subscription::Subscription,
+};
 use crate::{
     error::AppResult,
     services::{auth::Caller, generation::follow::StreamEvent},
@@ -228,6 +230,8 @@ struct Operation {
     document: ExecutableDocument,
     /// The request's data (its [`RequestContext`]), for every run.
     data: Arc<Data>,
+    /// The polls of every run are counted as the request's.
+    counting: Counting,
 }
 
 impl Operation {
@@ -247,23 +251,24 @@ pub fn follow(engine: Engine, mut request: Request, groups: Groups) -> BoxStream
         return engine.execute_stream(request).map(coded).map(Outcome::from).boxed();
     };
     let data = std::mem::take(&mut request.data);
-    let caller = data
-        .get(&TypeId::of::<RequestContext>())
-        .and_then(|data| data.downcast_ref::<RequestContext>())
+    let caller = request_context(&data)
         .and_then(RequestContext::caller)
         .map(Credentials::from);
+    let counting = Counting::of(&data);
     let operation = Arc::new(Operation {
         variables: std::mem::take(&mut request.variables),
         query: std::mem::take(&mut request.query),
         operation_name: request.operation_name.take(),
         document,
         data: Arc::new(data),
+        counting,
     });
     stream::once(async move {
         // The engine checks the rights and starts the follower; the resolver hands it over.
         let hand_over = HandOver::default();
         let setup =
             engine.execute_stream_with_session_data(operation.request(hand_over.clone()), operation.data.clone());
+        let setup = operation.counting.rounds(setup);
         let refused: Vec<Outcome> = setup.map(|response| Outcome::from(coded(response))).collect().await;
         let Some((message_id, events)) = hand_over.take() else {
             return stream::iter(refused).boxed();
@@ -310,9 +315,10 @@ impl Renderer {
             Err(_) => None,
         };
         let only = RenderOnly(Mutex::new(Some(event)));
-        let mut results = self
+        let results = self
             .engine
             .execute_stream_with_session_data(self.operation.request(only), self.operation.data.clone());
+        let mut results = self.operation.counting.rounds(results);
         let response = coded(results.next().await.unwrap_or_default());
         let Some(event) = seen.filter(|_| response.errors.is_empty()) else {
             return Outcome::from(response);

@@ -23,8 +23,10 @@ use std::{
     task::{Context, Poll, Wake, Waker},
 };
 
-use async_graphql::futures_util::Stream;
+use async_graphql::{Data, futures_util::Stream};
 use tokio::sync::Notify;
+
+use super::context::request_context;
 
 /// Counts the polls of one request's execution that have ended.
 #[derive(Debug, Default)]
@@ -64,6 +66,41 @@ impl RoundCounter {
     }
 }
 
+/// The counter and id of the request whose data is `data` (a counter nobody waits on when it
+/// has no [`RequestContext`]), to count the polls of its executions with.
+#[derive(Clone)]
+pub struct Counting {
+    counter: Arc<RoundCounter>,
+    request_id: Arc<str>,
+}
+
+impl Counting {
+    /// The counting of the request with data `data`.
+    pub fn of(data: &Data) -> Self {
+        match request_context(data) {
+            Some(context) => Counting {
+                counter: context.rounds(),
+                request_id: Arc::from(context.request_id()),
+            },
+            None => Counting {
+                counter: Arc::default(),
+                request_id: Arc::from(""),
+            },
+        }
+    }
+
+    /// `inner`, its polls counted.
+    pub fn rounds<T>(&self, inner: T) -> Rounds<T> {
+        self.counter.counting.store(true, Ordering::Release);
+        Rounds {
+            inner: Box::pin(inner),
+            counter: self.counter.clone(),
+            request_id: self.request_id.clone(),
+            waker: None,
+        }
+    }
+}
+
 /// A request's execution (a future, or a stream for subscriptions and WebSocket operations)
 /// whose polls are counted by a [`RoundCounter`].
 pub struct Rounds<T> {
@@ -73,20 +110,6 @@ pub struct Rounds<T> {
     /// The waker of the last poll, used again while the task's waker stays the same (so the
     /// wakers the request registered stay current, and a poll allocates nothing).
     waker: Option<Arc<PollWaker>>,
-}
-
-impl<T> Rounds<T> {
-    /// Counts the polls of `inner` with `counter`; while it is polled, the request's id is
-    /// [`crate::error::REQUEST_ID`] (for errors that resolvers convert with `?`).
-    pub fn new(inner: T, counter: Arc<RoundCounter>, request_id: &str) -> Self {
-        counter.counting.store(true, Ordering::Release);
-        Rounds {
-            inner: Box::pin(inner),
-            counter,
-            request_id: Arc::from(request_id),
-            waker: None,
-        }
-    }
 }
 
 /// The waker a poll hands to the request: it notes whether the request woke itself during
@@ -189,7 +212,11 @@ mod tests {
             tx.send(()).ok();
             fetch.await.expect("fetch")
         };
-        let seen_at = Rounds::new(request, counter.clone(), "test").await;
+        let counting = Counting {
+            counter: counter.clone(),
+            request_id: Arc::from("test"),
+        };
+        let seen_at = counting.rounds(request).await;
         assert!(rx.await.is_ok());
         assert!(seen_at >= 1, "the fetch ran after round 0 ended");
     }

@@ -21,7 +21,7 @@ use serde_json::json;
 
 use super::{AppState, BodyLimits, MAX_FILES_PER_REQUEST, REQUEST_ID_HEADER};
 use crate::{
-    graphql::{RequestContext, rounds::Rounds},
+    graphql::RequestContext,
     services::auth::{self, Caller},
 };
 
@@ -254,8 +254,7 @@ pub async fn execute(
     };
     let client = super::websocket::client_info(peer, &headers);
     let context = RequestContext::new(&state, request_id, caller, client);
-    let (rounds, request_id) = (context.rounds(), context.request_id().to_owned());
-    let mut response = Rounds::new(state.schema.execute(request.data(context)), rounds, &request_id).await;
+    let mut response = state.schema.execute(request.data(context)).await;
 
     // A request error (nothing executed) has errors without a path; field errors have one.
     let request_error = response.is_err() && response.errors.iter().all(|e| e.path.is_empty());

@@ -33,7 +33,7 @@ use serde_json::{Value, json};
 use crate::{
     app::AppState,
     auth::caller::{Caller, ClientInfo},
-    graphql::{context::RequestContext as GraphqlContext, rounds::Rounds},
+    graphql::context::RequestContext as GraphqlContext,
 };
 
 /// Largest MCP request body.
@@ -161,11 +161,10 @@ impl Workspace {
     ) -> Result<Value, String> {
         let request_id = crate::db::new_id().to_string();
         let context = GraphqlContext::new(&self.state, request_id.clone(), Some(caller.clone()), client.clone());
-        let rounds = context.rounds();
         let request = async_graphql::Request::new(document)
             .variables(Variables::from_json(variables))
             .data(context);
-        let response = Rounds::new(self.state.schema.execute(request), rounds, &request_id).await;
+        let response = self.state.schema.execute(request).await;
         if !response.errors.is_empty() {
             let messages: Vec<String> = response.errors.iter().map(|e| e.message.clone()).collect();
             return Err(messages.join("; "));

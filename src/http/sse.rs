@@ -17,7 +17,7 @@ use axum::{
 
 use super::AppState;
 use crate::{
-    graphql::{RequestContext, fanout::Outcome, rounds::Rounds, subscription::LastEventId},
+    graphql::{RequestContext, fanout::Outcome, subscription::LastEventId},
     services::auth::{Caller, ClientInfo},
 };
 
@@ -65,12 +65,11 @@ pub fn respond(
     request_id: String,
 ) -> Response {
     let context = RequestContext::new(state, request_id, caller, client);
-    let (rounds, request_id) = (context.rounds(), context.request_id().to_owned());
     let mut request = request.data(context);
     if let Some(seq) = last_event_id(headers) {
         request = request.data(LastEventId(seq));
     }
-    let results = Rounds::new(state.schema.execute_stream_shared(request), rounds, &request_id).map(|response| {
+    let results = state.schema.execute_stream_shared(request).map(|response| {
         let mut event = Event::default().event("next");
         if let Some(seq) = seq_of(&response) {
             event = event.id(seq.to_string());

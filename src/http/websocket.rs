@@ -25,7 +25,7 @@ use serde_json::Value;
 use super::AppState;
 use crate::{
     error::AppError,
-    graphql::{AppSchema, RequestContext, rounds::Rounds},
+    graphql::{AppSchema, RequestContext},
     services::auth::{self, ClientInfo},
 };
 
@@ -87,8 +87,8 @@ pub(super) fn operation<T: From<Response> + Send + 'static>(
         let subscription = super::graphql::operation_type(&mut request)
             == Some(async_graphql::parser::types::OperationType::Subscription);
         let context = RequestContext::new(&state, request_id, caller, connection.client);
-        let (rounds, request_id) = (context.rounds(), context.request_id().to_owned());
-        let results = Rounds::new(run(&state.schema, request.data(context)), rounds, &request_id);
+        let request_id = context.request_id().to_owned();
+        let results = run(&state.schema, request.data(context));
         if subscription {
             return results.boxed();
         }
