@@ -1,6 +1,7 @@
 //! The executable schema: async-graphql's engine behind chatgraph's own gate. Every request
-//! passes the document limits before the engine runs it (and is parsed once), and every
-//! error leaves with a code, whichever transport runs it.
+//! passes the document limits before the engine runs it (and is parsed once), its polls are
+//! counted for the DataLoaders' rounds, and every error leaves with a code, whichever
+//! transport runs it.
 //!
 //! Both used to be async-graphql extensions. But once a schema has any extension, the engine
 //! sends every field of every result through the extension chain (a boxed future per field
