@@ -6,9 +6,10 @@
 //! once for every follower that runs the same document with the same variables as the same
 //! caller (what Hasura's multiplexed subscriptions and Apollo Router's subscription
 //! deduplication do): the others send that rendering. The engine still does all the GraphQL:
-//! it checks the rights and starts the follower (the resolver hands the follower over
-//! instead of returning it), and it renders every event that was not rendered just before.
-//! Other operations run in the engine as before.
+//! it checks the rights and starts the follower, and the subscription stays open in it to
+//! render every event that was not rendered just before (the resolver hands the follower
+//! over and returns the engine the events to render instead). Other operations run in the
+//! engine as before.
 
 use std::{
     collections::{HashMap, VecDeque},
@@ -16,20 +17,26 @@ use std::{
     time::{Duration, Instant},
 };
 
+use std::{future::poll_fn, task::Poll};
+
 use async_graphql::{
-    Data, Request, Response, Schema, Variables,
+    Request, Response, Schema,
     futures_util::{
-        StreamExt,
+        Stream, StreamExt,
         stream::{self, BoxStream},
     },
-    parser::types::{DocumentOperations, ExecutableDocument, OperationType, Selection},
+    parser::types::{DocumentOperations, OperationType, Selection},
 };
 use serde::Serialize;
 use serde_json::value::RawValue;
+use tokio::sync::mpsc;
 use uuid::Uuid;
 
 use super::{
-    Mutation, Query, RequestContext, context::request_context, error_codes::coded, rounds::Counting,
+    Mutation, Query, RequestContext,
+    context::request_context,
+    error_codes::coded,
+    rounds::{Counting, Rounds},
     subscription::Subscription,
 };
 use crate::{
@@ -78,30 +85,41 @@ pub struct Rendered {
 }
 
 /// Hands the follower over from the resolver (which checked the rights and started it) to
-/// [`follow`], instead of returning it to the engine.
+/// [`follow`]. The resolver returns the engine, instead of the follower's events, the stream
+/// of the events [`follow`] asks it to render.
 #[derive(Clone, Default)]
-pub struct HandOver(Arc<Mutex<Option<(Uuid, Events)>>>);
+pub struct HandOver(Arc<Mutex<Option<Handed>>>);
 
 /// A follower's events.
 type Events = BoxStream<'static, AppResult<StreamEvent>>;
 
-impl HandOver {
-    /// Takes the follower of message `message_id`.
-    pub fn put(&self, message_id: Uuid, events: Events) {
-        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some((message_id, events));
-    }
-
-    fn take(&self) -> Option<(Uuid, Events)> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).take()
-    }
+/// What the resolver hands over: the follower, and where to send the events to render.
+struct Handed {
+    message_id: Uuid,
+    events: Events,
+    render: mpsc::Sender<AppResult<StreamEvent>>,
 }
 
-/// The one event the resolver returns when the engine is asked to render it.
-pub struct RenderOnly(Mutex<Option<AppResult<StreamEvent>>>);
+impl HandOver {
+    /// Takes the follower `events` of message `message_id`; returns the events to render.
+    pub fn put(&self, message_id: Uuid, events: Events) -> impl Stream<Item = AppResult<StreamEvent>> + Send + use<> {
+        let (render, to_render) = mpsc::channel(1);
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(Handed {
+            message_id,
+            events,
+            render,
+        });
+        stream::unfold(to_render, |mut to_render| async move {
+            let event = to_render.recv().await?;
+            Some((event, to_render))
+        })
+    }
 
-impl RenderOnly {
-    /// The event (once).
-    pub fn take(&self) -> Option<AppResult<StreamEvent>> {
+    fn is_put(&self) -> bool {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).is_some()
+    }
+
+    fn take(&self) -> Option<Handed> {
         self.0.lock().unwrap_or_else(|e| e.into_inner()).take()
     }
 }
@@ -222,116 +240,96 @@ impl Groups {
     }
 }
 
-/// The document and variables of a shared subscription, to run again for each rendering.
-struct Operation {
-    query: String,
-    operation_name: Option<String>,
-    variables: Variables,
-    document: ExecutableDocument,
-    /// The request's data (its [`RequestContext`]), for every run.
-    data: Arc<Data>,
-    /// The polls of every run are counted as the request's.
-    counting: Counting,
-}
-
-impl Operation {
-    /// A request for this operation carrying `data`.
-    fn request(&self, data: impl std::any::Any + Send + Sync) -> Request {
-        let mut request = Request::new(self.query.clone()).variables(self.variables.clone());
-        request.operation_name = self.operation_name.clone();
-        request.set_parsed_query(self.document.clone());
-        request.data(data)
-    }
-}
-
 /// Runs `request` (a [`shareable`] subscription) with its follower beside the engine, and
 /// its events rendered once for every follower in its group.
-pub fn follow(engine: Engine, mut request: Request, groups: Groups) -> BoxStream<'static, Outcome> {
-    let Ok(document) = request.parsed_query().cloned() else {
-        return engine.execute_stream(request).map(coded).map(Outcome::from).boxed();
-    };
-    let data = std::mem::take(&mut request.data);
-    let caller = request_context(&data)
+pub fn follow(engine: Engine, request: Request, groups: Groups) -> BoxStream<'static, Outcome> {
+    let caller = request_context(&request.data)
         .and_then(RequestContext::caller)
         .map(Credentials::from);
-    let counting = Counting::of(&data);
-    let operation = Arc::new(Operation {
-        variables: std::mem::take(&mut request.variables),
-        query: std::mem::take(&mut request.query),
-        operation_name: request.operation_name.take(),
-        document,
-        data: Arc::new(data),
-        counting,
-    });
+    let counting = Counting::of(&request.data);
+    let (query, operation_name) = (request.query.clone(), request.operation_name.clone());
+    let variables = serde_json::to_string(&request.variables).unwrap_or_default();
+    let hand_over = HandOver::default();
+    let mut rendered = counting.rounds(engine.execute_stream(request.data(hand_over.clone())));
     stream::once(async move {
-        // The engine checks the rights and starts the follower; the resolver hands it over.
-        let hand_over = HandOver::default();
-        let setup =
-            engine.execute_stream_with_session_data(operation.request(hand_over.clone()), operation.data.clone());
-        let setup = operation.counting.rounds(setup);
-        let refused: Vec<Outcome> = setup.map(|response| Outcome::from(coded(response))).collect().await;
-        let Some((message_id, events)) = hand_over.take() else {
-            return stream::iter(refused).boxed();
+        // The engine checks the rights and starts the follower, which the resolver hands over:
+        // the subscription then waits for events to render.
+        let refused = poll_fn(|cx| match rendered.poll_next_unpin(cx) {
+            Poll::Pending if hand_over.is_put() => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(response) => Poll::Ready(Some(response)),
+        })
+        .await;
+        let handed = match (refused, hand_over.take()) {
+            (None, Some(handed)) => handed,
+            (Some(None), _) => return stream::empty().boxed(),
+            // It did not start (an error such as NOT_FOUND): its results as they are.
+            (refused, _) => {
+                let first = refused.flatten();
+                return stream::iter(first)
+                    .chain(rendered)
+                    .map(|r| Outcome::from(coded(r)))
+                    .boxed();
+            }
         };
         let key = GroupKey {
-            message_id,
+            message_id: handed.message_id,
             caller,
-            query: operation.query.clone(),
-            operation_name: operation.operation_name.clone(),
-            variables: serde_json::to_string(&operation.variables).unwrap_or_default(),
+            query,
+            operation_name,
+            variables,
         };
-        let renderer = Arc::new(Renderer {
+        let renderer = Renderer {
             group: groups.join(key),
-            engine,
-            operation,
-        });
-        events
-            .then(move |event| {
-                let renderer = renderer.clone();
-                async move { renderer.outcome(event).await }
-            })
-            .boxed()
+            render: handed.render,
+            rendered,
+        };
+        stream::unfold((handed.events, renderer), |(mut events, mut renderer)| async move {
+            let outcome = renderer.outcome(events.next().await?).await?;
+            Some((outcome, (events, renderer)))
+        })
+        .boxed()
     })
     .flatten()
     .boxed()
 }
 
-/// Renders the events of one follower, or finds them rendered in its group.
+/// Renders the events of one follower with its subscription in the engine, or finds them
+/// rendered in its group.
 struct Renderer {
-    engine: Engine,
-    operation: Arc<Operation>,
     group: Arc<Group>,
+    /// Where the subscription takes the events to render.
+    render: mpsc::Sender<AppResult<StreamEvent>>,
+    /// The subscription's results.
+    rendered: Rounds<BoxStream<'static, Response>>,
 }
 
 impl Renderer {
     /// `event` as the follower sends it: the group's rendering of it when there is one, else
     /// the engine's (kept for the group when it is a plain event; errors are never shared).
-    async fn outcome(&self, event: AppResult<StreamEvent>) -> Outcome {
+    /// None once the subscription ended.
+    async fn outcome(&mut self, event: AppResult<StreamEvent>) -> Option<Outcome> {
         let seen = match &event {
             Ok(event) => match self.group.find(event) {
-                Some(rendering) => return Outcome::Shared(rendering),
+                Some(rendering) => return Some(Outcome::Shared(rendering)),
                 None => Some(event.clone()),
             },
             Err(_) => None,
         };
-        let only = RenderOnly(Mutex::new(Some(event)));
-        let results = self
-            .engine
-            .execute_stream_with_session_data(self.operation.request(only), self.operation.data.clone());
-        let mut results = self.operation.counting.rounds(results);
-        let response = coded(results.next().await.unwrap_or_default());
+        self.render.send(event).await.ok()?;
+        let response = coded(self.rendered.next().await?);
         let Some(event) = seen.filter(|_| response.errors.is_empty()) else {
-            return Outcome::from(response);
+            return Some(Outcome::from(response));
         };
         let Ok(json) = serde_json::value::to_raw_value(&response) else {
-            return Outcome::from(response);
+            return Some(Outcome::from(response));
         };
         let rendering = Arc::new(Rendered {
             json,
             seq: i32::try_from(event.seq).unwrap_or(i32::MAX),
         });
         self.group.keep(event, rendering.clone());
-        Outcome::Shared(rendering)
+        Some(Outcome::Shared(rendering))
     }
 }
 

@@ -18,7 +18,7 @@ use uuid::Uuid;
 use super::{
     chat::Chat,
     context::ContextExt,
-    fanout::{HandOver, RenderOnly},
+    fanout::HandOver,
     job::Job,
     message::Message,
     node::{global_id, input_id},
@@ -151,10 +151,6 @@ impl Subscription {
                 .map(MessageStreamEvent::from)
                 .map_err(|e| e.into_graphql(Some(&request_id)))
         };
-        // Run by `fanout`: rendering one event it followed, or starting its follower.
-        if let Some(only) = ctx.data_opt::<RenderOnly>() {
-            return Ok(stream::iter(only.take()).map(event).boxed());
-        }
         let id = input_id(&message_id, "Message", "messageId").map_err(|e| ctx.error(e))?;
         let generations = request.generations().clone();
         let mut conn = ctx.conn().await?;
@@ -182,9 +178,9 @@ impl Subscription {
         let events = generations
             .follow(&target.message, after_seq, check)
             .map_err(|e| ctx.error(e))?;
+        // Run by `fanout`, which follows beside the engine and sends only what to render.
         if let Some(hand_over) = ctx.data_opt::<HandOver>() {
-            hand_over.put(target.message.id, events.boxed());
-            return Ok(stream::empty().boxed());
+            return Ok(hand_over.put(target.message.id, events.boxed()).map(event).boxed());
         }
         Ok(events.map(event).boxed())
     }
