@@ -109,10 +109,12 @@ impl Assistant {
     #[graphql(complexity = "crate::graphql::node::item_list_cost(child_complexity)")]
     async fn attachments(&self, ctx: &Context<'_>) -> Result<Vec<FileAttachment>> {
         let rows = load(ctx, AttachmentsByAssistant(self.0.id)).await?.unwrap_or_default();
-        Ok(super::node::capped(rows, super::node::MAX_ITEM_LIST_ITEMS, false)
-            .into_iter()
-            .map(FileAttachment)
-            .collect())
+        Ok(super::node::capped(
+            rows,
+            super::node::MAX_ITEM_LIST_ITEMS,
+            false,
+            FileAttachment,
+        ))
     }
 
     /// Datasources whose documents ground its answers (those the caller may read).

@@ -132,20 +132,24 @@ impl Chat {
     #[graphql(complexity = "crate::graphql::node::item_list_cost(child_complexity)")]
     async fn streams(&self, ctx: &Context<'_>) -> Result<Vec<MessageStream>> {
         let rows = load(ctx, StreamsByChat(self.0.id)).await?.unwrap_or_default();
-        Ok(super::node::capped(rows, super::node::MAX_ITEM_LIST_ITEMS, true)
-            .into_iter()
-            .map(MessageStream)
-            .collect())
+        Ok(super::node::capped(
+            rows,
+            super::node::MAX_ITEM_LIST_ITEMS,
+            true,
+            MessageStream,
+        ))
     }
 
     /// Files attached to the chat itself (the first 20).
     #[graphql(complexity = "crate::graphql::node::item_list_cost(child_complexity)")]
     async fn attachments(&self, ctx: &Context<'_>) -> Result<Vec<FileAttachment>> {
         let rows = load(ctx, AttachmentsByChat(self.0.id)).await?.unwrap_or_default();
-        Ok(super::node::capped(rows, super::node::MAX_ITEM_LIST_ITEMS, false)
-            .into_iter()
-            .map(FileAttachment)
-            .collect())
+        Ok(super::node::capped(
+            rows,
+            super::node::MAX_ITEM_LIST_ITEMS,
+            false,
+            FileAttachment,
+        ))
     }
 
     /// Artifacts made in this chat (their latest versions), newest first.

@@ -189,30 +189,15 @@ pub async fn resolve(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Option
         return resolve_composite(ctx, id).await;
     }
     let (type_name, key) = decode_global_id(id).map_err(|e| ctx.error(e))?;
-    let loader = ctx.loader();
     let request = ctx.request();
     let caller = request.caller();
     let node = match type_name.as_str() {
-        "Organization" => loader
-            .load_one(OrganizationById(key))
-            .await
-            .map_err(|e| ctx.error(e))?
+        "Organization" => load(ctx, OrganizationById(key))
+            .await?
             .map(|r| Node::Organization(Organization(r))),
-        "Project" => loader
-            .load_one(ProjectById(key))
-            .await
-            .map_err(|e| ctx.error(e))?
-            .map(|r| Node::Project(Project(r))),
-        "Chat" => loader
-            .load_one(ChatById(key))
-            .await
-            .map_err(|e| ctx.error(e))?
-            .map(|r| Node::Chat(Chat(r))),
-        "Message" => loader
-            .load_one(MessageById(key))
-            .await
-            .map_err(|e| ctx.error(e))?
-            .map(|r| Node::Message(Message(r))),
+        "Project" => load(ctx, ProjectById(key)).await?.map(|r| Node::Project(Project(r))),
+        "Chat" => load(ctx, ChatById(key)).await?.map(|r| Node::Chat(Chat(r))),
+        "Message" => load(ctx, MessageById(key)).await?.map(|r| Node::Message(Message(r))),
         "User" => {
             if !request.scope().sees_user(key) {
                 return Ok(None);
@@ -423,9 +408,9 @@ pub fn item_list_cost(child_complexity: usize) -> usize {
     1 + MAX_ITEM_LIST_ITEMS.saturating_mul(child_complexity)
 }
 
-/// `rows` cut to `cap`, keeping the first ones (or the last ones, `newest`, for lists in
-/// time order whose newest items matter most).
-pub fn capped<T>(mut rows: Vec<T>, cap: usize, newest: bool) -> Vec<T> {
+/// A plain list's items: `rows` cut to `cap`, keeping the first ones (or the last ones,
+/// `newest`, for lists in time order whose newest items matter most), each made a `T`.
+pub fn capped<R, T>(mut rows: Vec<R>, cap: usize, newest: bool, item: impl FnMut(R) -> T) -> Vec<T> {
     if rows.len() > cap {
         if newest {
             rows.drain(..rows.len() - cap);
@@ -433,7 +418,7 @@ pub fn capped<T>(mut rows: Vec<T>, cap: usize, newest: bool) -> Vec<T> {
             rows.truncate(cap);
         }
     }
-    rows
+    rows.into_iter().map(item).collect()
 }
 
 /// The complexity of a connection field: the items of its page times what each item costs,
@@ -487,5 +472,13 @@ mod tests {
         assert_eq!(checked_size("first", 100).ok(), Some(100));
         assert!(checked_size("first", 0).is_err());
         assert!(checked_size("last", 101).is_err());
+    }
+
+    #[test]
+    fn a_capped_list_keeps_the_first_or_the_newest_items() {
+        let rows = vec![1, 2, 3, 4];
+        assert_eq!(capped(rows.clone(), 2, false, |n| n * 10), vec![10, 20]);
+        assert_eq!(capped(rows.clone(), 2, true, |n| n * 10), vec![30, 40]);
+        assert_eq!(capped(rows, 9, true, |n| n), vec![1, 2, 3, 4]);
     }
 }

@@ -61,10 +61,7 @@ impl DataQuery {
     async fn roles(&self, ctx: &Context<'_>) -> Result<Vec<Role>> {
         let mut conn = ctx.conn().await?;
         let rows = RoleRow::all(&mut conn).await.map_err(|e| ctx.error(e))?;
-        Ok(super::node::capped(rows, super::node::MAX_LIST_ITEMS, false)
-            .into_iter()
-            .map(Role)
-            .collect())
+        Ok(super::node::capped(rows, super::node::MAX_LIST_ITEMS, false, Role))
     }
 
     /// Platform-wide configuration, by key. Platform admins only (FORBIDDEN otherwise).

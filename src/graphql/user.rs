@@ -92,10 +92,7 @@ impl User {
             .into_iter()
             .filter(|row| narrowed_to.is_none() || row.organization_id == narrowed_to)
             .collect();
-        Ok(super::node::capped(rows, super::node::MAX_LIST_ITEMS, false)
-            .into_iter()
-            .map(ApiToken)
-            .collect())
+        Ok(super::node::capped(rows, super::node::MAX_LIST_ITEMS, false, ApiToken))
     }
 
     /// Signed-in sessions (devices, browsers) of this user that are still live, most recently

@@ -142,10 +142,12 @@ impl Message {
                 m.chat_id == self.0.chat_id && (m.role == MessageRole::Tool) == (self.0.role == MessageRole::Tool)
             })
             .collect();
-        Ok(super::node::capped(rows, super::node::MAX_ITEM_LIST_ITEMS, false)
-            .into_iter()
-            .map(Message)
-            .collect())
+        Ok(super::node::capped(
+            rows,
+            super::node::MAX_ITEM_LIST_ITEMS,
+            false,
+            Message,
+        ))
     }
 
     /// The tools an answer called, in order (each with the `tool` message holding its
@@ -230,10 +232,12 @@ impl Message {
     #[graphql(complexity = "crate::graphql::node::item_list_cost(child_complexity)")]
     async fn attachments(&self, ctx: &Context<'_>) -> Result<Vec<FileAttachment>> {
         let rows = load(ctx, AttachmentsByMessage(self.0.id)).await?.unwrap_or_default();
-        Ok(super::node::capped(rows, super::node::MAX_ITEM_LIST_ITEMS, false)
-            .into_iter()
-            .map(FileAttachment)
-            .collect())
+        Ok(super::node::capped(
+            rows,
+            super::node::MAX_ITEM_LIST_ITEMS,
+            false,
+            FileAttachment,
+        ))
     }
 
     /// The passages of documents this answer was given (an assistant with datasources), by

@@ -210,10 +210,7 @@ impl Organization {
         }
         .await
         .map_err(|e| ctx.error(e))?;
-        Ok(super::node::capped(rows, super::node::MAX_LIST_ITEMS, false)
-            .into_iter()
-            .map(McpServer)
-            .collect())
+        Ok(super::node::capped(rows, super::node::MAX_LIST_ITEMS, false, McpServer))
     }
 
     /// Provider credentials of this organization (the first 100): name, type and dates,
@@ -232,10 +229,12 @@ impl Organization {
         }
         .await
         .map_err(|e| ctx.error(e))?;
-        Ok(super::node::capped(rows, super::node::MAX_LIST_ITEMS, false)
-            .into_iter()
-            .map(Credential)
-            .collect())
+        Ok(super::node::capped(
+            rows,
+            super::node::MAX_LIST_ITEMS,
+            false,
+            Credential,
+        ))
     }
 }
 
