@@ -8,7 +8,9 @@ use super::{
     context::ContextExt,
     datasource::Datasource,
     file::FileAttachment,
-    loaders::{AttachmentsByAssistant, DatasourceById, DatasourcesOfAssistant, FeedbackOf, SettingsByProject, load},
+    loaders::{
+        AttachmentsByAssistant, DatasourceById, DatasourcesOfAssistant, FeedbackOf, SettingsByProject, item_list, load,
+    },
     message::FeedbackSummary,
     mutation::{UserError, change, write},
     node::{global_id, input_id},
@@ -108,13 +110,7 @@ impl Assistant {
     /// Files given to it as knowledge (the first 20).
     #[graphql(complexity = "crate::graphql::node::item_list_cost(child_complexity)")]
     async fn attachments(&self, ctx: &Context<'_>) -> Result<Vec<FileAttachment>> {
-        let rows = load(ctx, AttachmentsByAssistant(self.0.id)).await?.unwrap_or_default();
-        Ok(super::node::capped(
-            rows,
-            super::node::MAX_ITEM_LIST_ITEMS,
-            false,
-            FileAttachment,
-        ))
+        item_list(ctx, AttachmentsByAssistant(self.0.id), false, FileAttachment).await
     }
 
     /// Datasources whose documents ground its answers (those the caller may read).

@@ -10,7 +10,7 @@ use super::{
     connection::{ArtifactConnection, MessageConnection, PageArgs, load_connection},
     context::ContextExt,
     file::FileAttachment,
-    loaders::{AssistantById, AttachmentsByChat, ProjectById, StreamsByChat, UserById, load, load_required},
+    loaders::{AssistantById, AttachmentsByChat, ProjectById, StreamsByChat, UserById, item_list, load, load_required},
     message::{Message, MessageFilter, MessageStream},
     mutation::{UserError, write},
     node::{global_id, input_id, optional_argument_id, optional_id},
@@ -131,25 +131,13 @@ impl Chat {
     /// Answer streams of this chat, oldest first (live and finished; the latest 20).
     #[graphql(complexity = "crate::graphql::node::item_list_cost(child_complexity)")]
     async fn streams(&self, ctx: &Context<'_>) -> Result<Vec<MessageStream>> {
-        let rows = load(ctx, StreamsByChat(self.0.id)).await?.unwrap_or_default();
-        Ok(super::node::capped(
-            rows,
-            super::node::MAX_ITEM_LIST_ITEMS,
-            true,
-            MessageStream,
-        ))
+        item_list(ctx, StreamsByChat(self.0.id), true, MessageStream).await
     }
 
     /// Files attached to the chat itself (the first 20).
     #[graphql(complexity = "crate::graphql::node::item_list_cost(child_complexity)")]
     async fn attachments(&self, ctx: &Context<'_>) -> Result<Vec<FileAttachment>> {
-        let rows = load(ctx, AttachmentsByChat(self.0.id)).await?.unwrap_or_default();
-        Ok(super::node::capped(
-            rows,
-            super::node::MAX_ITEM_LIST_ITEMS,
-            false,
-            FileAttachment,
-        ))
+        item_list(ctx, AttachmentsByChat(self.0.id), false, FileAttachment).await
     }
 
     /// Artifacts made in this chat (their latest versions), newest first.

@@ -478,3 +478,25 @@ where
     use super::context::ContextExt;
     ctx.loader().load_one(key).await.map_err(|e| ctx.error(e))
 }
+
+/// A list hanging off an item of a page: what `key` loads (batched with the other items'),
+/// cut to [`MAX_ITEM_LIST_ITEMS`](super::node::MAX_ITEM_LIST_ITEMS) (the first ones, or the
+/// `newest`), each made a `T`.
+pub async fn item_list<K, R, T>(
+    ctx: &async_graphql::Context<'_>,
+    key: K,
+    newest: bool,
+    item: impl FnMut(R) -> T,
+) -> async_graphql::Result<Vec<T>>
+where
+    K: Send + Sync + Hash + Eq + Clone + 'static,
+    DbLoader: Loader<K, Value = Vec<R>, Error = LoadError>,
+{
+    let rows = load(ctx, key).await?.unwrap_or_default();
+    Ok(super::node::capped(
+        rows,
+        super::node::MAX_ITEM_LIST_ITEMS,
+        newest,
+        item,
+    ))
+}

@@ -13,7 +13,7 @@ use super::{
     file::FileAttachment,
     loaders::{
         AttachmentsByMessage, ChatById, ChildrenOf, CitationsByMessage, FeedbackOf, MessageById, ProjectById,
-        StreamsByMessage, UserById, ViewerFeedback, load, load_required,
+        StreamsByMessage, UserById, ViewerFeedback, item_list, load, load_required,
     },
     mutation::{UserError, write},
     node::{global_id, input_id, optional_id},
@@ -231,13 +231,7 @@ impl Message {
     /// Files attached to this message (the first 20).
     #[graphql(complexity = "crate::graphql::node::item_list_cost(child_complexity)")]
     async fn attachments(&self, ctx: &Context<'_>) -> Result<Vec<FileAttachment>> {
-        let rows = load(ctx, AttachmentsByMessage(self.0.id)).await?.unwrap_or_default();
-        Ok(super::node::capped(
-            rows,
-            super::node::MAX_ITEM_LIST_ITEMS,
-            false,
-            FileAttachment,
-        ))
+        item_list(ctx, AttachmentsByMessage(self.0.id), false, FileAttachment).await
     }
 
     /// The passages of documents this answer was given (an assistant with datasources), by
