@@ -13,11 +13,11 @@
 
 use std::{
     collections::{HashMap, VecDeque},
+    future::poll_fn,
     sync::{Arc, Mutex, Weak},
+    task::Poll,
     time::{Duration, Instant},
 };
-
-use std::{future::poll_fn, task::Poll};
 
 use async_graphql::{
     Request, Response, Schema,

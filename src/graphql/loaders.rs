@@ -492,11 +492,7 @@ where
     K: Send + Sync + Hash + Eq + Clone + 'static,
     DbLoader: Loader<K, Value = Vec<R>, Error = LoadError>,
 {
+    use super::node::{MAX_ITEM_LIST_ITEMS, capped};
     let rows = load(ctx, key).await?.unwrap_or_default();
-    Ok(super::node::capped(
-        rows,
-        super::node::MAX_ITEM_LIST_ITEMS,
-        newest,
-        item,
-    ))
+    Ok(capped(rows, MAX_ITEM_LIST_ITEMS, newest, item))
 }
